@@ -1,0 +1,203 @@
+package io.sockflow.collector.bpf;
+
+import io.sockflow.collector.decode.Errno;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * An opened (and later loaded) libbpf object. Owns its links: {@link #close()} destroys them in reverse order of
+ * attachment and then closes the object, which unloads the programs and frees the maps.
+ */
+public final class BpfObject implements AutoCloseable {
+    private final Arena arena;
+    private final MemorySegment obj;
+    private final Map<String, MemorySegment> programs = new LinkedHashMap<>();
+    private final List<Link> links = new ArrayList<>();
+    private boolean loaded;
+    private boolean closed;
+
+    /** One attached program. */
+    public record Link(String program, String section, MemorySegment handle) {
+    }
+
+    private BpfObject(Arena arena, MemorySegment obj) {
+        this.arena = arena;
+        this.obj = obj;
+        for (MemorySegment p = Libbpf.objectNextProgram(obj, MemorySegment.NULL); !p.equals(MemorySegment.NULL);
+                p = Libbpf.objectNextProgram(obj, p)) {
+            programs.put(Libbpf.programName(p), p);
+        }
+    }
+
+    /**
+     * Opens an ELF object held in memory.
+     *
+     * @param btfPath kernel BTF to relocate against; null for libbpf's default (/sys/kernel/btf/vmlinux)
+     */
+    public static BpfObject open(byte[] elf, String name, String btfPath) {
+        LibbpfLog.install();
+        Arena arena = Arena.ofShared();
+        try {
+            MemorySegment buf = arena.allocate(elf.length, 8);
+            buf.copyFrom(MemorySegment.ofArray(elf));
+            MemorySegment opts = arena.allocate(Libbpf.OPEN_OPTS);
+            opts.set(java.lang.foreign.ValueLayout.JAVA_LONG, 0, Libbpf.OPEN_OPTS.byteSize());
+            opts.set(java.lang.foreign.ValueLayout.ADDRESS,
+                    Libbpf.OPEN_OPTS.byteOffset(java.lang.foreign.MemoryLayout.PathElement.groupElement("object_name")),
+                    arena.allocateFrom(name));
+            if (btfPath != null) {
+                opts.set(java.lang.foreign.ValueLayout.ADDRESS,
+                        Libbpf.OPEN_OPTS.byteOffset(
+                                java.lang.foreign.MemoryLayout.PathElement.groupElement("btf_custom_path")),
+                        arena.allocateFrom(btfPath));
+            }
+            LibbpfLog.mark();
+            MemorySegment obj = Libbpf.objectOpenMem(buf, elf.length, opts);
+            if (obj.equals(MemorySegment.NULL)) {
+                int err = Libbpf.lastErrno();
+                throw new BpfException("cannot open the BPF object " + name + ": " + Errno.describe(err)
+                        + ": rebuild it (./sockflow build) with clang >= 14 and libbpf headers");
+            }
+            return new BpfObject(arena, obj);
+        } catch (RuntimeException e) {
+            arena.close();
+            throw e;
+        }
+    }
+
+    public List<String> programNames() {
+        return List.copyOf(programs.keySet());
+    }
+
+    public String section(String program) {
+        return Libbpf.programSection(program(program));
+    }
+
+    private MemorySegment program(String name) {
+        MemorySegment p = programs.get(name);
+        if (p == null) {
+            throw new IllegalArgumentException("no program " + name + " in the object");
+        }
+        return p;
+    }
+
+    /** Keeps a program from being loaded (before {@link #load()}). */
+    public void disable(String program) {
+        checkNotLoaded();
+        Libbpf.programSetAutoload(program(program), false);
+        programs.remove(program);
+    }
+
+    public MemorySegment map(String name) {
+        MemorySegment m = Libbpf.objectFindMap(obj, arena.allocateFrom(name));
+        if (m.equals(MemorySegment.NULL)) {
+            throw new IllegalArgumentException("no map " + name + " in the object");
+        }
+        return m;
+    }
+
+    public void setMaxEntries(String map, int entries) {
+        checkNotLoaded();
+        int rc = Libbpf.mapSetMaxEntries(map(map), entries);
+        if (rc < 0) {
+            throw new BpfException("cannot size map " + map + " to " + entries + ": " + Errno.describe(-rc));
+        }
+    }
+
+    /** The writable initial value of the object's .rodata (its const volatile globals), before load. */
+    public MemorySegment rodata() {
+        checkNotLoaded();
+        for (MemorySegment m = Libbpf.objectNextMap(obj, MemorySegment.NULL); !m.equals(MemorySegment.NULL);
+                m = Libbpf.objectNextMap(obj, m)) {
+            String n = Libbpf.mapName(m);
+            if (n != null && n.endsWith(".rodata")) {
+                return Libbpf.mapInitialValue(m, arena);
+            }
+        }
+        throw new IllegalStateException("the BPF object has no .rodata");
+    }
+
+    public int mapFd(String name) {
+        return Libbpf.mapFd(map(name));
+    }
+
+    public int programFd(String name) {
+        return Libbpf.programFd(program(name));
+    }
+
+    /** Loads every enabled program into the kernel; a refusal carries the verifier's reason. */
+    public void load() {
+        checkNotLoaded();
+        LibbpfLog.mark();
+        int rc = Libbpf.objectLoad(obj);
+        if (rc < 0) {
+            int err = -rc;
+            if (err == Errno.EPERM || err == Errno.EACCES && LibbpfLog.verifierReason() == null) {
+                throw new BpfException("permission denied loading BPF programs (" + Errno.name(err)
+                        + "): run as root, or grant CAP_BPF, CAP_PERFMON and CAP_DAC_READ_SEARCH "
+                        + "(see README, Security)", 4);
+            }
+            String why = LibbpfLog.verifierReason();
+            throw new BpfException("the kernel refused sockflow's BPF programs (" + Errno.describe(err) + ")"
+                    + (why != null ? ": " + why : "")
+                    + ": check that this kernel is 5.8 or newer with BTF, and report it with `--log-level debug` output");
+        }
+        loaded = true;
+    }
+
+    /** Attaches one program at the hook its section names. */
+    public Link attach(String program) {
+        if (!loaded) {
+            throw new IllegalStateException("load() before attach()");
+        }
+        MemorySegment p = program(program);
+        MemorySegment l = Libbpf.programAttach(p);
+        if (l.equals(MemorySegment.NULL)) {
+            int err = Libbpf.lastErrno();
+            String section = Libbpf.programSection(p);
+            if (err == Errno.EACCES || err == Errno.EPERM) {
+                throw new BpfException("permission denied attaching " + section + " (" + Errno.name(err)
+                        + "): tracefs needs CAP_DAC_READ_SEARCH besides CAP_BPF and CAP_PERFMON, or run as root", 4);
+            }
+            throw new BpfException("cannot attach " + section + ": " + Errno.describe(err)
+                    + ": check that the tracepoint exists under /sys/kernel/tracing/events");
+        }
+        Link link = new Link(program, Libbpf.programSection(p), l);
+        links.add(link);
+        return link;
+    }
+
+    public List<Link> links() {
+        return List.copyOf(links);
+    }
+
+    private void checkNotLoaded() {
+        if (loaded) {
+            throw new IllegalStateException("already loaded");
+        }
+    }
+
+    /** Destroys every link, newest first: the programs stay loaded but no longer run. */
+    public synchronized void detach() {
+        for (int i = links.size() - 1; i >= 0; i--) {
+            Libbpf.linkDestroy(links.get(i).handle());
+        }
+        links.clear();
+    }
+
+    @Override
+    public synchronized void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        detach();
+        Libbpf.objectClose(obj);
+        arena.close();
+    }
+}

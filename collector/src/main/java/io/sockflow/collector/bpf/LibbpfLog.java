@@ -1,0 +1,101 @@
+package io.sockflow.collector.bpf;
+
+import io.sockflow.collector.sys.Libc;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.MethodType;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Deque;
+import java.util.List;
+
+/**
+ * Routes libbpf's messages into the collector's log and keeps the last lines, so that a load failure can carry
+ * the end of the verifier's log. Installed once per process; the upcall lives in the global arena because libbpf
+ * keeps the pointer for ever.
+ */
+public final class LibbpfLog {
+    private static final Logger LOG = LoggerFactory.getLogger("libbpf");
+    private static final int KEEP = 64;
+    private static final Deque<String> RECENT = new ArrayDeque<>();
+    private static volatile boolean installed;
+
+    private LibbpfLog() {
+    }
+
+    public static synchronized void install() {
+        if (installed) {
+            return;
+        }
+        MemorySegment fn;
+        try {
+            fn = Libbpf.upcall(MethodHandles.lookup().findStatic(LibbpfLog.class, "print",
+                    MethodType.methodType(int.class, int.class, MemorySegment.class, MemorySegment.class)),
+                    Libbpf.PRINT_FN, Arena.global());
+        } catch (ReflectiveOperationException e) {
+            throw new IllegalStateException(e);
+        }
+        Libbpf.setPrint(fn);
+        installed = true;
+    }
+
+    /** libbpf_print_fn_t: (enum libbpf_print_level level, const char *fmt, va_list args). */
+    @SuppressWarnings("unused")
+    private static int print(int level, MemorySegment fmt, MemorySegment args) {
+        try {
+            String line = Libc.vformat(fmt.reinterpret(4096), args, 2048).stripTrailing();
+            synchronized (RECENT) {
+                RECENT.addLast(line);
+                if (RECENT.size() > KEEP) {
+                    RECENT.removeFirst();
+                }
+            }
+            // libbpf's levels: 0 warn, 1 info, 2 debug
+            if (level == 0) {
+                if (line.contains("memlock")) {
+                    LOG.debug(line); // harmless where BPF memory is charged to the cgroup
+                } else {
+                    LOG.warn(line);
+                }
+            } else if (level == 1) {
+                LOG.debug(line);
+            } else {
+                LOG.trace(line);
+            }
+        } catch (Throwable t) {
+            // an exception escaping an upcall would kill the JVM
+        }
+        return 0;
+    }
+
+    /** Clears the kept lines; call before an operation whose failure should be explained. */
+    public static void mark() {
+        synchronized (RECENT) {
+            RECENT.clear();
+        }
+    }
+
+    public static List<String> recent() {
+        synchronized (RECENT) {
+            return new ArrayList<>(RECENT);
+        }
+    }
+
+    /** The most telling line of a verifier log: the last one that is not the log's own frame. */
+    public static String verifierReason() {
+        List<String> lines = recent();
+        for (int i = lines.size() - 1; i >= 0; i--) {
+            String l = lines.get(i).trim();
+            if (l.isEmpty() || l.startsWith("--") || l.startsWith("processed ") || l.startsWith("libbpf:")
+                    || l.startsWith("Error:") || l.startsWith("Warning:") || l.startsWith("If it used")) {
+                continue;
+            }
+            return l;
+        }
+        return null;
+    }
+}

@@ -1,0 +1,71 @@
+package io.sockflow.collector.capture;
+
+import java.nio.file.Path;
+import java.util.List;
+
+/**
+ * What a capture needs to start.
+ *
+ * @param pidInclude      only these processes (empty: all)
+ * @param pidExclude      never these processes
+ * @param cgroupInclude   only these cgroup v2 ids (empty: all)
+ * @param cgroupExclude   never these cgroup ids
+ * @param excludeSelf     add the collector's own pid to pidExclude, so its own traffic never feeds back
+ * @param ringBufferBytes size of the kernel ring buffer (a power of two, at least a page)
+ * @param btfPath         kernel BTF; /sys/kernel/btf/vmlinux by default
+ * @param tracefsPath     where tracefs is (or is to be) mounted
+ * @param catalog         which tracepoints exist (tracefs by default)
+ */
+public record CaptureOptions(List<Integer> pidInclude, List<Integer> pidExclude, List<Long> cgroupInclude,
+        List<Long> cgroupExclude, boolean excludeSelf, int ringBufferBytes, Path btfPath, Path tracefsPath,
+        TracepointCatalog catalog) {
+
+    public static final Path DEFAULT_BTF = Path.of("/sys/kernel/btf/vmlinux");
+    public static final Path DEFAULT_TRACEFS = Path.of("/sys/kernel/tracing");
+    public static final int DEFAULT_RING_BUFFER_BYTES = 16 * 1024 * 1024;
+
+    public static CaptureOptions defaults() {
+        return new CaptureOptions(List.of(), List.of(), List.of(), List.of(), true, DEFAULT_RING_BUFFER_BYTES,
+                DEFAULT_BTF, DEFAULT_TRACEFS, null);
+    }
+
+    public CaptureOptions withPidInclude(List<Integer> pids) {
+        return new CaptureOptions(pids, pidExclude, cgroupInclude, cgroupExclude, excludeSelf, ringBufferBytes,
+                btfPath, tracefsPath, catalog);
+    }
+
+    public CaptureOptions withPidExclude(List<Integer> pids) {
+        return new CaptureOptions(pidInclude, pids, cgroupInclude, cgroupExclude, excludeSelf, ringBufferBytes,
+                btfPath, tracefsPath, catalog);
+    }
+
+    public CaptureOptions withCgroups(List<Long> include, List<Long> exclude) {
+        return new CaptureOptions(pidInclude, pidExclude, include, exclude, excludeSelf, ringBufferBytes, btfPath,
+                tracefsPath, catalog);
+    }
+
+    public CaptureOptions withExcludeSelf(boolean exclude) {
+        return new CaptureOptions(pidInclude, pidExclude, cgroupInclude, cgroupExclude, exclude, ringBufferBytes,
+                btfPath, tracefsPath, catalog);
+    }
+
+    public CaptureOptions withRingBufferBytes(int bytes) {
+        return new CaptureOptions(pidInclude, pidExclude, cgroupInclude, cgroupExclude, excludeSelf, bytes, btfPath,
+                tracefsPath, catalog);
+    }
+
+    public CaptureOptions withBtfPath(Path path) {
+        return new CaptureOptions(pidInclude, pidExclude, cgroupInclude, cgroupExclude, excludeSelf, ringBufferBytes,
+                path, tracefsPath, catalog);
+    }
+
+    public CaptureOptions withTracefsPath(Path path) {
+        return new CaptureOptions(pidInclude, pidExclude, cgroupInclude, cgroupExclude, excludeSelf, ringBufferBytes,
+                btfPath, path, catalog);
+    }
+
+    public CaptureOptions withCatalog(TracepointCatalog c) {
+        return new CaptureOptions(pidInclude, pidExclude, cgroupInclude, cgroupExclude, excludeSelf, ringBufferBytes,
+                btfPath, tracefsPath, c);
+    }
+}

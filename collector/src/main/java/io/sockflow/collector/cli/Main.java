@@ -1,0 +1,60 @@
+package io.sockflow.collector.cli;
+
+import io.sockflow.collector.bpf.BpfException;
+import org.apache.kafka.common.config.ConfigException;
+
+import java.util.Arrays;
+import java.util.List;
+
+/** Entry point of the collector: {@code sockflow collect [settings]}. */
+public final class Main {
+    private Main() {
+    }
+
+    public static void main(String[] argv) {
+        System.exit(run(argv));
+    }
+
+    /** Runs a command and returns its exit code; every expected failure is one line on standard error. */
+    public static int run(String[] argv) {
+        List<String> args = Arrays.asList(argv);
+        if (args.isEmpty() || args.getFirst().equals("--help") || args.getFirst().equals("help")) {
+            System.out.print(usage());
+            return args.isEmpty() ? 2 : 0;
+        }
+        String command = args.getFirst();
+        List<String> rest = args.subList(1, args.size());
+        try {
+            return switch (command) {
+                case "collect" -> {
+                    if (rest.contains("--help") || rest.contains("-h")) {
+                        System.out.print(CollectCommand.usage());
+                        yield 0;
+                    }
+                    yield new CollectCommand(Settings.parse(rest, System.getenv())).run();
+                }
+                default -> {
+                    System.err.println("sockflow: unknown command '" + command + "': try collect (see --help)");
+                    yield 2;
+                }
+            };
+        } catch (ConfigException e) {
+            System.err.println("sockflow: " + e.getMessage() + " (see sockflow " + command + " --help)");
+            return 2;
+        } catch (BpfException e) {
+            System.err.println("sockflow: " + e.getMessage());
+            return e.exitCode();
+        }
+    }
+
+    static String usage() {
+        return """
+                usage: sockflow COMMAND [settings]
+
+                commands:
+                  collect   capture this host's network system calls and print or send them
+                
+                Run `sockflow COMMAND --help` for a command's settings.
+                """;
+    }
+}

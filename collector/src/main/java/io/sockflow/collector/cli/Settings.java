@@ -1,0 +1,274 @@
+package io.sockflow.collector.cli;
+
+import org.apache.kafka.common.config.AbstractConfig;
+import org.apache.kafka.common.config.ConfigDef;
+import org.apache.kafka.common.config.ConfigException;
+
+import java.io.IOException;
+import java.io.Reader;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Properties;
+
+/**
+ * Every setting of the collector, declared once (name, type, default, allowed values, documentation) with Kafka's
+ * {@link ConfigDef}. Each can be given as a flag ({@code --ring-buffer-bytes 1048576}), an environment variable
+ * ({@code SOCKFLOW_RING_BUFFER_BYTES}) or a line of a properties file ({@code ring.buffer.bytes=1048576}, file
+ * named by {@code --config}); a flag wins over the environment, which wins over the file.
+ */
+public final class Settings extends AbstractConfig {
+    public static final String OUTPUT = "output";
+    public static final String DURATION = "duration";
+    public static final String PID_INCLUDE = "pid.include";
+    public static final String PID_EXCLUDE = "pid.exclude";
+    public static final String CGROUP_INCLUDE = "cgroup.include";
+    public static final String CGROUP_EXCLUDE = "cgroup.exclude";
+    public static final String EXCLUDE_SELF = "exclude.self";
+    public static final String RING_BUFFER_BYTES = "ring.buffer.bytes";
+    public static final String BTF_PATH = "btf.path";
+    public static final String TRACEFS_PATH = "tracefs.path";
+    public static final String HOST_NAME = "host.name";
+    public static final String STATS_INTERVAL = "stats.interval";
+    public static final String LOG_LEVEL = "log.level";
+    public static final String CONFIG_FILE = "config";
+
+    public static final ConfigDef DEFINITION = new ConfigDef()
+            .define(OUTPUT, ConfigDef.Type.STRING, "json", ConfigDef.ValidString.in("json"),
+                    ConfigDef.Importance.HIGH, "Where events go: json (one JSON object per event on standard output).")
+            .define(DURATION, ConfigDef.Type.STRING, "0", new DurationValidator(), ConfigDef.Importance.MEDIUM,
+                    "Stop by itself after this long (e.g. 30s, 5m, 1h); 0 runs until interrupted.")
+            .define(PID_INCLUDE, ConfigDef.Type.LIST, "", new IdListValidator(8), ConfigDef.Importance.MEDIUM,
+                    "Capture only these process ids (comma-separated, at most 8); empty captures every process.")
+            .define(PID_EXCLUDE, ConfigDef.Type.LIST, "", new IdListValidator(7), ConfigDef.Importance.MEDIUM,
+                    "Never capture these process ids (at most 7; the collector's own pid is added unless exclude.self=false).")
+            .define(CGROUP_INCLUDE, ConfigDef.Type.LIST, "", new IdListValidator(4), ConfigDef.Importance.LOW,
+                    "Capture only these cgroup v2 ids (inode numbers of cgroup directories, at most 4).")
+            .define(CGROUP_EXCLUDE, ConfigDef.Type.LIST, "", new IdListValidator(4), ConfigDef.Importance.LOW,
+                    "Never capture these cgroup v2 ids (at most 4).")
+            .define(EXCLUDE_SELF, ConfigDef.Type.BOOLEAN, true, ConfigDef.Importance.LOW,
+                    "Leave the collector's own process out, so its own traffic never feeds back into the capture.")
+            .define(RING_BUFFER_BYTES, ConfigDef.Type.INT, 16 * 1024 * 1024, new PowerOfTwo(4096, 1 << 30),
+                    ConfigDef.Importance.MEDIUM,
+                    "Size of the kernel ring buffer in bytes: a power of two from 4096 to 1073741824. Larger absorbs longer bursts.")
+            .define(BTF_PATH, ConfigDef.Type.STRING, "/sys/kernel/btf/vmlinux", ConfigDef.Importance.LOW,
+                    "Kernel BTF to relocate the programs against (a BTFHub file for kernels that lack /sys/kernel/btf/vmlinux).")
+            .define(TRACEFS_PATH, ConfigDef.Type.STRING, "/sys/kernel/tracing", ConfigDef.Importance.LOW,
+                    "Where tracefs is mounted; the collector mounts it there when it is absent.")
+            .define(HOST_NAME, ConfigDef.Type.STRING, null, ConfigDef.Importance.LOW,
+                    "Host name written into every event; the kernel's hostname by default.")
+            .define(STATS_INTERVAL, ConfigDef.Type.STRING, "0", new DurationValidator(), ConfigDef.Importance.LOW,
+                    "Print capture counters (events, drops) to standard error this often; 0 prints them only at the end.")
+            .define(LOG_LEVEL, ConfigDef.Type.STRING, "warn",
+                    ConfigDef.ValidString.in("error", "warn", "info", "debug", "trace"), ConfigDef.Importance.LOW,
+                    "How much the collector logs to standard error.");
+
+    private Settings(Map<String, Object> values) {
+        super(DEFINITION, values, false);
+    }
+
+    /** Parses flags over environment over file; a bad value throws {@link ConfigException} naming the setting. */
+    public static Settings parse(List<String> args, Map<String, String> env) {
+        Map<String, String> flags = new LinkedHashMap<>();
+        String configFile = null;
+        for (int i = 0; i < args.size(); i++) {
+            String a = args.get(i);
+            if (!a.startsWith("--")) {
+                throw new ConfigException("unexpected argument '" + a + "': settings are given as --name value");
+            }
+            String name = a.substring(2);
+            String value;
+            int eq = name.indexOf('=');
+            if (eq >= 0) {
+                value = name.substring(eq + 1);
+                name = name.substring(0, eq);
+            } else if (i + 1 < args.size() && !args.get(i + 1).startsWith("--")) {
+                value = args.get(++i);
+            } else if (isBoolean(name.replace('-', '.'))) {
+                value = "true";
+            } else {
+                throw new ConfigException("--" + name + " needs a value");
+            }
+            if (name.equals(CONFIG_FILE)) {
+                configFile = value;
+                continue;
+            }
+            String key = name.replace('-', '.');
+            if (!DEFINITION.names().contains(key)) {
+                throw new ConfigException("unknown setting --" + name + ": see --help for the settings there are");
+            }
+            flags.put(key, value);
+        }
+        Map<String, Object> merged = new HashMap<>();
+        if (configFile == null) {
+            configFile = env.get("SOCKFLOW_CONFIG");
+        }
+        if (configFile != null) {
+            Properties p = new Properties();
+            try (Reader r = Files.newBufferedReader(Path.of(configFile))) {
+                p.load(r);
+            } catch (IOException e) {
+                throw new ConfigException("cannot read config file " + configFile + ": " + e.getMessage());
+            }
+            for (String k : p.stringPropertyNames()) {
+                if (!DEFINITION.names().contains(k)) {
+                    throw new ConfigException("unknown setting '" + k + "' in " + configFile
+                            + ": see --help for the settings there are");
+                }
+                merged.put(k, p.getProperty(k).trim());
+            }
+        }
+        for (String key : DEFINITION.names()) {
+            String v = env.get(envName(key));
+            if (v != null) {
+                merged.put(key, v);
+            }
+        }
+        merged.putAll(flags);
+        return new Settings(merged);
+    }
+
+    private static boolean isBoolean(String key) {
+        ConfigDef.ConfigKey k = DEFINITION.configKeys().get(key);
+        return k != null && k.type == ConfigDef.Type.BOOLEAN;
+    }
+
+    public static String envName(String key) {
+        return "SOCKFLOW_" + key.toUpperCase(Locale.ROOT).replace('.', '_');
+    }
+
+    public static String flagName(String key) {
+        return "--" + key.replace('.', '-');
+    }
+
+    public Duration duration(String key) {
+        return DurationValidator.parse(getString(key));
+    }
+
+    public List<Integer> ints(String key) {
+        List<Integer> out = new ArrayList<>();
+        for (String s : getList(key)) {
+            out.add(Integer.parseInt(s.trim()));
+        }
+        return out;
+    }
+
+    public List<Long> longs(String key) {
+        List<Long> out = new ArrayList<>();
+        for (String s : getList(key)) {
+            out.add(Long.parseLong(s.trim()));
+        }
+        return out;
+    }
+
+    /** The settings as help text: flag, environment variable, type, default, documentation. */
+    public static String help() {
+        StringBuilder b = new StringBuilder();
+        for (ConfigDef.ConfigKey k : DEFINITION.configKeys().values()) {
+            b.append(String.format("  %-24s %s%n", flagName(k.name) + " " + k.type.name().toLowerCase(Locale.ROOT),
+                    k.documentation));
+            String def = k.defaultValue == null ? "(none)" : k.defaultValue instanceof List<?> l && l.isEmpty()
+                    ? "(empty)" : String.valueOf(k.defaultValue);
+            b.append(String.format("  %-24s default %s; env %s; file key %s%n", "", def, envName(k.name), k.name));
+        }
+        b.append(String.format("  %-24s %s%n", "--config file", "Read settings from a properties file (env SOCKFLOW_CONFIG)."));
+        return b.toString();
+    }
+
+    /** Accepts 0, or a number with a unit: ms, s, m, h. */
+    static final class DurationValidator implements ConfigDef.Validator {
+        static Duration parse(String s) {
+            String v = s.trim().toLowerCase(Locale.ROOT);
+            if (v.equals("0")) {
+                return Duration.ZERO;
+            }
+            try {
+                if (v.endsWith("ms")) {
+                    return Duration.ofMillis(Long.parseLong(v.substring(0, v.length() - 2)));
+                }
+                long n = Long.parseLong(v.substring(0, v.length() - 1));
+                return switch (v.charAt(v.length() - 1)) {
+                    case 's' -> Duration.ofSeconds(n);
+                    case 'm' -> Duration.ofMinutes(n);
+                    case 'h' -> Duration.ofHours(n);
+                    default -> throw new NumberFormatException();
+                };
+            } catch (NumberFormatException | StringIndexOutOfBoundsException e) {
+                return null;
+            }
+        }
+
+        @Override
+        public void ensureValid(String name, Object value) {
+            Duration d = value == null ? null : parse(value.toString());
+            if (d == null || d.isNegative()) {
+                throw new ConfigException(name, value, "a duration such as 500ms, 30s, 5m or 1h, or 0");
+            }
+        }
+
+        @Override
+        public String toString() {
+            return "0 or a duration: 500ms, 30s, 5m, 1h";
+        }
+    }
+
+    static final class IdListValidator implements ConfigDef.Validator {
+        private final int max;
+
+        IdListValidator(int max) {
+            this.max = max;
+        }
+
+        @Override
+        public void ensureValid(String name, Object value) {
+            @SuppressWarnings("unchecked")
+            List<String> l = (List<String>) value;
+            if (l.size() > max) {
+                throw new ConfigException(name, value, "at most " + max + " ids");
+            }
+            for (String s : l) {
+                try {
+                    if (Long.parseLong(s.trim()) <= 0) {
+                        throw new NumberFormatException();
+                    }
+                } catch (NumberFormatException e) {
+                    throw new ConfigException(name, value, "comma-separated positive numbers");
+                }
+            }
+        }
+
+        @Override
+        public String toString() {
+            return "up to " + max + " comma-separated ids";
+        }
+    }
+
+    static final class PowerOfTwo implements ConfigDef.Validator {
+        private final int min;
+        private final int max;
+
+        PowerOfTwo(int min, int max) {
+            this.min = min;
+            this.max = max;
+        }
+
+        @Override
+        public void ensureValid(String name, Object value) {
+            int v = (Integer) value;
+            if (v < min || v > max || Integer.bitCount(v) != 1) {
+                throw new ConfigException(name, value, "a power of two from " + min + " to " + max);
+            }
+        }
+
+        @Override
+        public String toString() {
+            return "a power of two from " + min + " to " + max;
+        }
+    }
+}

@@ -1,0 +1,258 @@
+package io.sockflow.collector.decode;
+
+import io.sockflow.schemas.EventKind;
+import io.sockflow.schemas.SocketEvent;
+
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+
+import static io.sockflow.collector.bpf.EventLayout.*;
+import static java.lang.foreign.ValueLayout.JAVA_BYTE;
+
+/**
+ * Turns one {@code struct sf_event} into a {@link SocketEvent}. Single-threaded (it keeps caches); one per reader.
+ */
+public final class SocketEventDecoder {
+    static final int AF_UNIX = 1;
+    static final int AF_INET = 2;
+    static final int AF_INET6 = 10;
+    private static final EventKind[] KINDS = EventKind.values();
+    private static final int DATA_SOCKADDR = 1;
+    private static final int DATA_NAME = 2;
+    private static final int CACHE_COMM = 1;
+    private static final int CACHE_V4 = 2;
+    private static final int CACHE_V6 = 3;
+
+    private final HostInfo hostInfo;
+    private final StringCache comms = new StringCache(SocketEventDecoder::commString);
+    private final StringCache v4 = new StringCache(b -> InetText.ipv4(b, 0));
+    private final StringCache v6 = new StringCache(b -> InetText.ipv6(b, 0));
+    private final ContainerResolver containers;
+
+    public SocketEventDecoder(HostInfo hostInfo) {
+        this(hostInfo, ContainerResolver.NONE);
+    }
+
+    public SocketEventDecoder(HostInfo hostInfo, ContainerResolver containers) {
+        this.hostInfo = hostInfo;
+        this.containers = containers;
+    }
+
+    private static String commString(byte[] b) {
+        int n = 0;
+        while (n < b.length && b[n] != 0) {
+            n++;
+        }
+        return new String(b, 0, n, StandardCharsets.UTF_8);
+    }
+
+    public static EventKind kind(int k) {
+        return k > 0 && k < KINDS.length ? KINDS[k] : EventKind.UNKNOWN;
+    }
+
+    public SocketEvent decode(MemorySegment rec) {
+        return decode(rec, new SocketEvent());
+    }
+
+    /** Fills {@code e} (every field is written, so a reused object carries nothing over). */
+    public SocketEvent decode(MemorySegment rec, SocketEvent e) {
+        int k = u16(rec, KIND);
+        EventKind kind = kind(k);
+        long tsNs = u64(rec, TS_NS);
+        long ret = u64(rec, RET);
+        long cgroup = u64(rec, CGROUP_ID);
+
+        e.setHost(hostInfo.host());
+        e.setBootId(hostInfo.bootId());
+        e.setTimestamp(hostInfo.toInstant(tsNs));
+        e.setMonotonicNs(tsNs);
+        e.setDurationNs(u64(rec, DURATION_NS));
+        e.setKind(kind);
+        e.setPid(s32(rec, PID));
+        e.setTid(s32(rec, TID));
+        e.setProcessStartNs(u64(rec, PROC_START_NS));
+        e.setComm(comms.get(rec, COMM, CACHE_COMM));
+        e.setUid(s32(rec, UID));
+        e.setGid(s32(rec, GID));
+        e.setCgroupId(cgroup);
+        e.setContainerId(containers.containerId(cgroup));
+        e.setReturnValue(ret);
+        e.setErrno(ret < 0 && ret >= -4095 ? Errno.name((int) -ret) : null);
+
+        boolean creates = kind == EventKind.SOCKET || kind == EventKind.SOCKETPAIR;
+        boolean named = kind == EventKind.SETHOSTNAME || kind == EventKind.SETDOMAINNAME;
+        int fd = s32(rec, FD);
+        e.setFd(creates || named ? null : fd);
+        int peerFd = s32(rec, PEER_FD);
+        int peerFd2 = s32(rec, PEER_FD2);
+        e.setResultFd(peerFd >= 0 ? peerFd : null);
+        e.setResultFd2(peerFd2 >= 0 ? peerFd2 : null);
+
+        long ino = u64(rec, SOCK_INO);
+        long sk = u64(rec, SOCK_ADDR);
+        long pino = u64(rec, PEER_INO);
+        long psk = u64(rec, PEER_SOCK_ADDR);
+        e.setSocketInode(ino != 0 ? ino : null);
+        e.setSocketKernelAddress(sk != 0 ? sk : null);
+        e.setRelatedSocketInode(pino != 0 ? pino : null);
+        e.setRelatedSocketKernelAddress(psk != 0 ? psk : null);
+
+        int family = u16(rec, FAMILY);
+        if (family != 0) {
+            e.setFamily(SocketNames.family(family));
+            e.setSocketType(SocketNames.type(u16(rec, SK_TYPE)));
+            int proto = u16(rec, SK_PROTOCOL);
+            // protocol numbers name IP protocols only in the inet families
+            e.setProtocol(family == AF_INET || family == AF_INET6 ? SocketNames.protocol(proto)
+                    : Integer.toString(proto));
+        } else {
+            e.setFamily(null);
+            e.setSocketType(null);
+            e.setProtocol(null);
+        }
+        decodeEndpoints(rec, family, e);
+        decodeData(rec, e);
+        decodeArguments(rec, kind, e);
+        return e;
+    }
+
+    private void decodeEndpoints(MemorySegment rec, int family, SocketEvent e) {
+        if (family == AF_INET || family == AF_INET6) {
+            StringCache c = family == AF_INET ? v4 : v6;
+            int kindTag = family == AF_INET ? CACHE_V4 : CACHE_V6;
+            int lport = u16(rec, LPORT);
+            int rport = u16(rec, RPORT);
+            e.setLocalAddress(c.get(rec, LADDR, kindTag));
+            e.setLocalPort(lport);
+            boolean connected = rport != 0;
+            e.setRemoteAddress(connected ? c.get(rec, RADDR, kindTag) : null);
+            e.setRemotePort(connected ? rport : null);
+        } else {
+            e.setLocalAddress(null);
+            e.setLocalPort(null);
+            e.setRemoteAddress(null);
+            e.setRemotePort(null);
+        }
+    }
+
+    private void decodeData(MemorySegment rec, SocketEvent e) {
+        int dataKind = u16(rec, DATA_KIND);
+        int len = Math.min(u16(rec, DATA_LEN_OFF), DATA_LEN);
+        e.setName(null);
+        e.setSockaddrFamily(null);
+        e.setSockaddrAddress(null);
+        e.setSockaddrPort(null);
+        e.setSockaddrBytes(null);
+        if (len == 0) {
+            return;
+        }
+        byte[] data = new byte[len];
+        MemorySegment.copy(rec, JAVA_BYTE, DATA, data, 0, len);
+        if (dataKind == DATA_NAME) {
+            e.setName(new String(data, StandardCharsets.UTF_8));
+        } else if (dataKind == DATA_SOCKADDR) {
+            e.setSockaddrBytes(ByteBuffer.wrap(data));
+            Sockaddr sa = Sockaddr.parse(data);
+            if (sa != null) {
+                e.setSockaddrFamily(SocketNames.family(sa.family()));
+                e.setSockaddrAddress(sa.address());
+                e.setSockaddrPort(sa.port());
+            }
+        }
+    }
+
+    private static void decodeArguments(MemorySegment rec, EventKind kind, SocketEvent e) {
+        int a = s32(rec, ARG_A);
+        int b = s32(rec, ARG_B);
+        int c = s32(rec, ARG_C);
+        long flags = u64(rec, ARG_FLAGS);
+        e.setArgFamily(null);
+        e.setArgType(null);
+        e.setArgProtocol(null);
+        e.setBacklog(null);
+        e.setShutdownHow(null);
+        e.setFlags(null);
+        e.setFlagNames(null);
+        e.setOptionLevel(null);
+        e.setOptionName(null);
+        e.setOptionLength(null);
+        e.setOptionValue(null);
+        e.setMessageCount(null);
+        e.setBytes(null);
+        switch (kind) {
+            case SOCKET, SOCKETPAIR -> {
+                e.setArgFamily(SocketNames.family(a));
+                e.setArgType(SocketNames.typeWithFlags(b));
+                e.setArgProtocol(c);
+            }
+            case SETSOCKOPT, GETSOCKOPT -> {
+                e.setOptionLevel(SocketNames.optionLevel(a));
+                e.setOptionName(SocketNames.optionName(a, b));
+                e.setOptionLength(c);
+                if (c >= 4 && (kind == EventKind.SETSOCKOPT || u64(rec, RET) == 0)) {
+                    e.setOptionValue(s32(rec, OPT_VALUE));
+                }
+            }
+            case LISTEN -> e.setBacklog(a);
+            case SHUTDOWN -> e.setShutdownHow(SocketNames.shutdownHow(a));
+            case ACCEPT4 -> {
+                e.setFlags(flags);
+                e.setFlagNames(SocketNames.acceptFlags(flags));
+            }
+            case RECVFROM, RECVMSG, SENDTO, SENDMSG -> {
+                e.setFlags(flags);
+                e.setFlagNames(SocketNames.msgFlags(flags));
+                e.setBytes(u64(rec, BYTES));
+            }
+            case RECVMMSG, SENDMMSG -> {
+                e.setFlags(flags);
+                e.setFlagNames(SocketNames.msgFlags(flags));
+                e.setMessageCount(a);
+                e.setBytes(u64(rec, BYTES));
+            }
+            default -> {
+            }
+        }
+    }
+
+    /** A decoded struct sockaddr. */
+    public record Sockaddr(int family, String address, Integer port) {
+        static Sockaddr parse(byte[] d) {
+            if (d.length < 2) {
+                return null;
+            }
+            ByteBuffer bb = ByteBuffer.wrap(d).order(ByteOrder.LITTLE_ENDIAN);
+            int family = Short.toUnsignedInt(bb.getShort(0));
+            switch (family) {
+                case AF_INET:
+                    if (d.length < 8) {
+                        return new Sockaddr(family, null, null);
+                    }
+                    return new Sockaddr(family, InetText.ipv4(d, 4), ((d[2] & 0xff) << 8) | (d[3] & 0xff));
+                case AF_INET6:
+                    if (d.length < 24) {
+                        return new Sockaddr(family, null, null);
+                    }
+                    return new Sockaddr(family, InetText.ipv6(d, 8), ((d[2] & 0xff) << 8) | (d[3] & 0xff));
+                case AF_UNIX: {
+                    if (d.length <= 2) {
+                        return new Sockaddr(family, "", null); // unnamed
+                    }
+                    if (d[2] == 0) { // abstract namespace: every byte counts, no terminator
+                        return new Sockaddr(family,
+                                "@" + new String(d, 3, d.length - 3, StandardCharsets.UTF_8), null);
+                    }
+                    int end = 2;
+                    while (end < d.length && d[end] != 0) {
+                        end++;
+                    }
+                    return new Sockaddr(family, new String(d, 2, end - 2, StandardCharsets.UTF_8), null);
+                }
+                default:
+                    return new Sockaddr(family, null, null);
+            }
+        }
+    }
+}

@@ -1,0 +1,75 @@
+package io.sockflow.collector.sys;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.foreign.MemoryLayout;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.StructLayout;
+import java.lang.invoke.MethodHandle;
+import java.lang.invoke.VarHandle;
+
+import static java.lang.foreign.ValueLayout.ADDRESS;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+
+/** The few libc functions the collector itself needs: clocks, mount, and formatting libbpf's messages. */
+public final class Libc {
+    public static final int CLOCK_REALTIME = 0;
+    public static final int CLOCK_BOOTTIME = 7;
+
+    private static final Linker LINKER = Linker.nativeLinker();
+    private static final StructLayout CALL_STATE = Linker.Option.captureStateLayout();
+    private static final VarHandle ERRNO =
+            CALL_STATE.varHandle(MemoryLayout.PathElement.groupElement("errno"));
+    private static final MethodHandle CLOCK_GETTIME = LINKER.downcallHandle(
+            LINKER.defaultLookup().find("clock_gettime").orElseThrow(),
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS));
+    private static final MethodHandle VSNPRINTF = LINKER.downcallHandle(
+            LINKER.defaultLookup().find("vsnprintf").orElseThrow(),
+            FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, ADDRESS, ADDRESS));
+    private static final MethodHandle MOUNT = LINKER.downcallHandle(
+            LINKER.defaultLookup().find("mount").orElseThrow(),
+            FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS, JAVA_LONG, ADDRESS),
+            Linker.Option.captureCallState("errno"));
+
+    private Libc() {
+    }
+
+    /** clock_gettime in nanoseconds. */
+    public static long clockNanos(int clock) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment ts = a.allocate(16, 8);
+            int rc = (int) CLOCK_GETTIME.invokeExact(clock, ts);
+            if (rc != 0) {
+                throw new IllegalStateException("clock_gettime(" + clock + ") failed");
+            }
+            return ts.get(JAVA_LONG, 0) * 1_000_000_000L + ts.get(JAVA_LONG, 8);
+        } catch (Throwable t) {
+            throw t instanceof RuntimeException r ? r : new IllegalStateException(t);
+        }
+    }
+
+    /** Formats a printf format with a va_list into at most {@code max} bytes. */
+    public static String vformat(MemorySegment fmt, MemorySegment vaList, int max) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment buf = a.allocate(max);
+            int n = (int) VSNPRINTF.invokeExact(buf, (long) max, fmt, vaList);
+            return n < 0 ? "" : buf.getString(0);
+        } catch (Throwable t) {
+            throw t instanceof RuntimeException r ? r : new IllegalStateException(t);
+        }
+    }
+
+    /** mount(2); returns 0 or the errno. */
+    public static int mount(String source, String target, String type) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment state = a.allocate(CALL_STATE);
+            int rc = (int) MOUNT.invokeExact(state, a.allocateFrom(source), a.allocateFrom(target),
+                    a.allocateFrom(type), 0L, MemorySegment.NULL);
+            return rc == 0 ? 0 : (int) ERRNO.get(state, 0L);
+        } catch (Throwable t) {
+            throw t instanceof RuntimeException r ? r : new IllegalStateException(t);
+        }
+    }
+}
