@@ -22,6 +22,9 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 #define SF_MMSG_SUM_MAX 32
 #define SF_UTS_LEN 64
 
+/* Puts struct sf_event into the object's BTF, where the collector's layout test reads its offsets. */
+struct sf_event *sf_event_btf_anchor __attribute__((unused));
+
 /* The only .rodata variable: the collector writes it at offset 0 before load. */
 const volatile struct sf_config sf_cfg = {};
 

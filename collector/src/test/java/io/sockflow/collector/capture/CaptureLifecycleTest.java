@@ -1,0 +1,148 @@
+package io.sockflow.collector.capture;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.sockflow.collector.LiveCapture;
+import io.sockflow.collector.Sys;
+import io.sockflow.collector.bpf.BpfException;
+import io.sockflow.collector.bpf.EventLayout;
+import io.sockflow.collector.cli.CollectCommandAccess;
+import io.sockflow.schemas.EventKind;
+import org.junit.jupiter.api.Test;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicLong;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+/** Loading, sizing, filtering, accounting and tearing down a real capture. */
+class CaptureLifecycleTest {
+    static final int PROGRAMS = 42;
+
+    /** sockflow's programs currently in the kernel (names are cut to 15 characters there). */
+    static long sockflowPrograms() throws Exception {
+        Process p = new ProcessBuilder("bpftool", "prog", "show", "-j").start();
+        JsonNode progs = new ObjectMapper().readTree(p.getInputStream());
+        p.waitFor();
+        long n = 0;
+        for (JsonNode prog : progs) {
+            String name = prog.path("name").asText();
+            if (name.startsWith("sys_enter_") || name.startsWith("sys_exit_")) {
+                n++;
+            }
+        }
+        return n;
+    }
+
+    static long perfEventLinks() throws Exception {
+        Process p = new ProcessBuilder("bpftool", "link", "show", "-j").start();
+        JsonNode links = new ObjectMapper().readTree(p.getInputStream());
+        p.waitFor();
+        long n = 0;
+        for (JsonNode l : links) {
+            if (l.path("type").asText().equals("perf_event")) {
+                n++;
+            }
+        }
+        return n;
+    }
+
+    @Test
+    void closingLeavesNoProgramOrLinkBehind() throws Exception {
+        long progsBefore = sockflowPrograms();
+        long linksBefore = perfEventLinks();
+        try (LiveCapture live = new LiveCapture()) {
+            assertEquals(PROGRAMS, live.capture.links().size());
+            assertEquals(progsBefore + PROGRAMS, sockflowPrograms());
+            assertEquals(linksBefore + PROGRAMS, perfEventLinks());
+        }
+        assertEquals(progsBefore, sockflowPrograms(), "programs unloaded");
+        assertEquals(linksBefore, perfEventLinks(), "links destroyed");
+    }
+
+    @Test
+    void aFullRingBufferDropsAndCountsExactly() {
+        AtomicLong decoded = new AtomicLong();
+        CaptureOptions tiny = CaptureOptions.defaults().withExcludeSelf(false)
+                .withPidInclude(List.of((int) ProcessHandle.current().pid()))
+                .withRingBufferBytes(4096);
+        int calls = 5_000;
+        try (Capture c = Capture.open(tiny, rec -> decoded.incrementAndGet());
+                Arena a = Arena.ofConfined()) {
+            long fd = Sys.ok(Sys.SOCKET, Sys.AF_INET, Sys.SOCK_DGRAM, 0);
+            MemorySegment name = a.allocate(16, 8);
+            MemorySegment len = Sys.intValue(a, 16);
+            for (int i = 0; i < calls; i++) {
+                Sys.ok(Sys.GETSOCKNAME, fd, Sys.addr(name), Sys.addr(len));
+            }
+            Sys.ok(Sys.CLOSE, fd);
+            Capture.Stats before = c.stats();
+            assertTrue(before.submitted() >= calls + 2, "every call was submitted: " + before);
+            assertTrue(before.dropped() > 0, "4 KiB holds about a dozen records: " + before);
+            int capacity = (int) (4096 / (EventLayout.SIZE + 8));
+            c.drain();
+            Capture.Stats after = c.stats();
+            assertEquals(after.submitted(), after.received() + after.dropped(), "nothing lost silently: " + after);
+            assertEquals(after.received(), decoded.get());
+            assertTrue(after.received() <= capacity, "no more than the ring holds: " + after);
+            assertTrue(CollectCommandAccess.describe(after).contains(after.dropped() + " dropped"),
+                    "the collector reports the drops");
+        }
+    }
+
+    @Test
+    void aMissingTracepointIsSkippedAndTheRestRuns() {
+        TracepointCatalog real = TracepointCatalog.tracefs(CaptureOptions.DEFAULT_TRACEFS);
+        // the kernel here has every tracepoint; this catalog hides one, as an older kernel would lack it
+        TracepointCatalog withoutSethostname = (cat, name) -> !name.endsWith("_sethostname") && real.exists(cat, name);
+        try (LiveCapture live = new LiveCapture(CaptureOptions.defaults().withCatalog(withoutSethostname)).start()) {
+            assertEquals(List.of("sethostname"), live.capture.missingTracepoints());
+            assertEquals(PROGRAMS - 2, live.capture.links().size());
+            assertFalse(live.capture.programNames().contains("sys_enter_sethostname"));
+            assertFalse(live.capture.programNames().contains("sys_exit_sethostname"));
+            int tid = Sys.gettid();
+            long fd = Sys.ok(Sys.SOCKET, Sys.AF_INET, Sys.SOCK_DGRAM, 0);
+            Sys.ok(Sys.CLOSE, fd);
+            live.await(e -> e.getTid() == tid && e.getKind() == EventKind.SOCKET && e.getResultFd() == (int) fd,
+                    Duration.ofSeconds(10));
+        }
+    }
+
+    @Test
+    void pidExcludeFiltersInTheKernel() {
+        int self = (int) ProcessHandle.current().pid();
+        try (Capture c = Capture.open(CaptureOptions.defaults().withExcludeSelf(true)
+                .withPidInclude(List.of(self)), rec -> {
+                })) {
+            for (int i = 0; i < 100; i++) {
+                Sys.ok(Sys.CLOSE, Sys.ok(Sys.SOCKET, Sys.AF_INET, Sys.SOCK_DGRAM, 0));
+            }
+            assertEquals(0, c.stats().submitted(), "own process excluded: nothing even reaches the ring");
+        }
+    }
+
+    @Test
+    void withoutBtfTheCaptureSaysSoInOneLine() {
+        BpfException e = assertThrows(BpfException.class, () -> Capture.open(
+                CaptureOptions.defaults().withBtfPath(Path.of("/nonexistent/vmlinux")), rec -> {
+                }));
+        assertEquals(Preflight.EXIT_KERNEL, e.exitCode());
+        assertTrue(e.getMessage().startsWith("no kernel BTF at /nonexistent/vmlinux"), e.getMessage());
+        assertTrue(e.getMessage().contains("CONFIG_DEBUG_INFO_BTF"));
+        assertFalse(e.getMessage().contains("\n"));
+    }
+
+    @Test
+    void missingPrivilegesAreNamed() {
+        BpfException e = assertThrows(BpfException.class, () -> Preflight.checkPrivileges(0L));
+        assertEquals(Preflight.EXIT_PRIVILEGES, e.exitCode());
+        assertTrue(e.getMessage().contains("CAP_BPF CAP_PERFMON"), e.getMessage());
+        long bpfAndPerfmonOnly = (1L << Preflight.CAP_BPF) | (1L << Preflight.CAP_PERFMON);
+        // tracefs readable as root here, so it is the two load capabilities that matter in this check
+        assertDoesNotThrow(() -> Preflight.checkPrivileges(bpfAndPerfmonOnly | (1L << Preflight.CAP_DAC_READ_SEARCH)));
+    }
+}

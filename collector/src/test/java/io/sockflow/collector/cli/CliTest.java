@@ -1,0 +1,236 @@
+package io.sockflow.collector.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.sockflow.collector.Sys;
+import io.sockflow.schemas.SocketEvent;
+import org.apache.avro.Schema;
+import org.junit.jupiter.api.Test;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.lang.foreign.Arena;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+/** The collector's command line: its errors, its output, its stop, and the least privilege it runs with. */
+class CliTest {
+    record Result(int code, String out, String err) {
+    }
+
+    static Result inProcess(String... args) {
+        PrintStream oldOut = System.out;
+        PrintStream oldErr = System.err;
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
+        System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
+        try {
+            int code = Main.run(args);
+            return new Result(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+        } finally {
+            System.setOut(oldOut);
+            System.setErr(oldErr);
+        }
+    }
+
+    static void assertOneLine(Result r, int code, String... fragments) {
+        assertEquals(code, r.code(), r.err());
+        String line = r.err().stripTrailing();
+        assertFalse(line.contains("\n"), "one line: " + line);
+        assertTrue(line.startsWith("sockflow: "), line);
+        for (String f : fragments) {
+            assertTrue(line.contains(f), "'" + f + "' in: " + line);
+        }
+    }
+
+    @Test
+    void badValuesFailAtStartNamingTheSettingAndWhatIsAllowed() {
+        assertOneLine(inProcess("collect", "--ring-buffer-bytes", "1000"), 2, "ring.buffer.bytes", "power of two");
+        assertOneLine(inProcess("collect", "--output", "xml"), 2, "output", "json");
+        assertOneLine(inProcess("collect", "--duration", "soon"), 2, "duration", "30s");
+        assertOneLine(inProcess("collect", "--pid-include", "1,x"), 2, "pid.include");
+        assertOneLine(inProcess("collect", "--bogus", "1"), 2, "unknown setting --bogus");
+        assertOneLine(inProcess("collect", "--config", "/nonexistent.properties"), 2, "/nonexistent.properties");
+        assertOneLine(inProcess("frobnicate"), 2, "unknown command 'frobnicate'");
+    }
+
+    @Test
+    void helpListsEverySettingWithItsEnvironmentVariable() {
+        Result r = inProcess("collect", "--help");
+        assertEquals(0, r.code());
+        for (String key : Settings.DEFINITION.names()) {
+            assertTrue(r.out().contains(Settings.flagName(key)), key);
+            assertTrue(r.out().contains(Settings.envName(key)), key);
+        }
+    }
+
+    @Test
+    void flagsWinOverEnvironmentWhichWinsOverTheFile() throws IOException {
+        Path f = Files.createTempFile("sockflow", ".properties");
+        Files.writeString(f, "ring.buffer.bytes=8192\nduration=5s\nlog.level=info\n");
+        Settings s = Settings.parse(List.of("--config", f.toString(), "--duration", "7s"),
+                java.util.Map.of("SOCKFLOW_RING_BUFFER_BYTES", "65536"));
+        assertEquals(65536, s.getInt(Settings.RING_BUFFER_BYTES));
+        assertEquals(java.time.Duration.ofSeconds(7), s.duration(Settings.DURATION));
+        assertEquals("info", s.getString(Settings.LOG_LEVEL));
+        Files.delete(f);
+    }
+
+    @Test
+    void withoutBtfCollectExitsWithOneLine() {
+        assertOneLine(inProcess("collect", "--btf-path", "/nonexistent/btf"), 5, "no kernel BTF at /nonexistent/btf",
+                "--btf-path");
+    }
+
+    // ---- as a separate process, the way users run it ----
+
+    static List<String> classpath() throws IOException {
+        List<String> cp = new ArrayList<>();
+        cp.add(Path.of("target/classes").toAbsolutePath().toString());
+        cp.addAll(List.of(Files.readString(Path.of("target/classpath.txt")).trim().split(":")));
+        return cp;
+    }
+
+    static String java() {
+        return ProcessHandle.current().info().command().orElse("java");
+    }
+
+    static List<String> javaCommand(String cp, String... args) {
+        List<String> cmd = new ArrayList<>(List.of(java(), "--enable-native-access=ALL-UNNAMED", "-XX:+UseSerialGC",
+                "-cp", cp, "io.sockflow.collector.cli.Main"));
+        cmd.addAll(List.of(args));
+        return cmd;
+    }
+
+    /** Makes socket calls from this process until the child ends. */
+    static void callWhileAlive(Process child) throws Exception {
+        while (child.isAlive()) {
+            long fd = Sys.ok(Sys.SOCKET, Sys.AF_INET, Sys.SOCK_STREAM, 0);
+            try (Arena a = Arena.ofConfined()) {
+                Sys.call(Sys.CONNECT, fd, Sys.addr(Sys.sockaddrIn(a, new byte[] {127, 0, 0, 1}, 9)), 16);
+            }
+            Sys.ok(Sys.CLOSE, fd);
+            Thread.sleep(50);
+        }
+    }
+
+    @Test
+    void collectPrintsOneJsonObjectPerEventWithTheSchemasFieldNames() throws Exception {
+        String cp = String.join(":", classpath());
+        long self = ProcessHandle.current().pid();
+        Path out = Files.createTempFile("collect", ".json");
+        Path err = Files.createTempFile("collect", ".err");
+        Process p = new ProcessBuilder(javaCommand(cp, "collect", "--output", "json", "--duration", "4s",
+                "--pid-include", Long.toString(self))).redirectOutput(out.toFile()).redirectError(err.toFile()).start();
+        callWhileAlive(p);
+        assertEquals(0, p.waitFor(), Files.readString(err));
+        List<String> lines = Files.readAllLines(out);
+        assertFalse(lines.isEmpty(), "events printed");
+        List<String> expected = SocketEvent.getClassSchema().getFields().stream().map(Schema.Field::name).toList();
+        boolean sawRefused = false;
+        ObjectMapper json = new ObjectMapper();
+        for (String line : lines) {
+            JsonNode e = json.readTree(line);
+            List<String> names = new ArrayList<>();
+            for (Iterator<String> it = e.fieldNames(); it.hasNext(); ) {
+                names.add(it.next());
+            }
+            assertEquals(expected, names);
+            assertEquals(self, e.get("pid").asLong());
+            sawRefused |= "CONNECT".equals(e.get("kind").asText()) && "ECONNREFUSED".equals(e.get("errno").asText());
+        }
+        assertTrue(sawRefused, "the refused connects are there");
+        String summary = Files.readString(err);
+        assertTrue(summary.matches("(?s).*sockflow: " + lines.size() + " events received, 0 dropped.*"), summary);
+    }
+
+    @Test
+    void sigtermStopsCleanlyAndReportsCounts() throws Exception {
+        String cp = String.join(":", classpath());
+        Path err = Files.createTempFile("collect", ".err");
+        Process p = new ProcessBuilder(javaCommand(cp, "collect", "--pid-include", "1"))
+                .redirectOutput(ProcessBuilder.Redirect.DISCARD).redirectError(err.toFile()).start();
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (CaptureLifecycleAccess.sockflowPrograms() < 42 && System.nanoTime() < deadline) {
+            Thread.sleep(100);
+        }
+        assertEquals(42, CaptureLifecycleAccess.sockflowPrograms(), "attached");
+        p.destroy(); // SIGTERM
+        assertTrue(p.waitFor(20, TimeUnit.SECONDS));
+        assertTrue(Files.readString(err).contains("events received"), Files.readString(err));
+        assertEquals(0, CaptureLifecycleAccess.sockflowPrograms(), "nothing left in the kernel");
+    }
+
+    /** A copy of the class path that an unprivileged user can read (the Maven repository under /root cannot be). */
+    static String worldReadableClasspath() throws IOException, InterruptedException {
+        Path dir = Files.createTempDirectory("sockflow-cp");
+        Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxr-xr-x"));
+        List<String> out = new ArrayList<>();
+        int i = 0;
+        for (String e : classpath()) {
+            Path src = Path.of(e);
+            Path dst = dir.resolve((i++) + "-" + src.getFileName());
+            if (Files.isDirectory(src)) {
+                try (Stream<Path> s = Files.walk(src)) {
+                    for (Path p : (Iterable<Path>) s::iterator) {
+                        Path t = dst.resolve(src.relativize(p).toString());
+                        if (Files.isDirectory(p)) {
+                            Files.createDirectories(t);
+                        } else {
+                            Files.copy(p, t);
+                        }
+                    }
+                }
+            } else {
+                Files.copy(src, dst);
+            }
+            out.add(dst.toString());
+        }
+        new ProcessBuilder("chmod", "-R", "a+rX", dir.toString()).start().waitFor();
+        return String.join(":", out);
+    }
+
+    @Test
+    void asAnUnprivilegedUserCollectNamesTheMissingCapabilities() throws Exception {
+        String cp = worldReadableClasspath();
+        List<String> cmd = new ArrayList<>(List.of("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                "--inh-caps=-all", "--"));
+        cmd.addAll(javaCommand(cp, "collect", "--duration", "1s"));
+        Process p = new ProcessBuilder(cmd).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+        String err = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8).stripTrailing();
+        assertEquals(4, p.waitFor(), err);
+        assertFalse(err.contains("\n"), err);
+        assertTrue(err.startsWith("sockflow: missing privileges for live capture (CAP_BPF CAP_PERFMON"), err);
+        assertTrue(err.contains("CAP_DAC_READ_SEARCH"), err);
+    }
+
+    @Test
+    void threeCapabilitiesAreEnoughWithoutRoot() throws Exception {
+        String cp = worldReadableClasspath();
+        long self = ProcessHandle.current().pid();
+        List<String> cmd = new ArrayList<>(List.of("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                "--inh-caps=-all,+bpf,+perfmon,+dac_read_search",
+                "--ambient-caps=-all,+bpf,+perfmon,+dac_read_search", "--"));
+        cmd.addAll(javaCommand(cp, "collect", "--duration", "4s", "--pid-include", Long.toString(self)));
+        Path out = Files.createTempFile("collect", ".json");
+        Files.setPosixFilePermissions(out, PosixFilePermissions.fromString("rw-rw-rw-"));
+        Path err = Files.createTempFile("collect", ".err");
+        Process p = new ProcessBuilder(cmd).redirectOutput(out.toFile()).redirectError(err.toFile()).start();
+        callWhileAlive(p);
+        assertEquals(0, p.waitFor(), Files.readString(err));
+        List<String> lines = Files.readAllLines(out);
+        assertFalse(lines.isEmpty(), "captured as uid 65534 with CAP_BPF+CAP_PERFMON+CAP_DAC_READ_SEARCH");
+        assertTrue(lines.getFirst().contains("\"pid\":" + self));
+    }
+}
