@@ -53,21 +53,20 @@ struct sf_args {
 	__u8 data[SF_DATA_LEN];
 };
 
-/* LRU so that a thread killed inside a call cannot leak its entry for ever. */
+/* Per thread, freed with the thread: no entry can leak when a thread dies inside a call. */
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 16384);
-	__type(key, __u32);
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
 	__type(value, struct sf_args);
 } inflight SEC(".maps");
 
-/* Enter-side staging buffer: sf_args is too large for the 512-byte BPF stack with the rest. */
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct sf_args);
-} scratch SEC(".maps");
+/*
+ * Reads kernel memory through BTF: a field read becomes one guarded load instead of a helper call, which is
+ * most of what a record costs when there are twenty of them.
+ */
+extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym;
+#define SF_CAST(ptr, type) ((type *)bpf_rdonly_cast((void *)(ptr), bpf_core_type_id_kernel(type)))
 
 static __always_inline struct sf_counters *counters_get(void)
 {
@@ -116,53 +115,52 @@ static __always_inline bool wanted(__u32 pid)
 }
 
 /* task -> files -> fdtable -> file -> socket -> sock. Returns 0 only for an fd that is a socket. */
-static __always_inline int sock_of_fd(struct task_struct *task, long fd, __u64 *ino, __u64 *sk)
+static __always_inline int sock_of_fd(struct task_struct *task, long fd, __u64 *ino, __u64 *skp)
 {
-	struct files_struct *files;
 	struct fdtable *fdt;
-	struct file **fdarr;
-	struct file *f = NULL;
+	struct file *fp = NULL;
+	struct file *f;
 	struct inode *inode;
 	struct socket *sock;
 
 	if (fd < 0)
 		return -1;
-	files = BPF_CORE_READ(task, files);
-	fdt = BPF_CORE_READ(files, fdt);
-	if ((unsigned long)fd >= BPF_CORE_READ(fdt, max_fds))
+	fdt = task->files->fdt;
+	if (!fdt || (unsigned long)fd >= fdt->max_fds)
 		return -1;
-	fdarr = BPF_CORE_READ(fdt, fd);
-	if (bpf_probe_read_kernel(&f, sizeof(f), &fdarr[fd]) || !f)
+	if (bpf_probe_read_kernel(&fp, sizeof(fp), &fdt->fd[fd]) || !fp)
 		return -1;
-	inode = BPF_CORE_READ(f, f_inode);
-	if ((BPF_CORE_READ(inode, i_mode) & S_IFMT) != S_IFSOCK)
+	f = SF_CAST(fp, struct file);
+	inode = f->f_inode;
+	if (!inode || (inode->i_mode & S_IFMT) != S_IFSOCK)
 		return -1;
-	*ino = BPF_CORE_READ(inode, i_ino);
-	sock = BPF_CORE_READ(f, private_data);
-	*sk = (__u64)BPF_CORE_READ(sock, sk);
+	*ino = inode->i_ino;
+	sock = SF_CAST(f->private_data, struct socket);
+	*skp = (__u64)sock->sk;
 	return 0;
 }
 
 static __always_inline void read_sock(__u64 skp, struct sf_event *e)
 {
-	struct sock *sk = (struct sock *)skp;
+	struct sock *sk;
 
-	if (!sk)
+	if (!skp)
 		return;
-	e->family = BPF_CORE_READ(sk, __sk_common.skc_family);
-	e->sk_type = BPF_CORE_READ(sk, sk_type);
-	e->sk_protocol = BPF_CORE_READ(sk, sk_protocol);
+	sk = SF_CAST(skp, struct sock);
+	e->family = sk->__sk_common.skc_family;
+	e->sk_type = sk->sk_type;
+	e->sk_protocol = sk->sk_protocol;
 	if (e->family == AF_INET) {
-		bpf_probe_read_kernel(e->laddr, 4, &sk->__sk_common.skc_rcv_saddr);
-		bpf_probe_read_kernel(e->raddr, 4, &sk->__sk_common.skc_daddr);
+		*(__u32 *)e->laddr = sk->__sk_common.skc_rcv_saddr;
+		*(__u32 *)e->raddr = sk->__sk_common.skc_daddr;
 	} else if (e->family == AF_INET6) {
-		bpf_probe_read_kernel(e->laddr, 16, &sk->__sk_common.skc_v6_rcv_saddr);
-		bpf_probe_read_kernel(e->raddr, 16, &sk->__sk_common.skc_v6_daddr);
+		__builtin_memcpy(e->laddr, &sk->__sk_common.skc_v6_rcv_saddr, 16);
+		__builtin_memcpy(e->raddr, &sk->__sk_common.skc_v6_daddr, 16);
 	} else {
 		return;
 	}
-	e->lport = BPF_CORE_READ(sk, __sk_common.skc_num);
-	e->rport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	e->lport = sk->__sk_common.skc_num;
+	e->rport = bpf_ntohs(sk->__sk_common.skc_dport);
 }
 
 /* Copies a user sockaddr of user-given length into a record's data. */
@@ -187,17 +185,24 @@ static __always_inline long user_int(const void *p)
 	return v;
 }
 
+static __always_inline __u64 wakeup_flags(void)
+{
+	if (!sf_cfg.wakeup_bytes)
+		return 0; /* libbpf's adaptive default: wakes the reader whenever it had caught up */
+	/* never wake: the reader polls on a short timer, which costs far less than a wakeup per record */
+	return BPF_RB_NO_WAKEUP;
+}
+
 static __always_inline int on_enter(struct trace_event_raw_sys_enter *ctx, __u16 kind, int nargs)
 {
-	__u64 id = bpf_get_current_pid_tgid();
-	__u32 tid = (__u32)id, zero = 0;
+	struct task_struct *task = bpf_get_current_task_btf();
 	struct sf_args *a;
 
-	if (!wanted(id >> 32))
+	if (!wanted(task->tgid))
 		return 0; /* filtered out: no args kept, so no record at exit */
-	a = bpf_map_lookup_elem(&scratch, &zero);
+	a = bpf_task_storage_get(&inflight, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
 	if (!a)
-		return 0;
+		return 0; /* no memory for this thread's storage: the exit counts an orphan */
 	a->kind = kind;
 	a->data_kind = SF_DATA_NONE;
 	a->data_len = 0;
@@ -217,8 +222,10 @@ static __always_inline int on_enter(struct trace_event_raw_sys_enter *ctx, __u16
 	switch (kind) {
 	case SF_KIND_CLOSE:
 		/* The fd is gone at exit; resolve it now, and keep nothing for fds that are not sockets. */
-		if (sock_of_fd(bpf_get_current_task_btf(), (int)a->a[0], &a->sock_ino, &a->sock_addr))
+		if (sock_of_fd(task, (int)a->a[0], &a->sock_ino, &a->sock_addr)) {
+			a->kind = 0;
 			return 0;
+		}
 		break;
 	case SF_KIND_BIND:
 	case SF_KIND_CONNECT:
@@ -256,7 +263,6 @@ static __always_inline int on_enter(struct trace_event_raw_sys_enter *ctx, __u16
 		break;
 	}
 	a->start_ns = bpf_ktime_get_boot_ns();
-	bpf_map_update_elem(&inflight, &tid, a, BPF_ANY);
 	return 0;
 }
 
@@ -278,25 +284,22 @@ static __always_inline __u64 sum_mmsg_len(const struct mmsghdr *vec, long n)
 
 static __always_inline int on_exit(struct trace_event_raw_sys_exit *ctx, __u16 kind)
 {
-	__u64 id = bpf_get_current_pid_tgid();
-	__u32 tid = (__u32)id;
-	struct task_struct *task;
+	struct task_struct *task = bpf_get_current_task_btf();
 	struct sf_counters *c;
 	struct sf_args *a;
 	struct sf_event *e;
 	long ret = ctx->ret;
 	__u64 now;
 
-	a = bpf_map_lookup_elem(&inflight, &tid);
-	if (!a) {
-		if (wanted(id >> 32) && (c = counters_get()))
+	a = bpf_task_storage_get(&inflight, task, 0, 0);
+	if (!a || a->kind != kind) {
+		if (a)
+			a->kind = 0;
+		if (wanted(task->tgid) && (c = counters_get()))
 			__sync_fetch_and_add(&c->orphan_exits, 1);
 		return 0; /* enter not seen (filtered, or the call began before attach) */
 	}
-	if (a->kind != kind) {
-		bpf_map_delete_elem(&inflight, &tid);
-		return 0; /* stale entry of another call of this thread: its exit was never seen */
-	}
+	a->kind = 0; /* consumed: the next exit of this thread needs its own enter */
 	c = counters_get();
 	if (c)
 		__sync_fetch_and_add(&c->submitted, 1);
@@ -304,22 +307,20 @@ static __always_inline int on_exit(struct trace_event_raw_sys_exit *ctx, __u16 k
 	if (!e) {
 		if (c)
 			__sync_fetch_and_add(&c->dropped, 1);
-		bpf_map_delete_elem(&inflight, &tid);
 		return 0; /* ring buffer full: counted, the collector reports it */
 	}
 
 	now = bpf_ktime_get_boot_ns();
-	task = bpf_get_current_task_btf();
 	e->ts_ns = now;
 	e->duration_ns = now - a->start_ns;
-	e->proc_start_ns = BPF_CORE_READ(task, group_leader, start_boottime);
-	e->cgroup_id = bpf_get_current_cgroup_id();
-	e->pid = id >> 32;
-	e->tid = tid;
-	__u64 ug = bpf_get_current_uid_gid();
-	e->uid = (__u32)ug;
-	e->gid = ug >> 32;
-	bpf_get_current_comm(e->comm, sizeof(e->comm));
+	e->proc_start_ns = task->group_leader->start_boottime;
+	/* read from the task itself: a load each, where the helpers would cost a call each */
+	e->cgroup_id = task->cgroups->dfl_cgrp->kn->id;
+	e->pid = task->tgid;
+	e->tid = task->pid;
+	e->uid = task->cred->uid.val;
+	e->gid = task->cred->gid.val;
+	__builtin_memcpy(e->comm, task->comm, sizeof(e->comm));
 	e->kind = kind;
 	e->ret = ret;
 	e->bytes = 0;
@@ -475,8 +476,7 @@ static __always_inline int on_exit(struct trace_event_raw_sys_exit *ctx, __u16 k
 		break;
 	}
 
-	bpf_ringbuf_submit(e, 0);
-	bpf_map_delete_elem(&inflight, &tid);
+	bpf_ringbuf_submit(e, wakeup_flags());
 	return 0;
 }
 

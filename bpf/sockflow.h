@@ -116,6 +116,11 @@ struct sf_config {
 	__u32 pid_exclude_count;
 	__u32 cgroup_include_count;
 	__u32 cgroup_exclude_count;
+	/*
+	 * 0: libbpf's adaptive wakeups (the reader is woken whenever it had caught up); otherwise never wake it
+	 * and let it poll on a timer. A wakeup per record costs microseconds in the kernel.
+	 */
+	__u64 wakeup_bytes;
 };
 
 #endif /* SOCKFLOW_H */

@@ -107,7 +107,8 @@ public final class EventLayout {
             JAVA_INT_UNALIGNED.withName("pid_include_count"),
             JAVA_INT_UNALIGNED.withName("pid_exclude_count"),
             JAVA_INT_UNALIGNED.withName("cgroup_include_count"),
-            JAVA_INT_UNALIGNED.withName("cgroup_exclude_count")).withName("sf_config");
+            JAVA_INT_UNALIGNED.withName("cgroup_exclude_count"),
+            JAVA_LONG_UNALIGNED.withName("wakeup_bytes")).withName("sf_config");
 
     private EventLayout() {
     }

@@ -21,6 +21,8 @@ public final class RingBufferReader implements AutoCloseable {
         void onRecord(MemorySegment record);
     }
 
+    /** Longest a record waits in the ring when the kernel does not wake the reader. */
+    public static final int POLL_TIMEOUT_MS = 10;
     private final Arena arena = Arena.ofShared();
     private final MemorySegment rb;
     private final RecordSink sink;
@@ -64,13 +66,16 @@ public final class RingBufferReader implements AutoCloseable {
         return 0;
     }
 
-    /** Consumes what is available, waiting at most timeoutMs for the first record; returns records consumed. */
+    /**
+     * Consumes what is available, waiting at most timeoutMs for a wakeup; returns records consumed. The kernel
+     * side wakes the reader only when enough data waits, so a poll that times out still reads what is there.
+     */
     public int poll(int timeoutMs) {
         int n = Libbpf.ringBufferPoll(rb, timeoutMs);
         if (n < 0 && n != -Errno.EINTR) {
             throw new BpfException("ring buffer poll failed: " + Errno.describe(-n));
         }
-        return Math.max(n, 0);
+        return n > 0 ? n : consume();
     }
 
     /** Consumes what is available without waiting. */
@@ -87,7 +92,7 @@ public final class RingBufferReader implements AutoCloseable {
         running = true;
         thread = Thread.ofPlatform().name(name).daemon().start(() -> {
             while (running) {
-                poll(100);
+                poll(POLL_TIMEOUT_MS);
             }
         });
     }

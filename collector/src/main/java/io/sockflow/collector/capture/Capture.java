@@ -138,6 +138,8 @@ public final class Capture implements AutoCloseable {
         putPids(rodata, "pid_exclude", "pid_exclude_count", exclude);
         putCgroups(rodata, "cgroup_include", "cgroup_include_count", o.cgroupInclude());
         putCgroups(rodata, "cgroup_exclude", "cgroup_exclude_count", o.cgroupExclude());
+        // the kernel never wakes the reader (a wakeup per record costs microseconds); it polls every few ms
+        rodata.set(JAVA_LONG_UNALIGNED, EventLayout.CONFIG.byteOffset(groupElement("wakeup_bytes")), 1L);
     }
 
     private static void putPids(MemorySegment ro, String list, String count, List<Integer> pids) {

@@ -71,7 +71,7 @@ public final class CollectCommand {
             long nextClock = System.nanoTime() + 60_000_000_000L;
             // polls on this thread: the decoder and the JSON writer are single-threaded
             while (stop.getCount() > 0 && System.nanoTime() < deadline) {
-                capture.poll(100);
+                capture.poll(io.sockflow.collector.bpf.RingBufferReader.POLL_TIMEOUT_MS);
                 json.flush();
                 long now = System.nanoTime();
                 if (now >= nextStats) {
