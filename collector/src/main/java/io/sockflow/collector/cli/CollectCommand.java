@@ -55,17 +55,18 @@ public final class CollectCommand {
         CountDownLatch stop = new CountDownLatch(1);
         CountDownLatch done = new CountDownLatch(1);
 
+        // on SIGINT/SIGTERM: ask the loop to stop, and hold the JVM until it has detached and drained. Registered
+        // before the programs are attached, so a signal during start-up still ends in a clean stop and a report.
+        Thread hook = new Thread(() -> {
+            stop.countDown();
+            try {
+                done.await(10, TimeUnit.SECONDS);
+            } catch (InterruptedException ignored) {
+                Thread.currentThread().interrupt();
+            }
+        }, "sockflow-stop");
+        Runtime.getRuntime().addShutdownHook(hook);
         try (Capture capture = Capture.open(captureOptions(), rec -> json.write(decoder.decode(rec, reused)))) {
-            // on SIGINT/SIGTERM: ask the loop to stop, and hold the JVM until it has detached and drained
-            Thread hook = new Thread(() -> {
-                stop.countDown();
-                try {
-                    done.await(10, TimeUnit.SECONDS);
-                } catch (InterruptedException ignored) {
-                    Thread.currentThread().interrupt();
-                }
-            }, "sockflow-stop");
-            Runtime.getRuntime().addShutdownHook(hook);
             long deadline = duration.isZero() ? Long.MAX_VALUE : System.nanoTime() + duration.toNanos();
             long nextStats = statsEvery.isZero() ? Long.MAX_VALUE : System.nanoTime() + statsEvery.toNanos();
             long nextClock = System.nanoTime() + 60_000_000_000L;
@@ -87,14 +88,14 @@ public final class CollectCommand {
             json.flush();
             Capture.Stats s = capture.stats();
             System.err.println("sockflow: " + describe(s));
+            return 0;
+        } finally {
+            done.countDown();
             try {
                 Runtime.getRuntime().removeShutdownHook(hook);
             } catch (IllegalStateException shuttingDown) {
                 // stopped by a signal: the hook is running
             }
-            return 0;
-        } finally {
-            done.countDown();
         }
     }
 
