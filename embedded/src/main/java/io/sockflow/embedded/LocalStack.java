@@ -1,0 +1,68 @@
+package io.sockflow.embedded;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/**
+ * The embedded infrastructure of the local default: a Kafka broker and the schema registry, with their data under
+ * one folder. {@link #shared()} gives the tests of one JVM a single instance, started once.
+ */
+public final class LocalStack implements AutoCloseable {
+    private static LocalStack shared;
+
+    private final EmbeddedKafka kafka;
+    private EmbeddedSchemaRegistry registry;
+    private final int registryPort;
+
+    private LocalStack(Path dataDir, int kafkaPort, int registryPort) {
+        this.kafka = EmbeddedKafka.start(dataDir.resolve("kafka"), kafkaPort);
+        this.registryPort = registryPort;
+        this.registry = EmbeddedSchemaRegistry.start(kafka.bootstrapServers(), registryPort);
+    }
+
+    public static LocalStack start(Path dataDir, int kafkaPort, int registryPort) {
+        return new LocalStack(dataDir, kafkaPort, registryPort);
+    }
+
+    /** One stack for every test in this JVM, in a temporary folder, stopped when the JVM exits. */
+    public static synchronized LocalStack shared() {
+        if (shared == null) {
+            try {
+                Path dir = Files.createTempDirectory("sockflow-test-stack");
+                shared = new LocalStack(dir, 0, 0);
+                Runtime.getRuntime().addShutdownHook(new Thread(shared::close));
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }
+        return shared;
+    }
+
+    public EmbeddedKafka kafka() {
+        return kafka;
+    }
+
+    public String bootstrapServers() {
+        return kafka.bootstrapServers();
+    }
+
+    public synchronized String registryUrl() {
+        return registry.url();
+    }
+
+    /** Stops the registry and starts a new one on the same topic and port, as a restart would. */
+    public synchronized void restartRegistry() {
+        String url = registry.url();
+        int port = Integer.parseInt(url.substring(url.lastIndexOf(':') + 1));
+        registry.close();
+        registry = EmbeddedSchemaRegistry.start(kafka.bootstrapServers(), port);
+    }
+
+    @Override
+    public synchronized void close() {
+        registry.close();
+        kafka.close();
+    }
+}

@@ -1,0 +1,118 @@
+package io.sockflow.schemas.registry;
+
+import org.apache.avro.Schema;
+import org.apache.avro.io.BinaryDecoder;
+import org.apache.avro.io.BinaryEncoder;
+import org.apache.avro.io.DatumReader;
+import org.apache.avro.io.DecoderFactory;
+import org.apache.avro.io.EncoderFactory;
+import org.apache.avro.specific.SpecificData;
+import org.apache.avro.specific.SpecificDatumReader;
+import org.apache.avro.specific.SpecificDatumWriter;
+import org.apache.avro.specific.SpecificRecord;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.util.HashMap;
+import java.util.Map;
+
+/**
+ * Avro in the Confluent wire format: a zero magic byte, the writer schema's registry id as a 4-byte big-endian int,
+ * then the Avro binary encoding of the record. What Kafka Connect, ksqlDB, Flink's avro-confluent format and
+ * Confluent's clients read and write.
+ */
+public final class ConfluentAvro {
+    public static final byte MAGIC = 0;
+    public static final int HEADER = 5;
+
+    private ConfluentAvro() {
+    }
+
+    /** The subject of a topic's values under the default TopicNameStrategy. */
+    public static String valueSubject(String topic) {
+        return topic + "-value";
+    }
+
+    /** The schema id of a framed record; throws {@link IllegalArgumentException} when it is not one. */
+    public static int schemaId(byte[] framed) {
+        if (framed == null || framed.length < HEADER) {
+            throw new IllegalArgumentException("not a Confluent-framed Avro record: "
+                    + (framed == null ? "null" : framed.length + " bytes"));
+        }
+        if (framed[0] != MAGIC) {
+            throw new IllegalArgumentException("not a Confluent-framed Avro record: magic byte " + framed[0]);
+        }
+        return ByteBuffer.wrap(framed, 1, 4).getInt();
+    }
+
+    /** Writes one record type to one topic; single-threaded (it reuses its buffers). */
+    public static final class Serializer<T extends SpecificRecord> {
+        private final RegistryClient registry;
+        private final String subject;
+        private final Schema schema;
+        private final SpecificDatumWriter<T> writer;
+        private final ByteArrayOutputStream out = new ByteArrayOutputStream(512);
+        private BinaryEncoder encoder;
+        private int id = -1;
+
+        public Serializer(RegistryClient registry, String topic, Schema schema) {
+            this.registry = registry;
+            this.subject = valueSubject(topic);
+            this.schema = schema;
+            this.writer = new SpecificDatumWriter<>(schema);
+        }
+
+        /** Registers the schema now (it is done on first use otherwise); returns its id. */
+        public int register() {
+            if (id < 0) {
+                id = registry.register(subject, schema);
+            }
+            return id;
+        }
+
+        public byte[] serialize(T record) {
+            int schemaId = register();
+            out.reset();
+            out.write(MAGIC);
+            out.write(schemaId >>> 24);
+            out.write(schemaId >>> 16);
+            out.write(schemaId >>> 8);
+            out.write(schemaId);
+            encoder = EncoderFactory.get().directBinaryEncoder(out, encoder);
+            try {
+                writer.write(record, encoder);
+                encoder.flush();
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+            return out.toByteArray();
+        }
+    }
+
+    /** Reads framed records written with any registered version into the reader's schema. */
+    public static final class Deserializer<T extends SpecificRecord> {
+        private final RegistryClient registry;
+        private final Schema readerSchema;
+        private final Map<Integer, DatumReader<T>> readers = new HashMap<>();
+        private BinaryDecoder decoder;
+
+        public Deserializer(RegistryClient registry, Schema readerSchema) {
+            this.registry = registry;
+            this.readerSchema = readerSchema;
+        }
+
+        public T deserialize(byte[] framed) {
+            int id = schemaId(framed);
+            DatumReader<T> reader = readers.computeIfAbsent(id,
+                    k -> new SpecificDatumReader<>(registry.byId(k), readerSchema, SpecificData.getForSchema(readerSchema)));
+            decoder = DecoderFactory.get().binaryDecoder(framed, HEADER, framed.length - HEADER, decoder);
+            try {
+                return reader.read(null, decoder);
+            } catch (IOException | RuntimeException e) {
+                throw new IllegalArgumentException("corrupt Avro record (schema id " + id + "): " + e, e);
+            }
+        }
+    }
+}
