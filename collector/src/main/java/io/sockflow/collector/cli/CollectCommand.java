@@ -5,7 +5,14 @@ import io.sockflow.collector.capture.CaptureOptions;
 import io.sockflow.collector.decode.ContainerResolver;
 import io.sockflow.collector.decode.HostInfo;
 import io.sockflow.collector.decode.SocketEventDecoder;
+import io.sockflow.collector.bpf.RingBufferReader;
 import io.sockflow.collector.output.JsonEventWriter;
+import io.sockflow.collector.transport.KafkaOutput;
+import io.sockflow.collector.transport.KafkaShipper;
+import io.sockflow.collector.transport.Spool;
+import io.sockflow.collector.transport.TransportException;
+import io.sockflow.schemas.registry.RegistryClient;
+import io.sockflow.schemas.registry.RegistryException;
 import io.sockflow.schemas.SocketEvent;
 
 import java.io.BufferedOutputStream;
@@ -66,18 +73,34 @@ public final class CollectCommand {
             }
         }, "sockflow-stop");
         Runtime.getRuntime().addShutdownHook(hook);
-        try (Capture capture = Capture.open(captureOptions(), rec -> json.write(decoder.decode(rec, reused)))) {
+        KafkaOutput kafka = settings.getString(Settings.OUTPUT).equals("kafka") ? openKafka() : null;
+        if (kafka != null && kafka.previousRunReport() != null) {
+            System.err.println("sockflow: " + kafka.previousRunReport());
+        }
+        long[] spoolDrops = {0};
+        RingBufferReader.RecordSink sink = kafka == null ? rec -> json.write(decoder.decode(rec, reused))
+                : rec -> {
+                    if (!kafka.write(decoder.decode(rec, reused))) {
+                        spoolDrops[0]++;
+                    }
+                };
+        try (Capture capture = Capture.open(captureOptions(), sink)) {
             long deadline = duration.isZero() ? Long.MAX_VALUE : System.nanoTime() + duration.toNanos();
             long nextStats = statsEvery.isZero() ? Long.MAX_VALUE : System.nanoTime() + statsEvery.toNanos();
             long nextClock = System.nanoTime() + 60_000_000_000L;
+            long nextCheckpoint = System.nanoTime();
             // polls on this thread: the decoder and the JSON writer are single-threaded
             while (stop.getCount() > 0 && System.nanoTime() < deadline) {
                 capture.poll(io.sockflow.collector.bpf.RingBufferReader.POLL_TIMEOUT_MS);
                 json.flush();
                 long now = System.nanoTime();
                 if (now >= nextStats) {
-                    System.err.println("sockflow: " + describe(capture.stats()));
+                    System.err.println("sockflow: " + describe(capture.stats()) + describe(kafka));
                     nextStats = now + statsEvery.toNanos();
+                }
+                if (kafka != null && now >= nextCheckpoint) {
+                    kafka.checkpoint();
+                    nextCheckpoint = now + 1_000_000_000L;
                 }
                 if (now >= nextClock) {
                     host.refreshClock();
@@ -86,10 +109,16 @@ public final class CollectCommand {
             }
             capture.close();
             json.flush();
+            if (kafka != null) {
+                kafka.close(Duration.ofSeconds(10));
+            }
             Capture.Stats s = capture.stats();
-            System.err.println("sockflow: " + describe(s));
+            System.err.println("sockflow: " + describe(s) + describe(kafka));
             return 0;
         } finally {
+            if (kafka != null) {
+                kafka.close(Duration.ofSeconds(10));
+            }
             done.countDown();
             try {
                 Runtime.getRuntime().removeShutdownHook(hook);
@@ -97,6 +126,45 @@ public final class CollectCommand {
                 // stopped by a signal: the hook is running
             }
         }
+    }
+
+    KafkaOutput openKafka() {
+        RegistryClient.Config rc = RegistryClient.Config.of(settings.getString(Settings.REGISTRY_URL));
+        if (settings.getPassword(Settings.REGISTRY_USER_INFO) != null) {
+            rc = rc.withBasicAuth(settings.getPassword(Settings.REGISTRY_USER_INFO).value());
+        }
+        if (settings.getString(Settings.REGISTRY_TRUSTSTORE) != null) {
+            rc = rc.withTrustStore(Path.of(settings.getString(Settings.REGISTRY_TRUSTSTORE)),
+                    settings.getPassword(Settings.REGISTRY_TRUSTSTORE_PASSWORD) == null ? null
+                            : settings.getPassword(Settings.REGISTRY_TRUSTSTORE_PASSWORD).value());
+        }
+        String extra = settings.getString(Settings.KAFKA_CONFIG);
+        java.util.Map<String, Object> client = KafkaOutput.clientConfig(extra == null ? null : Path.of(extra));
+        client.putIfAbsent("compression.type", settings.getString(Settings.COMPRESSION));
+        KafkaOutput.Options o = new KafkaOutput.Options(settings.getString(Settings.BOOTSTRAP_SERVERS),
+                settings.getString(Settings.TOPIC), settings.getInt(Settings.TOPIC_PARTITIONS),
+                settings.getShort(Settings.TOPIC_REPLICATION), client, Path.of(settings.getString(Settings.SPOOL_DIR)),
+                settings.getLong(Settings.SPOOL_MAX_BYTES),
+                settings.getString(Settings.SPOOL_FULL_POLICY).equals("drop-oldest") ? Spool.FullPolicy.DROP_OLDEST
+                        : Spool.FullPolicy.DROP_NEWEST,
+                settings.getInt(Settings.QUEUE_RECORDS));
+        try {
+            return new KafkaOutput(o, new RegistryClient(rc));
+        } catch (RegistryException e) {
+            throw new TransportException("schema registry " + settings.getString(Settings.REGISTRY_URL) + ": "
+                    + e.getMessage() + ": check --registry-url (and its credentials)");
+        }
+    }
+
+    static String describe(KafkaOutput kafka) {
+        if (kafka == null) {
+            return "";
+        }
+        KafkaShipper.Stats k = kafka.stats();
+        return String.format("; Kafka: %d acknowledged, %d in flight, %d queued, spool %d records (%d bytes), "
+                        + "%d dropped by the spool policy, %d damaged in the spool, %d refused",
+                k.acked(), k.inFlight(), k.queued(), k.spoolDepth(), k.spoolBytes(), k.spoolDropped(),
+                k.spoolCorrupt(), k.failed());
     }
 
     static String describe(Capture.Stats s) {

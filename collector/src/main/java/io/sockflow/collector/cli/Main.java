@@ -44,6 +44,9 @@ public final class Main {
         } catch (BpfException e) {
             System.err.println("sockflow: " + e.getMessage());
             return e.exitCode();
+        } catch (io.sockflow.collector.transport.TransportException e) {
+            System.err.println("sockflow: " + e.getMessage());
+            return 6;
         }
     }
 

@@ -38,10 +38,56 @@ public final class Settings extends AbstractConfig {
     public static final String STATS_INTERVAL = "stats.interval";
     public static final String LOG_LEVEL = "log.level";
     public static final String CONFIG_FILE = "config";
+    public static final String BOOTSTRAP_SERVERS = "bootstrap.servers";
+    public static final String REGISTRY_URL = "registry.url";
+    public static final String REGISTRY_USER_INFO = "registry.basic.auth.user.info";
+    public static final String REGISTRY_TRUSTSTORE = "registry.ssl.truststore.location";
+    public static final String REGISTRY_TRUSTSTORE_PASSWORD = "registry.ssl.truststore.password";
+    public static final String TOPIC = "topic";
+    public static final String TOPIC_PARTITIONS = "topic.partitions";
+    public static final String TOPIC_REPLICATION = "topic.replication.factor";
+    public static final String KAFKA_CONFIG = "kafka.config";
+    public static final String COMPRESSION = "compression.type";
+    public static final String SPOOL_DIR = "spool.dir";
+    public static final String SPOOL_MAX_BYTES = "spool.max.bytes";
+    public static final String SPOOL_FULL_POLICY = "spool.full.policy";
+    public static final String QUEUE_RECORDS = "queue.records";
 
     public static final ConfigDef DEFINITION = new ConfigDef()
-            .define(OUTPUT, ConfigDef.Type.STRING, "json", ConfigDef.ValidString.in("json"),
-                    ConfigDef.Importance.HIGH, "Where events go: json (one JSON object per event on standard output).")
+            .define(OUTPUT, ConfigDef.Type.STRING, "json", ConfigDef.ValidString.in("json", "kafka"),
+                    ConfigDef.Importance.HIGH, "Where events go: json (one JSON object per event on standard output) "
+                            + "or kafka (Avro via the schema registry).")
+            .define(BOOTSTRAP_SERVERS, ConfigDef.Type.STRING, "127.0.0.1:9092", ConfigDef.Importance.HIGH,
+                    "Kafka brokers to write to (output kafka), host:port[,host:port].")
+            .define(REGISTRY_URL, ConfigDef.Type.STRING, "http://127.0.0.1:8081", ConfigDef.Importance.HIGH,
+                    "Confluent-compatible schema registry URL(s), comma-separated (output kafka).")
+            .define(REGISTRY_USER_INFO, ConfigDef.Type.PASSWORD, null, ConfigDef.Importance.LOW,
+                    "user:password for the registry's basic authentication.")
+            .define(REGISTRY_TRUSTSTORE, ConfigDef.Type.STRING, null, ConfigDef.Importance.LOW,
+                    "Trust store (PKCS12/JKS) for a registry behind TLS.")
+            .define(REGISTRY_TRUSTSTORE_PASSWORD, ConfigDef.Type.PASSWORD, null, ConfigDef.Importance.LOW,
+                    "Password of that trust store.")
+            .define(TOPIC, ConfigDef.Type.STRING, "sockflow.events", new ConfigDef.NonEmptyString(),
+                    ConfigDef.Importance.MEDIUM, "Topic the events go to; created when missing.")
+            .define(TOPIC_PARTITIONS, ConfigDef.Type.INT, 6, ConfigDef.Range.between(1, 10_000),
+                    ConfigDef.Importance.LOW, "Partitions of the topic when the collector creates it.")
+            .define(TOPIC_REPLICATION, ConfigDef.Type.SHORT, (short) -1, ConfigDef.Importance.LOW,
+                    "Replication factor when the collector creates the topic; -1 takes the broker's default.")
+            .define(KAFKA_CONFIG, ConfigDef.Type.STRING, null, ConfigDef.Importance.LOW,
+                    "Properties file of extra Kafka client settings (security.protocol, sasl.*, ssl.*).")
+            .define(COMPRESSION, ConfigDef.Type.STRING, "lz4",
+                    ConfigDef.ValidString.in("none", "gzip", "snappy", "lz4", "zstd"), ConfigDef.Importance.LOW,
+                    "Compression of the producer's batches.")
+            .define(SPOOL_DIR, ConfigDef.Type.STRING, "/var/lib/sockflow/spool", ConfigDef.Importance.MEDIUM,
+                    "Folder of the on-disk spool that holds events while Kafka is unreachable.")
+            .define(SPOOL_MAX_BYTES, ConfigDef.Type.LONG, 1L << 30, ConfigDef.Range.atLeast(64 * 1024),
+                    ConfigDef.Importance.MEDIUM, "Most the spool may hold on disk, in bytes.")
+            .define(SPOOL_FULL_POLICY, ConfigDef.Type.STRING, "drop-newest",
+                    ConfigDef.ValidString.in("drop-newest", "drop-oldest"), ConfigDef.Importance.MEDIUM,
+                    "When the spool is full: drop-newest keeps what is spooled, drop-oldest makes room; every "
+                            + "dropped event is counted.")
+            .define(QUEUE_RECORDS, ConfigDef.Type.INT, 100_000, ConfigDef.Range.between(16, 10_000_000),
+                    ConfigDef.Importance.LOW, "Events held in memory before the shipper; past that they are spooled.")
             .define(DURATION, ConfigDef.Type.STRING, "0", new DurationValidator(), ConfigDef.Importance.MEDIUM,
                     "Stop by itself after this long (e.g. 30s, 5m, 1h); 0 runs until interrupted.")
             .define(PID_INCLUDE, ConfigDef.Type.LIST, "", new IdListValidator(8), ConfigDef.Importance.MEDIUM,

@@ -1,0 +1,180 @@
+package io.sockflow.collector.transport;
+
+import io.sockflow.schemas.SocketEvent;
+import io.sockflow.schemas.registry.ConfluentAvro;
+import io.sockflow.schemas.registry.RegistryClient;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.common.errors.TopicExistsException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Properties;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The collector's Kafka output: SocketEvents as Avro in the Confluent wire format (schema registered under
+ * {@code <topic>-value}), keyed by host and socket identity so that one socket's events stay in order on one
+ * partition, shipped by a {@link KafkaShipper} that spools to disk while the broker is away.
+ */
+public final class KafkaOutput implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(KafkaOutput.class);
+    private static final String STATE_FILE = "collector.state";
+
+    private final ConfluentAvro.Serializer<SocketEvent> serializer;
+    private final KafkaShipper shipper;
+    private final Path stateFile;
+    private final String previousRunReport;
+
+    /** Where and how to write. */
+    public record Options(String bootstrapServers, String topic, int partitions, short replicationFactor,
+            Map<String, Object> clientConfig, Path spoolDir, long spoolMaxBytes, Spool.FullPolicy spoolPolicy,
+            int queueCapacity) {
+    }
+
+    public KafkaOutput(Options o, RegistryClient registry) {
+        Map<String, Object> client = new HashMap<>(o.clientConfig());
+        client.put("bootstrap.servers", o.bootstrapServers());
+        this.stateFile = o.spoolDir().resolve(STATE_FILE);
+        this.previousRunReport = readPreviousRun(stateFile);
+        ensureTopic(client, o.topic(), o.partitions(), o.replicationFactor());
+        this.serializer = new ConfluentAvro.Serializer<>(registry, o.topic(), SocketEvent.getClassSchema());
+        serializer.register();
+        Spool spool = new Spool(o.spoolDir(), o.spoolMaxBytes(), o.spoolPolicy());
+        this.shipper = new KafkaShipper(o.topic(), client, spool, o.queueCapacity());
+        writeState(false);
+    }
+
+    /** Creates the topic with the configured partitions when it is missing; an existing topic is left as it is. */
+    static void ensureTopic(Map<String, Object> client, String topic, int partitions, short rf) {
+        Map<String, Object> admin = new HashMap<>(client);
+        admin.put("request.timeout.ms", 15_000);
+        admin.put("default.api.timeout.ms", 15_000);
+        try (Admin a = Admin.create(admin)) {
+            a.createTopics(List.of(new NewTopic(topic, Optional.of(partitions),
+                    rf > 0 ? Optional.of(rf) : Optional.empty()))).all().get(15, TimeUnit.SECONDS);
+            LOG.info("created topic {} with {} partitions", topic, partitions);
+        } catch (ExecutionException e) {
+            if (!(e.getCause() instanceof TopicExistsException)) {
+                throw new TransportException("cannot create topic " + topic + " on " + client.get("bootstrap.servers")
+                        + ": " + e.getCause().getMessage() + ": check --bootstrap-servers and that the broker is up");
+            }
+        } catch (java.util.concurrent.TimeoutException e) {
+            throw new TransportException("Kafka at " + client.get("bootstrap.servers") + " did not answer within 15 s: "
+                    + "check --bootstrap-servers and that the broker is up");
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new TransportException("interrupted while creating topic " + topic);
+        }
+    }
+
+    /** The partition key: host and socket inode (or pid for calls without a socket). */
+    public static byte[] key(SocketEvent e) {
+        String k = e.getSocketInode() != null ? e.getHost() + "/" + e.getSocketInode()
+                : e.getHost() + "/pid/" + e.getPid();
+        return k.getBytes(StandardCharsets.UTF_8);
+    }
+
+    /** Serializes and hands over one event; false when the spool's policy dropped it. */
+    public boolean write(SocketEvent e) {
+        return shipper.offer(key(e), serializer.serialize(e));
+    }
+
+    public KafkaShipper.Stats stats() {
+        return shipper.stats();
+    }
+
+    public KafkaShipper shipper() {
+        return shipper;
+    }
+
+    /** What an earlier run that did not stop cleanly left behind, or null. */
+    public String previousRunReport() {
+        return previousRunReport;
+    }
+
+    /** Records how much is held in memory, so that a crash can be accounted for at the next start. */
+    public void checkpoint() {
+        writeState(false);
+    }
+
+    private void writeState(boolean clean) {
+        KafkaShipper.Stats s = shipper == null ? null : shipper.stats();
+        Properties p = new Properties();
+        p.setProperty("clean", Boolean.toString(clean));
+        p.setProperty("inMemory", Long.toString(s == null ? 0 : s.queued() + s.inFlight()));
+        p.setProperty("acked", Long.toString(s == null ? 0 : s.acked()));
+        p.setProperty("time", java.time.Instant.now().toString());
+        try {
+            Files.createDirectories(stateFile.getParent());
+            Path tmp = stateFile.resolveSibling(STATE_FILE + ".tmp");
+            try (var w = Files.newBufferedWriter(tmp)) {
+                p.store(w, "sockflow collector state");
+            }
+            Files.move(tmp, stateFile, java.nio.file.StandardCopyOption.REPLACE_EXISTING,
+                    java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        } catch (IOException e) {
+            LOG.warn("cannot write {}: {}", stateFile, e.getMessage());
+        }
+    }
+
+    static String readPreviousRun(Path stateFile) {
+        if (!Files.exists(stateFile)) {
+            return null;
+        }
+        Properties p = new Properties();
+        try (var r = Files.newBufferedReader(stateFile)) {
+            p.load(r);
+        } catch (IOException e) {
+            return "the previous run's state file " + stateFile + " is unreadable: how much it lost is unknown";
+        }
+        if (Boolean.parseBoolean(p.getProperty("clean", "false"))) {
+            return null;
+        }
+        return "the previous run stopped without a clean shutdown (last checkpoint " + p.getProperty("time")
+                + "): up to " + p.getProperty("inMemory", "?") + " records it held in memory, not yet acknowledged "
+                + "by Kafka nor spooled, were lost, plus what it captured in its last second";
+    }
+
+    private boolean closed;
+
+    public synchronized void close(Duration grace) {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        shipper.close(grace);
+        writeState(true);
+    }
+
+    @Override
+    public void close() {
+        close(Duration.ofSeconds(10));
+    }
+
+    /** Loads extra client settings (security, SASL, TLS) from a properties file. */
+    public static Map<String, Object> clientConfig(Path file) {
+        Map<String, Object> m = new HashMap<>();
+        if (file == null) {
+            return m;
+        }
+        Properties p = new Properties();
+        try (var r = Files.newBufferedReader(file)) {
+            p.load(r);
+        } catch (IOException e) {
+            throw new TransportException("cannot read Kafka client settings " + file + ": " + e.getMessage());
+        }
+        p.stringPropertyNames().forEach(k -> m.put(k, p.getProperty(k)));
+        return m;
+    }
+}
