@@ -29,7 +29,8 @@ public final class RingBufferReader implements AutoCloseable {
     private final AtomicLong received = new AtomicLong();
     private final AtomicLong sinkErrors = new AtomicLong();
     private volatile boolean running;
-    private Thread thread;
+    private volatile boolean stopping;
+    private volatile Thread thread;
     private volatile Throwable lastSinkError;
 
     public RingBufferReader(int mapFd, RecordSink sink) {
@@ -55,6 +56,9 @@ public final class RingBufferReader implements AutoCloseable {
 
     @SuppressWarnings("unused")
     private int onSample(MemorySegment ctx, MemorySegment data, long size) {
+        if (stopping && Thread.currentThread() == thread) {
+            return -1; // the polling thread is asked to stop: leave this record for the final drain
+        }
         received.incrementAndGet();
         try {
             sink.onRecord(data.reinterpret(size));
@@ -109,13 +113,24 @@ public final class RingBufferReader implements AutoCloseable {
         return lastSinkError;
     }
 
-    /** Stops the polling thread (if any) after its current poll; records still queued stay for {@link #consume()}. */
+    /**
+     * Stops the polling thread (if any): it returns from the record it is handling, and what is still queued
+     * stays for {@link #consume()}. Waits for the thread, however long its last record takes: libbpf's ring buffer
+     * must never be read by two threads, nor freed while one reads it.
+     */
     public synchronized void stop() {
         running = false;
+        stopping = true;
         if (thread != null) {
-            try {
-                thread.join(5_000);
-            } catch (InterruptedException e) {
+            boolean interrupted = false;
+            while (thread.isAlive()) {
+                try {
+                    thread.join();
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                }
+            }
+            if (interrupted) {
                 Thread.currentThread().interrupt();
             }
             thread = null;
