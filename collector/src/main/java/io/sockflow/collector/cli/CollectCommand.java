@@ -62,17 +62,6 @@ public final class CollectCommand {
         CountDownLatch stop = new CountDownLatch(1);
         CountDownLatch done = new CountDownLatch(1);
 
-        // on SIGINT/SIGTERM: ask the loop to stop, and hold the JVM until it has detached and drained. Registered
-        // before the programs are attached, so a signal during start-up still ends in a clean stop and a report.
-        Thread hook = new Thread(() -> {
-            stop.countDown();
-            try {
-                done.await(10, TimeUnit.SECONDS);
-            } catch (InterruptedException ignored) {
-                Thread.currentThread().interrupt();
-            }
-        }, "sockflow-stop");
-        Runtime.getRuntime().addShutdownHook(hook);
         KafkaOutput kafka = settings.getString(Settings.OUTPUT).equals("kafka") ? openKafka() : null;
         if (kafka != null && kafka.previousRunReport() != null) {
             System.err.println("sockflow: " + kafka.previousRunReport());
@@ -84,6 +73,17 @@ public final class CollectCommand {
                         spoolDrops[0]++;
                     }
                 };
+        // on SIGINT/SIGTERM: ask the loop to stop, and hold the JVM until it has detached and drained. Registered
+        // before the programs are attached, so a signal during start-up still ends in a clean stop and a report.
+        Thread hook = new Thread(() -> {
+            stop.countDown();
+            try {
+                done.await(10, TimeUnit.SECONDS);
+            } catch (InterruptedException ignored) {
+                Thread.currentThread().interrupt();
+            }
+        }, "sockflow-stop");
+        Runtime.getRuntime().addShutdownHook(hook);
         try (Capture capture = Capture.open(captureOptions(), sink)) {
             long deadline = duration.isZero() ? Long.MAX_VALUE : System.nanoTime() + duration.toNanos();
             long nextStats = statsEvery.isZero() ? Long.MAX_VALUE : System.nanoTime() + statsEvery.toNanos();

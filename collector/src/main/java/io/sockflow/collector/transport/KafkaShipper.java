@@ -15,7 +15,6 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ArrayBlockingQueue;
-import java.util.concurrent.ConcurrentSkipListMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -36,7 +35,9 @@ public final class KafkaShipper implements AutoCloseable {
     private final KafkaProducer<byte[], byte[]> producer;
     private final ArrayBlockingQueue<Pending> queue;
     private final Spool spool;
-    private final ConcurrentSkipListMap<Long, Pending> unacked = new ConcurrentSkipListMap<>();
+    /** Records the producer gave back unsent at close, to be spooled in their original order. */
+    private final java.util.concurrent.ConcurrentLinkedQueue<Pending> abandoned = new java.util.concurrent.ConcurrentLinkedQueue<>();
+    private final AtomicLong sent = new AtomicLong();
     private final Thread thread;
     private final AtomicLong acked = new AtomicLong();
     private final AtomicLong ackedBytes = new AtomicLong();
@@ -143,7 +144,7 @@ public final class KafkaShipper implements AutoCloseable {
 
     private void send(Pending p) {
         Pending tracked = new Pending(++seq, p.key(), p.value(), p.spoolSegment(), p.offeredNs());
-        unacked.put(tracked.seq(), tracked);
+        sent.incrementAndGet();
         producer.send(new ProducerRecord<>(topic, p.key(), p.value()), new Ack(tracked));
     }
 
@@ -159,12 +160,12 @@ public final class KafkaShipper implements AutoCloseable {
             if (e != null) {
                 if (running) {
                     failed.incrementAndGet();
-                    unacked.remove(p.seq());
                     LOG.error("Kafka refused a record ({}): it is dropped and counted", e.toString());
+                } else {
+                    abandoned.add(p); // aborted by close: spooled for the next run
                 }
-                return; // at close, unacknowledged records stay tracked and are spooled
+                return;
             }
-            unacked.remove(p.seq());
             acked.incrementAndGet();
             ackedBytes.addAndGet(p.value().length);
             latencyNsSum.addAndGet(System.nanoTime() - p.offeredNs());
@@ -182,9 +183,13 @@ public final class KafkaShipper implements AutoCloseable {
 
     public Stats stats() {
         long n = latencyCount.get();
-        return new Stats(offered.get(), acked.get(), ackedBytes.get(), failed.get(), queue.size(), unacked.size(),
+        return new Stats(offered.get(), acked.get(), ackedBytes.get(), failed.get(), queue.size(), inFlight(),
                 spool.depth(), spool.bytes(), spool.dropped(), spool.corrupt(),
                 n == 0 ? 0 : latencyNsSum.get() / (double) n / 1e6);
+    }
+
+    private long inFlight() {
+        return sent.get() - acked.get() - failed.get() - abandoned.size();
     }
 
     public boolean spooling() {
@@ -195,7 +200,7 @@ public final class KafkaShipper implements AutoCloseable {
     public boolean awaitAcked(Duration timeout) {
         long deadline = System.nanoTime() + timeout.toNanos();
         while (System.nanoTime() < deadline) {
-            if (queue.isEmpty() && unacked.isEmpty() && !spool.hasUnread() && spool.depth() == 0) {
+            if (queue.isEmpty() && inFlight() == 0 && !spool.hasUnread() && spool.depth() == 0) {
                 return true;
             }
             try {
@@ -222,13 +227,15 @@ public final class KafkaShipper implements AutoCloseable {
             Thread.currentThread().interrupt();
         }
         producer.close(done ? Duration.ofSeconds(5) : Duration.ZERO);
+        List<Pending> aborted = new ArrayList<>(abandoned);
+        aborted.sort(java.util.Comparator.comparingLong(Pending::seq));
         List<byte[][]> front = new ArrayList<>();
-        for (Pending p : unacked.values()) {
+        for (Pending p : aborted) {
             if (p.spoolSegment() < 0) {
                 front.add(new byte[][] {p.key(), p.value()}); // not in the spool yet: keep it, before the rest
             }
         }
-        unacked.clear();
+        abandoned.clear();
         int kept = spool.prepend(front);
         int queued = 0;
         for (Pending p; (p = queue.poll()) != null; ) {

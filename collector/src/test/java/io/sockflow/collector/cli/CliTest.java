@@ -88,6 +88,18 @@ class CliTest {
     }
 
     @Test
+    void anUnreachableRegistryOrBrokerIsOneLineWithTheFix() throws Exception {
+        io.sockflow.embedded.LocalStack stack = io.sockflow.embedded.LocalStack.shared();
+        Path spool = Files.createTempDirectory("spool");
+        assertOneLine(inProcess("collect", "--output", "kafka", "--bootstrap-servers", stack.bootstrapServers(),
+                "--registry-url", "http://127.0.0.1:1", "--spool-dir", spool.toString(), "--duration", "1s"), 6,
+                "schema registry http://127.0.0.1:1", "unreachable", "--registry-url");
+        assertOneLine(inProcess("collect", "--output", "kafka", "--bootstrap-servers", "127.0.0.1:1",
+                "--registry-url", stack.registryUrl(), "--spool-dir", spool.toString(), "--duration", "1s"), 6,
+                "Kafka at 127.0.0.1:1", "--bootstrap-servers");
+    }
+
+    @Test
     void withoutBtfCollectExitsWithOneLine() {
         assertOneLine(inProcess("collect", "--btf-path", "/nonexistent/btf"), 5, "no kernel BTF at /nonexistent/btf",
                 "--btf-path");

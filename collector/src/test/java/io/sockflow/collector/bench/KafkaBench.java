@@ -1,0 +1,175 @@
+package io.sockflow.collector.bench;
+
+import io.sockflow.collector.bpf.EventLayout;
+import io.sockflow.collector.decode.HostInfo;
+import io.sockflow.collector.decode.SocketEventDecoder;
+import io.sockflow.collector.transport.KafkaOutput;
+import io.sockflow.collector.transport.Spool;
+import io.sockflow.embedded.LocalStack;
+import io.sockflow.schemas.SocketEvent;
+import io.sockflow.schemas.registry.RegistryClient;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadInfo;
+import java.lang.management.ThreadMXBean;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.stream.Stream;
+
+import static io.sockflow.collector.bpf.EventLayout.*;
+import static java.lang.foreign.ValueLayout.*;
+
+/**
+ * Collector to Kafka: decoded events serialized (Avro, Confluent framing) and produced to the embedded broker until
+ * acknowledged. CPU is counted on the threads that do that work (the caller, the shipper, the producer's network
+ * thread), not on the broker that shares this JVM. Writes bench/results/kafka.json.
+ */
+public final class KafkaBench {
+    private KafkaBench() {
+    }
+
+    public static void main(String[] args) throws Exception {
+        Path json = Path.of(args.length > 0 ? args[0] : "bench/results/kafka.json");
+        int reps = args.length > 1 ? Integer.parseInt(args[1]) : 3;
+        int events = 1_000_000;
+        Path dir = Files.createTempDirectory("sockflow-kafka-bench");
+        List<double[]> runs = new ArrayList<>();
+        try (LocalStack stack = LocalStack.start(dir, 0, 0)) {
+            SocketEvent[] sample = sampleEvents(4096);
+            for (int r = 0; r < reps; r++) {
+                runs.add(run(stack, dir, sample, events, "bench-" + r));
+                double[] x = runs.getLast();
+                System.out.printf(Locale.ROOT, "  run %d/%d: %,.0f events/s, %,.0f events/s per core, %.1f MB/s, "
+                        + "compression %.2fx%n", r + 1, reps, x[0], x[1], x[2], x[3]);
+            }
+        }
+        // the serializer alone, on this thread: how much of the cost is Avro
+        double serOnly;
+        try (LocalStack stack = LocalStack.start(Files.createTempDirectory("sockflow-ser"), 0, 0)) {
+            var ser = new io.sockflow.schemas.registry.ConfluentAvro.Serializer<SocketEvent>(
+                    new RegistryClient(RegistryClient.Config.of(stack.registryUrl())), "ser", SocketEvent.getClassSchema());
+            SocketEvent[] sample = sampleEvents(4096);
+            long sink = 0;
+            for (int i = 0; i < 500_000; i++) {
+                sink += ser.serialize(sample[i & 4095]).length;
+            }
+            long c0 = ManagementFactory.getThreadMXBean().getCurrentThreadCpuTime();
+            for (int i = 0; i < 2_000_000; i++) {
+                sink += ser.serialize(sample[i & 4095]).length;
+            }
+            serOnly = 2_000_000 / ((ManagementFactory.getThreadMXBean().getCurrentThreadCpuTime() - c0) / 1e9);
+            if (sink == 42) {
+                System.out.print("");
+            }
+        }
+        double[] perSec = runs.stream().mapToDouble(x -> x[0]).sorted().toArray();
+        double[] perCore = runs.stream().mapToDouble(x -> x[1]).sorted().toArray();
+        double[] mb = runs.stream().mapToDouble(x -> x[2]).sorted().toArray();
+        double[] ratio = runs.stream().mapToDouble(x -> x[3]).sorted().toArray();
+        int m = runs.size() / 2;
+        System.out.println();
+        System.out.printf(Locale.ROOT, "%-52s %16s %s%n", "figure", "median", "(min..max, target)");
+        System.out.printf(Locale.ROOT, "%-52s %,16.0f (%,.0f..%,.0f, >= 500,000)%n",
+                "Kafka: events/s per core, decoded -> acknowledged", perCore[m], perCore[0], perCore[perCore.length - 1]);
+        System.out.printf(Locale.ROOT, "%-52s %,16.0f (one thread, no Kafka)%n", "Avro serialization alone: events/s per core",
+                serOnly);
+        System.out.printf(Locale.ROOT, "%-52s %,16.0f (%,.0f..%,.0f)%n", "Kafka: events/s (wall clock)", perSec[m],
+                perSec[0], perSec[perSec.length - 1]);
+        System.out.printf(Locale.ROOT, "%-52s %16.1f (%.1f..%.1f)%n", "Kafka: MB/s of Avro produced", mb[m], mb[0],
+                mb[mb.length - 1]);
+        System.out.printf(Locale.ROOT, "%-52s %16.2f (lz4, bytes before / on disk)%n", "Kafka: compression ratio",
+                ratio[m]);
+        Files.createDirectories(json.toAbsolutePath().getParent());
+        Files.writeString(json, String.format(Locale.ROOT, "{\n  \"events_per_sec_per_core\": {\"median\": %.0f, "
+                        + "\"min\": %.0f, \"max\": %.0f},\n  \"events_per_sec\": %.0f,\n  \"mb_per_sec\": %.1f,\n"
+                        + "  \"compression_ratio\": %.2f,\n  \"serialize_only_per_sec_per_core\": %.0f\n}\n", perCore[m], perCore[0],
+                perCore[perCore.length - 1], perSec[m], mb[m], ratio[m], serOnly));
+        System.out.println("\nwrote " + json);
+        System.exit(0);
+    }
+
+    /** Events as the decoder makes them from kernel records: a mix of sends, receives and connects. */
+    static SocketEvent[] sampleEvents(int n) {
+        SocketEventDecoder d = new SocketEventDecoder(HostInfo.local("bench-host"));
+        SocketEvent[] out = new SocketEvent[n];
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment r = a.allocate(EventLayout.SIZE, 8);
+            for (int i = 0; i < n; i++) {
+                r.fill((byte) 0);
+                int kind = new int[] {16, 13, 11, 21, 1}[i % 5];
+                r.set(JAVA_SHORT_UNALIGNED, KIND, (short) kind);
+                r.set(JAVA_LONG_UNALIGNED, TS_NS, 1_000_000_000L + i * 1000L);
+                r.set(JAVA_LONG_UNALIGNED, DURATION_NS, 2_000 + i % 300);
+                r.set(JAVA_INT_UNALIGNED, PID, 1000 + i % 17);
+                r.set(JAVA_INT_UNALIGNED, TID, 1000 + i % 23);
+                r.set(JAVA_LONG_UNALIGNED, SOCK_INO, 50_000 + i % 300);
+                r.set(JAVA_LONG_UNALIGNED, SOCK_ADDR, 0xffff888100000000L + (i % 300) * 4096L);
+                r.set(JAVA_INT_UNALIGNED, FD, 5 + i % 30);
+                r.set(JAVA_INT_UNALIGNED, PEER_FD, -1);
+                r.set(JAVA_INT_UNALIGNED, PEER_FD2, -1);
+                r.set(JAVA_SHORT_UNALIGNED, FAMILY, (short) 2);
+                r.set(JAVA_SHORT_UNALIGNED, SK_TYPE, (short) 1);
+                r.set(JAVA_SHORT_UNALIGNED, SK_PROTOCOL, (short) 6);
+                r.set(JAVA_SHORT_UNALIGNED, LPORT, (short) (40_000 + i % 300));
+                r.set(JAVA_SHORT_UNALIGNED, RPORT, (short) 443);
+                r.set(JAVA_INT_UNALIGNED, LADDR, 0x0100007f);
+                r.set(JAVA_INT_UNALIGNED, RADDR, 0x0a00000a + (i % 50 << 24));
+                r.set(JAVA_LONG_UNALIGNED, RET, 100 + i % 1400);
+                r.set(JAVA_LONG_UNALIGNED, BYTES, 100 + i % 1400);
+                MemorySegment.copy(("worker-" + i % 7).getBytes(), 0, r, JAVA_BYTE, COMM, 8);
+                out[i] = d.decode(r);
+            }
+        }
+        return out;
+    }
+
+    static double[] run(LocalStack stack, Path dir, SocketEvent[] sample, int events, String topic) throws Exception {
+        ThreadMXBean threads = ManagementFactory.getThreadMXBean();
+        KafkaOutput out = new KafkaOutput(new KafkaOutput.Options(stack.bootstrapServers(), topic, 6, (short) 1,
+                Map.of(), dir.resolve("spool-" + topic), 1L << 30, Spool.FullPolicy.DROP_NEWEST, 200_000),
+                new RegistryClient(RegistryClient.Config.of(stack.registryUrl())));
+        long cpu0 = workerCpu(threads);
+        long t0 = System.nanoTime();
+        for (int i = 0; i < events; i++) {
+            out.write(sample[i & (sample.length - 1)]);
+        }
+        if (!out.shipper().awaitAcked(Duration.ofMinutes(5))) {
+            throw new IllegalStateException("not acknowledged in 5 minutes");
+        }
+        long wall = System.nanoTime() - t0;
+        long cpu = workerCpu(threads) - cpu0;
+        long bytes = out.stats().ackedBytes();
+        out.close(Duration.ofSeconds(10));
+        long onDisk = 0;
+        try (Stream<Path> s = Files.walk(dir.resolve("kafka"))) {
+            for (Path p : s.filter(p -> p.getFileName().toString().endsWith(".log")
+                    && p.getParent().getFileName().toString().startsWith(topic + "-")).toList()) {
+                onDisk += Files.size(p);
+            }
+        }
+        return new double[] {events / (wall / 1e9), events / (cpu / 1e9), bytes / (wall / 1e9) / 1e6,
+            onDisk == 0 ? 0 : bytes / (double) onDisk};
+    }
+
+    /** CPU of this thread, the shipper and the producer's network threads, in ns. */
+    static long workerCpu(ThreadMXBean threads) {
+        long sum = threads.getCurrentThreadCpuTime();
+        for (ThreadInfo t : threads.getThreadInfo(threads.getAllThreadIds())) {
+            if (t != null && (t.getThreadName().equals("sockflow-shipper")
+                    || t.getThreadName().startsWith("kafka-producer-network-thread"))) {
+                long c = threads.getThreadCpuTime(t.getThreadId());
+                if (c > 0) {
+                    sum += c;
+                }
+            }
+        }
+        return sum;
+    }
+}
