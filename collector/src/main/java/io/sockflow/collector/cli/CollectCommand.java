@@ -147,7 +147,7 @@ public final class CollectCommand {
                 settings.getLong(Settings.SPOOL_MAX_BYTES),
                 settings.getString(Settings.SPOOL_FULL_POLICY).equals("drop-oldest") ? Spool.FullPolicy.DROP_OLDEST
                         : Spool.FullPolicy.DROP_NEWEST,
-                settings.getInt(Settings.QUEUE_RECORDS));
+                settings.getLong(Settings.BUFFER_MEMORY));
         try {
             return new KafkaOutput(o, new RegistryClient(rc));
         } catch (RegistryException e) {
@@ -161,9 +161,9 @@ public final class CollectCommand {
             return "";
         }
         KafkaShipper.Stats k = kafka.stats();
-        return String.format("; Kafka: %d acknowledged, %d in flight, %d queued, spool %d records (%d bytes), "
+        return String.format("; Kafka: %d acknowledged, %d in flight, spool %d records (%d bytes), "
                         + "%d dropped by the spool policy, %d damaged in the spool, %d refused",
-                k.acked(), k.inFlight(), k.queued(), k.spoolDepth(), k.spoolBytes(), k.spoolDropped(),
+                k.acked(), k.inFlight(), k.spoolDepth(), k.spoolBytes(), k.spoolDropped(),
                 k.spoolCorrupt(), k.failed());
     }
 

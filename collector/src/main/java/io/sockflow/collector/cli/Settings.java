@@ -51,7 +51,7 @@ public final class Settings extends AbstractConfig {
     public static final String SPOOL_DIR = "spool.dir";
     public static final String SPOOL_MAX_BYTES = "spool.max.bytes";
     public static final String SPOOL_FULL_POLICY = "spool.full.policy";
-    public static final String QUEUE_RECORDS = "queue.records";
+    public static final String BUFFER_MEMORY = "buffer.memory.bytes";
 
     public static final ConfigDef DEFINITION = new ConfigDef()
             .define(OUTPUT, ConfigDef.Type.STRING, "json", ConfigDef.ValidString.in("json", "kafka"),
@@ -86,8 +86,8 @@ public final class Settings extends AbstractConfig {
                     ConfigDef.ValidString.in("drop-newest", "drop-oldest"), ConfigDef.Importance.MEDIUM,
                     "When the spool is full: drop-newest keeps what is spooled, drop-oldest makes room; every "
                             + "dropped event is counted.")
-            .define(QUEUE_RECORDS, ConfigDef.Type.INT, 100_000, ConfigDef.Range.between(16, 10_000_000),
-                    ConfigDef.Importance.LOW, "Events held in memory before the shipper; past that they are spooled.")
+            .define(BUFFER_MEMORY, ConfigDef.Type.LONG, 64L << 20, ConfigDef.Range.between(64 * 1024, 1L << 34),
+                    ConfigDef.Importance.LOW, "Bytes of events the producer holds in memory; past that they are spooled.")
             .define(DURATION, ConfigDef.Type.STRING, "0", new DurationValidator(), ConfigDef.Importance.MEDIUM,
                     "Stop by itself after this long (e.g. 30s, 5m, 1h); 0 runs until interrupted.")
             .define(PID_INCLUDE, ConfigDef.Type.LIST, "", new IdListValidator(8), ConfigDef.Importance.MEDIUM,

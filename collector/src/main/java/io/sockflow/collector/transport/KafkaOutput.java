@@ -39,7 +39,7 @@ public final class KafkaOutput implements AutoCloseable {
     /** Where and how to write. */
     public record Options(String bootstrapServers, String topic, int partitions, short replicationFactor,
             Map<String, Object> clientConfig, Path spoolDir, long spoolMaxBytes, Spool.FullPolicy spoolPolicy,
-            int queueCapacity) {
+            long bufferBytes) {
     }
 
     public KafkaOutput(Options o, RegistryClient registry) {
@@ -48,10 +48,11 @@ public final class KafkaOutput implements AutoCloseable {
         this.stateFile = o.spoolDir().resolve(STATE_FILE);
         this.previousRunReport = readPreviousRun(stateFile);
         ensureTopic(client, o.topic(), o.partitions(), o.replicationFactor());
-        this.serializer = new ConfluentAvro.Serializer<>(registry, o.topic(), SocketEvent.getClassSchema());
+        this.serializer = new ConfluentAvro.Serializer<>(registry, o.topic(), SocketEvent.getClassSchema(),
+                io.sockflow.schemas.avro.SocketEventWriter::write);
         serializer.register();
         Spool spool = new Spool(o.spoolDir(), o.spoolMaxBytes(), o.spoolPolicy());
-        this.shipper = new KafkaShipper(o.topic(), client, spool, o.queueCapacity());
+        this.shipper = new KafkaShipper(o.topic(), client, spool, o.bufferBytes());
         writeState(false);
     }
 
@@ -112,7 +113,7 @@ public final class KafkaOutput implements AutoCloseable {
         KafkaShipper.Stats s = shipper == null ? null : shipper.stats();
         Properties p = new Properties();
         p.setProperty("clean", Boolean.toString(clean));
-        p.setProperty("inMemory", Long.toString(s == null ? 0 : s.queued() + s.inFlight()));
+        p.setProperty("inMemory", Long.toString(s == null ? 0 : s.inFlight()));
         p.setProperty("acked", Long.toString(s == null ? 0 : s.acked()));
         p.setProperty("time", java.time.Instant.now().toString());
         try {

@@ -5,57 +5,58 @@ import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.clients.producer.RecordMetadata;
+import org.apache.kafka.common.errors.RecordTooLargeException;
+import org.apache.kafka.common.errors.SerializationException;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ArrayBlockingQueue;
-import java.util.concurrent.TimeUnit;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.LockSupport;
 
 /**
- * Moves serialized records to Kafka without losing any: the capture thread {@link #offer}s them; a shipper thread
- * hands them to an idempotent producer (acks=all) that retries for as long as it takes. When the broker is away
- * the producer's memory fills, the shipper blocks, its queue fills, and from then on records go to the on-disk
- * {@link Spool}, in order, until the shipper has sent everything spooled. At stop, whatever Kafka has not
- * acknowledged is spooled for the next run. Per key, Kafka receives records exactly once and in order.
+ * Moves serialized records to Kafka without losing any. The capture thread hands each record straight to an
+ * idempotent producer (acks=all) that never blocks: when its memory is full or the broker is unknown the record is
+ * refused on the spot, and from then on records go to the on-disk {@link Spool}, in order, until a shipper thread
+ * has sent everything spooled. The producer retries what it holds for as long as the broker is away. At stop,
+ * whatever Kafka has not acknowledged is spooled for the next run. Per key, Kafka gets records once and in order.
  */
 public final class KafkaShipper implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(KafkaShipper.class);
 
-    private record Pending(long seq, byte[] key, byte[] value, long spoolSegment, long offeredNs) {
-    }
-
     private final String topic;
     private final KafkaProducer<byte[], byte[]> producer;
-    private final ArrayBlockingQueue<Pending> queue;
     private final Spool spool;
-    /** Records the producer gave back unsent at close, to be spooled in their original order. */
-    private final java.util.concurrent.ConcurrentLinkedQueue<Pending> abandoned = new java.util.concurrent.ConcurrentLinkedQueue<>();
-    private final AtomicLong sent = new AtomicLong();
+    private final ConcurrentLinkedQueue<Ack> abandoned = new ConcurrentLinkedQueue<>();
     private final Thread thread;
+    private final AtomicLong sent = new AtomicLong();
     private final AtomicLong acked = new AtomicLong();
     private final AtomicLong ackedBytes = new AtomicLong();
     private final AtomicLong failed = new AtomicLong();
     private final AtomicLong latencyNsSum = new AtomicLong();
-    private final AtomicLong latencyCount = new AtomicLong();
     private final AtomicLong offered = new AtomicLong();
     private volatile boolean spooling;
     private volatile boolean running = true;
-    private long seq;
+    private final AtomicLong seq = new AtomicLong();
+    private Spool.Entry retry;
 
-    public KafkaShipper(String topic, Map<String, Object> producerConfig, Spool spool, int queueCapacity) {
+    public KafkaShipper(String topic, Map<String, Object> producerConfig, Spool spool, long bufferBytes) {
         this.topic = topic;
         this.spool = spool;
-        this.queue = new ArrayBlockingQueue<>(queueCapacity);
         Map<String, Object> p = new HashMap<>(defaults());
+        p.put(ProducerConfig.BUFFER_MEMORY_CONFIG, bufferBytes);
+        p.put(ProducerConfig.BATCH_SIZE_CONFIG, (int) Math.min(256 * 1024, bufferBytes / 4));
         p.putAll(producerConfig);
+        p.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, 0); // never block the capture thread: refusals go to the spool
         this.producer = new KafkaProducer<>(p, new ByteArraySerializer(), new ByteArraySerializer());
+        awaitMetadata();
         // records left spooled by an earlier run go first
         this.spooling = spool.hasUnread();
         this.thread = Thread.ofPlatform().name("sockflow-shipper").daemon().start(this::run);
@@ -71,107 +72,140 @@ public final class KafkaShipper implements AutoCloseable {
         // a broker away for a while is normal: keep retrying instead of failing records
         p.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, Integer.MAX_VALUE);
         p.put(ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, 10_000);
-        p.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, Long.MAX_VALUE);
         p.put(ProducerConfig.RECONNECT_BACKOFF_MAX_MS_CONFIG, 1_000);
         p.put("retry.backoff.max.ms", 1_000);
         p.put(ProducerConfig.COMPRESSION_TYPE_CONFIG, "lz4");
         p.put(ProducerConfig.LINGER_MS_CONFIG, 20);
-        p.put(ProducerConfig.BATCH_SIZE_CONFIG, 256 * 1024);
-        p.put(ProducerConfig.BUFFER_MEMORY_CONFIG, 64L << 20);
         return p;
+    }
+
+    /** With max.block.ms=0 the first sends would be refused until the producer knows the topic: learn it first. */
+    private void awaitMetadata() {
+        long deadline = System.nanoTime() + 15_000_000_000L;
+        while (System.nanoTime() < deadline) {
+            try {
+                producer.partitionsFor(topic);
+                return;
+            } catch (RuntimeException e) {
+                LockSupport.parkNanos(50_000_000L);
+            }
+        }
+        LOG.warn("no metadata for topic {} yet: records are spooled until the broker answers", topic);
     }
 
     /** Called by the capture thread; never blocks. Returns false when the spool's policy dropped the record. */
     public boolean offer(byte[] key, byte[] value) {
         offered.incrementAndGet();
-        if (!spooling && queue.offer(new Pending(0, key, value, -1, System.nanoTime()))) {
+        if (!spooling && trySend(key, value, -1)) {
             return true;
         }
-        // under the lock the shipper takes to leave spool mode, so no record can slip in behind its check
+        // under the lock the shipper takes to leave spool mode, so no record slips in behind its check
         synchronized (this) {
             if (!spooling) {
-                if (queue.offer(new Pending(0, key, value, -1, System.nanoTime()))) {
+                if (trySend(key, value, -1)) {
                     return true;
                 }
                 spooling = true;
-                LOG.warn("Kafka is not keeping up (broker away?): spooling records to disk");
+                LOG.warn("Kafka is not taking records (broker away?): spooling them to disk");
             }
             return spool.append(key, value);
         }
     }
 
-    private void run() {
-        while (running || !queue.isEmpty()) {
-            try {
-                Pending p = queue.poll(10, TimeUnit.MILLISECONDS);
-                if (p != null) {
-                    send(p);
-                    continue;
-                }
-                if (spooling) {
-                    drainSpool();
-                }
-            } catch (InterruptedException e) {
-                if (!running) {
-                    break;
-                }
-            } catch (RuntimeException e) {
-                if (running) {
-                    LOG.error("shipper: {}", e.toString());
-                }
-                break;
-            }
+    /** Hands one record to the producer; false when the producer refused it on the spot (full, or no metadata). */
+    private boolean trySend(byte[] key, byte[] value, long spoolSegment) {
+        Ack ack = new Ack(seq.incrementAndGet(), key, value, spoolSegment, System.nanoTime(), Thread.currentThread());
+        producer.send(new ProducerRecord<>(topic, key, value), ack);
+        ack.returned = true;
+        if (ack.refused) {
+            return false;
         }
-    }
-
-    /** Sends spooled records in order; leaves spool mode once the spool is read and the queue is empty. */
-    private void drainSpool() {
-        int n = 0;
-        Spool.Entry e;
-        while (running && n < 10_000 && (e = spool.next()) != null) {
-            send(new Pending(0, e.key(), e.value(), e.segment(), System.nanoTime()));
-            n++;
-        }
-        if (n == 0) {
-            synchronized (this) {
-                if (!spool.hasUnread() && queue.isEmpty()) {
-                    spooling = false;
-                    LOG.warn("spool drained: records go straight to Kafka again");
-                }
-            }
-        }
-    }
-
-    private void send(Pending p) {
-        Pending tracked = new Pending(++seq, p.key(), p.value(), p.spoolSegment(), p.offeredNs());
         sent.incrementAndGet();
-        producer.send(new ProducerRecord<>(topic, p.key(), p.value()), new Ack(tracked));
+        return true;
+    }
+
+    private void run() {
+        while (running) {
+            if (!spooling) {
+                LockSupport.parkNanos(10_000_000L);
+                continue;
+            }
+            if (!drainSpool()) {
+                LockSupport.parkNanos(20_000_000L); // the producer is full or the broker away: try again soon
+            }
+        }
+    }
+
+    /** Sends spooled records in order; leaves spool mode once everything spooled was handed over. */
+    private boolean drainSpool() {
+        if (retry != null) {
+            if (!trySend(retry.key(), retry.value(), retry.segment())) {
+                return false;
+            }
+            retry = null;
+        }
+        for (int n = 0; n < 10_000 && running; n++) {
+            Spool.Entry e = spool.next();
+            if (e == null) {
+                synchronized (this) {
+                    if (!spool.hasUnread()) {
+                        spooling = false;
+                        LOG.warn("spool drained: records go straight to Kafka again");
+                    }
+                }
+                return true;
+            }
+            if (!trySend(e.key(), e.value(), e.segment())) {
+                retry = e;
+                return false;
+            }
+        }
+        return true;
     }
 
     private final class Ack implements Callback {
-        private final Pending p;
+        final long seq;
+        final byte[] key;
+        final byte[] value;
+        final long spoolSegment;
+        final long offeredNs;
+        final Thread caller;
+        volatile boolean returned;
+        volatile boolean refused;
 
-        Ack(Pending p) {
-            this.p = p;
+        Ack(long seq, byte[] key, byte[] value, long spoolSegment, long offeredNs, Thread caller) {
+            this.seq = seq;
+            this.key = key;
+            this.value = value;
+            this.spoolSegment = spoolSegment;
+            this.offeredNs = offeredNs;
+            this.caller = caller;
         }
 
         @Override
         public void onCompletion(RecordMetadata metadata, Exception e) {
             if (e != null) {
-                if (running) {
+                boolean synchronous = !returned && Thread.currentThread() == caller;
+                if (synchronous && !(e instanceof RecordTooLargeException) && !(e instanceof SerializationException)) {
+                    refused = true; // full or no metadata: the caller spools it
+                    return;
+                }
+                if (running || synchronous) {
                     failed.incrementAndGet();
                     LOG.error("Kafka refused a record ({}): it is dropped and counted", e.toString());
+                    if (spoolSegment >= 0) {
+                        spool.acknowledge(spoolSegment);
+                    }
                 } else {
-                    abandoned.add(p); // aborted by close: spooled for the next run
+                    abandoned.add(this); // aborted by close: spooled for the next run
                 }
                 return;
             }
             acked.incrementAndGet();
-            ackedBytes.addAndGet(p.value().length);
-            latencyNsSum.addAndGet(System.nanoTime() - p.offeredNs());
-            latencyCount.incrementAndGet();
-            if (p.spoolSegment() >= 0) {
-                spool.acknowledge(p.spoolSegment());
+            ackedBytes.addAndGet(value.length);
+            latencyNsSum.addAndGet(System.nanoTime() - offeredNs);
+            if (spoolSegment >= 0) {
+                spool.acknowledge(spoolSegment);
             }
         }
     }
@@ -182,10 +216,9 @@ public final class KafkaShipper implements AutoCloseable {
     }
 
     public Stats stats() {
-        long n = latencyCount.get();
-        return new Stats(offered.get(), acked.get(), ackedBytes.get(), failed.get(), queue.size(), inFlight(),
-                spool.depth(), spool.bytes(), spool.dropped(), spool.corrupt(),
-                n == 0 ? 0 : latencyNsSum.get() / (double) n / 1e6);
+        long n = acked.get();
+        return new Stats(offered.get(), n, ackedBytes.get(), failed.get(), 0, inFlight(), spool.depth(),
+                spool.bytes(), spool.dropped(), spool.corrupt(), n == 0 ? 0 : latencyNsSum.get() / (double) n / 1e6);
     }
 
     private long inFlight() {
@@ -200,7 +233,7 @@ public final class KafkaShipper implements AutoCloseable {
     public boolean awaitAcked(Duration timeout) {
         long deadline = System.nanoTime() + timeout.toNanos();
         while (System.nanoTime() < deadline) {
-            if (queue.isEmpty() && inFlight() == 0 && !spool.hasUnread() && spool.depth() == 0) {
+            if (!spooling && inFlight() == 0 && spool.depth() == 0) {
                 return true;
             }
             try {
@@ -214,37 +247,32 @@ public final class KafkaShipper implements AutoCloseable {
     }
 
     /**
-     * Stops: gives Kafka {@code grace} to acknowledge what is pending, then spools whatever it has not (in flight
-     * first, then queued), so the next run sends it.
+     * Stops: gives Kafka {@code grace} to acknowledge what is pending, then spools whatever it has not (what the
+     * producer held goes before what was spooled already), so the next run sends it.
      */
     public void close(Duration grace) {
         boolean done = awaitAcked(grace);
         running = false;
-        thread.interrupt();
         try {
             thread.join(5_000);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
         producer.close(done ? Duration.ofSeconds(5) : Duration.ZERO);
-        List<Pending> aborted = new ArrayList<>(abandoned);
-        aborted.sort(java.util.Comparator.comparingLong(Pending::seq));
+        List<Ack> aborted = new ArrayList<>(abandoned);
+        aborted.sort(Comparator.comparingLong(a -> a.seq));
         List<byte[][]> front = new ArrayList<>();
-        for (Pending p : aborted) {
-            if (p.spoolSegment() < 0) {
-                front.add(new byte[][] {p.key(), p.value()}); // not in the spool yet: keep it, before the rest
+        for (Ack a : aborted) {
+            if (a.spoolSegment < 0) {
+                front.add(new byte[][] {a.key, a.value}); // not in the spool yet: keep it, before the rest
             }
         }
         abandoned.clear();
         int kept = spool.prepend(front);
-        int queued = 0;
-        for (Pending p; (p = queue.poll()) != null; ) {
-            queued += spool.append(p.key(), p.value()) ? 1 : 0;
-        }
         spool.rewind();
         spool.close();
-        if (kept + queued > 0) {
-            LOG.warn("{} records Kafka had not acknowledged are spooled for the next run", kept + queued);
+        if (kept > 0 || spool.depth() > 0) {
+            LOG.warn("{} records Kafka had not acknowledged are spooled for the next run", kept + spool.depth());
         }
     }
 

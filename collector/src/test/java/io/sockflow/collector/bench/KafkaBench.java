@@ -54,7 +54,8 @@ public final class KafkaBench {
         double serOnly;
         try (LocalStack stack = LocalStack.start(Files.createTempDirectory("sockflow-ser"), 0, 0)) {
             var ser = new io.sockflow.schemas.registry.ConfluentAvro.Serializer<SocketEvent>(
-                    new RegistryClient(RegistryClient.Config.of(stack.registryUrl())), "ser", SocketEvent.getClassSchema());
+                    new RegistryClient(RegistryClient.Config.of(stack.registryUrl())), "ser", SocketEvent.getClassSchema(),
+                    io.sockflow.schemas.avro.SocketEventWriter::write);
             SocketEvent[] sample = sampleEvents(4096);
             long sink = 0;
             for (int i = 0; i < 500_000; i++) {
@@ -133,7 +134,7 @@ public final class KafkaBench {
     static double[] run(LocalStack stack, Path dir, SocketEvent[] sample, int events, String topic) throws Exception {
         ThreadMXBean threads = ManagementFactory.getThreadMXBean();
         KafkaOutput out = new KafkaOutput(new KafkaOutput.Options(stack.bootstrapServers(), topic, 6, (short) 1,
-                Map.of(), dir.resolve("spool-" + topic), 1L << 30, Spool.FullPolicy.DROP_NEWEST, 200_000),
+                Map.of(), dir.resolve("spool-" + topic), 1L << 30, Spool.FullPolicy.DROP_NEWEST, 64L << 20),
                 new RegistryClient(RegistryClient.Config.of(stack.registryUrl())));
         long cpu0 = workerCpu(threads);
         long t0 = System.nanoTime();

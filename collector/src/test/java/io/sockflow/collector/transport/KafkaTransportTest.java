@@ -46,9 +46,9 @@ class KafkaTransportTest {
         stack = LocalStack.shared();
     }
 
-    static KafkaOutput output(String topic, Path spool, long spoolBytes, Spool.FullPolicy policy, int queue) {
+    static KafkaOutput output(String topic, Path spool, long spoolBytes, Spool.FullPolicy policy, long buffer) {
         return new KafkaOutput(new KafkaOutput.Options(stack.bootstrapServers(), topic, 3, (short) 1, Map.of(),
-                spool, spoolBytes, policy, queue), new RegistryClient(RegistryClient.Config.of(stack.registryUrl())));
+                spool, spoolBytes, policy, buffer), new RegistryClient(RegistryClient.Config.of(stack.registryUrl())));
     }
 
     static List<ConsumerRecord<byte[], byte[]>> readAll(String topic, int expected, Duration timeout) {
@@ -109,7 +109,7 @@ class KafkaTransportTest {
     @Test
     void eventsArriveAsConfluentFramedAvroKeyedBySocket(@TempDir Path spool) {
         String topic = "events-" + UUID.randomUUID();
-        KafkaOutput out = output(topic, spool, 1 << 20, Spool.FullPolicy.DROP_NEWEST, 10_000);
+        KafkaOutput out = output(topic, spool, 1 << 20, Spool.FullPolicy.DROP_NEWEST, 32L << 20);
         List<SocketEvent> delivered = captureTo(out, () -> someCalls(20));
         out.close(Duration.ofSeconds(20));
         assertTrue(delivered.size() >= 80);
@@ -136,7 +136,7 @@ class KafkaTransportTest {
     @Test
     void confluentsPythonClientDecodesEveryField(@TempDir Path spool) throws Exception {
         String topic = "py-" + UUID.randomUUID();
-        KafkaOutput out = output(topic, spool, 1 << 20, Spool.FullPolicy.DROP_NEWEST, 10_000);
+        KafkaOutput out = output(topic, spool, 1 << 20, Spool.FullPolicy.DROP_NEWEST, 32L << 20);
         List<SocketEvent> delivered = captureTo(out, () -> someCalls(5));
         out.close(Duration.ofSeconds(20));
         Path script = Files.createTempFile("confluent_consume", ".py");
@@ -183,8 +183,8 @@ class KafkaTransportTest {
     @Test
     void aBrokerAwayForThirtySecondsLosesNothingAndDuplicatesNothing(@TempDir Path spool) throws Exception {
         String topic = "outage-" + UUID.randomUUID();
-        // a small queue, so that the outage reaches the disk spool too
-        KafkaOutput out = output(topic, spool, 256L << 20, Spool.FullPolicy.DROP_NEWEST, 256);
+        // a small producer buffer, so that the outage reaches the disk spool too
+        KafkaOutput out = output(topic, spool, 256L << 20, Spool.FullPolicy.DROP_NEWEST, 128 * 1024);
         AtomicBoolean stop = new AtomicBoolean();
         AtomicBoolean sawSpooling = new AtomicBoolean();
         List<SocketEvent> delivered = captureTo(out, () -> {
@@ -260,7 +260,7 @@ class KafkaTransportTest {
     @Test
     void aTinySpoolDropsByPolicyAndCountsEveryDrop(@TempDir Path spool) throws Exception {
         String topic = "tiny-" + UUID.randomUUID();
-        KafkaOutput out = output(topic, spool, 64 * 1024, Spool.FullPolicy.DROP_NEWEST, 16);
+        KafkaOutput out = output(topic, spool, 64 * 1024, Spool.FullPolicy.DROP_NEWEST, 64 * 1024);
         stack.kafka().stop();
         int offered = 20_000;
         int accepted = 0;

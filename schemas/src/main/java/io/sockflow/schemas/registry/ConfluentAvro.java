@@ -54,14 +54,26 @@ public final class ConfluentAvro {
         private final Schema schema;
         private final SpecificDatumWriter<T> writer;
         private final ByteArrayOutputStream out = new ByteArrayOutputStream(512);
+        private final java.util.function.BiConsumer<T, io.sockflow.schemas.avro.AvroBinaryBuffer> fastWriter;
+        private final io.sockflow.schemas.avro.AvroBinaryBuffer fastOut = new io.sockflow.schemas.avro.AvroBinaryBuffer(512);
         private BinaryEncoder encoder;
         private int id = -1;
 
         public Serializer(RegistryClient registry, String topic, Schema schema) {
+            this(registry, topic, schema, null);
+        }
+
+        /**
+         * @param fastWriter a hand-written encoder of the record's Avro binary (byte for byte Avro's), or null for
+         *                   Avro's generic writer
+         */
+        public Serializer(RegistryClient registry, String topic, Schema schema,
+                java.util.function.BiConsumer<T, io.sockflow.schemas.avro.AvroBinaryBuffer> fastWriter) {
             this.registry = registry;
             this.subject = valueSubject(topic);
             this.schema = schema;
             this.writer = new SpecificDatumWriter<>(schema);
+            this.fastWriter = fastWriter;
         }
 
         /** Registers the schema now (it is done on first use otherwise); returns its id. */
@@ -74,6 +86,16 @@ public final class ConfluentAvro {
 
         public byte[] serialize(T record) {
             int schemaId = register();
+            if (fastWriter != null) {
+                fastOut.reset();
+                fastOut.writeRawByte(MAGIC);
+                fastOut.writeRawByte(schemaId >>> 24);
+                fastOut.writeRawByte(schemaId >>> 16);
+                fastOut.writeRawByte(schemaId >>> 8);
+                fastOut.writeRawByte(schemaId);
+                fastWriter.accept(record, fastOut);
+                return fastOut.toByteArray();
+            }
             out.reset();
             out.write(MAGIC);
             out.write(schemaId >>> 24);
