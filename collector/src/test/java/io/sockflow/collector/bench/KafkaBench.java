@@ -134,7 +134,8 @@ public final class KafkaBench {
     static double[] run(LocalStack stack, Path dir, SocketEvent[] sample, int events, String topic) throws Exception {
         ThreadMXBean threads = ManagementFactory.getThreadMXBean();
         KafkaOutput out = new KafkaOutput(new KafkaOutput.Options(stack.bootstrapServers(), topic, 6, (short) 1,
-                Map.of(), dir.resolve("spool-" + topic), 1L << 30, Spool.FullPolicy.DROP_NEWEST, 64L << 20),
+                Map.of("compression.type", System.getProperty("compression", "lz4")), dir.resolve("spool-" + topic),
+                1L << 30, Spool.FullPolicy.DROP_NEWEST, 64L << 20),
                 new RegistryClient(RegistryClient.Config.of(stack.registryUrl())));
         long cpu0 = workerCpu(threads);
         long t0 = System.nanoTime();
