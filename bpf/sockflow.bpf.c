@@ -513,3 +513,385 @@ SF_SYSCALL(sendmmsg, SF_KIND_SENDMMSG, 4)
 SF_SYSCALL(sethostname, SF_KIND_SETHOSTNAME, 2)
 SF_SYSCALL(setdomainname, SF_KIND_SETDOMAINNAME, 2)
 SF_SYSCALL(close, SF_KIND_CLOSE, 1)
+
+/* ---- kernel tracepoints: SOCK, TCP (per event), SKB, NET, XDP, UDP (aggregated) ---- */
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_PERCPU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct sf_rtt_key);
+	__type(value, struct sf_rtt);
+} rtt SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, 1024);
+	__type(key, struct sf_drop_key);
+	__type(value, __u64);
+} drops SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, 1024);
+	__type(key, struct sf_netdev_key);
+	__type(value, struct sf_netdev);
+} netdev SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, 1024);
+	__type(key, struct sf_xdp_key);
+	__type(value, __u64);
+} xdp_errors SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} udp_queue_full SEC(".maps");
+
+/* A record for a kernel event: the socket it concerns, and the task the kernel happened to run it in. */
+static __always_inline struct sf_event *tp_record(__u16 kind, __u64 skp)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct sf_counters *c = counters_get();
+	struct sf_event *e;
+
+	if (c)
+		__sync_fetch_and_add(&c->submitted, 1);
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		if (c)
+			__sync_fetch_and_add(&c->dropped, 1);
+		return NULL;
+	}
+	__builtin_memset(e, 0, sizeof(*e));
+	e->ts_ns = bpf_ktime_get_boot_ns();
+	e->kind = kind;
+	e->pid = task->tgid;
+	e->tid = task->pid;
+	__builtin_memcpy(e->comm, task->comm, sizeof(e->comm));
+	e->fd = -1;
+	e->peer_fd = -1;
+	e->peer_fd2 = -1;
+	e->sock_addr = skp;
+	if (skp) {
+		/* the sockfs inode, where the socket still has a file */
+		struct sock *sk = SF_CAST(skp, struct sock);
+		struct socket *so = sk->sk_socket;
+
+		if (so && so->file && so->file->f_inode)
+			e->sock_ino = so->file->f_inode->i_ino;
+		e->sk_type = sk->sk_type;
+	}
+	return e;
+}
+
+/*
+ * Arrays in a tracepoint's record are copied with a helper: the verifier refuses loads through a moved ctx
+ * pointer, which is what a copy of an array field (at a CO-RE-relocated offset) becomes.
+ */
+static __always_inline void tp_addrs(struct sf_event *e, __u16 family, __u16 sport, __u16 dport, const void *s4,
+				     const void *d4, const void *s6, const void *d6)
+{
+	e->family = family;
+	e->lport = sport;
+	e->rport = dport;
+	if (family == AF_INET6) {
+		bpf_probe_read_kernel(e->laddr, 16, s6);
+		bpf_probe_read_kernel(e->raddr, 16, d6);
+	} else {
+		bpf_probe_read_kernel(e->laddr, 4, s4);
+		bpf_probe_read_kernel(e->raddr, 4, d4);
+	}
+}
+
+SEC("tracepoint/sock/inet_sock_set_state")
+int sock_set_state(struct trace_event_raw_inet_sock_set_state *ctx)
+{
+	struct sf_event *e;
+
+	if (!(sf_cfg.groups & SF_GROUP_SOCK))
+		return 0; /* group switched off */
+	if (ctx->protocol != IPPROTO_TCP)
+		return 0; /* only TCP has a state machine worth following */
+	e = tp_record(SF_KIND_TCP_STATE, (__u64)ctx->skaddr);
+	if (!e)
+		return 0;
+	e->arg_a = ctx->oldstate;
+	e->arg_b = ctx->newstate;
+	e->sk_protocol = ctx->protocol;
+	tp_addrs(e, ctx->family, ctx->sport, ctx->dport, ctx->saddr, ctx->daddr, ctx->saddr_v6, ctx->daddr_v6);
+	bpf_ringbuf_submit(e, wakeup_flags());
+	return 0;
+}
+
+static __always_inline int msg_length(struct trace_event_raw_sock_msg_length *ctx, __u16 kind)
+{
+	struct sf_event *e;
+	struct sock *sk;
+
+	if (!(sf_cfg.groups & SF_GROUP_SOCK))
+		return 0; /* group switched off */
+	if (ctx->family != AF_INET && ctx->family != AF_INET6)
+		return 0; /* unix and netlink traffic is seen by the system calls */
+	if (!wanted(bpf_get_current_task_btf()->tgid))
+		return 0; /* fires in the sending or receiving process: the same filters as its system calls */
+	e = tp_record(kind, (__u64)ctx->sk);
+	if (!e)
+		return 0;
+	e->family = ctx->family;
+	e->sk_protocol = ctx->protocol;
+	e->ret = ctx->ret;
+	e->bytes = ctx->ret > 0 ? ctx->ret : 0;
+	e->arg_flags = (__u32)ctx->flags;
+	sk = SF_CAST(ctx->sk, struct sock);
+	e->lport = sk->__sk_common.skc_num;
+	e->rport = bpf_ntohs(sk->__sk_common.skc_dport);
+	if (ctx->family == AF_INET) {
+		*(__u32 *)e->laddr = sk->__sk_common.skc_rcv_saddr;
+		*(__u32 *)e->raddr = sk->__sk_common.skc_daddr;
+	} else {
+		__builtin_memcpy(e->laddr, &sk->__sk_common.skc_v6_rcv_saddr, 16);
+		__builtin_memcpy(e->raddr, &sk->__sk_common.skc_v6_daddr, 16);
+	}
+	bpf_ringbuf_submit(e, wakeup_flags());
+	return 0;
+}
+
+SEC("tracepoint/sock/sock_send_length")
+int sock_send_length(struct trace_event_raw_sock_msg_length *ctx)
+{
+	return msg_length(ctx, SF_KIND_SOCK_SEND);
+}
+
+SEC("tracepoint/sock/sock_recv_length")
+int sock_recv_length(struct trace_event_raw_sock_msg_length *ctx)
+{
+	return msg_length(ctx, SF_KIND_SOCK_RECV);
+}
+
+SEC("tracepoint/tcp/tcp_retransmit_skb")
+int tcp_retransmit(struct trace_event_raw_tcp_retransmit_skb *ctx)
+{
+	struct sf_event *e;
+
+	if (!(sf_cfg.groups & SF_GROUP_TCP))
+		return 0; /* group switched off */
+	e = tp_record(SF_KIND_TCP_RETRANSMIT, (__u64)ctx->skaddr);
+	if (!e)
+		return 0;
+	e->arg_a = ctx->state;
+	e->sk_protocol = IPPROTO_TCP;
+	tp_addrs(e, ctx->family, ctx->sport, ctx->dport, ctx->saddr, ctx->daddr, ctx->saddr_v6, ctx->daddr_v6);
+	bpf_ringbuf_submit(e, wakeup_flags());
+	return 0;
+}
+
+/* tcp_send_reset and tcp_probe give addresses as struct sockaddr_in / sockaddr_in6 in 28 bytes */
+static __always_inline void sockaddr_endpoint(const void *ctx_sa, __u16 *family, __u16 *port, __u8 *addr)
+{
+	__u8 sa[28];
+
+	if (bpf_probe_read_kernel(sa, sizeof(sa), ctx_sa))
+		return;
+	*family = *(__u16 *)sa;
+	*port = bpf_ntohs(*(__u16 *)(sa + 2));
+	if (*family == AF_INET6)
+		__builtin_memcpy(addr, sa + 8, 16);
+	else
+		__builtin_memcpy(addr, sa + 4, 4);
+}
+
+SEC("tracepoint/tcp/tcp_send_reset")
+int tcp_send_reset(struct trace_event_raw_tcp_send_reset *ctx)
+{
+	struct sf_event *e;
+	__u16 f;
+
+	if (!(sf_cfg.groups & SF_GROUP_TCP))
+		return 0; /* group switched off */
+	e = tp_record(SF_KIND_TCP_SEND_RESET, (__u64)ctx->skaddr);
+	if (!e)
+		return 0;
+	e->arg_a = ctx->state;
+	e->arg_b = ctx->reason;
+	e->sk_protocol = IPPROTO_TCP;
+	sockaddr_endpoint(ctx->saddr, &e->family, &e->lport, e->laddr);
+	sockaddr_endpoint(ctx->daddr, &f, &e->rport, e->raddr);
+	bpf_ringbuf_submit(e, wakeup_flags());
+	return 0;
+}
+
+static __always_inline int tcp_sk_event(struct trace_event_raw_tcp_event_sk *ctx, __u16 kind)
+{
+	struct sf_event *e;
+
+	if (!(sf_cfg.groups & SF_GROUP_TCP))
+		return 0; /* group switched off */
+	e = tp_record(kind, (__u64)ctx->skaddr);
+	if (!e)
+		return 0;
+	e->sk_protocol = IPPROTO_TCP;
+	e->peer_sock_addr = ctx->sock_cookie;
+	tp_addrs(e, ctx->family, ctx->sport, ctx->dport, ctx->saddr, ctx->daddr, ctx->saddr_v6, ctx->daddr_v6);
+	bpf_ringbuf_submit(e, wakeup_flags());
+	return 0;
+}
+
+SEC("tracepoint/tcp/tcp_receive_reset")
+int tcp_receive_reset(struct trace_event_raw_tcp_event_sk *ctx)
+{
+	return tcp_sk_event(ctx, SF_KIND_TCP_RECEIVE_RESET);
+}
+
+SEC("tracepoint/tcp/tcp_destroy_sock")
+int tcp_destroy_sock(struct trace_event_raw_tcp_event_sk *ctx)
+{
+	return tcp_sk_event(ctx, SF_KIND_TCP_DESTROY);
+}
+
+SEC("tracepoint/tcp/tcp_probe")
+int tcp_probe(struct trace_event_raw_tcp_probe *ctx)
+{
+	struct sf_rtt_key k = {.sock_addr = (__u64)ctx->skaddr};
+	struct sf_rtt *v;
+	__u32 srtt, cwnd;
+
+	if (!(sf_cfg.groups & SF_GROUP_TCP))
+		return 0; /* group switched off */
+	srtt = ctx->srtt >> 3; /* tcp_sock.srtt_us holds 8 x the smoothed RTT in microseconds */
+	cwnd = ctx->snd_cwnd;
+	v = bpf_map_lookup_elem(&rtt, &k);
+	if (!v) {
+		struct sf_rtt init = {};
+		__u16 f;
+
+		init.srtt_us_min = srtt;
+		init.cwnd_min = cwnd;
+		sockaddr_endpoint(ctx->saddr, &init.family, &init.sport, init.saddr);
+		sockaddr_endpoint(ctx->daddr, &f, &init.dport, init.daddr);
+		bpf_map_update_elem(&rtt, &k, &init, BPF_NOEXIST);
+		v = bpf_map_lookup_elem(&rtt, &k);
+		if (!v)
+			return 0; /* map full even after LRU eviction: nothing to update */
+	}
+	v->srtt_us_last = srtt;
+	v->cwnd_last = cwnd;
+	if (srtt < v->srtt_us_min || !v->samples)
+		v->srtt_us_min = srtt;
+	if (srtt > v->srtt_us_max)
+		v->srtt_us_max = srtt;
+	if (cwnd < v->cwnd_min || !v->samples)
+		v->cwnd_min = cwnd;
+	if (cwnd > v->cwnd_max)
+		v->cwnd_max = cwnd;
+	v->samples++;
+	return 0;
+}
+
+static __always_inline void count_u64(void *map, void *key)
+{
+	__u64 *v = bpf_map_lookup_elem(map, key);
+
+	if (v) {
+		(*v)++;
+		return;
+	}
+	__u64 one = 1;
+	bpf_map_update_elem(map, key, &one, BPF_NOEXIST);
+}
+
+SEC("tracepoint/skb/kfree_skb")
+int skb_drop(struct trace_event_raw_kfree_skb *ctx)
+{
+	struct sf_drop_key k = {};
+
+	if (!(sf_cfg.groups & SF_GROUP_SKB))
+		return 0; /* group switched off */
+	k.reason = ctx->reason;
+	k.protocol = ctx->protocol;
+	count_u64(&drops, &k);
+	return 0;
+}
+
+static __always_inline int netdev_count(const void *skbaddr, __u32 len, __u32 direction)
+{
+	struct sf_netdev_key k = {.direction = direction};
+	struct sk_buff *skb;
+	struct net_device *dev;
+	struct sf_netdev *v;
+
+	if (!(sf_cfg.groups & SF_GROUP_NET))
+		return 0; /* group switched off */
+	skb = SF_CAST(skbaddr, struct sk_buff);
+	dev = skb->dev;
+	if (!dev)
+		return 0;
+	k.ifindex = dev->ifindex;
+	v = bpf_map_lookup_elem(&netdev, &k);
+	if (!v) {
+		struct sf_netdev init = {.packets = 1, .bytes = len};
+
+		bpf_map_update_elem(&netdev, &k, &init, BPF_NOEXIST);
+		return 0;
+	}
+	v->packets++;
+	v->bytes += len;
+	return 0;
+}
+
+SEC("tracepoint/net/net_dev_xmit")
+int net_dev_xmit(struct trace_event_raw_net_dev_xmit *ctx)
+{
+	if (ctx->rc != 0)
+		return 0; /* not transmitted */
+	return netdev_count(ctx->skbaddr, ctx->len, 0);
+}
+
+SEC("tracepoint/net/netif_receive_skb")
+int netif_receive_skb(struct trace_event_raw_net_dev_template *ctx)
+{
+	return netdev_count(ctx->skbaddr, ctx->len, 1);
+}
+
+SEC("tracepoint/xdp/xdp_exception")
+int xdp_exception(struct trace_event_raw_xdp_exception *ctx)
+{
+	struct sf_xdp_key k = {};
+
+	if (!(sf_cfg.groups & SF_GROUP_XDP))
+		return 0; /* group switched off */
+	k.ifindex = ctx->ifindex;
+	k.action = ctx->act;
+	count_u64(&xdp_errors, &k);
+	return 0;
+}
+
+SEC("tracepoint/xdp/xdp_redirect_err")
+int xdp_redirect_err(struct trace_event_raw_xdp_redirect_template *ctx)
+{
+	struct sf_xdp_key k = {.kind = 1};
+
+	if (!(sf_cfg.groups & SF_GROUP_XDP))
+		return 0; /* group switched off */
+	k.ifindex = ctx->ifindex;
+	k.action = ctx->act;
+	count_u64(&xdp_errors, &k);
+	return 0;
+}
+
+SEC("tracepoint/udp/udp_fail_queue_rcv_skb")
+int udp_queue_overflow(void *ctx)
+{
+	__u32 zero = 0;
+	__u64 *v;
+
+	if (!(sf_cfg.groups & SF_GROUP_UDP))
+		return 0; /* group switched off */
+	v = bpf_map_lookup_elem(&udp_queue_full, &zero);
+	if (v)
+		__sync_fetch_and_add(v, 1);
+	return 0;
+}

@@ -40,6 +40,66 @@ enum sf_kind {
 	SF_KIND_SETHOSTNAME = 19,
 	SF_KIND_SETDOMAINNAME = 20,
 	SF_KIND_CLOSE = 21,
+	/* kernel tracepoints, one record per event (pid/comm are of whatever task the kernel ran them in) */
+	SF_KIND_TCP_STATE = 32,          /* sock:inet_sock_set_state: arg_a old state, arg_b new state */
+	SF_KIND_SOCK_SEND = 33,          /* sock:sock_send_length: bytes, arg_flags */
+	SF_KIND_SOCK_RECV = 34,          /* sock:sock_recv_length: bytes, arg_flags */
+	SF_KIND_TCP_RETRANSMIT = 35,     /* tcp:tcp_retransmit_skb: arg_a state */
+	SF_KIND_TCP_SEND_RESET = 36,     /* tcp:tcp_send_reset: arg_a state, arg_b reason */
+	SF_KIND_TCP_RECEIVE_RESET = 37,  /* tcp:tcp_receive_reset */
+	SF_KIND_TCP_DESTROY = 38,        /* tcp:tcp_destroy_sock */
+};
+
+/* Tracepoint groups, for sf_config.groups: a bit each. */
+#define SF_GROUP_SOCK (1u << 0)
+#define SF_GROUP_TCP (1u << 1)
+#define SF_GROUP_SKB (1u << 2)
+#define SF_GROUP_NET (1u << 3)
+#define SF_GROUP_XDP (1u << 4)
+#define SF_GROUP_UDP (1u << 5)
+
+/* Aggregated in the kernel and read (and reset) by the collector at an interval. */
+struct sf_rtt_key {
+	__u64 sock_addr;
+};
+
+struct sf_rtt {
+	__u32 srtt_us_last;   /* smoothed RTT, microseconds (tcp_probe's srtt is in usec << 3... normalised) */
+	__u32 srtt_us_min;
+	__u32 srtt_us_max;
+	__u32 cwnd_last;
+	__u32 cwnd_min;
+	__u32 cwnd_max;
+	__u64 samples;
+	__u16 family;
+	__u16 sport;
+	__u16 dport;
+	__u16 _pad;
+	__u8 saddr[16];
+	__u8 daddr[16];
+};
+
+struct sf_drop_key {
+	__u32 reason;    /* enum skb_drop_reason */
+	__u16 protocol;  /* skb->protocol, network order as the tracepoint gives it */
+	__u16 _pad;
+};
+
+struct sf_netdev_key {
+	__u32 ifindex;
+	__u32 direction; /* 0 transmit (net_dev_xmit), 1 receive (netif_receive_skb) */
+};
+
+struct sf_netdev {
+	__u64 packets;
+	__u64 bytes;
+};
+
+struct sf_xdp_key {
+	__u32 ifindex;
+	__u32 action;
+	__u32 kind;      /* 0 xdp_exception, 1 xdp_redirect_err */
+	__u32 _pad;
 };
 
 /* What the data[] bytes of a record hold. */
@@ -121,6 +181,10 @@ struct sf_config {
 	 * and let it poll on a timer. A wakeup per record costs microseconds in the kernel.
 	 */
 	__u64 wakeup_bytes;
+	/* the collector's own sockets' struct sock addresses are not known in advance: tracepoint records are
+	 * filtered in user space */
+	__u32 groups;    /* SF_GROUP_* bits of the tracepoint groups to record */
+	__u32 _pad;
 };
 
 #endif /* SOCKFLOW_H */

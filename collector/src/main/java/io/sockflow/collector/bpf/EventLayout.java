@@ -108,7 +108,46 @@ public final class EventLayout {
             JAVA_INT_UNALIGNED.withName("pid_exclude_count"),
             JAVA_INT_UNALIGNED.withName("cgroup_include_count"),
             JAVA_INT_UNALIGNED.withName("cgroup_exclude_count"),
-            JAVA_LONG_UNALIGNED.withName("wakeup_bytes")).withName("sf_config");
+            JAVA_LONG_UNALIGNED.withName("wakeup_bytes"),
+            JAVA_INT_UNALIGNED.withName("groups"),
+            JAVA_INT_UNALIGNED.withName("_pad")).withName("sf_config");
+
+    public static final StructLayout RTT = MemoryLayout.structLayout(
+            JAVA_INT_UNALIGNED.withName("srtt_us_last"),
+            JAVA_INT_UNALIGNED.withName("srtt_us_min"),
+            JAVA_INT_UNALIGNED.withName("srtt_us_max"),
+            JAVA_INT_UNALIGNED.withName("cwnd_last"),
+            JAVA_INT_UNALIGNED.withName("cwnd_min"),
+            JAVA_INT_UNALIGNED.withName("cwnd_max"),
+            JAVA_LONG_UNALIGNED.withName("samples"),
+            JAVA_SHORT_UNALIGNED.withName("family"),
+            JAVA_SHORT_UNALIGNED.withName("sport"),
+            JAVA_SHORT_UNALIGNED.withName("dport"),
+            JAVA_SHORT_UNALIGNED.withName("_pad"),
+            MemoryLayout.sequenceLayout(16, JAVA_BYTE).withName("saddr"),
+            MemoryLayout.sequenceLayout(16, JAVA_BYTE).withName("daddr")).withName("sf_rtt");
+
+    public static final StructLayout DROP_KEY = MemoryLayout.structLayout(
+            JAVA_INT_UNALIGNED.withName("reason"),
+            JAVA_SHORT_UNALIGNED.withName("protocol"),
+            JAVA_SHORT_UNALIGNED.withName("_pad")).withName("sf_drop_key");
+
+    public static final StructLayout NETDEV_KEY = MemoryLayout.structLayout(
+            JAVA_INT_UNALIGNED.withName("ifindex"),
+            JAVA_INT_UNALIGNED.withName("direction")).withName("sf_netdev_key");
+
+    public static final StructLayout NETDEV = MemoryLayout.structLayout(
+            JAVA_LONG_UNALIGNED.withName("packets"),
+            JAVA_LONG_UNALIGNED.withName("bytes")).withName("sf_netdev");
+
+    public static final StructLayout XDP_KEY = MemoryLayout.structLayout(
+            JAVA_INT_UNALIGNED.withName("ifindex"),
+            JAVA_INT_UNALIGNED.withName("action"),
+            JAVA_INT_UNALIGNED.withName("kind"),
+            JAVA_INT_UNALIGNED.withName("_pad")).withName("sf_xdp_key");
+
+    /** Tracepoint groups (sf_config.groups bits), in bit order. */
+    public static final java.util.List<String> GROUPS = java.util.List.of("sock", "tcp", "skb", "net", "xdp", "udp");
 
     private EventLayout() {
     }

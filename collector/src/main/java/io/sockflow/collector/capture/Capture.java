@@ -63,6 +63,7 @@ public final class Capture implements AutoCloseable {
                 o.btfPath().equals(CaptureOptions.DEFAULT_BTF) ? null : o.btfPath().toString());
         try {
             List<String> missing = disableMissing(obj, catalog);
+            disableGroups(obj, o.groups());
             obj.setMaxEntries("events", o.ringBufferBytes());
             writeConfig(obj.rodata(), o);
             obj.load();
@@ -104,9 +105,16 @@ public final class Capture implements AutoCloseable {
             }
             String[] parts = section.substring("tracepoint/".length()).split("/", 2);
             if (parts.length == 2 && !catalog.exists(parts[0], parts[1])) {
-                calls.add(callOf(parts[1]));
-                LOG.warn("tracepoint {}/{} is missing on this kernel: {} is not captured", parts[0], parts[1],
-                        callOf(parts[1]));
+                if (parts[0].equals("syscalls")) {
+                    calls.add(callOf(parts[1]));
+                    LOG.warn("tracepoint {}/{} is missing on this kernel: {} is not captured", parts[0], parts[1],
+                            callOf(parts[1]));
+                } else {
+                    calls.add(parts[0] + ":" + parts[1]);
+                    LOG.warn("tracepoint {}/{} is missing on this kernel: its records are skipped", parts[0],
+                            parts[1]);
+                    obj.disable(p);
+                }
             }
         }
         List<String> disabled = new ArrayList<>();
@@ -119,6 +127,20 @@ public final class Capture implements AutoCloseable {
             }
         }
         return List.copyOf(calls);
+    }
+
+    /** Programs of kernel tracepoint groups that are switched off are not even loaded. */
+    static void disableGroups(BpfObject obj, java.util.Set<String> groups) {
+        for (String p : obj.programNames()) {
+            String section = obj.section(p);
+            if (!section.startsWith("tracepoint/") || section.startsWith("tracepoint/syscalls/")) {
+                continue;
+            }
+            String category = section.split("/")[1];
+            if (!groups.contains(category)) {
+                obj.disable(p);
+            }
+        }
     }
 
     private static String callOf(String tracepoint) {
@@ -140,6 +162,13 @@ public final class Capture implements AutoCloseable {
         putCgroups(rodata, "cgroup_exclude", "cgroup_exclude_count", o.cgroupExclude());
         // the kernel never wakes the reader (a wakeup per record costs microseconds); it polls every few ms
         rodata.set(JAVA_LONG_UNALIGNED, EventLayout.CONFIG.byteOffset(groupElement("wakeup_bytes")), 1L);
+        int groups = 0;
+        for (int i = 0; i < EventLayout.GROUPS.size(); i++) {
+            if (o.groups().contains(EventLayout.GROUPS.get(i))) {
+                groups |= 1 << i;
+            }
+        }
+        rodata.set(JAVA_INT_UNALIGNED, EventLayout.CONFIG.byteOffset(groupElement("groups")), groups);
     }
 
     private static void putPids(MemorySegment ro, String list, String count, List<Integer> pids) {
@@ -197,6 +226,14 @@ public final class Capture implements AutoCloseable {
 
     public int programFd(String name) {
         return object.programFd(name);
+    }
+
+    public int mapFd(String name) {
+        return object.mapFd(name);
+    }
+
+    public int possibleCpus() {
+        return cpus;
     }
 
     public List<String> programNames() {

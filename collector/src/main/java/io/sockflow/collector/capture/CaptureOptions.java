@@ -15,10 +15,11 @@ import java.util.List;
  * @param btfPath         kernel BTF; /sys/kernel/btf/vmlinux by default
  * @param tracefsPath     where tracefs is (or is to be) mounted
  * @param catalog         which tracepoints exist (tracefs by default)
+ * @param groups          kernel tracepoint groups to record: sock, tcp, skb, net, xdp, udp
  */
 public record CaptureOptions(List<Integer> pidInclude, List<Integer> pidExclude, List<Long> cgroupInclude,
         List<Long> cgroupExclude, boolean excludeSelf, int ringBufferBytes, Path btfPath, Path tracefsPath,
-        TracepointCatalog catalog) {
+        TracepointCatalog catalog, java.util.Set<String> groups) {
 
     public static final Path DEFAULT_BTF = Path.of("/sys/kernel/btf/vmlinux");
     public static final Path DEFAULT_TRACEFS = Path.of("/sys/kernel/tracing");
@@ -26,46 +27,51 @@ public record CaptureOptions(List<Integer> pidInclude, List<Integer> pidExclude,
 
     public static CaptureOptions defaults() {
         return new CaptureOptions(List.of(), List.of(), List.of(), List.of(), true, DEFAULT_RING_BUFFER_BYTES,
-                DEFAULT_BTF, DEFAULT_TRACEFS, null);
+                DEFAULT_BTF, DEFAULT_TRACEFS, null, java.util.Set.copyOf(io.sockflow.collector.bpf.EventLayout.GROUPS));
+    }
+
+    public CaptureOptions withGroups(java.util.Set<String> g) {
+        return new CaptureOptions(pidInclude, pidExclude, cgroupInclude, cgroupExclude, excludeSelf, ringBufferBytes,
+                btfPath, tracefsPath, catalog, java.util.Set.copyOf(g));
     }
 
     public CaptureOptions withPidInclude(List<Integer> pids) {
         return new CaptureOptions(pids, pidExclude, cgroupInclude, cgroupExclude, excludeSelf, ringBufferBytes,
-                btfPath, tracefsPath, catalog);
+                btfPath, tracefsPath, catalog, groups);
     }
 
     public CaptureOptions withPidExclude(List<Integer> pids) {
         return new CaptureOptions(pidInclude, pids, cgroupInclude, cgroupExclude, excludeSelf, ringBufferBytes,
-                btfPath, tracefsPath, catalog);
+                btfPath, tracefsPath, catalog, groups);
     }
 
     public CaptureOptions withCgroups(List<Long> include, List<Long> exclude) {
         return new CaptureOptions(pidInclude, pidExclude, include, exclude, excludeSelf, ringBufferBytes, btfPath,
-                tracefsPath, catalog);
+                tracefsPath, catalog, groups);
     }
 
     public CaptureOptions withExcludeSelf(boolean exclude) {
         return new CaptureOptions(pidInclude, pidExclude, cgroupInclude, cgroupExclude, exclude, ringBufferBytes,
-                btfPath, tracefsPath, catalog);
+                btfPath, tracefsPath, catalog, groups);
     }
 
     public CaptureOptions withRingBufferBytes(int bytes) {
         return new CaptureOptions(pidInclude, pidExclude, cgroupInclude, cgroupExclude, excludeSelf, bytes, btfPath,
-                tracefsPath, catalog);
+                tracefsPath, catalog, groups);
     }
 
     public CaptureOptions withBtfPath(Path path) {
         return new CaptureOptions(pidInclude, pidExclude, cgroupInclude, cgroupExclude, excludeSelf, ringBufferBytes,
-                path, tracefsPath, catalog);
+                path, tracefsPath, catalog, groups);
     }
 
     public CaptureOptions withTracefsPath(Path path) {
         return new CaptureOptions(pidInclude, pidExclude, cgroupInclude, cgroupExclude, excludeSelf, ringBufferBytes,
-                btfPath, path, catalog);
+                btfPath, path, catalog, groups);
     }
 
     public CaptureOptions withCatalog(TracepointCatalog c) {
         return new CaptureOptions(pidInclude, pidExclude, cgroupInclude, cgroupExclude, excludeSelf, ringBufferBytes,
-                btfPath, tracefsPath, c);
+                btfPath, tracefsPath, c, groups);
     }
 }

@@ -5,6 +5,8 @@ import io.sockflow.collector.capture.CaptureOptions;
 import io.sockflow.collector.decode.ContainerResolver;
 import io.sockflow.collector.decode.HostInfo;
 import io.sockflow.collector.decode.SocketEventDecoder;
+import io.sockflow.collector.decode.SocketOwners;
+import io.sockflow.collector.bpf.EventLayout;
 import io.sockflow.collector.bpf.RingBufferReader;
 import io.sockflow.collector.output.JsonEventWriter;
 import io.sockflow.collector.transport.KafkaOutput;
@@ -47,7 +49,8 @@ public final class CollectCommand {
                 .withExcludeSelf(settings.getBoolean(Settings.EXCLUDE_SELF))
                 .withRingBufferBytes(settings.getInt(Settings.RING_BUFFER_BYTES))
                 .withBtfPath(Path.of(settings.getString(Settings.BTF_PATH)))
-                .withTracefsPath(Path.of(settings.getString(Settings.TRACEFS_PATH)));
+                .withTracefsPath(Path.of(settings.getString(Settings.TRACEFS_PATH)))
+                .withGroups(new java.util.HashSet<>(settings.getList(Settings.TRACEPOINT_GROUPS)));
     }
 
     int run() {
@@ -67,12 +70,20 @@ public final class CollectCommand {
             System.err.println("sockflow: " + kafka.previousRunReport());
         }
         long[] spoolDrops = {0};
-        RingBufferReader.RecordSink sink = kafka == null ? rec -> json.write(decoder.decode(rec, reused))
-                : rec -> {
-                    if (!kafka.write(decoder.decode(rec, reused))) {
-                        spoolDrops[0]++;
-                    }
-                };
+        java.util.function.Consumer<SocketEvent> emit = kafka == null ? json::write : e -> {
+            if (!kafka.write(e)) {
+                spoolDrops[0]++;
+            }
+        };
+        SocketOwners owners = new SocketOwners(1_000_000_000L, 262_144);
+        RingBufferReader.RecordSink sink = rec -> {
+            // kernel events may wait for their socket's owner: they get an object of their own
+            boolean kernelEvent = EventLayout.u16(rec, EventLayout.KIND) >= 32;
+            SocketEvent e = decoder.decode(rec, kernelEvent ? new SocketEvent() : reused);
+            for (SocketEvent out : owners.accept(e, System.nanoTime())) {
+                emit.accept(out);
+            }
+        };
         // on SIGINT/SIGTERM: ask the loop to stop, and hold the JVM until it has detached and drained. Registered
         // before the programs are attached, so a signal during start-up still ends in a clean stop and a report.
         Thread hook = new Thread(() -> {
@@ -92,6 +103,7 @@ public final class CollectCommand {
             // polls on this thread: the decoder and the JSON writer are single-threaded
             while (stop.getCount() > 0 && System.nanoTime() < deadline) {
                 capture.poll(io.sockflow.collector.bpf.RingBufferReader.POLL_TIMEOUT_MS);
+                owners.expire(System.nanoTime()).forEach(emit);
                 json.flush();
                 long now = System.nanoTime();
                 if (now >= nextStats) {
@@ -108,6 +120,7 @@ public final class CollectCommand {
                 }
             }
             capture.close();
+            owners.flush().forEach(emit);
             json.flush();
             if (kafka != null) {
                 kafka.close(Duration.ofSeconds(10));

@@ -52,6 +52,7 @@ public final class Settings extends AbstractConfig {
     public static final String SPOOL_MAX_BYTES = "spool.max.bytes";
     public static final String SPOOL_FULL_POLICY = "spool.full.policy";
     public static final String BUFFER_MEMORY = "buffer.memory.bytes";
+    public static final String TRACEPOINT_GROUPS = "tracepoint.groups";
 
     public static final ConfigDef DEFINITION = new ConfigDef()
             .define(OUTPUT, ConfigDef.Type.STRING, "json", ConfigDef.ValidString.in("json", "kafka"),
@@ -98,6 +99,11 @@ public final class Settings extends AbstractConfig {
                     "Capture only these cgroup v2 ids (inode numbers of cgroup directories, at most 4).")
             .define(CGROUP_EXCLUDE, ConfigDef.Type.LIST, "", new IdListValidator(4), ConfigDef.Importance.LOW,
                     "Never capture these cgroup v2 ids (at most 4).")
+            .define(TRACEPOINT_GROUPS, ConfigDef.Type.LIST, "sock,tcp,skb,net,xdp,udp",
+                    ConfigDef.ValidList.in(true, "sock", "tcp", "skb", "net", "xdp", "udp"), ConfigDef.Importance.MEDIUM,
+                    "Kernel tracepoint groups to record besides the system calls (empty for none): sock (TCP state "
+                            + "changes, bytes of every send and receive), tcp (retransmits, resets, RTT), skb (drops by "
+                            + "reason), net (packets per interface), xdp (XDP errors), udp (receive-queue overflows).")
             .define(EXCLUDE_SELF, ConfigDef.Type.BOOLEAN, true, ConfigDef.Importance.LOW,
                     "Leave the collector's own process out, so its own traffic never feeds back into the capture.")
             .define(RING_BUFFER_BYTES, ConfigDef.Type.INT, 16 * 1024 * 1024, new PowerOfTwo(4096, 1 << 30),

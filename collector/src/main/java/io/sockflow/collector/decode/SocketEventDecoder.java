@@ -48,8 +48,33 @@ public final class SocketEventDecoder {
         return new String(b, 0, n, StandardCharsets.UTF_8);
     }
 
+    private static final String[] TCP_STATES = {null, "ESTABLISHED", "SYN_SENT", "SYN_RECV", "FIN_WAIT1", "FIN_WAIT2",
+        "TIME_WAIT", "CLOSE", "CLOSE_WAIT", "LAST_ACK", "LISTEN", "CLOSING", "NEW_SYN_RECV", "BOUND_INACTIVE"};
+
+    /** Kernel-side kind numbers (enum sf_kind) to the schema's symbols: syscalls 1..21, tracepoints from 32. */
     public static EventKind kind(int k) {
-        return k > 0 && k < KINDS.length ? KINDS[k] : EventKind.UNKNOWN;
+        if (k > 0 && k <= 21) {
+            return KINDS[k];
+        }
+        return switch (k) {
+            case 32 -> EventKind.TCP_STATE;
+            case 33 -> EventKind.SOCK_SEND;
+            case 34 -> EventKind.SOCK_RECV;
+            case 35 -> EventKind.TCP_RETRANSMIT;
+            case 36 -> EventKind.TCP_SEND_RESET;
+            case 37 -> EventKind.TCP_RECEIVE_RESET;
+            case 38 -> EventKind.TCP_DESTROY;
+            default -> EventKind.UNKNOWN;
+        };
+    }
+
+    /** Whether a kind is a kernel tracepoint record (pid and comm are of whatever task the kernel ran in). */
+    public static boolean isKernelEvent(EventKind k) {
+        return k.ordinal() >= EventKind.TCP_STATE.ordinal();
+    }
+
+    public static String tcpState(int s) {
+        return s > 0 && s < TCP_STATES.length ? TCP_STATES[s] : Integer.toString(s);
     }
 
     public SocketEvent decode(MemorySegment rec) {
@@ -115,7 +140,60 @@ public final class SocketEventDecoder {
         decodeEndpoints(rec, family, e);
         decodeData(rec, e);
         decodeArguments(rec, kind, e);
+        decodeKernelEvent(rec, kind, e);
         return e;
+    }
+
+    private static void decodeKernelEvent(MemorySegment rec, EventKind kind, SocketEvent e) {
+        e.setTcpOldState(null);
+        e.setTcpState(null);
+        e.setReason(null);
+        e.setCount(null);
+        e.setRttUs(null);
+        e.setRttMinUs(null);
+        e.setRttMaxUs(null);
+        e.setCwnd(null);
+        e.setInterfaceName(null);
+        e.setDirection(null);
+        e.setIntervalMs(null);
+        e.setEventProtocol(null);
+        if (!isKernelEvent(kind)) {
+            e.setAttribution("CALLER");
+            return;
+        }
+        // until the collector finds the socket's owner, the task the kernel ran in is only a hint
+        e.setAttribution("UNKNOWN");
+        e.setFd(null);
+        e.setProcessStartNs(0L);
+        e.setUid(0);
+        e.setGid(0);
+        e.setCgroupId(0L);
+        e.setContainerId(null);
+        e.setErrno(null);
+        switch (kind) {
+            case TCP_STATE -> {
+                e.setTcpOldState(tcpState(s32(rec, ARG_A)));
+                e.setTcpState(tcpState(s32(rec, ARG_B)));
+            }
+            case TCP_RETRANSMIT -> e.setTcpState(tcpState(s32(rec, ARG_A)));
+            case TCP_SEND_RESET -> {
+                e.setTcpState(tcpState(s32(rec, ARG_A)));
+                e.setReason(KernelSymbols.local().resetReason(s32(rec, ARG_B)));
+            }
+            case SOCK_SEND, SOCK_RECV -> {
+                e.setBytes(u64(rec, BYTES));
+                long ret = u64(rec, RET);
+                e.setErrno(ret < 0 && ret >= -4095 ? Errno.name((int) -ret) : null);
+                e.setFlags(u64(rec, ARG_FLAGS));
+                e.setFlagNames(SocketNames.msgFlags(u64(rec, ARG_FLAGS)));
+            }
+            default -> {
+            }
+        }
+        if (kind == EventKind.TCP_RECEIVE_RESET || kind == EventKind.TCP_DESTROY) {
+            e.setRelatedSocketKernelAddress(null); // the kernel side put the socket cookie there; not an address
+            e.setRelatedSocketInode(null);
+        }
     }
 
     private void decodeEndpoints(MemorySegment rec, int family, SocketEvent e) {

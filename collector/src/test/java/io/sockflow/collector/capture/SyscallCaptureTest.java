@@ -38,7 +38,7 @@ class SyscallCaptureTest {
     @BeforeAll
     static void open() {
         started = Instant.now();
-        live = new LiveCapture().start();
+        live = new LiveCapture(io.sockflow.collector.capture.CaptureOptions.defaults().withGroups(java.util.Set.of())).start();
     }
 
     @AfterAll

@@ -144,7 +144,7 @@ class CliTest {
         Path out = Files.createTempFile("collect", ".json");
         Path err = Files.createTempFile("collect", ".err");
         Process p = new ProcessBuilder(javaCommand(cp, "collect", "--output", "json", "--duration", "4s",
-                "--pid-include", Long.toString(self))).redirectOutput(out.toFile()).redirectError(err.toFile()).start();
+                "--pid-include", Long.toString(self), "--tracepoint-groups", "")).redirectOutput(out.toFile()).redirectError(err.toFile()).start();
         callWhileAlive(p);
         assertEquals(0, p.waitFor(), Files.readString(err));
         List<String> lines = Files.readAllLines(out);
@@ -234,7 +234,8 @@ class CliTest {
         List<String> cmd = new ArrayList<>(List.of("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
                 "--inh-caps=-all,+bpf,+perfmon,+dac_read_search",
                 "--ambient-caps=-all,+bpf,+perfmon,+dac_read_search", "--"));
-        cmd.addAll(javaCommand(cp, "collect", "--duration", "4s", "--pid-include", Long.toString(self)));
+        cmd.addAll(javaCommand(cp, "collect", "--duration", "4s", "--pid-include", Long.toString(self),
+                "--tracepoint-groups", ""));
         Path out = Files.createTempFile("collect", ".json");
         Files.setPosixFilePermissions(out, PosixFilePermissions.fromString("rw-rw-rw-"));
         Path err = Files.createTempFile("collect", ".err");

@@ -61,7 +61,20 @@ public final class SocketEventWriter {
             "bytes",
             "name",
             "returnValue",
-            "errno");
+            "errno",
+            "attribution",
+            "tcpOldState",
+            "tcpState",
+            "reason",
+            "count",
+            "rttUs",
+            "rttMinUs",
+            "rttMaxUs",
+            "cwnd",
+            "interfaceName",
+            "direction",
+            "intervalMs",
+            "eventProtocol");
 
     private SocketEventWriter() {
     }
@@ -323,6 +336,97 @@ public final class SocketEventWriter {
         } else {
             out.writeInt(1);
             out.writeString(v47);
+        }
+        String v48 = e.getAttribution();
+        if (v48 == null) {
+            out.writeInt(0);
+        } else {
+            out.writeInt(1);
+            out.writeString(v48);
+        }
+        String v49 = e.getTcpOldState();
+        if (v49 == null) {
+            out.writeInt(0);
+        } else {
+            out.writeInt(1);
+            out.writeString(v49);
+        }
+        String v50 = e.getTcpState();
+        if (v50 == null) {
+            out.writeInt(0);
+        } else {
+            out.writeInt(1);
+            out.writeString(v50);
+        }
+        String v51 = e.getReason();
+        if (v51 == null) {
+            out.writeInt(0);
+        } else {
+            out.writeInt(1);
+            out.writeString(v51);
+        }
+        Long v52 = e.getCount();
+        if (v52 == null) {
+            out.writeInt(0);
+        } else {
+            out.writeInt(1);
+            out.writeLong(v52);
+        }
+        Long v53 = e.getRttUs();
+        if (v53 == null) {
+            out.writeInt(0);
+        } else {
+            out.writeInt(1);
+            out.writeLong(v53);
+        }
+        Long v54 = e.getRttMinUs();
+        if (v54 == null) {
+            out.writeInt(0);
+        } else {
+            out.writeInt(1);
+            out.writeLong(v54);
+        }
+        Long v55 = e.getRttMaxUs();
+        if (v55 == null) {
+            out.writeInt(0);
+        } else {
+            out.writeInt(1);
+            out.writeLong(v55);
+        }
+        Long v56 = e.getCwnd();
+        if (v56 == null) {
+            out.writeInt(0);
+        } else {
+            out.writeInt(1);
+            out.writeLong(v56);
+        }
+        String v57 = e.getInterfaceName();
+        if (v57 == null) {
+            out.writeInt(0);
+        } else {
+            out.writeInt(1);
+            out.writeString(v57);
+        }
+        String v58 = e.getDirection();
+        if (v58 == null) {
+            out.writeInt(0);
+        } else {
+            out.writeInt(1);
+            out.writeString(v58);
+        }
+        Long v59 = e.getIntervalMs();
+        if (v59 == null) {
+            out.writeInt(0);
+        } else {
+            out.writeInt(1);
+            out.writeLong(v59);
+        }
+        String v60 = e.getEventProtocol();
+        if (v60 == null) {
+            out.writeInt(0);
+        } else {
+            out.writeInt(1);
+            out.writeString(v60);
         }
     }
 }
