@@ -24,6 +24,9 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 /* Puts struct sf_event into the object's BTF, where the collector's layout test reads its offsets. */
 struct sf_event *sf_event_btf_anchor __attribute__((unused));
+struct sf_drop_key *sf_drop_key_btf_anchor __attribute__((unused));
+struct sf_netdev_key *sf_netdev_key_btf_anchor __attribute__((unused));
+struct sf_xdp_key *sf_xdp_key_btf_anchor __attribute__((unused));
 
 /* The only .rodata variable: the collector writes it at offset 0 before load. */
 const volatile struct sf_config sf_cfg = {};
@@ -544,8 +547,9 @@ struct {
 	__type(value, __u64);
 } xdp_errors SEC(".maps");
 
+/* a hash of one key rather than an array, so that the collector can read and reset it atomically */
 struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
 	__uint(max_entries, 1);
 	__type(key, __u32);
 	__type(value, __u64);
@@ -886,12 +890,9 @@ SEC("tracepoint/udp/udp_fail_queue_rcv_skb")
 int udp_queue_overflow(void *ctx)
 {
 	__u32 zero = 0;
-	__u64 *v;
 
 	if (!(sf_cfg.groups & SF_GROUP_UDP))
 		return 0; /* group switched off */
-	v = bpf_map_lookup_elem(&udp_queue_full, &zero);
-	if (v)
-		__sync_fetch_and_add(v, 1);
+	count_u64(&udp_queue_full, &zero);
 	return 0;
 }

@@ -25,11 +25,44 @@ public final class LiveCapture implements AutoCloseable {
         this(CaptureOptions.defaults());
     }
 
+    private final io.sockflow.collector.decode.SocketOwners owners =
+            new io.sockflow.collector.decode.SocketOwners(1_000_000_000L, 100_000);
+    private final HostInfo host = HostInfo.local(null);
+
     public LiveCapture(CaptureOptions base) {
-        SocketEventDecoder decoder = new SocketEventDecoder(HostInfo.local(null));
-        CaptureOptions o = base.withExcludeSelf(false)
-                .withPidInclude(List.of((int) ProcessHandle.current().pid()));
-        capture = Capture.open(o, rec -> events.add(decoder.decode(rec)));
+        this(base, List.of((int) ProcessHandle.current().pid()));
+    }
+
+    /** A capture of these processes, kernel events attributed to their sockets' owners. */
+    public LiveCapture(CaptureOptions base, List<Integer> pids) {
+        SocketEventDecoder decoder = new SocketEventDecoder(host);
+        CaptureOptions o = base.withExcludeSelf(false).withPidInclude(pids);
+        capture = Capture.open(o, rec -> {
+            synchronized (owners) {
+                events.addAll(owners.accept(decoder.decode(rec), System.nanoTime()));
+                events.addAll(owners.expire(System.nanoTime()));
+            }
+        });
+    }
+
+    /** Reads the kernel's aggregated counters now, attributed like the other kernel events. */
+    public List<SocketEvent> readCounters() {
+        List<SocketEvent> out = new ArrayList<>();
+        synchronized (owners) {
+            for (SocketEvent c : new io.sockflow.collector.capture.KernelCounters(capture, host).read()) {
+                out.addAll(owners.accept(c, System.nanoTime()));
+            }
+            out.addAll(owners.flush());
+        }
+        events.addAll(out);
+        return out;
+    }
+
+    /** Emits the kernel events still waiting for their owner. */
+    public void flushOwners() {
+        synchronized (owners) {
+            events.addAll(owners.flush());
+        }
     }
 
     public LiveCapture start() {

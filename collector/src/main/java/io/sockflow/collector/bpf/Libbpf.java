@@ -89,6 +89,10 @@ public final class Libbpf {
             handle("bpf_map_lookup_elem", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, ADDRESS), true);
     private static final MethodHandle MAP_UPDATE_ELEM = handle("bpf_map_update_elem",
             FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, ADDRESS, JAVA_LONG), true);
+    private static final MethodHandle MAP_GET_NEXT_KEY = handle("bpf_map_get_next_key",
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, ADDRESS), true);
+    private static final MethodHandle MAP_LOOKUP_AND_DELETE = handle("bpf_map_lookup_and_delete_elem",
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, ADDRESS), true);
     private static final MethodHandle RING_BUFFER_NEW = handle("ring_buffer__new",
             FunctionDescriptor.of(ADDRESS, JAVA_INT, ADDRESS, ADDRESS, ADDRESS), true);
     private static final MethodHandle RING_BUFFER_POLL =
@@ -282,6 +286,26 @@ public final class Libbpf {
     public static int mapUpdateElem(int fd, MemorySegment key, MemorySegment value, long flags) {
         try {
             int rc = (int) MAP_UPDATE_ELEM.invokeExact(CALL_STATE_BUF.get(), fd, key, value, flags);
+            return rc < 0 ? -lastErrno() : 0;
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** bpf_map_get_next_key: 0, or a negative errno (-ENOENT after the last key). */
+    public static int mapGetNextKey(int fd, MemorySegment key, MemorySegment nextKey) {
+        try {
+            int rc = (int) MAP_GET_NEXT_KEY.invokeExact(CALL_STATE_BUF.get(), fd, key, nextKey);
+            return rc < 0 ? -lastErrno() : 0;
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** bpf_map_lookup_and_delete_elem: reads and removes one entry atomically; 0 or a negative errno. */
+    public static int mapLookupAndDelete(int fd, MemorySegment key, MemorySegment value) {
+        try {
+            int rc = (int) MAP_LOOKUP_AND_DELETE.invokeExact(CALL_STATE_BUF.get(), fd, key, value);
             return rc < 0 ? -lastErrno() : 0;
         } catch (Throwable t) {
             throw rethrow(t);

@@ -2,6 +2,7 @@ package io.sockflow.collector.cli;
 
 import io.sockflow.collector.capture.Capture;
 import io.sockflow.collector.capture.CaptureOptions;
+import io.sockflow.collector.capture.KernelCounters;
 import io.sockflow.collector.decode.ContainerResolver;
 import io.sockflow.collector.decode.HostInfo;
 import io.sockflow.collector.decode.SocketEventDecoder;
@@ -100,9 +101,18 @@ public final class CollectCommand {
             long nextStats = statsEvery.isZero() ? Long.MAX_VALUE : System.nanoTime() + statsEvery.toNanos();
             long nextClock = System.nanoTime() + 60_000_000_000L;
             long nextCheckpoint = System.nanoTime();
+            Duration countersEvery = settings.duration(Settings.COUNTERS_INTERVAL);
+            KernelCounters counters = new KernelCounters(capture, host);
+            long nextCounters = countersEvery.isZero() ? Long.MAX_VALUE : System.nanoTime() + countersEvery.toNanos();
             // polls on this thread: the decoder and the JSON writer are single-threaded
             while (stop.getCount() > 0 && System.nanoTime() < deadline) {
                 capture.poll(io.sockflow.collector.bpf.RingBufferReader.POLL_TIMEOUT_MS);
+                if (System.nanoTime() >= nextCounters) {
+                    for (SocketEvent c : counters.read()) {
+                        owners.accept(c, System.nanoTime()).forEach(emit);
+                    }
+                    nextCounters = System.nanoTime() + countersEvery.toNanos();
+                }
                 owners.expire(System.nanoTime()).forEach(emit);
                 json.flush();
                 long now = System.nanoTime();

@@ -53,6 +53,7 @@ public final class Settings extends AbstractConfig {
     public static final String SPOOL_FULL_POLICY = "spool.full.policy";
     public static final String BUFFER_MEMORY = "buffer.memory.bytes";
     public static final String TRACEPOINT_GROUPS = "tracepoint.groups";
+    public static final String COUNTERS_INTERVAL = "counters.interval";
 
     public static final ConfigDef DEFINITION = new ConfigDef()
             .define(OUTPUT, ConfigDef.Type.STRING, "json", ConfigDef.ValidString.in("json", "kafka"),
@@ -104,6 +105,9 @@ public final class Settings extends AbstractConfig {
                     "Kernel tracepoint groups to record besides the system calls (empty for none): sock (TCP state "
                             + "changes, bytes of every send and receive), tcp (retransmits, resets, RTT), skb (drops by "
                             + "reason), net (packets per interface), xdp (XDP errors), udp (receive-queue overflows).")
+            .define(COUNTERS_INTERVAL, ConfigDef.Type.STRING, "10s", new DurationValidator(), ConfigDef.Importance.LOW,
+                    "How often the counters aggregated in the kernel (RTT, drops, interfaces, XDP, UDP overflows) are "
+                            + "read, reset and emitted as records.")
             .define(EXCLUDE_SELF, ConfigDef.Type.BOOLEAN, true, ConfigDef.Importance.LOW,
                     "Leave the collector's own process out, so its own traffic never feeds back into the capture.")
             .define(RING_BUFFER_BYTES, ConfigDef.Type.INT, 16 * 1024 * 1024, new PowerOfTwo(4096, 1 << 30),

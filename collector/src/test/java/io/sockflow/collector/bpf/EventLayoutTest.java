@@ -78,6 +78,15 @@ class EventLayoutTest {
     }
 
     @Test
+    void aggregatedRecordsMatchTheKernelSide() {
+        assertSame(EventLayout.RTT, "sf_rtt");
+        assertSame(EventLayout.DROP_KEY, "sf_drop_key");
+        assertSame(EventLayout.NETDEV_KEY, "sf_netdev_key");
+        assertSame(EventLayout.NETDEV, "sf_netdev");
+        assertSame(EventLayout.XDP_KEY, "sf_xdp_key");
+    }
+
+    @Test
     void countersMatchTheKernelSide() {
         assertSame(EventLayout.COUNTERS, "sf_counters");
     }
