@@ -81,7 +81,7 @@ struct sf_rtt {
 
 struct sf_drop_key {
 	__u32 reason;    /* enum skb_drop_reason */
-	__u16 protocol;  /* skb->protocol, network order as the tracepoint gives it */
+	__u16 protocol;  /* skb->protocol (ethertype), host order as the tracepoint gives it */
 	__u16 _pad;
 };
 

@@ -204,8 +204,8 @@ public final class KernelCounters {
         return e;
     }
 
-    static String ethertype(int networkOrder) {
-        int v = Short.toUnsignedInt(Short.reverseBytes((short) networkOrder));
+    /** skb->protocol as kfree_skb reports it (already in host order). */
+    static String ethertype(int v) {
         return switch (v) {
             case 0x0800 -> "IPv4";
             case 0x86DD -> "IPv6";

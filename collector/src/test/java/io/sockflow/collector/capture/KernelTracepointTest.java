@@ -158,6 +158,85 @@ class KernelTracepointTest {
         }
     }
 
+    static void sh(String... cmd) throws Exception {
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertEquals(0, p.waitFor(), String.join(" ", cmd) + ": " + out);
+    }
+
+    /**
+     * A test host in a network namespace of this test, behind a veth pair; a firewall rule there drops the
+     * connection's packets, so the kernel retransmits and counts the drops with their reason.
+     */
+    @Test
+    void packetsDroppedByAFirewallYieldRetransmitsAndDropCountersWithTheReason() throws Exception {
+        String id = Long.toString(ProcessHandle.current().pid() % 10000);
+        String ns = "sfns" + id;
+        String v0 = "sfa" + id;
+        String v1 = "sfb" + id;
+        int port = 7070;
+        Process server = null;
+        try {
+            sh("ip", "netns", "add", ns);
+            sh("ip", "link", "add", v0, "type", "veth", "peer", "name", v1);
+            sh("ip", "link", "set", v1, "netns", ns);
+            sh("ip", "addr", "add", "10.213.7.1/30", "dev", v0);
+            sh("ip", "link", "set", v0, "up");
+            sh("ip", "netns", "exec", ns, "ip", "addr", "add", "10.213.7.2/30", "dev", v1);
+            sh("ip", "netns", "exec", ns, "ip", "link", "set", v1, "up");
+            sh("ip", "netns", "exec", ns, "ip", "link", "set", "lo", "up");
+            server = new ProcessBuilder("ip", "netns", "exec", ns, "/usr/bin/python3", "-c", String.join("\n",
+                    "import socket, time",
+                    "s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)",
+                    "s.bind(('10.213.7.2', " + port + ")); s.listen(1)",
+                    "print('ready', flush=True)",
+                    "c, _ = s.accept()",
+                    "time.sleep(30)")).start();
+            BufferedReader r = new BufferedReader(new InputStreamReader(server.getInputStream(), StandardCharsets.UTF_8));
+            assertEquals("ready", r.readLine());
+            try (LiveCapture live = new LiveCapture(CaptureOptions.defaults()).start(); Arena a = Arena.ofConfined()) {
+                live.readCounters();
+                int tid = gettid();
+                long c = ok(SOCKET, AF_INET, SOCK_STREAM, 0);
+                ok(CONNECT, c, addr(sockaddrIn(a, new byte[] {10, (byte) 213, 7, 2}, port)), 16);
+                sh("ip", "netns", "exec", ns, "nft", "add", "table", "inet", "sfdrop");
+                sh("ip", "netns", "exec", ns, "nft", "add", "chain", "inet", "sfdrop", "input",
+                        "{ type filter hook input priority 0 ; policy accept ; }");
+                sh("ip", "netns", "exec", ns, "nft", "add", "rule", "inet", "sfdrop", "input", "tcp", "dport",
+                        Integer.toString(port), "drop");
+                MemorySegment data = a.allocate(100);
+                assertEquals(100, ok(WRITE, c, addr(data), 100));
+                SocketEvent sock = live.await(e -> e.getKind() == EventKind.SOCKET && e.getTid() == tid
+                        && e.getResultFd() == (int) c, Duration.ofSeconds(5));
+                long sk = sock.getSocketKernelAddress();
+                // the retransmission timeout starts at 200 ms and doubles: two retransmits within about 1 s
+                live.await(e -> e.getKind() == EventKind.TCP_RETRANSMIT && e.getSocketKernelAddress() == sk
+                        && live.events().stream().filter(x -> x.getKind() == EventKind.TCP_RETRANSMIT
+                        && x.getSocketKernelAddress() == sk).count() >= 2, Duration.ofSeconds(10));
+                SocketEvent retransmit = live.events().stream().filter(e -> e.getKind() == EventKind.TCP_RETRANSMIT
+                        && e.getSocketKernelAddress() == sk).findFirst().orElseThrow();
+                assertEquals("ESTABLISHED", retransmit.getTcpState());
+                assertEquals(port, retransmit.getRemotePort());
+                assertEquals("10.213.7.2", retransmit.getRemoteAddress());
+                assertEquals("SOCKET_OWNER", retransmit.getAttribution());
+                assertEquals(ProcessHandle.current().pid(), retransmit.getPid());
+                List<SocketEvent> counters = live.readCounters();
+                SocketEvent drops = counters.stream().filter(e -> e.getKind() == EventKind.SKB_DROPS
+                        && "NETFILTER_DROP".equals(e.getReason())).findFirst().orElseThrow(
+                                () -> new AssertionError("no NETFILTER_DROP counter in " + counters));
+                assertTrue(drops.getCount() >= 2, drops.toString());
+                assertEquals("IPv4", drops.getEventProtocol());
+                ok(CLOSE, c);
+            }
+        } finally {
+            if (server != null) {
+                server.destroyForcibly();
+            }
+            new ProcessBuilder("ip", "netns", "del", ns).start().waitFor();
+            new ProcessBuilder("ip", "link", "del", v0).start().waitFor();
+        }
+    }
+
     @Test
     void switchedOffGroupsAreNotLoaded() {
         try (LiveCapture live = new LiveCapture(CaptureOptions.defaults().withGroups(java.util.Set.of("tcp")))) {
