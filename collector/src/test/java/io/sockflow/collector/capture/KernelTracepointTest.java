@@ -237,6 +237,38 @@ class KernelTracepointTest {
         }
     }
 
+    /** A process pumping one loopback TCP connection as fast as it can for two seconds. */
+    static final String PUMP = String.join("\n",
+            "import socket, threading, time",
+            "s = socket.socket(); s.bind(('127.0.0.1', 0)); s.listen(1)",
+            "c = socket.create_connection(s.getsockname()); a, _ = s.accept()",
+            "def drain():",
+            "    while a.recv(65536): pass",
+            "t = threading.Thread(target=drain); t.start()",
+            "buf = b'x' * 1400; end = time.time() + 2",
+            "while time.time() < end: c.send(buf)",
+            "c.close(); t.join(); print('done', flush=True)");
+
+    @Test
+    void perPacketGroupsAddNoRecordsPerPacket() throws Exception {
+        // every group on; the pump's own system calls are filtered out by pid, so what reaches the ring buffer
+        // from it can only be the kernel events of its one connection, however many packets it moves
+        try (LiveCapture live = new LiveCapture(CaptureOptions.defaults(), List.of(1))) {
+            live.readCounters();
+            long before = live.capture.stats().submitted();
+            Process pump = new ProcessBuilder("/usr/bin/python3", "-c", PUMP).start();
+            assertEquals("done", new BufferedReader(new InputStreamReader(pump.getInputStream())).readLine());
+            pump.waitFor();
+            Thread.sleep(300);
+            long records = live.capture.stats().submitted() - before;
+            long packets = live.readCounters().stream().filter(e -> e.getKind() == EventKind.NETDEV_TRAFFIC
+                    && "lo".equals(e.getInterfaceName()) && "TRANSMIT".equals(e.getDirection()))
+                    .mapToLong(SocketEvent::getCount).sum();
+            assertTrue(packets > 5_000, "the pump moved many packets: " + packets);
+            assertTrue(records < 40, records + " ring-buffer records for " + packets + " packets");
+        }
+    }
+
     @Test
     void switchedOffGroupsAreNotLoaded() {
         try (LiveCapture live = new LiveCapture(CaptureOptions.defaults().withGroups(java.util.Set.of("tcp")))) {
