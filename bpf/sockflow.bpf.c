@@ -634,7 +634,6 @@ int sock_set_state(struct trace_event_raw_inet_sock_set_state *ctx)
 static __always_inline int msg_length(struct trace_event_raw_sock_msg_length *ctx, __u16 kind)
 {
 	struct sf_event *e;
-	struct sock *sk;
 
 	if (!(sf_cfg.groups & SF_GROUP_SOCK))
 		return 0; /* group switched off */
@@ -645,21 +644,10 @@ static __always_inline int msg_length(struct trace_event_raw_sock_msg_length *ct
 	e = tp_record(kind, (__u64)ctx->sk);
 	if (!e)
 		return 0;
-	e->family = ctx->family;
-	e->sk_protocol = ctx->protocol;
 	e->ret = ctx->ret;
 	e->bytes = ctx->ret > 0 ? ctx->ret : 0;
 	e->arg_flags = (__u32)ctx->flags;
-	sk = SF_CAST(ctx->sk, struct sock);
-	e->lport = sk->__sk_common.skc_num;
-	e->rport = bpf_ntohs(sk->__sk_common.skc_dport);
-	if (ctx->family == AF_INET) {
-		*(__u32 *)e->laddr = sk->__sk_common.skc_rcv_saddr;
-		*(__u32 *)e->raddr = sk->__sk_common.skc_daddr;
-	} else {
-		__builtin_memcpy(e->laddr, &sk->__sk_common.skc_v6_rcv_saddr, 16);
-		__builtin_memcpy(e->raddr, &sk->__sk_common.skc_v6_daddr, 16);
-	}
+	read_sock((__u64)ctx->sk, e);
 	bpf_ringbuf_submit(e, wakeup_flags());
 	return 0;
 }

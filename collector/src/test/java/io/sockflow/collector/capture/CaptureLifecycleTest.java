@@ -1,7 +1,5 @@
 package io.sockflow.collector.capture;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import io.sockflow.collector.LiveCapture;
 import io.sockflow.collector.Sys;
 import io.sockflow.collector.bpf.BpfException;
@@ -24,32 +22,12 @@ class CaptureLifecycleTest {
     static final int PROGRAMS = 56;
     static final int SYSCALL_PROGRAMS = 42;
 
-    /** sockflow's programs currently in the kernel (names are cut to 15 characters there). */
     static long sockflowPrograms() throws Exception {
-        Process p = new ProcessBuilder("bpftool", "prog", "show", "-j").start();
-        JsonNode progs = new ObjectMapper().readTree(p.getInputStream());
-        p.waitFor();
-        long n = 0;
-        for (JsonNode prog : progs) {
-            String name = prog.path("name").asText();
-            if (name.startsWith("sys_enter_") || name.startsWith("sys_exit_")) {
-                n++;
-            }
-        }
-        return n;
+        return io.sockflow.collector.Bpftool.syscallPrograms();
     }
 
     static long perfEventLinks() throws Exception {
-        Process p = new ProcessBuilder("bpftool", "link", "show", "-j").start();
-        JsonNode links = new ObjectMapper().readTree(p.getInputStream());
-        p.waitFor();
-        long n = 0;
-        for (JsonNode l : links) {
-            if (l.path("type").asText().equals("perf_event")) {
-                n++;
-            }
-        }
-        return n;
+        return io.sockflow.collector.Bpftool.perfEventLinks();
     }
 
     @Test

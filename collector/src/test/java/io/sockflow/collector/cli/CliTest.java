@@ -174,14 +174,14 @@ class CliTest {
         Process p = new ProcessBuilder(javaCommand(cp, "collect", "--pid-include", "1"))
                 .redirectOutput(ProcessBuilder.Redirect.DISCARD).redirectError(err.toFile()).start();
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-        while (CaptureLifecycleAccess.sockflowPrograms() < 42 && System.nanoTime() < deadline) {
+        while (io.sockflow.collector.Bpftool.syscallPrograms() < 42 && System.nanoTime() < deadline) {
             Thread.sleep(100);
         }
-        assertEquals(42, CaptureLifecycleAccess.sockflowPrograms(), "attached");
+        assertEquals(42, io.sockflow.collector.Bpftool.syscallPrograms(), "attached");
         p.destroy(); // SIGTERM
         assertTrue(p.waitFor(20, TimeUnit.SECONDS));
         assertTrue(Files.readString(err).contains("events received"), Files.readString(err));
-        assertEquals(0, CaptureLifecycleAccess.sockflowPrograms(), "nothing left in the kernel");
+        assertEquals(0, io.sockflow.collector.Bpftool.syscallPrograms(), "nothing left in the kernel");
     }
 
     /** A copy of the class path that an unprivileged user can read (the Maven repository under /root cannot be). */
