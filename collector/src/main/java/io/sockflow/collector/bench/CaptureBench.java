@@ -66,8 +66,10 @@ public final class CaptureBench {
                 a[0] += v[0];
                 a[1] += v[1];
             });
-            System.out.printf(Locale.ROOT, "  live offered %s: %,.0f/s delivered, %,d dropped%n",
-                    rate == 0 ? "max" : String.format(Locale.ROOT, "%,d/s", rate), s.offered / s.seconds, s.dropped);
+            System.out.printf(Locale.ROOT, "  live offered %s: %,.0f sendto calls/s made, %,.0f records/s decoded "
+                    + "(the call and its sock_send_length), %,d dropped%n",
+                    rate == 0 ? "max" : String.format(Locale.ROOT, "%,d calls/s", rate), s.offered / s.seconds,
+                    s.received / s.seconds, s.dropped);
             if (s.dropped == 0) {
                 best = Math.max(best, (long) (s.received / s.seconds));
             }
@@ -104,7 +106,7 @@ public final class CaptureBench {
         System.out.printf(Locale.ROOT, "%-52s %,16.0f (%,.0f..%,.0f)%n", "drain: records/s read in place (no decode)",
                 raw[raw.length / 2], raw[0], raw[raw.length - 1]);
         System.out.printf(Locale.ROOT, "%-52s %,16d (loopback UDP sendto load)%n",
-                "live: highest rate decoded with zero drops /s", best);
+                "live: highest records/s decoded with zero drops", best);
         System.out.printf(Locale.ROOT, "%-52s %16.0f (two program runs)%n",
                 "kernel: ns per sendto call (enter + exit)", sendtoPair);
         System.out.printf(Locale.ROOT, "%-52s %16.0f (< 300)%n", "kernel: ns per syscall program run, average",

@@ -81,9 +81,35 @@ public final class KafkaOutput implements AutoCloseable {
 
     /** The partition key: host and socket inode (or pid for calls without a socket). */
     public static byte[] key(SocketEvent e) {
-        String k = e.getSocketInode() != null ? e.getHost() + "/" + e.getSocketInode()
-                : e.getHost() + "/pid/" + e.getPid();
-        return k.getBytes(StandardCharsets.UTF_8);
+        String prefix = e.getSocketInode() != null ? e.getHost() + "/" : e.getHost() + "/pid/";
+        long id = e.getSocketInode() != null ? e.getSocketInode() : e.getPid();
+        return keyBytes(prefix, id);
+    }
+
+    private static String lastPrefix;
+    private static byte[] lastPrefixBytes;
+
+    /** prefix + decimal id, without building a String per event (the prefix is the same host every time). */
+    static synchronized byte[] keyBytes(String prefix, long id) {
+        if (!prefix.equals(lastPrefix)) {
+            lastPrefix = prefix;
+            lastPrefixBytes = prefix.getBytes(StandardCharsets.UTF_8);
+        }
+        byte[] p = lastPrefixBytes;
+        if (id < 0) {
+            return (prefix + id).getBytes(StandardCharsets.UTF_8);
+        }
+        int digits = 1;
+        for (long v = id; v >= 10; v /= 10) {
+            digits++;
+        }
+        byte[] out = new byte[p.length + digits];
+        System.arraycopy(p, 0, out, 0, p.length);
+        for (int i = out.length - 1; i >= p.length; i--) {
+            out[i] = (byte) ('0' + id % 10);
+            id /= 10;
+        }
+        return out;
     }
 
     /** Serializes and hands over one event; false when the spool's policy dropped it. */

@@ -49,6 +49,10 @@ public final class AvroBinaryBuffer {
     public void writeLong(long v) {
         ensure(10);
         long n = (v << 1) ^ (v >> 63);
+        if ((n & ~0x7FL) == 0) {
+            buf[pos++] = (byte) n; // most values here are small: one byte
+            return;
+        }
         while ((n & ~0x7FL) != 0) {
             buf[pos++] = (byte) ((n & 0x7F) | 0x80);
             n >>>= 7;
@@ -61,9 +65,28 @@ public final class AvroBinaryBuffer {
     }
 
     public void writeString(String s) {
+        int n = s.length();
+        if (n < 64 && isAscii(s, n)) {
+            // ASCII (names, addresses): one byte per char, written in place
+            ensure(1 + n);
+            buf[pos++] = (byte) (n << 1);
+            for (int i = 0; i < n; i++) {
+                buf[pos++] = (byte) s.charAt(i);
+            }
+            return;
+        }
         byte[] b = s.getBytes(StandardCharsets.UTF_8);
         writeLong(b.length);
         writeRaw(b, 0, b.length);
+    }
+
+    private static boolean isAscii(String s, int n) {
+        for (int i = 0; i < n; i++) {
+            if (s.charAt(i) >= 0x80) {
+                return false;
+            }
+        }
+        return true;
     }
 
     public void writeBytes(ByteBuffer bb) {

@@ -100,332 +100,332 @@ public final class SocketEventWriter {
         out.writeLong(e.getCgroupId());
         String v13 = e.getContainerId();
         if (v13 == null) {
-            out.writeInt(0);
+            out.writeRawByte(0); // union branch 0: null
         } else {
-            out.writeInt(1);
+            out.writeRawByte(2); // union branch 1, zig-zag encoded
             out.writeString(v13);
         }
         Integer v14 = e.getFd();
         if (v14 == null) {
-            out.writeInt(0);
+            out.writeRawByte(0); // union branch 0: null
         } else {
-            out.writeInt(1);
+            out.writeRawByte(2); // union branch 1, zig-zag encoded
             out.writeInt(v14);
         }
         Integer v15 = e.getResultFd();
         if (v15 == null) {
-            out.writeInt(0);
+            out.writeRawByte(0); // union branch 0: null
         } else {
-            out.writeInt(1);
+            out.writeRawByte(2); // union branch 1, zig-zag encoded
             out.writeInt(v15);
         }
         Integer v16 = e.getResultFd2();
         if (v16 == null) {
-            out.writeInt(0);
+            out.writeRawByte(0); // union branch 0: null
         } else {
-            out.writeInt(1);
+            out.writeRawByte(2); // union branch 1, zig-zag encoded
             out.writeInt(v16);
         }
         Long v17 = e.getSocketInode();
         if (v17 == null) {
-            out.writeInt(0);
+            out.writeRawByte(0); // union branch 0: null
         } else {
-            out.writeInt(1);
+            out.writeRawByte(2); // union branch 1, zig-zag encoded
             out.writeLong(v17);
         }
         Long v18 = e.getSocketKernelAddress();
         if (v18 == null) {
-            out.writeInt(0);
+            out.writeRawByte(0); // union branch 0: null
         } else {
-            out.writeInt(1);
+            out.writeRawByte(2); // union branch 1, zig-zag encoded
             out.writeLong(v18);
         }
         Long v19 = e.getRelatedSocketInode();
         if (v19 == null) {
-            out.writeInt(0);
+            out.writeRawByte(0); // union branch 0: null
         } else {
-            out.writeInt(1);
+            out.writeRawByte(2); // union branch 1, zig-zag encoded
             out.writeLong(v19);
         }
         Long v20 = e.getRelatedSocketKernelAddress();
         if (v20 == null) {
-            out.writeInt(0);
+            out.writeRawByte(0); // union branch 0: null
         } else {
-            out.writeInt(1);
+            out.writeRawByte(2); // union branch 1, zig-zag encoded
             out.writeLong(v20);
         }
         String v21 = e.getFamily();
         if (v21 == null) {
-            out.writeInt(0);
+            out.writeRawByte(0); // union branch 0: null
         } else {
-            out.writeInt(1);
+            out.writeRawByte(2); // union branch 1, zig-zag encoded
             out.writeString(v21);
         }
         String v22 = e.getSocketType();
         if (v22 == null) {
-            out.writeInt(0);
+            out.writeRawByte(0); // union branch 0: null
         } else {
-            out.writeInt(1);
+            out.writeRawByte(2); // union branch 1, zig-zag encoded
             out.writeString(v22);
         }
         String v23 = e.getProtocol();
         if (v23 == null) {
-            out.writeInt(0);
+            out.writeRawByte(0); // union branch 0: null
         } else {
-            out.writeInt(1);
+            out.writeRawByte(2); // union branch 1, zig-zag encoded
             out.writeString(v23);
         }
         String v24 = e.getLocalAddress();
         if (v24 == null) {
-            out.writeInt(0);
+            out.writeRawByte(0); // union branch 0: null
         } else {
-            out.writeInt(1);
+            out.writeRawByte(2); // union branch 1, zig-zag encoded
             out.writeString(v24);
         }
         Integer v25 = e.getLocalPort();
         if (v25 == null) {
-            out.writeInt(0);
+            out.writeRawByte(0); // union branch 0: null
         } else {
-            out.writeInt(1);
+            out.writeRawByte(2); // union branch 1, zig-zag encoded
             out.writeInt(v25);
         }
         String v26 = e.getRemoteAddress();
         if (v26 == null) {
-            out.writeInt(0);
+            out.writeRawByte(0); // union branch 0: null
         } else {
-            out.writeInt(1);
+            out.writeRawByte(2); // union branch 1, zig-zag encoded
             out.writeString(v26);
         }
         Integer v27 = e.getRemotePort();
         if (v27 == null) {
-            out.writeInt(0);
+            out.writeRawByte(0); // union branch 0: null
         } else {
-            out.writeInt(1);
+            out.writeRawByte(2); // union branch 1, zig-zag encoded
             out.writeInt(v27);
         }
         String v28 = e.getSockaddrFamily();
         if (v28 == null) {
-            out.writeInt(0);
+            out.writeRawByte(0); // union branch 0: null
         } else {
-            out.writeInt(1);
+            out.writeRawByte(2); // union branch 1, zig-zag encoded
             out.writeString(v28);
         }
         String v29 = e.getSockaddrAddress();
         if (v29 == null) {
-            out.writeInt(0);
+            out.writeRawByte(0); // union branch 0: null
         } else {
-            out.writeInt(1);
+            out.writeRawByte(2); // union branch 1, zig-zag encoded
             out.writeString(v29);
         }
         Integer v30 = e.getSockaddrPort();
         if (v30 == null) {
-            out.writeInt(0);
+            out.writeRawByte(0); // union branch 0: null
         } else {
-            out.writeInt(1);
+            out.writeRawByte(2); // union branch 1, zig-zag encoded
             out.writeInt(v30);
         }
         java.nio.ByteBuffer v31 = e.getSockaddrBytes();
         if (v31 == null) {
-            out.writeInt(0);
+            out.writeRawByte(0); // union branch 0: null
         } else {
-            out.writeInt(1);
+            out.writeRawByte(2); // union branch 1, zig-zag encoded
             out.writeBytes(v31);
         }
         String v32 = e.getArgFamily();
         if (v32 == null) {
-            out.writeInt(0);
+            out.writeRawByte(0); // union branch 0: null
         } else {
-            out.writeInt(1);
+            out.writeRawByte(2); // union branch 1, zig-zag encoded
             out.writeString(v32);
         }
         String v33 = e.getArgType();
         if (v33 == null) {
-            out.writeInt(0);
+            out.writeRawByte(0); // union branch 0: null
         } else {
-            out.writeInt(1);
+            out.writeRawByte(2); // union branch 1, zig-zag encoded
             out.writeString(v33);
         }
         Integer v34 = e.getArgProtocol();
         if (v34 == null) {
-            out.writeInt(0);
+            out.writeRawByte(0); // union branch 0: null
         } else {
-            out.writeInt(1);
+            out.writeRawByte(2); // union branch 1, zig-zag encoded
             out.writeInt(v34);
         }
         Integer v35 = e.getBacklog();
         if (v35 == null) {
-            out.writeInt(0);
+            out.writeRawByte(0); // union branch 0: null
         } else {
-            out.writeInt(1);
+            out.writeRawByte(2); // union branch 1, zig-zag encoded
             out.writeInt(v35);
         }
         String v36 = e.getShutdownHow();
         if (v36 == null) {
-            out.writeInt(0);
+            out.writeRawByte(0); // union branch 0: null
         } else {
-            out.writeInt(1);
+            out.writeRawByte(2); // union branch 1, zig-zag encoded
             out.writeString(v36);
         }
         Long v37 = e.getFlags();
         if (v37 == null) {
-            out.writeInt(0);
+            out.writeRawByte(0); // union branch 0: null
         } else {
-            out.writeInt(1);
+            out.writeRawByte(2); // union branch 1, zig-zag encoded
             out.writeLong(v37);
         }
         String v38 = e.getFlagNames();
         if (v38 == null) {
-            out.writeInt(0);
+            out.writeRawByte(0); // union branch 0: null
         } else {
-            out.writeInt(1);
+            out.writeRawByte(2); // union branch 1, zig-zag encoded
             out.writeString(v38);
         }
         String v39 = e.getOptionLevel();
         if (v39 == null) {
-            out.writeInt(0);
+            out.writeRawByte(0); // union branch 0: null
         } else {
-            out.writeInt(1);
+            out.writeRawByte(2); // union branch 1, zig-zag encoded
             out.writeString(v39);
         }
         String v40 = e.getOptionName();
         if (v40 == null) {
-            out.writeInt(0);
+            out.writeRawByte(0); // union branch 0: null
         } else {
-            out.writeInt(1);
+            out.writeRawByte(2); // union branch 1, zig-zag encoded
             out.writeString(v40);
         }
         Integer v41 = e.getOptionLength();
         if (v41 == null) {
-            out.writeInt(0);
+            out.writeRawByte(0); // union branch 0: null
         } else {
-            out.writeInt(1);
+            out.writeRawByte(2); // union branch 1, zig-zag encoded
             out.writeInt(v41);
         }
         Integer v42 = e.getOptionValue();
         if (v42 == null) {
-            out.writeInt(0);
+            out.writeRawByte(0); // union branch 0: null
         } else {
-            out.writeInt(1);
+            out.writeRawByte(2); // union branch 1, zig-zag encoded
             out.writeInt(v42);
         }
         Integer v43 = e.getMessageCount();
         if (v43 == null) {
-            out.writeInt(0);
+            out.writeRawByte(0); // union branch 0: null
         } else {
-            out.writeInt(1);
+            out.writeRawByte(2); // union branch 1, zig-zag encoded
             out.writeInt(v43);
         }
         Long v44 = e.getBytes();
         if (v44 == null) {
-            out.writeInt(0);
+            out.writeRawByte(0); // union branch 0: null
         } else {
-            out.writeInt(1);
+            out.writeRawByte(2); // union branch 1, zig-zag encoded
             out.writeLong(v44);
         }
         String v45 = e.getName();
         if (v45 == null) {
-            out.writeInt(0);
+            out.writeRawByte(0); // union branch 0: null
         } else {
-            out.writeInt(1);
+            out.writeRawByte(2); // union branch 1, zig-zag encoded
             out.writeString(v45);
         }
         out.writeLong(e.getReturnValue());
         String v47 = e.getErrno();
         if (v47 == null) {
-            out.writeInt(0);
+            out.writeRawByte(0); // union branch 0: null
         } else {
-            out.writeInt(1);
+            out.writeRawByte(2); // union branch 1, zig-zag encoded
             out.writeString(v47);
         }
         String v48 = e.getAttribution();
         if (v48 == null) {
-            out.writeInt(0);
+            out.writeRawByte(0); // union branch 0: null
         } else {
-            out.writeInt(1);
+            out.writeRawByte(2); // union branch 1, zig-zag encoded
             out.writeString(v48);
         }
         String v49 = e.getTcpOldState();
         if (v49 == null) {
-            out.writeInt(0);
+            out.writeRawByte(0); // union branch 0: null
         } else {
-            out.writeInt(1);
+            out.writeRawByte(2); // union branch 1, zig-zag encoded
             out.writeString(v49);
         }
         String v50 = e.getTcpState();
         if (v50 == null) {
-            out.writeInt(0);
+            out.writeRawByte(0); // union branch 0: null
         } else {
-            out.writeInt(1);
+            out.writeRawByte(2); // union branch 1, zig-zag encoded
             out.writeString(v50);
         }
         String v51 = e.getReason();
         if (v51 == null) {
-            out.writeInt(0);
+            out.writeRawByte(0); // union branch 0: null
         } else {
-            out.writeInt(1);
+            out.writeRawByte(2); // union branch 1, zig-zag encoded
             out.writeString(v51);
         }
         Long v52 = e.getCount();
         if (v52 == null) {
-            out.writeInt(0);
+            out.writeRawByte(0); // union branch 0: null
         } else {
-            out.writeInt(1);
+            out.writeRawByte(2); // union branch 1, zig-zag encoded
             out.writeLong(v52);
         }
         Long v53 = e.getRttUs();
         if (v53 == null) {
-            out.writeInt(0);
+            out.writeRawByte(0); // union branch 0: null
         } else {
-            out.writeInt(1);
+            out.writeRawByte(2); // union branch 1, zig-zag encoded
             out.writeLong(v53);
         }
         Long v54 = e.getRttMinUs();
         if (v54 == null) {
-            out.writeInt(0);
+            out.writeRawByte(0); // union branch 0: null
         } else {
-            out.writeInt(1);
+            out.writeRawByte(2); // union branch 1, zig-zag encoded
             out.writeLong(v54);
         }
         Long v55 = e.getRttMaxUs();
         if (v55 == null) {
-            out.writeInt(0);
+            out.writeRawByte(0); // union branch 0: null
         } else {
-            out.writeInt(1);
+            out.writeRawByte(2); // union branch 1, zig-zag encoded
             out.writeLong(v55);
         }
         Long v56 = e.getCwnd();
         if (v56 == null) {
-            out.writeInt(0);
+            out.writeRawByte(0); // union branch 0: null
         } else {
-            out.writeInt(1);
+            out.writeRawByte(2); // union branch 1, zig-zag encoded
             out.writeLong(v56);
         }
         String v57 = e.getInterfaceName();
         if (v57 == null) {
-            out.writeInt(0);
+            out.writeRawByte(0); // union branch 0: null
         } else {
-            out.writeInt(1);
+            out.writeRawByte(2); // union branch 1, zig-zag encoded
             out.writeString(v57);
         }
         String v58 = e.getDirection();
         if (v58 == null) {
-            out.writeInt(0);
+            out.writeRawByte(0); // union branch 0: null
         } else {
-            out.writeInt(1);
+            out.writeRawByte(2); // union branch 1, zig-zag encoded
             out.writeString(v58);
         }
         Long v59 = e.getIntervalMs();
         if (v59 == null) {
-            out.writeInt(0);
+            out.writeRawByte(0); // union branch 0: null
         } else {
-            out.writeInt(1);
+            out.writeRawByte(2); // union branch 1, zig-zag encoded
             out.writeLong(v59);
         }
         String v60 = e.getEventProtocol();
         if (v60 == null) {
-            out.writeInt(0);
+            out.writeRawByte(0); // union branch 0: null
         } else {
-            out.writeInt(1);
+            out.writeRawByte(2); // union branch 1, zig-zag encoded
             out.writeString(v60);
         }
     }
