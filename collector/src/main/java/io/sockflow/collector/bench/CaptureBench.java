@@ -74,6 +74,13 @@ public final class CaptureBench {
                 best = Math.max(best, (long) (s.received / s.seconds));
             }
         }
+        // a TCP phase, so that the tcp and sock programs run too: a loopback connection pumped for 2 s and
+        // connects refused by a closed port (resets)
+        tcpPhase().forEach((k, v) -> {
+            long[] a = after.computeIfAbsent(k, x -> new long[2]);
+            a[0] += v[0];
+            a[1] += v[1];
+        });
         setBpfStats(false);
 
         Map<String, Double> nsPerRun = new LinkedHashMap<>();
@@ -201,6 +208,32 @@ public final class CaptureBench {
             c.close();
             Capture.Stats s1 = c.stats();
             return new Step(r[0], s1.received() - s0.received(), s1.dropped() - s0.dropped(), r[1] / 1e9, progs);
+        }
+    }
+
+    static final String PUMP = String.join("\n",
+            "import socket, threading, time",
+            "s = socket.socket(); s.bind(('127.0.0.1', 0)); s.listen(64)",
+            "c = socket.create_connection(s.getsockname()); a, _ = s.accept()",
+            "def drain():",
+            "    while a.recv(65536): pass",
+            "t = threading.Thread(target=drain); t.start()",
+            "buf = b'x' * 1400; end = time.time() + 2",
+            "while time.time() < end: c.send(buf)",
+            "c.close(); t.join(); a.close()",
+            "for i in range(200):",
+            "    try: socket.create_connection(('127.0.0.1', 1)).close()",
+            "    except OSError: pass",
+            "print('done', flush=True)");
+
+    static Map<String, long[]> tcpPhase() throws Exception {
+        long[] sink = {0};
+        try (Capture c = Capture.open(CaptureOptions.defaults(), rec -> sink[0]++).start()) {
+            Process p = new ProcessBuilder("/usr/bin/python3", "-c", PUMP).redirectErrorStream(true).start();
+            p.getInputStream().readAllBytes();
+            p.waitFor();
+            Thread.sleep(200);
+            return progStats();
         }
     }
 
