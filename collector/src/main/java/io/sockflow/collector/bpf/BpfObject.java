@@ -182,10 +182,32 @@ public final class BpfObject implements AutoCloseable {
         }
     }
 
-    /** Destroys every link, newest first: the programs stay loaded but no longer run. */
+    /**
+     * Destroys every link: the programs stay loaded but no longer run. The links are independent tracepoints, and
+     * the kernel waits for an RCU grace period as each one is unregistered (about 50 ms here), so they are
+     * destroyed concurrently: one grace period for all of them instead of one each.
+     */
     public synchronized void detach() {
+        if (links.isEmpty()) {
+            return;
+        }
+        List<Thread> threads = new ArrayList<>();
         for (int i = links.size() - 1; i >= 0; i--) {
-            Libbpf.linkDestroy(links.get(i).handle());
+            MemorySegment handle = links.get(i).handle();
+            threads.add(Thread.ofPlatform().name("sockflow-detach").start(() -> Libbpf.linkDestroy(handle)));
+        }
+        boolean interrupted = false;
+        for (Thread t : threads) {
+            while (t.isAlive()) {
+                try {
+                    t.join();
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                }
+            }
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
         }
         links.clear();
     }

@@ -71,9 +71,17 @@ public final class CollectCommand {
             System.err.println("sockflow: " + kafka.previousRunReport());
         }
         long[] spoolDrops = {0};
-        java.util.function.Consumer<SocketEvent> emit = kafka == null ? json::write : e -> {
+        java.util.function.Consumer<SocketEvent> write = kafka == null ? json::write : e -> {
             if (!kafka.write(e)) {
                 spoolDrops[0]++;
+            }
+        };
+        // the kernel filters system calls by pid; kernel events are not run by the process, so with --pid-include
+        // they are kept when their socket's owner is one of those processes
+        java.util.Set<Integer> only = new java.util.HashSet<>(settings.ints(Settings.PID_INCLUDE));
+        java.util.function.Consumer<SocketEvent> emit = only.isEmpty() ? write : e -> {
+            if (!SocketEventDecoder.isKernelEvent(e.getKind()) || only.contains(e.getPid())) {
+                write.accept(e);
             }
         };
         SocketOwners owners = new SocketOwners(1_000_000_000L, 262_144);
