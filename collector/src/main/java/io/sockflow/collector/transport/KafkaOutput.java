@@ -86,16 +86,17 @@ public final class KafkaOutput implements AutoCloseable {
         return keyBytes(prefix, id);
     }
 
-    private static String lastPrefix;
-    private static byte[] lastPrefixBytes;
+    /** The last prefix seen by this thread and its bytes: the host is the same for every event of a collector. */
+    private static final ThreadLocal<Object[]> LAST_PREFIX = ThreadLocal.withInitial(() -> new Object[2]);
 
-    /** prefix + decimal id, without building a String per event (the prefix is the same host every time). */
-    static synchronized byte[] keyBytes(String prefix, long id) {
-        if (!prefix.equals(lastPrefix)) {
-            lastPrefix = prefix;
-            lastPrefixBytes = prefix.getBytes(StandardCharsets.UTF_8);
+    /** prefix + decimal id, without building a String per event. */
+    static byte[] keyBytes(String prefix, long id) {
+        Object[] last = LAST_PREFIX.get();
+        if (!prefix.equals(last[0])) {
+            last[0] = prefix;
+            last[1] = prefix.getBytes(StandardCharsets.UTF_8);
         }
-        byte[] p = lastPrefixBytes;
+        byte[] p = (byte[]) last[1];
         if (id < 0) {
             return (prefix + id).getBytes(StandardCharsets.UTF_8);
         }

@@ -19,6 +19,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.LongAdder;
 import java.util.concurrent.locks.LockSupport;
 
 /**
@@ -36,12 +37,13 @@ public final class KafkaShipper implements AutoCloseable {
     private final Spool spool;
     private final ConcurrentLinkedQueue<Ack> abandoned = new ConcurrentLinkedQueue<>();
     private final Thread thread;
-    private final AtomicLong sent = new AtomicLong();
-    private final AtomicLong acked = new AtomicLong();
-    private final AtomicLong ackedBytes = new AtomicLong();
-    private final AtomicLong failed = new AtomicLong();
-    private final AtomicLong latencyNsSum = new AtomicLong();
-    private final AtomicLong offered = new AtomicLong();
+    private final LongAdder sent = new LongAdder();
+    private final LongAdder acked = new LongAdder();
+    private final LongAdder ackedBytes = new LongAdder();
+    private final LongAdder failed = new LongAdder();
+    private final LongAdder latencyNsSum = new LongAdder();
+    private final LongAdder latencySamples = new LongAdder();
+    private final LongAdder offered = new LongAdder();
     private volatile boolean spooling;
     private volatile boolean running = true;
     private final AtomicLong seq = new AtomicLong();
@@ -95,7 +97,7 @@ public final class KafkaShipper implements AutoCloseable {
 
     /** Called by the capture thread; never blocks. Returns false when the spool's policy dropped the record. */
     public boolean offer(byte[] key, byte[] value) {
-        offered.incrementAndGet();
+        offered.increment();
         if (!spooling && trySend(key, value, -1)) {
             return true;
         }
@@ -114,13 +116,15 @@ public final class KafkaShipper implements AutoCloseable {
 
     /** Hands one record to the producer; false when the producer refused it on the spot (full, or no metadata). */
     private boolean trySend(byte[] key, byte[] value, long spoolSegment) {
-        Ack ack = new Ack(seq.incrementAndGet(), key, value, spoolSegment, System.nanoTime(), Thread.currentThread());
+        long n = seq.incrementAndGet();
+        // the produce latency is sampled (one record in 64): a clock read per record shows in the profile
+        Ack ack = new Ack(n, key, value, spoolSegment, (n & 63) == 0 ? System.nanoTime() : 0L, Thread.currentThread());
         producer.send(new ProducerRecord<>(topic, key, value), ack);
         ack.returned = true;
         if (ack.refused) {
             return false;
         }
-        sent.incrementAndGet();
+        sent.increment();
         return true;
     }
 
@@ -170,8 +174,9 @@ public final class KafkaShipper implements AutoCloseable {
         final long spoolSegment;
         final long offeredNs;
         final Thread caller;
-        volatile boolean returned;
-        volatile boolean refused;
+        // read and written by the sending thread only: a refusal is reported on that thread, inside send()
+        boolean returned;
+        boolean refused;
 
         Ack(long seq, byte[] key, byte[] value, long spoolSegment, long offeredNs, Thread caller) {
             this.seq = seq;
@@ -191,7 +196,7 @@ public final class KafkaShipper implements AutoCloseable {
                     return;
                 }
                 if (running || synchronous) {
-                    failed.incrementAndGet();
+                    failed.increment();
                     LOG.error("Kafka refused a record ({}): it is dropped and counted", e.toString());
                     if (spoolSegment >= 0) {
                         spool.acknowledge(spoolSegment);
@@ -201,9 +206,12 @@ public final class KafkaShipper implements AutoCloseable {
                 }
                 return;
             }
-            acked.incrementAndGet();
-            ackedBytes.addAndGet(value.length);
-            latencyNsSum.addAndGet(System.nanoTime() - offeredNs);
+            acked.increment();
+            ackedBytes.add(value.length);
+            if (offeredNs != 0) {
+                latencyNsSum.add(System.nanoTime() - offeredNs);
+                latencySamples.increment();
+            }
             if (spoolSegment >= 0) {
                 spool.acknowledge(spoolSegment);
             }
@@ -216,13 +224,14 @@ public final class KafkaShipper implements AutoCloseable {
     }
 
     public Stats stats() {
-        long n = acked.get();
-        return new Stats(offered.get(), n, ackedBytes.get(), failed.get(), 0, inFlight(), spool.depth(),
-                spool.bytes(), spool.dropped(), spool.corrupt(), n == 0 ? 0 : latencyNsSum.get() / (double) n / 1e6);
+        long n = acked.sum();
+        return new Stats(offered.sum(), n, ackedBytes.sum(), failed.sum(), 0, inFlight(), spool.depth(),
+                spool.bytes(), spool.dropped(), spool.corrupt(),
+                latencySamples.sum() == 0 ? 0 : latencyNsSum.sum() / (double) latencySamples.sum() / 1e6);
     }
 
     private long inFlight() {
-        return sent.get() - acked.get() - failed.get() - abandoned.size();
+        return sent.sum() - acked.sum() - failed.sum() - abandoned.size();
     }
 
     public boolean spooling() {
