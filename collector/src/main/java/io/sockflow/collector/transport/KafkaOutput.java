@@ -63,12 +63,18 @@ public final class KafkaOutput implements AutoCloseable {
         admin.put("default.api.timeout.ms", 15_000);
         try (Admin a = Admin.create(admin)) {
             a.createTopics(List.of(new NewTopic(topic, Optional.of(partitions),
-                    rf > 0 ? Optional.of(rf) : Optional.empty()))).all().get(15, TimeUnit.SECONDS);
+                    rf > 0 ? Optional.of(rf) : Optional.empty()))).all().get(20, TimeUnit.SECONDS);
             LOG.info("created topic {} with {} partitions", topic, partitions);
         } catch (ExecutionException e) {
+            if (e.getCause() instanceof org.apache.kafka.common.errors.TimeoutException) {
+                // the admin client's own deadline came first: the same situation as ours below
+                throw new TransportException("Kafka at " + client.get("bootstrap.servers") + " did not answer within "
+                        + "15 s: check --bootstrap-servers and that the broker is up");
+            }
             if (!(e.getCause() instanceof TopicExistsException)) {
-                throw new TransportException("cannot create topic " + topic + " on " + client.get("bootstrap.servers")
-                        + ": " + e.getCause().getMessage() + ": check --bootstrap-servers and that the broker is up");
+                throw new TransportException("Kafka at " + client.get("bootstrap.servers") + " cannot create topic "
+                        + topic + ": " + e.getCause().getMessage() + ": check --bootstrap-servers, the broker's "
+                        + "permissions and --topic-partitions");
             }
         } catch (java.util.concurrent.TimeoutException e) {
             throw new TransportException("Kafka at " + client.get("bootstrap.servers") + " did not answer within 15 s: "
