@@ -7,7 +7,6 @@ import java.lang.foreign.MemoryLayout;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.StructLayout;
 import java.lang.foreign.SymbolLookup;
-import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandle;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.MethodType;
@@ -372,6 +371,4 @@ public final class Libbpf {
         }
         return p.reinterpret(Long.MAX_VALUE).getString(0);
     }
-
-    static final ValueLayout.OfLong U64 = JAVA_LONG;
 }

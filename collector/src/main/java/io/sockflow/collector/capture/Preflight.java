@@ -28,7 +28,7 @@ public final class Preflight {
     public static void checkAll(CaptureOptions o) {
         checkLinux();
         checkBtf(o.btfPath());
-        checkPrivileges(effectiveCapabilities());
+        checkPrivileges(effectiveCapabilities(), o.tracefsPath());
         ensureTracefs(o.tracefsPath());
     }
 
@@ -65,13 +65,17 @@ public final class Preflight {
     }
 
     public static void checkPrivileges(long caps) {
+        checkPrivileges(caps, CaptureOptions.DEFAULT_TRACEFS);
+    }
+
+    public static void checkPrivileges(long caps, Path tracefs) {
         if (caps == -1L) {
             return;
         }
         boolean load = has(caps, CAP_SYS_ADMIN) || has(caps, CAP_BPF) && has(caps, CAP_PERFMON);
-        boolean tracefs = has(caps, CAP_SYS_ADMIN) || has(caps, CAP_DAC_READ_SEARCH)
-                || Files.isReadable(CaptureOptions.DEFAULT_TRACEFS.resolve("events"));
-        if (!load || !tracefs) {
+        boolean tracefsReadable = has(caps, CAP_SYS_ADMIN) || has(caps, CAP_DAC_READ_SEARCH)
+                || Files.isReadable(tracefs.resolve("events"));
+        if (!load || !tracefsReadable) {
             StringBuilder missing = new StringBuilder();
             if (!has(caps, CAP_SYS_ADMIN)) {
                 if (!has(caps, CAP_BPF)) {
@@ -80,7 +84,7 @@ public final class Preflight {
                 if (!has(caps, CAP_PERFMON)) {
                     missing.append("CAP_PERFMON ");
                 }
-                if (!tracefs) {
+                if (!tracefsReadable) {
                     missing.append("CAP_DAC_READ_SEARCH ");
                 }
             }

@@ -70,12 +70,8 @@ public final class CollectCommand {
         if (kafka != null && kafka.previousRunReport() != null) {
             System.err.println("sockflow: " + kafka.previousRunReport());
         }
-        long[] spoolDrops = {0};
-        java.util.function.Consumer<SocketEvent> write = kafka == null ? json::write : e -> {
-            if (!kafka.write(e)) {
-                spoolDrops[0]++;
-            }
-        };
+        // a record the spool's policy drops is counted by the shipper and reported with its stats
+        java.util.function.Consumer<SocketEvent> write = kafka == null ? json::write : kafka::write;
         // the kernel filters system calls by pid; kernel events are not run by the process, so with --pid-include
         // they are kept when their socket's owner is one of those processes
         java.util.Set<Integer> only = new java.util.HashSet<>(settings.ints(Settings.PID_INCLUDE));
