@@ -211,25 +211,21 @@ public final class CaptureBench {
         }
     }
 
-    static final String PUMP = String.join("\n",
-            "import socket, threading, time",
-            "s = socket.socket(); s.bind(('127.0.0.1', 0)); s.listen(64)",
-            "c = socket.create_connection(s.getsockname()); a, _ = s.accept()",
-            "def drain():",
-            "    while a.recv(65536): pass",
-            "t = threading.Thread(target=drain); t.start()",
-            "buf = b'x' * 1400; end = time.time() + 2",
-            "while time.time() < end: c.send(buf)",
-            "c.close(); t.join(); a.close()",
-            "for i in range(200):",
-            "    try: socket.create_connection(('127.0.0.1', 1)).close()",
-            "    except OSError: pass",
-            "print('done', flush=True)");
+    /** Starts the loopback TCP pump shipped with the collector (bench/pump.py): SECONDS of traffic, REFUSED connects. */
+    public static Process pump(double seconds, int refused) throws IOException {
+        Path script = Files.createTempFile("sockflow-pump", ".py");
+        try (var in = CaptureBench.class.getResourceAsStream("pump.py")) {
+            Files.write(script, in.readAllBytes());
+        }
+        script.toFile().deleteOnExit();
+        return new ProcessBuilder("/usr/bin/python3", script.toString(), Double.toString(seconds),
+                Integer.toString(refused)).redirectErrorStream(true).start();
+    }
 
     static Map<String, long[]> tcpPhase() throws Exception {
         long[] sink = {0};
         try (Capture c = Capture.open(CaptureOptions.defaults(), rec -> sink[0]++).start()) {
-            Process p = new ProcessBuilder("/usr/bin/python3", "-c", PUMP).redirectErrorStream(true).start();
+            Process p = pump(2, 200);
             p.getInputStream().readAllBytes();
             p.waitFor();
             Thread.sleep(200);

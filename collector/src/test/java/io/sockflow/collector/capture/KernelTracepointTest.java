@@ -237,18 +237,6 @@ class KernelTracepointTest {
         }
     }
 
-    /** A process pumping one loopback TCP connection as fast as it can for two seconds. */
-    static final String PUMP = String.join("\n",
-            "import socket, threading, time",
-            "s = socket.socket(); s.bind(('127.0.0.1', 0)); s.listen(1)",
-            "c = socket.create_connection(s.getsockname()); a, _ = s.accept()",
-            "def drain():",
-            "    while a.recv(65536): pass",
-            "t = threading.Thread(target=drain); t.start()",
-            "buf = b'x' * 1400; end = time.time() + 2",
-            "while time.time() < end: c.send(buf)",
-            "c.close(); t.join(); print('done', flush=True)");
-
     @Test
     void perPacketGroupsAddNoRecordsPerPacket() throws Exception {
         // every group on; the pump's own system calls are filtered out by pid, so what reaches the ring buffer
@@ -256,7 +244,7 @@ class KernelTracepointTest {
         try (LiveCapture live = new LiveCapture(CaptureOptions.defaults(), List.of(1))) {
             live.readCounters();
             long before = live.capture.stats().submitted();
-            Process pump = new ProcessBuilder("/usr/bin/python3", "-c", PUMP).start();
+            Process pump = io.sockflow.collector.bench.CaptureBench.pump(2, 0);
             assertEquals("done", new BufferedReader(new InputStreamReader(pump.getInputStream())).readLine());
             pump.waitFor();
             Thread.sleep(300);
