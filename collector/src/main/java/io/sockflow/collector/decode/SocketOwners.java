@@ -15,16 +15,17 @@ import java.util.Map;
  * task happened to run, so their pid and comm say nothing; the owner is learned from the socket's system calls
  * (socket, socketpair, accept and every later call on it), keyed by the struct sock address both carry. A record
  * whose owner is not known yet (the server side of a handshake fires before accept returns) waits up to
- * {@code holdNs}; after that it is emitted with attribution UNKNOWN and pid 0 rather than a guess.
+ * {@code holdNs}; the socket's inode is filled in too, so a kernel record is keyed and partitioned with its
+ * socket's calls. After that it is emitted with attribution UNKNOWN and pid 0 rather than a guess.
  * Single-threaded, like the decoder.
  */
 public final class SocketOwners {
     /** Who owns a socket. */
     public record Owner(int pid, int tid, long processStartNs, String comm, int uid, int gid, long cgroupId,
-            String containerId) {
-        static Owner of(SocketEvent e) {
+            String containerId, long inode) {
+        static Owner of(SocketEvent e, Long inode) {
             return new Owner(e.getPid(), e.getTid(), e.getProcessStartNs(), e.getComm(), e.getUid(), e.getGid(),
-                    e.getCgroupId(), e.getContainerId());
+                    e.getCgroupId(), e.getContainerId(), inode == null ? 0 : inode);
         }
     }
 
@@ -67,10 +68,10 @@ public final class SocketOwners {
         if (!SocketEventDecoder.isKernelEvent(e.getKind())) {
             Long sk = e.getSocketKernelAddress();
             if (sk != null) {
-                learn(sk, Owner.of(e), out);
+                learn(sk, Owner.of(e, e.getSocketInode()), out);
             }
             if (e.getKind() == EventKind.SOCKETPAIR && e.getRelatedSocketKernelAddress() != null) {
-                learn(e.getRelatedSocketKernelAddress(), Owner.of(e), out);
+                learn(e.getRelatedSocketKernelAddress(), Owner.of(e, e.getRelatedSocketInode()), out);
             }
             out.add(e);
             return out;
@@ -151,6 +152,9 @@ public final class SocketOwners {
         e.setGid(o.gid());
         e.setCgroupId(o.cgroupId());
         e.setContainerId(o.containerId());
+        if (e.getSocketInode() == null && o.inode() != 0) {
+            e.setSocketInode(o.inode()); // joined by struct sock address: same key, same partition as its calls
+        }
     }
 
     private void unknownOwner(SocketEvent e) {

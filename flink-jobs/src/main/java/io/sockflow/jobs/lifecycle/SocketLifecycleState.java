@@ -9,9 +9,8 @@ import io.sockflow.schemas.SocketRole;
 import java.io.Serializable;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.HashSet;
+import java.util.LinkedHashSet;
 import java.util.List;
-import java.util.Set;
 
 /**
  * What is known of one socket (one host, one boot, one sockfs inode), folded from its events. Every update is
@@ -21,7 +20,8 @@ import java.util.Set;
  * The Flink lifecycle function keeps one of these per key in state.
  */
 public final class SocketLifecycleState implements Serializable {
-    private static final long serialVersionUID = 1L;
+    private static final long serialVersionUID = 2L;
+    static final int MAX_REMEMBERED = 1024;
 
     private String host;
     private String bootId;
@@ -43,6 +43,8 @@ public final class SocketLifecycleState implements Serializable {
     private Long closedNs;
     private Long lastSeenNs;
     private long lastAddressNs = Long.MIN_VALUE;
+    private long lastPeerNs = Long.MIN_VALUE;
+    private long publishedEvents;
     private String localAddress;
     private Integer localPort;
     private String remoteAddress;
@@ -63,8 +65,22 @@ public final class SocketLifecycleState implements Serializable {
     private long lastErrorNs = Long.MIN_VALUE;
     private String lastError;
     private String connectError;
-    /** (tid, monotonicNs, kind) of every event folded in: an event delivered twice is recognised. */
-    private final Set<String> seen = new HashSet<>();
+    private long kernelBytesSent;
+    private long kernelBytesReceived;
+    private long kernelMessagesSent;
+    private long kernelMessagesReceived;
+    private boolean kernelCounted;
+    private long retransmits;
+    private long resetsSent;
+    private long resetsReceived;
+    private Long rttUs;
+    private long rttAtNs = Long.MIN_VALUE;
+    private Long rttMinUs;
+    /**
+     * (tid, monotonicNs, kind) of the latest events folded in: an event delivered twice is recognised. Bounded:
+     * duplicates come from a producer resending what it sent just before, so a window of recent ids is enough.
+     */
+    private final LinkedHashSet<String> seen = new LinkedHashSet<>();
     /** boot-clock to wall-clock offset taken from the events themselves */
     private long wallOffsetNs;
 
@@ -72,6 +88,9 @@ public final class SocketLifecycleState implements Serializable {
     public boolean apply(SocketEvent e) {
         if (!seen.add(e.getTid() + "/" + e.getMonotonicNs() + "/" + e.getKind())) {
             return false;
+        }
+        if (seen.size() > MAX_REMEMBERED) {
+            seen.removeFirst();
         }
         long t = e.getMonotonicNs();
         Instant ts = e.getTimestamp();
@@ -111,7 +130,7 @@ public final class SocketLifecycleState implements Serializable {
             lastAddressNs = t;
             localAddress = e.getLocalAddress();
             localPort = e.getLocalPort();
-            if (e.getRemotePort() != null) {
+            if (e.getRemotePort() != null && e.getRemotePort() != 0) {
                 remoteAddress = e.getRemoteAddress();
                 remotePort = e.getRemotePort();
             }
@@ -177,22 +196,66 @@ public final class SocketLifecycleState implements Serializable {
                 if (e.getSockaddrBytes() != null && "SOCK_DGRAM".equals(e.getSocketType())) {
                     datagram = true;
                 }
+                datagramPeer(e, t);
             }
             case RECVFROM, RECVMSG, RECVMMSG -> {
                 if (ok && e.getBytes() != null && e.getBytes() > 0) {
                     bytesReceived += e.getBytes();
                     messagesReceived += e.getKind() == EventKind.RECVMMSG ? e.getReturnValue() : 1;
                 }
+                datagramPeer(e, t);
             }
             case TCP_STATE -> {
                 if ("ESTABLISHED".equals(e.getTcpState())) {
                     connectedNs = min(connectedNs, t);
                 }
             }
+            case SOCK_SEND -> {
+                kernelCounted = true;
+                if (e.getBytes() != null && e.getBytes() > 0) {
+                    kernelBytesSent += e.getBytes();
+                    kernelMessagesSent++;
+                }
+            }
+            case SOCK_RECV -> {
+                kernelCounted = true;
+                if (e.getBytes() != null && e.getBytes() > 0) {
+                    kernelBytesReceived += e.getBytes();
+                    kernelMessagesReceived++;
+                }
+            }
+            case TCP_RETRANSMIT -> retransmits += e.getCount() != null && e.getCount() > 0 ? e.getCount() : 1;
+            case TCP_SEND_RESET -> resetsSent++;
+            case TCP_RECEIVE_RESET -> resetsReceived++;
+            case TCP_RTT -> {
+                if (e.getRttUs() != null && t >= rttAtNs) {
+                    rttAtNs = t;
+                    rttUs = e.getRttUs();
+                }
+                Long low = e.getRttMinUs() != null ? e.getRttMinUs() : e.getRttUs();
+                if (low != null) {
+                    rttMinUs = rttMinUs == null ? low : Math.min(rttMinUs, low);
+                }
+            }
             default -> {
             }
         }
         return true;
+    }
+
+    /**
+     * An unconnected datagram socket has no peer of its own: the address of its latest sendto/recvfrom stands for
+     * it (exact for a socket that talks to one peer; the last peer otherwise).
+     */
+    private void datagramPeer(SocketEvent e, long t) {
+        boolean dgram = "SOCK_DGRAM".equals(e.getSocketType());
+        boolean unconnected = e.getRemotePort() == null || e.getRemotePort() == 0;
+        if (dgram && unconnected && e.getReturnValue() >= 0 && e.getSockaddrPort() != null && e.getSockaddrPort() != 0
+                && t >= lastPeerNs) {
+            lastPeerNs = t;
+            remoteAddress = e.getSockaddrAddress();
+            remotePort = e.getSockaddrPort();
+        }
     }
 
     private static boolean isCreation(EventKind k) {
@@ -203,12 +266,40 @@ public final class SocketLifecycleState implements Serializable {
         return a == null ? b : Math.min(a, b);
     }
 
+    public long eventCount() {
+        return events;
+    }
+
+    /** Events folded in when the last update was published. */
+    public long publishedEvents() {
+        return publishedEvents;
+    }
+
+    public void published() {
+        publishedEvents = events;
+    }
+
     public boolean closed() {
         return closedNs != null;
     }
 
     public Long lastSeenNs() {
         return lastSeenNs;
+    }
+
+    /** Wall-clock milliseconds of the newest event (the event time timers are set against). */
+    public long lastSeenMillis() {
+        return Math.floorDiv(lastSeenNs + wallOffsetNs, 1_000_000L);
+    }
+
+    /** Wall-clock milliseconds of the close, or Long.MIN_VALUE when not closed. */
+    public long closedMillis() {
+        return closedNs == null ? Long.MIN_VALUE : Math.floorDiv(closedNs + wallOffsetNs, 1_000_000L);
+    }
+
+    /** Connected (or accepted) with both ends known: a flow can be opened for it. */
+    public boolean connectedWithEndpoints() {
+        return (connectedNs != null || connected) && localPort != null && remotePort != null;
     }
 
     SocketRole role() {
@@ -267,10 +358,18 @@ public final class SocketLifecycleState implements Serializable {
         r.setRemotePort(remotePort);
         r.setListenerInode(listenerInode);
         r.setPairInode(pairInode);
-        r.setBytesSent(bytesSent);
-        r.setBytesReceived(bytesReceived);
-        r.setMessagesSent(messagesSent);
-        r.setMessagesReceived(messagesReceived);
+        // sock_send_length/sock_recv_length see every send and receive of an IP socket (write() and read() too);
+        // when they were on, they are the count, else the send and receive calls are
+        r.setBytesSent(kernelCounted ? kernelBytesSent : bytesSent);
+        r.setBytesReceived(kernelCounted ? kernelBytesReceived : bytesReceived);
+        r.setMessagesSent(kernelCounted ? kernelMessagesSent : messagesSent);
+        r.setMessagesReceived(kernelCounted ? kernelMessagesReceived : messagesReceived);
+        r.setRetransmits(retransmits);
+        r.setResetsSent(resetsSent);
+        r.setResetsReceived(resetsReceived);
+        r.setRttUs(rttUs);
+        r.setRttMinUs(rttMinUs);
+        r.setUpdatedAt(wall(lastSeenNs));
         r.setEventCount(events);
         r.setErrorCount(errors);
         r.setLastError(lastError);

@@ -1,0 +1,313 @@
+package io.sockflow.jobs;
+
+import io.sockflow.jobs.config.JobConfig;
+import io.sockflow.jobs.detect.BurstRules;
+import io.sockflow.jobs.detect.NewListenerRule;
+import io.sockflow.jobs.detect.SingleEventRules;
+import io.sockflow.jobs.flow.FlowFunction;
+import io.sockflow.jobs.flow.FlowKeys;
+import io.sockflow.jobs.input.Decoded;
+import io.sockflow.jobs.input.DeadLetter;
+import io.sockflow.jobs.input.EventDecoder;
+import io.sockflow.jobs.lifecycle.LifecycleChange;
+import io.sockflow.jobs.lifecycle.LifecycleFunction;
+import io.sockflow.jobs.lifecycle.SocketKeys;
+import io.sockflow.jobs.sink.AvroRecordSerializer;
+import io.sockflow.jobs.sink.DeadLetterSerializer;
+import io.sockflow.jobs.sink.IcebergTables;
+import io.sockflow.schemas.Alert;
+import io.sockflow.schemas.Flow;
+import io.sockflow.schemas.SocketEvent;
+import io.sockflow.schemas.SocketLifecycle;
+import io.sockflow.schemas.registry.RegistryClient;
+import org.apache.avro.Schema;
+import org.apache.avro.specific.SpecificRecord;
+import org.apache.flink.api.common.JobExecutionResult;
+import org.apache.flink.api.common.eventtime.WatermarkStrategy;
+import org.apache.flink.api.common.typeinfo.TypeInformation;
+import org.apache.flink.connector.base.DeliveryGuarantee;
+import org.apache.flink.connector.kafka.sink.KafkaSink;
+import org.apache.flink.connector.kafka.source.KafkaSource;
+import org.apache.flink.connector.kafka.source.enumerator.initializer.OffsetsInitializer;
+import org.apache.flink.core.execution.CheckpointingMode;
+import org.apache.flink.formats.avro.typeutils.AvroTypeInfo;
+import org.apache.flink.streaming.api.datastream.DataStream;
+import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.apache.flink.streaming.api.windowing.assigners.TumblingEventTimeWindows;
+import org.apache.flink.table.data.RowData;
+import org.apache.flink.table.runtime.typeutils.InternalTypeInfo;
+import org.apache.iceberg.catalog.TableIdentifier;
+import org.apache.iceberg.flink.CatalogLoader;
+import org.apache.iceberg.flink.FlinkSchemaUtil;
+import org.apache.iceberg.flink.TableLoader;
+import org.apache.iceberg.flink.sink.FlinkSink;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.clients.consumer.OffsetResetStrategy;
+import org.apache.kafka.common.errors.TopicExistsException;
+
+import java.io.IOException;
+import java.io.Reader;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The sockflow jobs as one Flink job graph: sockflow.events → lifecycle → flow, and detection, with exactly-once
+ * sinks to Kafka topics (through the registry) and Iceberg tables (committed at checkpoints), and a dead-letter
+ * topic for input that cannot be decoded. {@code main} is what {@code flink run} starts.
+ */
+public final class SockflowJob {
+    public static final String LIFECYCLES_TABLE = "lifecycles";
+    public static final String FLOWS_TABLE = "flows";
+    public static final String ALERTS_TABLE = "alerts";
+
+    private SockflowJob() {
+    }
+
+    public static void main(String[] args) throws Exception {
+        if (args.length > 0 && (args[0].equals("--help") || args[0].equals("-h"))) {
+            System.out.println("sockflow jobs: lifecycles, flows and alerts from sockflow.events\n\nSettings:\n" + JobConfig.help());
+            return;
+        }
+        JobConfig cfg;
+        try {
+            cfg = JobConfig.fromArgs(args, System.getenv());
+        } catch (IllegalArgumentException e) {
+            System.err.println("sockflow jobs: " + e.getMessage());
+            System.exit(2);
+            return;
+        }
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
+        prepare(cfg);
+        build(env, cfg);
+        env.execute("sockflow jobs");
+    }
+
+    /** Client side, before the job starts: output topics and lake tables exist. */
+    public static void prepare(JobConfig cfg) {
+        Properties p = kafkaProperties(cfg);
+        p.put("bootstrap.servers", cfg.get(JobConfig.BOOTSTRAP));
+        p.put("default.api.timeout.ms", "15000");
+        p.put("request.timeout.ms", "10000");
+        try (Admin admin = Admin.create(p)) {
+            Set<String> existing = admin.listTopics().names().get(15, TimeUnit.SECONDS);
+            List<NewTopic> missing = new ArrayList<>();
+            for (JobConfig.Option o : List.of(JobConfig.LIFECYCLES_TOPIC, JobConfig.FLOWS_TOPIC, JobConfig.ALERTS_TOPIC,
+                    JobConfig.DEAD_LETTER_TOPIC, JobConfig.EVENTS_TOPIC)) {
+                String t = cfg.get(o);
+                if (!existing.contains(t)) {
+                    missing.add(new NewTopic(t, cfg.getInt(JobConfig.TOPIC_PARTITIONS), (short) -1));
+                }
+            }
+            if (!missing.isEmpty()) {
+                try {
+                    admin.createTopics(missing).all().get(15, TimeUnit.SECONDS);
+                } catch (ExecutionException e) {
+                    if (!(e.getCause() instanceof TopicExistsException)) {
+                        throw e;
+                    }
+                }
+            }
+        } catch (Exception e) {
+            throw new IllegalStateException("cannot reach Kafka at " + cfg.get(JobConfig.BOOTSTRAP)
+                    + " to create the output topics (" + e.getMessage() + "): start the broker or fix --bootstrap.servers", e);
+        }
+        if (cfg.getBoolean(JobConfig.ICEBERG_SINK)) {
+            CatalogLoader loader = IcebergTables.catalog(cfg.get(JobConfig.WAREHOUSE));
+            String ns = cfg.get(JobConfig.NAMESPACE);
+            IcebergTables.ensure(loader, ns, LIFECYCLES_TABLE, SocketLifecycle.getClassSchema(), "updatedAt");
+            IcebergTables.ensure(loader, ns, FLOWS_TABLE, Flow.getClassSchema(), "start");
+            IcebergTables.ensure(loader, ns, ALERTS_TABLE, Alert.getClassSchema(), "timestamp");
+        }
+    }
+
+    static Properties kafkaProperties(JobConfig cfg) {
+        Properties p = new Properties();
+        String file = cfg.get(JobConfig.KAFKA_CONFIG);
+        if (!file.isBlank()) {
+            try (Reader r = Files.newBufferedReader(Path.of(file))) {
+                p.load(r);
+            } catch (IOException e) {
+                throw new IllegalArgumentException("cannot read kafka.config " + file + ": " + e.getMessage());
+            }
+        }
+        return p;
+    }
+
+    /** The job graph on the given environment (checkpointing set from the config). */
+    public static void build(StreamExecutionEnvironment env, JobConfig cfg) {
+        env.enableCheckpointing(cfg.getDuration(JobConfig.CHECKPOINT_INTERVAL).toMillis(), CheckpointingMode.EXACTLY_ONCE);
+        env.setParallelism(cfg.getInt(JobConfig.PARALLELISM));
+        String url = cfg.get(JobConfig.REGISTRY);
+        String auth = cfg.get(JobConfig.REGISTRY_AUTH);
+        EventDecoder.RegistrySupplier registry = () -> {
+            RegistryClient.Config c = RegistryClient.Config.of(url);
+            return new RegistryClient(auth.isBlank() ? c : c.withBasicAuth(auth));
+        };
+        Properties kafka = kafkaProperties(cfg);
+        String bootstrap = cfg.get(JobConfig.BOOTSTRAP);
+
+        OffsetsInitializer start = switch (cfg.get(JobConfig.STARTING_OFFSETS)) {
+            case "latest" -> OffsetsInitializer.latest();
+            case "committed" -> OffsetsInitializer.committedOffsets(OffsetResetStrategy.EARLIEST);
+            default -> OffsetsInitializer.earliest();
+        };
+        var sourceBuilder = KafkaSource.<Decoded>builder()
+                .setBootstrapServers(bootstrap)
+                .setTopics(cfg.get(JobConfig.EVENTS_TOPIC))
+                .setGroupId(cfg.get(JobConfig.GROUP_ID))
+                .setStartingOffsets(start)
+                .setDeserializer(new EventDecoder(registry))
+                .setProperties(kafka)
+                .setProperty("partition.discovery.interval.ms", "30000")
+                .setProperty("commit.offsets.on.checkpoint", "true");
+        if (cfg.getBoolean(JobConfig.BOUNDED)) {
+            sourceBuilder.setBounded(OffsetsInitializer.latest());
+        }
+        WatermarkStrategy<Decoded> watermarks = WatermarkStrategy
+                .<Decoded>forBoundedOutOfOrderness(cfg.getDuration(JobConfig.OUT_OF_ORDERNESS))
+                .withTimestampAssigner((d, kafkaTs) -> d.event != null ? d.event.getTimestamp().toEpochMilli() : kafkaTs)
+                .withIdleness(cfg.getDuration(JobConfig.IDLENESS));
+        SingleOutputStreamOperator<SocketEvent> decoded = env
+                .fromSource(sourceBuilder.build(), watermarks, "sockflow.events")
+                .uid("events-source")
+                .process(new EventDecoder.Split())
+                .returns(new AvroTypeInfo<>(SocketEvent.class))
+                .name("split-dead-letters").uid("split");
+        DataStream<DeadLetter> dead = decoded.getSideOutput(EventDecoder.Split.DEAD_LETTERS);
+        dead.sinkTo(kafkaSink(cfg, kafka, cfg.get(JobConfig.DEAD_LETTER_TOPIC) + "-dlq",
+                new DeadLetterSerializer(cfg.get(JobConfig.DEAD_LETTER_TOPIC)))).name("dead-letter-sink").uid("dead-letter-sink");
+
+        DataStream<SocketEvent> events = decoded;
+        long failAfter = cfg.getLong(JobConfig.FAIL_AFTER);
+        if (failAfter > 0) {
+            events = events.map(new FailOnce(failAfter)).returns(new AvroTypeInfo<>(SocketEvent.class)).name("fail-once").uid("fail-once");
+        }
+        Set<String> jobs = cfg.getSet(JobConfig.JOBS);
+        boolean kafkaOut = cfg.getBoolean(JobConfig.KAFKA_SINK);
+        boolean lakeOut = cfg.getBoolean(JobConfig.ICEBERG_SINK);
+        CatalogLoader lake = lakeOut ? IcebergTables.catalog(cfg.get(JobConfig.WAREHOUSE)) : null;
+        String ns = cfg.get(JobConfig.NAMESPACE);
+
+        if (jobs.contains("lifecycle") || jobs.contains("flow")) {
+            SingleOutputStreamOperator<SocketLifecycle> lifecycles = events
+                    .flatMap((SocketEvent e, org.apache.flink.util.Collector<SocketEvent> out) -> SocketKeys.lifecycleInputs(e).forEach(out::collect))
+                    .returns(new AvroTypeInfo<>(SocketEvent.class)).name("socket-events").uid("socket-events")
+                    .keyBy(SocketKeys::key)
+                    .process(new LifecycleFunction(cfg.getDuration(JobConfig.CLOSE_GRACE), cfg.getDuration(JobConfig.SOCKET_TIMEOUT),
+                            cfg.getDuration(JobConfig.UPDATE_INTERVAL)))
+                    .returns(new AvroTypeInfo<>(SocketLifecycle.class)).name("lifecycle").uid("lifecycle");
+            if (jobs.contains("lifecycle")) {
+                sinks(cfg, kafka, lifecycles, JobConfig.LIFECYCLES_TOPIC, SocketLifecycle.getClassSchema(),
+                        l -> l.getHost() + "|" + l.getBootId() + "|" + l.getSocketInode(), lake, ns, LIFECYCLES_TABLE, kafkaOut, "lifecycles");
+            }
+            if (jobs.contains("flow")) {
+                TypeInformation<LifecycleChange> change = TypeInformation.of(LifecycleChange.class);
+                DataStream<LifecycleChange> published = lifecycles.map(l -> new LifecycleChange(l, true)).returns(change)
+                        .name("published").uid("published");
+                DataStream<LifecycleChange> notices = lifecycles.getSideOutput(LifecycleFunction.CONNECTED)
+                        .map(l -> new LifecycleChange(l, false)).returns(change).name("connected").uid("connected");
+                DataStream<Flow> flows = published.union(notices)
+                        .filter(c -> FlowKeys.isFlowSide(c.record)).name("flow-sides").uid("flow-sides")
+                        .keyBy(c -> FlowKeys.key(c.record))
+                        .process(new FlowFunction(cfg.getDuration(JobConfig.FLOW_PAIR_GRACE)))
+                        .returns(new AvroTypeInfo<>(Flow.class)).name("flow").uid("flow");
+                sinks(cfg, kafka, flows, JobConfig.FLOWS_TOPIC, Flow.getClassSchema(), Flow::getFlowId, lake, ns, FLOWS_TABLE,
+                        kafkaOut, "flows");
+            }
+        }
+        if (jobs.contains("detection")) {
+            AvroTypeInfo<Alert> alertType = new AvroTypeInfo<>(Alert.class);
+            DataStream<Alert> single = events
+                    .flatMap(new SingleEventRules(cfg.getSet(JobConfig.SOCKETPAIR_ALLOW), cfg.getSet(JobConfig.SHELLS)))
+                    .returns(alertType).name("single-event-rules").uid("single-event-rules");
+            DataStream<Alert> scans = events
+                    .filter(e -> BurstRules.failedConnectPort(e) != null && BurstRules.scanTarget(e) != null).name("failed-connects").uid("failed-connects")
+                    .keyBy(e -> e.getHost() + "|" + e.getPid() + "|" + e.getProcessStartNs() + "|" + BurstRules.scanTarget(e))
+                    .window(TumblingEventTimeWindows.of(cfg.getDuration(JobConfig.SCAN_WINDOW)))
+                    .process(new BurstRules.PortScan(cfg.getInt(JobConfig.SCAN_PORTS)))
+                    .returns(alertType).name("port-scan").uid("port-scan");
+            DataStream<Alert> recon = events
+                    .filter(BurstRules::isRecon).name("name-calls").uid("name-calls")
+                    .keyBy(e -> e.getHost() + "|" + e.getPid() + "|" + e.getProcessStartNs())
+                    .window(TumblingEventTimeWindows.of(cfg.getDuration(JobConfig.RECON_WINDOW)))
+                    .process(new BurstRules.Recon(cfg.getInt(JobConfig.RECON_CALLS)))
+                    .returns(alertType).name("socket-recon").uid("socket-recon");
+            Set<Integer> allowPorts = new TreeSet<>();
+            for (String s : cfg.getList(JobConfig.LISTENER_ALLOW)) {
+                allowPorts.add(Integer.parseInt(s));
+            }
+            DataStream<Alert> listeners = events
+                    .filter(NewListenerRule::isListen).name("listens").uid("listens")
+                    .keyBy(SocketEvent::getHost)
+                    .process(new NewListenerRule(cfg.getDuration(JobConfig.LISTENER_LEARNING), allowPorts))
+                    .returns(alertType).name("new-listener").uid("new-listener");
+            DataStream<Alert> alerts = single.union(scans, recon, listeners);
+            sinks(cfg, kafka, alerts, JobConfig.ALERTS_TOPIC, Alert.getClassSchema(), Alert::getAlertId, lake, ns, ALERTS_TABLE,
+                    kafkaOut, "alerts");
+        }
+    }
+
+    private static <T extends SpecificRecord> void sinks(JobConfig cfg, Properties kafka, DataStream<T> stream,
+            JobConfig.Option topicOption, Schema schema, AvroRecordSerializer.KeyOf<T> key, CatalogLoader lake, String ns,
+            String table, boolean kafkaOut, String name) {
+        String topic = cfg.get(topicOption);
+        String url = cfg.get(JobConfig.REGISTRY);
+        String auth = cfg.get(JobConfig.REGISTRY_AUTH);
+        EventDecoder.RegistrySupplier registry = () -> {
+            RegistryClient.Config c = RegistryClient.Config.of(url);
+            return new RegistryClient(auth.isBlank() ? c : c.withBasicAuth(auth));
+        };
+        if (kafkaOut) {
+            stream.sinkTo(kafkaSink(cfg, kafka, name, new AvroRecordSerializer<>(topic, schema, registry, key)))
+                    .name(name + "-kafka").uid(name + "-kafka");
+        }
+        if (lake != null) {
+            org.apache.iceberg.Schema icebergSchema = IcebergTables.icebergSchema(schema);
+            IcebergTables.ToRow toRow = new IcebergTables.ToRow(schema);
+            DataStream<RowData> rows = stream.map(toRow::apply)
+                    .returns(InternalTypeInfo.of(FlinkSchemaUtil.convert(icebergSchema)))
+                    .name(name + "-rows").uid(name + "-rows");
+            FlinkSink.forRowData(rows)
+                    .tableLoader(TableLoader.fromCatalog(lake, TableIdentifier.of(ns, table)))
+                    .uidPrefix(name + "-iceberg")
+                    .append();
+        }
+    }
+
+    private static <T> KafkaSink<T> kafkaSink(JobConfig cfg, Properties kafka, String name,
+            org.apache.flink.connector.kafka.sink.KafkaRecordSerializationSchema<T> serializer) {
+        Properties p = new Properties();
+        p.putAll(kafka);
+        // below the brokers' transaction.max.timeout.ms (15 min by default), above any checkpoint's duration
+        p.put("transaction.timeout.ms", "600000");
+        p.put("compression.type", "lz4");
+        return KafkaSink.<T>builder()
+                .setBootstrapServers(cfg.get(JobConfig.BOOTSTRAP))
+                .setKafkaProducerConfig(p)
+                .setRecordSerializer(serializer)
+                .setDeliveryGuarantee(DeliveryGuarantee.EXACTLY_ONCE)
+                .setTransactionalIdPrefix(cfg.get(JobConfig.TRANSACTION_PREFIX) + "-" + name)
+                .build();
+    }
+
+    /** Runs the job graph and waits (local environments; tests). */
+    public static JobExecutionResult run(StreamExecutionEnvironment env, JobConfig cfg) throws Exception {
+        prepare(cfg);
+        build(env, cfg);
+        return env.execute("sockflow jobs");
+    }
+
+    static Map<String, String> none() {
+        return Map.of();
+    }
+}

@@ -1,0 +1,77 @@
+package io.sockflow.jobs.detect;
+
+import io.sockflow.schemas.Alert;
+import io.sockflow.schemas.EventKind;
+import io.sockflow.schemas.Severity;
+import io.sockflow.schemas.SocketEvent;
+import org.apache.flink.api.common.functions.FlatMapFunction;
+import org.apache.flink.util.Collector;
+
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Rules that one event is enough for:
+ * <ul>
+ * <li>{@code hostname-change}: sethostname or setdomainname called (success or not: trying is the signal);</li>
+ * <li>{@code raw-socket}: a raw (SOCK_RAW) or packet (AF_PACKET) socket opened: sniffing or crafting packets;</li>
+ * <li>{@code socketpair-ipc}: a socketpair made by a process not on the allow-list (covert IPC channel);</li>
+ * <li>{@code shell-connect}: a shell process connecting out (a reverse shell's first step).</li>
+ * </ul>
+ */
+public final class SingleEventRules implements FlatMapFunction<SocketEvent, Alert> {
+    private static final long serialVersionUID = 1L;
+
+    private final Set<String> socketpairAllow;
+    private final Set<String> shells;
+
+    public SingleEventRules(Set<String> socketpairAllow, Set<String> shells) {
+        this.socketpairAllow = Set.copyOf(socketpairAllow);
+        this.shells = Set.copyOf(shells);
+    }
+
+    @Override
+    public void flatMap(SocketEvent e, Collector<Alert> out) {
+        EventKind k = e.getKind();
+        switch (k) {
+            case SETHOSTNAME, SETDOMAINNAME -> out.collect(Alerts.of("hostname-change", Severity.HIGH, e.getTimestamp(), e,
+                    e.getComm() + " (pid " + e.getPid() + ") called " + k.name().toLowerCase() + "('" + e.getName() + "')"
+                            + (e.getReturnValue() < 0 ? ", refused with " + e.getErrno() : ""),
+                    List.of(Alerts.describe(e)), Map.of("call", k.name(), "name", String.valueOf(e.getName()),
+                            "result", e.getReturnValue() < 0 ? String.valueOf(e.getErrno()) : "OK"),
+                    Alerts.eventId(e)));
+            case SOCKET -> {
+                String type = e.getArgType() != null ? e.getArgType() : e.getSocketType();
+                String family = e.getArgFamily() != null ? e.getArgFamily() : e.getFamily();
+                if (e.getReturnValue() >= 0 && ("SOCK_RAW".equals(type) || "AF_PACKET".equals(family))) {
+                    out.collect(Alerts.of("raw-socket", Severity.MEDIUM, e.getTimestamp(), e,
+                            e.getComm() + " (pid " + e.getPid() + ") opened a " + family + " " + type + " socket",
+                            List.of(Alerts.describe(e)), Map.of("family", String.valueOf(family), "type", String.valueOf(type)),
+                            Alerts.eventId(e)));
+                }
+            }
+            case SOCKETPAIR -> {
+                if (e.getReturnValue() >= 0 && !socketpairAllow.contains(e.getComm())) {
+                    out.collect(Alerts.of("socketpair-ipc", Severity.LOW, e.getTimestamp(), e,
+                            e.getComm() + " (pid " + e.getPid() + ") created a socketpair (not on the allow-list)",
+                            List.of(Alerts.describe(e)), Map.of("inodes", e.getSocketInode() + "," + e.getRelatedSocketInode()),
+                            Alerts.eventId(e)));
+                }
+            }
+            case CONNECT -> {
+                boolean tried = e.getReturnValue() >= 0 || "EINPROGRESS".equals(e.getErrno());
+                boolean inet = "AF_INET".equals(e.getSockaddrFamily()) || "AF_INET6".equals(e.getSockaddrFamily());
+                if (tried && inet && shells.contains(e.getComm())) {
+                    out.collect(Alerts.of("shell-connect", Severity.HIGH, e.getTimestamp(), e,
+                            "shell " + e.getComm() + " (pid " + e.getPid() + ") connected to " + e.getSockaddrAddress() + ":"
+                                    + e.getSockaddrPort(),
+                            List.of(Alerts.describe(e)), Map.of("destination", e.getSockaddrAddress() + ":" + e.getSockaddrPort()),
+                            Alerts.eventId(e)));
+                }
+            }
+            default -> {
+            }
+        }
+    }
+}

@@ -1,0 +1,59 @@
+package io.sockflow.jobs.flow;
+
+import java.net.InetAddress;
+import java.net.UnknownHostException;
+import java.nio.ByteBuffer;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.Base64;
+
+/**
+ * Community ID v1 (the flow hash Zeek, Suricata, Elastic and NetObserv share): base64 of the SHA-1 of seed,
+ * the two addresses and ports in a canonical order, and the protocol, prefixed with "1:". The same connection gets
+ * the same id on every tool and both of its ends.
+ */
+public final class CommunityId {
+    private CommunityId() {
+    }
+
+    public static String v1(String srcAddress, int srcPort, String dstAddress, int dstPort, int protocol, int seed) {
+        byte[] a = bytes(srcAddress);
+        byte[] b = bytes(dstAddress);
+        int pa = srcPort;
+        int pb = dstPort;
+        if (!lessOrEqual(a, pa, b, pb)) {
+            byte[] t = a;
+            a = b;
+            b = t;
+            int tp = pa;
+            pa = pb;
+            pb = tp;
+        }
+        ByteBuffer buf = ByteBuffer.allocate(2 + a.length + b.length + 2 + 4);
+        buf.putShort((short) seed).put(a).put(b).put((byte) protocol).put((byte) 0);
+        buf.putShort((short) pa).putShort((short) pb);
+        try {
+            MessageDigest sha1 = MessageDigest.getInstance("SHA-1");
+            return "1:" + Base64.getEncoder().encodeToString(sha1.digest(buf.array()));
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static boolean lessOrEqual(byte[] a, int pa, byte[] b, int pb) {
+        int c = java.util.Arrays.compareUnsigned(a, b);
+        return c < 0 || c == 0 && pa <= pb;
+    }
+
+    /** An address literal's bytes (never a name lookup). */
+    static byte[] bytes(String literal) {
+        if (literal == null || literal.isEmpty() || !(Character.isDigit(literal.charAt(0)) || literal.indexOf(':') >= 0)) {
+            throw new IllegalArgumentException("not an IP address literal: " + literal);
+        }
+        try {
+            return InetAddress.getByName(literal).getAddress();
+        } catch (UnknownHostException e) {
+            throw new IllegalArgumentException("not an IP address literal: " + literal, e);
+        }
+    }
+}

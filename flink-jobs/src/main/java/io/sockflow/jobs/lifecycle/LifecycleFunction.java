@@ -1,0 +1,150 @@
+package io.sockflow.jobs.lifecycle;
+
+import io.sockflow.schemas.LifecycleStatus;
+import io.sockflow.schemas.SocketEvent;
+import io.sockflow.schemas.SocketLifecycle;
+import org.apache.flink.api.common.functions.OpenContext;
+import org.apache.flink.api.common.state.ValueState;
+import org.apache.flink.api.common.state.ValueStateDescriptor;
+import org.apache.flink.api.common.typeinfo.TypeHint;
+import org.apache.flink.api.common.typeinfo.TypeInformation;
+import org.apache.flink.metrics.Counter;
+import org.apache.flink.streaming.api.functions.KeyedProcessFunction;
+import org.apache.flink.util.Collector;
+import org.apache.flink.util.OutputTag;
+
+import java.time.Duration;
+
+/**
+ * One socket's state machine, keyed by host + boot + inode, on event time. Events are folded into a
+ * {@link SocketLifecycleState} in whatever order they come, duplicates counted once. The lifecycle ends (record
+ * CLOSED) once the watermark passes its close plus a grace for the kernel's last records, or (TIMED_OUT) after a
+ * silence with no close seen; a long-lived socket gets an OPEN update every update interval in which it had events. After its end a key
+ * keeps a short tombstone so stragglers are counted ({@code eventsAfterEnd}) instead of starting a new lifecycle
+ * that would say CREATE not seen. Events behind the watermark are still folded in while the socket lives.
+ */
+public final class LifecycleFunction extends KeyedProcessFunction<String, SocketEvent, SocketLifecycle> {
+    private static final long serialVersionUID = 1L;
+    /** Early notice for the flow function: this socket is connected and both its ends are known. */
+    public static final OutputTag<SocketLifecycle> CONNECTED = new OutputTag<>("connected",
+            TypeInformation.of(SocketLifecycle.class)) {
+    };
+
+    private final long graceMs;
+    private final long timeoutMs;
+    private final long updateMs;
+    private final long tombstoneMs;
+
+    private transient ValueState<SocketLifecycleState> state;
+    private transient ValueState<Long> endedAt;
+    private transient ValueState<Long> nextUpdate;
+    private transient ValueState<Boolean> announced;
+    private transient Counter afterEnd;
+    private transient Counter duplicates;
+    private transient Counter ended;
+
+    public LifecycleFunction(Duration closeGrace, Duration timeout, Duration updateInterval) {
+        this.graceMs = closeGrace.toMillis();
+        this.timeoutMs = timeout.toMillis();
+        this.updateMs = updateInterval.toMillis();
+        this.tombstoneMs = Math.max(30_000, 2 * graceMs);
+    }
+
+    @Override
+    public void open(OpenContext ctx) {
+        state = getRuntimeContext().getState(new ValueStateDescriptor<>("socket",
+                TypeInformation.of(new TypeHint<SocketLifecycleState>() {
+                })));
+        endedAt = getRuntimeContext().getState(new ValueStateDescriptor<>("endedAt", Long.class));
+        nextUpdate = getRuntimeContext().getState(new ValueStateDescriptor<>("nextUpdate", Long.class));
+        announced = getRuntimeContext().getState(new ValueStateDescriptor<>("announced", Boolean.class));
+        afterEnd = getRuntimeContext().getMetricGroup().counter("eventsAfterEnd");
+        duplicates = getRuntimeContext().getMetricGroup().counter("duplicateEvents");
+        ended = getRuntimeContext().getMetricGroup().counter("lifecyclesEnded");
+    }
+
+    @Override
+    public void processElement(SocketEvent e, Context ctx, Collector<SocketLifecycle> out) throws Exception {
+        if (endedAt.value() != null) {
+            afterEnd.inc();
+            return;
+        }
+        SocketLifecycleState s = state.value();
+        boolean fresh = s == null;
+        if (fresh) {
+            s = new SocketLifecycleState();
+        }
+        boolean closedBefore = !fresh && s.closed();
+        if (!s.apply(e)) {
+            duplicates.inc();
+            return;
+        }
+        state.update(s);
+        // one timer per concern, moved forward lazily in onTimer: a busy socket does not pile up timers
+        if (fresh) {
+            long first = s.lastSeenMillis();
+            nextUpdate.update(first + updateMs);
+            ctx.timerService().registerEventTimeTimer(first + updateMs);
+            ctx.timerService().registerEventTimeTimer(first + timeoutMs);
+        }
+        if (s.closed() && !closedBefore) {
+            ctx.timerService().registerEventTimeTimer(s.closedMillis() + graceMs);
+        }
+        if (announced.value() == null && s.connectedWithEndpoints()) {
+            announced.update(Boolean.TRUE);
+            ctx.output(CONNECTED, s.toRecord(LifecycleStatus.OPEN, null));
+        }
+    }
+
+    @Override
+    public void onTimer(long ts, OnTimerContext ctx, Collector<SocketLifecycle> out) throws Exception {
+        Long end = endedAt.value();
+        if (end != null) {
+            if (ts >= end + tombstoneMs) {
+                endedAt.clear();
+            }
+            return;
+        }
+        SocketLifecycleState s = state.value();
+        if (s == null) {
+            return;
+        }
+        if (s.closed()) {
+            if (ts >= s.closedMillis() + graceMs) {
+                finish(ctx, out, s.toRecord(LifecycleStatus.CLOSED, null), ts);
+                return;
+            }
+        } else if (ts >= s.lastSeenMillis() + timeoutMs) {
+            finish(ctx, out, s.toRecord(LifecycleStatus.TIMED_OUT, s.lastSeenNs()), ts);
+            return;
+        } else {
+            ctx.timerService().registerEventTimeTimer(s.lastSeenMillis() + timeoutMs);
+        }
+        Long next = nextUpdate.value();
+        if (next != null && ts >= next) {
+            if (s.eventCount() != s.publishedEvents()) {
+                out.collect(s.toRecord(LifecycleStatus.OPEN, null)); // only when something changed since the last one
+                s.published();
+                state.update(s);
+            }
+            long n = next + updateMs * Math.max(1, (ts - next) / updateMs + 1);
+            nextUpdate.update(n);
+            ctx.timerService().registerEventTimeTimer(n);
+        }
+    }
+
+    private void finish(OnTimerContext ctx, Collector<SocketLifecycle> out, SocketLifecycle r, long ts) {
+        out.collect(r);
+        ended.inc();
+        state.clear();
+        nextUpdate.clear();
+        announced.clear();
+        try {
+            endedAt.update(ts);
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+        long until = ts > Long.MAX_VALUE - tombstoneMs ? Long.MAX_VALUE : ts + tombstoneMs;
+        ctx.timerService().registerEventTimeTimer(until);
+    }
+}

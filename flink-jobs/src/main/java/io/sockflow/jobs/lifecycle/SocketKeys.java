@@ -1,0 +1,49 @@
+package io.sockflow.jobs.lifecycle;
+
+import io.sockflow.schemas.EventKind;
+import io.sockflow.schemas.SocketEvent;
+
+import java.util.List;
+
+/**
+ * A socket's identity on the stream: host, boot and sockfs inode. Kernel records whose socket the collector could
+ * not tie to an inode (a socket older than the capture) are keyed by their {@code struct sock} address instead, so
+ * they still make a lifecycle (with CREATE not seen).
+ */
+public final class SocketKeys {
+    private SocketKeys() {
+    }
+
+    /** The lifecycle key, or null for events that concern no socket (sethostname, counters). */
+    public static String key(SocketEvent e) {
+        Long inode = e.getSocketInode();
+        if (inode != null && inode != 0) {
+            return e.getHost() + "|" + e.getBootId() + "|" + inode;
+        }
+        Long sk = e.getSocketKernelAddress();
+        if (sk != null && sk != 0) {
+            return e.getHost() + "|" + e.getBootId() + "|sk" + Long.toHexString(sk);
+        }
+        return null;
+    }
+
+    /**
+     * The events that feed the lifecycles: those with a socket; a socketpair call feeds both its ends (the second
+     * end gets a copy with the two sockets swapped).
+     */
+    public static List<SocketEvent> lifecycleInputs(SocketEvent e) {
+        if (key(e) == null) {
+            return List.of();
+        }
+        if (e.getKind() == EventKind.SOCKETPAIR && e.getReturnValue() >= 0 && e.getRelatedSocketInode() != null) {
+            SocketEvent other = SocketEvent.newBuilder(e).build();
+            other.setSocketInode(e.getRelatedSocketInode());
+            other.setRelatedSocketInode(e.getSocketInode());
+            other.setSocketKernelAddress(e.getRelatedSocketKernelAddress());
+            other.setRelatedSocketKernelAddress(e.getSocketKernelAddress());
+            other.setFd(e.getResultFd2());
+            return List.of(e, other);
+        }
+        return List.of(e);
+    }
+}

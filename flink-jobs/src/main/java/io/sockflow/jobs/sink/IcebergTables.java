@@ -1,0 +1,190 @@
+package io.sockflow.jobs.sink;
+
+import org.apache.avro.LogicalType;
+import org.apache.avro.LogicalTypes;
+import org.apache.avro.Schema;
+import org.apache.avro.generic.IndexedRecord;
+import org.apache.flink.table.data.GenericArrayData;
+import org.apache.flink.table.data.GenericMapData;
+import org.apache.flink.table.data.GenericRowData;
+import org.apache.flink.table.data.RowData;
+import org.apache.flink.table.data.StringData;
+import org.apache.flink.table.data.TimestampData;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.iceberg.PartitionSpec;
+import org.apache.iceberg.Table;
+import org.apache.iceberg.catalog.Catalog;
+import org.apache.iceberg.catalog.Namespace;
+import org.apache.iceberg.catalog.SupportsNamespaces;
+import org.apache.iceberg.catalog.TableIdentifier;
+import org.apache.iceberg.exceptions.AlreadyExistsException;
+import org.apache.iceberg.flink.CatalogLoader;
+import org.apache.iceberg.types.Type;
+import org.apache.iceberg.types.Types;
+
+import java.io.Serializable;
+import java.net.URI;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * The lake side: Iceberg tables whose columns are the Avro schema's fields (one definition of every record), in
+ * a Hadoop catalog under the warehouse path, partitioned by day and host, and the conversion of a record to the
+ * Flink row the Iceberg sink writes. Avro to Iceberg: string and enum to string, int, long, boolean, double,
+ * timestamp-micros/millis to timestamptz, arrays and maps of strings; unions with null are optional columns.
+ */
+public final class IcebergTables {
+    private IcebergTables() {
+    }
+
+    /** A warehouse given as a folder or a URI, as the Hadoop catalog wants it. */
+    public static String warehouseUri(String warehouse) {
+        if (warehouse.contains("://") || warehouse.startsWith("file:")) {
+            return warehouse;
+        }
+        return Path.of(warehouse).toAbsolutePath().normalize().toUri().toString();
+    }
+
+    public static CatalogLoader catalog(String warehouse) {
+        return CatalogLoader.hadoop("sockflow", new Configuration(), Map.of("warehouse", warehouseUri(warehouse)));
+    }
+
+    /** Creates the table when missing (partitioned by day of {@code timeField} and by host); returns it. */
+    public static Table ensure(CatalogLoader loader, String namespace, String name, Schema avro, String timeField) {
+        Catalog catalog = loader.loadCatalog();
+        TableIdentifier id = TableIdentifier.of(namespace, name);
+        if (catalog instanceof SupportsNamespaces ns && !ns.namespaceExists(Namespace.of(namespace))) {
+            try {
+                ns.createNamespace(Namespace.of(namespace));
+            } catch (AlreadyExistsException ignored) {
+                // made by a concurrent start
+            }
+        }
+        if (catalog.tableExists(id)) {
+            return catalog.loadTable(id);
+        }
+        org.apache.iceberg.Schema schema = icebergSchema(avro);
+        PartitionSpec spec = PartitionSpec.builderFor(schema).day(timeField).identity("host").build();
+        try {
+            return catalog.createTable(id, schema, spec, Map.of("format-version", "2",
+                    "write.parquet.compression-codec", "zstd"));
+        } catch (AlreadyExistsException e) {
+            return catalog.loadTable(id);
+        }
+    }
+
+    public static org.apache.iceberg.Schema icebergSchema(Schema avro) {
+        AtomicInteger ids = new AtomicInteger(0);
+        List<Types.NestedField> fields = new ArrayList<>();
+        for (Schema.Field f : avro.getFields()) {
+            fields.add(field(f.name(), f.schema(), f.doc(), ids));
+        }
+        return new org.apache.iceberg.Schema(fields);
+    }
+
+    private static Types.NestedField field(String name, Schema s, String doc, AtomicInteger ids) {
+        int id = ids.incrementAndGet();
+        Schema t = nonNull(s);
+        Type type = type(t, ids);
+        return t != s ? Types.NestedField.optional(id, name, type, doc) : Types.NestedField.required(id, name, type, doc);
+    }
+
+    private static Schema nonNull(Schema s) {
+        if (s.getType() == Schema.Type.UNION) {
+            for (Schema b : s.getTypes()) {
+                if (b.getType() != Schema.Type.NULL) {
+                    return b;
+                }
+            }
+        }
+        return s;
+    }
+
+    private static Type type(Schema s, AtomicInteger ids) {
+        LogicalType lt = s.getLogicalType();
+        if (lt instanceof LogicalTypes.TimestampMicros || lt instanceof LogicalTypes.TimestampMillis) {
+            return Types.TimestampType.withZone();
+        }
+        return switch (s.getType()) {
+            case STRING, ENUM -> Types.StringType.get();
+            case INT -> Types.IntegerType.get();
+            case LONG -> Types.LongType.get();
+            case BOOLEAN -> Types.BooleanType.get();
+            case DOUBLE -> Types.DoubleType.get();
+            case FLOAT -> Types.FloatType.get();
+            case BYTES -> Types.BinaryType.get();
+            case ARRAY -> Types.ListType.ofRequired(ids.incrementAndGet(), type(s.getElementType(), ids));
+            case MAP -> {
+                int k = ids.incrementAndGet();
+                int v = ids.incrementAndGet();
+                yield Types.MapType.ofRequired(k, v, Types.StringType.get(), type(s.getValueType(), ids));
+            }
+            default -> throw new IllegalArgumentException("no lake column type for Avro " + s);
+        };
+    }
+
+    /** Record to row, field by field in schema order. */
+    public static final class ToRow implements Serializable {
+        private static final long serialVersionUID = 1L;
+        private final String schemaJson;
+        private transient Schema schema;
+
+        public ToRow(Schema schema) {
+            this.schemaJson = schema.toString();
+        }
+
+        public RowData apply(IndexedRecord r) {
+            if (schema == null) {
+                schema = new Schema.Parser().parse(schemaJson);
+            }
+            List<Schema.Field> fields = schema.getFields();
+            GenericRowData row = new GenericRowData(fields.size());
+            for (int i = 0; i < fields.size(); i++) {
+                row.setField(i, value(nonNull(fields.get(i).schema()), r.get(i)));
+            }
+            return row;
+        }
+
+        private static Object value(Schema s, Object v) {
+            if (v == null) {
+                return null;
+            }
+            if (v instanceof Instant t) {
+                return TimestampData.fromInstant(t);
+            }
+            return switch (s.getType()) {
+                case STRING, ENUM -> StringData.fromString(v.toString());
+                case ARRAY -> {
+                    List<?> l = (List<?>) v;
+                    Object[] out = new Object[l.size()];
+                    for (int i = 0; i < out.length; i++) {
+                        out[i] = value(s.getElementType(), l.get(i));
+                    }
+                    yield new GenericArrayData(out);
+                }
+                case MAP -> {
+                    Map<Object, Object> out = new HashMap<>();
+                    ((Map<?, ?>) v).forEach((k, x) -> out.put(StringData.fromString(k.toString()), value(s.getValueType(), x)));
+                    yield new GenericMapData(out);
+                }
+                case BYTES -> {
+                    java.nio.ByteBuffer b = ((java.nio.ByteBuffer) v).duplicate();
+                    byte[] a = new byte[b.remaining()];
+                    b.get(a);
+                    yield a;
+                }
+                default -> v;
+            };
+        }
+    }
+
+    /** For logs: where a table lives. */
+    public static URI location(Table t) {
+        return URI.create(t.location());
+    }
+}

@@ -1,0 +1,206 @@
+package io.sockflow.jobs.lifecycle;
+
+import io.sockflow.jobs.Ev;
+import io.sockflow.jobs.Workload;
+import io.sockflow.schemas.LifecycleStatus;
+import io.sockflow.schemas.SocketEvent;
+import io.sockflow.schemas.SocketLifecycle;
+import io.sockflow.schemas.SocketRole;
+import org.apache.flink.api.common.typeinfo.Types;
+import org.apache.flink.streaming.api.operators.KeyedProcessOperator;
+import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
+import org.apache.flink.streaming.util.KeyedOneInputStreamOperatorTestHarness;
+import org.apache.flink.runtime.checkpoint.OperatorSubtaskState;
+import org.junit.jupiter.api.Test;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.function.Function;
+import java.util.stream.Collectors;
+
+import static io.sockflow.schemas.EventKind.*;
+import static org.junit.jupiter.api.Assertions.*;
+
+/** The lifecycle function in Flink's keyed operator harness: exact records out for known event sequences. */
+class LifecycleFunctionTest {
+
+    private static KeyedOneInputStreamOperatorTestHarness<String, SocketEvent, SocketLifecycle> harness() throws Exception {
+        var h = new KeyedOneInputStreamOperatorTestHarness<>(
+                new KeyedProcessOperator<>(new LifecycleFunction(Duration.ofSeconds(1), Duration.ofMinutes(10), Duration.ofMinutes(1))),
+                SocketKeys::key, Types.STRING);
+        h.open();
+        return h;
+    }
+
+    private static void feed(KeyedOneInputStreamOperatorTestHarness<String, SocketEvent, SocketLifecycle> h, List<SocketEvent> events)
+            throws Exception {
+        for (SocketEvent e : events) {
+            for (SocketEvent x : SocketKeys.lifecycleInputs(e)) {
+                h.processElement(new StreamRecord<>(x, x.getTimestamp().toEpochMilli()));
+            }
+        }
+    }
+
+    private static Map<Long, SocketLifecycle> byInode(List<SocketLifecycle> out) {
+        return out.stream().collect(Collectors.toMap(SocketLifecycle::getSocketInode, Function.identity(), (a, b) -> {
+            throw new AssertionError("two records for socket " + a.getSocketInode());
+        }));
+    }
+
+    private static long end(int n) {
+        return Ev.T0.toEpochMilli() + Workload.lastMillis(n);
+    }
+
+    @Test
+    void theWorkloadGivesOneClosedLifecyclePerSocketWithRolesLinksAndBytes() throws Exception {
+        int n = 3;
+        var h = harness();
+        feed(h, Workload.events(n));
+        h.processWatermark(end(n) + 1001);
+        Map<Long, SocketLifecycle> got = byInode(h.extractOutputValues());
+        assertEquals(Workload.sockets(n), got.size());
+        assertTrue(got.values().stream().allMatch(l -> l.getStatus() == LifecycleStatus.CLOSED), "all closed");
+
+        SocketLifecycle listener = got.get(10L);
+        assertEquals(SocketRole.LISTENER, listener.getRole());
+        assertEquals(8080, listener.getLocalPort());
+        assertNotNull(listener.getBoundAt());
+        assertNotNull(listener.getListeningAt());
+        assertEquals("python3", listener.getComm());
+        for (int i = 0; i < n; i++) {
+            SocketLifecycle c = got.get(100L + i);
+            SocketLifecycle s = got.get(1000L + i);
+            assertEquals(SocketRole.CLIENT, c.getRole());
+            assertEquals(SocketRole.ACCEPTED, s.getRole());
+            assertEquals(10L, s.getListenerInode(), "accepted socket linked to its listener");
+            assertEquals(100L * (i + 1), c.getBytesSent());
+            assertEquals(1000L + i, c.getBytesReceived());
+            assertEquals(1000L + i, s.getBytesSent());
+            assertEquals(100L * (i + 1), s.getBytesReceived());
+            assertEquals(1L, c.getMessagesSent());
+            assertEquals(40000 + i, c.getLocalPort());
+            assertEquals(8080, c.getRemotePort());
+            assertEquals("CLOSE", c.getEndReason());
+            assertEquals(List.of(), c.getNotSeen());
+            assertEquals(300 + i, c.getPid());
+            assertEquals(200, s.getPid());
+        }
+        SocketLifecycle refused = got.get(500L);
+        assertEquals(SocketRole.CLIENT, refused.getRole());
+        assertEquals("ECONNREFUSED", refused.getEndReason());
+        assertEquals(1L, refused.getErrorCount());
+        assertNull(refused.getConnectedAt());
+
+        SocketLifecycle dig = got.get(600L);
+        SocketLifecycle named = got.get(601L);
+        assertEquals(SocketRole.DATAGRAM, dig.getRole());
+        assertEquals(SocketRole.DATAGRAM, named.getRole());
+        assertEquals(40L, dig.getBytesSent());
+        assertEquals(120L, dig.getBytesReceived());
+        assertEquals(50000, named.getRemotePort(), "an unconnected datagram socket's peer comes from its sendto/recvfrom");
+
+        SocketLifecycle a = got.get(700L);
+        SocketLifecycle b = got.get(701L);
+        assertEquals(SocketRole.PAIR, a.getRole());
+        assertEquals(SocketRole.PAIR, b.getRole());
+        assertEquals(701L, a.getPairInode());
+        assertEquals(700L, b.getPairInode());
+        assertEquals(9L, a.getBytesSent());
+        assertEquals(9L, b.getBytesReceived());
+        h.close();
+    }
+
+    @Test
+    void shuffledAndDuplicatedEventsGiveTheSameRecords() throws Exception {
+        int n = 4;
+        var ordered = harness();
+        feed(ordered, Workload.events(n));
+        ordered.processWatermark(end(n) + 1001);
+        Map<Long, SocketLifecycle> expected = byInode(ordered.extractOutputValues());
+
+        List<SocketEvent> messy = new ArrayList<>(Workload.events(n));
+        messy.addAll(Workload.events(n).subList(0, 25)); // delivered twice (a producer's resend)
+        Collections.shuffle(messy, new Random(7));
+        var h = harness();
+        feed(h, messy);
+        h.processWatermark(end(n) + 1001);
+        assertEquals(expected, byInode(h.extractOutputValues()));
+    }
+
+    @Test
+    void aSocketBornBeforeCaptureAndNeverClosedIsMarkedAndTimedOut() throws Exception {
+        var h = harness();
+        // no SOCKET/ACCEPT: only later calls on it, then silence
+        h.processElement(new StreamRecord<>(Ev.of(SENDTO, 77, "sshd", 0).socket(42).tcp().local("10.0.0.1", 22).remote("10.0.0.9", 50000).bytes(10).get(), 0));
+        h.processElement(new StreamRecord<>(Ev.of(RECVFROM, 77, "sshd", 5).socket(42).tcp().local("10.0.0.1", 22).remote("10.0.0.9", 50000).bytes(3).get(), 5));
+        h.processWatermark(Ev.T0.toEpochMilli() + Duration.ofMinutes(5).toMillis());
+        // one update after a minute; none for the silent minutes after it; nothing final yet
+        List<SocketLifecycle> updates = h.extractOutputValues();
+        assertEquals(1, updates.size());
+        assertEquals(LifecycleStatus.OPEN, updates.get(0).getStatus());
+        h.processWatermark(Ev.T0.toEpochMilli() + Duration.ofMinutes(11).toMillis());
+        List<SocketLifecycle> all = h.extractOutputValues();
+        assertEquals(2, all.size());
+        SocketLifecycle last = all.get(1);
+        assertEquals(LifecycleStatus.TIMED_OUT, last.getStatus());
+        assertEquals("TIMEOUT", last.getEndReason());
+        assertEquals(List.of("CREATE", "CLOSE"), last.getNotSeen());
+        assertEquals(10L, last.getBytesSent());
+        assertEquals(Ev.T0.plusMillis(5), last.getClosedAt(), "ended at the last event seen");
+        h.close();
+    }
+
+    @Test
+    void eventsAfterTheEndAreCountedNotANewLifecycle() throws Exception {
+        var h = harness();
+        feed(h, List.of(
+                Ev.of(SOCKET, 5, "nc", 0).socket(9).tcp().get(),
+                Ev.of(CLOSE, 5, "nc", 10).socket(9).tcp().get()));
+        h.processWatermark(Ev.T0.toEpochMilli() + 2000);
+        assertEquals(1, h.extractOutputValues().size());
+        // the kernel's last state change comes after the grace
+        feed(h, List.of(Ev.of(TCP_STATE, 5, "nc", 2500).socket(9).tcp().state("FIN_WAIT2", "CLOSE").get()));
+        h.processWatermark(Ev.T0.toEpochMilli() + 20 * 60_000);
+        assertEquals(1, h.extractOutputValues().size(), "no second lifecycle for a straggler");
+        h.close();
+    }
+
+    @Test
+    void aConnectedSocketIsAnnouncedOnceForItsFlowBeforeItEnds() throws Exception {
+        var h = harness();
+        feed(h, Workload.events(1).subList(0, 7)); // listener, then client connect + accept
+        var notices = h.getSideOutput(LifecycleFunction.CONNECTED);
+        assertNotNull(notices);
+        List<Long> inodes = notices.stream().map(r -> r.getValue().getSocketInode()).sorted().toList();
+        assertEquals(List.of(100L, 1000L), inodes);
+        assertTrue(h.extractOutputValues().isEmpty(), "nothing published before an update or the end");
+        h.close();
+    }
+
+    @Test
+    void stateSurvivesASnapshotAndRestore() throws Exception {
+        int n = 2;
+        List<SocketEvent> events = Workload.events(n);
+        var h = harness();
+        feed(h, events.subList(0, 15));
+        OperatorSubtaskState snap = h.snapshot(1L, 1L);
+        h.close();
+        var restored = new KeyedOneInputStreamOperatorTestHarness<>(
+                new KeyedProcessOperator<>(new LifecycleFunction(Duration.ofSeconds(1), Duration.ofMinutes(10), Duration.ofMinutes(1))),
+                SocketKeys::key, Types.STRING);
+        restored.initializeState(snap);
+        restored.open();
+        feed(restored, events.subList(15, events.size()));
+        restored.processWatermark(end(n) + 1001);
+        var once = harness();
+        feed(once, events);
+        once.processWatermark(end(n) + 1001);
+        assertEquals(byInode(once.extractOutputValues()), byInode(restored.extractOutputValues()));
+        restored.close();
+        once.close();
+    }
+}
