@@ -1,0 +1,233 @@
+package io.sockflow.jobs;
+
+import io.sockflow.embedded.LocalStack;
+import io.sockflow.jobs.config.JobConfig;
+import io.sockflow.schemas.Alert;
+import io.sockflow.schemas.Flow;
+import io.sockflow.schemas.FlowRecordType;
+import io.sockflow.schemas.LifecycleStatus;
+import io.sockflow.schemas.SocketEvent;
+import io.sockflow.schemas.SocketLifecycle;
+import io.sockflow.schemas.registry.ConfluentAvro;
+import io.sockflow.schemas.registry.RegistryClient;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.UUID;
+import java.util.stream.Collectors;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+/**
+ * The whole job graph on a Flink MiniCluster against the embedded broker and registry, with a workload of known
+ * shape written to the input topic as the collector writes it (the live-capture version of this test is in the
+ * runner module, which may depend on both collector and jobs). Results are read back from Kafka (read_committed)
+ * and from the Iceberg tables.
+ */
+class SockflowJobTest {
+    static final int CONNECTIONS = 40;
+    static LocalStack stack;
+    static String input;
+    static int corruptAt;
+    @TempDir
+    static Path dir;
+
+    @BeforeAll
+    static void writeInput() {
+        stack = LocalStack.shared();
+        input = "events-" + UUID.randomUUID();
+        RegistryClient registry = new RegistryClient(RegistryClient.Config.of(stack.registryUrl()));
+        ConfluentAvro.Serializer<SocketEvent> ser = new ConfluentAvro.Serializer<>(registry, input, SocketEvent.getClassSchema());
+        ser.register();
+        List<SocketEvent> events = Workload.events(CONNECTIONS);
+        JobConfig cfg = config("prep", Map.of());
+        SockflowJob.prepare(cfg); // creates the input topic too
+        corruptAt = events.size() / 2;
+        try (KafkaProducer<byte[], byte[]> p = Results.producer(stack.bootstrapServers())) {
+            for (int i = 0; i < events.size(); i++) {
+                if (i == corruptAt) {
+                    // a record that is not Avro at all, and one with a schema id the registry never gave
+                    Results.send(p, input, "web-1/x".getBytes(StandardCharsets.UTF_8), "not avro".getBytes(StandardCharsets.UTF_8));
+                    Results.send(p, input, "web-1/y".getBytes(StandardCharsets.UTF_8), new byte[] {0, 0, 0, 39, 15, 1, 2, 3});
+                }
+                SocketEvent e = events.get(i);
+                // partitioned like the collector: by host and socket
+                String key = e.getHost() + "/" + (e.getSocketInode() != null ? e.getSocketInode() : "pid/" + e.getPid());
+                Results.send(p, input, key.getBytes(StandardCharsets.UTF_8), ser.serialize(e));
+            }
+            // one event far later, so the watermark ends everything the way time passing would
+            SocketEvent tick = Ev.of(io.sockflow.schemas.EventKind.SETHOSTNAME, 9, "hostname", 3_600_000).name("web-1").get();
+            Results.send(p, input, "web-1/pid/9".getBytes(StandardCharsets.UTF_8), ser.serialize(tick));
+        }
+    }
+
+    static JobConfig config(String run, Map<String, String> more) {
+        Map<String, String> m = new HashMap<>();
+        m.put("bootstrap.servers", stack.bootstrapServers());
+        m.put("registry.url", stack.registryUrl());
+        m.put("topic.events", input);
+        m.put("topic.lifecycles", "lifecycles-" + run + "-" + input);
+        m.put("topic.flows", "flows-" + run + "-" + input);
+        m.put("topic.alerts", "alerts-" + run + "-" + input);
+        m.put("topic.dead-letter", "dlq-" + run + "-" + input);
+        m.put("warehouse", dir.resolve("warehouse").toString());
+        m.put("iceberg.namespace", "ns_" + run);
+        m.put("checkpoint.interval", "300ms");
+        m.put("bounded", "true");
+        m.put("detect.listener.learning", "0s");
+        m.put("transactional.id.prefix", "tx-" + run + "-" + input);
+        m.put("group.id", "g-" + run);
+        m.putAll(more);
+        return JobConfig.of(m);
+    }
+
+    static void run(JobConfig cfg, boolean allowRestart) throws Exception {
+        Configuration conf = new Configuration();
+        if (allowRestart) {
+            conf.setString("restart-strategy.type", "fixed-delay");
+            conf.setString("restart-strategy.fixed-delay.attempts", "2");
+            conf.setString("restart-strategy.fixed-delay.delay", "500ms");
+        } else {
+            conf.setString("restart-strategy.type", "none");
+        }
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironment(1, conf);
+        SockflowJob.run(env, cfg);
+    }
+
+    record Outcome(List<SocketLifecycle> lifecycles, List<Flow> flows, List<Alert> alerts, List<ConsumerRecord<byte[], byte[]>> dead,
+            List<Map<String, Object>> lakeLifecycles, List<Map<String, Object>> lakeFlows, List<Map<String, Object>> lakeAlerts) {
+    }
+
+    static Outcome outcome(JobConfig cfg) {
+        String b = stack.bootstrapServers();
+        String r = stack.registryUrl();
+        String w = cfg.get(JobConfig.WAREHOUSE);
+        String ns = cfg.get(JobConfig.NAMESPACE);
+        return new Outcome(
+                Results.decode(r, Results.readCommitted(b, cfg.get(JobConfig.LIFECYCLES_TOPIC)), SocketLifecycle.getClassSchema()),
+                Results.decode(r, Results.readCommitted(b, cfg.get(JobConfig.FLOWS_TOPIC)), Flow.getClassSchema()),
+                Results.decode(r, Results.readCommitted(b, cfg.get(JobConfig.ALERTS_TOPIC)), Alert.getClassSchema()),
+                Results.readCommitted(b, cfg.get(JobConfig.DEAD_LETTER_TOPIC)),
+                Results.lake(w, ns, SockflowJob.LIFECYCLES_TABLE),
+                Results.lake(w, ns, SockflowJob.FLOWS_TABLE),
+                Results.lake(w, ns, SockflowJob.ALERTS_TABLE));
+    }
+
+    static Outcome baseline;
+
+    static synchronized Outcome baseline() throws Exception {
+        if (baseline == null) {
+            JobConfig cfg = config("base", Map.of());
+            run(cfg, false);
+            baseline = outcome(cfg);
+        }
+        return baseline;
+    }
+
+    @Test
+    void theWorkloadComesOutExactlyInKafkaAndIceberg() throws Exception {
+        Outcome o = baseline();
+        List<SocketLifecycle> closed = o.lifecycles().stream().filter(l -> l.getStatus() == LifecycleStatus.CLOSED).toList();
+        assertEquals(Workload.sockets(CONNECTIONS), closed.size());
+        assertEquals(Workload.sockets(CONNECTIONS), o.lifecycles().size(), "no updates for short sockets, no duplicates");
+        long clientBytes = closed.stream().filter(l -> "curl".equals(l.getComm()) && l.getRemotePort() != null && l.getRemotePort() == 8080)
+                .mapToLong(SocketLifecycle::getBytesSent).sum();
+        long expectedUp = 0;
+        for (int i = 0; i < CONNECTIONS; i++) {
+            expectedUp += 100L * (i + 1);
+        }
+        assertEquals(expectedUp, clientBytes);
+
+        List<Flow> ends = o.flows().stream().filter(f -> f.getRecordType() == FlowRecordType.END).toList();
+        List<Flow> news = o.flows().stream().filter(f -> f.getRecordType() == FlowRecordType.NEW).toList();
+        assertEquals(CONNECTIONS + 1, ends.size());
+        assertEquals(CONNECTIONS + 1, news.size());
+        for (Flow f : ends) {
+            if (f.getNetworkTransport().equals("tcp")) {
+                int i = f.getSourcePort() - 40000;
+                assertEquals(100L * (i + 1), f.getSourceBytes());
+                assertEquals(1000L + i, f.getDestinationBytes());
+                assertEquals(300 + i, f.getSourcePid());
+                assertEquals(200, f.getDestinationPid());
+            }
+        }
+        Set<String> rules = o.alerts().stream().map(Alert::getRule).collect(Collectors.toCollection(TreeSet::new));
+        assertEquals(Set.of("hostname-change", "new-listener", "socketpair-ipc"), rules);
+
+        // the lake holds the same records
+        assertEquals(o.lifecycles().size(), o.lakeLifecycles().size());
+        assertEquals(o.flows().size(), o.lakeFlows().size());
+        assertEquals(o.alerts().size(), o.lakeAlerts().size());
+        assertEquals(ends.stream().mapToLong(Flow::getSourceBytes).sum(),
+                o.lakeFlows().stream().filter(r -> "END".equals(r.get("recordType"))).mapToLong(r -> (Long) r.get("sourceBytes")).sum());
+        assertEquals(new TreeSet<>(o.alerts().stream().map(Alert::getAlertId).toList()),
+                new TreeSet<>(o.lakeAlerts().stream().map(r -> (String) r.get("alertId")).toList()));
+    }
+
+    @Test
+    void corruptInputGoesToTheDeadLetterTopicWithItsReason() throws Exception {
+        Outcome o = baseline();
+        assertEquals(2, o.dead().size());
+        Map<String, String> reasons = new HashMap<>();
+        for (var r : o.dead()) {
+            reasons.put(new String(r.key(), StandardCharsets.UTF_8),
+                    new String(r.headers().lastHeader("sockflow.error.reason").value(), StandardCharsets.UTF_8));
+            assertEquals(input, new String(r.headers().lastHeader("__connect.errors.topic").value(), StandardCharsets.UTF_8));
+        }
+        assertTrue(reasons.get("web-1/x").contains("magic byte"), reasons.toString());
+        assertTrue(reasons.get("web-1/y").contains("not in the registry"), reasons.toString());
+        assertArrayEquals("not avro".getBytes(StandardCharsets.UTF_8),
+                o.dead().stream().filter(r -> new String(r.key(), StandardCharsets.UTF_8).equals("web-1/x")).findFirst().orElseThrow().value(),
+                "the record is kept as it came");
+    }
+
+    @Test
+    void aFailureAfterACheckpointIsRecoveredWithNothingMissingAndNothingTwice() throws Exception {
+        Outcome expected = baseline();
+        JobConfig cfg = config("failover", Map.of("test.fail-after-records", String.valueOf(Workload.events(CONNECTIONS).size() / 2)));
+        run(cfg, true);
+        Outcome got = outcome(cfg);
+        assertEquals(ids(expected.lifecycles().stream().map(SocketLifecycleKey::of).toList()),
+                ids(got.lifecycles().stream().map(SocketLifecycleKey::of).toList()));
+        assertEquals(sorted(expected.lifecycles().stream().map(Object::toString).toList()),
+                sorted(got.lifecycles().stream().map(Object::toString).toList()));
+        assertEquals(sorted(expected.flows().stream().filter(f -> f.getRecordType() == FlowRecordType.END).map(Object::toString).toList()),
+                sorted(got.flows().stream().filter(f -> f.getRecordType() == FlowRecordType.END).map(Object::toString).toList()));
+        assertEquals(sorted(expected.flows().stream().map(f -> f.getFlowId() + f.getRecordType()).toList()),
+                sorted(got.flows().stream().map(f -> f.getFlowId() + f.getRecordType()).toList()));
+        assertEquals(sorted(expected.alerts().stream().map(Object::toString).toList()),
+                sorted(got.alerts().stream().map(Object::toString).toList()));
+        assertEquals(expected.dead().size(), got.dead().size());
+        assertEquals(expected.lakeLifecycles().size(), got.lakeLifecycles().size());
+        assertEquals(expected.lakeFlows().size(), got.lakeFlows().size());
+        assertEquals(expected.lakeAlerts().size(), got.lakeAlerts().size());
+    }
+
+    record SocketLifecycleKey(String host, long inode, LifecycleStatus status) {
+        static SocketLifecycleKey of(SocketLifecycle l) {
+            return new SocketLifecycleKey(l.getHost(), l.getSocketInode(), l.getStatus());
+        }
+    }
+
+    static <T> List<T> ids(List<T> l) {
+        List<T> copy = new java.util.ArrayList<>(l);
+        copy.sort(java.util.Comparator.comparing(Object::toString));
+        return copy;
+    }
+
+    static List<String> sorted(List<String> l) {
+        return l.stream().sorted().toList();
+    }
+}
