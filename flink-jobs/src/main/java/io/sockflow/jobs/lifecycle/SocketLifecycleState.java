@@ -44,6 +44,7 @@ public final class SocketLifecycleState implements Serializable {
     private Long lastSeenNs;
     private long lastAddressNs = Long.MIN_VALUE;
     private long lastPeerNs = Long.MIN_VALUE;
+    private boolean syscallAddress;
     private long publishedEvents;
     private String localAddress;
     private Integer localPort;
@@ -126,7 +127,10 @@ public final class SocketLifecycleState implements Serializable {
             uid = e.getUid();
             containerId = e.getContainerId();
         }
-        if (e.getLocalPort() != null && t >= lastAddressNs) {
+        // addresses from the socket's own calls win over those of kernel records, which the collector ties to the
+        // socket through its struct sock address (an address the kernel reuses once a socket is freed)
+        if (e.getLocalPort() != null && (syscall || !syscallAddress) && (t >= lastAddressNs || syscall && !syscallAddress)) {
+            syscallAddress |= syscall;
             lastAddressNs = t;
             localAddress = e.getLocalAddress();
             localPort = e.getLocalPort();
