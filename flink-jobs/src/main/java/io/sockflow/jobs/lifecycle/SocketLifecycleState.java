@@ -45,7 +45,7 @@ public final class SocketLifecycleState implements Serializable {
     private long lastAddressNs = Long.MIN_VALUE;
     private long lastPeerNs = Long.MIN_VALUE;
     private boolean syscallAddress;
-    private long publishedEvents;
+    private long publishedEvents = -1; // the first update is always published (a quiet listener shows up)
     private String localAddress;
     private Integer localPort;
     private String remoteAddress;

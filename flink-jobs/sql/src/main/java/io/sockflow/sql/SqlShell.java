@@ -1,0 +1,170 @@
+package io.sockflow.sql;
+
+import org.apache.flink.table.api.EnvironmentSettings;
+import org.apache.flink.table.api.TableEnvironment;
+import org.apache.flink.table.api.TableResult;
+import org.apache.flink.types.Row;
+import org.apache.flink.util.CloseableIterator;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * {@code sockflow sql}: Flink SQL on the lake. The catalog {@code lake} is the Iceberg warehouse the jobs write
+ * (tables {@code lake.sockflow.lifecycles}, {@code flows}, {@code alerts}); {@code USE CATALOG lake} is set, so
+ * {@code sockflow.flows} works too. Runs one statement ({@code -e}), a file of them ({@code -f}), or a prompt.
+ */
+public final class SqlShell {
+    private final TableEnvironment env;
+
+    public SqlShell(String warehouse, String namespace, boolean streaming) {
+        env = TableEnvironment.create(streaming ? EnvironmentSettings.inStreamingMode() : EnvironmentSettings.inBatchMode());
+        env.getConfig().set("table.display.max-column-width", "20");
+        env.getConfig().set("parallelism.default", "1");
+        String uri = warehouse.contains("://") || warehouse.startsWith("file:") ? warehouse
+                : Path.of(warehouse).toAbsolutePath().normalize().toUri().toString();
+        env.executeSql("CREATE CATALOG lake WITH ('type'='iceberg', 'catalog-type'='hadoop', 'warehouse'='" + uri
+                + "', 'default-database'='" + namespace + "')");
+        env.executeSql("USE CATALOG lake");
+    }
+
+    public TableResult execute(String sql) {
+        return env.executeSql(sql);
+    }
+
+    /** Every row of a query, for tests and scripts. */
+    public List<Row> rows(String sql) {
+        List<Row> out = new ArrayList<>();
+        try (CloseableIterator<Row> it = env.executeSql(sql).collect()) {
+            it.forEachRemaining(out::add);
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
+        return out;
+    }
+
+    /** Statements of a script: split on ';' at line ends, comments (--) dropped. */
+    public static List<String> statements(String script) {
+        List<String> out = new ArrayList<>();
+        StringBuilder cur = new StringBuilder();
+        for (String line : script.split("\n")) {
+            String t = line.strip();
+            if (t.startsWith("--") || t.isEmpty()) {
+                continue;
+            }
+            cur.append(line).append('\n');
+            if (t.endsWith(";")) {
+                String s = cur.toString().strip();
+                out.add(s.substring(0, s.length() - 1));
+                cur.setLength(0);
+            }
+        }
+        if (!cur.toString().isBlank()) {
+            out.add(cur.toString().strip());
+        }
+        return out;
+    }
+
+    static String usage() {
+        return """
+                usage: sockflow sql [--warehouse DIR] [--namespace NS] [--streaming] [-e SQL | -f FILE]
+
+                Flink SQL on sockflow's lake tables (catalog `lake`, database `sockflow`: lifecycles, flows, alerts).
+                Without -e or -f, a prompt: end each statement with ';', quit with Ctrl-D.
+                  --warehouse DIR   the jobs' warehouse (default data/warehouse)
+                  --namespace NS    the Iceberg namespace (default sockflow)
+                  --streaming       streaming mode (default batch: queries end)
+                """;
+    }
+
+    public static void main(String[] args) {
+        System.exit(run(args));
+    }
+
+    static int run(String[] args) {
+        String warehouse = System.getenv().getOrDefault("SOCKFLOW_WAREHOUSE", "data/warehouse");
+        String namespace = "sockflow";
+        boolean streaming = false;
+        String sql = null;
+        String file = null;
+        for (int i = 0; i < args.length; i++) {
+            String a = args[i];
+            try {
+                switch (a) {
+                    case "--warehouse" -> warehouse = args[++i];
+                    case "--namespace" -> namespace = args[++i];
+                    case "--streaming" -> streaming = true;
+                    case "-e", "--execute" -> sql = args[++i];
+                    case "-f", "--file" -> file = args[++i];
+                    case "-h", "--help" -> {
+                        System.out.print(usage());
+                        return 0;
+                    }
+                    default -> {
+                        System.err.println("sockflow sql: unknown argument '" + a + "' (see sockflow sql --help)");
+                        return 2;
+                    }
+                }
+            } catch (ArrayIndexOutOfBoundsException e) {
+                System.err.println("sockflow sql: " + a + " needs a value (see sockflow sql --help)");
+                return 2;
+            }
+        }
+        Path wh = Path.of(warehouse.replaceFirst("^file:", ""));
+        if (!warehouse.contains("://") && !Files.isDirectory(wh.resolve(namespace))) {
+            System.err.println("sockflow sql: no sockflow tables under " + wh.toAbsolutePath()
+                    + ": run `sockflow up` (or the jobs) first, or point --warehouse at their warehouse");
+            return 3;
+        }
+        SqlShell shell = new SqlShell(warehouse, namespace, streaming);
+        try {
+            if (sql != null || file != null) {
+                String script = sql != null ? sql : Files.readString(Path.of(file), StandardCharsets.UTF_8);
+                for (String s : statements(script)) {
+                    shell.execute(s).print();
+                }
+                return 0;
+            }
+            BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
+            StringBuilder buf = new StringBuilder();
+            System.out.print("sockflow> ");
+            System.out.flush();
+            for (String line; (line = in.readLine()) != null; ) {
+                buf.append(line).append('\n');
+                if (line.strip().endsWith(";")) {
+                    for (String s : statements(buf.toString())) {
+                        try {
+                            shell.execute(s).print();
+                        } catch (RuntimeException e) {
+                            System.err.println("error: " + rootMessage(e));
+                        }
+                    }
+                    buf.setLength(0);
+                }
+                System.out.print(buf.isEmpty() ? "sockflow> " : "       -> ");
+                System.out.flush();
+            }
+            return 0;
+        } catch (IOException e) {
+            System.err.println("sockflow sql: " + e.getMessage());
+            return 1;
+        } catch (RuntimeException e) {
+            System.err.println("sockflow sql: " + rootMessage(e));
+            return 1;
+        }
+    }
+
+    static String rootMessage(Throwable e) {
+        Throwable t = e;
+        while (t.getCause() != null && t.getCause() != t) {
+            t = t.getCause();
+        }
+        return t == e ? String.valueOf(e.getMessage()) : e.getMessage() + " (" + t.getMessage() + ")";
+    }
+}
