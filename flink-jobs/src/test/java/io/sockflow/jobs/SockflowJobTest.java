@@ -67,9 +67,9 @@ class SockflowJobTest {
                 String key = e.getHost() + "/" + (e.getSocketInode() != null ? e.getSocketInode() : "pid/" + e.getPid());
                 Results.send(p, input, key.getBytes(StandardCharsets.UTF_8), ser.serialize(e));
             }
-            // one event far later, so the watermark ends everything the way time passing would
-            SocketEvent tick = Ev.of(io.sockflow.schemas.EventKind.SETHOSTNAME, 9, "hostname", 3_600_000).name("web-1").get();
-            Results.send(p, input, "web-1/pid/9".getBytes(StandardCharsets.UTF_8), ser.serialize(tick));
+            // a sethostname (no socket): keyed by pid, like the collector does
+            SocketEvent naming = Ev.of(io.sockflow.schemas.EventKind.SETHOSTNAME, 9, "hostname", 500).name("web-1").get();
+            Results.send(p, input, "web-1/pid/9".getBytes(StandardCharsets.UTF_8), ser.serialize(naming));
         }
     }
 
@@ -154,6 +154,8 @@ class SockflowJobTest {
         List<Flow> news = o.flows().stream().filter(f -> f.getRecordType() == FlowRecordType.NEW).toList();
         assertEquals(CONNECTIONS + 1, ends.size());
         assertEquals(CONNECTIONS + 1, news.size());
+        assertEquals(List.of(), o.flows().stream().filter(f -> f.getRecordType() == FlowRecordType.UPDATE).toList(),
+                "no updates for connections shorter than the update interval");
         for (Flow f : ends) {
             if (f.getNetworkTransport().equals("tcp")) {
                 int i = f.getSourcePort() - 40000;
