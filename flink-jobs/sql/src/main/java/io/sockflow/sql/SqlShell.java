@@ -14,17 +14,45 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+import io.sockflow.schemas.Alert;
+import io.sockflow.schemas.Flow;
+import io.sockflow.schemas.SocketEvent;
+import io.sockflow.schemas.SocketLifecycle;
+import org.apache.avro.Schema;
 
 /**
- * {@code sockflow sql}: Flink SQL on the lake. The catalog {@code lake} is the Iceberg warehouse the jobs write
- * (tables {@code lake.sockflow.lifecycles}, {@code flows}, {@code alerts}); {@code USE CATALOG lake} is set, so
- * {@code sockflow.flows} works too. Runs one statement ({@code -e}), a file of them ({@code -f}), or a prompt.
+ * {@code sockflow sql}: Flink SQL on sockflow's results. The catalog {@code lake} is the Iceberg warehouse the jobs
+ * write (tables {@code lake.sockflow.lifecycles}, {@code flows}, {@code alerts}) and is the current one, so
+ * {@code flows} alone works; the catalog {@code kafka} has one table per topic ({@code kafka.sockflow.events},
+ * {@code lifecycles}, {@code flows}, {@code alerts}) read through the schema registry. Runs one statement
+ * ({@code -e}), a file of them ({@code -f}), or a prompt.
  */
 public final class SqlShell {
     private final TableEnvironment env;
 
+    /** The default topic of each Kafka table. */
+    public static final Map<String, String> TOPICS = Map.of("events", "sockflow.events", "lifecycles", "sockflow.lifecycles",
+            "flows", "sockflow.flows", "alerts", "sockflow.alerts");
+    private static final Map<String, Schema> SCHEMAS = Map.of("events", SocketEvent.getClassSchema(),
+            "lifecycles", SocketLifecycle.getClassSchema(), "flows", Flow.getClassSchema(), "alerts", Alert.getClassSchema());
+
     public SqlShell(String warehouse, String namespace, boolean streaming) {
+        this(warehouse, namespace, streaming, null, TOPICS);
+    }
+
+    /** With {@code kafka} set, also the catalog {@code kafka}: one table per topic ({@code kafka.sockflow.flows}, ...). */
+    public SqlShell(String warehouse, String namespace, boolean streaming, KafkaTables.Kafka kafka, Map<String, String> topics) {
         env = TableEnvironment.create(streaming ? EnvironmentSettings.inStreamingMode() : EnvironmentSettings.inBatchMode());
+        if (kafka != null) {
+            env.executeSql("CREATE CATALOG kafka WITH ('type'='generic_in_memory', 'default-database'='sockflow')");
+            for (Map.Entry<String, String> t : new TreeMap<>(topics).entrySet()) {
+                env.executeSql(KafkaTables.ddl("kafka.sockflow.`" + t.getKey() + "`", t.getValue(), SCHEMAS.get(t.getKey()),
+                        new KafkaTables.Kafka(kafka.bootstrapServers(), kafka.registryUrl(), kafka.registryUserInfo(), !streaming)));
+            }
+        }
         env.getConfig().set("table.display.max-column-width", "20");
         env.getConfig().set("parallelism.default", "1");
         String uri = warehouse.contains("://") || warehouse.startsWith("file:") ? warehouse
@@ -73,13 +101,17 @@ public final class SqlShell {
 
     static String usage() {
         return """
-                usage: sockflow sql [--warehouse DIR] [--namespace NS] [--streaming] [-e SQL | -f FILE]
+                usage: sockflow sql [--warehouse DIR] [--namespace NS] [--bootstrap-servers HOSTS] [--registry-url URL]
+                                    [--streaming] [-e SQL | -f FILE]
 
-                Flink SQL on sockflow's lake tables (catalog `lake`, database `sockflow`: lifecycles, flows, alerts).
+                Flink SQL on sockflow's results: the lake tables (catalog `lake`, the current one: lifecycles, flows,
+                alerts) and the Kafka topics (catalog `kafka`: kafka.sockflow.events, lifecycles, flows, alerts).
                 Without -e or -f, a prompt: end each statement with ';', quit with Ctrl-D.
-                  --warehouse DIR   the jobs' warehouse (default data/warehouse)
-                  --namespace NS    the Iceberg namespace (default sockflow)
-                  --streaming       streaming mode (default batch: queries end)
+                  --warehouse DIR            the jobs' warehouse (default data/warehouse; env SOCKFLOW_WAREHOUSE)
+                  --namespace NS             the Iceberg namespace (default sockflow)
+                  --bootstrap-servers HOSTS  Kafka (default 127.0.0.1:9092; env SOCKFLOW_BOOTSTRAP_SERVERS)
+                  --registry-url URL         schema registry (default http://127.0.0.1:8081; env SOCKFLOW_REGISTRY_URL)
+                  --streaming                streaming mode (default batch: Kafka tables read up to their end)
                 """;
     }
 
@@ -93,6 +125,9 @@ public final class SqlShell {
         boolean streaming = false;
         String sql = null;
         String file = null;
+        String bootstrap = System.getenv().getOrDefault("SOCKFLOW_BOOTSTRAP_SERVERS", "127.0.0.1:9092");
+        String registry = System.getenv().getOrDefault("SOCKFLOW_REGISTRY_URL", "http://127.0.0.1:8081");
+        String userInfo = System.getenv("SOCKFLOW_REGISTRY_BASIC_AUTH_USER_INFO");
         for (int i = 0; i < args.length; i++) {
             String a = args[i];
             try {
@@ -100,6 +135,8 @@ public final class SqlShell {
                     case "--warehouse" -> warehouse = args[++i];
                     case "--namespace" -> namespace = args[++i];
                     case "--streaming" -> streaming = true;
+                    case "--bootstrap-servers" -> bootstrap = args[++i];
+                    case "--registry-url" -> registry = args[++i];
                     case "-e", "--execute" -> sql = args[++i];
                     case "-f", "--file" -> file = args[++i];
                     case "-h", "--help" -> {
@@ -122,7 +159,8 @@ public final class SqlShell {
                     + ": run `sockflow up` (or the jobs) first, or point --warehouse at their warehouse");
             return 3;
         }
-        SqlShell shell = new SqlShell(warehouse, namespace, streaming);
+        SqlShell shell = new SqlShell(warehouse, namespace, streaming, new KafkaTables.Kafka(bootstrap, registry, userInfo, !streaming),
+                TOPICS);
         try {
             if (sql != null || file != null) {
                 String script = sql != null ? sql : Files.readString(Path.of(file), StandardCharsets.UTF_8);
