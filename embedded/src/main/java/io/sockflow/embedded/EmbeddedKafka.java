@@ -40,7 +40,12 @@ public final class EmbeddedKafka implements AutoCloseable {
 
     /** Formats {@code dir} on first use and starts the broker on {@code port} (0: any free port). */
     public static EmbeddedKafka start(Path dir, int port) {
-        EmbeddedKafka k = new EmbeddedKafka(dir, port == 0 ? freePort() : port, freePort());
+        return start(dir, port, 0);
+    }
+
+    /** With a fixed controller port too (a broker restarted on the same folder by a later process). */
+    public static EmbeddedKafka start(Path dir, int port, int controllerPort) {
+        EmbeddedKafka k = new EmbeddedKafka(dir, port == 0 ? freePort() : port, controllerPort == 0 ? freePort() : controllerPort);
         k.start();
         return k;
     }

@@ -17,9 +17,18 @@ public final class LocalStack implements AutoCloseable {
     private final int registryPort;
 
     private LocalStack(Path dataDir, int kafkaPort, int registryPort) {
-        this.kafka = EmbeddedKafka.start(dataDir.resolve("kafka"), kafkaPort);
+        this(dataDir, kafkaPort, registryPort, 0);
+    }
+
+    private LocalStack(Path dataDir, int kafkaPort, int registryPort, int controllerPort) {
+        this.kafka = EmbeddedKafka.start(dataDir.resolve("kafka"), kafkaPort, controllerPort);
         this.registryPort = registryPort;
         this.registry = EmbeddedSchemaRegistry.start(kafka.bootstrapServers(), registryPort);
+    }
+
+    /** A stack kept in {@code dataDir} across runs: the controller's port is fixed too. */
+    public static LocalStack start(Path dataDir, int kafkaPort, int registryPort, int controllerPort) {
+        return new LocalStack(dataDir, kafkaPort, registryPort, controllerPort);
     }
 
     public static LocalStack start(Path dataDir, int kafkaPort, int registryPort) {

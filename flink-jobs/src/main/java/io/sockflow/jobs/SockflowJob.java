@@ -146,7 +146,16 @@ public final class SockflowJob {
     /** The job graph on the given environment (checkpointing set from the config). */
     public static void build(StreamExecutionEnvironment env, JobConfig cfg) {
         env.enableCheckpointing(cfg.getDuration(JobConfig.CHECKPOINT_INTERVAL).toMillis(), CheckpointingMode.EXACTLY_ONCE);
+        // checkpoints on a file system: the state of many sockets outgrows the job manager's memory storage
+        org.apache.flink.configuration.Configuration storage = new org.apache.flink.configuration.Configuration();
+        storage.set(org.apache.flink.configuration.CheckpointingOptions.CHECKPOINT_STORAGE, "filesystem");
+        storage.set(org.apache.flink.configuration.CheckpointingOptions.CHECKPOINTS_DIRECTORY,
+                IcebergTables.warehouseUri(cfg.get(JobConfig.CHECKPOINT_DIR)));
+        env.configure(storage);
         env.setParallelism(cfg.getInt(JobConfig.PARALLELISM));
+        // no defensive copy of every record between chained operators: each source record is a fresh object, and
+        // no function changes its input or keeps it beyond the state it writes
+        env.getConfig().enableObjectReuse();
         String url = cfg.get(JobConfig.REGISTRY);
         String auth = cfg.get(JobConfig.REGISTRY_AUTH);
         EventDecoder.RegistrySupplier registry = () -> {

@@ -83,6 +83,7 @@ class SockflowJobTest {
         m.put("topic.alerts", "alerts-" + run + "-" + input);
         m.put("topic.dead-letter", "dlq-" + run + "-" + input);
         m.put("warehouse", dir.resolve("warehouse").toString());
+        m.put("checkpoint.dir", dir.resolve("checkpoints").toString());
         m.put("iceberg.namespace", "ns_" + run);
         m.put("checkpoint.interval", "300ms");
         m.put("bounded", "true");

@@ -22,6 +22,14 @@ public final class Workload {
     }
 
     public static List<SocketEvent> events(int n) {
+        return events(n, 0);
+    }
+
+    /**
+     * The same, with {@code exchanges} more request/response rounds on every connection (4 kernel byte records
+     * each), as a keep-alive connection has: the shape of busier traffic, for the benchmark.
+     */
+    public static List<SocketEvent> events(int n, int exchanges) {
         List<SocketEvent> out = new ArrayList<>();
         long t = 0;
         out.add(Ev.of(SOCKET, 200, "python3", t).socket(10).tcp().args("AF_INET", "SOCK_STREAM").get());
@@ -43,6 +51,13 @@ public final class Workload {
             out.add(Ev.of(SOCK_RECV, 200, "python3", at + 4).socket(si).tcp().local(LO, PORT).remote(LO, cport).bytes(up).get());
             out.add(Ev.of(SOCK_SEND, 200, "python3", at + 5).socket(si).tcp().local(LO, PORT).remote(LO, cport).bytes(down).get());
             out.add(Ev.of(SOCK_RECV, pid, "curl", at + 6).socket(ci).tcp().local(LO, cport).remote(LO, PORT).bytes(down).get());
+            for (int x = 0; x < exchanges; x++) {
+                int tid = pid * 100 + x + 1; // distinct ids: the fold would take a repeat of (tid, time, kind) for a duplicate
+                out.add(Ev.of(SOCK_SEND, pid, "curl", at + 6).tid(tid).socket(ci).tcp().local(LO, cport).remote(LO, PORT).bytes(up).get());
+                out.add(Ev.of(SOCK_RECV, 200, "python3", at + 6).tid(tid).socket(si).tcp().local(LO, PORT).remote(LO, cport).bytes(up).get());
+                out.add(Ev.of(SOCK_SEND, 200, "python3", at + 6).tid(tid).socket(si).tcp().local(LO, PORT).remote(LO, cport).bytes(down).get());
+                out.add(Ev.of(SOCK_RECV, pid, "curl", at + 6).tid(tid).socket(ci).tcp().local(LO, cport).remote(LO, PORT).bytes(down).get());
+            }
             out.add(Ev.of(CLOSE, pid, "curl", at + 7).socket(ci).tcp().local(LO, cport).remote(LO, PORT).get());
             out.add(Ev.of(CLOSE, 200, "python3", at + 8).socket(si).tcp().local(LO, PORT).remote(LO, cport).get());
         }

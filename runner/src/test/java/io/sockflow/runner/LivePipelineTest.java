@@ -62,6 +62,7 @@ class LivePipelineTest {
         m.put("topic.alerts", topic + ".alerts");
         m.put("topic.dead-letter", topic + ".dlq");
         m.put("warehouse", dir.resolve("warehouse").toString());
+        m.put("checkpoint.dir", dir.resolve("checkpoints").toString());
         m.put("checkpoint.interval", "500ms");
         m.put("bounded", "true");
         m.put("detect.listener.learning", "0s");

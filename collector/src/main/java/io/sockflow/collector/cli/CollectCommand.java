@@ -9,6 +9,7 @@ import io.sockflow.collector.decode.SocketEventDecoder;
 import io.sockflow.collector.decode.SocketOwners;
 import io.sockflow.collector.bpf.EventLayout;
 import io.sockflow.collector.bpf.RingBufferReader;
+import io.sockflow.collector.output.CaptureFile;
 import io.sockflow.collector.output.JsonEventWriter;
 import io.sockflow.collector.transport.KafkaOutput;
 import io.sockflow.collector.transport.KafkaShipper;
@@ -24,12 +25,34 @@ import java.io.FileDescriptor;
 import java.io.OutputStream;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 
 /** {@code sockflow collect}: live capture to an output until interrupted or for --duration. */
 public final class CollectCommand {
     private final Settings settings;
+    private final CountDownLatch stop = new CountDownLatch(1);
+    private volatile Health health = new Health(0, 0, 0, 0, 0, 0, false);
+
+    /** What the collector reports of itself while it runs (for a live view or metrics). */
+    public record Health(long received, long droppedInKernel, long acked, long spoolDepth, long spoolDropped,
+            long decodeErrors, boolean attached) {
+    }
+
+    /** A collector from command-line settings (the same as {@code sockflow collect}), to run on a thread. */
+    public static CollectCommand fromArgs(List<String> args) {
+        return new CollectCommand(Settings.parse(args, System.getenv()));
+    }
+
+    /** Asks a running collector to stop: it detaches, drains and flushes, and {@link #run()} returns. */
+    public void stop() {
+        stop.countDown();
+    }
+
+    public Health health() {
+        return health;
+    }
 
     CollectCommand(Settings settings) {
         this.settings = settings;
@@ -54,7 +77,7 @@ public final class CollectCommand {
                 .withGroups(new java.util.HashSet<>(settings.getList(Settings.TRACEPOINT_GROUPS)));
     }
 
-    int run() {
+    public int run() {
         Duration duration = settings.duration(Settings.DURATION);
         Duration statsEvery = settings.duration(Settings.STATS_INTERVAL);
         HostInfo host = HostInfo.local(settings.getString(Settings.HOST_NAME));
@@ -63,15 +86,16 @@ public final class CollectCommand {
         OutputStream stdout = new BufferedOutputStream(new FileOutputStream(FileDescriptor.out), 1 << 16);
         JsonEventWriter json = new JsonEventWriter(stdout);
         SocketEvent reused = new SocketEvent();
-        CountDownLatch stop = new CountDownLatch(1);
         CountDownLatch done = new CountDownLatch(1);
 
         KafkaOutput kafka = settings.getString(Settings.OUTPUT).equals("kafka") ? openKafka() : null;
+        CaptureFile file = settings.getString(Settings.OUTPUT).equals("file")
+                ? CaptureFile.create(Path.of(settings.getString(Settings.FILE))) : null;
         if (kafka != null && kafka.previousRunReport() != null) {
             System.err.println("sockflow: " + kafka.previousRunReport());
         }
         // a record the spool's policy drops is counted by the shipper and reported with its stats
-        java.util.function.Consumer<SocketEvent> write = kafka == null ? json::write : kafka::write;
+        java.util.function.Consumer<SocketEvent> write = kafka != null ? kafka::write : file != null ? file::write : json::write;
         // the kernel filters system calls by pid; kernel events are not run by the process, so with --pid-include
         // they are kept when their socket's owner is one of those processes
         java.util.Set<Integer> only = new java.util.HashSet<>(settings.ints(Settings.PID_INCLUDE));
@@ -124,8 +148,11 @@ public final class CollectCommand {
                     System.err.println("sockflow: " + describe(capture.stats()) + describe(kafka));
                     nextStats = now + statsEvery.toNanos();
                 }
-                if (kafka != null && now >= nextCheckpoint) {
-                    kafka.checkpoint();
+                if (now >= nextCheckpoint) {
+                    if (kafka != null) {
+                        kafka.checkpoint();
+                    }
+                    health = health(capture.stats(), kafka);
                     nextCheckpoint = now + 1_000_000_000L;
                 }
                 if (now >= nextClock) {
@@ -139,12 +166,19 @@ public final class CollectCommand {
             if (kafka != null) {
                 kafka.close(Duration.ofSeconds(10));
             }
+            if (file != null) {
+                file.close();
+                System.err.println("sockflow: " + file.count() + " events recorded in " + settings.getString(Settings.FILE));
+            }
             Capture.Stats s = capture.stats();
             System.err.println("sockflow: " + describe(s) + describe(kafka));
             return 0;
         } finally {
             if (kafka != null) {
                 kafka.close(Duration.ofSeconds(10));
+            }
+            if (file != null) {
+                file.close();
             }
             done.countDown();
             try {
@@ -181,6 +215,12 @@ public final class CollectCommand {
             throw new TransportException("schema registry " + settings.getString(Settings.REGISTRY_URL) + ": "
                     + e.getMessage() + ": check --registry-url (and its credentials)");
         }
+    }
+
+    private static Health health(Capture.Stats s, KafkaOutput kafka) {
+        KafkaShipper.Stats k = kafka == null ? null : kafka.stats();
+        return new Health(s.received(), s.dropped(), k == null ? 0 : k.acked(), k == null ? 0 : k.spoolDepth(),
+                k == null ? 0 : k.spoolDropped(), s.sinkErrors(), true);
     }
 
     static String describe(KafkaOutput kafka) {

@@ -56,7 +56,8 @@ public final class Main {
 
                 commands:
                   collect   capture this host's network system calls and print or send them
-                  sql       Flink SQL on the jobs' lake tables (./sockflow sql --help)
+                  up        the whole pipeline on this host with a live view (./sockflow up --help)
+                  sql       Flink SQL on the jobs' results (./sockflow sql --help)
                   test      run the test suite (./sockflow test)
                 
                 Run `sockflow COMMAND --help` for a command's settings.

@@ -54,11 +54,15 @@ public final class Settings extends AbstractConfig {
     public static final String BUFFER_MEMORY = "buffer.memory.bytes";
     public static final String TRACEPOINT_GROUPS = "tracepoint.groups";
     public static final String COUNTERS_INTERVAL = "counters.interval";
+    public static final String FILE = "file";
 
     public static final ConfigDef DEFINITION = new ConfigDef()
-            .define(OUTPUT, ConfigDef.Type.STRING, "json", ConfigDef.ValidString.in("json", "kafka"),
-                    ConfigDef.Importance.HIGH, "Where events go: json (one JSON object per event on standard output) "
-                            + "or kafka (Avro via the schema registry).")
+            .define(OUTPUT, ConfigDef.Type.STRING, "json", ConfigDef.ValidString.in("json", "kafka", "file"),
+                    ConfigDef.Importance.HIGH, "Where events go: json (one JSON object per event on standard output), "
+                            + "kafka (Avro via the schema registry) or file (an Avro container file, --file: a recorded "
+                            + "capture that `sockflow up --replay` plays back).")
+            .define(FILE, ConfigDef.Type.STRING, "capture.avro", ConfigDef.Importance.MEDIUM,
+                    "The Avro file that --output file writes (overwritten).")
             .define(BOOTSTRAP_SERVERS, ConfigDef.Type.STRING, "127.0.0.1:9092", ConfigDef.Importance.HIGH,
                     "Kafka brokers to write to (output kafka), host:port[,host:port].")
             .define(REGISTRY_URL, ConfigDef.Type.STRING, "http://127.0.0.1:8081", ConfigDef.Importance.HIGH,

@@ -67,7 +67,9 @@ public final class SocketOwners {
         List<SocketEvent> out = new ArrayList<>(1);
         if (!SocketEventDecoder.isKernelEvent(e.getKind())) {
             Long sk = e.getSocketKernelAddress();
-            if (sk != null) {
+            // a close says nothing of who owns the socket: a child closing what it inherited on its way to exec
+            // would otherwise be taken for the owner of its parent's sockets
+            if (sk != null && e.getKind() != EventKind.CLOSE) {
                 learn(sk, Owner.of(e, e.getSocketInode()), out);
             }
             if (e.getKind() == EventKind.SOCKETPAIR && e.getRelatedSocketKernelAddress() != null) {

@@ -74,8 +74,8 @@ public final class JobConfig implements Serializable {
             "Iceberg namespace of the lifecycles, flows and alerts tables.");
     public static final Option CHECKPOINT_INTERVAL = opt("checkpoint.interval", Type.DURATION, "5s",
             "Checkpoint interval: results become visible (Kafka commits, Iceberg snapshots) at each checkpoint.");
-    public static final Option CHECKPOINT_DIR = opt("checkpoint.dir", Type.STRING, "",
-            "Where checkpoints are kept (file: URI or folder); empty keeps them in memory (MiniCluster only).");
+    public static final Option CHECKPOINT_DIR = opt("checkpoint.dir", Type.STRING, "data/checkpoints",
+            "Where checkpoints are kept: a folder, or a file:, hdfs: or s3: URI (shared storage on a cluster).");
     public static final Option PARALLELISM = opt("parallelism", Type.INT, "1", "Default parallelism of the jobs.");
     public static final Option OUT_OF_ORDERNESS = opt("watermark.out-of-orderness", Type.DURATION, "2s",
             "How far behind the newest event time an event may arrive and still count as on time.");
@@ -100,7 +100,7 @@ public final class JobConfig implements Serializable {
     public static final Option RECON_WINDOW = opt("detect.recon.window", Type.DURATION, "10s",
             "...by one process within this window.");
     public static final Option SOCKETPAIR_ALLOW = opt("detect.socketpair.allow", Type.LIST,
-            "systemd,systemd-journal,dbus-daemon,dbus-broker,sshd,sshd-session,java,python3,Xorg,gnome-shell,pipewire,containerd,dockerd,runc,chrome,firefox",
+            "systemd,systemd-journal,dbus-daemon,dbus-broker,sshd,sshd-session,java,python3,curl,node,Xorg,gnome-shell,pipewire,containerd,dockerd,runc,chrome,firefox",
             "Processes (comm) expected to create socketpairs; any other is alerted.");
     public static final Option SHELLS = opt("detect.shells", Type.LIST, "sh,bash,dash,zsh,ksh,mksh,csh,tcsh,fish,busybox,ash",
             "Shell process names: an outbound connect by one of them is alerted.");

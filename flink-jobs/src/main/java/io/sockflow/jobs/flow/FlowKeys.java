@@ -7,9 +7,14 @@ public final class FlowKeys {
     private FlowKeys() {
     }
 
-    /** IP stream or datagram sockets with both ends known. */
+    /**
+     * IP stream or datagram sockets with both ends known that moved data, or were seen created and connected (not,
+     * say, a copy of a socket a child process closed on its way to exec).
+     */
     public static boolean isFlowSide(SocketLifecycle l) {
-        return l.getLocalPort() != null && l.getRemotePort() != null && l.getLocalPort() != 0 && l.getRemotePort() != 0
+        boolean moved = l.getBytesSent() + l.getBytesReceived() > 0;
+        boolean seenBorn = !l.getNotSeen().contains("CREATE");
+        return (moved || seenBorn && l.getConnectedAt() != null) && l.getLocalPort() != null && l.getRemotePort() != null && l.getLocalPort() != 0 && l.getRemotePort() != 0
                 && l.getLocalAddress() != null && l.getRemoteAddress() != null
                 && ("AF_INET".equals(l.getFamily()) || "AF_INET6".equals(l.getFamily()))
                 && ("TCP".equals(l.getProtocol()) || "UDP".equals(l.getProtocol()));

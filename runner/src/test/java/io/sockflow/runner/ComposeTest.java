@@ -1,0 +1,98 @@
+package io.sockflow.runner;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import org.junit.jupiter.api.Test;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.TreeSet;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+/** docker-compose.yml, checked by parsing it (no Docker engine here): what a real deployment needs is there. */
+class ComposeTest {
+    static final Path ROOT = Path.of("..").toAbsolutePath().normalize();
+
+    static JsonNode compose() throws Exception {
+        return new ObjectMapper(new YAMLFactory()).readTree(ROOT.resolve("docker-compose.yml").toFile());
+    }
+
+    static List<String> strings(JsonNode n) {
+        List<String> out = new ArrayList<>();
+        n.forEach(x -> out.add(x.asText()));
+        return out;
+    }
+
+    @Test
+    void theServicesOfADeploymentArePinnedAndHealthChecked() throws Exception {
+        JsonNode services = compose().get("services");
+        Set<String> names = new TreeSet<>();
+        services.fieldNames().forEachRemaining(names::add);
+        assertEquals(Set.of("kafka", "schema-registry", "jobmanager", "taskmanager", "job-submitter", "collector"), names);
+        services.fields().forEachRemaining(e -> {
+            String image = e.getValue().path("image").asText();
+            assertTrue(image.matches("[\\w./-]+:\\d[\\w.-]*"), e.getKey() + ": image pinned to a version, not " + image);
+            assertFalse(image.endsWith(":latest"), e.getKey());
+        });
+        for (String s : List.of("kafka", "schema-registry", "jobmanager", "taskmanager")) {
+            assertTrue(services.get(s).has("healthcheck"), s + " has a health check");
+            assertFalse(strings(services.get(s).get("healthcheck").get("test")).isEmpty());
+        }
+        assertTrue(strings(services.get("kafka").get("ports")).contains("9092:9092"));
+        assertTrue(strings(services.get("schema-registry").get("ports")).contains("8081:8081"));
+        assertTrue(strings(services.get("jobmanager").get("ports")).stream().anyMatch(p -> p.endsWith(":8081")), "Flink's REST port");
+        assertEquals("KRaft", services.get("kafka").get("environment").get("KAFKA_PROCESS_ROLES").asText().contains("controller") ? "KRaft" : "");
+        // the submitter waits for a healthy cluster and registry, and runs the job jar the build makes
+        JsonNode submitter = services.get("job-submitter");
+        assertEquals("service_healthy", submitter.get("depends_on").get("jobmanager").get("condition").asText());
+        assertEquals("service_healthy", submitter.get("depends_on").get("schema-registry").get("condition").asText());
+        String command = String.join(" ", strings(submitter.get("command")));
+        assertTrue(command.contains("flink run") && command.contains("io.sockflow.jobs.SockflowJob"), command);
+        String jar = strings(submitter.get("volumes")).stream().filter(v -> v.contains("-job.jar")).findFirst().orElseThrow();
+        Path built = ROOT.resolve(jar.substring(0, jar.indexOf(':')).replaceFirst("^\\./", ""));
+        assertTrue(Files.isRegularFile(built), "the job jar the normal build makes: " + built);
+        // named volumes for everything that must survive a restart
+        Set<String> volumes = new TreeSet<>();
+        compose().get("volumes").fieldNames().forEachRemaining(volumes::add);
+        assertTrue(volumes.containsAll(Set.of("kafka-data", "collector-spool", "flink-checkpoints", "warehouse")), volumes.toString());
+    }
+
+    @Test
+    void theCollectorHasTheHostAndTheLeastPrivilegeItNeeds() throws Exception {
+        JsonNode c = compose().get("services").get("collector");
+        assertEquals("host", c.get("pid").asText());
+        assertEquals("host", c.get("network_mode").asText());
+        boolean privileged = c.path("privileged").asBoolean(false);
+        List<String> caps = strings(c.path("cap_add"));
+        assertTrue(privileged || caps.containsAll(List.of("BPF", "PERFMON", "DAC_READ_SEARCH")), caps.toString());
+        List<String> mounts = strings(c.get("volumes"));
+        for (String m : List.of("/sys/kernel/btf", "/sys/kernel/tracing", "/sys/fs/bpf")) {
+            assertTrue(mounts.stream().anyMatch(v -> v.startsWith(m + ":" + m)), m + " mounted: " + mounts);
+        }
+        assertEquals("kafka", c.get("environment").get("SOCKFLOW_OUTPUT").asText());
+    }
+
+    @Test
+    void theJobJarIsAFlinkJobJar() throws Exception {
+        Path jar;
+        try (var s = Files.list(ROOT.resolve("flink-jobs/target"))) {
+            jar = s.filter(p -> p.getFileName().toString().endsWith("-job.jar")).findFirst().orElseThrow();
+        }
+        try (var zip = new java.util.zip.ZipFile(jar.toFile())) {
+            assertNotNull(zip.getEntry("io/sockflow/jobs/SockflowJob.class"));
+            assertNotNull(zip.getEntry("org/apache/flink/connector/kafka/sink/KafkaSink.class"), "the Kafka connector travels with the job");
+            assertNotNull(zip.getEntry("org/apache/iceberg/flink/sink/FlinkSink.class"), "and Iceberg");
+            assertNull(zip.getEntry("org/apache/flink/streaming/api/environment/StreamExecutionEnvironment.class"), "Flink itself is the cluster's");
+            String manifest = new String(zip.getInputStream(zip.getEntry("META-INF/MANIFEST.MF")).readAllBytes());
+            assertTrue(manifest.contains("Main-Class: io.sockflow.jobs.SockflowJob"), manifest);
+            // class files a Java 21 cluster loads (major version 65)
+            byte[] head = zip.getInputStream(zip.getEntry("io/sockflow/jobs/SockflowJob.class")).readNBytes(8);
+            assertEquals(65, ((head[6] & 0xff) << 8) | (head[7] & 0xff));
+        }
+    }
+}
