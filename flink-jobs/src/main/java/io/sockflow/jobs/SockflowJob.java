@@ -156,12 +156,7 @@ public final class SockflowJob {
         // no defensive copy of every record between chained operators: each source record is a fresh object, and
         // no function changes its input or keeps it beyond the state it writes
         env.getConfig().enableObjectReuse();
-        String url = cfg.get(JobConfig.REGISTRY);
-        String auth = cfg.get(JobConfig.REGISTRY_AUTH);
-        EventDecoder.RegistrySupplier registry = () -> {
-            RegistryClient.Config c = RegistryClient.Config.of(url);
-            return new RegistryClient(auth.isBlank() ? c : c.withBasicAuth(auth));
-        };
+        EventDecoder.RegistrySupplier registry = registry(cfg);
         Properties kafka = kafkaProperties(cfg);
         String bootstrap = cfg.get(JobConfig.BOOTSTRAP);
 
@@ -270,12 +265,7 @@ public final class SockflowJob {
             JobConfig.Option topicOption, Schema schema, AvroRecordSerializer.KeyOf<T> key, CatalogLoader lake, String ns,
             String table, boolean kafkaOut, String name) {
         String topic = cfg.get(topicOption);
-        String url = cfg.get(JobConfig.REGISTRY);
-        String auth = cfg.get(JobConfig.REGISTRY_AUTH);
-        EventDecoder.RegistrySupplier registry = () -> {
-            RegistryClient.Config c = RegistryClient.Config.of(url);
-            return new RegistryClient(auth.isBlank() ? c : c.withBasicAuth(auth));
-        };
+        EventDecoder.RegistrySupplier registry = registry(cfg);
         if (kafkaOut) {
             stream.sinkTo(kafkaSink(cfg, kafka, name, new AvroRecordSerializer<>(topic, schema, registry, key)))
                     .name(name + "-kafka").uid(name + "-kafka");
@@ -291,6 +281,16 @@ public final class SockflowJob {
                     .uidPrefix(name + "-iceberg")
                     .append();
         }
+    }
+
+    /** The registry client each task makes for itself (a serializable recipe, not a client). */
+    static EventDecoder.RegistrySupplier registry(JobConfig cfg) {
+        String url = cfg.get(JobConfig.REGISTRY);
+        String auth = cfg.get(JobConfig.REGISTRY_AUTH);
+        return () -> {
+            RegistryClient.Config c = RegistryClient.Config.of(url);
+            return new RegistryClient(auth.isBlank() ? c : c.withBasicAuth(auth));
+        };
     }
 
     private static <T> KafkaSink<T> kafkaSink(JobConfig cfg, Properties kafka, String name,
@@ -314,9 +314,5 @@ public final class SockflowJob {
         prepare(cfg);
         build(env, cfg);
         return env.execute("sockflow jobs");
-    }
-
-    static Map<String, String> none() {
-        return Map.of();
     }
 }

@@ -47,9 +47,11 @@ public final class Up {
               --duration D         stop after D (e.g. 60s; default: run until Ctrl-C or SIGTERM)
               --kafka-port N       the broker's port (default 9092; the controller uses N+1)
               --registry-port N    the registry's port (default 8081)
+              --metrics-port N     the collector's Prometheus endpoint (default 9464; 0: none)
             """;
 
-    record Options(Path data, boolean fresh, String replay, boolean headless, Duration duration, int kafkaPort, int registryPort) {
+    record Options(Path data, boolean fresh, String replay, boolean headless, Duration duration, int kafkaPort, int registryPort,
+            int metricsPort) {
         static Options parse(String[] args) {
             Path data = Path.of("data");
             boolean fresh = false;
@@ -58,6 +60,7 @@ public final class Up {
             Duration duration = Duration.ZERO;
             int kafkaPort = 9092;
             int registryPort = 8081;
+            int metricsPort = 9464;
             for (int i = 0; i < args.length; i++) {
                 String a = args[i];
                 try {
@@ -69,6 +72,7 @@ public final class Up {
                         case "--duration" -> duration = JobConfig.parseDuration(args[++i]);
                         case "--kafka-port" -> kafkaPort = Integer.parseInt(args[++i]);
                         case "--registry-port" -> registryPort = Integer.parseInt(args[++i]);
+                        case "--metrics-port" -> metricsPort = Integer.parseInt(args[++i]);
                         default -> throw new IllegalArgumentException("unknown argument '" + a + "'");
                     }
                 } catch (ArrayIndexOutOfBoundsException e) {
@@ -77,7 +81,7 @@ public final class Up {
                     throw new IllegalArgumentException(a + " needs a port number, not '" + args[i] + "'");
                 }
             }
-            return new Options(data, fresh, replay, headless, duration, kafkaPort, registryPort);
+            return new Options(data, fresh, replay, headless, duration, kafkaPort, registryPort, metricsPort);
         }
     }
 
@@ -184,7 +188,7 @@ public final class Up {
                 step(3, "collector: attaching the eBPF programs to this kernel");
                 collector = CollectCommand.fromArgs(List.of("--output", "kafka", "--bootstrap-servers", stack.bootstrapServers(),
                         "--registry-url", stack.registryUrl(), "--spool-dir", data.resolve("spool").toString(),
-                        "--counters-interval", "5s"));
+                        "--counters-interval", "5s", "--metrics-port", Integer.toString(o.metricsPort())));
                 CollectCommand c = collector;
                 collectorThread = new Thread(() -> {
                     int rc = c.run();
@@ -209,10 +213,13 @@ public final class Up {
                     lake (Iceberg)   %s
                     checkpoints      %s
                     query            ./sockflow sql --warehouse %s
-                    metrics          the collector's health is in the view below; Flink's metrics are on (MiniCluster)
+                    metrics          %s
                     stop             Ctrl-C (data kept in %s; --fresh starts over)
                     %n""", stack.bootstrapServers(), stack.registryUrl(), data.resolve("warehouse"), data.resolve("checkpoints"),
-                    data.resolve("warehouse"), data);
+                    data.resolve("warehouse"),
+                    collector != null && o.metricsPort() > 0 ? "http://127.0.0.1:" + o.metricsPort() + "/metrics (the collector, Prometheus)"
+                            : "the collector's health is in the view below",
+                    data);
             step(5, "live view" + (o.headless() ? " (headless: a block every second)" : ""));
             try (LiveView view = new LiveView(stack.bootstrapServers(), stack.registryUrl(), cfg.get(JobConfig.LIFECYCLES_TOPIC),
                     cfg.get(JobConfig.FLOWS_TOPIC), cfg.get(JobConfig.ALERTS_TOPIC))) {

@@ -75,6 +75,8 @@ class ComposeTest {
             assertTrue(mounts.stream().anyMatch(v -> v.startsWith(m + ":" + m)), m + " mounted: " + mounts);
         }
         assertEquals("kafka", c.get("environment").get("SOCKFLOW_OUTPUT").asText());
+        assertEquals("9464", c.get("environment").get("SOCKFLOW_METRICS_PORT").asText());
+        assertTrue(String.join(" ", strings(c.get("healthcheck").get("test"))).contains("sockflow_attached"), "healthy once attached");
     }
 
     @Test

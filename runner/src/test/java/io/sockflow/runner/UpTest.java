@@ -116,8 +116,9 @@ class UpTest {
         kafkaPort = freePort();
         registryPort = freePort();
         List<String> before = sockflowPrograms();
+        int metricsPort = freePort();
         try (Running up = new Running(List.of(), "--headless", "--data", data.toString(), "--kafka-port", Integer.toString(kafkaPort),
-                "--registry-port", Integer.toString(registryPort))) {
+                "--registry-port", Integer.toString(registryPort), "--metrics-port", Integer.toString(metricsPort))) {
             up.await(l -> l.startsWith("[5/5] live view"), 120, "the live view");
             assertTrue(sockflowPrograms().size() > before.size(), "programs attached while up runs");
             long started = System.nanoTime();
@@ -137,6 +138,12 @@ class UpTest {
                 up.await(l -> l.contains("127.0.0.1:" + port) && l.startsWith("curl"), 60, "curl's flow to port " + port + " in the view");
                 double seconds = (System.nanoTime() - started) / 1e9;
                 assertTrue(seconds < 60, "in the view after " + seconds + " s");
+                System.out.printf("curl's flows in the view %.1f s after the traffic started%n", seconds);
+                // the collector's Prometheus endpoint counts what it captured
+                String metrics = new String(java.net.URI.create("http://127.0.0.1:" + metricsPort + "/metrics").toURL().openStream()
+                        .readAllBytes(), StandardCharsets.UTF_8);
+                assertTrue(metrics.contains("sockflow_attached 1.0") && metrics.contains("sockflow_events_total{kind=\"CONNECT\"}")
+                        && metrics.contains("sockflow_kafka_acknowledged_events_total"), metrics);
                 // the same traffic in the lake, through ./sockflow sql
                 String rows = "";
                 long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
@@ -196,7 +203,7 @@ class UpTest {
         assertNotNull(data, "runs after the first test");
         List<String> before = sockflowPrograms();
         try (Running up = new Running(List.of(), "--headless", "--data", data.toString(), "--kafka-port", Integer.toString(kafkaPort),
-                "--registry-port", Integer.toString(registryPort))) {
+                "--registry-port", Integer.toString(registryPort), "--metrics-port", "0")) {
             up.await(l -> l.contains("previous run's data found"), 60, "the previous run's data");
             up.await(l -> l.startsWith("results") && !l.startsWith("results    0 flow records"), 90, "the previous run's flows in the view");
             new ProcessBuilder("kill", "-INT", Long.toString(up.process.pid())).start().waitFor();

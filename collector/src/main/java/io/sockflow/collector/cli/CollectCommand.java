@@ -33,11 +33,20 @@ import java.util.concurrent.TimeUnit;
 public final class CollectCommand {
     private final Settings settings;
     private final CountDownLatch stop = new CountDownLatch(1);
-    private volatile Health health = new Health(0, 0, 0, 0, 0, 0, false);
+    private RegistryClient registry;
+    private volatile Health health = new Health(0, 0, 0, 0, 0, 0, false, 0, 0, 0, 0);
+    /** Events written, by kind; one writer (the capturing thread), read by the metrics endpoint. */
+    private final long[] byKind = new long[io.sockflow.schemas.EventKind.values().length];
 
-    /** What the collector reports of itself while it runs (for a live view or metrics). */
+    /** What the collector reports of itself while it runs (for a live view or metrics), refreshed every second. */
     public record Health(long received, long droppedInKernel, long acked, long spoolDepth, long spoolDropped,
-            long decodeErrors, boolean attached) {
+            long decodeErrors, boolean attached, long kafkaFailed, long spoolBytes, double produceLatencyMs,
+            long registryErrors) {
+    }
+
+    /** Events written so far of one kind. */
+    public long events(io.sockflow.schemas.EventKind kind) {
+        return byKind[kind.ordinal()];
     }
 
     /** A collector from command-line settings (the same as {@code sockflow collect}), to run on a thread. */
@@ -95,7 +104,13 @@ public final class CollectCommand {
             System.err.println("sockflow: " + kafka.previousRunReport());
         }
         // a record the spool's policy drops is counted by the shipper and reported with its stats
-        java.util.function.Consumer<SocketEvent> write = kafka != null ? kafka::write : file != null ? file::write : json::write;
+        java.util.function.Consumer<SocketEvent> sinkTo = kafka != null ? kafka::write : file != null ? file::write : json::write;
+        java.util.function.Consumer<SocketEvent> write = e -> {
+            byKind[e.getKind().ordinal()]++;
+            sinkTo.accept(e);
+        };
+        CollectorMetrics metrics = settings.getInt(Settings.METRICS_PORT) > 0
+                ? CollectorMetrics.serve(settings.getInt(Settings.METRICS_PORT), this) : null;
         // the kernel filters system calls by pid; kernel events are not run by the process, so with --pid-include
         // they are kept when their socket's owner is one of those processes
         java.util.Set<Integer> only = new java.util.HashSet<>(settings.ints(Settings.PID_INCLUDE));
@@ -152,7 +167,7 @@ public final class CollectCommand {
                     if (kafka != null) {
                         kafka.checkpoint();
                     }
-                    health = health(capture.stats(), kafka);
+                    health = health(capture.stats(), kafka, registry);
                     nextCheckpoint = now + 1_000_000_000L;
                 }
                 if (now >= nextClock) {
@@ -179,6 +194,9 @@ public final class CollectCommand {
             }
             if (file != null) {
                 file.close();
+            }
+            if (metrics != null) {
+                metrics.close();
             }
             done.countDown();
             try {
@@ -210,17 +228,19 @@ public final class CollectCommand {
                         : Spool.FullPolicy.DROP_NEWEST,
                 settings.getLong(Settings.BUFFER_MEMORY));
         try {
-            return new KafkaOutput(o, new RegistryClient(rc));
+            registry = new RegistryClient(rc);
+            return new KafkaOutput(o, registry);
         } catch (RegistryException e) {
             throw new TransportException("schema registry " + settings.getString(Settings.REGISTRY_URL) + ": "
                     + e.getMessage() + ": check --registry-url (and its credentials)");
         }
     }
 
-    private static Health health(Capture.Stats s, KafkaOutput kafka) {
+    private static Health health(Capture.Stats s, KafkaOutput kafka, RegistryClient registry) {
         KafkaShipper.Stats k = kafka == null ? null : kafka.stats();
         return new Health(s.received(), s.dropped(), k == null ? 0 : k.acked(), k == null ? 0 : k.spoolDepth(),
-                k == null ? 0 : k.spoolDropped(), s.sinkErrors(), true);
+                k == null ? 0 : k.spoolDropped(), s.sinkErrors(), true, k == null ? 0 : k.failed(),
+                k == null ? 0 : k.spoolBytes(), k == null ? 0 : k.meanLatencyMs(), registry == null ? 0 : registry.errors());
     }
 
     static String describe(KafkaOutput kafka) {

@@ -55,6 +55,7 @@ public final class Settings extends AbstractConfig {
     public static final String TRACEPOINT_GROUPS = "tracepoint.groups";
     public static final String COUNTERS_INTERVAL = "counters.interval";
     public static final String FILE = "file";
+    public static final String METRICS_PORT = "metrics.port";
 
     public static final ConfigDef DEFINITION = new ConfigDef()
             .define(OUTPUT, ConfigDef.Type.STRING, "json", ConfigDef.ValidString.in("json", "kafka", "file"),
@@ -112,6 +113,9 @@ public final class Settings extends AbstractConfig {
             .define(COUNTERS_INTERVAL, ConfigDef.Type.STRING, "10s", new DurationValidator(), ConfigDef.Importance.LOW,
                     "How often the counters aggregated in the kernel (RTT, drops, interfaces, XDP, UDP overflows) are "
                             + "read, reset and emitted as records.")
+            .define(METRICS_PORT, ConfigDef.Type.INT, 0, ConfigDef.Range.between(0, 65535), ConfigDef.Importance.MEDIUM,
+                    "Serve Prometheus metrics (events by kind, kernel drops, Kafka acks and failures, spool depth, "
+                            + "produce latency, registry errors) at http://0.0.0.0:PORT/metrics; 0 serves none.")
             .define(EXCLUDE_SELF, ConfigDef.Type.BOOLEAN, true, ConfigDef.Importance.LOW,
                     "Leave the collector's own process out, so its own traffic never feeds back into the capture.")
             .define(RING_BUFFER_BYTES, ConfigDef.Type.INT, 16 * 1024 * 1024, new PowerOfTwo(4096, 1 << 30),

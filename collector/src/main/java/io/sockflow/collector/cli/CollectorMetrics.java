@@ -1,0 +1,71 @@
+package io.sockflow.collector.cli;
+
+import io.prometheus.metrics.core.metrics.CounterWithCallback;
+import io.prometheus.metrics.core.metrics.GaugeWithCallback;
+import io.prometheus.metrics.exporter.httpserver.HTTPServer;
+import io.prometheus.metrics.model.registry.PrometheusRegistry;
+import io.sockflow.collector.bpf.BpfException;
+import io.sockflow.schemas.EventKind;
+
+import java.io.IOException;
+
+/**
+ * The collector's Prometheus endpoint ({@code --metrics-port}): read at scrape time from what the collector
+ * already counts, so serving it costs the capture nothing. Events by kind, what the kernel dropped, what Kafka
+ * acknowledged or refused, the spool's depth and drops, the mean produce latency, registry errors.
+ */
+final class CollectorMetrics implements AutoCloseable {
+    private final HTTPServer server;
+
+    private CollectorMetrics(HTTPServer server) {
+        this.server = server;
+    }
+
+    static CollectorMetrics serve(int port, CollectCommand c) {
+        PrometheusRegistry registry = new PrometheusRegistry();
+        CounterWithCallback.builder().name("sockflow_events").help("Events written, by kind (system call or kernel record).")
+                .labelNames("kind").callback(cb -> {
+                    for (EventKind k : EventKind.values()) {
+                        long n = c.events(k);
+                        if (n > 0) {
+                            cb.call(n, k.name());
+                        }
+                    }
+                }).register(registry);
+        CounterWithCallback.builder().name("sockflow_kernel_received_events")
+                .help("Records read from the kernel's ring buffer.").callback(cb -> cb.call(c.health().received())).register(registry);
+        CounterWithCallback.builder().name("sockflow_kernel_dropped_events")
+                .help("Records the kernel dropped because the ring buffer was full.")
+                .callback(cb -> cb.call(c.health().droppedInKernel())).register(registry);
+        CounterWithCallback.builder().name("sockflow_decode_errors").help("Records that could not be decoded.")
+                .callback(cb -> cb.call(c.health().decodeErrors())).register(registry);
+        CounterWithCallback.builder().name("sockflow_kafka_acknowledged_events").help("Events Kafka acknowledged.")
+                .callback(cb -> cb.call(c.health().acked())).register(registry);
+        CounterWithCallback.builder().name("sockflow_kafka_failed_events").help("Events Kafka refused for good.")
+                .callback(cb -> cb.call(c.health().kafkaFailed())).register(registry);
+        GaugeWithCallback.builder().name("sockflow_spool_records").help("Events waiting in the disk spool.")
+                .callback(cb -> cb.call(c.health().spoolDepth())).register(registry);
+        GaugeWithCallback.builder().name("sockflow_spool_bytes").help("Bytes in the disk spool.")
+                .callback(cb -> cb.call(c.health().spoolBytes())).register(registry);
+        CounterWithCallback.builder().name("sockflow_spool_dropped_events").help("Events the full spool's policy dropped.")
+                .callback(cb -> cb.call(c.health().spoolDropped())).register(registry);
+        GaugeWithCallback.builder().name("sockflow_produce_latency_seconds")
+                .help("Mean time from handing an event to the Kafka producer to its acknowledgement (sampled).")
+                .callback(cb -> cb.call(c.health().produceLatencyMs() / 1000.0)).register(registry);
+        CounterWithCallback.builder().name("sockflow_registry_errors").help("Failed schema registry requests.")
+                .callback(cb -> cb.call(c.health().registryErrors())).register(registry);
+        GaugeWithCallback.builder().name("sockflow_attached").help("1 once the BPF programs are attached.")
+                .callback(cb -> cb.call(c.health().attached() ? 1 : 0)).register(registry);
+        try {
+            return new CollectorMetrics(HTTPServer.builder().port(port).registry(registry).buildAndStart());
+        } catch (IOException e) {
+            throw new BpfException("cannot serve metrics on port " + port + " (" + e.getMessage()
+                    + "): choose another --metrics-port, or 0 for none", 2);
+        }
+    }
+
+    @Override
+    public void close() {
+        server.close();
+    }
+}
