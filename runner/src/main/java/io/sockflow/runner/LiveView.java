@@ -16,7 +16,6 @@ import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 
 import java.time.Duration;
 import java.time.Instant;
-import java.time.LocalTime;
 import java.time.ZoneId;
 import java.time.format.DateTimeFormatter;
 import java.util.ArrayDeque;
@@ -129,7 +128,7 @@ public final class LiveView implements AutoCloseable {
         return times.size() / 10.0; // over the last 10 s
     }
 
-    /** The view as text, {@code width} columns wide. */
+    /** The view as text; events/s is the collector's count since the previous call. */
     public String render(CollectCommand.Health health, Supplier<String> source, Instant now) {
         StringBuilder b = new StringBuilder();
         long eventsPerSec = 0;
@@ -206,10 +205,6 @@ public final class LiveView implements AutoCloseable {
             return String.format(Locale.ROOT, "%.1f s", ms / 1000.0);
         }
         return String.format(Locale.ROOT, "%d min", ms / 60_000);
-    }
-
-    static String clock(LocalTime t) {
-        return t.toString();
     }
 
     @Override

@@ -11,7 +11,6 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
 
 import java.io.InputStream;
 import java.io.UncheckedIOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.List;
@@ -46,11 +45,7 @@ public final class Replay implements Runnable {
     public static List<SocketEvent> load(String file) {
         if (SAMPLE.equals(file)) {
             try (InputStream in = Replay.class.getResourceAsStream("sample-capture.avro")) {
-                Path tmp = Files.createTempFile("sockflow-sample", ".avro");
-                Files.copy(in, tmp, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
-                List<SocketEvent> out = CaptureFile.read(tmp);
-                Files.deleteIfExists(tmp);
-                return out;
+                return CaptureFile.read(in, "the shipped sample");
             } catch (java.io.IOException e) {
                 throw new UncheckedIOException(e);
             }

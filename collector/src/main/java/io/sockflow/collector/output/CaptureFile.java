@@ -2,14 +2,15 @@ package io.sockflow.collector.output;
 
 import io.sockflow.schemas.SocketEvent;
 import org.apache.avro.file.CodecFactory;
-import org.apache.avro.file.DataFileReader;
+import org.apache.avro.file.DataFileStream;
 import org.apache.avro.file.DataFileWriter;
 import org.apache.avro.specific.SpecificDatumReader;
 import org.apache.avro.specific.SpecificDatumWriter;
 
-import java.io.File;
+import java.io.InputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -64,15 +65,23 @@ public final class CaptureFile implements AutoCloseable {
 
     /** Every event of a capture file, in the order recorded. */
     public static List<SocketEvent> read(Path path) {
+        try (InputStream in = Files.newInputStream(path)) {
+            return read(in, "the capture file " + path);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read the capture file " + path + ": " + e.getMessage()
+                    + " (record one with: sockflow collect --output file --file " + path + ")", e);
+        }
+    }
+
+    /** Every event of a capture read from a stream ({@code name} says which, for errors). */
+    public static List<SocketEvent> read(InputStream in, String name) {
         List<SocketEvent> out = new ArrayList<>();
-        File f = path.toFile();
-        try (DataFileReader<SocketEvent> r = new DataFileReader<>(f, new SpecificDatumReader<>(SocketEvent.class))) {
+        try (DataFileStream<SocketEvent> r = new DataFileStream<>(in, new SpecificDatumReader<>(SocketEvent.class))) {
             while (r.hasNext()) {
                 out.add(r.next());
             }
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot read the capture file " + path + ": " + e.getMessage()
-                    + " (record one with: sockflow collect --output file --file " + path + ")", e);
+            throw new UncheckedIOException("cannot read " + name + ": " + e.getMessage(), e);
         }
         return out;
     }

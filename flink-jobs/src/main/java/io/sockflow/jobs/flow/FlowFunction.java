@@ -146,9 +146,6 @@ public final class FlowFunction extends KeyedProcessFunction<String, LifecycleCh
                 server = l;
             }
         }
-        if (client == null && server != null && all.size() == 1) {
-            // only the accepting end is local: the peer is the source
-        }
         Flow f = new Flow();
         SocketLifecycle any = client != null ? client : server;
         f.setFlowId(flowId.value());
@@ -167,7 +164,7 @@ public final class FlowFunction extends KeyedProcessFunction<String, LifecycleCh
             f.setDestinationPackets(client.getMessagesReceived());
             f.setSourcePid(client.getPid());
             f.setSourceComm(client.getComm());
-        } else {
+        } else { // only the accepting end is local: the peer is the source
             f.setSourceAddress(server.getRemoteAddress());
             f.setSourcePort(server.getRemotePort());
             f.setDestinationAddress(FlowKeys.localAddress(server));

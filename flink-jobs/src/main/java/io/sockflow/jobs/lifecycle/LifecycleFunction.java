@@ -133,17 +133,13 @@ public final class LifecycleFunction extends KeyedProcessFunction<String, Socket
         }
     }
 
-    private void finish(OnTimerContext ctx, Collector<SocketLifecycle> out, SocketLifecycle r, long ts) {
+    private void finish(OnTimerContext ctx, Collector<SocketLifecycle> out, SocketLifecycle r, long ts) throws Exception {
         out.collect(r);
         ended.inc();
         state.clear();
         nextUpdate.clear();
         announced.clear();
-        try {
-            endedAt.update(ts);
-        } catch (java.io.IOException e) {
-            throw new java.io.UncheckedIOException(e);
-        }
+        endedAt.update(ts);
         long until = ts > Long.MAX_VALUE - tombstoneMs ? Long.MAX_VALUE : ts + tombstoneMs;
         ctx.timerService().registerEventTimeTimer(until);
     }

@@ -234,7 +234,7 @@ public final class FlinkBench {
         return m;
     }
 
-    /** CPU of job threads between two snapshots; threads that ended between them are sampled late below. */
+    /** CPU of the job's threads between two snapshots (the last one sampled while they ran). */
     static long cpuDelta(Map<Long, Long> before, Map<Long, Long> after) {
         long sum = 0;
         for (Map.Entry<Long, Long> e : after.entrySet()) {
