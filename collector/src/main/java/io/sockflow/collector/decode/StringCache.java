@@ -1,6 +1,7 @@
 package io.sockflow.collector.decode;
 
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import java.util.function.Function;
 
@@ -13,6 +14,8 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED;
  */
 final class StringCache {
     private static final int SLOTS = 1024;
+    /** One layout for every read: a layout made per call would look its access handle up in a shared map. */
+    private static final ValueLayout.OfLong LE_LONG = JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private final long[] lo = new long[SLOTS];
     private final long[] hi = new long[SLOTS];
     private final int[] tag = new int[SLOTS];
@@ -25,8 +28,8 @@ final class StringCache {
 
     /** The String for 16 bytes at {@code off}, rendered from those bytes on a miss; {@code kind} separates uses. */
     String get(MemorySegment rec, long off, int kind) {
-        long a = rec.get(JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN), off);
-        long b = rec.get(JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN), off + 8);
+        long a = rec.get(LE_LONG, off);
+        long b = rec.get(LE_LONG, off + 8);
         long h = (a * 0x9E3779B97F4A7C15L) ^ (b * 0xC2B2AE3D27D4EB4FL) ^ kind;
         int slot = (int) ((h ^ (h >>> 29)) & (SLOTS - 1));
         String v = values[slot];

@@ -14,6 +14,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -87,24 +88,38 @@ public final class KafkaOutput implements AutoCloseable {
 
     /** The partition key: host and socket inode (or pid for calls without a socket). */
     public static byte[] key(SocketEvent e) {
-        String prefix = e.getSocketInode() != null ? e.getHost() + "/" : e.getHost() + "/pid/";
-        long id = e.getSocketInode() != null ? e.getSocketInode() : e.getPid();
-        return keyBytes(prefix, id);
+        Long inode = e.getSocketInode();
+        byte[][] prefixes = prefixes(e.getHost());
+        return inode != null ? keyBytes(prefixes[0], inode) : keyBytes(prefixes[1], e.getPid());
     }
 
-    /** The last prefix seen by this thread and its bytes: the host is the same for every event of a collector. */
-    private static final ThreadLocal<Object[]> LAST_PREFIX = ThreadLocal.withInitial(() -> new Object[2]);
+    /**
+     * The last host seen by this thread and its two key prefixes ("host/" and "host/pid/"): the host is the same
+     * String for every event of a collector, so the prefixes are encoded once, not per event.
+     */
+    private static final ThreadLocal<Object[]> LAST_HOST = ThreadLocal.withInitial(() -> new Object[2]);
 
-    /** prefix + decimal id, without building a String per event. */
-    static byte[] keyBytes(String prefix, long id) {
-        Object[] last = LAST_PREFIX.get();
-        if (!prefix.equals(last[0])) {
-            last[0] = prefix;
-            last[1] = prefix.getBytes(StandardCharsets.UTF_8);
+    private static byte[][] prefixes(String host) {
+        Object[] last = LAST_HOST.get();
+        if (last[0] != host && !host.equals(last[0])) {
+            last[0] = host;
+            last[1] = new byte[][] {(host + "/").getBytes(StandardCharsets.UTF_8),
+                (host + "/pid/").getBytes(StandardCharsets.UTF_8)};
         }
-        byte[] p = (byte[]) last[1];
+        return (byte[][]) last[1];
+    }
+
+    /** prefix + decimal id. */
+    static byte[] keyBytes(String prefix, long id) {
+        return keyBytes(prefix.getBytes(StandardCharsets.UTF_8), id);
+    }
+
+    private static byte[] keyBytes(byte[] p, long id) {
         if (id < 0) {
-            return (prefix + id).getBytes(StandardCharsets.UTF_8);
+            byte[] digits = Long.toString(id).getBytes(StandardCharsets.US_ASCII);
+            byte[] out = Arrays.copyOf(p, p.length + digits.length);
+            System.arraycopy(digits, 0, out, p.length, digits.length);
+            return out;
         }
         int digits = 1;
         for (long v = id; v >= 10; v /= 10) {

@@ -64,7 +64,32 @@ public final class AvroBinaryBuffer {
         writeRawByte(b ? 1 : 0);
     }
 
+    /**
+     * Encodings of recently written strings, by identity: an event's host, boot id, process name, family and most
+     * addresses are the same String instances event after event, so their bytes are copied instead of re-encoded.
+     */
+    private final String[] recent = new String[RECENT];
+    private final byte[][] recentBytes = new byte[RECENT][];
+    private static final int RECENT = 256;
+
     public void writeString(String s) {
+        int slot = s.hashCode() & (RECENT - 1);
+        if (recent[slot] == s) {
+            byte[] b = recentBytes[slot];
+            ensure(b.length);
+            System.arraycopy(b, 0, buf, pos, b.length);
+            pos += b.length;
+            return;
+        }
+        int start = pos;
+        writeStringEncoded(s);
+        if (pos - start <= 64) {
+            recent[slot] = s;
+            recentBytes[slot] = Arrays.copyOfRange(buf, start, pos);
+        }
+    }
+
+    private void writeStringEncoded(String s) {
         int n = s.length();
         if (n < 64 && isAscii(s, n)) {
             // ASCII (names, addresses): one byte per char, written in place

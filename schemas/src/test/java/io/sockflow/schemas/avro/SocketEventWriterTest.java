@@ -13,6 +13,8 @@ import org.junit.jupiter.api.Test;
 import java.io.ByteArrayOutputStream;
 import java.nio.ByteBuffer;
 import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Random;
 
 import static org.junit.jupiter.api.Assertions.*;
@@ -71,6 +73,41 @@ class SocketEventWriterTest {
             SocketEvent back = new SpecificDatumReader<>(SocketEvent.class)
                     .read(null, DecoderFactory.get().binaryDecoder(fast.toByteArray(), null));
             assertEquals(e, back);
+        }
+    }
+
+    @Test
+    void repeatedStringsAreWrittenAsTheyAreEvenWhenTheirSlotsCollide() throws Exception {
+        // events whose strings are the same few instances, as a collector's are (host, process names, addresses):
+        // the buffer copies their encodings from its cache; 700 instances over its 256 slots make them collide and
+        // replace each other, and some are long or not ASCII
+        List<String> pool = new ArrayList<>();
+        for (int i = 0; i < 700; i++) {
+            pool.add(switch (i % 4) {
+                case 0 -> "10.0." + i + ".1";
+                case 1 -> "proc-" + i + "-é";
+                case 2 -> "x".repeat(40 + i % 60);
+                default -> i % 8 == 3 ? "" : "s" + i;
+            });
+        }
+        SpecificDatumWriter<SocketEvent> avro = new SpecificDatumWriter<>(SocketEvent.getClassSchema());
+        AvroBinaryBuffer fast = new AvroBinaryBuffer(64);
+        Random r = new Random(7);
+        BinaryEncoder enc = null;
+        for (int i = 0; i < 5_000; i++) {
+            SocketEvent e = random(r);
+            for (Schema.Field f : SocketEvent.getClassSchema().getFields()) {
+                if (e.get(f.pos()) instanceof String) {
+                    e.put(f.pos(), pool.get(r.nextInt(pool.size())));
+                }
+            }
+            ByteArrayOutputStream expected = new ByteArrayOutputStream();
+            enc = EncoderFactory.get().binaryEncoder(expected, enc);
+            avro.write(e, enc);
+            enc.flush();
+            fast.reset();
+            SocketEventWriter.write(e, fast);
+            assertArrayEquals(expected.toByteArray(), fast.toByteArray(), "event " + i);
         }
     }
 
