@@ -6,31 +6,51 @@ import org.apache.flink.api.common.functions.RichMapFunction;
 import org.apache.flink.api.common.state.CheckpointListener;
 
 /**
- * Recovery testing only ({@code test.fail-after-records}): passes events through slowly (1 ms each, so a
- * checkpoint lands mid-stream) and, in the first attempt only, throws once it has passed the given number of
- * events and a checkpoint has completed. Flink then restores the job from that checkpoint.
+ * Recovery testing only: passes events through slowly (1 ms each, so a checkpoint lands mid-stream) and, in the
+ * first attempt only, once it has passed the given number of events and a checkpoint has completed, either throws
+ * ({@code test.fail-after-records}: Flink restores the job from that checkpoint) or stops taking input and prints
+ * {@link #STALLED} on stdout ({@code test.stall-after-records}: the test kills the process there and starts a new
+ * one from the retained checkpoint).
  */
 public final class FailOnce extends RichMapFunction<SocketEvent, SocketEvent> implements CheckpointListener {
     private static final long serialVersionUID = 1L;
+    /** What a stalled job prints on stdout, on a line of its own. */
+    public static final String STALLED = "sockflow-test: stalled after a checkpoint";
     private final long after;
+    private final boolean stall;
     private transient long seen;
     private transient boolean checkpointed;
     private transient boolean armed;
+    private transient int attempt;
 
     public FailOnce(long after) {
+        this(after, false);
+    }
+
+    public FailOnce(long after, boolean stall) {
         this.after = after;
+        this.stall = stall;
     }
 
     @Override
     public void open(OpenContext ctx) {
-        armed = getRuntimeContext().getTaskInfo().getAttemptNumber() == 0;
+        attempt = getRuntimeContext().getTaskInfo().getAttemptNumber();
+        // a failure stops once; a stall stops whichever attempt gets there (after a restart: at its first checkpoint)
+        armed = stall || attempt == 0;
     }
 
     @Override
     public SocketEvent map(SocketEvent e) throws Exception {
         if (armed) {
             Thread.sleep(1);
-            if (++seen >= after && checkpointed) {
+            if ((++seen >= after || attempt > 0) && checkpointed) {
+                if (stall) {
+                    System.out.println(STALLED);
+                    System.out.flush();
+                    while (true) {
+                        Thread.sleep(60_000); // until the process is killed
+                    }
+                }
                 throw new IllegalStateException("injected failure after " + seen + " events (test.fail-after-records)");
             }
         }

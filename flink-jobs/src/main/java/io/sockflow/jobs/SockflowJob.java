@@ -69,6 +69,8 @@ public final class SockflowJob {
     public static final String FLOWS_TABLE = "flows";
     public static final String ALERTS_TABLE = "alerts";
 
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(SockflowJob.class);
+
     private SockflowJob() {
     }
 
@@ -150,6 +152,17 @@ public final class SockflowJob {
         storage.set(org.apache.flink.configuration.CheckpointingOptions.CHECKPOINT_STORAGE, "filesystem");
         storage.set(org.apache.flink.configuration.CheckpointingOptions.CHECKPOINTS_DIRECTORY,
                 IcebergTables.warehouseUri(cfg.get(JobConfig.CHECKPOINT_DIR)));
+        // the last checkpoint outlives the job, cancelled or killed: a new job can start from it (restore)
+        storage.set(org.apache.flink.configuration.CheckpointingOptions.EXTERNALIZED_CHECKPOINT_RETENTION,
+                org.apache.flink.configuration.ExternalizedCheckpointRetention.RETAIN_ON_CANCELLATION);
+        Path restore = Checkpoints.resolve(cfg.get(JobConfig.RESTORE), cfg.get(JobConfig.CHECKPOINT_DIR));
+        if (restore != null) {
+            LOG.info("starting from checkpoint {}", restore);
+            storage.set(org.apache.flink.configuration.StateRecoveryOptions.SAVEPOINT_PATH, restore.toUri().toString());
+            // the new job owns the checkpoint it starts from, and deletes it once its own supersede it
+            storage.set(org.apache.flink.configuration.StateRecoveryOptions.RESTORE_MODE,
+                    org.apache.flink.core.execution.RecoveryClaimMode.CLAIM);
+        }
         env.configure(storage);
         env.setParallelism(cfg.getInt(JobConfig.PARALLELISM));
         // no defensive copy of every record between chained operators: each source record is a fresh object, and
@@ -192,8 +205,10 @@ public final class SockflowJob {
 
         DataStream<SocketEvent> events = decoded;
         long failAfter = cfg.getLong(JobConfig.FAIL_AFTER);
-        if (failAfter > 0) {
-            events = events.map(new FailOnce(failAfter)).returns(new AvroTypeInfo<>(SocketEvent.class)).name("fail-once").uid("fail-once");
+        long stallAfter = cfg.getLong(JobConfig.STALL_AFTER);
+        if (failAfter > 0 || stallAfter > 0) {
+            events = events.map(stallAfter > 0 ? new FailOnce(stallAfter, true) : new FailOnce(failAfter))
+                    .returns(new AvroTypeInfo<>(SocketEvent.class)).name("fail-once").uid("fail-once");
         }
         Set<String> jobs = cfg.getSet(JobConfig.JOBS);
         boolean kafkaOut = cfg.getBoolean(JobConfig.KAFKA_SINK);

@@ -18,8 +18,11 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import java.lang.management.ManagementFactory;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -216,6 +219,131 @@ class SockflowJobTest {
         assertEquals(expected.lakeLifecycles().size(), got.lakeLifecycles().size());
         assertEquals(expected.lakeFlows().size(), got.lakeFlows().size());
         assertEquals(expected.lakeAlerts().size(), got.lakeAlerts().size());
+    }
+
+    @Test
+    void aJobKilledAfterACheckpointAndStartedAgainFromItLosesNothingAndRepeatsNothing() throws Exception {
+        Outcome expected = baseline();
+        // both lives run unbounded, as in production (a bounded Kafka source restored from a checkpoint never
+        // finishes: FLINK-31006); a clock tick a day ahead on every partition moves the watermark past every socket's
+        // end, as time going on does on a live host. Ticks concern no socket: the bounded runs' results stay the same.
+        appendClockTicks();
+        Path checkpoints = dir.resolve("checkpoints-kill");
+        // first life: its own JVM, stopped mid-workload right after a checkpoint completed, then killed (SIGKILL)
+        JobConfig first = config("kill", Map.of("checkpoint.dir", checkpoints.toString(), "bounded", "false",
+                "test.stall-after-records", String.valueOf(Workload.events(CONNECTIONS).size() / 2)));
+        List<String> cmd = new ArrayList<>();
+        cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        cmd.addAll(ManagementFactory.getRuntimeMXBean().getInputArguments().stream()
+                .filter(a -> a.startsWith("--add-opens") || a.startsWith("--add-exports") || a.startsWith("--enable-native-access"))
+                .toList());
+        cmd.addAll(List.of("-Xmx768m", "-cp", System.getProperty("java.class.path"), SockflowJob.class.getName()));
+        first.values().forEach((k, v) -> cmd.add("--" + k + "=" + v));
+        Path log = dir.resolve("killed-job.log");
+        Process job = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        try {
+            long deadline = System.nanoTime() + 180_000_000_000L;
+            while (!Files.readString(log).contains(FailOnce.STALLED)) {
+                assertTrue(job.isAlive(), "the job's process ended before it stalled:\n" + tail(log));
+                assertTrue(System.nanoTime() < deadline, "the job did not stall within 3 minutes:\n" + tail(log));
+                Thread.sleep(200);
+            }
+        } finally {
+            job.destroyForcibly();
+            job.waitFor();
+        }
+        assertEquals(137, job.exitValue(), "killed by SIGKILL");
+        Path retained = Checkpoints.latest(checkpoints).orElseThrow(() -> new AssertionError("no checkpoint retained"));
+        Outcome partial = outcome(first);
+        assertTrue(partial.lifecycles().size() < expected.lifecycles().size(),
+                "killed mid-workload: " + partial.lifecycles().size() + " of " + expected.lifecycles().size() + " lifecycles");
+
+        // second life: a new job (a new job id) started from the newest retained checkpoint, until its results
+        // are complete
+        JobConfig second = config("kill", Map.of("checkpoint.dir", checkpoints.toString(), "bounded", "false",
+                "restore", "latest"));
+        assertEquals(retained, Checkpoints.resolve("latest", checkpoints.toString()));
+        Configuration conf = new Configuration();
+        conf.setString("restart-strategy.type", "none");
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironment(1, conf);
+        SockflowJob.prepare(second);
+        SockflowJob.build(env, second);
+        org.apache.flink.core.execution.JobClient client = env.executeAsync("sockflow jobs (restored)");
+        Outcome got;
+        try {
+            long deadline = System.nanoTime() + 120_000_000_000L;
+            while (true) {
+                got = outcome(second);
+                if (got.lifecycles().size() >= expected.lifecycles().size() && got.flows().size() >= expected.flows().size()
+                        && got.alerts().size() >= expected.alerts().size()
+                        && got.lakeLifecycles().size() >= expected.lakeLifecycles().size()
+                        && got.lakeFlows().size() >= expected.lakeFlows().size()) {
+                    Thread.sleep(1_500); // a few more checkpoints: anything extra would show now
+                    got = outcome(second);
+                    break;
+                }
+                assertFalse(client.getJobStatus().get().isGloballyTerminalState(), "the restored job ended early");
+                assertTrue(System.nanoTime() < deadline, "the restored job did not complete its results in 2 minutes: "
+                        + got.lifecycles().size() + " of " + expected.lifecycles().size() + " lifecycles, "
+                        + got.flows().size() + " of " + expected.flows().size() + " flows");
+                Thread.sleep(500);
+            }
+        } finally {
+            client.cancel().get(60, java.util.concurrent.TimeUnit.SECONDS);
+        }
+        assertEquals(sorted(expected.lifecycles().stream().map(Object::toString).toList()),
+                sorted(got.lifecycles().stream().map(Object::toString).toList()),
+                "lifecycles of sockets opened before the kill and closed after it need the restored state");
+        assertEquals(sorted(expected.flows().stream().filter(f -> f.getRecordType() == FlowRecordType.END).map(Object::toString).toList()),
+                sorted(got.flows().stream().filter(f -> f.getRecordType() == FlowRecordType.END).map(Object::toString).toList()));
+        assertEquals(sorted(expected.flows().stream().map(f -> f.getFlowId() + f.getRecordType()).toList()),
+                sorted(got.flows().stream().map(f -> f.getFlowId() + f.getRecordType()).toList()));
+        assertEquals(sorted(expected.alerts().stream().map(Object::toString).toList()),
+                sorted(got.alerts().stream().map(Object::toString).toList()));
+        assertEquals(expected.dead().size(), got.dead().size());
+        assertEquals(expected.lakeLifecycles().size(), got.lakeLifecycles().size());
+        assertEquals(expected.lakeFlows().size(), got.lakeFlows().size());
+        assertEquals(expected.lakeAlerts().size(), got.lakeAlerts().size());
+    }
+
+    /** An event of no socket and no process a day after the workload, on every partition of the input. */
+    static void appendClockTicks() {
+        RegistryClient registry = new RegistryClient(RegistryClient.Config.of(stack.registryUrl()));
+        ConfluentAvro.Serializer<SocketEvent> ser = new ConfluentAvro.Serializer<>(registry, input, SocketEvent.getClassSchema());
+        SocketEvent tick = Ev.of(io.sockflow.schemas.EventKind.UNKNOWN, 0, "clock", 86_400_000L).get();
+        try (KafkaProducer<byte[], byte[]> p = Results.producer(stack.bootstrapServers())) {
+            for (int part = 0; part < p.partitionsFor(input).size(); part++) {
+                p.send(new org.apache.kafka.clients.producer.ProducerRecord<>(input, part,
+                        "web-1/pid/0".getBytes(StandardCharsets.UTF_8), ser.serialize(tick)));
+            }
+            p.flush();
+        }
+    }
+
+    @Test
+    void restoreNamesWhatItStartsFrom() throws Exception {
+        Path cps = dir.resolve("checkpoints-resolve");
+        assertNull(Checkpoints.resolve("", cps.toString()), "empty: a fresh start");
+        assertNull(Checkpoints.resolve("latest", cps.toString()), "latest without any checkpoint: a fresh start");
+        Path older = Files.createDirectories(cps.resolve("job-a/chk-7"));
+        Files.writeString(older.resolve("_metadata"), "x");
+        Files.setLastModifiedTime(older.resolve("_metadata"), java.nio.file.attribute.FileTime.fromMillis(1_000_000));
+        Path newer = Files.createDirectories(cps.resolve("job-b/chk-3"));
+        Files.writeString(newer.resolve("_metadata"), "x");
+        Files.createDirectories(cps.resolve("job-b/chk-4")); // not finished: no _metadata
+        assertEquals(newer, Checkpoints.resolve("latest", cps.toString()));
+        assertEquals(older, Checkpoints.resolve(older.toString(), cps.toString()));
+        assertEquals(older, Checkpoints.resolve(older.resolve("_metadata").toString(), cps.toString()));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> Checkpoints.resolve(cps.resolve("job-b/chk-4").toString(), cps.toString()));
+        assertTrue(e.getMessage().contains("no _metadata"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> Checkpoints.resolve("latest", "s3://bucket/cp"));
+        assertTrue(e.getMessage().contains("not on a local file system"), e.getMessage());
+    }
+
+    static String tail(Path log) throws java.io.IOException {
+        List<String> lines = Files.readAllLines(log);
+        return String.join("\n", lines.subList(Math.max(0, lines.size() - 30), lines.size()));
     }
 
     record SocketLifecycleKey(String host, long inode, LifecycleStatus status) {

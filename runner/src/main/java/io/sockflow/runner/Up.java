@@ -156,7 +156,11 @@ public final class Up {
             step(1, "Kafka broker (KRaft) and schema registry in " + data + (previous ? " (previous run's data found)" : ""));
             stack = LocalStack.start(data, o.kafkaPort(), o.registryPort(), o.kafkaPort() == 0 ? 0 : o.kafkaPort() + 1);
 
-            step(2, "Flink jobs on a local MiniCluster (lifecycles, flows, alerts → Kafka and Iceberg)");
+            // the jobs go on from the previous run's last checkpoint (its open sockets, flows and learned listeners),
+            // whether it stopped cleanly or was killed; without one they start at the committed Kafka offsets
+            java.util.Optional<Path> resume = io.sockflow.jobs.Checkpoints.latest(data.resolve("checkpoints"));
+            step(2, "Flink jobs on a local MiniCluster (lifecycles, flows, alerts → Kafka and Iceberg)"
+                    + resume.map(c -> ", resuming from " + data.relativize(c)).orElse(""));
             Map<String, String> m = new HashMap<>();
             m.put("bootstrap.servers", stack.bootstrapServers());
             m.put("registry.url", stack.registryUrl());
@@ -165,6 +169,7 @@ public final class Up {
             m.put("checkpoint.interval", "2s");
             m.put("lifecycle.update-interval", "10s");
             m.put("starting.offsets", "committed");
+            m.put("restore", "latest");
             m.put("group.id", "sockflow-up");
             m.put("transactional.id.prefix", "sockflow-up");
             JobConfig cfg = JobConfig.of(m);

@@ -216,12 +216,15 @@ class UpTest {
 
     @Test
     @Order(2)
-    void aSecondUpFindsThePreviousRunsDataAndSigintStopsItToo() throws Exception {
+    void aSecondUpFindsThePreviousRunsDataGoesOnFromItsLastCheckpointAndSigintStopsItToo() throws Exception {
         assertNotNull(data, "runs after the first test");
         assertEquals(List.of(), awaitNoPrograms(), "no sockflow programs before the test");
         try (Running up = new Running(List.of(), "--headless", "--data", data.toString(), "--kafka-port", Integer.toString(kafkaPort),
                 "--registry-port", Integer.toString(registryPort), "--metrics-port", "0")) {
             up.await(l -> l.contains("previous run's data found"), 60, "the previous run's data");
+            // the first run was stopped by SIGTERM: its jobs' last checkpoint was kept, and the jobs go on from it
+            up.await(l -> l.contains("resuming from checkpoints/") && l.contains("/chk-"), 60,
+                    "the jobs resuming from the first run's last checkpoint");
             up.await(l -> l.startsWith("results") && !l.startsWith("results    0 flow records"), 90, "the previous run's flows in the view");
             new ProcessBuilder("kill", "-INT", Long.toString(up.process.pid())).start().waitFor();
             assertTrue(up.process.waitFor(90, TimeUnit.SECONDS), "up stopped after SIGINT");

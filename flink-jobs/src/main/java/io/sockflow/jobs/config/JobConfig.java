@@ -77,6 +77,9 @@ public final class JobConfig implements Serializable {
     public static final Option CHECKPOINT_DIR = opt("checkpoint.dir", Type.STRING, "data/checkpoints",
             "Where checkpoints are kept: a folder, or a file:, hdfs: or s3: URI (shared storage on a cluster).");
     public static final Option PARALLELISM = opt("parallelism", Type.INT, "1", "Default parallelism of the jobs.");
+    public static final Option RESTORE = opt("restore", Type.STRING, "",
+            "Start from a retained checkpoint or a savepoint (its folder, e.g. .../chk-42), or 'latest': the newest "
+                    + "checkpoint under checkpoint.dir, if there is one. Empty: a fresh start at starting.offsets.");
     public static final Option OUT_OF_ORDERNESS = opt("watermark.out-of-orderness", Type.DURATION, "2s",
             "How far behind the newest event time an event may arrive and still count as on time.");
     public static final Option IDLENESS = opt("watermark.idleness", Type.DURATION, "10s",
@@ -110,6 +113,9 @@ public final class JobConfig implements Serializable {
             "Ports (numbers) whose listeners are never alerted.");
     public static final Option FAIL_AFTER = opt("test.fail-after-records", Type.LONG, "0",
             "Testing recovery: fail once after this many input records, once a checkpoint has completed (0 = never).");
+    public static final Option STALL_AFTER = opt("test.stall-after-records", Type.LONG, "0",
+            "Testing a crash: stop taking input after this many records, once a checkpoint has completed, and say so "
+                    + "on stdout, so that the process can be killed there (0 = never).");
 
     private final Map<String, String> values;
 
