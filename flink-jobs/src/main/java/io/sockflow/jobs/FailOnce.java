@@ -6,7 +6,8 @@ import org.apache.flink.api.common.functions.RichMapFunction;
 import org.apache.flink.api.common.state.CheckpointListener;
 
 /**
- * Recovery testing only: passes events through slowly (1 ms each, so a checkpoint lands mid-stream) and, in the
+ * Recovery testing only: passes events through slowly (1 ms each, 10 ms when stalling, so a checkpoint lands
+ * mid-stream) and, in the
  * first attempt only, once it has passed the given number of events and a checkpoint has completed, either throws
  * ({@code test.fail-after-records}: Flink restores the job from that checkpoint) or stops taking input and prints
  * {@link #STALLED} on stdout ({@code test.stall-after-records}: the test kills the process there and starts a new
@@ -42,14 +43,10 @@ public final class FailOnce extends RichMapFunction<SocketEvent, SocketEvent> im
     @Override
     public SocketEvent map(SocketEvent e) throws Exception {
         if (armed) {
-            Thread.sleep(1);
+            Thread.sleep(stall ? 10 : 1);
             if ((++seen >= after || attempt > 0) && checkpointed) {
                 if (stall) {
-                    System.out.println(STALLED);
-                    System.out.flush();
-                    while (true) {
-                        Thread.sleep(60_000); // until the process is killed
-                    }
+                    stallForever();
                 }
                 throw new IllegalStateException("injected failure after " + seen + " events (test.fail-after-records)");
             }
@@ -58,9 +55,20 @@ public final class FailOnce extends RichMapFunction<SocketEvent, SocketEvent> im
     }
 
     @Override
-    public void notifyCheckpointComplete(long checkpointId) {
+    public void notifyCheckpointComplete(long checkpointId) throws InterruptedException {
         if (seen > 0) {
             checkpointed = true;
+            if (stall && armed && (seen >= after || attempt > 0)) {
+                stallForever(); // the input went by before this checkpoint: stop here
+            }
+        }
+    }
+
+    private static void stallForever() throws InterruptedException {
+        System.out.println(STALLED);
+        System.out.flush();
+        while (true) {
+            Thread.sleep(60_000); // until the process is killed
         }
     }
 }

@@ -197,7 +197,7 @@ public final class SockflowJob {
                 .fromSource(sourceBuilder.build(), watermarks, "sockflow.events")
                 .uid("events-source")
                 .process(new EventDecoder.Split())
-                .returns(new AvroTypeInfo<>(SocketEvent.class))
+                .returns(new io.sockflow.jobs.types.SocketEventTypeInfo())
                 .name("split-dead-letters").uid("split");
         DataStream<DeadLetter> dead = decoded.getSideOutput(EventDecoder.Split.DEAD_LETTERS);
         dead.sinkTo(kafkaSink(cfg, kafka, cfg.get(JobConfig.DEAD_LETTER_TOPIC) + "-dlq",
@@ -208,7 +208,7 @@ public final class SockflowJob {
         long stallAfter = cfg.getLong(JobConfig.STALL_AFTER);
         if (failAfter > 0 || stallAfter > 0) {
             events = events.map(stallAfter > 0 ? new FailOnce(stallAfter, true) : new FailOnce(failAfter))
-                    .returns(new AvroTypeInfo<>(SocketEvent.class)).name("fail-once").uid("fail-once");
+                    .returns(new io.sockflow.jobs.types.SocketEventTypeInfo()).name("fail-once").uid("fail-once");
         }
         Set<String> jobs = cfg.getSet(JobConfig.JOBS);
         boolean kafkaOut = cfg.getBoolean(JobConfig.KAFKA_SINK);
@@ -219,7 +219,7 @@ public final class SockflowJob {
         if (jobs.contains("lifecycle") || jobs.contains("flow")) {
             SingleOutputStreamOperator<SocketLifecycle> lifecycles = events
                     .flatMap((SocketEvent e, org.apache.flink.util.Collector<SocketEvent> out) -> SocketKeys.lifecycleInputs(e).forEach(out::collect))
-                    .returns(new AvroTypeInfo<>(SocketEvent.class)).name("socket-events").uid("socket-events")
+                    .returns(new io.sockflow.jobs.types.SocketEventTypeInfo()).name("socket-events").uid("socket-events")
                     .keyBy(SocketKeys::key)
                     .process(new LifecycleFunction(cfg.getDuration(JobConfig.CLOSE_GRACE), cfg.getDuration(JobConfig.SOCKET_TIMEOUT),
                             cfg.getDuration(JobConfig.UPDATE_INTERVAL)))

@@ -144,7 +144,7 @@ public final class Up {
         }, "sockflow-up-stop");
         Runtime.getRuntime().addShutdownHook(hook);
         LocalStack stack = null;
-        JobClient job = null;
+        java.util.concurrent.atomic.AtomicReference<JobClient> job = new java.util.concurrent.atomic.AtomicReference<>();
         CollectCommand collector = null;
         Thread collectorThread = null;
         Replay replay = null;
@@ -178,9 +178,10 @@ public final class Up {
             conf.setString("restart-strategy.type", "fixed-delay");
             conf.setString("restart-strategy.fixed-delay.attempts", "3");
             conf.setString("restart-strategy.fixed-delay.delay", "2s");
-            StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironment(1, conf);
-            SockflowJob.build(env, cfg);
-            job = env.executeAsync("sockflow jobs");
+            job.set(startJobs(cfg, conf));
+            if (resume.isPresent()) {
+                watchResume(job, resume.get(), cfg.with(Map.of("restore", "")), conf, out);
+            }
 
             String source;
             if (o.replay() != null) {
@@ -272,9 +273,10 @@ public final class Up {
             if (replay != null) {
                 replay.stop();
             }
-            if (job != null) {
+            JobClient jobs = job.getAndSet(null); // null: the resume watcher starts nothing more
+            if (jobs != null) {
                 try {
-                    job.cancel().get(30, TimeUnit.SECONDS);
+                    jobs.cancel().get(30, TimeUnit.SECONDS);
                 } catch (Exception e) {
                     System.err.println("sockflow up: stopping the jobs: " + e.getMessage());
                 }
@@ -291,6 +293,53 @@ public final class Up {
                 // stopped by a signal
             }
         }
+    }
+
+    static JobClient startJobs(JobConfig cfg, Configuration conf) throws Exception {
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironment(1, conf);
+        SockflowJob.build(env, cfg);
+        return env.executeAsync("sockflow jobs");
+    }
+
+    /**
+     * A checkpoint the jobs cannot go on from (written by another version of them, or damaged) must not keep them
+     * down: when the resumed jobs fail within their first minute, they start afresh from the committed offsets, and
+     * the line says so. The checkpoint stays where it is.
+     */
+    static void watchResume(java.util.concurrent.atomic.AtomicReference<JobClient> job, Path checkpoint, JobConfig fresh,
+            Configuration conf, PrintStream out) {
+        JobClient resumed = job.get();
+        Thread.ofPlatform().daemon().name("sockflow-up-resume").start(() -> {
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+            try {
+                while (System.nanoTime() < deadline && job.get() == resumed) {
+                    if (resumed.getJobStatus().get(10, TimeUnit.SECONDS) == org.apache.flink.api.common.JobStatus.FAILED) {
+                        String why;
+                        try {
+                            resumed.getJobExecutionResult().get(10, TimeUnit.SECONDS);
+                            why = "failed";
+                        } catch (Exception e) {
+                            Throwable t = e;
+                            while (t.getCause() != null) {
+                                t = t.getCause();
+                            }
+                            why = String.valueOf(t.getMessage()).lines().findFirst().orElse("failed");
+                        }
+                        out.println("sockflow up: the jobs cannot go on from " + checkpoint + " (" + why
+                                + "): starting them afresh from the committed offsets");
+                        out.flush();
+                        JobClient started = startJobs(fresh, conf);
+                        if (!job.compareAndSet(resumed, started)) {
+                            started.cancel(); // up is stopping
+                        }
+                        return;
+                    }
+                    Thread.sleep(500);
+                }
+            } catch (Exception e) {
+                System.err.println("sockflow up: watching the resumed jobs: " + e.getMessage());
+            }
+        });
     }
 
     static void deleteTree(Path dir) {

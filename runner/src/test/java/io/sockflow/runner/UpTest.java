@@ -259,4 +259,23 @@ class UpTest {
             assertEquals(0, up.process.exitValue(), tail(up.output()));
         }
     }
+
+    @Test
+    @Order(4)
+    void jobsThatCannotGoOnFromTheLastCheckpointStartAfreshAndSaySo() throws Exception {
+        // the newest checkpoint under the data folder is damaged (as one written by another version would be
+        // unreadable): the jobs resume from it, fail, and start again from the committed offsets
+        Path d = dir.resolve("damaged");
+        Path chk = Files.createDirectories(d.resolve("checkpoints/0123456789abcdef0123456789abcdef/chk-7"));
+        Files.write(chk.resolve("_metadata"), new byte[] {1, 2, 3, 4, 5, 6, 7, 8});
+        try (Running up = new Running(List.of(), "--headless", "--replay", "sample", "--duration", "60s", "--data", d.toString(),
+                "--kafka-port", Integer.toString(freePort()), "--registry-port", Integer.toString(freePort()), "--metrics-port", "0")) {
+            up.await(l -> l.contains("resuming from checkpoints/0123456789abcdef0123456789abcdef/chk-7"), 90, "the resume");
+            up.await(l -> l.startsWith("sockflow up: the jobs cannot go on from") && l.contains("chk-7")
+                    && l.contains("starting them afresh"), 90, "the fresh start, said in one line");
+            up.await(l -> l.startsWith("python3") && l.contains("tcp 127.0.0.1:"), 90, "the sample's flows in the view");
+            assertTrue(up.process.waitFor(120, TimeUnit.SECONDS));
+            assertEquals(0, up.process.exitValue(), tail(up.output()));
+        }
+    }
 }

@@ -41,7 +41,8 @@ public final class EventDecoder implements KafkaRecordDeserializationSchema<Deco
 
     @Override
     public void open(DeserializationSchema.InitializationContext ctx) {
-        deserializer = new ConfluentAvro.Deserializer<>(registry.get(), SocketEvent.getClassSchema());
+        deserializer = new ConfluentAvro.Deserializer<>(registry.get(), SocketEvent.getClassSchema(),
+                io.sockflow.schemas.avro.SocketEventReader::read);
         decoded = ctx.getMetricGroup().counter("eventsDecoded");
         dead = ctx.getMetricGroup().counter("eventsDeadLettered");
     }

@@ -21,6 +21,11 @@ public final class AvroBinaryBuffer {
         return pos;
     }
 
+    /** Writes the bytes so far to {@code out}, without a copy. */
+    public void writeTo(java.io.DataOutput out) throws java.io.IOException {
+        out.write(buf, 0, pos);
+    }
+
     public byte[] toByteArray() {
         return Arrays.copyOf(buf, pos);
     }

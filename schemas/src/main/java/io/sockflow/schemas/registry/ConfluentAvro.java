@@ -118,15 +118,36 @@ public final class ConfluentAvro {
         private final RegistryClient registry;
         private final Schema readerSchema;
         private final Map<Integer, DatumReader<T>> readers = new HashMap<>();
+        /** Schema ids whose schema is the reader's own: the fast reader reads those. */
+        private final Map<Integer, Boolean> current = new HashMap<>();
+        private final java.util.function.Function<io.sockflow.schemas.avro.AvroBinaryInput, T> fastReader;
+        private final io.sockflow.schemas.avro.AvroBinaryInput fastIn = new io.sockflow.schemas.avro.AvroBinaryInput();
         private BinaryDecoder decoder;
 
         public Deserializer(RegistryClient registry, Schema readerSchema) {
+            this(registry, readerSchema, null);
+        }
+
+        /**
+         * With a hand-written reader for records written with {@code readerSchema} itself (the common case); records
+         * of other schema versions go through Avro's resolving reader. Single-threaded (it reuses its buffers).
+         */
+        public Deserializer(RegistryClient registry, Schema readerSchema,
+                java.util.function.Function<io.sockflow.schemas.avro.AvroBinaryInput, T> fastReader) {
             this.registry = registry;
             this.readerSchema = readerSchema;
+            this.fastReader = fastReader;
         }
 
         public T deserialize(byte[] framed) {
             int id = schemaId(framed);
+            if (fastReader != null && current.computeIfAbsent(id, k -> registry.byId(k).equals(readerSchema))) {
+                try {
+                    return fastReader.apply(fastIn.reset(framed, HEADER, framed.length - HEADER));
+                } catch (RuntimeException e) {
+                    throw new IllegalArgumentException("corrupt Avro record (schema id " + id + "): " + e, e);
+                }
+            }
             DatumReader<T> reader = readers.computeIfAbsent(id,
                     k -> new SpecificDatumReader<>(registry.byId(k), readerSchema, SpecificData.getForSchema(readerSchema)));
             decoder = DecoderFactory.get().binaryDecoder(framed, HEADER, framed.length - HEADER, decoder);

@@ -1,0 +1,122 @@
+package io.sockflow.schemas.avro;
+
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
+
+/**
+ * Reads Avro's binary encodings (zig-zag varints, length-prefixed strings and bytes) from a byte array, checking
+ * every length against the end: a malformed record ends in an {@link IllegalArgumentException}, never in a read
+ * past it. Strings decoded recently are returned again when the same bytes come (host, boot id, process names,
+ * families, addresses repeat event after event): fewer objects, and lifecycle state that shares them.
+ */
+public final class AvroBinaryInput {
+    private static final int RECENT = 256;
+    private final byte[][] recentBytes = new byte[RECENT][];
+    private final String[] recent = new String[RECENT];
+    private byte[] buf;
+    private int pos;
+    private int end;
+
+    /** Reads {@code len} bytes of {@code b} from {@code off}. */
+    public AvroBinaryInput reset(byte[] b, int off, int len) {
+        if (off < 0 || len < 0 || off + len > b.length) {
+            throw new IllegalArgumentException("bad range " + off + "+" + len + " of " + b.length + " bytes");
+        }
+        buf = b;
+        pos = off;
+        end = off + len;
+        return this;
+    }
+
+    public boolean atEnd() {
+        return pos == end;
+    }
+
+    public int remaining() {
+        return end - pos;
+    }
+
+    public long readLong() {
+        long n = 0;
+        for (int shift = 0; shift < 64; shift += 7) {
+            if (pos >= end) {
+                throw new IllegalArgumentException("a number runs past the end of the record");
+            }
+            byte b = buf[pos++];
+            n |= (long) (b & 0x7F) << shift;
+            if (b >= 0) {
+                return (n >>> 1) ^ -(n & 1);
+            }
+        }
+        throw new IllegalArgumentException("a number longer than 10 bytes");
+    }
+
+    public int readInt() {
+        long v = readLong();
+        if (v != (int) v) {
+            throw new IllegalArgumentException("an int out of range: " + v);
+        }
+        return (int) v;
+    }
+
+    /** A union's branch index. */
+    public int readIndex() {
+        int i = readInt();
+        if (i != 0 && i != 1) {
+            throw new IllegalArgumentException("a union branch " + i + " where there are two");
+        }
+        return i;
+    }
+
+    public boolean readBoolean() {
+        if (pos >= end) {
+            throw new IllegalArgumentException("a boolean past the end of the record");
+        }
+        return buf[pos++] != 0;
+    }
+
+    private int length() {
+        long n = readLong();
+        if (n < 0 || n > end - pos) {
+            throw new IllegalArgumentException("a length of " + n + " with " + (end - pos) + " bytes left");
+        }
+        return (int) n;
+    }
+
+    public String readString() {
+        int n = length();
+        int slot = hash(buf, pos, n) & (RECENT - 1);
+        byte[] seen = recentBytes[slot];
+        if (seen != null && Arrays.equals(seen, 0, seen.length, buf, pos, pos + n)) {
+            pos += n;
+            return recent[slot];
+        }
+        String s = new String(buf, pos, n, StandardCharsets.UTF_8);
+        if (n <= 64) {
+            recentBytes[slot] = Arrays.copyOfRange(buf, pos, pos + n);
+            recent[slot] = s;
+        }
+        pos += n;
+        return s;
+    }
+
+    public ByteBuffer readBytes() {
+        int n = length();
+        ByteBuffer b = ByteBuffer.wrap(Arrays.copyOfRange(buf, pos, pos + n));
+        pos += n;
+        return b;
+    }
+
+    private static int hash(byte[] b, int off, int n) {
+        int h = n;
+        int last = off + Math.min(n, 16); // the first 16 bytes tell these strings apart well enough
+        for (int i = off; i < last; i++) {
+            h = 31 * h + b[i];
+        }
+        if (n > 16) {
+            h = 31 * h + b[off + n - 1];
+        }
+        return h ^ (h >>> 16);
+    }
+}

@@ -1,0 +1,64 @@
+package io.sockflow.schemas.avro;
+
+import io.sockflow.schemas.SocketEvent;
+import org.apache.avro.io.BinaryEncoder;
+import org.apache.avro.io.EncoderFactory;
+import org.apache.avro.specific.SpecificDatumWriter;
+import org.junit.jupiter.api.Test;
+
+import java.io.ByteArrayOutputStream;
+import java.util.Arrays;
+import java.util.Random;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+/** The hand-written reader against Avro's writer and the hand-written one, and on malformed input. */
+class SocketEventReaderTest {
+    static byte[] avroBytes(SocketEvent e) throws Exception {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        BinaryEncoder enc = EncoderFactory.get().binaryEncoder(out, null);
+        new SpecificDatumWriter<>(SocketEvent.getClassSchema()).write(e, enc);
+        enc.flush();
+        return out.toByteArray();
+    }
+
+    @Test
+    void readsBackEveryFieldOfWhatAvroWrites() throws Exception {
+        Random r = new Random(11);
+        AvroBinaryInput in = new AvroBinaryInput(); // one input for all: its string cache carries over
+        for (int i = 0; i < 5_000; i++) {
+            SocketEvent e = SocketEventWriterTest.random(r);
+            byte[] b = avroBytes(e);
+            // framed as on Kafka: the record does not start at 0 and is followed by other bytes
+            byte[] framed = new byte[b.length + 9];
+            System.arraycopy(b, 0, framed, 5, b.length);
+            assertEquals(e, SocketEventReader.read(in.reset(framed, 5, b.length)), "event " + i);
+        }
+    }
+
+    @Test
+    void malformedRecordsAreRefusedNotMisread() throws Exception {
+        Random r = new Random(5);
+        AvroBinaryInput in = new AvroBinaryInput();
+        int refused = 0;
+        for (int i = 0; i < 2_000; i++) {
+            byte[] b = avroBytes(SocketEventWriterTest.random(r));
+            // cut short anywhere: always refused
+            byte[] cut = Arrays.copyOf(b, r.nextInt(b.length));
+            assertThrows(IllegalArgumentException.class, () -> SocketEventReader.read(in.reset(cut, 0, cut.length)));
+            // trailing bytes: refused
+            byte[] longer = Arrays.copyOf(b, b.length + 1);
+            assertThrows(IllegalArgumentException.class, () -> SocketEventReader.read(in.reset(longer, 0, longer.length)));
+            // a flipped byte: refused, or read as some other record, never an error of another kind
+            byte[] flipped = b.clone();
+            flipped[r.nextInt(b.length)] ^= (byte) (1 + r.nextInt(255));
+            try {
+                SocketEventReader.read(in.reset(flipped, 0, flipped.length));
+            } catch (IllegalArgumentException expected) {
+                refused++;
+            }
+        }
+        assertTrue(refused > 0);
+        assertThrows(IllegalArgumentException.class, () -> in.reset(new byte[4], 2, 3));
+    }
+}
