@@ -178,9 +178,18 @@ public final class Up {
             conf.setString("restart-strategy.type", "fixed-delay");
             conf.setString("restart-strategy.fixed-delay.attempts", "3");
             conf.setString("restart-strategy.fixed-delay.delay", "2s");
-            job.set(startJobs(cfg, conf));
-            if (resume.isPresent()) {
-                watchResume(job, resume.get(), cfg.with(Map.of("restore", "")), conf, out);
+            if (resume.isEmpty()) {
+                job.set(startJobs(cfg, conf));
+            } else {
+                JobConfig fresh = cfg.with(Map.of("restore", ""));
+                try {
+                    job.set(startJobs(cfg, conf));
+                    watchResume(job, resume.get(), fresh, conf, out);
+                } catch (Exception e) {
+                    // refused at submission (a checkpoint Flink cannot read)
+                    cannotResume(resume.get(), e, out);
+                    job.set(startJobs(fresh, conf));
+                }
             }
 
             String source;
@@ -314,20 +323,13 @@ public final class Up {
             try {
                 while (System.nanoTime() < deadline && job.get() == resumed) {
                     if (resumed.getJobStatus().get(10, TimeUnit.SECONDS) == org.apache.flink.api.common.JobStatus.FAILED) {
-                        String why;
+                        Exception why = new IllegalStateException("failed");
                         try {
                             resumed.getJobExecutionResult().get(10, TimeUnit.SECONDS);
-                            why = "failed";
                         } catch (Exception e) {
-                            Throwable t = e;
-                            while (t.getCause() != null) {
-                                t = t.getCause();
-                            }
-                            why = String.valueOf(t.getMessage()).lines().findFirst().orElse("failed");
+                            why = e;
                         }
-                        out.println("sockflow up: the jobs cannot go on from " + checkpoint + " (" + why
-                                + "): starting them afresh from the committed offsets");
-                        out.flush();
+                        cannotResume(checkpoint, why, out);
                         JobClient started = startJobs(fresh, conf);
                         if (!job.compareAndSet(resumed, started)) {
                             started.cancel(); // up is stopping
@@ -340,6 +342,19 @@ public final class Up {
                 System.err.println("sockflow up: watching the resumed jobs: " + e.getMessage());
             }
         });
+    }
+
+    static void cannotResume(Path checkpoint, Throwable e, PrintStream out) {
+        Throwable t = e;
+        while (t.getCause() != null) {
+            t = t.getCause();
+        }
+        String why = String.valueOf(t.getMessage()).lines().findFirst().orElse("failed");
+        int sentence = why.indexOf(". ");
+        why = sentence > 0 ? why.substring(0, sentence) : why;
+        out.println("sockflow up: the jobs cannot go on from " + checkpoint + " (" + why
+                + "): starting them afresh from the committed offsets");
+        out.flush();
     }
 
     static void deleteTree(Path dir) {

@@ -268,7 +268,7 @@ class UpTest {
         Path d = dir.resolve("damaged");
         Path chk = Files.createDirectories(d.resolve("checkpoints/0123456789abcdef0123456789abcdef/chk-7"));
         Files.write(chk.resolve("_metadata"), new byte[] {1, 2, 3, 4, 5, 6, 7, 8});
-        try (Running up = new Running(List.of(), "--headless", "--replay", "sample", "--duration", "60s", "--data", d.toString(),
+        try (Running up = new Running(List.of(), "--headless", "--replay", "sample", "--duration", "40s", "--data", d.toString(),
                 "--kafka-port", Integer.toString(freePort()), "--registry-port", Integer.toString(freePort()), "--metrics-port", "0")) {
             up.await(l -> l.contains("resuming from checkpoints/0123456789abcdef0123456789abcdef/chk-7"), 90, "the resume");
             up.await(l -> l.startsWith("sockflow up: the jobs cannot go on from") && l.contains("chk-7")
