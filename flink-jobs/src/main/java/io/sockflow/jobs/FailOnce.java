@@ -7,11 +7,10 @@ import org.apache.flink.api.common.state.CheckpointListener;
 
 /**
  * Recovery testing only: passes events through slowly (1 ms each, 10 ms when stalling, so a checkpoint lands
- * mid-stream) and, in the
- * first attempt only, once it has passed the given number of events and a checkpoint has completed, either throws
- * ({@code test.fail-after-records}: Flink restores the job from that checkpoint) or stops taking input and prints
- * {@link #STALLED} on stdout ({@code test.stall-after-records}: the test kills the process there and starts a new
- * one from the retained checkpoint).
+ * mid-stream) and, once it has passed the given number of events and a checkpoint has completed, either throws in
+ * the first attempt ({@code test.fail-after-records}: Flink restores the job from that checkpoint) or stops taking
+ * input and prints {@link #STALLED} on stdout ({@code test.stall-after-records}: the test kills the process there
+ * and starts a new job from the retained checkpoint).
  */
 public final class FailOnce extends RichMapFunction<SocketEvent, SocketEvent> implements CheckpointListener {
     private static final long serialVersionUID = 1L;
