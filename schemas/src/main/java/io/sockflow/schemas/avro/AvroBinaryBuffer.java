@@ -37,8 +37,12 @@ public final class AvroBinaryBuffer {
     }
 
     public void writeRawByte(int b) {
-        ensure(1);
-        buf[pos++] = (byte) b;
+        int p = pos;
+        if (p >= buf.length) {
+            ensure(1);
+        }
+        buf[p] = (byte) b;
+        pos = p + 1;
     }
 
     public void writeRaw(byte[] b, int off, int len) {
@@ -52,17 +56,28 @@ public final class AvroBinaryBuffer {
     }
 
     public void writeLong(long v) {
-        ensure(10);
         long n = (v << 1) ^ (v >> 63);
-        if ((n & ~0x7FL) == 0) {
-            buf[pos++] = (byte) n; // most values here are small: one byte
+        int p = pos;
+        if ((n & ~0x7FL) == 0 && p < buf.length) {
+            buf[p] = (byte) n; // most values here are small: one byte, a case small enough to be inlined everywhere
+            pos = p + 1;
             return;
         }
+        writeVarint(n);
+    }
+
+    private void writeVarint(long n) {
+        if (pos + 10 > buf.length) {
+            ensure(10);
+        }
+        byte[] b = buf;
+        int p = pos;
         while ((n & ~0x7FL) != 0) {
-            buf[pos++] = (byte) ((n & 0x7F) | 0x80);
+            b[p++] = (byte) ((n & 0x7F) | 0x80);
             n >>>= 7;
         }
-        buf[pos++] = (byte) n;
+        b[p++] = (byte) n;
+        pos = p;
     }
 
     public void writeBoolean(boolean b) {

@@ -38,16 +38,33 @@ public final class AvroBinaryInput {
     }
 
     public long readLong() {
-        long n = 0;
-        for (int shift = 0; shift < 64; shift += 7) {
-            if (pos >= end) {
-                throw new IllegalArgumentException("a number runs past the end of the record");
-            }
-            byte b = buf[pos++];
-            n |= (long) (b & 0x7F) << shift;
+        // most numbers in these records take one byte: that case is small enough to be inlined everywhere
+        int p = pos;
+        if (p < end) {
+            int b = buf[p];
             if (b >= 0) {
+                pos = p + 1;
+                return (b >>> 1) ^ -(b & 1);
+            }
+        }
+        return readLongSlow();
+    }
+
+    private long readLongSlow() {
+        byte[] b = buf;
+        int p = pos;
+        int limit = Math.min(end, p + 10);
+        long n = 0;
+        for (int shift = 0; p < limit; shift += 7) {
+            byte x = b[p++];
+            n |= (long) (x & 0x7F) << shift;
+            if (x >= 0) {
+                pos = p;
                 return (n >>> 1) ^ -(n & 1);
             }
+        }
+        if (p >= end) {
+            throw new IllegalArgumentException("a number runs past the end of the record");
         }
         throw new IllegalArgumentException("a number longer than 10 bytes");
     }
@@ -62,11 +79,16 @@ public final class AvroBinaryInput {
 
     /** A union's branch index. */
     public int readIndex() {
-        int i = readInt();
-        if (i != 0 && i != 1) {
-            throw new IllegalArgumentException("a union branch " + i + " where there are two");
+        int p = pos;
+        if (p < end) {
+            int b = buf[p];
+            if (b == 0 || b == 2) { // zig-zag 0 and 1
+                pos = p + 1;
+                return b >> 1;
+            }
         }
-        return i;
+        int i = readInt();
+        throw new IllegalArgumentException("a union branch " + i + " where there are two");
     }
 
     public boolean readBoolean() {
