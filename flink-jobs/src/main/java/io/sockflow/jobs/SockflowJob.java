@@ -230,12 +230,15 @@ public final class SockflowJob {
             }
             if (jobs.contains("flow")) {
                 TypeInformation<LifecycleChange> change = TypeInformation.of(LifecycleChange.class);
-                DataStream<LifecycleChange> published = lifecycles.map(l -> new LifecycleChange(l, true)).returns(change)
-                        .name("published").uid("published");
+                // filtered on each side of the union, in the lifecycle task: the union then feeds the flow shuffle
+                // directly instead of through a task of its own
+                DataStream<LifecycleChange> published = lifecycles
+                        .filter(FlowKeys::isFlowSide).name("flow-sides").uid("flow-sides")
+                        .map(l -> new LifecycleChange(l, true)).returns(change).name("published").uid("published");
                 DataStream<LifecycleChange> notices = lifecycles.getSideOutput(LifecycleFunction.CONNECTED)
+                        .filter(FlowKeys::isFlowSide).name("flow-side-notices").uid("flow-side-notices")
                         .map(l -> new LifecycleChange(l, false)).returns(change).name("connected").uid("connected");
                 DataStream<Flow> flows = published.union(notices)
-                        .filter(c -> FlowKeys.isFlowSide(c.record)).name("flow-sides").uid("flow-sides")
                         .keyBy(c -> FlowKeys.key(c.record))
                         .process(new FlowFunction(cfg.getDuration(JobConfig.FLOW_PAIR_GRACE)))
                         .returns(new AvroTypeInfo<>(Flow.class)).name("flow").uid("flow");

@@ -1,5 +1,6 @@
 package io.sockflow.jobs.input;
 
+import io.sockflow.jobs.types.SocketEventSerializer;
 import io.sockflow.schemas.SocketEvent;
 import io.sockflow.schemas.registry.ConfluentAvro;
 import io.sockflow.schemas.registry.RegistryClient;
@@ -67,6 +68,10 @@ public final class EventDecoder implements KafkaRecordDeserializationSchema<Deco
                 if (e.getHost() == null || e.getKind() == null || e.getTimestamp() == null) {
                     reason = "decoded record lacks host, kind or timestamp";
                 } else {
+                    if (deserializer.lastWasCurrentSchema()) {
+                        // the shuffles can send these bytes as they are instead of encoding the event again
+                        SocketEventSerializer.rememberEncoding(e, value, ConfluentAvro.HEADER, value.length - ConfluentAvro.HEADER);
+                    }
                     return Decoded.of(e);
                 }
             } catch (RegistryException ex) {

@@ -17,12 +17,46 @@ import java.io.IOException;
  * Flink's serializer for {@link SocketEvent} on the keyed shuffles (and in window state): a length and the record's
  * Avro binary encoding, written and read by the hand-written {@link SocketEventWriter} and {@link SocketEventReader}
  * instead of Avro's generic datum writer and reader. An instance reuses its buffers: Flink duplicates it per thread.
+ * <p>
+ * An event just decoded from Kafka is not encoded again: the source remembers (per thread, for the latest event
+ * only) the Avro bytes it was read from when they are in the current schema, and this serializer sends those bytes
+ * as they are when it is handed that very event. This holds because no function changes an event it did not make
+ * (the jobs run with object reuse on that promise); an event made or copied anywhere is encoded as usual.
  */
 public final class SocketEventSerializer extends TypeSerializer<SocketEvent> {
     private static final long serialVersionUID = 1L;
     private transient AvroBinaryBuffer out;
     private transient AvroBinaryInput in;
     private transient byte[] scratch;
+
+    /** The latest event decoded on this thread and the bytes it was decoded from. */
+    private static final class Encoding {
+        SocketEvent event;
+        byte[] bytes;
+        int off;
+        int len;
+    }
+
+    private static final ThreadLocal<Encoding> DECODED = ThreadLocal.withInitial(Encoding::new);
+
+    /**
+     * Remembers that {@code e} was just decoded from {@code len} bytes of {@code b} at {@code off}, Avro binary in
+     * the current schema; only the latest event of each thread is remembered. The caller must not change the
+     * bytes, and no one may change the event afterwards.
+     */
+    public static void rememberEncoding(SocketEvent e, byte[] b, int off, int len) {
+        Encoding enc = DECODED.get();
+        enc.event = e;
+        enc.bytes = b;
+        enc.off = off;
+        enc.len = len;
+    }
+
+    /** The bytes {@code e} was decoded from, when it is the latest event decoded on this thread; otherwise null. */
+    private static Encoding encodingOf(SocketEvent e) {
+        Encoding enc = DECODED.get();
+        return enc.event == e ? enc : null;
+    }
 
     private AvroBinaryBuffer out() {
         if (out == null) {
@@ -32,11 +66,15 @@ public final class SocketEventSerializer extends TypeSerializer<SocketEvent> {
         return out;
     }
 
-    private SocketEvent read(byte[] b, int len) {
+    private AvroBinaryInput input() {
         if (in == null) {
             in = new AvroBinaryInput();
         }
-        return SocketEventReader.read(in.reset(b, 0, len));
+        return in;
+    }
+
+    private SocketEvent read(byte[] b, int len) {
+        return SocketEventReader.read(input().reset(b, 0, len));
     }
 
     private byte[] scratch(int n) {
@@ -63,6 +101,10 @@ public final class SocketEventSerializer extends TypeSerializer<SocketEvent> {
 
     @Override
     public SocketEvent copy(SocketEvent from) {
+        Encoding enc = encodingOf(from);
+        if (enc != null) {
+            return SocketEventReader.read(input().reset(enc.bytes, enc.off, enc.len));
+        }
         AvroBinaryBuffer o = out();
         SocketEventWriter.write(from, o);
         byte[] b = o.toByteArray();
@@ -81,6 +123,12 @@ public final class SocketEventSerializer extends TypeSerializer<SocketEvent> {
 
     @Override
     public void serialize(SocketEvent record, DataOutputView target) throws IOException {
+        Encoding enc = encodingOf(record);
+        if (enc != null) {
+            target.writeInt(enc.len);
+            target.write(enc.bytes, enc.off, enc.len);
+            return;
+        }
         AvroBinaryBuffer o = out();
         SocketEventWriter.write(record, o);
         target.writeInt(o.size());

@@ -123,6 +123,9 @@ public final class ConfluentAvro {
         private final java.util.function.Function<io.sockflow.schemas.avro.AvroBinaryInput, T> fastReader;
         private final io.sockflow.schemas.avro.AvroBinaryInput fastIn = new io.sockflow.schemas.avro.AvroBinaryInput();
         private BinaryDecoder decoder;
+        private int lastId = -1;
+        private boolean lastIdCurrent;
+        private boolean lastFast;
 
         public Deserializer(RegistryClient registry, Schema readerSchema) {
             this(registry, readerSchema, null);
@@ -141,9 +144,12 @@ public final class ConfluentAvro {
 
         public T deserialize(byte[] framed) {
             int id = schemaId(framed);
-            if (fastReader != null && current.computeIfAbsent(id, k -> registry.byId(k).equals(readerSchema))) {
+            lastFast = false;
+            if (fastReader != null && isCurrent(id)) {
                 try {
-                    return fastReader.apply(fastIn.reset(framed, HEADER, framed.length - HEADER));
+                    T record = fastReader.apply(fastIn.reset(framed, HEADER, framed.length - HEADER));
+                    lastFast = true;
+                    return record;
                 } catch (RuntimeException e) {
                     throw new IllegalArgumentException("corrupt Avro record (schema id " + id + "): " + e, e);
                 }
@@ -156,6 +162,23 @@ public final class ConfluentAvro {
             } catch (IOException | RuntimeException e) {
                 throw new IllegalArgumentException("corrupt Avro record (schema id " + id + "): " + e, e);
             }
+        }
+
+        /** Whether schema {@code id} is the reader's own (the answer for the last id asked is kept: ids repeat). */
+        private boolean isCurrent(int id) {
+            if (id != lastId) {
+                lastIdCurrent = current.computeIfAbsent(id, k -> registry.byId(k).equals(readerSchema));
+                lastId = id;
+            }
+            return lastIdCurrent;
+        }
+
+        /**
+         * Whether the record the last {@link #deserialize} returned was written with the reader's own schema (and
+         * read by the fast reader): its bytes after the header are then that record in the current schema.
+         */
+        public boolean lastWasCurrentSchema() {
+            return lastFast;
         }
     }
 }
