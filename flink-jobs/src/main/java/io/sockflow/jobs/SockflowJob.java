@@ -15,6 +15,7 @@ import io.sockflow.jobs.lifecycle.SocketKeys;
 import io.sockflow.jobs.sink.AvroRecordSerializer;
 import io.sockflow.jobs.sink.DeadLetterSerializer;
 import io.sockflow.jobs.sink.IcebergTables;
+import io.sockflow.jobs.types.BinaryTypeInfo;
 import io.sockflow.schemas.Alert;
 import io.sockflow.schemas.Flow;
 import io.sockflow.schemas.SocketEvent;
@@ -30,7 +31,6 @@ import org.apache.flink.connector.kafka.sink.KafkaSink;
 import org.apache.flink.connector.kafka.source.KafkaSource;
 import org.apache.flink.connector.kafka.source.enumerator.initializer.OffsetsInitializer;
 import org.apache.flink.core.execution.CheckpointingMode;
-import org.apache.flink.formats.avro.typeutils.AvroTypeInfo;
 import org.apache.flink.streaming.api.datastream.DataStream;
 import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
@@ -197,7 +197,7 @@ public final class SockflowJob {
                 .fromSource(sourceBuilder.build(), watermarks, "sockflow.events")
                 .uid("events-source")
                 .process(new EventDecoder.Split())
-                .returns(new io.sockflow.jobs.types.SocketEventTypeInfo())
+                .returns(BinaryTypeInfo.socketEvents())
                 .name("split-dead-letters").uid("split");
         DataStream<DeadLetter> dead = decoded.getSideOutput(EventDecoder.Split.DEAD_LETTERS);
         dead.sinkTo(kafkaSink(cfg, kafka, cfg.get(JobConfig.DEAD_LETTER_TOPIC) + "-dlq",
@@ -208,7 +208,7 @@ public final class SockflowJob {
         long stallAfter = cfg.getLong(JobConfig.STALL_AFTER);
         if (failAfter > 0 || stallAfter > 0) {
             events = events.map(stallAfter > 0 ? new FailOnce(stallAfter, true) : new FailOnce(failAfter))
-                    .returns(new io.sockflow.jobs.types.SocketEventTypeInfo()).name("fail-once").uid("fail-once");
+                    .returns(BinaryTypeInfo.socketEvents()).name("fail-once").uid("fail-once");
         }
         Set<String> jobs = cfg.getSet(JobConfig.JOBS);
         boolean kafkaOut = cfg.getBoolean(JobConfig.KAFKA_SINK);
@@ -219,17 +219,17 @@ public final class SockflowJob {
         if (jobs.contains("lifecycle") || jobs.contains("flow")) {
             SingleOutputStreamOperator<SocketLifecycle> lifecycles = events
                     .flatMap((SocketEvent e, org.apache.flink.util.Collector<SocketEvent> out) -> SocketKeys.lifecycleInputs(e).forEach(out::collect))
-                    .returns(new io.sockflow.jobs.types.SocketEventTypeInfo()).name("socket-events").uid("socket-events")
+                    .returns(BinaryTypeInfo.socketEvents()).name("socket-events").uid("socket-events")
                     .keyBy(SocketKeys::key)
                     .process(new LifecycleFunction(cfg.getDuration(JobConfig.CLOSE_GRACE), cfg.getDuration(JobConfig.SOCKET_TIMEOUT),
                             cfg.getDuration(JobConfig.UPDATE_INTERVAL)))
-                    .returns(new AvroTypeInfo<>(SocketLifecycle.class)).name("lifecycle").uid("lifecycle");
+                    .returns(BinaryTypeInfo.records(SocketLifecycle.class)).name("lifecycle").uid("lifecycle");
             if (jobs.contains("lifecycle")) {
                 sinks(cfg, kafka, lifecycles, JobConfig.LIFECYCLES_TOPIC, SocketLifecycle.getClassSchema(),
                         l -> l.getHost() + "|" + l.getBootId() + "|" + l.getSocketInode(), lake, ns, LIFECYCLES_TABLE, kafkaOut, "lifecycles");
             }
             if (jobs.contains("flow")) {
-                TypeInformation<LifecycleChange> change = TypeInformation.of(LifecycleChange.class);
+                TypeInformation<LifecycleChange> change = BinaryTypeInfo.lifecycleChanges();
                 // filtered on each side of the union, in the lifecycle task: the union then feeds the flow shuffle
                 // directly instead of through a task of its own
                 DataStream<LifecycleChange> published = lifecycles
@@ -241,13 +241,13 @@ public final class SockflowJob {
                 DataStream<Flow> flows = published.union(notices)
                         .keyBy(c -> FlowKeys.key(c.record))
                         .process(new FlowFunction(cfg.getDuration(JobConfig.FLOW_PAIR_GRACE)))
-                        .returns(new AvroTypeInfo<>(Flow.class)).name("flow").uid("flow");
+                        .returns(BinaryTypeInfo.records(Flow.class)).name("flow").uid("flow");
                 sinks(cfg, kafka, flows, JobConfig.FLOWS_TOPIC, Flow.getClassSchema(), Flow::getFlowId, lake, ns, FLOWS_TABLE,
                         kafkaOut, "flows");
             }
         }
         if (jobs.contains("detection")) {
-            AvroTypeInfo<Alert> alertType = new AvroTypeInfo<>(Alert.class);
+            TypeInformation<Alert> alertType = BinaryTypeInfo.records(Alert.class);
             DataStream<Alert> single = events
                     .flatMap(new SingleEventRules(cfg.getSet(JobConfig.SOCKETPAIR_ALLOW), cfg.getSet(JobConfig.SHELLS)))
                     .returns(alertType).name("single-event-rules").uid("single-event-rules");

@@ -27,8 +27,7 @@ public final class LifecycleFunction extends KeyedProcessFunction<String, Socket
     private static final long serialVersionUID = 1L;
     /** Early notice for the flow function: this socket is connected and both its ends are known. */
     public static final OutputTag<SocketLifecycle> CONNECTED = new OutputTag<>("connected",
-            TypeInformation.of(SocketLifecycle.class)) {
-    };
+            io.sockflow.jobs.types.BinaryTypeInfo.records(SocketLifecycle.class));
 
     private final long graceMs;
     private final long timeoutMs;

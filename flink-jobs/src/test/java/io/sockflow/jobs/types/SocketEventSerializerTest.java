@@ -19,7 +19,7 @@ class SocketEventSerializerTest {
 
     @Test
     void everyEventOfTheWorkloadComesBackEqualThroughBytesAndCopies() throws Exception {
-        TypeSerializer<SocketEvent> s = new SocketEventTypeInfo().createSerializer(null);
+        TypeSerializer<SocketEvent> s = BinaryTypeInfo.socketEvents().createSerializer(null);
         DataOutputSerializer out = new DataOutputSerializer(256);
         for (SocketEvent e : EVENTS) {
             s.serialize(e, out);

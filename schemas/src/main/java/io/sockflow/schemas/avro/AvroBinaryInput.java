@@ -91,6 +91,18 @@ public final class AvroBinaryInput {
         throw new IllegalArgumentException("a union branch " + i + " where there are two");
     }
 
+    /** {@code n} bytes, little-endian (Avro's float and double). */
+    public long readFixed(int n) {
+        if (n > end - pos) {
+            throw new IllegalArgumentException("a " + n + "-byte number with " + (end - pos) + " bytes left");
+        }
+        long v = 0;
+        for (int i = 0; i < n; i++) {
+            v |= (buf[pos++] & 0xFFL) << (8 * i);
+        }
+        return v;
+    }
+
     public boolean readBoolean() {
         if (pos >= end) {
             throw new IllegalArgumentException("a boolean past the end of the record");
