@@ -27,12 +27,19 @@ public final class SocketKeys {
         return null;
     }
 
+    /** Whether {@link #key} is not null, without making the key. */
+    static boolean hasKey(SocketEvent e) {
+        Long inode = e.getSocketInode();
+        Long sk = e.getSocketKernelAddress();
+        return inode != null && inode != 0 || sk != null && sk != 0;
+    }
+
     /**
      * The events that feed the lifecycles: those with a socket; a socketpair call feeds both its ends (the second
      * end gets a copy with the two sockets swapped).
      */
     public static List<SocketEvent> lifecycleInputs(SocketEvent e) {
-        if (key(e) == null) {
+        if (!hasKey(e)) {
             return List.of();
         }
         if (e.getKind() == EventKind.SOCKETPAIR && e.getReturnValue() >= 0 && e.getRelatedSocketInode() != null) {

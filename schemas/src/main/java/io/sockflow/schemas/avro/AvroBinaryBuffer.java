@@ -93,20 +93,37 @@ public final class AvroBinaryBuffer {
     private static final int RECENT = 256;
 
     public void writeString(String s) {
-        int slot = s.hashCode() & (RECENT - 1);
-        if (recent[slot] == s) {
-            byte[] b = recentBytes[slot];
-            ensure(b.length);
-            System.arraycopy(b, 0, buf, pos, b.length);
-            pos += b.length;
+        // two ways per set: two hot strings whose hashes collide (a host and a process name) do not evict each other
+        int way = (s.hashCode() & (RECENT / 2 - 1)) << 1;
+        if (recent[way] == s) {
+            copyRecent(way);
+            return;
+        }
+        if (recent[way + 1] == s) {
+            copyRecent(way + 1);
+            // the one just used goes first
+            recent[way + 1] = recent[way];
+            recent[way] = s;
+            byte[] b = recentBytes[way + 1];
+            recentBytes[way + 1] = recentBytes[way];
+            recentBytes[way] = b;
             return;
         }
         int start = pos;
         writeStringEncoded(s);
         if (pos - start <= 64) {
-            recent[slot] = s;
-            recentBytes[slot] = Arrays.copyOfRange(buf, start, pos);
+            recent[way + 1] = recent[way];
+            recentBytes[way + 1] = recentBytes[way];
+            recent[way] = s;
+            recentBytes[way] = Arrays.copyOfRange(buf, start, pos);
         }
+    }
+
+    private void copyRecent(int way) {
+        byte[] b = recentBytes[way];
+        ensure(b.length);
+        System.arraycopy(b, 0, buf, pos, b.length);
+        pos += b.length;
     }
 
     private void writeStringEncoded(String s) {

@@ -120,19 +120,40 @@ public final class AvroBinaryInput {
 
     public String readString() {
         int n = length();
-        int slot = hash(buf, pos, n) & (RECENT - 1);
-        byte[] seen = recentBytes[slot];
+        // two ways per set: two hot strings whose hashes collide (a host and a process name) do not evict each other
+        int way = (hash(buf, pos, n) & (RECENT / 2 - 1)) << 1;
+        byte[] seen = recentBytes[way];
         if (seen != null && Arrays.equals(seen, 0, seen.length, buf, pos, pos + n)) {
             pos += n;
-            return recent[slot];
+            return recent[way];
+        }
+        seen = recentBytes[way + 1];
+        if (seen != null && Arrays.equals(seen, 0, seen.length, buf, pos, pos + n)) {
+            pos += n;
+            String s = recent[way + 1];
+            promote(way);
+            return s;
         }
         String s = new String(buf, pos, n, StandardCharsets.UTF_8);
         if (n <= 64) {
-            recentBytes[slot] = Arrays.copyOfRange(buf, pos, pos + n);
-            recent[slot] = s;
+            // the newest goes first, the one it displaces second, the second's leaves
+            recentBytes[way + 1] = recentBytes[way];
+            recent[way + 1] = recent[way];
+            recentBytes[way] = Arrays.copyOfRange(buf, pos, pos + n);
+            recent[way] = s;
         }
         pos += n;
         return s;
+    }
+
+    /** Swaps the two ways of a set: the one just used goes first. */
+    private void promote(int way) {
+        byte[] b = recentBytes[way];
+        recentBytes[way] = recentBytes[way + 1];
+        recentBytes[way + 1] = b;
+        String s = recent[way];
+        recent[way] = recent[way + 1];
+        recent[way + 1] = s;
     }
 
     public ByteBuffer readBytes() {

@@ -61,4 +61,31 @@ class SocketEventReaderTest {
         assertTrue(refused > 0);
         assertThrows(IllegalArgumentException.class, () -> in.reset(new byte[4], 2, 3));
     }
+
+    @Test
+    void hotStringsThatShareACacheSetAreAllKept() {
+        // "web-1" and "curl" land in the same set of the string cache; "x0".."x9" fill others
+        AvroBinaryBuffer out = new AvroBinaryBuffer(64);
+        for (String s : new String[] {"web-1", "curl", "web-1", "curl"}) {
+            out.writeString(new String(s)); // fresh instances: the writer's identity cache does not help
+        }
+        byte[] b = out.toByteArray();
+        AvroBinaryInput in = new AvroBinaryInput();
+        in.reset(b, 0, b.length);
+        String host = in.readString();
+        String comm = in.readString();
+        assertSame(host, in.readString(), "the host is kept though the process name came after it");
+        assertSame(comm, in.readString());
+        assertTrue(in.atEnd());
+        // a third string in the same set evicts the least recently used of the two, and reading stays right
+        AvroBinaryBuffer more = new AvroBinaryBuffer(64);
+        for (int i = 0; i < 300; i++) {
+            more.writeString("s" + (i % 3 == 0 ? "web-1" : i % 3 == 1 ? "curl" : "x" + i));
+        }
+        byte[] m = more.toByteArray();
+        in.reset(m, 0, m.length);
+        for (int i = 0; i < 300; i++) {
+            assertEquals("s" + (i % 3 == 0 ? "web-1" : i % 3 == 1 ? "curl" : "x" + i), in.readString());
+        }
+    }
 }
