@@ -20,7 +20,8 @@ import java.time.Duration;
  * {@link SocketLifecycleState} in whatever order they come, duplicates counted once. The lifecycle ends (record
  * CLOSED) once the watermark passes its close plus a grace for the kernel's last records, or (TIMED_OUT) after a
  * silence with no close seen; a long-lived socket gets an OPEN update every update interval in which it had events. After its end a key
- * keeps a short tombstone so stragglers are counted ({@code eventsAfterEnd}) instead of starting a new lifecycle
+ * keeps a short tombstone (until its pending update tick when that comes within twice the tombstone time, else for
+ * the tombstone time) so stragglers are counted ({@code eventsAfterEnd}) instead of starting a new lifecycle
  * that would say CREATE not seen. Events behind the watermark are still folded in while the socket lives.
  */
 public final class LifecycleFunction extends KeyedProcessFunction<String, SocketEvent, SocketLifecycle> {
@@ -84,7 +85,9 @@ public final class LifecycleFunction extends KeyedProcessFunction<String, Socket
             long first = s.lastSeenMillis();
             nextUpdate.update(first + updateMs);
             ctx.timerService().registerEventTimeTimer(first + updateMs);
-            ctx.timerService().registerEventTimeTimer(first + timeoutMs);
+            if (timeoutMs < updateMs) {
+                ctx.timerService().registerEventTimeTimer(first + timeoutMs);
+            } // otherwise the first update tick sets the timeout timer: most sockets end before it, timer-free
         }
         if (s.closed() && !closedBefore) {
             ctx.timerService().registerEventTimeTimer(s.closedMillis() + graceMs);
@@ -135,11 +138,16 @@ public final class LifecycleFunction extends KeyedProcessFunction<String, Socket
     private void finish(OnTimerContext ctx, Collector<SocketLifecycle> out, SocketLifecycle r, long ts) throws Exception {
         out.collect(r);
         ended.inc();
+        Long tick = nextUpdate.value();
         state.clear();
         nextUpdate.clear();
         announced.clear();
         endedAt.update(ts);
         long until = ts > Long.MAX_VALUE - tombstoneMs ? Long.MAX_VALUE : ts + tombstoneMs;
-        ctx.timerService().registerEventTimeTimer(until);
+        // the update tick still pending clears the tombstone when it comes soon enough after its end (a short-lived
+        // socket's first tick usually does): one timer less per socket
+        if (tick == null || tick < until || tick - until > tombstoneMs) {
+            ctx.timerService().registerEventTimeTimer(until);
+        }
     }
 }

@@ -170,6 +170,53 @@ class LifecycleFunctionTest {
     }
 
     @Test
+    void aShortSocketCostsTwoTimersAndItsTombstoneEndsAtItsFirstUpdateTick() throws Exception {
+        var h = harness();
+        long t0 = Ev.T0.toEpochMilli();
+        feed(h, List.of(
+                Ev.of(SOCKET, 5, "nc", 0).socket(9).tcp().get(),
+                Ev.of(CLOSE, 5, "nc", 10).socket(9).tcp().get()));
+        // the update tick (t0 + 1 min) and the close's end (t0 + 10 ms + the 1 s grace); no timeout timer before the tick
+        assertEquals(2, h.numEventTimeTimers());
+        h.processWatermark(t0 + 2000);
+        assertEquals(1, h.extractOutputValues().size());
+        assertEquals(1, h.numEventTimeTimers(), "the tick clears the tombstone: no timer of its own");
+        assertEquals(1, h.numKeyedStateEntries(), "the tombstone");
+        // a straggler before the tick is counted, not a new lifecycle
+        feed(h, List.of(Ev.of(TCP_STATE, 5, "nc", 40_000).socket(9).tcp().state("FIN_WAIT2", "CLOSE").get()));
+        h.processWatermark(t0 + 60_000);
+        assertEquals(0, h.numKeyedStateEntries(), "nothing left of the socket after its tick");
+        assertEquals(0, h.numEventTimeTimers());
+        // a new socket with the same inode after that is a lifecycle of its own
+        feed(h, List.of(
+                Ev.of(SOCKET, 6, "nc", 70_000).socket(9).tcp().get(),
+                Ev.of(CLOSE, 6, "nc", 70_010).socket(9).tcp().get()));
+        h.processWatermark(t0 + 80_000);
+        assertEquals(2, h.extractOutputValues().size());
+        assertEquals(6, h.extractOutputValues().get(1).getPid());
+        h.close();
+    }
+
+    @Test
+    void aSocketThatEndsLateInItsTickKeepsItsTombstoneForTheTombstoneTime() throws Exception {
+        var h = harness();
+        long t0 = Ev.T0.toEpochMilli();
+        // closed at 50 s: its end (51 s) is 9 s before the tick, too soon to clear a 30 s tombstone
+        feed(h, List.of(
+                Ev.of(SOCKET, 5, "nc", 0).socket(9).tcp().get(),
+                Ev.of(CLOSE, 5, "nc", 50_000).socket(9).tcp().get()));
+        h.processWatermark(t0 + 52_000);
+        assertEquals(1, h.extractOutputValues().size());
+        h.processWatermark(t0 + 60_000);
+        assertEquals(1, h.numKeyedStateEntries(), "the tombstone outlives the tick");
+        feed(h, List.of(Ev.of(TCP_STATE, 5, "nc", 70_000).socket(9).tcp().state("FIN_WAIT2", "CLOSE").get()));
+        h.processWatermark(t0 + 52_000 + 30_000);
+        assertEquals(0, h.numKeyedStateEntries());
+        assertEquals(1, h.extractOutputValues().size(), "the straggler was counted, not a new lifecycle");
+        h.close();
+    }
+
+    @Test
     void aConnectedSocketIsAnnouncedOnceForItsFlowBeforeItEnds() throws Exception {
         var h = harness();
         feed(h, Workload.events(1).subList(0, 7)); // listener, then client connect + accept
