@@ -2,22 +2,43 @@ package io.sockflow.jobs.types;
 
 import io.sockflow.jobs.lifecycle.LifecycleChange;
 import io.sockflow.schemas.SocketLifecycle;
+import io.sockflow.schemas.avro.AvroBinaryBuffer;
+import io.sockflow.schemas.avro.AvroBinaryInput;
+import io.sockflow.schemas.avro.RecordCodec;
 import org.apache.flink.api.common.typeutils.SimpleTypeSerializerSnapshot;
 import org.apache.flink.api.common.typeutils.TypeSerializer;
 import org.apache.flink.api.common.typeutils.TypeSerializerSnapshot;
-import org.apache.flink.core.memory.DataInputView;
-import org.apache.flink.core.memory.DataOutputView;
 
-import java.io.IOException;
-
-/** The lifecycle-to-flow shuffle's serializer: whether the record is published, then the record as {@link RecordSerializer} writes it. */
-public final class LifecycleChangeSerializer extends TypeSerializer<LifecycleChange> {
+/**
+ * The lifecycle-to-flow shuffle's serializer: a length, then whether the record is published (an Avro boolean) and
+ * the record as {@link RecordSerializer} encodes it.
+ */
+public final class LifecycleChangeSerializer extends LengthPrefixedSerializer<LifecycleChange> {
     private static final long serialVersionUID = 1L;
-    private final RecordSerializer<SocketLifecycle> records = new RecordSerializer<>(SocketLifecycle.class);
+    private transient RecordCodec<SocketLifecycle> codec;
+
+    private RecordCodec<SocketLifecycle> codec() {
+        if (codec == null) {
+            codec = RecordCodec.of(SocketLifecycle.class);
+        }
+        return codec;
+    }
 
     @Override
-    public boolean isImmutableType() {
-        return false;
+    protected void encode(LifecycleChange c, AvroBinaryBuffer out) {
+        out.writeBoolean(c.published);
+        codec().write(c.record, out);
+    }
+
+    @Override
+    protected LifecycleChange decode(AvroBinaryInput in) {
+        boolean published = in.readBoolean();
+        return new LifecycleChange(codec().read(in), published);
+    }
+
+    @Override
+    protected String typeName() {
+        return "LifecycleChange";
     }
 
     @Override
@@ -28,44 +49,6 @@ public final class LifecycleChangeSerializer extends TypeSerializer<LifecycleCha
     @Override
     public LifecycleChange createInstance() {
         return new LifecycleChange();
-    }
-
-    @Override
-    public LifecycleChange copy(LifecycleChange from) {
-        return new LifecycleChange(records.copy(from.record), from.published);
-    }
-
-    @Override
-    public LifecycleChange copy(LifecycleChange from, LifecycleChange reuse) {
-        return copy(from);
-    }
-
-    @Override
-    public int getLength() {
-        return -1;
-    }
-
-    @Override
-    public void serialize(LifecycleChange c, DataOutputView target) throws IOException {
-        target.writeBoolean(c.published);
-        records.write(c.record, target);
-    }
-
-    @Override
-    public LifecycleChange deserialize(DataInputView source) throws IOException {
-        boolean published = source.readBoolean();
-        return new LifecycleChange(records.read(source), published);
-    }
-
-    @Override
-    public LifecycleChange deserialize(LifecycleChange reuse, DataInputView source) throws IOException {
-        return deserialize(source);
-    }
-
-    @Override
-    public void copy(DataInputView source, DataOutputView target) throws IOException {
-        target.writeBoolean(source.readBoolean());
-        records.copy(source, target);
     }
 
     @Override

@@ -15,61 +15,37 @@ import java.io.IOException;
 /**
  * Flink's serializer for a generated result record (lifecycle, flow, alert) on the jobs' shuffles: a length and the
  * record's Avro binary encoding, written and read by a {@link RecordCodec} planned from the record's schema instead
- * of Avro's generic datum writer and reader. An instance reuses its buffers: Flink duplicates it per thread.
+ * of Avro's generic datum writer and reader.
  */
-public final class RecordSerializer<T extends SpecificRecord> extends TypeSerializer<T> {
+public final class RecordSerializer<T extends SpecificRecord> extends LengthPrefixedSerializer<T> {
     private static final long serialVersionUID = 1L;
     private final Class<T> type;
     private transient RecordCodec<T> codec;
-    private transient AvroBinaryBuffer out;
-    private transient AvroBinaryInput in;
-    private transient byte[] scratch;
 
     public RecordSerializer(Class<T> type) {
         this.type = type;
     }
 
-    private RecordCodec<T> codec() {
+    RecordCodec<T> codec() {
         if (codec == null) {
             codec = RecordCodec.of(type);
         }
         return codec;
     }
 
-    /** Writes {@code record} as a length and its Avro binary. */
-    void write(T record, DataOutputView target) throws IOException {
-        if (out == null) {
-            out = new AvroBinaryBuffer(512);
-        }
-        out.reset();
+    @Override
+    protected void encode(T record, AvroBinaryBuffer out) {
         codec().write(record, out);
-        target.writeInt(out.size());
-        out.writeTo(target);
-    }
-
-    /** Reads what {@link #write} wrote; a damaged record is an IOException. */
-    T read(DataInputView source) throws IOException {
-        int n = source.readInt();
-        if (n < 0) {
-            throw new IOException("a " + type.getSimpleName() + " of " + n + " bytes");
-        }
-        if (scratch == null || scratch.length < n) {
-            scratch = new byte[Math.max(n, 512)];
-        }
-        source.readFully(scratch, 0, n);
-        if (in == null) {
-            in = new AvroBinaryInput();
-        }
-        try {
-            return codec().read(in.reset(scratch, 0, n));
-        } catch (IllegalArgumentException e) {
-            throw new IOException("corrupt " + type.getSimpleName() + ": " + e.getMessage(), e);
-        }
     }
 
     @Override
-    public boolean isImmutableType() {
-        return false;
+    protected T decode(AvroBinaryInput in) {
+        return codec().read(in);
+    }
+
+    @Override
+    protected String typeName() {
+        return type.getSimpleName();
     }
 
     @Override
@@ -84,52 +60,6 @@ public final class RecordSerializer<T extends SpecificRecord> extends TypeSerial
         } catch (ReflectiveOperationException e) {
             throw new IllegalStateException("cannot make a " + type.getName(), e);
         }
-    }
-
-    @Override
-    public T copy(T from) {
-        if (out == null) {
-            out = new AvroBinaryBuffer(512);
-        }
-        out.reset();
-        codec().write(from, out);
-        byte[] b = out.toByteArray();
-        if (in == null) {
-            in = new AvroBinaryInput();
-        }
-        return codec().read(in.reset(b, 0, b.length));
-    }
-
-    @Override
-    public T copy(T from, T reuse) {
-        return copy(from);
-    }
-
-    @Override
-    public int getLength() {
-        return -1;
-    }
-
-    @Override
-    public void serialize(T record, DataOutputView target) throws IOException {
-        write(record, target);
-    }
-
-    @Override
-    public T deserialize(DataInputView source) throws IOException {
-        return read(source);
-    }
-
-    @Override
-    public T deserialize(T reuse, DataInputView source) throws IOException {
-        return read(source);
-    }
-
-    @Override
-    public void copy(DataInputView source, DataOutputView target) throws IOException {
-        int n = source.readInt();
-        target.writeInt(n);
-        target.write(source, n);
     }
 
     @Override

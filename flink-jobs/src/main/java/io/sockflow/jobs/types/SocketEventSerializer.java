@@ -8,7 +8,6 @@ import io.sockflow.schemas.avro.SocketEventWriter;
 import org.apache.flink.api.common.typeutils.SimpleTypeSerializerSnapshot;
 import org.apache.flink.api.common.typeutils.TypeSerializer;
 import org.apache.flink.api.common.typeutils.TypeSerializerSnapshot;
-import org.apache.flink.core.memory.DataInputView;
 import org.apache.flink.core.memory.DataOutputView;
 
 import java.io.IOException;
@@ -16,18 +15,15 @@ import java.io.IOException;
 /**
  * Flink's serializer for {@link SocketEvent} on the keyed shuffles (and in window state): a length and the record's
  * Avro binary encoding, written and read by the hand-written {@link SocketEventWriter} and {@link SocketEventReader}
- * instead of Avro's generic datum writer and reader. An instance reuses its buffers: Flink duplicates it per thread.
+ * instead of Avro's generic datum writer and reader.
  * <p>
  * An event just decoded from Kafka is not encoded again: the source remembers (per thread, for the latest event
  * only) the Avro bytes it was read from when they are in the current schema, and this serializer sends those bytes
  * as they are when it is handed that very event. This holds because no function changes an event it did not make
  * (the jobs run with object reuse on that promise); an event made or copied anywhere is encoded as usual.
  */
-public final class SocketEventSerializer extends TypeSerializer<SocketEvent> {
+public final class SocketEventSerializer extends LengthPrefixedSerializer<SocketEvent> {
     private static final long serialVersionUID = 1L;
-    private transient AvroBinaryBuffer out;
-    private transient AvroBinaryInput in;
-    private transient byte[] scratch;
 
     /** The latest event decoded on this thread and the bytes it was decoded from. */
     private static final class Encoding {
@@ -58,67 +54,19 @@ public final class SocketEventSerializer extends TypeSerializer<SocketEvent> {
         return enc.event == e ? enc : null;
     }
 
-    private AvroBinaryBuffer out() {
-        if (out == null) {
-            out = new AvroBinaryBuffer(512);
-        }
-        out.reset();
-        return out;
-    }
-
-    private AvroBinaryInput input() {
-        if (in == null) {
-            in = new AvroBinaryInput();
-        }
-        return in;
-    }
-
-    private SocketEvent read(byte[] b, int len) {
-        return SocketEventReader.read(input().reset(b, 0, len));
-    }
-
-    private byte[] scratch(int n) {
-        if (scratch == null || scratch.length < n) {
-            scratch = new byte[Math.max(n, 512)];
-        }
-        return scratch;
+    @Override
+    protected void encode(SocketEvent e, AvroBinaryBuffer out) {
+        SocketEventWriter.write(e, out);
     }
 
     @Override
-    public boolean isImmutableType() {
-        return false;
+    protected SocketEvent decode(AvroBinaryInput in) {
+        return SocketEventReader.read(in);
     }
 
     @Override
-    public TypeSerializer<SocketEvent> duplicate() {
-        return new SocketEventSerializer();
-    }
-
-    @Override
-    public SocketEvent createInstance() {
-        return new SocketEvent();
-    }
-
-    @Override
-    public SocketEvent copy(SocketEvent from) {
-        Encoding enc = encodingOf(from);
-        if (enc != null) {
-            return SocketEventReader.read(input().reset(enc.bytes, enc.off, enc.len));
-        }
-        AvroBinaryBuffer o = out();
-        SocketEventWriter.write(from, o);
-        byte[] b = o.toByteArray();
-        return read(b, b.length);
-    }
-
-    @Override
-    public SocketEvent copy(SocketEvent from, SocketEvent reuse) {
-        return copy(from);
-    }
-
-    @Override
-    public int getLength() {
-        return -1;
+    protected String typeName() {
+        return "SocketEvent";
     }
 
     @Override
@@ -129,37 +77,26 @@ public final class SocketEventSerializer extends TypeSerializer<SocketEvent> {
             target.write(enc.bytes, enc.off, enc.len);
             return;
         }
-        AvroBinaryBuffer o = out();
-        SocketEventWriter.write(record, o);
-        target.writeInt(o.size());
-        o.writeTo(target);
+        super.serialize(record, target);
     }
 
     @Override
-    public SocketEvent deserialize(DataInputView source) throws IOException {
-        int n = source.readInt();
-        if (n < 0) {
-            throw new IOException("a SocketEvent of " + n + " bytes");
+    public SocketEvent copy(SocketEvent from) {
+        Encoding enc = encodingOf(from);
+        if (enc != null) {
+            return SocketEventReader.read(input().reset(enc.bytes, enc.off, enc.len));
         }
-        byte[] b = scratch(n);
-        source.readFully(b, 0, n);
-        try {
-            return read(b, n);
-        } catch (IllegalArgumentException e) {
-            throw new IOException("corrupt SocketEvent: " + e.getMessage(), e);
-        }
+        return super.copy(from);
     }
 
     @Override
-    public SocketEvent deserialize(SocketEvent reuse, DataInputView source) throws IOException {
-        return deserialize(source);
+    public TypeSerializer<SocketEvent> duplicate() {
+        return new SocketEventSerializer();
     }
 
     @Override
-    public void copy(DataInputView source, DataOutputView target) throws IOException {
-        int n = source.readInt();
-        target.writeInt(n);
-        target.write(source, n);
+    public SocketEvent createInstance() {
+        return new SocketEvent();
     }
 
     @Override
