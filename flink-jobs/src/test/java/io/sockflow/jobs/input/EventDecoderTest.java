@@ -62,6 +62,11 @@ class EventDecoderTest {
         return d;
     }
 
+    /** What the collector writes, to a topic of the test's own. */
+    static ConfluentAvro.Serializer<SocketEvent> collectorSide() {
+        return new ConfluentAvro.Serializer<>(registry, "decoder-" + UUID.randomUUID(), SocketEvent.getClassSchema());
+    }
+
     static byte[] shuffled(SocketEvent e) throws Exception {
         DataOutputSerializer out = new DataOutputSerializer(256);
         new SocketEventSerializer().serialize(e, out);
@@ -70,8 +75,7 @@ class EventDecoderTest {
 
     @Test
     void anEventInTheCurrentSchemaIsShuffledAsTheBytesItCameIn() throws Exception {
-        String topic = "decoder-" + UUID.randomUUID();
-        ConfluentAvro.Serializer<SocketEvent> ser = new ConfluentAvro.Serializer<>(registry, topic, SocketEvent.getClassSchema());
+        ConfluentAvro.Serializer<SocketEvent> ser = collectorSide();
         EventDecoder d = decoder();
         SocketEventSerializer shuffle = new SocketEventSerializer();
         List<SocketEvent> events = Workload.events(5);
@@ -98,8 +102,7 @@ class EventDecoderTest {
 
     @Test
     void onlyTheLatestEventDecodedIsSentAsItsBytesAndAChangedCopyIsEncodedAfresh() throws Exception {
-        String topic = "decoder-" + UUID.randomUUID();
-        ConfluentAvro.Serializer<SocketEvent> ser = new ConfluentAvro.Serializer<>(registry, topic, SocketEvent.getClassSchema());
+        ConfluentAvro.Serializer<SocketEvent> ser = collectorSide();
         EventDecoder d = decoder();
         SocketEventSerializer shuffle = new SocketEventSerializer();
         List<SocketEvent> events = Workload.events(2);
@@ -170,8 +173,7 @@ class EventDecoderTest {
         assertTrue(d.decode(null).dead.reason.contains("tombstone"));
         assertTrue(d.decode(new byte[] {0, 0}).dead.reason.contains("too short"));
         assertTrue(d.decode(new byte[] {7, 0, 0, 0, 1, 2}).dead.reason.contains("magic byte 7"));
-        String topic = "decoder-" + UUID.randomUUID();
-        byte[] framed = new ConfluentAvro.Serializer<>(registry, topic, SocketEvent.getClassSchema()).serialize(Workload.events(1).get(0));
+        byte[] framed = collectorSide().serialize(Workload.events(1).get(0));
         Decoded cut = d.decode(Arrays.copyOf(framed, framed.length - 4));
         assertNull(cut.event);
         assertTrue(cut.dead.reason.startsWith("undecodable Avro"), cut.dead.reason);

@@ -169,13 +169,16 @@ class LifecycleFunctionTest {
         h.close();
     }
 
+    /** A TCP socket of process {@code pid}, inode 9, made at {@code at} ms and closed {@code life} ms later. */
+    private static List<SocketEvent> shortSocket(int pid, long at, long life) {
+        return List.of(Ev.of(SOCKET, pid, "nc", at).socket(9).tcp().get(), Ev.of(CLOSE, pid, "nc", at + life).socket(9).tcp().get());
+    }
+
     @Test
     void aShortSocketCostsTwoTimersAndItsTombstoneEndsAtItsFirstUpdateTick() throws Exception {
         var h = harness();
         long t0 = Ev.T0.toEpochMilli();
-        feed(h, List.of(
-                Ev.of(SOCKET, 5, "nc", 0).socket(9).tcp().get(),
-                Ev.of(CLOSE, 5, "nc", 10).socket(9).tcp().get()));
+        feed(h, shortSocket(5, 0, 10));
         // the update tick (t0 + 1 min) and the close's end (t0 + 10 ms + the 1 s grace); no timeout timer before the tick
         assertEquals(2, h.numEventTimeTimers());
         h.processWatermark(t0 + 2000);
@@ -188,9 +191,7 @@ class LifecycleFunctionTest {
         assertEquals(0, h.numKeyedStateEntries(), "nothing left of the socket after its tick");
         assertEquals(0, h.numEventTimeTimers());
         // a new socket with the same inode after that is a lifecycle of its own
-        feed(h, List.of(
-                Ev.of(SOCKET, 6, "nc", 70_000).socket(9).tcp().get(),
-                Ev.of(CLOSE, 6, "nc", 70_010).socket(9).tcp().get()));
+        feed(h, shortSocket(6, 70_000, 10));
         h.processWatermark(t0 + 80_000);
         assertEquals(2, h.extractOutputValues().size());
         assertEquals(6, h.extractOutputValues().get(1).getPid());
@@ -202,9 +203,7 @@ class LifecycleFunctionTest {
         var h = harness();
         long t0 = Ev.T0.toEpochMilli();
         // closed at 50 s: its end (51 s) is 9 s before the tick, too soon to clear a 30 s tombstone
-        feed(h, List.of(
-                Ev.of(SOCKET, 5, "nc", 0).socket(9).tcp().get(),
-                Ev.of(CLOSE, 5, "nc", 50_000).socket(9).tcp().get()));
+        feed(h, shortSocket(5, 0, 50_000));
         h.processWatermark(t0 + 52_000);
         assertEquals(1, h.extractOutputValues().size());
         h.processWatermark(t0 + 60_000);
