@@ -1,5 +1,6 @@
 package io.sockflow.jobs.lifecycle;
 
+import io.sockflow.jobs.types.BinaryTypeInfo;
 import io.sockflow.schemas.LifecycleStatus;
 import io.sockflow.schemas.SocketEvent;
 import io.sockflow.schemas.SocketLifecycle;
@@ -28,7 +29,7 @@ public final class LifecycleFunction extends KeyedProcessFunction<String, Socket
     private static final long serialVersionUID = 1L;
     /** Early notice for the flow function: this socket is connected and both its ends are known. */
     public static final OutputTag<SocketLifecycle> CONNECTED = new OutputTag<>("connected",
-            io.sockflow.jobs.types.BinaryTypeInfo.records(SocketLifecycle.class));
+            BinaryTypeInfo.records(SocketLifecycle.class));
 
     private final long graceMs;
     private final long timeoutMs;

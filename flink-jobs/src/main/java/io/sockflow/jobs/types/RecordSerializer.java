@@ -55,11 +55,7 @@ public final class RecordSerializer<T extends SpecificRecord> extends LengthPref
 
     @Override
     public T createInstance() {
-        try {
-            return type.getConstructor().newInstance();
-        } catch (ReflectiveOperationException e) {
-            throw new IllegalStateException("cannot make a " + type.getName(), e);
-        }
+        return codec().newRecord();
     }
 
     @Override

@@ -99,6 +99,7 @@ class RecordSerializerTest {
         assertNotEquals(s, new RecordSerializer<>(io.sockflow.schemas.Flow.class));
         assertNotSame(s, s.duplicate());
         assertEquals(s, s.duplicate());
+        assertEquals(new SocketLifecycle(), s.createInstance());
         LifecycleChangeSerializer c = new LifecycleChangeSerializer();
         out.clear();
         TypeSerializerSnapshot.writeVersionedSnapshot(out, c.snapshotConfiguration());

@@ -143,6 +143,11 @@ public final class RecordCodec<T extends SpecificRecord> {
         return schema;
     }
 
+    /** A new, empty record of the codec's class. */
+    public T newRecord() {
+        return factory.get();
+    }
+
     /** Appends the record's Avro binary encoding to {@code out}. */
     public void write(T record, AvroBinaryBuffer out) {
         Op[] ops = this.ops;
