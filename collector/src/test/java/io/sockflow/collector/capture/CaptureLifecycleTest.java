@@ -67,7 +67,11 @@ class CaptureLifecycleTest {
             Capture.Stats after = c.stats();
             assertEquals(after.submitted(), after.received() + after.dropped(), "nothing lost silently: " + after);
             assertEquals(after.received(), decoded.get());
-            assertTrue(after.received() <= capacity, "no more than the ring holds: " + after);
+            // the filter is this JVM's pid: its other threads' calls while the ring drains may land in the room
+            // the drain makes, so the bound is the ring plus what was submitted since the loop ended
+            long lateSubmits = after.submitted() - before.submitted();
+            assertTrue(after.received() <= capacity + lateSubmits,
+                    "no more than the ring holds (" + capacity + ") plus " + lateSubmits + " late: " + after + ", before " + before);
             assertTrue(CollectCommandAccess.describe(after).contains(after.dropped() + " dropped"),
                     "the collector reports the drops");
         }
