@@ -89,25 +89,46 @@ public final class KafkaOutput implements AutoCloseable {
     /** The partition key: host and socket inode (or pid for calls without a socket). */
     public static byte[] key(SocketEvent e) {
         Long inode = e.getSocketInode();
-        byte[][] prefixes = prefixes(e.getHost());
-        return inode != null ? keyBytes(prefixes[0], inode) : keyBytes(prefixes[1], e.getPid());
+        String host = e.getHost();
+        KeyPrefixes p = lastPrefixes;
+        if (p == null || p.host != host && !p.host.equals(host)) {
+            p = new KeyPrefixes(host, (host + "/").getBytes(StandardCharsets.UTF_8),
+                    (host + "/pid/").getBytes(StandardCharsets.UTF_8));
+            lastPrefixes = p;
+        }
+        return inode != null ? cachedKey(p.socket, inode) : cachedKey(p.pid, e.getPid());
     }
 
     /**
-     * The last host seen by this thread and its two key prefixes ("host/" and "host/pid/"): the host is the same
-     * String for every event of a collector, so the prefixes are encoded once, not per event.
+     * Recent keys, by id: a socket's events come in runs, and writing the decimal digits of its inode anew for each
+     * was a tenth of the path to Kafka. Entries are immutable and the arrays are never written after they are made
+     * (neither the producer nor the spool changes a key), so records and threads share them without a lock.
      */
-    private static final ThreadLocal<Object[]> LAST_HOST = ThreadLocal.withInitial(() -> new Object[2]);
-
-    private static byte[][] prefixes(String host) {
-        Object[] last = LAST_HOST.get();
-        if (last[0] != host && !host.equals(last[0])) {
-            last[0] = host;
-            last[1] = new byte[][] {(host + "/").getBytes(StandardCharsets.UTF_8),
-                (host + "/pid/").getBytes(StandardCharsets.UTF_8)};
-        }
-        return (byte[][]) last[1];
+    private record CachedKey(byte[] prefix, long id, byte[] key) {
     }
+
+    private static final int KEY_CACHE = 4096;
+    private static final CachedKey[] KEYS = new CachedKey[KEY_CACHE];
+
+    private static byte[] cachedKey(byte[] prefix, long id) {
+        int slot = (int) (id ^ id >>> 32) & (KEY_CACHE - 1);
+        CachedKey c = KEYS[slot];
+        if (c != null && c.id == id && c.prefix == prefix) {
+            return c.key;
+        }
+        byte[] key = keyBytes(prefix, id);
+        KEYS[slot] = new CachedKey(prefix, id, key);
+        return key;
+    }
+
+    /**
+     * A host and its two key prefixes ("host/" and "host/pid/"), encoded once: the host is the same String for every
+     * event of a collector. Immutable, so threads may share the last one without a lock (at worst one re-encodes).
+     */
+    private record KeyPrefixes(String host, byte[] socket, byte[] pid) {
+    }
+
+    private static KeyPrefixes lastPrefixes;
 
     /** prefix + decimal id. */
     static byte[] keyBytes(String prefix, long id) {

@@ -1,10 +1,12 @@
 package io.sockflow.collector.transport;
 
+import io.sockflow.schemas.SocketEvent;
 import org.junit.jupiter.api.Test;
 
 import java.nio.charset.StandardCharsets;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertSame;
 
 /** Partition keys are host/inode, written without a String per event. */
 class KafkaKeyTest {
@@ -15,5 +17,35 @@ class KafkaKeyTest {
             assertEquals("h1/" + id, new String(KafkaOutput.keyBytes("h1/", id), StandardCharsets.UTF_8));
         }
         assertEquals("other/pid/42", new String(KafkaOutput.keyBytes("other/pid/", 42), StandardCharsets.UTF_8));
+    }
+
+    /** Keys are cached by id: a cached key must never leak to another host, to a pid, or to a colliding id. */
+    @Test
+    void cachedKeysFollowTheHostTheKindOfIdAndTheId() {
+        long[] ids = {50_000, 50_000 + 4096, 50_000L + (1L << 32), 7, 0};
+        for (int round = 0; round < 3; round++) {
+            for (String host : new String[] {"web-1", "web-2", new String("web-1")}) {
+                for (long id : ids) {
+                    SocketEvent withSocket = event(host, id, 123);
+                    assertEquals(host + "/" + id, key(withSocket));
+                    SocketEvent withoutSocket = event(host, null, (int) id);
+                    assertEquals(host + "/pid/" + (int) id, key(withoutSocket));
+                }
+            }
+        }
+        SocketEvent e = event("web-1", 42L, 1);
+        assertSame(KafkaOutput.key(e), KafkaOutput.key(e), "the same socket's key is made once");
+    }
+
+    private static String key(SocketEvent e) {
+        return new String(KafkaOutput.key(e), StandardCharsets.UTF_8);
+    }
+
+    private static SocketEvent event(String host, Long inode, int pid) {
+        SocketEvent e = new SocketEvent();
+        e.setHost(host);
+        e.setSocketInode(inode);
+        e.setPid(pid);
+        return e;
     }
 }
