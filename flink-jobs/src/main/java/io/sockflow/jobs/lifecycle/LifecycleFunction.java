@@ -39,7 +39,6 @@ public final class LifecycleFunction extends KeyedProcessFunction<String, Socket
     private transient ValueState<SocketLifecycleState> state;
     private transient ValueState<Long> endedAt;
     private transient ValueState<Long> nextUpdate;
-    private transient ValueState<Boolean> announced;
     private transient Counter afterEnd;
     private transient Counter duplicates;
     private transient Counter ended;
@@ -58,7 +57,6 @@ public final class LifecycleFunction extends KeyedProcessFunction<String, Socket
                 })));
         endedAt = getRuntimeContext().getState(new ValueStateDescriptor<>("endedAt", Long.class));
         nextUpdate = getRuntimeContext().getState(new ValueStateDescriptor<>("nextUpdate", Long.class));
-        announced = getRuntimeContext().getState(new ValueStateDescriptor<>("announced", Boolean.class));
         afterEnd = getRuntimeContext().getMetricGroup().counter("eventsAfterEnd");
         duplicates = getRuntimeContext().getMetricGroup().counter("duplicateEvents");
         ended = getRuntimeContext().getMetricGroup().counter("lifecyclesEnded");
@@ -66,16 +64,18 @@ public final class LifecycleFunction extends KeyedProcessFunction<String, Socket
 
     @Override
     public void processElement(SocketEvent e, Context ctx, Collector<SocketLifecycle> out) throws Exception {
-        if (endedAt.value() != null) {
-            afterEnd.inc();
-            return;
-        }
         SocketLifecycleState s = state.value();
         boolean fresh = s == null;
         if (fresh) {
+            // a socket with state has not ended (finish clears it): only a key without state can be a tombstone
+            if (endedAt.value() != null) {
+                afterEnd.inc();
+                return;
+            }
             s = new SocketLifecycleState();
         }
         boolean closedBefore = !fresh && s.closed();
+        boolean announcedBefore = !fresh && s.connectedWithEndpoints();
         if (!s.apply(e)) {
             duplicates.inc();
             return;
@@ -93,8 +93,9 @@ public final class LifecycleFunction extends KeyedProcessFunction<String, Socket
         if (s.closed() && !closedBefore) {
             ctx.timerService().registerEventTimeTimer(s.closedMillis() + graceMs);
         }
-        if (announced.value() == null && s.connectedWithEndpoints()) {
-            announced.update(Boolean.TRUE);
+        // connected with both ends known never becomes false again (the fold only adds what it learns), so the
+        // notice goes out exactly once: on the event that made it true
+        if (!announcedBefore && s.connectedWithEndpoints()) {
             ctx.output(CONNECTED, s.toRecord(LifecycleStatus.OPEN, null));
         }
     }
@@ -142,7 +143,6 @@ public final class LifecycleFunction extends KeyedProcessFunction<String, Socket
         Long tick = nextUpdate.value();
         state.clear();
         nextUpdate.clear();
-        announced.clear();
         endedAt.update(ts);
         long until = ts > Long.MAX_VALUE - tombstoneMs ? Long.MAX_VALUE : ts + tombstoneMs;
         // the update tick still pending clears the tombstone when it comes soon enough after its end (a short-lived

@@ -18,7 +18,18 @@ public final class SocketKeys {
     public static String key(SocketEvent e) {
         Long inode = e.getSocketInode();
         if (inode != null && inode != 0) {
-            return e.getHost() + "|" + e.getBootId() + "|" + inode;
+            String host = e.getHost();
+            String boot = e.getBootId();
+            long i = inode;
+            int slot = (int) (i ^ i >>> 32) & (RECENT - 1);
+            Recent r = RECENT_KEYS[slot];
+            // host and boot id are the same String instances event after event (the reader's string cache)
+            if (r != null && r.inode == i && r.host == host && r.boot == boot) {
+                return r.key;
+            }
+            String key = host + "|" + boot + "|" + i;
+            RECENT_KEYS[slot] = new Recent(host, boot, i, key);
+            return key;
         }
         Long sk = e.getSocketKernelAddress();
         if (sk != null && sk != 0) {
@@ -26,6 +37,17 @@ public final class SocketKeys {
         }
         return null;
     }
+
+    /**
+     * Keys made lately, by inode: a socket's events come in runs, and each is keyed twice (to pick its channel, and
+     * again by the operator that receives it). One String per socket instead of two per event, with its hash code
+     * computed once. Entries are immutable, so threads share the table without a lock; a miss only makes a key anew.
+     */
+    private record Recent(String host, String boot, long inode, String key) {
+    }
+
+    private static final int RECENT = 4096;
+    private static final Recent[] RECENT_KEYS = new Recent[RECENT];
 
     /** Whether {@link #key} is not null, without making the key. */
     static boolean hasKey(SocketEvent e) {

@@ -129,6 +129,14 @@ class LifecycleFunctionTest {
         feed(h, messy);
         h.processWatermark(end(n) + 1001);
         assertEquals(expected, byInode(h.extractOutputValues()));
+        // each connected socket announced once, whatever the order and however often its events came
+        assertEquals(notices(ordered), notices(h));
+        assertEquals(2 * n + 1, notices(h).size(), "both ends of each connection, and the connected UDP client");
+    }
+
+    private static List<Long> notices(KeyedOneInputStreamOperatorTestHarness<String, SocketEvent, SocketLifecycle> h) {
+        var out = h.getSideOutput(LifecycleFunction.CONNECTED);
+        return out == null ? List.of() : out.stream().map(r -> r.getValue().getSocketInode()).sorted().toList();
     }
 
     @Test
