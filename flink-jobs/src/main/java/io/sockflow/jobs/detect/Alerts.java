@@ -8,10 +8,12 @@ import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.time.Instant;
+import java.util.Collections;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 
 /** Building alerts: a deterministic id (the same input gives the same alert, so a replay does not duplicate it). */
 public final class Alerts {
@@ -35,7 +37,9 @@ public final class Alerts {
         if (who.getContainerId() != null) {
             attrs.put("containerId", who.getContainerId());
         }
-        a.setAttributes(Map.copyOf(attrs));
+        // sorted: Map.copyOf's order changes from one JVM to the next, and with it the alert's bytes on Kafka and
+        // the order a reader's map gives back (a restored job's alerts must be the very records the first wrote)
+        a.setAttributes(Collections.unmodifiableMap(new TreeMap<>(attrs)));
         a.setAlertId(id(rule + "|" + who.getHost() + "|" + idSeed));
         return a;
     }
