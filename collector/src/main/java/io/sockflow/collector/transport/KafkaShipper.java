@@ -247,8 +247,8 @@ public final class KafkaShipper implements AutoCloseable {
     /**
      * What Kafka acknowledged, counted by the producer's network thread on cache lines of their own. Next to the
      * capture thread's counters (as LongAdders allocated together were) every acknowledgement fought the capture
-     * thread for the line: a tenth of the path's CPU went there. Atomic adds keep the counts exact whichever thread
-     * completes a record; readers see them a moment late at worst.
+     * thread for the line: half the network thread's time went there. Atomic adds keep the counts exact whichever
+     * thread completes a record; readers see them a moment late at worst.
      */
     @SuppressWarnings("unused")
     private static final class AckCounts extends AckCountFields {
