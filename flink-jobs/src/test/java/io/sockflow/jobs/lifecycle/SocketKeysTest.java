@@ -20,8 +20,8 @@ class SocketKeysTest {
 
     @Test
     void keysFollowHostBootAndInodeWhateverWasSeenBefore() {
-        // 4096 apart and 2^32 apart: the same slot of the table
-        long[] inodes = {50_000, 50_000 + 4096, 50_000L + (1L << 32), 1};
+        // 50,000, 54,096 and 2^32 + 50,001 share a slot of the table (slot = (i ^ i >>> 32) & 4095)
+        long[] inodes = {50_000, 50_000 + 4096, 50_001L + (1L << 32), 1};
         for (int round = 0; round < 3; round++) {
             for (String host : new String[] {"web-1", "web-2", new String("web-1")}) {
                 for (String boot : new String[] {"b1", "b2", new String("b1")}) {
