@@ -119,6 +119,7 @@ class KafkaTransportTest {
         ConfluentAvro.Deserializer<SocketEvent> de = new ConfluentAvro.Deserializer<>(registry, SocketEvent.getClassSchema());
         Map<String, Integer> partitionOfKey = new HashMap<>();
         List<SocketEvent> read = new ArrayList<>();
+        int withSocket = 0;
         for (ConsumerRecord<byte[], byte[]> r : records) {
             assertEquals(0, r.value()[0], "magic byte");
             int id = ByteBuffer.wrap(r.value(), 1, 4).getInt();
@@ -126,10 +127,18 @@ class KafkaTransportTest {
             SocketEvent e = de.deserialize(r.value());
             read.add(e);
             String key = new String(r.key(), StandardCharsets.UTF_8);
-            assertEquals(e.getHost() + "/" + e.getSocketInode(), key);
+            // A socket's events are keyed by host and inode; a call with no socket to its name (the JVM's other
+            // threads are captured too, and some of their calls name none) by host and pid.
+            String expected = e.getSocketInode() != null ? e.getHost() + "/" + e.getSocketInode()
+                    : e.getHost() + "/pid/" + e.getPid();
+            assertEquals(expected, key, () -> "key of " + e);
+            if (e.getSocketInode() != null) {
+                withSocket++;
+            }
             Integer before = partitionOfKey.put(key, r.partition());
             assertTrue(before == null || before == r.partition(), "one socket, one partition");
         }
+        assertTrue(withSocket >= 80, "the 20 sockets' 4 calls each are keyed by inode: " + withSocket);
         assertEquals(new java.util.HashSet<>(delivered), new java.util.HashSet<>(read));
     }
 
