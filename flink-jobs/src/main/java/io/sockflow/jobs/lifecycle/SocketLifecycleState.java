@@ -109,7 +109,9 @@ public final class SocketLifecycleState implements Serializable {
             socketType = e.getSocketType();
             protocol = e.getProtocol();
         }
-        events++;
+        // a byte record may stand for several the reader summed (ByteRecordCombiner): count says how many
+        long weight = byteRecord(e.getKind()) && e.getCount() != null && e.getCount() > 0 ? e.getCount() : 1;
+        events += weight;
         lastSeenNs = lastSeenNs == null ? t : Math.max(lastSeenNs, t);
         boolean syscall = e.getKind().ordinal() < EventKind.TCP_STATE.ordinal();
         boolean ok = e.getReturnValue() >= 0;
@@ -218,14 +220,14 @@ public final class SocketLifecycleState implements Serializable {
                 kernelCounted = true;
                 if (e.getBytes() != null && e.getBytes() > 0) {
                     kernelBytesSent += e.getBytes();
-                    kernelMessagesSent++;
+                    kernelMessagesSent += weight;
                 }
             }
             case SOCK_RECV -> {
                 kernelCounted = true;
                 if (e.getBytes() != null && e.getBytes() > 0) {
                     kernelBytesReceived += e.getBytes();
-                    kernelMessagesReceived++;
+                    kernelMessagesReceived += weight;
                 }
             }
             case TCP_RETRANSMIT -> retransmits += e.getCount() != null && e.getCount() > 0 ? e.getCount() : 1;
@@ -260,6 +262,10 @@ public final class SocketLifecycleState implements Serializable {
             remoteAddress = e.getSockaddrAddress();
             remotePort = e.getSockaddrPort();
         }
+    }
+
+    private static boolean byteRecord(EventKind k) {
+        return k == EventKind.SOCK_SEND || k == EventKind.SOCK_RECV;
     }
 
     private static boolean isCreation(EventKind k) {
