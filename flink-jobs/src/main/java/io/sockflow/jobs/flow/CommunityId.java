@@ -17,6 +17,16 @@ public final class CommunityId {
     }
 
     public static String v1(String srcAddress, int srcPort, String dstAddress, int dstPort, int protocol, int seed) {
+        try {
+            return v1(srcAddress, srcPort, dstAddress, dstPort, protocol, seed, MessageDigest.getInstance("SHA-1"));
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** The same with a SHA-1 digest of the caller's (looking one up costs more than the hash itself). */
+    public static String v1(String srcAddress, int srcPort, String dstAddress, int dstPort, int protocol, int seed,
+            MessageDigest sha1) {
         byte[] a = bytes(srcAddress);
         byte[] b = bytes(dstAddress);
         int pa = srcPort;
@@ -32,12 +42,8 @@ public final class CommunityId {
         ByteBuffer buf = ByteBuffer.allocate(2 + a.length + b.length + 2 + 4);
         buf.putShort((short) seed).put(a).put(b).put((byte) protocol).put((byte) 0);
         buf.putShort((short) pa).putShort((short) pb);
-        try {
-            MessageDigest sha1 = MessageDigest.getInstance("SHA-1");
-            return "1:" + Base64.getEncoder().encodeToString(sha1.digest(buf.array()));
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
+        sha1.reset();
+        return "1:" + Base64.getEncoder().encodeToString(sha1.digest(buf.array()));
     }
 
     private static boolean lessOrEqual(byte[] a, int pa, byte[] b, int pb) {

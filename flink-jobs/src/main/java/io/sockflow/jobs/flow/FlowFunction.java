@@ -37,6 +37,7 @@ public final class FlowFunction extends KeyedProcessFunction<String, LifecycleCh
     private final long pairGraceMs;
     private transient MapState<String, SocketLifecycle> sides;
     private transient ValueState<String> flowId;
+    private transient java.security.MessageDigest sha1;
     private transient ValueState<Integer> generation;
     private transient ValueState<Long> endedAt;
     private transient Counter late;
@@ -179,7 +180,7 @@ public final class FlowFunction extends KeyedProcessFunction<String, LifecycleCh
             f.setDestinationComm(server.getComm());
         }
         f.setCommunityId(CommunityId.v1(f.getSourceAddress(), f.getSourcePort(), f.getDestinationAddress(),
-                f.getDestinationPort(), FlowKeys.protocolNumber(any.getProtocol()), 0));
+                f.getDestinationPort(), FlowKeys.protocolNumber(any.getProtocol()), 0, digest()));
         long start = Long.MAX_VALUE;
         long end = Long.MIN_VALUE;
         long retransmits = 0;
@@ -227,11 +228,20 @@ public final class FlowFunction extends KeyedProcessFunction<String, LifecycleCh
         return t.getEpochSecond() * 1_000_000L + t.getNano() / 1000;
     }
 
-    private static byte[] sha1(String s) {
-        try {
-            return java.security.MessageDigest.getInstance("SHA-1").digest(s.getBytes(java.nio.charset.StandardCharsets.UTF_8));
-        } catch (java.security.NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
+    /** This task's SHA-1 digest, reset: looking one up for each use cost more than the hash itself. */
+    private java.security.MessageDigest digest() {
+        if (sha1 == null) {
+            try {
+                sha1 = java.security.MessageDigest.getInstance("SHA-1");
+            } catch (java.security.NoSuchAlgorithmException e) {
+                throw new IllegalStateException(e);
+            }
         }
+        sha1.reset();
+        return sha1;
+    }
+
+    private byte[] sha1(String s) {
+        return digest().digest(s.getBytes(java.nio.charset.StandardCharsets.UTF_8));
     }
 }
