@@ -71,88 +71,62 @@ public final class FlinkBench {
 
         double[] perCore = new double[reps];
         double[] perSecond = new double[reps];
-        double[] perCoreEach = new double[reps];
-        // run 0 is not counted: the JIT compiles the job's code in it, as it has long done in a running job. Each
-        // repetition runs the job as configured and then with every byte record sent on its own
-        // (lifecycle.byte-sum-interval=0), one after the other, so the two are compared on the same machine state.
+        // run 0 is not counted: the JIT compiles the job's code in it, as it has long done in a running job
         for (int r = -1; r < reps; r++) {
-            for (boolean sums : new boolean[] {true, false}) {
-                String only = System.getProperty("bench.byte-sums", "both"); // on or off: one variant (profiling)
-                if (r < 0 && !sums || only.equals("on") && !sums || only.equals("off") && sums) {
-                    continue;
+            JobConfig cfg = config(stack, input, r < 0 ? "tpwarm" : "tp" + r, Map.of("bounded", "true", "jobs", "lifecycle,flow"));
+            Map<Long, Long> before = jobThreadCpu(threads);
+            // task threads end with the job: their CPU time is sampled while they run (every 10 ms)
+            Map<Long, Long> latest = new java.util.concurrent.ConcurrentHashMap<>(before);
+            java.util.concurrent.atomic.AtomicBoolean running = new java.util.concurrent.atomic.AtomicBoolean(true);
+            Thread sampler = new Thread(() -> {
+                while (running.get()) {
+                    jobThreadCpu(threads).forEach((id, ns) -> latest.merge(id, ns, Math::max));
+                    try {
+                        Thread.sleep(10);
+                    } catch (InterruptedException e) {
+                        return;
+                    }
                 }
-                Map<String, String> more = new HashMap<>(Map.of("bounded", "true", "jobs", "lifecycle,flow"));
-                if (!sums) {
-                    more.put("lifecycle.byte-sum-interval", "0");
-                }
-                double[] x = throughput(stack, threads, config(stack, input, (r < 0 ? "tpwarm" : "tp" + r) + (sums ? "" : "each"), more));
-                double wall = x[0];
-                double cpu = x[1];
-                if (r < 0) {
-                    System.err.printf("warm-up (not counted): %,.0f events/s wall, %,.0f events/s per core%n", events.size() / wall,
-                            events.size() / cpu);
-                    continue;
-                }
-                if (sums) {
-                    perSecond[r] = events.size() / wall;
-                    perCore[r] = events.size() / cpu;
-                } else {
-                    perCoreEach[r] = events.size() / cpu;
-                }
-                System.err.printf("run %d%s: %,.0f events/s wall, %,.0f events/s per core (%.1f s wall, %.1f s job CPU)%n",
-                        r + 1, sums ? "" : " (each byte record on its own)", events.size() / wall, events.size() / cpu, wall, cpu);
+            }, "bench-cpu-sampler");
+            sampler.start();
+            long t0 = System.nanoTime();
+            Configuration conf = new Configuration();
+            conf.setString("restart-strategy.type", "none");
+            SockflowJob.run(StreamExecutionEnvironment.createLocalEnvironment(1, conf), cfg);
+            double wall = (System.nanoTime() - t0) / 1e9;
+            running.set(false);
+            sampler.join();
+            double cpu = cpuDelta(before, latest) / 1e9;
+            if (r < 0) {
+                System.err.printf("warm-up (not counted): %,.0f events/s wall, %,.0f events/s per core%n", events.size() / wall,
+                        events.size() / cpu);
+                continue;
             }
+            perSecond[r] = events.size() / wall;
+            perCore[r] = events.size() / cpu;
+            System.err.printf("run %d: %,.0f events/s wall, %,.0f events/s per core (%.1f s wall, %.1f s job CPU)%n",
+                    r + 1, perSecond[r], perCore[r], wall, cpu);
         }
 
         double[] latency = latency(stack);
         Arrays.sort(perCore);
         Arrays.sort(perSecond);
-        Arrays.sort(perCoreEach);
         String json = String.format(java.util.Locale.ROOT, """
                 {
                   "events": %d,
                   "events_per_connection": %d,
                   "events_per_sec_per_core": {"median": %.0f, "min": %.0f, "max": %.0f},
                   "events_per_sec_wall": %.0f,
-                  "events_per_sec_per_core_without_byte_sums": {"median": %.0f, "min": %.0f, "max": %.0f},
                   "latency_connect_to_flow_on_kafka_ms": {"p50": %.0f, "p99": %.0f, "samples": %.0f, "checkpoint_interval_ms": 5000},
                   "target_events_per_sec_per_core": 250000,
                   "target_p99_ms": 6000
                 }
                 """, events.size(), events.size() / connections, perCore[reps / 2], perCore[0], perCore[reps - 1], perSecond[reps / 2],
-                perCoreEach[reps / 2], perCoreEach[0], perCoreEach[reps - 1],
                 latency[0], latency[1], latency[2]);
         Files.createDirectories(out.getParent());
         Files.writeString(out, json);
         System.out.print(json);
         System.exit(0);
-    }
-
-    /** One bounded run of the job over the backlog: {wall seconds, CPU seconds of the job's threads}. */
-    static double[] throughput(LocalStack stack, ThreadMXBean threads, JobConfig cfg) throws Exception {
-        Map<Long, Long> before = jobThreadCpu(threads);
-        // task threads end with the job: their CPU time is sampled while they run (every 10 ms)
-        Map<Long, Long> latest = new java.util.concurrent.ConcurrentHashMap<>(before);
-        java.util.concurrent.atomic.AtomicBoolean running = new java.util.concurrent.atomic.AtomicBoolean(true);
-        Thread sampler = new Thread(() -> {
-            while (running.get()) {
-                jobThreadCpu(threads).forEach((id, ns) -> latest.merge(id, ns, Math::max));
-                try {
-                    Thread.sleep(10);
-                } catch (InterruptedException e) {
-                    return;
-                }
-            }
-        }, "bench-cpu-sampler");
-        sampler.start();
-        long t0 = System.nanoTime();
-        Configuration conf = new Configuration();
-        conf.setString("restart-strategy.type", "none");
-        SockflowJob.run(StreamExecutionEnvironment.createLocalEnvironment(1, conf), cfg);
-        double wall = (System.nanoTime() - t0) / 1e9;
-        running.set(false);
-        sampler.join();
-        return new double[] {wall, cpuDelta(before, latest) / 1e9};
     }
 
     static JobConfig config(LocalStack stack, String input, String run, Map<String, String> more) {
