@@ -9,7 +9,6 @@ import io.sockflow.jobs.flow.FlowKeys;
 import io.sockflow.jobs.input.Decoded;
 import io.sockflow.jobs.input.DeadLetter;
 import io.sockflow.jobs.input.EventDecoder;
-import io.sockflow.jobs.lifecycle.ByteRecordCombiner;
 import io.sockflow.jobs.lifecycle.LifecycleChange;
 import io.sockflow.jobs.lifecycle.LifecycleFunction;
 import io.sockflow.jobs.lifecycle.SocketKeys;
@@ -218,16 +217,9 @@ public final class SockflowJob {
         String ns = cfg.get(JobConfig.NAMESPACE);
 
         if (jobs.contains("lifecycle") || jobs.contains("flow")) {
-            DataStream<SocketEvent> socketEvents = events
+            SingleOutputStreamOperator<SocketLifecycle> lifecycles = events
                     .flatMap((SocketEvent e, org.apache.flink.util.Collector<SocketEvent> out) -> SocketKeys.lifecycleInputs(e).forEach(out::collect))
-                    .returns(BinaryTypeInfo.socketEvents()).name("socket-events").uid("socket-events");
-            java.time.Duration byteSums = cfg.getDuration(JobConfig.BYTE_SUM_INTERVAL);
-            if (!byteSums.isZero()) {
-                // most events of a busy socket are the kernel's byte records: summed here, before the shuffle
-                socketEvents = socketEvents.transform("byte-sums", BinaryTypeInfo.socketEvents(),
-                        new ByteRecordCombiner(byteSums, 16_384, 1 << 16)).uid("byte-sums");
-            }
-            SingleOutputStreamOperator<SocketLifecycle> lifecycles = socketEvents
+                    .returns(BinaryTypeInfo.socketEvents()).name("socket-events").uid("socket-events")
                     .keyBy(SocketKeys::key)
                     .process(new LifecycleFunction(cfg.getDuration(JobConfig.CLOSE_GRACE), cfg.getDuration(JobConfig.SOCKET_TIMEOUT),
                             cfg.getDuration(JobConfig.UPDATE_INTERVAL)))

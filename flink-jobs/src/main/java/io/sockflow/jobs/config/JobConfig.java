@@ -90,9 +90,6 @@ public final class JobConfig implements Serializable {
             "A socket silent this long (event time) without a close seen is ended as TIMED_OUT.");
     public static final Option UPDATE_INTERVAL = opt("lifecycle.update-interval", Type.DURATION, "1m",
             "Long-lived sockets and flows get an update record this often (event time).");
-    public static final Option BYTE_SUM_INTERVAL = opt("lifecycle.byte-sum-interval", Type.DURATION, "200ms",
-            "The reading task sums the kernel's byte records per socket for at most this long (and until the next "
-                    + "watermark or checkpoint) before the lifecycle gets them; 0 sends each on its own.");
     public static final Option FLOW_PAIR_GRACE = opt("flow.pair-grace", Type.DURATION, "2s",
             "After one end of a connection ends, how long the flow waits for the other local end before its END record.");
     public static final Option JOBS = opt("jobs", Type.LIST, "lifecycle,flow,detection",

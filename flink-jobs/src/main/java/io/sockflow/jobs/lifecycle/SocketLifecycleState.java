@@ -109,9 +109,7 @@ public final class SocketLifecycleState implements Serializable {
             socketType = e.getSocketType();
             protocol = e.getProtocol();
         }
-        // a byte record may stand for several the reader summed (ByteRecordCombiner): count says how many
-        long weight = byteRecord(e.getKind()) && e.getCount() != null && e.getCount() > 0 ? e.getCount() : 1;
-        events += weight;
+        events++;
         lastSeenNs = lastSeenNs == null ? t : Math.max(lastSeenNs, t);
         boolean syscall = e.getKind().ordinal() < EventKind.TCP_STATE.ordinal();
         boolean ok = e.getReturnValue() >= 0;
@@ -220,14 +218,14 @@ public final class SocketLifecycleState implements Serializable {
                 kernelCounted = true;
                 if (e.getBytes() != null && e.getBytes() > 0) {
                     kernelBytesSent += e.getBytes();
-                    kernelMessagesSent += weight;
+                    kernelMessagesSent++;
                 }
             }
             case SOCK_RECV -> {
                 kernelCounted = true;
                 if (e.getBytes() != null && e.getBytes() > 0) {
                     kernelBytesReceived += e.getBytes();
-                    kernelMessagesReceived += weight;
+                    kernelMessagesReceived++;
                 }
             }
             case TCP_RETRANSMIT -> retransmits += e.getCount() != null && e.getCount() > 0 ? e.getCount() : 1;
@@ -262,10 +260,6 @@ public final class SocketLifecycleState implements Serializable {
             remoteAddress = e.getSockaddrAddress();
             remotePort = e.getSockaddrPort();
         }
-    }
-
-    private static boolean byteRecord(EventKind k) {
-        return k == EventKind.SOCK_SEND || k == EventKind.SOCK_RECV;
     }
 
     private static boolean isCreation(EventKind k) {

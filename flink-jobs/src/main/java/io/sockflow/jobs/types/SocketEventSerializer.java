@@ -20,8 +20,7 @@ import java.io.IOException;
  * An event just decoded from Kafka is not encoded again: the source remembers (per thread, for the latest event
  * only) the Avro bytes it was read from when they are in the current schema, and this serializer sends those bytes
  * as they are when it is handed that very event. This holds because no function changes an event it did not make
- * without calling {@link #forgetEncoding} first (the jobs run with object reuse on that promise); an event made or
- * copied anywhere is encoded as usual.
+ * (the jobs run with object reuse on that promise); an event made or copied anywhere is encoded as usual.
  */
 public final class SocketEventSerializer extends LengthPrefixedSerializer<SocketEvent> {
     private static final long serialVersionUID = 1L;
@@ -47,15 +46,6 @@ public final class SocketEventSerializer extends LengthPrefixedSerializer<Socket
         enc.bytes = b;
         enc.off = off;
         enc.len = len;
-    }
-
-    /** Forgets the bytes {@code e} was decoded from, before someone changes it. */
-    public static void forgetEncoding(SocketEvent e) {
-        Encoding enc = DECODED.get();
-        if (enc.event == e) {
-            enc.event = null;
-            enc.bytes = null;
-        }
     }
 
     /** The bytes {@code e} was decoded from, when it is the latest event decoded on this thread; otherwise null. */
