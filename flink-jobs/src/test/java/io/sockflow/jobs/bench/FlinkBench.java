@@ -50,6 +50,8 @@ import java.util.UUID;
  * {@code FlinkBench OUT.json REPETITIONS}
  */
 public final class FlinkBench {
+    /** Runs over the backlog before the measured ones. */
+    static final int WARM_UPS = 2;
     private FlinkBench() {
     }
 
@@ -71,9 +73,10 @@ public final class FlinkBench {
 
         double[] perCore = new double[reps];
         double[] perSecond = new double[reps];
-        // run 0 is not counted: the JIT compiles the job's code in it, as it has long done in a running job
-        for (int r = -1; r < reps; r++) {
-            JobConfig cfg = config(stack, input, r < 0 ? "tpwarm" : "tp" + r, Map.of("bounded", "true", "jobs", "lifecycle,flow"));
+        // the first runs are not counted: the JIT compiles the job's code in them, as it has long done in a running job
+        // (one was not enough: the JIT was still compiling seconds' worth in the next, which came out 20-37 % slower than the one after it)
+        for (int r = -WARM_UPS; r < reps; r++) {
+            JobConfig cfg = config(stack, input, r < 0 ? "tpwarm" + -r : "tp" + r, Map.of("bounded", "true", "jobs", "lifecycle,flow"));
             Map<Long, Long> before = jobThreadCpu(threads);
             // task threads end with the job: their CPU time is sampled while they run (every 10 ms)
             Map<Long, Long> latest = new java.util.concurrent.ConcurrentHashMap<>(before);
