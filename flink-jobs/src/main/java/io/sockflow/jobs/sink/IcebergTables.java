@@ -89,12 +89,12 @@ public final class IcebergTables {
             "write.parquet.compression-codec", "zstd",
             "write.parquet.dict-size-bytes", "16384");
 
-    /** Brings a table made by an earlier version to the current write properties. */
+    /** Gives a table made by an earlier version the write properties it lacks; values someone set are kept. */
     private static Table withWriteProperties(Table t) {
         var update = t.updateProperties();
         boolean changed = false;
         for (Map.Entry<String, String> p : WRITE_PROPERTIES.entrySet()) {
-            if (!p.getValue().equals(t.properties().get(p.getKey()))) {
+            if (!t.properties().containsKey(p.getKey())) {
                 update.set(p.getKey(), p.getValue());
                 changed = true;
             }

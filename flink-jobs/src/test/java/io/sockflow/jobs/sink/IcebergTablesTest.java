@@ -16,11 +16,11 @@ import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.*;
 
-/** The lake tables: made with the write properties, and a table made by an earlier version brought to them. */
+/** The lake tables: made with the write properties; a table made by an earlier version gets those it lacks. */
 class IcebergTablesTest {
 
     @Test
-    void newTablesAndTablesOfAnEarlierVersionGetTheWriteProperties(@TempDir Path warehouse) {
+    void newTablesGetTheWritePropertiesAndOlderTablesThoseTheyLack(@TempDir Path warehouse) {
         CatalogLoader loader = IcebergTables.catalog(warehouse.toString());
         Table fresh = IcebergTables.ensure(loader, "ns", "flows", Flow.getClassSchema(), "start");
         assertEquals("16384", fresh.properties().get("write.parquet.dict-size-bytes"));
@@ -31,9 +31,10 @@ class IcebergTablesTest {
         ((SupportsNamespaces) catalog).createNamespace(Namespace.of("old"));
         org.apache.iceberg.Schema schema = IcebergTables.icebergSchema(Flow.getClassSchema());
         catalog.createTable(TableIdentifier.of("old", "flows"), schema, PartitionSpec.unpartitioned(),
-                Map.of("format-version", "2", "write.parquet.compression-codec", "zstd"));
+                Map.of("format-version", "2", "write.parquet.compression-codec", "snappy"));
         Table old = IcebergTables.ensure(loader, "old", "flows", Flow.getClassSchema(), "start");
         assertEquals("16384", old.properties().get("write.parquet.dict-size-bytes"));
+        assertEquals("snappy", old.properties().get("write.parquet.compression-codec"), "a value someone set is kept");
         assertEquals("16384", loader.loadCatalog().loadTable(TableIdentifier.of("old", "flows")).properties()
                 .get("write.parquet.dict-size-bytes"), "committed, not only on the object returned");
         String metadata = metadataFile(old);
