@@ -37,7 +37,7 @@ public final class FlowFunction extends KeyedProcessFunction<String, LifecycleCh
     private final long pairGraceMs;
     private transient MapState<String, SocketLifecycle> sides;
     private transient ValueState<String> flowId;
-    private transient java.security.MessageDigest sha1;
+    private transient java.security.MessageDigest sha1Digest;
     private transient ValueState<Integer> generation;
     private transient ValueState<Long> endedAt;
     private transient Counter late;
@@ -228,17 +228,16 @@ public final class FlowFunction extends KeyedProcessFunction<String, LifecycleCh
         return t.getEpochSecond() * 1_000_000L + t.getNano() / 1000;
     }
 
-    /** This task's SHA-1 digest, reset: looking one up for each use cost more than the hash itself. */
+    /** This task's SHA-1 digest (each use ends with digest(), which resets it): a lookup per use cost more than the hash. */
     private java.security.MessageDigest digest() {
-        if (sha1 == null) {
+        if (sha1Digest == null) {
             try {
-                sha1 = java.security.MessageDigest.getInstance("SHA-1");
+                sha1Digest = java.security.MessageDigest.getInstance("SHA-1");
             } catch (java.security.NoSuchAlgorithmException e) {
                 throw new IllegalStateException(e);
             }
         }
-        sha1.reset();
-        return sha1;
+        return sha1Digest;
     }
 
     private byte[] sha1(String s) {
