@@ -228,7 +228,7 @@ public final class FlowFunction extends KeyedProcessFunction<String, LifecycleCh
         return t.getEpochSecond() * 1_000_000L + t.getNano() / 1000;
     }
 
-    /** This task's SHA-1 digest (each use ends with digest(), which resets it): a lookup per use cost more than the hash. */
+    /** This task's SHA-1 digest (each use ends in digest(), which resets it); a lookup per use cost more than hashing. */
     private java.security.MessageDigest digest() {
         if (sha1Digest == null) {
             try {
