@@ -9,6 +9,9 @@ import org.apache.iceberg.catalog.TableIdentifier;
 import org.apache.iceberg.data.IcebergGenerics;
 import org.apache.iceberg.data.Record;
 import org.apache.iceberg.io.CloseableIterable;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.TransactionListing;
+import org.apache.kafka.clients.admin.TransactionState;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
@@ -23,6 +26,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
+import java.util.concurrent.TimeUnit;
 
 /** Reading what the jobs wrote, the way a consumer would: Kafka with read_committed, Iceberg through its catalog. */
 public final class Results {
@@ -67,6 +71,47 @@ public final class Results {
             }
         }
         return out;
+    }
+
+    /**
+     * Where read_committed readers of these topics are held back, for a failure message: each partition whose last
+     * stable offset is behind its end (a transaction still open there), and the transactions the broker has not
+     * finished, by transactional id and state.
+     */
+    public static String openTransactions(String bootstrap, List<String> topics) {
+        Properties p = new Properties();
+        p.put("bootstrap.servers", bootstrap);
+        StringBuilder out = new StringBuilder();
+        try (KafkaConsumer<byte[], byte[]> committed = consumer(bootstrap, "read_committed");
+                KafkaConsumer<byte[], byte[]> all = consumer(bootstrap, "read_uncommitted");
+                Admin admin = Admin.create(p)) {
+            for (String topic : topics) {
+                List<TopicPartition> parts = all.partitionsFor(topic, Duration.ofSeconds(10)).stream()
+                        .map(i -> new TopicPartition(topic, i.partition())).toList();
+                Map<TopicPartition, Long> stable = committed.endOffsets(parts);
+                Map<TopicPartition, Long> end = all.endOffsets(parts);
+                parts.stream().filter(tp -> stable.get(tp) < end.get(tp)).forEach(tp -> out.append(String.format(
+                        "%n  %s: stable up to offset %d of %d", tp, stable.get(tp), end.get(tp))));
+            }
+            for (TransactionListing t : admin.listTransactions().all().get(10, TimeUnit.SECONDS)) {
+                if (t.state() != TransactionState.COMPLETE_COMMIT && t.state() != TransactionState.COMPLETE_ABORT
+                        && t.state() != TransactionState.EMPTY) {
+                    out.append(String.format("%n  transaction %s (producer %d): %s", t.transactionalId(),
+                            t.producerId(), t.state()));
+                }
+            }
+        } catch (Exception e) {
+            out.append("\n  (could not look: ").append(e).append(')');
+        }
+        return out.isEmpty() ? "\n  no transaction holds these topics back" : out.toString();
+    }
+
+    private static KafkaConsumer<byte[], byte[]> consumer(String bootstrap, String isolation) {
+        Properties p = new Properties();
+        p.put("bootstrap.servers", bootstrap);
+        p.put("isolation.level", isolation);
+        p.put("enable.auto.commit", "false");
+        return new KafkaConsumer<>(p, new ByteArrayDeserializer(), new ByteArrayDeserializer());
     }
 
     public static <T extends SpecificRecord> List<T> decode(String registryUrl, List<ConsumerRecord<byte[], byte[]>> records,

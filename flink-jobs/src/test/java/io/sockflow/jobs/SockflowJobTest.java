@@ -272,9 +272,13 @@ class SockflowJobTest {
                     break;
                 }
                 assertFalse(client.getJobStatus().get().isGloballyTerminalState(), "the restored job ended early");
-                assertTrue(System.nanoTime() < deadline, "the restored job did not complete its results in 2 minutes: "
-                        + got.lifecycles().size() + " of " + expected.lifecycles().size() + " lifecycles, "
-                        + got.flows().size() + " of " + expected.flows().size() + " flows");
+                Outcome now = got;
+                assertTrue(System.nanoTime() < deadline, () -> "the restored job did not complete its results in 2 "
+                        + "minutes: " + now.lifecycles().size() + " of " + expected.lifecycles().size() + " lifecycles, "
+                        + now.flows().size() + " of " + expected.flows().size() + " flows; open transactions:"
+                        + Results.openTransactions(stack.bootstrapServers(), List.of(
+                                second.get(JobConfig.LIFECYCLES_TOPIC), second.get(JobConfig.FLOWS_TOPIC),
+                                second.get(JobConfig.ALERTS_TOPIC))));
                 Thread.sleep(500);
             }
         } finally {
