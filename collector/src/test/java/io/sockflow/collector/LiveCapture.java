@@ -2,8 +2,10 @@ package io.sockflow.collector;
 
 import io.sockflow.collector.capture.Capture;
 import io.sockflow.collector.capture.CaptureOptions;
+import io.sockflow.collector.capture.KernelCounters;
 import io.sockflow.collector.decode.HostInfo;
 import io.sockflow.collector.decode.SocketEventDecoder;
+import io.sockflow.collector.sockets.SocketCapture;
 import io.sockflow.schemas.EventKind;
 import io.sockflow.schemas.SocketEvent;
 
@@ -15,19 +17,18 @@ import java.util.function.Predicate;
 
 /**
  * A real capture of this test JVM's own socket calls (the collector's usual self-exclusion is off and the
- * capture is limited to this pid), decoded on the reader's thread into a list the test inspects.
+ * capture is limited to this pid, unless other pids are given), decoded and passed through the collector's socket
+ * tracker (inventory, owners, ends, sweep) into a list the test inspects.
  */
 public final class LiveCapture implements AutoCloseable {
     public final Capture capture;
+    public final SocketCapture sockets;
     private final List<SocketEvent> events = new CopyOnWriteArrayList<>();
+    private final HostInfo host = HostInfo.local(null);
 
     public LiveCapture() {
         this(CaptureOptions.defaults());
     }
-
-    private final io.sockflow.collector.decode.SocketOwners owners =
-            new io.sockflow.collector.decode.SocketOwners(1_000_000_000L, 100_000);
-    private final HostInfo host = HostInfo.local(null);
 
     public LiveCapture(CaptureOptions base) {
         this(base, List.of((int) ProcessHandle.current().pid()));
@@ -35,38 +36,30 @@ public final class LiveCapture implements AutoCloseable {
 
     /** A capture of these processes, kernel events attributed to their sockets' owners. */
     public LiveCapture(CaptureOptions base, List<Integer> pids) {
-        SocketEventDecoder decoder = new SocketEventDecoder(host);
-        CaptureOptions o = base.withExcludeSelf(false).withPidInclude(pids);
-        capture = Capture.open(o, rec -> {
-            synchronized (owners) {
-                events.addAll(owners.accept(decoder.decode(rec), System.nanoTime()));
-                events.addAll(owners.expire(System.nanoTime()));
-            }
-        });
+        this(base.withExcludeSelf(false).withPidInclude(pids), Duration.ZERO);
+    }
+
+    /** A capture with exactly these options (pid filters included), and a sweep at this interval (zero: none). */
+    public LiveCapture(CaptureOptions options, Duration sweep) {
+        sockets = new SocketCapture(options, new SocketEventDecoder(host), sweep, events::add);
+        capture = sockets.capture();
     }
 
     /** Reads the kernel's aggregated counters now, attributed like the other kernel events. */
     public List<SocketEvent> readCounters() {
-        List<SocketEvent> out = new ArrayList<>();
-        synchronized (owners) {
-            for (SocketEvent c : new io.sockflow.collector.capture.KernelCounters(capture, host).read()) {
-                out.addAll(owners.accept(c, System.nanoTime()));
-            }
-            out.addAll(owners.flush());
-        }
-        events.addAll(out);
-        return out;
+        int before = events.size();
+        sockets.counters(new KernelCounters(capture, host).read());
+        sockets.flush();
+        return new ArrayList<>(events.subList(before, events.size()));
     }
 
     /** Emits the kernel events still waiting for their owner. */
     public void flushOwners() {
-        synchronized (owners) {
-            events.addAll(owners.flush());
-        }
+        sockets.flush();
     }
 
     public LiveCapture start() {
-        capture.start();
+        sockets.start();
         return this;
     }
 
@@ -127,11 +120,16 @@ public final class LiveCapture implements AutoCloseable {
         for (int i = 0; i < all.size(); i++) {
             SocketEvent e = all.get(i);
             if (e.getKind() == EventKind.SETSOCKOPT && "65535".equals(e.getOptionLevel())) {
-                // drop the marker socket's socket/setsockopt/close triple
+                // drop the marker socket's socket/setsockopt/close triple (and its release)
                 if (!out.isEmpty() && out.getLast().getKind() == EventKind.SOCKET) {
                     out.removeLast();
                 }
                 i++;
+                while (i + 1 < all.size() && all.get(i + 1).getKind() == EventKind.SOCK_RELEASE
+                        && all.get(i + 1).getSocketInode() != null
+                        && all.get(i + 1).getSocketInode().equals(all.get(i).getSocketInode())) {
+                    i++;
+                }
                 continue;
             }
             out.add(e);
@@ -141,6 +139,6 @@ public final class LiveCapture implements AutoCloseable {
 
     @Override
     public void close() {
-        capture.close();
+        sockets.close();
     }
 }

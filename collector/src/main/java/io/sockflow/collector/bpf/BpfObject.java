@@ -145,7 +145,7 @@ public final class BpfObject implements AutoCloseable {
             String why = LibbpfLog.verifierReason();
             throw new BpfException("the kernel refused sockflow's BPF programs (" + Errno.describe(err) + ")"
                     + (why != null ? ": " + why : "")
-                    + ": check that this kernel is 5.8 or newer with BTF, and report it with `--log-level debug` output");
+                    + ": report it with the output of `--log-level debug` and `uname -r`");
         }
         loaded = true;
     }
@@ -170,6 +170,71 @@ public final class BpfObject implements AutoCloseable {
         Link link = new Link(program, Libbpf.programSection(p), l);
         links.add(link);
         return link;
+    }
+
+    /** Attaches a cgroup program to the cgroup whose directory is open at {@code cgroupFd}. */
+    public Link attachCgroup(String program, int cgroupFd) {
+        if (!loaded) {
+            throw new IllegalStateException("load() before attach()");
+        }
+        MemorySegment p = program(program);
+        MemorySegment l = Libbpf.programAttachCgroup(p, cgroupFd);
+        String section = Libbpf.programSection(p);
+        if (l.equals(MemorySegment.NULL)) {
+            int err = Libbpf.lastErrno();
+            if (err == Errno.EACCES || err == Errno.EPERM) {
+                throw new BpfException("permission denied attaching " + section + " (" + Errno.name(err)
+                        + "): cgroup programs need CAP_NET_ADMIN besides CAP_BPF and CAP_PERFMON, or run as root", 4);
+            }
+            throw new BpfException("cannot attach " + section + " to the cgroup v2 root: " + Errno.describe(err));
+        }
+        Link link = new Link(program, section, l);
+        links.add(link);
+        return link;
+    }
+
+    /**
+     * Runs an iterator program once over the kernel's table and returns what it wrote. The program is attached for the
+     * run only.
+     */
+    public byte[] runIterator(String program) {
+        if (!loaded) {
+            throw new IllegalStateException("load() before running an iterator");
+        }
+        MemorySegment p = program(program);
+        MemorySegment link = Libbpf.programAttachIter(p);
+        if (link.equals(MemorySegment.NULL)) {
+            throw new BpfException("cannot start the iterator " + Libbpf.programSection(p) + ": "
+                    + Errno.describe(Libbpf.lastErrno()));
+        }
+        try (Arena a = Arena.ofConfined()) {
+            int fd = Libbpf.iterCreate(Libbpf.linkFd(link));
+            if (fd < 0) {
+                throw new BpfException("cannot run the iterator " + Libbpf.programSection(p) + ": " + Errno.describe(-fd));
+            }
+            try {
+                java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream(1 << 16);
+                MemorySegment buf = a.allocate(1 << 16);
+                byte[] chunk = new byte[1 << 16];
+                while (true) {
+                    long n = io.sockflow.collector.sys.Libc.read(fd, buf, buf.byteSize());
+                    if (n < 0) {
+                        throw new BpfException("reading the iterator " + Libbpf.programSection(p) + ": "
+                                + Errno.describe((int) -n));
+                    }
+                    if (n == 0) {
+                        break;
+                    }
+                    MemorySegment.copy(buf, java.lang.foreign.ValueLayout.JAVA_BYTE, 0, chunk, 0, (int) n);
+                    out.write(chunk, 0, (int) n);
+                }
+                return out.toByteArray();
+            } finally {
+                io.sockflow.collector.sys.Libc.close(fd);
+            }
+        } finally {
+            Libbpf.linkDestroy(link);
+        }
     }
 
     public List<Link> links() {

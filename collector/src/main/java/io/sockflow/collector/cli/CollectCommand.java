@@ -6,8 +6,7 @@ import io.sockflow.collector.capture.KernelCounters;
 import io.sockflow.collector.decode.ContainerResolver;
 import io.sockflow.collector.decode.HostInfo;
 import io.sockflow.collector.decode.SocketEventDecoder;
-import io.sockflow.collector.decode.SocketOwners;
-import io.sockflow.collector.bpf.EventLayout;
+import io.sockflow.collector.sockets.SocketCapture;
 import io.sockflow.collector.bpf.RingBufferReader;
 import io.sockflow.collector.output.CaptureFile;
 import io.sockflow.collector.output.JsonEventWriter;
@@ -94,7 +93,6 @@ public final class CollectCommand {
                 ContainerResolver.fromCgroupFs(Path.of("/sys/fs/cgroup")));
         OutputStream stdout = new BufferedOutputStream(new FileOutputStream(FileDescriptor.out), 1 << 16);
         JsonEventWriter json = new JsonEventWriter(stdout);
-        SocketEvent reused = new SocketEvent();
         CountDownLatch done = new CountDownLatch(1);
 
         KafkaOutput kafka = settings.getString(Settings.OUTPUT).equals("kafka") ? openKafka() : null;
@@ -111,23 +109,6 @@ public final class CollectCommand {
         };
         CollectorMetrics metrics = settings.getInt(Settings.METRICS_PORT) > 0
                 ? CollectorMetrics.serve(settings.getInt(Settings.METRICS_PORT), this) : null;
-        // the kernel filters system calls by pid; kernel events are not run by the process, so with --pid-include
-        // they are kept when their socket's owner is one of those processes
-        java.util.Set<Integer> only = new java.util.HashSet<>(settings.ints(Settings.PID_INCLUDE));
-        java.util.function.Consumer<SocketEvent> emit = only.isEmpty() ? write : e -> {
-            if (!SocketEventDecoder.isKernelEvent(e.getKind()) || only.contains(e.getPid())) {
-                write.accept(e);
-            }
-        };
-        SocketOwners owners = new SocketOwners(1_000_000_000L, 262_144);
-        RingBufferReader.RecordSink sink = rec -> {
-            // kernel events may wait for their socket's owner: they get an object of their own
-            boolean kernelEvent = EventLayout.u16(rec, EventLayout.KIND) >= 32;
-            SocketEvent e = decoder.decode(rec, kernelEvent ? new SocketEvent() : reused);
-            for (SocketEvent out : owners.accept(e, System.nanoTime())) {
-                emit.accept(out);
-            }
-        };
         // on SIGINT/SIGTERM: ask the loop to stop, and hold the JVM until it has detached and drained. Registered
         // before the programs are attached, so a signal during start-up still ends in a clean stop and a report.
         Thread hook = new Thread(() -> {
@@ -139,7 +120,12 @@ public final class CollectCommand {
             }
         }, "sockflow-stop");
         Runtime.getRuntime().addShutdownHook(hook);
-        try (Capture capture = Capture.open(captureOptions(), sink)) {
+        try (SocketCapture sockets = new SocketCapture(captureOptions(), decoder,
+                settings.duration(Settings.SWEEP_INTERVAL), write)) {
+            Capture capture = sockets.capture();
+            for (String line : kernelReport(sockets)) {
+                System.err.println("sockflow: " + line);
+            }
             long deadline = duration.isZero() ? Long.MAX_VALUE : System.nanoTime() + duration.toNanos();
             long nextStats = statsEvery.isZero() ? Long.MAX_VALUE : System.nanoTime() + statsEvery.toNanos();
             long nextClock = System.nanoTime() + 60_000_000_000L;
@@ -149,14 +135,11 @@ public final class CollectCommand {
             long nextCounters = countersEvery.isZero() ? Long.MAX_VALUE : System.nanoTime() + countersEvery.toNanos();
             // polls on this thread: the decoder and the JSON writer are single-threaded
             while (stop.getCount() > 0 && System.nanoTime() < deadline) {
-                capture.poll(io.sockflow.collector.bpf.RingBufferReader.POLL_TIMEOUT_MS);
+                sockets.poll(io.sockflow.collector.bpf.RingBufferReader.POLL_TIMEOUT_MS);
                 if (System.nanoTime() >= nextCounters) {
-                    for (SocketEvent c : counters.read()) {
-                        owners.accept(c, System.nanoTime()).forEach(emit);
-                    }
+                    sockets.counters(counters.read());
                     nextCounters = System.nanoTime() + countersEvery.toNanos();
                 }
-                owners.expire(System.nanoTime()).forEach(emit);
                 json.flush();
                 long now = System.nanoTime();
                 if (now >= nextStats) {
@@ -175,8 +158,7 @@ public final class CollectCommand {
                     nextClock = now + 60_000_000_000L;
                 }
             }
-            capture.close();
-            owners.flush().forEach(emit);
+            sockets.close();
             json.flush();
             if (kafka != null) {
                 kafka.close(Duration.ofSeconds(10));
@@ -252,6 +234,20 @@ public final class CollectCommand {
                         + "%d dropped by the spool policy, %d damaged in the spool, %d refused",
                 k.acked(), k.inFlight(), k.spoolDepth(), k.spoolBytes(), k.spoolDropped(),
                 k.spoolCorrupt(), k.failed());
+    }
+
+    /** What this kernel lacks, one line each, and what sockflow does without it; what the inventory found. */
+    static java.util.List<String> kernelReport(SocketCapture sockets) {
+        java.util.List<String> lines = new java.util.ArrayList<>();
+        for (io.sockflow.collector.capture.KernelFeatures.Feature f : sockets.capture().kernel().all()) {
+            if (!f.present()) {
+                lines.add("this kernel lacks " + f.name() + ": " + f.without());
+            }
+        }
+        sockets.capture().switchedOff().forEach((p, why) -> lines.add("program " + p + " is off: " + why));
+        lines.add("inventory: " + sockets.inventoried() + " socket descriptors of processes that existed before the start ("
+                + sockets.inventoryNanos() / 1_000_000 + " ms)");
+        return lines;
     }
 
     static String describe(Capture.Stats s) {

@@ -54,6 +54,7 @@ public final class Settings extends AbstractConfig {
     public static final String BUFFER_MEMORY = "buffer.memory.bytes";
     public static final String TRACEPOINT_GROUPS = "tracepoint.groups";
     public static final String COUNTERS_INTERVAL = "counters.interval";
+    public static final String SWEEP_INTERVAL = "sweep.interval";
     public static final String FILE = "file";
     public static final String METRICS_PORT = "metrics.port";
 
@@ -113,6 +114,10 @@ public final class Settings extends AbstractConfig {
             .define(COUNTERS_INTERVAL, ConfigDef.Type.STRING, "10s", new DurationValidator(), ConfigDef.Importance.LOW,
                     "How often the counters aggregated in the kernel (RTT, drops, interfaces, XDP, UDP overflows) are "
                             + "read, reset and emitted as records.")
+            .define(SWEEP_INTERVAL, ConfigDef.Type.STRING, "30s", new DurationValidator(), ConfigDef.Importance.LOW,
+                    "How often every process's socket descriptors are walked (about 20 ms per 10,000 sockets) to end "
+                            + "sockets that went without their end being seen (a dropped record, a unix socket released "
+                            + "by a late reference) and to learn sockets whose birth was not seen; 0 turns the sweep off.")
             .define(METRICS_PORT, ConfigDef.Type.INT, 0, ConfigDef.Range.between(0, 65535), ConfigDef.Importance.MEDIUM,
                     "Serve Prometheus metrics (events by kind, kernel drops, Kafka acks and failures, spool depth, "
                             + "produce latency, registry errors) at http://0.0.0.0:PORT/metrics; 0 serves none.")

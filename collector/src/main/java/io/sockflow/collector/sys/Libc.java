@@ -13,7 +13,10 @@ import static java.lang.foreign.ValueLayout.ADDRESS;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
-/** The few libc functions the collector itself needs: clocks, mount, and formatting libbpf's messages. */
+/**
+ * The few libc functions the collector itself needs: clocks, mount, formatting libbpf's messages, and plain file
+ * descriptors (a cgroup directory to attach to, an iterator to read).
+ */
 public final class Libc {
     public static final int CLOCK_REALTIME = 0;
     public static final int CLOCK_BOOTTIME = 7;
@@ -33,7 +36,59 @@ public final class Libc {
             FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS, JAVA_LONG, ADDRESS),
             Linker.Option.captureCallState("errno"));
 
+    private static final MethodHandle OPEN = LINKER.downcallHandle(
+            LINKER.defaultLookup().find("open").orElseThrow(),
+            FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT), Linker.Option.captureCallState("errno"));
+    private static final MethodHandle READ = LINKER.downcallHandle(
+            LINKER.defaultLookup().find("read").orElseThrow(),
+            FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG), Linker.Option.captureCallState("errno"));
+    private static final MethodHandle CLOSE = LINKER.downcallHandle(
+            LINKER.defaultLookup().find("close").orElseThrow(),
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT));
+
+    public static final int O_RDONLY = 0;
+    public static final int O_DIRECTORY = 0200000;
+    public static final int O_CLOEXEC = 02000000;
+
     private Libc() {
+    }
+
+    /** open(2); returns the descriptor, or the negative errno. */
+    public static int open(String path, int flags) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment state = a.allocate(CALL_STATE);
+            int fd = (int) OPEN.invokeExact(state, a.allocateFrom(path), flags);
+            return fd >= 0 ? fd : -(int) ERRNO.get(state, 0L);
+        } catch (Throwable t) {
+            throw t instanceof RuntimeException r ? r : new IllegalStateException(t);
+        }
+    }
+
+    /** read(2) into {@code buf}; returns the bytes read, 0 at the end, or the negative errno (EINTR retried). */
+    public static long read(int fd, MemorySegment buf, long max) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment state = a.allocate(CALL_STATE);
+            while (true) {
+                long n = (long) READ.invokeExact(state, fd, buf, max);
+                if (n >= 0) {
+                    return n;
+                }
+                int err = (int) ERRNO.get(state, 0L);
+                if (err != 4 /* EINTR */) {
+                    return -err;
+                }
+            }
+        } catch (Throwable t) {
+            throw t instanceof RuntimeException r ? r : new IllegalStateException(t);
+        }
+    }
+
+    public static void close(int fd) {
+        try {
+            int ignored = (int) CLOSE.invokeExact(fd);
+        } catch (Throwable t) {
+            throw t instanceof RuntimeException r ? r : new IllegalStateException(t);
+        }
     }
 
     /** clock_gettime in nanoseconds. */

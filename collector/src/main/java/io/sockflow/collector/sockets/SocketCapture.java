@@ -1,0 +1,157 @@
+package io.sockflow.collector.sockets;
+
+import io.sockflow.collector.bpf.RingBufferReader;
+import io.sockflow.collector.capture.Capture;
+import io.sockflow.collector.capture.CaptureOptions;
+import io.sockflow.collector.decode.SocketEventDecoder;
+import io.sockflow.collector.sys.Libc;
+import io.sockflow.schemas.SocketEvent;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.lang.foreign.MemorySegment;
+import java.time.Duration;
+import java.util.HashSet;
+import java.util.Set;
+import java.util.function.Consumer;
+
+/**
+ * A live capture that tells the truth about sockets: the kernel's records, decoded, passed through the
+ * {@link SocketTracker}; the start-up inventory first, so that every socket that already existed is known before its
+ * first record; and the sweep, a walk of every process's descriptors at an interval (and soon after an owner exits
+ * while others hold its socket), which ends what went unseen and names new owners. Everything runs under this
+ * object's lock, on the thread that calls {@link #poll} (or the one {@link #start} makes); {@code out} gets each record
+ * once, in order, and may keep it.
+ */
+public final class SocketCapture implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(SocketCapture.class);
+    /** Fastest the walks for new owners follow each other. */
+    private static final long HANDOVER_WALK_GAP_NS = 250_000_000L;
+
+    private final Capture capture;
+    private final SocketTracker tracker;
+    private final SocketEventDecoder decoder;
+    private final Consumer<SocketEvent> out;
+    private final long sweepNs;
+    private long nextSweep;
+    private long lastWalk;
+    private int inventoried;
+    private long inventoryNs;
+    private volatile Thread poller;
+    private volatile boolean closed;
+
+    /**
+     * @param sweep the interval of the sweep (zero: none; the inventory still runs)
+     */
+    public SocketCapture(CaptureOptions options, SocketEventDecoder decoder, Duration sweep, Consumer<SocketEvent> out) {
+        this.decoder = decoder;
+        this.out = out;
+        this.sweepNs = sweep.toNanos();
+        RingBufferReader.RecordSink sink = this::onRecord;
+        this.capture = Capture.open(options, sink);
+        Set<Integer> excluded = new HashSet<>(options.pidExclude());
+        if (options.excludeSelf()) {
+            excluded.add((int) ProcessHandle.current().pid());
+        }
+        boolean hook = capture.programNames().contains("sock_release");
+        this.tracker = new SocketTracker(SocketTracker.Options.defaults()
+                .withExcluded(excluded, new HashSet<>(options.cgroupExclude()))
+                .withOnly(new HashSet<>(options.pidInclude()))
+                .withReleaseHook(hook));
+        long t0 = System.nanoTime();
+        // the programs are attached: what happens from here on queues in the ring buffer while the inventory runs
+        inventoried = capture.inventory(rec -> tracker.accept(decoder.decode(rec), false, false, System.nanoTime(), out));
+        inventoryNs = System.nanoTime() - t0;
+        lastWalk = System.nanoTime();
+        nextSweep = sweepNs > 0 ? System.nanoTime() + sweepNs : Long.MAX_VALUE;
+        LOG.info("inventory: {} socket descriptors of existing processes in {} ms", inventoried, inventoryNs / 1_000_000);
+    }
+
+    private void onRecord(MemorySegment rec) {
+        tracker.accept(decoder.decode(rec), SocketEventDecoder.pendingExec(rec),
+                SocketEventDecoder.releasedByKernelThread(rec), System.nanoTime(), out);
+    }
+
+    public Capture capture() {
+        return capture;
+    }
+
+    public synchronized SocketTracker.Stats tracker() {
+        return tracker.stats();
+    }
+
+    /** Socket descriptors the start-up inventory found, and how long it took. */
+    public int inventoried() {
+        return inventoried;
+    }
+
+    public long inventoryNanos() {
+        return inventoryNs;
+    }
+
+    /** Polls on a thread of its own until closed (for callers that do not poll themselves). */
+    public SocketCapture start() {
+        poller = Thread.ofPlatform().daemon().name("sockflow-capture").start(() -> {
+            while (!closed) {
+                poll(io.sockflow.collector.bpf.RingBufferReader.POLL_TIMEOUT_MS);
+            }
+        });
+        return this;
+    }
+
+    /** Waits up to {@code timeoutMs} for records and handles them; runs a walk when one is due. */
+    public synchronized void poll(int timeoutMs) {
+        if (closed) {
+            return;
+        }
+        capture.poll(timeoutMs);
+        long now = System.nanoTime();
+        tracker.expire(now, out);
+        if (now >= nextSweep || tracker.wantsWalk() && now - lastWalk >= HANDOVER_WALK_GAP_NS) {
+            walk();
+            nextSweep = sweepNs > 0 ? System.nanoTime() + sweepNs : Long.MAX_VALUE;
+        }
+    }
+
+    /** One walk of every process's descriptors, now: the sweep. */
+    public synchronized void walk() {
+        tracker.beginWalk(Libc.clockNanos(Libc.CLOCK_BOOTTIME));
+        capture.walkDescriptors(rec -> tracker.walkRecord(decoder.decode(rec)));
+        capture.drain(); // the records of what happened before the walk are in before it is judged
+        tracker.endWalk(System.nanoTime(), out);
+        lastWalk = System.nanoTime();
+    }
+
+    /** Kernel counter records (read from the kernel's maps), attributed like the rest. */
+    public synchronized void counters(Iterable<SocketEvent> records) {
+        for (SocketEvent c : records) {
+            tracker.accept(c, false, false, System.nanoTime(), out);
+        }
+    }
+
+    public Capture.Stats stats() {
+        return capture.stats();
+    }
+
+    /** Emits the records that wait (for an owner, a cookie, an exec's outcome) now. */
+    public synchronized void flush() {
+        tracker.flush(out);
+    }
+
+    @Override
+    public void close() {
+        closed = true;
+        Thread t = poller;
+        if (t != null) {
+            try {
+                t.join(5_000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        synchronized (this) {
+            capture.close(); // detaches, then hands over what was queued
+            tracker.flush(out);
+        }
+    }
+}
