@@ -99,6 +99,7 @@ final class JsonHttpServer implements AutoCloseable {
     private final Handler handler;
     private final Semaphore slots;
     private final Semaphore refusing = new Semaphore(64); // connections being answered 503 at once
+    private final Semaphore bodies; // bytes of request bodies held in memory at once
     private final Set<Socket> open = ConcurrentHashMap.newKeySet();
     private final ScheduledExecutorService watchdog;
     private final Thread acceptor;
@@ -112,6 +113,7 @@ final class JsonHttpServer implements AutoCloseable {
         this.auth = auth;
         this.handler = handler;
         this.slots = new Semaphore(limits.maxConnections());
+        this.bodies = new Semaphore(Math.max(limits.maxBodyBytes(), 16 << 20));
         this.listener = new ServerSocket();
         listener.setReuseAddress(true);
         listener.bind(address, 128);
@@ -229,6 +231,8 @@ final class JsonHttpServer implements AutoCloseable {
                 LOG.warn("schema registry: {} /{} failed: {}", p.request().method(),
                         String.join("/", p.request().path()), e.toString());
                 r = new Response(500, error(500, 50001, "Internal error: " + e.getMessage()));
+            } finally {
+                bodies.release(p.reserved());
             }
             boolean keep = p.keepAlive() && !closed;
             if (!write(s, out, r.status(), r.body(), headers, keep, p.http10())) {
@@ -241,7 +245,7 @@ final class JsonHttpServer implements AutoCloseable {
         }
     }
 
-    private record Parsed(Request request, boolean keepAlive, boolean http10) {
+    private record Parsed(Request request, boolean keepAlive, boolean http10, int reserved) {
     }
 
     /** Reads one request: its head, then (when the head is acceptable) its body. */
@@ -357,12 +361,32 @@ final class JsonHttpServer implements AutoCloseable {
                 out.flush();
             }
         }
-        byte[] body = chunked ? in.readChunked(limits.maxBodyBytes(), this::tooLarge) : in.readFully((int) length);
+        // bodies in memory at once are bounded too, or many clients each sending the limit would fill the heap
+        int reserved = chunked ? limits.maxBodyBytes() : (int) length;
+        if (!reserveBody(reserved)) {
+            throw RegistryError.of(503, "the registry is reading too many request bodies at once: retry");
+        }
+        byte[] body;
+        try {
+            body = chunked ? in.readChunked(limits.maxBodyBytes(), this::tooLarge) : in.readFully((int) length);
+        } catch (IOException | RuntimeException e) {
+            bodies.release(reserved);
+            throw e;
+        }
 
         Set<String> connection = tokens(headers.get("connection"));
         boolean keepAlive = http10 ? connection.contains("keep-alive") : !connection.contains("close");
         keepAlive &= !method.equals("HEAD"); // its answer has a body all the same: end the connection after it
-        return new Parsed(new Request(method, path, query, user, body), keepAlive, http10);
+        return new Parsed(new Request(method, path, query, user, body), keepAlive, http10, reserved);
+    }
+
+    private boolean reserveBody(int bytes) {
+        try {
+            return bytes == 0 || bodies.tryAcquire(bytes, 1, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
+        }
     }
 
     private RegistryError tooLarge(String size) {

@@ -200,6 +200,28 @@ class RegistryLimitsTest {
     }
 
     @Test
+    void bodiesHeldInMemoryAtOnceAreBounded() throws Exception {
+        // with a 20 MiB limit, the budget for bodies in memory is one such body: a second body waits, then gets 503
+        int limit = 20 << 20;
+        try (EmbeddedSchemaRegistry r = registry(Options.defaults().withMaxRequestBytes(limit))) {
+            int port = r.address().getPort();
+            try (Socket big = connect(port)) {
+                send(big, "POST /subjects/b/versions HTTP/1.1\r\n" + TYPE + "\r\nContent-Length: " + limit + "\r\n\r\n");
+                big.getOutputStream().write(new byte[1 << 20]);
+                Thread.sleep(200); // let the server start reading it
+                exchange(port, request("POST", "/subjects/s/versions", schema("S"), TYPE)).assertError(503, 503);
+                assertEquals(200, exchange(port, request("GET", "/subjects", null)).status(), "bodiless requests go on");
+            }
+            int status = 0;
+            for (int i = 0; i < 100 && status != 200; i++) {
+                Thread.sleep(20); // until the registry has seen the big one go
+                status = exchange(port, request("POST", "/subjects/s/versions", schema("S"), TYPE)).status();
+            }
+            assertEquals(200, status);
+        }
+    }
+
+    @Test
     void beyondTheConnectionLimitANewClientGets503AndTheOthersAreUnharmed() throws Exception {
         try (EmbeddedSchemaRegistry r = registry(Options.defaults().withMaxConnections(2))) {
             int port = r.address().getPort();
