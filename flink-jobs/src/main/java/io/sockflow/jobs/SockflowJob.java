@@ -226,7 +226,7 @@ public final class SockflowJob {
                     .returns(BinaryTypeInfo.records(SocketLifecycle.class)).name("lifecycle").uid("lifecycle");
             if (jobs.contains("lifecycle")) {
                 sinks(cfg, kafka, lifecycles, JobConfig.LIFECYCLES_TOPIC, SocketLifecycle.getClassSchema(),
-                        l -> l.getHost() + "|" + l.getBootId() + "|" + l.getSocketInode(), lake, ns, LIFECYCLES_TABLE, kafkaOut, "lifecycles");
+                        io.sockflow.schemas.SocketIdentity::key, lake, ns, LIFECYCLES_TABLE, kafkaOut, "lifecycles");
             }
             if (jobs.contains("flow")) {
                 TypeInformation<LifecycleChange> change = BinaryTypeInfo.lifecycleChanges();

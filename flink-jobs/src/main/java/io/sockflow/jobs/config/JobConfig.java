@@ -86,8 +86,9 @@ public final class JobConfig implements Serializable {
             "A partition (host) silent this long stops holding back the watermark of the others.");
     public static final Option CLOSE_GRACE = opt("lifecycle.close-grace", Type.DURATION, "1s",
             "After a socket's close, how long (event time) its last kernel records may still arrive.");
-    public static final Option SOCKET_TIMEOUT = opt("lifecycle.timeout", Type.DURATION, "10m",
-            "A socket silent this long (event time) without a close seen is ended as TIMED_OUT.");
+    public static final Option SOCKET_TIMEOUT = opt("lifecycle.timeout", Type.DURATION, "0s",
+            "A socket silent this long (event time) without its release seen is ended as TIMED_OUT; 0 (the default) "
+                    + "never: the collector reports every release, and its sweep ends what went unseen.");
     public static final Option UPDATE_INTERVAL = opt("lifecycle.update-interval", Type.DURATION, "1m",
             "Long-lived sockets and flows get an update record this often (event time).");
     public static final Option FLOW_PAIR_GRACE = opt("flow.pair-grace", Type.DURATION, "2s",

@@ -17,10 +17,11 @@ import org.apache.flink.util.OutputTag;
 import java.time.Duration;
 
 /**
- * One socket's state machine, keyed by host + boot + inode, on event time. Events are folded into a
- * {@link SocketLifecycleState} in whatever order they come, duplicates counted once. The lifecycle ends (record
- * CLOSED) once the watermark passes its close plus a grace for the kernel's last records, or (TIMED_OUT) after a
- * silence with no close seen; a long-lived socket gets an OPEN update every update interval in which it had events. After its end a key
+ * One socket's state machine, keyed by its identity ({@link io.sockflow.schemas.SocketIdentity}), on event time.
+ * Records are folded into a {@link SocketLifecycleState} in whatever order they come, duplicates counted once. The
+ * lifecycle ends (record CLOSED) once the watermark passes the kernel's release of the socket plus a grace for late
+ * records; with a timeout set (off by default: a socket the kernel still holds is not over, however quiet), also
+ * (TIMED_OUT) after a silence; a long-lived socket gets an OPEN update every update interval in which it had events. After its end a key
  * keeps a short tombstone (until its pending update tick when that comes within twice the tombstone time, else for
  * the tombstone time) so stragglers are counted ({@code eventsAfterEnd}) instead of starting a new lifecycle
  * that would say CREATE not seen. Events behind the watermark are still folded in while the socket lives.
@@ -86,7 +87,7 @@ public final class LifecycleFunction extends KeyedProcessFunction<String, Socket
             long first = s.lastSeenMillis();
             nextUpdate.update(first + updateMs);
             ctx.timerService().registerEventTimeTimer(first + updateMs);
-            if (timeoutMs < updateMs) {
+            if (timeoutMs > 0 && timeoutMs < updateMs) {
                 ctx.timerService().registerEventTimeTimer(first + timeoutMs);
             } // otherwise the first update tick sets the timeout timer: most sockets end before it, timer-free
         }
@@ -118,10 +119,10 @@ public final class LifecycleFunction extends KeyedProcessFunction<String, Socket
                 finish(ctx, out, s.toRecord(LifecycleStatus.CLOSED, null), ts);
                 return;
             }
-        } else if (ts >= s.lastSeenMillis() + timeoutMs) {
+        } else if (timeoutMs > 0 && ts >= s.lastSeenMillis() + timeoutMs) {
             finish(ctx, out, s.toRecord(LifecycleStatus.TIMED_OUT, s.lastSeenNs()), ts);
             return;
-        } else {
+        } else if (timeoutMs > 0) {
             ctx.timerService().registerEventTimeTimer(s.lastSeenMillis() + timeoutMs);
         }
         Long next = nextUpdate.value();
