@@ -9,7 +9,6 @@ import java.io.DataInputStream;
 import java.io.DataOutputStream;
 import java.io.EOFException;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -18,6 +17,8 @@ import java.nio.ByteOrder;
 import java.nio.channels.Channels;
 import java.nio.channels.ClosedChannelException;
 import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.channels.OverlappingFileLockException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
@@ -69,6 +70,8 @@ public final class Spool implements AutoCloseable {
     static final String PREFIX = "spool-";
     static final String SUFFIX = ".seg";
     static final String TMP = ".tmp";
+    /** held locked while a spool has the folder open */
+    static final String LOCK = "spool.lock";
     /** "SFSP" */
     static final int MAGIC = 0x53465350;
     static final int VERSION = 2;
@@ -157,6 +160,7 @@ public final class Spool implements AutoCloseable {
     private long readOffset;
 
     private final Object syncLock = new Object();
+    private FileChannel lockChannel;
     private final Thread syncer;
     private volatile boolean closed;
     private long lastErrorLog;
@@ -184,9 +188,25 @@ public final class Spool implements AutoCloseable {
             if (!Files.isDirectory(dir)) {
                 Files.createDirectories(dir, PRIVATE_DIR);
             }
+            // two collectors on one folder would rename and delete each other's segments
+            lockChannel = FileChannel.open(dir.resolve(LOCK), Set.of(StandardOpenOption.CREATE,
+                    StandardOpenOption.WRITE), PRIVATE_FILE);
+            FileLock held;
+            try {
+                held = lockChannel.tryLock(); // released when the channel closes
+            } catch (OverlappingFileLockException e) {
+                held = null;
+            }
+            if (held == null) {
+                closeQuietly(lockChannel);
+                throw new TransportException("the spool folder " + dir + " is in use by another collector: give each "
+                        + "collector a --spool-dir of its own");
+            }
             recover();
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot use spool folder " + dir + ": " + e.getMessage(), e);
+        } catch (IOException | UnsupportedOperationException e) {
+            closeQuietly(lockChannel);
+            throw new TransportException("cannot use the spool folder " + dir + ": " + e.getMessage()
+                    + ": check --spool-dir (a folder this user can write, on a POSIX file system)");
         }
         this.syncer = fsyncNanos > 0 ? Thread.ofPlatform().name("sockflow-spool-sync").daemon().start(this::syncLoop)
                 : null;
@@ -787,6 +807,7 @@ public final class Spool implements AutoCloseable {
             }
         }
         sync();
+        closeQuietly(lockChannel); // releases the folder's lock
     }
 
     synchronized List<Long> segmentNumbers() {

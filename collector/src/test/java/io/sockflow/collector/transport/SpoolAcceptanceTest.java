@@ -222,6 +222,7 @@ class SpoolAcceptanceTest {
         String said = read(err2);
         assertTrue(again.exitValue() == 0 || again.exitValue() == 143, said); // 143: the JVM's status after SIGTERM
         String line = said.lines().filter(l -> l.contains("damaged segment")).findFirst().orElse("");
+        System.out.println("the restarted collector said: " + line);
         assertTrue(line.contains(victim.path().getFileName() + ": no readable record in it, "
                 + String.format(java.util.Locale.ROOT, "%,d records", victim.records().size()) + " ("), said);
         assertTrue(said.contains("the previous run stopped without a clean shutdown"), said);

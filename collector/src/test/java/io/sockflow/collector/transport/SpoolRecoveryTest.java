@@ -307,6 +307,16 @@ class SpoolRecoveryTest {
         s.close();
     }
 
+    @Test
+    void aSecondSpoolOnAFolderInUseIsRefusedWithTheFix(@TempDir Path dir) {
+        Spool first = open(dir);
+        TransportException e = assertThrows(TransportException.class, () -> open(dir));
+        assertEquals("the spool folder " + dir + " is in use by another collector: give each collector a "
+                + "--spool-dir of its own", e.getMessage());
+        first.close();
+        open(dir).close(); // free again once closed
+    }
+
     static void copy(Path from, Path to) throws IOException {
         try (Stream<Path> s = Files.list(from)) {
             for (Path p : s.toList()) {
