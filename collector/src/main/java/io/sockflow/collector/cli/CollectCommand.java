@@ -33,14 +33,27 @@ public final class CollectCommand {
     private final Settings settings;
     private final CountDownLatch stop = new CountDownLatch(1);
     private RegistryClient registry;
-    private volatile Health health = new Health(0, 0, 0, 0, 0, 0, false, 0, 0, 0, 0);
+    private volatile Health health = new Health(0, 0, 0, 0, 0, 0, false, 0, 0, 0, 0, 0, 0);
+    /** How long Kafka gets at a stop to acknowledge what is pending (less when the broker is away). */
+    static final Duration KAFKA_GRACE = Duration.ofSeconds(10);
+    /** How long detaching the programs and draining what the kernel queued may take. */
+    static final Duration CAPTURE_STOP = Duration.ofSeconds(5);
     /** Events written, by kind; one writer (the capturing thread), read by the metrics endpoint. */
     private final long[] byKind = new long[io.sockflow.schemas.EventKind.values().length];
 
     /** What the collector reports of itself while it runs (for a live view or metrics), refreshed every second. */
     public record Health(long received, long droppedInKernel, long acked, long spoolDepth, long spoolDropped,
             long decodeErrors, boolean attached, long kafkaFailed, long spoolBytes, double produceLatencyMs,
-            long registryErrors) {
+            long registryErrors, long spoolLost, long spoolLostBytes) {
+    }
+
+    /**
+     * The most a stop takes, step by step: detach and drain the kernel's queue, then Kafka's grace, the shipper's
+     * thread, the producer's close and saving to the spool ({@link KafkaShipper#stopBudget}). A process that runs the
+     * collector should give it this long to stop before it kills it.
+     */
+    public static Duration stopBudget() {
+        return CAPTURE_STOP.plus(KafkaShipper.stopBudget(KAFKA_GRACE));
     }
 
     /** Events written so far of one kind. */
@@ -111,10 +124,14 @@ public final class CollectCommand {
                 ? CollectorMetrics.serve(settings.getInt(Settings.METRICS_PORT), this) : null;
         // on SIGINT/SIGTERM: ask the loop to stop, and hold the JVM until it has detached and drained. Registered
         // before the programs are attached, so a signal during start-up still ends in a clean stop and a report.
+        // The JVM halts when this hook returns, so it waits the whole stop budget (and a margin), not less.
         Thread hook = new Thread(() -> {
             stop.countDown();
             try {
-                done.await(10, TimeUnit.SECONDS);
+                long limit = stopBudget().plusSeconds(5).toSeconds();
+                if (!done.await(limit, TimeUnit.SECONDS)) {
+                    System.err.println("sockflow: the stop took longer than " + limit + " s; exiting before it ended");
+                }
             } catch (InterruptedException ignored) {
                 Thread.currentThread().interrupt();
             }
@@ -161,7 +178,7 @@ public final class CollectCommand {
             sockets.close();
             json.flush();
             if (kafka != null) {
-                kafka.close(Duration.ofSeconds(10));
+                kafka.close(KAFKA_GRACE);
             }
             if (file != null) {
                 file.close();
@@ -172,7 +189,7 @@ public final class CollectCommand {
             return 0;
         } finally {
             if (kafka != null) {
-                kafka.close(Duration.ofSeconds(10));
+                kafka.close(KAFKA_GRACE);
             }
             if (file != null) {
                 file.close();
@@ -208,7 +225,7 @@ public final class CollectCommand {
                 settings.getLong(Settings.SPOOL_MAX_BYTES),
                 settings.getString(Settings.SPOOL_FULL_POLICY).equals("drop-oldest") ? Spool.FullPolicy.DROP_OLDEST
                         : Spool.FullPolicy.DROP_NEWEST,
-                settings.getLong(Settings.BUFFER_MEMORY));
+                settings.getLong(Settings.BUFFER_MEMORY), settings.duration(Settings.SPOOL_FSYNC_INTERVAL));
         try {
             registry = new RegistryClient(rc);
             return new KafkaOutput(o, registry);
@@ -222,7 +239,8 @@ public final class CollectCommand {
         KafkaShipper.Stats k = kafka == null ? null : kafka.stats();
         return new Health(s.received(), s.dropped(), k == null ? 0 : k.acked(), k == null ? 0 : k.spoolDepth(),
                 k == null ? 0 : k.spoolDropped(), s.sinkErrors(), true, k == null ? 0 : k.failed(),
-                k == null ? 0 : k.spoolBytes(), k == null ? 0 : k.meanLatencyMs(), registry == null ? 0 : registry.errors());
+                k == null ? 0 : k.spoolBytes(), k == null ? 0 : k.meanLatencyMs(), registry == null ? 0 : registry.errors(),
+                k == null ? 0 : k.spoolCorrupt(), k == null ? 0 : k.spoolLostBytes());
     }
 
     static String describe(KafkaOutput kafka) {
@@ -231,9 +249,9 @@ public final class CollectCommand {
         }
         KafkaShipper.Stats k = kafka.stats();
         return String.format("; Kafka: %d acknowledged, %d in flight, spool %d records (%d bytes), "
-                        + "%d dropped by the spool policy, %d damaged in the spool, %d refused",
+                        + "%d dropped by the spool policy, %d lost to spool damage (%d bytes), %d refused",
                 k.acked(), k.inFlight(), k.spoolDepth(), k.spoolBytes(), k.spoolDropped(),
-                k.spoolCorrupt(), k.failed());
+                k.spoolCorrupt(), k.spoolLostBytes(), k.failed());
     }
 
     /** What this kernel lacks, one line each, and what sockflow does without it; what the inventory found. */

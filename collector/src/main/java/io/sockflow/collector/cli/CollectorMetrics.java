@@ -49,6 +49,13 @@ final class CollectorMetrics implements AutoCloseable {
                 .callback(cb -> cb.call(c.health().spoolBytes())).register(registry);
         CounterWithCallback.builder().name("sockflow_spool_dropped_events").help("Events the full spool's policy dropped.")
                 .callback(cb -> cb.call(c.health().spoolDropped())).register(registry);
+        CounterWithCallback.builder().name("sockflow_spool_lost_events")
+                .help("Events lost to spool damage (a bad CRC, a record cut short by a crash, a destroyed segment); "
+                        + "a lower bound where the count cannot be known.")
+                .callback(cb -> cb.call(c.health().spoolLost())).register(registry);
+        CounterWithCallback.builder().name("sockflow_spool_lost_bytes")
+                .help("Bytes of damaged spool segments that held no readable event.")
+                .callback(cb -> cb.call(c.health().spoolLostBytes())).register(registry);
         GaugeWithCallback.builder().name("sockflow_produce_latency_seconds")
                 .help("Mean time from handing an event to the Kafka producer to its acknowledgement (sampled).")
                 .callback(cb -> cb.call(c.health().produceLatencyMs() / 1000.0)).register(registry);

@@ -51,6 +51,7 @@ public final class Settings extends AbstractConfig {
     public static final String SPOOL_DIR = "spool.dir";
     public static final String SPOOL_MAX_BYTES = "spool.max.bytes";
     public static final String SPOOL_FULL_POLICY = "spool.full.policy";
+    public static final String SPOOL_FSYNC_INTERVAL = "spool.fsync.interval";
     public static final String BUFFER_MEMORY = "buffer.memory.bytes";
     public static final String TRACEPOINT_GROUPS = "tracepoint.groups";
     public static final String COUNTERS_INTERVAL = "counters.interval";
@@ -94,6 +95,10 @@ public final class Settings extends AbstractConfig {
                     ConfigDef.ValidString.in("drop-newest", "drop-oldest"), ConfigDef.Importance.MEDIUM,
                     "When the spool is full: drop-newest keeps what is spooled, drop-oldest makes room; every "
                             + "dropped event is counted.")
+            .define(SPOOL_FSYNC_INTERVAL, ConfigDef.Type.STRING, "1s", new DurationValidator(),
+                    ConfigDef.Importance.LOW, "Most time between spooling an event and putting it on disk (fsync): "
+                            + "what a power loss can cost. A finished segment is fsynced at once, and everything at "
+                            + "a clean stop. 0 fsyncs every event (slow).")
             .define(BUFFER_MEMORY, ConfigDef.Type.LONG, 64L << 20, ConfigDef.Range.between(64 * 1024, 1L << 34),
                     ConfigDef.Importance.LOW, "Bytes of events the producer holds in memory; past that they are spooled.")
             .define(DURATION, ConfigDef.Type.STRING, "0", new DurationValidator(), ConfigDef.Importance.MEDIUM,

@@ -37,10 +37,16 @@ public final class KafkaOutput implements AutoCloseable {
     private final Path stateFile;
     private final String previousRunReport;
 
-    /** Where and how to write. */
+    /** Where and how to write; spoolFsyncInterval: the most time between spooling a record and its fsync. */
     public record Options(String bootstrapServers, String topic, int partitions, short replicationFactor,
             Map<String, Object> clientConfig, Path spoolDir, long spoolMaxBytes, Spool.FullPolicy spoolPolicy,
-            long bufferBytes) {
+            long bufferBytes, Duration spoolFsyncInterval) {
+        public Options(String bootstrapServers, String topic, int partitions, short replicationFactor,
+                Map<String, Object> clientConfig, Path spoolDir, long spoolMaxBytes, Spool.FullPolicy spoolPolicy,
+                long bufferBytes) {
+            this(bootstrapServers, topic, partitions, replicationFactor, clientConfig, spoolDir, spoolMaxBytes,
+                    spoolPolicy, bufferBytes, Spool.DEFAULT_FSYNC_INTERVAL);
+        }
     }
 
     public KafkaOutput(Options o, RegistryClient registry) {
@@ -52,7 +58,7 @@ public final class KafkaOutput implements AutoCloseable {
         this.serializer = new ConfluentAvro.Serializer<>(registry, o.topic(), SocketEvent.getClassSchema(),
                 io.sockflow.schemas.avro.SocketEventWriter::write);
         serializer.register();
-        Spool spool = new Spool(o.spoolDir(), o.spoolMaxBytes(), o.spoolPolicy());
+        Spool spool = new Spool(o.spoolDir(), o.spoolMaxBytes(), o.spoolPolicy(), o.spoolFsyncInterval());
         this.shipper = new KafkaShipper(o.topic(), client, spool, o.bufferBytes());
         writeState(false);
     }
