@@ -176,6 +176,15 @@ static __always_inline bool wanted(struct task_struct *task)
 	return true;
 }
 
+/* Whether the task is on an exclude list (sockflow's own processes): what it does to sockets is not recorded. */
+static __always_inline bool excluded_task(struct task_struct *task)
+{
+	if (sf_cfg.pid_exclude_count && pid_in(sf_cfg.pid_exclude, sf_cfg.pid_exclude_count, task->tgid))
+		return true;
+	return sf_cfg.cgroup_exclude_count &&
+	       cgroup_in(sf_cfg.cgroup_exclude, sf_cfg.cgroup_exclude_count, task_cgroup(task));
+}
+
 /* Whether a socket was made by an excluded cgroup (sockflow's own): its kernel records are not sent. */
 static __always_inline bool sock_excluded(__u64 skp)
 {
@@ -258,14 +267,18 @@ static __always_inline void read_sock(__u64 skp, struct sf_event *e)
 	net = (__u64)SF_GET(skp, struct sock, __sk_common.skc_net.net);
 	if (net)
 		e->netns = BPF_CORE_READ((struct net *)net, ns.inum);
+	if (e->family != AF_INET && e->family != AF_INET6)
+		return;
+	/* the port the socket is bound to; once a closing socket is unhashed that is 0, and the port it had stays in
+	 * inet_sport */
+	e->lport = SF_GET(skp, struct sock, __sk_common.skc_num);
+	if (!e->lport)
+		e->lport = bpf_ntohs(SF_GET(skp, struct inet_sock, inet_sport));
+	e->rport = bpf_ntohs(SF_GET(skp, struct sock, __sk_common.skc_dport));
 	if (e->family == AF_INET) {
-		e->lport = SF_GET(skp, struct sock, __sk_common.skc_num);
-		e->rport = bpf_ntohs(SF_GET(skp, struct sock, __sk_common.skc_dport));
 		*(__u32 *)e->laddr = SF_GET(skp, struct sock, __sk_common.skc_rcv_saddr);
 		*(__u32 *)e->raddr = SF_GET(skp, struct sock, __sk_common.skc_daddr);
-	} else if (e->family == AF_INET6) {
-		e->lport = SF_GET(skp, struct sock, __sk_common.skc_num);
-		e->rport = bpf_ntohs(SF_GET(skp, struct sock, __sk_common.skc_dport));
+	} else {
 		SF_COPY(e->laddr, skp, struct sock, __sk_common.skc_v6_rcv_saddr, 16);
 		SF_COPY(e->raddr, skp, struct sock, __sk_common.skc_v6_daddr, 16);
 	}
@@ -1002,8 +1015,9 @@ int sock_release(struct bpf_sock *ctx)
 	struct sf_task *t;
 	struct sf_event *e;
 
-	if (sock_excluded(skp))
-		return 1; /* one of sockflow's own */
+	if (sock_excluded(skp) || excluded_task(task))
+		return 1; /* one of sockflow's own sockets, or released by one of its processes (the include lists do not
+			   * apply: a socket of an included process may be released by any other) */
 	e = reserve(SF_KIND_SOCK_RELEASE);
 	if (!e)
 		return 1;
@@ -1165,7 +1179,47 @@ int BPF_PROG(sock_recv_length, struct sock *sk, int ret, int flags)
 	return msg_length(sk, ret, flags, SF_KIND_SOCK_RECV);
 }
 
-static __always_inline int tcp_event(const struct sock *sk, __u16 kind, int reason)
+/*
+ * The endpoints of a reset the kernel sent for a segment that matched no socket, from that segment's headers: the
+ * local end is where the segment was going, the remote end where it came from.
+ */
+static __always_inline void reset_endpoints(struct sf_event *e, const struct sk_buff *skb)
+{
+	unsigned char *head = BPF_CORE_READ(skb, head);
+	__u16 nh = BPF_CORE_READ(skb, network_header);
+	__u16 th = BPF_CORE_READ(skb, transport_header);
+	struct tcphdr tcp;
+	__u8 version = 0;
+
+	if (!head || bpf_probe_read_kernel(&version, 1, head + nh) ||
+	    bpf_probe_read_kernel(&tcp, sizeof(tcp), head + th))
+		return;
+	version >>= 4;
+	if (version == 4) {
+		struct iphdr ip;
+
+		if (bpf_probe_read_kernel(&ip, sizeof(ip), head + nh))
+			return;
+		e->family = AF_INET;
+		*(__u32 *)e->laddr = ip.daddr;
+		*(__u32 *)e->raddr = ip.saddr;
+	} else if (version == 6) {
+		struct ipv6hdr ip6;
+
+		if (bpf_probe_read_kernel(&ip6, sizeof(ip6), head + nh))
+			return;
+		e->family = AF_INET6;
+		__builtin_memcpy(e->laddr, &ip6.daddr, 16);
+		__builtin_memcpy(e->raddr, &ip6.saddr, 16);
+	} else {
+		return;
+	}
+	e->sk_protocol = IPPROTO_TCP;
+	e->lport = bpf_ntohs(tcp.dest);
+	e->rport = bpf_ntohs(tcp.source);
+}
+
+static __always_inline int tcp_event(const struct sock *sk, const struct sk_buff *skb, __u16 kind, int reason)
 {
 	struct sf_event *e;
 	__u64 cookie;
@@ -1173,12 +1227,14 @@ static __always_inline int tcp_event(const struct sock *sk, __u16 kind, int reas
 	if (!(sf_cfg.groups & SF_GROUP_TCP))
 		return 0; /* group switched off */
 	if (!sk) {
-		/* a reset for a segment that matched no socket: recorded without one */
+		/* a reset for a segment that matched no socket: recorded with the segment's endpoints, without a socket */
 		e = reserve(kind);
 		if (!e)
 			return 0;
 		e->ts_ns = bpf_ktime_get_boot_ns();
 		e->arg_b = reason;
+		if (skb)
+			reset_endpoints(e, skb);
 		bpf_ringbuf_submit(e, wakeup_flags());
 		return 0;
 	}
@@ -1197,32 +1253,32 @@ static __always_inline int tcp_event(const struct sock *sk, __u16 kind, int reas
 SEC("tp_btf/tcp_retransmit_skb")
 int BPF_PROG(tcp_retransmit, const struct sock *sk)
 {
-	return tcp_event(sk, SF_KIND_TCP_RETRANSMIT, 0);
+	return tcp_event(sk, NULL, SF_KIND_TCP_RETRANSMIT, 0);
 }
 
 /* 6.10 and later pass the reset's reason; the collector loads this one where the kernel's prototype has it */
 SEC("tp_btf/tcp_send_reset")
 int BPF_PROG(tcp_send_reset_reason, const struct sock *sk, const struct sk_buff *skb, int reason)
 {
-	return tcp_event(sk, SF_KIND_TCP_SEND_RESET, reason);
+	return tcp_event(sk, skb, SF_KIND_TCP_SEND_RESET, reason);
 }
 
 SEC("tp_btf/tcp_send_reset")
-int BPF_PROG(tcp_send_reset, const struct sock *sk)
+int BPF_PROG(tcp_send_reset, const struct sock *sk, const struct sk_buff *skb)
 {
-	return tcp_event(sk, SF_KIND_TCP_SEND_RESET, 0);
+	return tcp_event(sk, skb, SF_KIND_TCP_SEND_RESET, 0);
 }
 
 SEC("tp_btf/tcp_receive_reset")
 int BPF_PROG(tcp_receive_reset, struct sock *sk)
 {
-	return tcp_event(sk, SF_KIND_TCP_RECEIVE_RESET, 0);
+	return tcp_event(sk, NULL, SF_KIND_TCP_RECEIVE_RESET, 0);
 }
 
 SEC("tp_btf/tcp_destroy_sock")
 int BPF_PROG(tcp_destroy_sock, struct sock *sk)
 {
-	return tcp_event(sk, SF_KIND_TCP_DESTROY, 0);
+	return tcp_event(sk, NULL, SF_KIND_TCP_DESTROY, 0);
 }
 
 /* RTT and congestion window per socket, summed in the kernel and read by the collector at an interval. */
@@ -1286,11 +1342,6 @@ static __always_inline void count_u64(void *map, void *key)
 	bpf_map_update_elem(map, key, &one, BPF_NOEXIST);
 }
 
-/* kfree_skb's reason came in 5.17: older kernels count every drop under reason 0 */
-struct trace_event_raw_kfree_skb___reason {
-	int reason;
-} __attribute__((preserve_access_index));
-
 SEC("tracepoint/skb/kfree_skb")
 int skb_drop(struct trace_event_raw_kfree_skb *ctx)
 {
@@ -1298,8 +1349,8 @@ int skb_drop(struct trace_event_raw_kfree_skb *ctx)
 
 	if (!(sf_cfg.groups & SF_GROUP_SKB))
 		return 0; /* group switched off */
-	if (bpf_core_field_exists(((struct trace_event_raw_kfree_skb___reason *)ctx)->reason))
-		k.reason = BPF_CORE_READ((struct trace_event_raw_kfree_skb___reason *)ctx, reason);
+	if (bpf_core_field_exists(ctx->reason)) /* 5.17 on; older kernels count every drop under reason 0 */
+		k.reason = ctx->reason;
 	k.protocol = ctx->protocol;
 	count_u64(&drops, &k);
 	return 0;

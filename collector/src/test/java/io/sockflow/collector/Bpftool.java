@@ -27,6 +27,15 @@ public final class Bpftool {
         return n;
     }
 
+    /** Links now in the kernel, by type (perf_event for tracepoints, tracing for tp_btf, cgroup, iter). */
+    public static java.util.Map<String, Long> linksByType() throws Exception {
+        java.util.Map<String, Long> m = new java.util.TreeMap<>();
+        for (JsonNode l : show("link")) {
+            m.merge(l.path("type").asText(), 1L, Long::sum);
+        }
+        return m;
+    }
+
     /** perf-event links now in the kernel (how tracepoint programs are attached). */
     public static long perfEventLinks() throws Exception {
         long n = 0;

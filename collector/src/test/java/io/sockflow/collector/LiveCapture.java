@@ -87,7 +87,8 @@ public final class LiveCapture implements AutoCloseable {
                 break;
             }
         }
-        throw new AssertionError("no matching event within " + timeout + "; got " + events.size() + " events");
+        throw new AssertionError("no matching event within " + timeout + "; got " + events.size() + " events: "
+                + events.stream().map(e -> e.getKind() + "(" + e.getPid() + "," + e.getSocketCookie() + ")").toList());
     }
 
     private static final java.util.concurrent.atomic.AtomicInteger MARK = new java.util.concurrent.atomic.AtomicInteger(
@@ -115,26 +116,15 @@ public final class LiveCapture implements AutoCloseable {
 
     /** Events of a thread since {@code sinceNs}, without the barrier calls' own records. */
     public List<SocketEvent> since(int tid, long sinceNs) {
-        List<SocketEvent> out = new ArrayList<>();
         List<SocketEvent> all = of(tid).stream().filter(e -> e.getMonotonicNs() >= sinceNs).toList();
-        for (int i = 0; i < all.size(); i++) {
-            SocketEvent e = all.get(i);
-            if (e.getKind() == EventKind.SETSOCKOPT && "65535".equals(e.getOptionLevel())) {
-                // drop the marker socket's socket/setsockopt/close triple (and its release)
-                if (!out.isEmpty() && out.getLast().getKind() == EventKind.SOCKET) {
-                    out.removeLast();
-                }
-                i++;
-                while (i + 1 < all.size() && all.get(i + 1).getKind() == EventKind.SOCK_RELEASE
-                        && all.get(i + 1).getSocketInode() != null
-                        && all.get(i + 1).getSocketInode().equals(all.get(i).getSocketInode())) {
-                    i++;
-                }
-                continue;
+        java.util.Set<Long> markers = new java.util.HashSet<>();
+        for (SocketEvent e : all) {
+            if (e.getKind() == EventKind.SETSOCKOPT && "65535".equals(e.getOptionLevel()) && e.getSocketInode() != null) {
+                markers.add(e.getSocketInode());
             }
-            out.add(e);
         }
-        return out;
+        // the marker socket's socket/setsockopt/close and its release, in whatever order the kernel wrote them
+        return all.stream().filter(e -> e.getSocketInode() == null || !markers.contains(e.getSocketInode())).toList();
     }
 
     @Override

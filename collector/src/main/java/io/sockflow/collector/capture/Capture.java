@@ -83,6 +83,7 @@ public final class Capture implements AutoCloseable {
         String resource = kernel.has("kfunc-rdonly-cast") ? KernelContract.OBJECT : KernelContract.COMPAT_OBJECT;
         byte[] elf = KernelContract.objectBytes(resource);
         Map<String, String> off = new LinkedHashMap<>();
+        boolean netAdmin = Preflight.mayAttachCgroupPrograms();
         for (int attempt = 0; ; attempt++) {
             BpfObject obj = BpfObject.open(elf, "sockflow",
                     o.btfPath().equals(CaptureOptions.DEFAULT_BTF) ? null : o.btfPath().toString());
@@ -91,6 +92,10 @@ public final class Capture implements AutoCloseable {
                 disableGroups(obj, o.groups());
                 for (String p : obj.programNames()) {
                     String why = off.containsKey(p) ? off.get(p) : kernel.refusal(p, obj.section(p));
+                    if (why == null && !netAdmin && obj.section(p).startsWith("cgroup/")) {
+                        why = "cgroup programs need CAP_NET_ADMIN: inet sockets end when their last descriptor goes "
+                                + "(close, exit, exec), and io_uring-made sockets are not seen being made";
+                    }
                     if (why != null) {
                         off.put(p, why);
                         obj.disable(p);
@@ -273,24 +278,95 @@ public final class Capture implements AutoCloseable {
     /**
      * Runs the start-up inventory: first the iterators that give every existing socket of their families a cookie,
      * then the walk of every process's descriptors, whose records (one per socket descriptor, the same layout as the
-     * ring buffer's) go to {@code sink} in the order the kernel wrote them. Returns how many there were; 0 when this
-     * kernel has no task_file iterator.
+     * ring buffer's) go to {@code sink} in the order the kernel wrote them. The socket iterators see the network
+     * namespace they run in only, so for the sockets of other namespaces (containers) they run again from inside each
+     * of those, on a thread that enters it, and the descriptors are walked once more. Returns how many records there
+     * were; 0 when this kernel has no task_file iterator.
      */
     public int inventory(RingBufferReader.RecordSink sink) {
+        runCookieIterators();
+        byte[] walked = walk();
+        long ownNetns = ownNetns();
+        Map<Long, Integer> foreign = new LinkedHashMap<>();
+        int size = (int) EventLayout.SIZE;
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment seg = a.allocate(Math.max(walked.length, 1), 8);
+            MemorySegment.copy(walked, 0, seg, ValueLayout.JAVA_BYTE, 0, walked.length);
+            for (int i = 0; i < walked.length / size; i++) {
+                MemorySegment rec = seg.asSlice((long) i * size, size);
+                long netns = Integer.toUnsignedLong(EventLayout.s32(rec, EventLayout.NETNS));
+                if (EventLayout.u64(rec, EventLayout.COOKIE) == 0 && netns != 0 && netns != ownNetns) {
+                    foreign.putIfAbsent(netns, EventLayout.s32(rec, EventLayout.PID));
+                }
+            }
+        }
+        int entered = 0;
+        for (Map.Entry<Long, Integer> ns : foreign.entrySet()) {
+            if (inNamespaceOf(ns.getValue(), this::runCookieIterators)) {
+                entered++;
+            }
+        }
+        if (entered > 0) {
+            walked = walk(); // the foreign namespaces' sockets have their cookies now
+        }
+        LOG.debug("inventory: {} foreign network namespaces entered for cookies", entered);
+        return deliver(walked, sink);
+    }
+
+    private void runCookieIterators() {
         for (String p : List.of("cookies_tcp", "cookies_udp", "cookies_unix", "cookies_netlink")) {
             if (object.programNames().contains(p)) {
                 object.runIterator(p);
             }
         }
-        return walkDescriptors(sink);
+    }
+
+    private static long ownNetns() {
+        try {
+            return (Long) java.nio.file.Files.getAttribute(java.nio.file.Path.of("/proc/self/ns/net"), "unix:ino");
+        } catch (Exception e) {
+            return 0;
+        }
+    }
+
+    /**
+     * Runs {@code work} on a thread of its own that has entered the network namespace of {@code pid} (setns affects
+     * only the calling thread). False when it could not enter (the process is gone, or no CAP_SYS_ADMIN).
+     */
+    private static boolean inNamespaceOf(int pid, Runnable work) {
+        boolean[] done = {false};
+        Thread t = Thread.ofPlatform().name("sockflow-netns").start(() -> {
+            int fd = Libc.open("/proc/" + pid + "/ns/net", Libc.O_RDONLY | Libc.O_CLOEXEC);
+            if (fd < 0) {
+                return;
+            }
+            try {
+                if (Libc.setns(fd, Libc.CLONE_NEWNET) == 0) {
+                    work.run();
+                    done[0] = true;
+                }
+            } finally {
+                Libc.close(fd);
+            }
+        });
+        try {
+            t.join();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        return done[0]; // the thread ends inside the namespace: nothing else ran on it
     }
 
     /** One walk of every process's socket descriptors (the inventory's last step; the sweep's only one). */
     public int walkDescriptors(RingBufferReader.RecordSink sink) {
-        if (!object.programNames().contains("inventory")) {
-            return 0;
-        }
-        byte[] all = object.runIterator("inventory");
+        return deliver(walk(), sink);
+    }
+
+    private byte[] walk() {
+        return object.programNames().contains("inventory") ? object.runIterator("inventory") : new byte[0];
+    }
+
+    private static int deliver(byte[] all, RingBufferReader.RecordSink sink) {
         int size = (int) EventLayout.SIZE;
         int n = all.length / size;
         try (Arena a = Arena.ofConfined()) {

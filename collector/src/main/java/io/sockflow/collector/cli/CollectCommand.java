@@ -56,6 +56,15 @@ public final class CollectCommand {
         return CAPTURE_STOP.plus(KafkaShipper.stopBudget(KAFKA_GRACE));
     }
 
+    /** Records written so far, every kind. */
+    public long written() {
+        long n = 0;
+        for (long k : byKind) {
+            n += k;
+        }
+        return n;
+    }
+
     /** Events written so far of one kind. */
     public long events(io.sockflow.schemas.EventKind kind) {
         return byKind[kind.ordinal()];
@@ -185,7 +194,7 @@ public final class CollectCommand {
                 System.err.println("sockflow: " + file.count() + " events recorded in " + settings.getString(Settings.FILE));
             }
             Capture.Stats s = capture.stats();
-            System.err.println("sockflow: " + describe(s) + describe(kafka));
+            System.err.println("sockflow: " + describe(s) + describe(sockets.tracker(), written()) + describe(kafka));
             return 0;
         } finally {
             if (kafka != null) {
@@ -266,6 +275,14 @@ public final class CollectCommand {
         lines.add("inventory: " + sockets.inventoried() + " socket descriptors of processes that existed before the start ("
                 + sockets.inventoryNanos() / 1_000_000 + " ms)");
         return lines;
+    }
+
+    /** What the socket tracker did: records written, and what it left out or made itself. */
+    static String describe(io.sockflow.collector.sockets.SocketTracker.Stats t, long written) {
+        return String.format("; %d records written (%d of sockflow's own or filtered processes left out, %d kernel "
+                        + "records after their socket's release, %d ends found by the sweep, %d owners taken "
+                        + "over, %d records without a known owner)", written, t.excluded(), t.afterRelease(),
+                t.sweptEnds(), t.ownerChanges(), t.unknownOwners());
     }
 
     static String describe(Capture.Stats s) {

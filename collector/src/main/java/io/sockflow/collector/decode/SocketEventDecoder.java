@@ -131,7 +131,9 @@ public final class SocketEventDecoder {
             e.setSocketType(null);
             e.setProtocol(null);
         }
-        decodeEndpoints(rec, u16(rec, SK_TYPE) != 0 ? family : 0, e);
+        // a close and a dup2 carry the family only; a reset for no socket carries the endpoints without a type
+        boolean endpoints = u16(rec, SK_TYPE) != 0 || u16(rec, LPORT) != 0 || u16(rec, RPORT) != 0;
+        decodeEndpoints(rec, endpoints ? family : 0, e);
         decodeData(rec, e);
         decodeArguments(rec, kind, e);
         decodeLifeOfSocket(rec, kind, family, e);
@@ -142,8 +144,8 @@ public final class SocketEventDecoder {
     /** What the records of a socket's birth, descriptors and release carry: state, cause, last reference, counters. */
     private static void decodeLifeOfSocket(MemorySegment rec, EventKind kind, int family, SocketEvent e) {
         int flags = u16(rec, FLAGS);
-        e.setSocketState(family != 0 && (family == AF_INET || family == AF_INET6 || family == AF_UNIX)
-                && kind != EventKind.SETHOSTNAME && kind != EventKind.SETDOMAINNAME && kind != EventKind.EXEC
+        // the state as read from struct sock; a close and a dup2 do not read it (their socket may be gone)
+        e.setSocketState(u16(rec, SK_TYPE) != 0 && (family == AF_INET || family == AF_INET6 || family == AF_UNIX)
                 ? tcpState(u16(rec, SK_STATE)) : null);
         e.setCause(Kinds.cause(u16(rec, CAUSE)));
         boolean drop = kind == EventKind.CLOSE || kind == EventKind.FD_DROP;

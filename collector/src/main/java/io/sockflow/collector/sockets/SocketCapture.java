@@ -60,11 +60,45 @@ public final class SocketCapture implements AutoCloseable {
                 .withReleaseHook(hook));
         long t0 = System.nanoTime();
         // the programs are attached: what happens from here on queues in the ring buffer while the inventory runs
-        inventoried = capture.inventory(rec -> tracker.accept(decoder.decode(rec), false, false, System.nanoTime(), out));
+        java.util.List<SocketEvent> found = new java.util.ArrayList<>();
+        inventoried = capture.inventory(rec -> found.add(decoder.decode(rec)));
+        linkAcceptedToListeners(found);
+        for (SocketEvent e : found) {
+            tracker.accept(e, false, false, System.nanoTime(), out);
+        }
         inventoryNs = System.nanoTime() - t0;
         lastWalk = System.nanoTime();
         nextSweep = sweepNs > 0 ? System.nanoTime() + sweepNs : Long.MAX_VALUE;
         LOG.info("inventory: {} socket descriptors of existing processes in {} ms", inventoried, inventoryNs / 1_000_000);
+    }
+
+    /**
+     * At the inventory, which connected TCP socket was accepted (rather than connected out) is not written anywhere in
+     * the kernel; a socket on the local port of a listener of the same network namespace was accepted from it, and its
+     * INVENTORY record names that listener as accept's record would (relatedSocketInode, relatedSocketCookie).
+     */
+    static void linkAcceptedToListeners(java.util.List<SocketEvent> inventory) {
+        java.util.Map<String, SocketEvent> listeners = new java.util.HashMap<>();
+        for (SocketEvent e : inventory) {
+            if ("LISTEN".equals(e.getSocketState()) && "TCP".equals(e.getProtocol()) && e.getLocalPort() != null) {
+                listeners.put(e.getNetns() + "|" + e.getFamily() + "|" + e.getLocalPort(), e);
+            }
+        }
+        for (SocketEvent e : inventory) {
+            if (!"TCP".equals(e.getProtocol()) || "LISTEN".equals(e.getSocketState()) || e.getLocalPort() == null
+                    || e.getRemotePort() == null) {
+                continue;
+            }
+            SocketEvent l = listeners.get(e.getNetns() + "|" + e.getFamily() + "|" + e.getLocalPort());
+            if (l != null && (isWildcard(l.getLocalAddress()) || l.getLocalAddress().equals(e.getLocalAddress()))) {
+                e.setRelatedSocketInode(l.getSocketInode());
+                e.setRelatedSocketCookie(l.getSocketCookie());
+            }
+        }
+    }
+
+    private static boolean isWildcard(String address) {
+        return address == null || address.equals("0.0.0.0") || address.equals("::");
     }
 
     private void onRecord(MemorySegment rec) {

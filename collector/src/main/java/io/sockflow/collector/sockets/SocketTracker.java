@@ -94,10 +94,13 @@ public final class SocketTracker {
     private final Map<String, Entry> table = new HashMap<>();
     /** inet sockets' inode to cookie, for records that came without the cookie */
     private final Map<Long, Long> cookieByInode = new HashMap<>();
-    /** identity keys of sockets released lately: their stragglers (TCP states after close) are dropped, counted */
-    private final LinkedHashMap<String, Boolean> released = new LinkedHashMap<>(1024, 0.75f, false) {
+    /**
+     * Sockets released lately, with their last owner: the kernel goes on with a TCP socket after its release (FIN_WAIT,
+     * the last state changes), and those records are still attributed to it.
+     */
+    private final LinkedHashMap<String, Proc> released = new LinkedHashMap<>(1024, 0.75f, false) {
         @Override
-        protected boolean removeEldestEntry(Map.Entry<String, Boolean> eldest) {
+        protected boolean removeEldestEntry(Map.Entry<String, Proc> eldest) {
             return size() > RECENTLY_RELEASED;
         }
     };
@@ -208,9 +211,7 @@ public final class SocketTracker {
         EventKind k = e.getKind();
         String key = SocketIdentity.local(e.getFamily(), e.getSocketCookie(), e.getSocketInode());
         if (key == null) {
-            if (!Kinds.kernelContext(k) || o.onlyPids().isEmpty()) {
-                out.accept(e); // no socket: sethostname, counters, a reset for no socket
-            }
+            out.accept(e); // no socket: sethostname, an exec, the host's counters, a reset for no socket
             return;
         }
         if (Kinds.kernelContext(k)) {
@@ -322,8 +323,11 @@ public final class SocketTracker {
             cookieByInode.remove(entry.inode);
         }
         handover.remove(key);
-        released.put(key, Boolean.TRUE);
+        released.put(key, entry == null || entry.excluded ? EXCLUDED : entry.owner);
     }
+
+    /** The owner recorded for a released socket of an excluded process: its stragglers are dropped too. */
+    private static final Proc EXCLUDED = new Proc(-1, -1, -1, "", -1, -1, -1, null);
 
     /** Kernel-context records: attributed to the socket's owner, or held briefly for an owner about to be known. */
     private void kernelRecord(String key, SocketEvent e, long nowNs, Consumer<SocketEvent> out) {
@@ -337,8 +341,15 @@ public final class SocketTracker {
             out.accept(e);
             return;
         }
-        if (released.containsKey(key)) {
-            afterRelease++; // the kernel goes on with a socket after its release (FIN_WAIT, TIME_WAIT): not its life
+        Proc last = released.get(key);
+        if (last != null) {
+            if (last == EXCLUDED) {
+                excludedCount++;
+                return;
+            }
+            afterRelease++; // the kernel goes on with a TCP socket after its release (FIN_WAIT, the last states)
+            attribute(e, last, "SOCKET_OWNER");
+            out.accept(e);
             return;
         }
         // the server side of a handshake fires before accept() returns the socket: wait for it
@@ -519,7 +530,7 @@ public final class SocketTracker {
                 cookieByInode.remove(entry.inode);
             }
             handover.remove(t.getKey());
-            released.put(t.getKey(), Boolean.TRUE);
+            released.put(t.getKey(), entry.excluded ? EXCLUDED : entry.owner);
             if (entry.excluded || entry.template == null) {
                 continue;
             }

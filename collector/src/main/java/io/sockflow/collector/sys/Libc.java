@@ -46,6 +46,11 @@ public final class Libc {
             LINKER.defaultLookup().find("close").orElseThrow(),
             FunctionDescriptor.of(JAVA_INT, JAVA_INT));
 
+    private static final MethodHandle SETNS = LINKER.downcallHandle(
+            LINKER.defaultLookup().find("setns").orElseThrow(),
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT), Linker.Option.captureCallState("errno"));
+
+    public static final int CLONE_NEWNET = 0x40000000;
     public static final int O_RDONLY = 0;
     public static final int O_DIRECTORY = 0200000;
     public static final int O_CLOEXEC = 02000000;
@@ -78,6 +83,17 @@ public final class Libc {
                     return -err;
                 }
             }
+        } catch (Throwable t) {
+            throw t instanceof RuntimeException r ? r : new IllegalStateException(t);
+        }
+    }
+
+    /** setns(2) for the calling thread; returns 0 or the errno. */
+    public static int setns(int fd, int nstype) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment state = a.allocate(CALL_STATE);
+            int rc = (int) SETNS.invokeExact(state, fd, nstype);
+            return rc == 0 ? 0 : (int) ERRNO.get(state, 0L);
         } catch (Throwable t) {
             throw t instanceof RuntimeException r ? r : new IllegalStateException(t);
         }

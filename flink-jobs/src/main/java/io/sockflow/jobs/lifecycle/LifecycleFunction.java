@@ -43,6 +43,7 @@ public final class LifecycleFunction extends KeyedProcessFunction<String, Socket
     private transient Counter afterEnd;
     private transient Counter duplicates;
     private transient Counter ended;
+    private transient Counter orphans;
 
     public LifecycleFunction(Duration closeGrace, Duration timeout, Duration updateInterval) {
         this.graceMs = closeGrace.toMillis();
@@ -61,6 +62,7 @@ public final class LifecycleFunction extends KeyedProcessFunction<String, Socket
         afterEnd = getRuntimeContext().getMetricGroup().counter("eventsAfterEnd");
         duplicates = getRuntimeContext().getMetricGroup().counter("duplicateEvents");
         ended = getRuntimeContext().getMetricGroup().counter("lifecyclesEnded");
+        orphans = getRuntimeContext().getMetricGroup().counter("recordsOfNoLiveSocket");
     }
 
     @Override
@@ -71,6 +73,13 @@ public final class LifecycleFunction extends KeyedProcessFunction<String, Socket
             // a socket with state has not ended (finish clears it): only a key without state can be a tombstone
             if (endedAt.value() != null) {
                 afterEnd.inc();
+                return;
+            }
+            if (!startsALifecycle(e)) {
+                // the kernel's own records of a socket (a TCP state change minutes after its release, in FIN_WAIT2)
+                // and the end of a socket never seen alive do not make a lifecycle: every live socket is announced
+                // by its birth, the inventory or the collector's sweep
+                orphans.inc();
                 return;
             }
             s = new SocketLifecycleState();
@@ -99,6 +108,19 @@ public final class LifecycleFunction extends KeyedProcessFunction<String, Socket
         if (!announcedBefore && s.connectedWithEndpoints()) {
             ctx.output(CONNECTED, s.toRecord(LifecycleStatus.OPEN, null));
         }
+    }
+
+    /**
+     * Whether a record shows a live socket held by a process: a call on it (not its close), the inventory, a birth, a
+     * hand-over, or the kernel's count of a process's send or receive. Not: the kernel's records made in softirq or
+     * timers, nor the drops and releases that end a socket.
+     */
+    static boolean startsALifecycle(io.sockflow.schemas.SocketEvent e) {
+        return switch (e.getKind()) {
+            case CLOSE, FD_DROP, SOCK_RELEASE, TCP_STATE, TCP_RETRANSMIT, TCP_SEND_RESET, TCP_RECEIVE_RESET, TCP_DESTROY,
+                    TCP_RTT, SOCK_ERROR, UNKNOWN -> false;
+            default -> true;
+        };
     }
 
     @Override

@@ -370,6 +370,9 @@ public final class SocketLifecycleState implements Serializable {
             inventoryState = e.getSocketState();
             if ("LISTEN".equals(inventoryState)) {
                 listened = true;
+            } else if (e.getRelatedSocketInode() != null && e.getRelatedSocketInode() != 0) {
+                accepted = true; // on the port of a listener: the collector names the listener it came from
+                listenerInode = e.getRelatedSocketInode();
             }
         }
         if (e.getKernelBytesSent() != null) {
@@ -534,10 +537,11 @@ public final class SocketLifecycleState implements Serializable {
         if (datagram || "SOCK_DGRAM".equals(socketType)) {
             return SocketRole.DATAGRAM;
         }
-        if ("ESTABLISHED".equals(inventoryState) && localPort != null && remotePort != null && remotePort != 0) {
-            // connected before capture started: which end made the connection is not known; the side on the lower
-            // port is taken for the server (the data model says so)
-            return localPort < remotePort ? SocketRole.ACCEPTED : SocketRole.CLIENT;
+        if (inventoryState != null && "TCP".equals(protocol) && remotePort != null && remotePort != 0) {
+            return SocketRole.CLIENT; // connected before capture started, and not on a listener's port: it connected out
+        }
+        if ("ESTABLISHED".equals(inventoryState)) {
+            return SocketRole.UNKNOWN; // a unix socket connected before capture started: by connect, accept or socketpair
         }
         return events > 0 && family != null ? SocketRole.UNCONNECTED : SocketRole.UNKNOWN;
     }

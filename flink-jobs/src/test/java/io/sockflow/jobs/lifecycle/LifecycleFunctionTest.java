@@ -156,7 +156,7 @@ class LifecycleFunctionTest {
         SocketLifecycle last = all.get(1);
         assertEquals(LifecycleStatus.TIMED_OUT, last.getStatus());
         assertEquals("TIMEOUT", last.getEndReason());
-        assertEquals(List.of("CREATE", "CLOSE"), last.getNotSeen());
+        assertEquals(List.of("CREATE", "RELEASE"), last.getNotSeen());
         assertEquals(10L, last.getBytesSent());
         assertEquals(Ev.T0.plusMillis(5), last.getClosedAt(), "ended at the last event seen");
         h.close();
@@ -167,7 +167,8 @@ class LifecycleFunctionTest {
         var h = harness();
         feed(h, List.of(
                 Ev.of(SOCKET, 5, "nc", 0).socket(9).tcp().get(),
-                Ev.of(CLOSE, 5, "nc", 10).socket(9).tcp().get()));
+                Ev.of(CLOSE, 5, "nc", 10).socket(9).tcp().last().get(),
+                Ev.of(CLOSE, 5, "nc", 10).socket(9).tcp().released("CLOSE").get()));
         h.processWatermark(Ev.T0.toEpochMilli() + 2000);
         assertEquals(1, h.extractOutputValues().size());
         // the kernel's last state change comes after the grace
@@ -177,9 +178,11 @@ class LifecycleFunctionTest {
         h.close();
     }
 
-    /** A TCP socket of process {@code pid}, inode 9, made at {@code at} ms and closed {@code life} ms later. */
+    /** A TCP socket of process {@code pid}, inode 9, made at {@code at} ms and released {@code life} ms later. */
     private static List<SocketEvent> shortSocket(int pid, long at, long life) {
-        return List.of(Ev.of(SOCKET, pid, "nc", at).socket(9).tcp().get(), Ev.of(CLOSE, pid, "nc", at + life).socket(9).tcp().get());
+        return List.of(Ev.of(SOCKET, pid, "nc", at).socket(9).tcp().get(),
+                Ev.of(CLOSE, pid, "nc", at + life).socket(9).tcp().last().get(),
+                Ev.of(CLOSE, pid, "nc", at + life).socket(9).tcp().released("CLOSE").get());
     }
 
     @Test
