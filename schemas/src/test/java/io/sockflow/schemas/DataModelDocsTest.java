@@ -105,9 +105,9 @@ class DataModelDocsTest {
         return out;
     }
 
-    /** Text of a table cell: a '|' would end the cell and a '<' open an HTML tag. */
+    /** Text of a table cell: a '|' would end the cell, a '<' open an HTML tag, two '*' make emphasis. */
     static String cell(String text) {
-        return text.replace("|", "\\|").replace("<", "&lt;");
+        return text.replace("|", "\\|").replace("<", "&lt;").replace("*", "\\*");
     }
 
     /** The generated block of one record, markers included. */
@@ -219,6 +219,6 @@ class DataModelDocsTest {
         assertEquals("timestamp-micros?", rows.get("createdAt")[0]);
         assertEquals("enum LifecycleStatus", rows.get("status")[0]);
         assertEquals("map<string>", rows(schema("Alert"), "").get("attributes")[0]);
-        assertEquals("a \\| b &lt;hex>", cell("a | b <hex>"));
+        assertEquals("a \\| b &lt;hex> MSG_\\*", cell("a | b <hex> MSG_*"));
     }
 }
