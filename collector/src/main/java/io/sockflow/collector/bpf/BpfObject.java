@@ -139,7 +139,7 @@ public final class BpfObject implements AutoCloseable {
             int err = -rc;
             if (err == Errno.EPERM || err == Errno.EACCES && LibbpfLog.verifierReason() == null) {
                 throw new BpfException("permission denied loading BPF programs (" + Errno.name(err)
-                        + "): run as root, or grant CAP_BPF, CAP_PERFMON and CAP_DAC_READ_SEARCH "
+                        + "): run as root, or grant CAP_BPF, CAP_PERFMON and CAP_DAC_READ_SEARCH (and CAP_NET_ADMIN for the cgroup hooks) "
                         + "(see README, Security)", 4);
             }
             String why = LibbpfLog.verifierReason();

@@ -96,7 +96,7 @@ public final class Preflight {
                 }
             }
             throw new BpfException("missing privileges for live capture (" + missing.toString().trim()
-                    + "): run as root, or grant CAP_BPF, CAP_PERFMON and CAP_DAC_READ_SEARCH "
+                    + "): run as root, or grant CAP_BPF, CAP_PERFMON and CAP_DAC_READ_SEARCH (and CAP_NET_ADMIN for the cgroup hooks) "
                     + "(README, Security); --replay FILE runs without them", EXIT_PRIVILEGES);
         }
     }

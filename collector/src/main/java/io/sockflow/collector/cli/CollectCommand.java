@@ -92,7 +92,8 @@ public final class CollectCommand {
     static String usage() {
         return "usage: sockflow collect [settings]\n\n"
                 + "Captures every network system call of this host and writes one event per call.\n"
-                + "Needs root, or CAP_BPF + CAP_PERFMON + CAP_DAC_READ_SEARCH.\n\nsettings:\n" + Settings.help();
+                + "Needs root, or CAP_BPF + CAP_PERFMON + CAP_DAC_READ_SEARCH (and CAP_NET_ADMIN for the socket birth and "
+                + "release hooks).\n\nsettings:\n" + Settings.help();
     }
 
     CaptureOptions captureOptions() {
