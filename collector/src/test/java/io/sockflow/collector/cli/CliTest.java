@@ -175,10 +175,11 @@ class CliTest {
         Process p = new ProcessBuilder(javaCommand(cp, "collect", "--pid-include", "1"))
                 .redirectOutput(ProcessBuilder.Redirect.DISCARD).redirectError(err.toFile()).start();
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-        while (io.sockflow.collector.Bpftool.syscallPrograms() < 42 && System.nanoTime() < deadline) {
+        int syscallPrograms = io.sockflow.collector.capture.CaptureLifecycleTestAccess.SYSCALL_PROGRAMS;
+        while (io.sockflow.collector.Bpftool.syscallPrograms() < syscallPrograms && System.nanoTime() < deadline) {
             Thread.sleep(100);
         }
-        assertEquals(42, io.sockflow.collector.Bpftool.syscallPrograms(), "attached");
+        assertEquals(syscallPrograms, io.sockflow.collector.Bpftool.syscallPrograms(), "attached");
         p.destroy(); // SIGTERM
         assertTrue(p.waitFor(20, TimeUnit.SECONDS));
         assertTrue(Files.readString(err).contains("events received"), Files.readString(err));

@@ -27,7 +27,8 @@ class KafkaKeyTest {
             for (String host : new String[] {"web-1", "web-2", new String("web-1")}) {
                 for (long id : ids) {
                     SocketEvent unix = event(host, id, 123);
-                    assertEquals(host + "/i" + id, key(unix));
+                    // inode 0 names no socket
+                    assertEquals(id == 0 ? host + "/pid/123" : host + "/i" + id, key(unix));
                     SocketEvent inet = event(host, id + 1, 123);
                     inet.setFamily("AF_INET6");
                     inet.setSocketCookie(id);
