@@ -182,7 +182,7 @@ public final class SockflowJob {
                 .setTopics(cfg.get(JobConfig.EVENTS_TOPIC))
                 .setGroupId(cfg.get(JobConfig.GROUP_ID))
                 .setStartingOffsets(start)
-                .setDeserializer(new EventDecoder(registry))
+                .setDeserializer(new EventDecoder(registry, EventDecoder.Limits.of(cfg)))
                 .setProperties(kafka)
                 .setProperty("partition.discovery.interval.ms", "30000")
                 .setProperty("commit.offsets.on.checkpoint", "true");
@@ -191,7 +191,8 @@ public final class SockflowJob {
         }
         WatermarkStrategy<Decoded> watermarks = WatermarkStrategy
                 .<Decoded>forBoundedOutOfOrderness(cfg.getDuration(JobConfig.OUT_OF_ORDERNESS))
-                .withTimestampAssigner((d, kafkaTs) -> d.event != null ? d.event.getTimestamp().toEpochMilli() : kafkaTs)
+                // a dead letter's time is whatever its producer wrote: it must not move the watermark
+                .withTimestampAssigner((d, kafkaTs) -> d.event != null ? d.event.getTimestamp().toEpochMilli() : Long.MIN_VALUE)
                 .withIdleness(cfg.getDuration(JobConfig.IDLENESS));
         SingleOutputStreamOperator<SocketEvent> decoded = env
                 .fromSource(sourceBuilder.build(), watermarks, "sockflow.events")
@@ -201,7 +202,8 @@ public final class SockflowJob {
                 .name("split-dead-letters").uid("split");
         DataStream<DeadLetter> dead = decoded.getSideOutput(EventDecoder.Split.DEAD_LETTERS);
         dead.sinkTo(kafkaSink(cfg, kafka, cfg.get(JobConfig.DEAD_LETTER_TOPIC) + "-dlq",
-                new DeadLetterSerializer(cfg.get(JobConfig.DEAD_LETTER_TOPIC)))).name("dead-letter-sink").uid("dead-letter-sink");
+                new DeadLetterSerializer(cfg.get(JobConfig.DEAD_LETTER_TOPIC), cfg.getInt(JobConfig.MAX_RECORD_BYTES))))
+                .name("dead-letter-sink").uid("dead-letter-sink");
 
         DataStream<SocketEvent> events = decoded;
         long failAfter = cfg.getLong(JobConfig.FAIL_AFTER);
@@ -284,7 +286,8 @@ public final class SockflowJob {
         String topic = cfg.get(topicOption);
         EventDecoder.RegistrySupplier registry = registry(cfg);
         if (kafkaOut) {
-            stream.sinkTo(kafkaSink(cfg, kafka, name, new AvroRecordSerializer<>(topic, schema, registry, key)))
+            stream.sinkTo(kafkaSink(cfg, kafka, name, new AvroRecordSerializer<>(topic, schema, registry, key,
+                            cfg.getInt(JobConfig.MAX_RECORD_BYTES))))
                     .name(name + "-kafka").uid(name + "-kafka");
         }
         if (lake != null) {
