@@ -329,6 +329,25 @@ public final class SockflowJob {
                 .build();
     }
 
+    /**
+     * The restart strategy of sockflow's own runs ({@code up}, the tests of failure): exponential delay from 1 s to
+     * 30 s, with no limit on attempts. A record the jobs cannot use does not fail them (it is dead-lettered), so what
+     * fails them is the world around: a registry, broker or disk away for a while. A few attempts and then FAILED
+     * turned such a spell into a stopped pipeline that every later start resumed into; retrying ever more slowly
+     * picks up by itself once it is back, and restarts from the last checkpoint lose nothing. (A Flink cluster with
+     * checkpointing defaults to the same kind.)
+     */
+    public static org.apache.flink.configuration.Configuration restartForever(org.apache.flink.configuration.Configuration conf) {
+        conf.setString("restart-strategy.type", "exponential-delay");
+        conf.setString("restart-strategy.exponential-delay.initial-backoff", "1s");
+        conf.setString("restart-strategy.exponential-delay.max-backoff", "30s");
+        conf.setString("restart-strategy.exponential-delay.backoff-multiplier", "2.0");
+        conf.setString("restart-strategy.exponential-delay.reset-backoff-threshold", "5min");
+        conf.setString("restart-strategy.exponential-delay.jitter-factor", "0.1");
+        conf.setString("restart-strategy.exponential-delay.attempts-before-reset-backoff", Integer.toString(Integer.MAX_VALUE));
+        return conf;
+    }
+
     /** Runs the job graph and waits (local environments; tests). */
     public static JobExecutionResult run(StreamExecutionEnvironment env, JobConfig cfg) throws Exception {
         prepare(cfg);
