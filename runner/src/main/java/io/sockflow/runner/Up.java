@@ -174,10 +174,8 @@ public final class Up {
             m.put("transactional.id.prefix", "sockflow-up");
             JobConfig cfg = JobConfig.of(m);
             SockflowJob.prepare(cfg);
-            Configuration conf = new Configuration();
-            conf.setString("restart-strategy.type", "fixed-delay");
-            conf.setString("restart-strategy.fixed-delay.attempts", "3");
-            conf.setString("restart-strategy.fixed-delay.delay", "2s");
+            // no attempt limit: a spell without the registry or broker must not stop the pipeline for good
+            Configuration conf = SockflowJob.restartForever(new Configuration());
             if (resume.isEmpty()) {
                 job.set(startJobs(cfg, conf));
             } else {

@@ -298,9 +298,16 @@ public final class RecordCodec<T extends SpecificRecord> {
     private static long blockCount(AvroBinaryInput in) {
         long n = in.readLong();
         if (n < 0) {
+            if (n == Long.MIN_VALUE) {
+                throw new IllegalArgumentException("a block count of " + n);
+            }
             n = -n;
-            in.readLong();
+            long size = in.readLong();
+            if (size < 0 || size > in.remaining()) {
+                throw new IllegalArgumentException("a block of " + size + " bytes with " + in.remaining() + " bytes left");
+            }
         }
+        // every item this codec reads takes at least one byte: a count beyond the bytes left is a lie
         if (n > in.remaining()) {
             throw new IllegalArgumentException("a block of " + n + " items with " + in.remaining() + " bytes left");
         }
