@@ -228,6 +228,32 @@ def fd_passing():
     say(facts=facts)
 
 
+def handover():
+    """The owner exits while a forked child still holds its socket: the child takes it over, and ends it later."""
+    r, w = os.pipe()
+    parent = os.fork()
+    if parent == 0:  # the owner: makes the socket, forks the child that keeps it, exits without closing
+        os.close(r)
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.bind(("127.0.0.1", 0))
+        facts = {"owner": os.getpid(), "sock": ident(s)}
+        child = os.fork()
+        if child == 0:
+            time.sleep(3.0)  # the owner is gone by now; the child still uses the socket, then closes it
+            s.sendto(b"still here", s.getsockname())
+            s.close()
+            os._exit(0)
+        facts["child"] = child
+        os.write(w, (json.dumps(facts) + "\n").encode())
+        time.sleep(0.5)
+        os._exit(0)
+    os.close(w)
+    facts = json.loads(os.read(r, 4096).decode().split("\n")[0])
+    os.waitpid(parent, 0)
+    time.sleep(4.5)
+    say(facts=facts)
+
+
 def threads():
     """(h) A socket made by one thread and closed by another of the same process."""
     box = {}
@@ -264,5 +290,7 @@ if __name__ == "__main__":
         fd_passing()
     elif what == "threads":
         threads()
+    elif what == "handover":
+        handover()
     else:
         sys.exit("unknown scenario " + what)

@@ -172,6 +172,7 @@ class LifecycleTruthTest {
                     passing.finish();
                 }
                 play("threads", "threads");
+                play("handover", "handover");
                 Thread.sleep(3000); // the last releases, a sweep, the producer's flush
                 int rc = collector.stop();
                 assertTrue(rc == 0 || rc == 143, collector.log.toString());
@@ -333,6 +334,17 @@ class LifecycleTruthTest {
         assertEquals(f.get("pid").asInt(), l.getPid());
         assertEquals("CREATED", l.getOwnerSource());
         assertEquals("CLOSE", l.getReleaseCause());
+    }
+
+    @Test
+    void whenTheOwnerExitsTheHolderTakesTheSocketOverAndTheRecordsSaySo() {
+        JsonNode f = facts.get("handover");
+        int child = f.get("child").asInt();
+        SocketLifecycle end = ended(f.get("sock"));
+        assertEquals(child, end.getPid(), "the child holds it now: " + records(f.get("sock")));
+        assertEquals("TAKEN_OVER", end.getOwnerSource());
+        assertEquals("CLOSE", end.getReleaseCause());
+        assertEquals(child, end.getReleasedByPid());
     }
 
     @Test

@@ -144,8 +144,9 @@ public final class SocketLifecycleState implements Serializable {
      * duplicates come from a producer resending what it sent just before, so a window of recent ids is enough.
      */
     private final LinkedHashSet<String> seen = new LinkedHashSet<>();
-    /** boot-clock to wall-clock offset taken from the records themselves */
+    /** boot-clock to wall-clock offset taken from the records themselves (the earliest one's) */
     private long wallOffsetNs;
+    private long wallOffsetAtNs = Long.MAX_VALUE;
 
     /** Folds one record in; returns false when it was already folded in (a duplicate). */
     public boolean apply(SocketEvent e) {
@@ -156,8 +157,13 @@ public final class SocketLifecycleState implements Serializable {
             seen.removeFirst();
         }
         long t = e.getMonotonicNs();
-        Instant ts = e.getTimestamp();
-        wallOffsetNs = ts.getEpochSecond() * 1_000_000_000L + ts.getNano() - t;
+        if (t < wallOffsetAtNs) {
+            // the wall clock comes in microseconds and the boot clock in nanoseconds, so each record gives an offset a
+            // little different: the earliest record's is used, whatever the order the records came in
+            Instant ts = e.getTimestamp();
+            wallOffsetNs = ts.getEpochSecond() * 1_000_000_000L + ts.getNano() - t;
+            wallOffsetAtNs = t;
+        }
         identity(e);
         events++;
         lastSeenNs = lastSeenNs == null ? t : Math.max(lastSeenNs, t);
@@ -172,7 +178,7 @@ public final class SocketLifecycleState implements Serializable {
             }
         }
         if (call && "CALLER".equals(e.getAttribution())) {
-            if (firstCaller == null || t < firstCaller.atNs) {
+            if (firstCaller == null || earlier(t, e.getPid(), firstCaller)) {
                 firstCaller = Proc.of(e);
             }
             holderUsed(e);
@@ -202,8 +208,8 @@ public final class SocketLifecycleState implements Serializable {
             }
             case INVENTORY -> inventory(e, t);
             case OWNER_CHANGE -> {
-                if (takenOver == null || t >= takenOver.atNs) {
-                    takenOver = Proc.of(e);
+                if (takenOver == null || !earlier(t, e.getPid(), takenOver)) {
+                    takenOver = Proc.of(e); // the latest hand-over
                 }
                 holders.remove(e.getPid());
             }
@@ -348,9 +354,14 @@ public final class SocketLifecycleState implements Serializable {
 
     private void created(SocketEvent e, long t) {
         createdNs = min(createdNs, t);
-        if (creator == null || t < creator.atNs) {
+        if (creator == null || earlier(t, e.getPid(), creator)) {
             creator = Proc.of(e);
         }
+    }
+
+    /** Whether a record at t by pid comes before what p says, ties broken by pid: the same answer in any order. */
+    private static boolean earlier(long t, int pid, Proc p) {
+        return t < p.atNs || t == p.atNs && pid < p.pid;
     }
 
     /** One holder at the inventory: the one with the earliest start owns the socket, the others hold it. */

@@ -33,8 +33,9 @@ class SocketLifecycleStateTest {
         SocketEvent e = new SocketEvent();
         e.setHost("h");
         e.setBootId("b");
-        e.setMonotonicNs(t);
-        e.setTimestamp(Instant.ofEpochSecond(0, BOOT_TO_WALL + t));
+        // t in microseconds: the wall clock of a record has microseconds (the boot clock nanoseconds)
+        e.setMonotonicNs(t * 1000);
+        e.setTimestamp(Instant.ofEpochSecond(0, BOOT_TO_WALL + t * 1000));
         e.setDurationNs(1000L);
         e.setKind(kind);
         e.setPid(pid);
@@ -121,7 +122,7 @@ class SocketLifecycleStateTest {
     }
 
     static Instant at(long t) {
-        return Instant.ofEpochSecond(0, BOOT_TO_WALL + t);
+        return Instant.ofEpochSecond(0, BOOT_TO_WALL + t * 1000);
     }
 
     @Test
@@ -396,7 +397,7 @@ class SocketLifecycleStateTest {
         SocketLifecycleState s = new SocketLifecycleState();
         client().subList(0, 5).forEach(s::apply);
         assertFalse(s.closed());
-        SocketLifecycle r = s.toRecord(LifecycleStatus.TIMED_OUT, 65_000L);
+        SocketLifecycle r = s.toRecord(LifecycleStatus.TIMED_OUT, 65_000_000L);
         assertEquals(LifecycleStatus.TIMED_OUT, r.getStatus());
         assertEquals("TIMEOUT", r.getEndReason());
         assertEquals(at(65_000), r.getClosedAt());
