@@ -147,8 +147,10 @@ public final class CollectCommand {
             }
         }, "sockflow-stop");
         Runtime.getRuntime().addShutdownHook(hook);
+        // with Kafka the spool folder is the collector's own: the live sockets are kept there between runs
+        Path state = kafka != null ? Path.of(settings.getString(Settings.SPOOL_DIR)).resolve("live-sockets.tsv") : null;
         try (SocketCapture sockets = new SocketCapture(captureOptions(), decoder,
-                settings.duration(Settings.SWEEP_INTERVAL), write)) {
+                settings.duration(Settings.SWEEP_INTERVAL), state, write)) {
             Capture capture = sockets.capture();
             for (String line : kernelReport(sockets)) {
                 System.err.println("sockflow: " + line);

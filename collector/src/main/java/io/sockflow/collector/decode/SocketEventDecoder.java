@@ -63,6 +63,11 @@ public final class SocketEventDecoder {
         return s > 0 && s < TCP_STATES.length ? TCP_STATES[s] : Integer.toString(s);
     }
 
+    /** The host the records are of. */
+    public HostInfo host() {
+        return hostInfo;
+    }
+
     public SocketEvent decode(MemorySegment rec) {
         return decode(rec, new SocketEvent());
     }

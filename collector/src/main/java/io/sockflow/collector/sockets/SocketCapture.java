@@ -10,6 +10,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.lang.foreign.MemorySegment;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashSet;
 import java.util.Set;
@@ -38,12 +39,24 @@ public final class SocketCapture implements AutoCloseable {
     private int inventoried;
     private long inventoryNs;
     private volatile Thread poller;
+    private final Path stateFile;
     private volatile boolean closed;
 
     /**
      * @param sweep the interval of the sweep (zero: none; the inventory still runs)
      */
     public SocketCapture(CaptureOptions options, SocketEventDecoder decoder, Duration sweep, Consumer<SocketEvent> out) {
+        this(options, decoder, sweep, null, out);
+    }
+
+    /**
+     * @param sweep     the interval of the sweep (zero: none; the inventory still runs)
+     * @param stateFile where the sockets alive are kept between runs (null: nowhere), so that a start ends those that
+     *                  went while no collector ran
+     */
+    public SocketCapture(CaptureOptions options, SocketEventDecoder decoder, Duration sweep, Path stateFile,
+            Consumer<SocketEvent> out) {
+        this.stateFile = stateFile;
         this.decoder = decoder;
         this.out = out;
         this.sweepNs = sweep.toNanos();
@@ -67,6 +80,14 @@ public final class SocketCapture implements AutoCloseable {
             tracker.accept(e, false, false, System.nanoTime(), out);
         }
         inventoryNs = System.nanoTime() - t0;
+        if (stateFile != null && java.nio.file.Files.exists(stateFile)) {
+            int gone = tracker.endedWhileStopped(LiveSocketsFile.read(stateFile), decoder.host().bootId(),
+                    Libc.clockNanos(Libc.CLOCK_BOOTTIME), java.time.Instant.now(), out);
+            if (gone > 0) {
+                LOG.info("{} sockets alive at the last stop are gone now: ended (cause UNSEEN)", gone);
+            }
+        }
+        saveLive();
         lastWalk = System.nanoTime();
         nextSweep = sweepNs > 0 ? System.nanoTime() + sweepNs : Long.MAX_VALUE;
         LOG.info("inventory: {} socket descriptors of existing processes in {} ms", inventoried, inventoryNs / 1_000_000);
@@ -154,6 +175,19 @@ public final class SocketCapture implements AutoCloseable {
         capture.drain(); // the records of what happened before the walk are in before it is judged
         tracker.endWalk(System.nanoTime(), out);
         lastWalk = System.nanoTime();
+        saveLive();
+    }
+
+    private void saveLive() {
+        if (stateFile == null) {
+            return;
+        }
+        try {
+            LiveSocketsFile.write(stateFile, tracker.live());
+        } catch (java.io.IOException e) {
+            LOG.warn("cannot keep the live sockets in {} ({}): a restart will not end what goes meanwhile", stateFile,
+                    e.getMessage());
+        }
     }
 
     /** Kernel counter records (read from the kernel's maps), attributed like the rest. */
@@ -186,6 +220,7 @@ public final class SocketCapture implements AutoCloseable {
         synchronized (this) {
             capture.close(); // detaches, then hands over what was queued
             tracker.flush(out);
+            saveLive();
         }
     }
 }

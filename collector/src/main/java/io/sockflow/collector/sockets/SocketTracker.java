@@ -475,6 +475,42 @@ public final class SocketTracker {
         out.accept(e);
     }
 
+    // ---- the sockets that lived when the collector stopped ----
+
+    /** A record of every socket the tracker knows to be alive (not sockflow's own): what the next start checks. */
+    public List<SocketEvent> live() {
+        List<SocketEvent> out = new ArrayList<>();
+        for (Entry e : table.values()) {
+            if (!e.excluded && e.template != null) {
+                out.add(e.template);
+            }
+        }
+        return out;
+    }
+
+    /**
+     * Ends the sockets a previous run knew alive that the inventory did not find: they went while no collector ran
+     * (SOCK_RELEASE, cause UNSEEN, at {@code nowBootNs}). A socket of another boot went with that boot.
+     */
+    public int endedWhileStopped(List<SocketEvent> previous, String bootId, long nowBootNs, java.time.Instant now,
+            Consumer<SocketEvent> out) {
+        int n = 0;
+        for (SocketEvent p : previous) {
+            String key = SocketIdentity.local(p.getFamily(), p.getSocketCookie(), p.getSocketInode());
+            if (key == null || bootId.equals(p.getBootId()) && table.containsKey(key)) {
+                continue;
+            }
+            SocketEvent r = releaseFrom(p, "UNSEEN");
+            r.setMonotonicNs(bootId.equals(p.getBootId()) ? nowBootNs : p.getMonotonicNs() + 1);
+            r.setTimestamp(now);
+            r.setAttribution("UNKNOWN");
+            sweptEnds++;
+            n++;
+            out.accept(r);
+        }
+        return n;
+    }
+
     // ---- the descriptor walk: the sweep, and who holds a socket whose owner went ----
 
     /** Starts a walk; its records follow through {@link #walkRecord}, then {@link #endWalk}. */
