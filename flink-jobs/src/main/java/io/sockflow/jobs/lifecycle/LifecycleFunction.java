@@ -44,6 +44,12 @@ public final class LifecycleFunction extends KeyedProcessFunction<String, Socket
     private transient Counter duplicates;
     private transient Counter ended;
     private transient Counter orphans;
+    /** records of a socket not (yet) seen alive, and how many */
+    private transient org.apache.flink.api.common.state.ListState<SocketEvent> waiting;
+    private transient ValueState<Integer> waitingCount;
+    /** how long such records wait (event time) for the record that shows their socket alive */
+    private static final long WAIT_MS = 30_000;
+    private static final int WAIT_MAX = 256;
 
     public LifecycleFunction(Duration closeGrace, Duration timeout, Duration updateInterval) {
         this.graceMs = closeGrace.toMillis();
@@ -63,6 +69,9 @@ public final class LifecycleFunction extends KeyedProcessFunction<String, Socket
         duplicates = getRuntimeContext().getMetricGroup().counter("duplicateEvents");
         ended = getRuntimeContext().getMetricGroup().counter("lifecyclesEnded");
         orphans = getRuntimeContext().getMetricGroup().counter("recordsOfNoLiveSocket");
+        waiting = getRuntimeContext().getListState(new org.apache.flink.api.common.state.ListStateDescriptor<>(
+                "waiting", io.sockflow.jobs.types.BinaryTypeInfo.socketEvents()));
+        waitingCount = getRuntimeContext().getState(new ValueStateDescriptor<>("waitingCount", Integer.class));
     }
 
     @Override
@@ -76,17 +85,25 @@ public final class LifecycleFunction extends KeyedProcessFunction<String, Socket
                 return;
             }
             if (!startsALifecycle(e)) {
-                // the kernel's own records of a socket (a TCP state change minutes after its release, in FIN_WAIT2)
-                // and the end of a socket never seen alive do not make a lifecycle: every live socket is announced
-                // by its birth, the inventory or the collector's sweep
-                orphans.inc();
+                // the kernel's own records of a socket and the end of a socket never seen alive do not make a
+                // lifecycle (a TCP state change minutes after a release, in FIN_WAIT2, is no new socket): they wait a
+                // while for the record that shows the socket alive (its birth, the inventory, a call), which may come
+                // later on the stream, and are counted and let go without it
+                hold(e, ctx);
                 return;
             }
             s = new SocketLifecycleState();
+            for (SocketEvent w : waiting.get()) {
+                if (!s.apply(w)) {
+                    duplicates.inc();
+                }
+            }
+            waiting.clear();
+            waitingCount.clear();
         }
         boolean closedBefore = !fresh && s.closed();
         boolean announcedBefore = !fresh && s.connectedWithEndpoints();
-        if (!s.apply(e)) {
+        if (!s.apply(e) && !fresh) {
             duplicates.inc();
             return;
         }
@@ -123,8 +140,29 @@ public final class LifecycleFunction extends KeyedProcessFunction<String, Socket
         };
     }
 
+    private void hold(SocketEvent e, Context ctx) throws Exception {
+        Integer n = waitingCount.value();
+        if (n == null) {
+            n = 0;
+            ctx.timerService().registerEventTimeTimer(e.getTimestamp().toEpochMilli() + WAIT_MS);
+        }
+        if (n >= WAIT_MAX) {
+            orphans.inc();
+            return;
+        }
+        waiting.add(e);
+        waitingCount.update(n + 1);
+    }
+
     @Override
     public void onTimer(long ts, OnTimerContext ctx, Collector<SocketLifecycle> out) throws Exception {
+        Integer held = waitingCount.value();
+        if (held != null && state.value() == null) {
+            orphans.inc(held); // no record showed their socket alive
+            waiting.clear();
+            waitingCount.clear();
+            return;
+        }
         Long end = endedAt.value();
         if (end != null) {
             if (ts >= end + tombstoneMs) {

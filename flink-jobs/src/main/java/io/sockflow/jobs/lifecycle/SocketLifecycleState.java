@@ -111,10 +111,13 @@ public final class SocketLifecycleState implements Serializable {
     private boolean pair;
     private boolean datagram;
     private String inventoryState;
-    // a connect's outcome: pending since, and the error that ended it (with its time)
+    // a connect's outcome: pending since, the error connect() returned, and the earliest error the kernel reported for
+    // the socket (its error report, a reset answering the SYN), each with its time
     private Long connectPendingNs;
     private String connectError;
     private long connectErrorNs = Long.MAX_VALUE;
+    private String kernelError;
+    private long kernelErrorNs = Long.MAX_VALUE;
     private long bytesSent;
     private long bytesReceived;
     private long messagesSent;
@@ -258,8 +261,8 @@ public final class SocketLifecycleState implements Serializable {
                 }
             }
             case SOCK_ERROR -> {
-                if (e.getErrno() != null && connectPendingNs != null) {
-                    connectFailed(e.getErrno(), t);
+                if (e.getErrno() != null) {
+                    kernelFailed(e.getErrno(), t);
                 }
             }
             case SOCK_SEND -> {
@@ -280,8 +283,8 @@ public final class SocketLifecycleState implements Serializable {
             case TCP_SEND_RESET -> resetsSent++;
             case TCP_RECEIVE_RESET -> {
                 resetsReceived++;
-                if ("SYN_SENT".equals(e.getTcpState()) && connectPendingNs != null) {
-                    connectFailed("ECONNREFUSED", t); // a reset in answer to our SYN
+                if ("SYN_SENT".equals(e.getTcpState())) {
+                    kernelFailed("ECONNREFUSED", t); // a reset in answer to our SYN
                 }
             }
             case TCP_RTT -> {
@@ -446,10 +449,37 @@ public final class SocketLifecycleState implements Serializable {
     }
 
     private void connectFailed(String errno, long t) {
-        if (errno != null && t < connectErrorNs) {
+        if (errno != null && (t < connectErrorNs || t == connectErrorNs && errno.compareTo(connectError) < 0)) {
             connectErrorNs = t;
             connectError = errno;
         }
+    }
+
+    private void kernelFailed(String errno, long t) {
+        if (t < kernelErrorNs || t == kernelErrorNs && errno.compareTo(kernelError) < 0) {
+            kernelErrorNs = t;
+            kernelError = errno;
+        }
+    }
+
+    /** The error that ended a connect attempt, whichever came first (connect() said it, or the kernel did). */
+    private String attemptError() {
+        if (!attempted()) {
+            return null;
+        }
+        if (connectError != null && (kernelError == null || connectErrorNs <= kernelErrorNs)) {
+            return connectError;
+        }
+        return kernelError;
+    }
+
+    private long attemptErrorNs() {
+        return Math.min(connectErrorNs, attempted() ? kernelErrorNs : Long.MAX_VALUE);
+    }
+
+    private boolean attempted() {
+        return connectPendingNs != null || connected && !accepted && !"SOCK_DGRAM".equals(socketType)
+                || connectError != null;
     }
 
     /**
@@ -506,14 +536,14 @@ public final class SocketLifecycleState implements Serializable {
     /** Whether the connection came up: a successful connect, an accept, or the TCP handshake. */
     private boolean isConnected() {
         return connected && connectedNs != null || accepted
-                || connectedNs != null && (connectError == null || connectedNs < connectErrorNs)
+                || connectedNs != null && (attemptError() == null || connectedNs < attemptErrorNs())
                 || "SOCK_DGRAM".equals(socketType) && connected;
     }
 
     /** Connected (or accepted) with both ends known: a flow can be opened for it. */
     public boolean connectedWithEndpoints() {
         return (connectedNs != null || connected || "ESTABLISHED".equals(inventoryState)) && localPort != null
-                && remotePort != null && connectError == null;
+                && remotePort != null && (attemptError() == null || connectedNs != null && connectedNs < attemptErrorNs());
     }
 
     /** The owner: the latest hand-over, else the creator, else the inventory's, else the first process seen acting. */
@@ -542,7 +572,7 @@ public final class SocketLifecycleState implements Serializable {
         if (accepted) {
             return SocketRole.ACCEPTED;
         }
-        if (connected || connectPendingNs != null || connectError != null) {
+        if (attempted()) {
             return "SOCK_DGRAM".equals(socketType) ? SocketRole.DATAGRAM : SocketRole.CLIENT;
         }
         if (datagram || "SOCK_DGRAM".equals(socketType)) {
@@ -559,17 +589,16 @@ public final class SocketLifecycleState implements Serializable {
 
     /** CONNECTED, the error that ended the attempt, ABANDONED (released while connecting), IN_PROGRESS, or null. */
     String connectOutcome() {
-        boolean attempted = connectPendingNs != null || connected && !accepted && !"SOCK_DGRAM".equals(socketType)
-                || connectError != null;
-        if (!attempted) {
+        if (!attempted()) {
             return null;
         }
-        if (connectedNs != null && (connectError == null || connectedNs < connectErrorNs) || connected && connectPendingNs == null
-                && connectError == null) {
+        String error = attemptError();
+        if (connectedNs != null && (error == null || connectedNs < attemptErrorNs())
+                || connected && connectPendingNs == null && error == null) {
             return "CONNECTED";
         }
-        if (connectError != null) {
-            return connectError;
+        if (error != null) {
+            return error;
         }
         return releasedNs != null ? "ABANDONED" : "IN_PROGRESS";
     }

@@ -178,6 +178,32 @@ class LifecycleFunctionTest {
         h.close();
     }
 
+    @Test
+    void aKernelRecordMinutesAfterTheReleaseMakesNoLifecycleAndOneBeforeTheBirthIsFoldedIn() throws Exception {
+        var h = harness();
+        long t0 = Ev.T0.toEpochMilli();
+        feed(h, shortSocket(5, 0, 10));
+        h.processWatermark(t0 + 2000);
+        assertEquals(1, h.extractOutputValues().size());
+        // FIN_WAIT2's timer ends the kernel's socket a minute later: long after the lifecycle and its tombstone
+        feed(h, List.of(Ev.of(TCP_STATE, 0, "swapper/0", 70_000).socket(9).tcp().state("FIN_WAIT2", "CLOSE").get()));
+        h.processWatermark(t0 + 5 * 60_000);
+        assertEquals(1, h.extractOutputValues().size(), "no lifecycle for a socket no process held");
+        assertEquals(0, h.numKeyedStateEntries(), "and nothing kept for it");
+        // an accepted connection's handshake reaches the job before its accept(): held, then folded in
+        var h2 = harness();
+        feed(h2, List.of(Ev.of(TCP_STATE, 0, "swapper/0", 10).socket(77).tcp().state("SYN_RECV", "ESTABLISHED").get()));
+        assertTrue(h2.extractOutputValues().isEmpty());
+        feed(h2, List.of(Ev.of(ACCEPT4, 8, "srv", 20).socket(77).related(76).tcp().local("127.0.0.1", 80).remote("127.0.0.1", 5000).ret(4, null).get(),
+                Ev.of(CLOSE, 8, "srv", 30).socket(77).tcp().last().get(), Ev.of(CLOSE, 8, "srv", 30).socket(77).tcp().released("CLOSE").get()));
+        h2.processWatermark(t0 + 2000);
+        SocketLifecycle l = h2.extractOutputValues().get(0);
+        assertEquals(3 + 1, l.getEventCount(), "the held state change is part of it");
+        assertEquals(Ev.T0.plusMillis(10), l.getConnectedAt());
+        h.close();
+        h2.close();
+    }
+
     /** A TCP socket of process {@code pid}, inode 9, made at {@code at} ms and released {@code life} ms later. */
     private static List<SocketEvent> shortSocket(int pid, long at, long life) {
         return List.of(Ev.of(SOCKET, pid, "nc", at).socket(9).tcp().get(),
