@@ -150,11 +150,12 @@ class PoisonReplayTest {
                 proxy.outageAt(path -> path.equals("/schemas/ids/" + older), Duration.ofSeconds(5), Duration.ofSeconds(4),
                         Duration.ofMillis(1500));
                 write(topic, capture.subList(half, capture.size()), List.of(), true);
-                // a day later, an event of no socket: event time moves past every socket's end, as it would live
+                // ten minutes later, an event of no socket: event time moves past every socket's end and every rule's
+                // window, as it would live (not more: a time ahead of the job's clock is refused as a dead letter)
                 SocketEvent tick = SocketEvent.newBuilder(capture.getLast()).setKind(io.sockflow.schemas.EventKind.UNKNOWN)
                         .setSocketInode(null).setSocketKernelAddress(null).setRelatedSocketInode(null)
                         .setRelatedSocketKernelAddress(null).setPid(0).setComm("clock")
-                        .setTimestamp(capture.getLast().getTimestamp().plus(Duration.ofDays(1))).build();
+                        .setTimestamp(capture.getLast().getTimestamp().plus(Duration.ofMinutes(10))).build();
                 write(topic, List.of(tick), List.of(), false);
                 Run got = job.awaitResults(expected);
                 System.out.printf("registry outage replay: %d requests answered 500 and %d held, %d passed; the job restarted "
