@@ -25,29 +25,28 @@ class CaptureLifecycleTest {
     static final java.util.Map<String, Long> LINKS = java.util.Map.of("perf_event", 57L, "raw_tracepoint", 10L, "cgroup", 2L,
             "iter", 5L);
 
-    static long sockflowPrograms() throws Exception {
-        return io.sockflow.collector.Bpftool.syscallPrograms();
-    }
+    static final long SELF = ProcessHandle.current().pid();
 
-    static long perfEventLinks() throws Exception {
-        return io.sockflow.collector.Bpftool.perfEventLinks();
+    /** Counted for this JVM alone: another collector may be running on the machine. */
+    static long sockflowPrograms() throws Exception {
+        return io.sockflow.collector.Bpftool.syscallPrograms(SELF);
     }
 
     @Test
     void closingLeavesNoProgramOrLinkBehind() throws Exception {
         long progsBefore = sockflowPrograms();
-        java.util.Map<String, Long> linksBefore = io.sockflow.collector.Bpftool.linksByType();
+        java.util.Map<String, Long> linksBefore = io.sockflow.collector.Bpftool.heldLinksByType(SELF);
         try (LiveCapture live = new LiveCapture()) {
             assertEquals(PROGRAMS, live.capture.links().size());
             assertEquals(progsBefore + SYSCALL_PROGRAMS, sockflowPrograms());
-            java.util.Map<String, Long> during = io.sockflow.collector.Bpftool.linksByType();
+            java.util.Map<String, Long> during = io.sockflow.collector.Bpftool.heldLinksByType(SELF);
             for (var l : LINKS.entrySet()) {
                 assertEquals(linksBefore.getOrDefault(l.getKey(), 0L) + l.getValue(), during.getOrDefault(l.getKey(), 0L),
                         l.getKey() + " links while attached");
             }
         }
         assertEquals(progsBefore, sockflowPrograms(), "programs unloaded");
-        assertEquals(linksBefore, io.sockflow.collector.Bpftool.linksByType(), "links destroyed, every type");
+        assertEquals(linksBefore, io.sockflow.collector.Bpftool.heldLinksByType(SELF), "links destroyed, every type");
     }
 
     @Test

@@ -174,16 +174,22 @@ class CliTest {
         Path err = Files.createTempFile("collect", ".err");
         Process p = new ProcessBuilder(javaCommand(cp, "collect", "--pid-include", "1"))
                 .redirectOutput(ProcessBuilder.Redirect.DISCARD).redirectError(err.toFile()).start();
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-        int syscallPrograms = io.sockflow.collector.capture.CaptureLifecycleTestAccess.SYSCALL_PROGRAMS;
-        while (io.sockflow.collector.Bpftool.syscallPrograms() < syscallPrograms && System.nanoTime() < deadline) {
-            Thread.sleep(100);
+        try {
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            int syscallPrograms = io.sockflow.collector.capture.CaptureLifecycleTestAccess.SYSCALL_PROGRAMS;
+            while (io.sockflow.collector.Bpftool.syscallPrograms(p.pid()) < syscallPrograms && System.nanoTime() < deadline) {
+                Thread.sleep(100);
+            }
+            assertEquals(syscallPrograms, io.sockflow.collector.Bpftool.syscallPrograms(p.pid()), "attached");
+            java.util.Set<Long> held = io.sockflow.collector.Bpftool.heldProgramIds(p.pid());
+            p.destroy(); // SIGTERM
+            assertTrue(p.waitFor(20, TimeUnit.SECONDS));
+            assertTrue(Files.readString(err).contains("events received"), Files.readString(err));
+            assertTrue(io.sockflow.collector.Bpftool.programIds().stream().noneMatch(held::contains),
+                    "nothing it loaded is left in the kernel");
+        } finally {
+            p.destroyForcibly();
         }
-        assertEquals(syscallPrograms, io.sockflow.collector.Bpftool.syscallPrograms(), "attached");
-        p.destroy(); // SIGTERM
-        assertTrue(p.waitFor(20, TimeUnit.SECONDS));
-        assertTrue(Files.readString(err).contains("events received"), Files.readString(err));
-        assertEquals(0, io.sockflow.collector.Bpftool.syscallPrograms(), "nothing left in the kernel");
     }
 
     /** A copy of the class path that an unprivileged user can read (the Maven repository under /root cannot be). */
