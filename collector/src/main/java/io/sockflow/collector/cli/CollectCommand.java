@@ -124,6 +124,8 @@ public final class CollectCommand {
         if (kafka != null && kafka.previousRunReport() != null) {
             System.err.println("sockflow: " + kafka.previousRunReport());
         }
+        // what the spool's recovery found is known now, before the inventory and the attach (which take seconds)
+        health = health(new Capture.Stats(0, 0, 0, 0, 0), false, kafka, registry);
         // a record the spool's policy drops is counted by the shipper and reported with its stats
         java.util.function.Consumer<SocketEvent> sinkTo = kafka != null ? kafka::write : file != null ? file::write : json::write;
         java.util.function.Consumer<SocketEvent> write = e -> {
@@ -179,7 +181,7 @@ public final class CollectCommand {
                     if (kafka != null) {
                         kafka.checkpoint();
                     }
-                    health = health(capture.stats(), kafka, registry);
+                    health = health(capture.stats(), true, kafka, registry);
                     nextCheckpoint = now + 1_000_000_000L;
                 }
                 if (now >= nextClock) {
@@ -247,10 +249,10 @@ public final class CollectCommand {
         }
     }
 
-    private static Health health(Capture.Stats s, KafkaOutput kafka, RegistryClient registry) {
+    private static Health health(Capture.Stats s, boolean attached, KafkaOutput kafka, RegistryClient registry) {
         KafkaShipper.Stats k = kafka == null ? null : kafka.stats();
         return new Health(s.received(), s.dropped(), k == null ? 0 : k.acked(), k == null ? 0 : k.spoolDepth(),
-                k == null ? 0 : k.spoolDropped(), s.sinkErrors(), true, k == null ? 0 : k.failed(),
+                k == null ? 0 : k.spoolDropped(), s.sinkErrors(), attached, k == null ? 0 : k.failed(),
                 k == null ? 0 : k.spoolBytes(), k == null ? 0 : k.meanLatencyMs(), registry == null ? 0 : registry.errors(),
                 k == null ? 0 : k.spoolCorrupt(), k == null ? 0 : k.spoolLostBytes());
     }
