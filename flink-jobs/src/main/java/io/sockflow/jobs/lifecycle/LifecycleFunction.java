@@ -192,9 +192,16 @@ public final class LifecycleFunction extends KeyedProcessFunction<String, Socket
                 s.published();
                 state.update(s);
             }
-            long n = next + updateMs * Math.max(1, (ts - next) / updateMs + 1);
+            // the next tick after the watermark, not after this timer: the end of a bounded input moves the watermark
+            // to Long.MAX_VALUE at once, and ticks one interval apart from here to there would never end; saturating,
+            // as a tick past Long.MAX_VALUE would wrap around to a time long gone
+            long now = Math.max(ts, ctx.timerService().currentWatermark());
+            long steps = Math.max(1, (now - next) / updateMs + 1);
+            long n = steps > (Long.MAX_VALUE - next) / updateMs ? Long.MAX_VALUE : next + updateMs * steps;
             nextUpdate.update(n);
-            ctx.timerService().registerEventTimeTimer(n);
+            if (n > ts) {
+                ctx.timerService().registerEventTimeTimer(n);
+            }
         }
     }
 

@@ -162,6 +162,25 @@ class LifecycleFunctionTest {
         h.close();
     }
 
+    /** Without a timeout (the default), the end of a bounded input publishes what changed once, and stops. */
+    @Test
+    void theEndOfABoundedInputPublishesAnOpenSocketOnceAndEnds() throws Exception {
+        var h = new KeyedOneInputStreamOperatorTestHarness<>(
+                new KeyedProcessOperator<>(new LifecycleFunction(Duration.ofSeconds(1), Duration.ZERO, Duration.ofMinutes(1))),
+                SocketKeys::key, Types.STRING);
+        h.open();
+        h.processElement(new StreamRecord<>(Ev.of(SENDTO, 77, "sshd", 0).socket(42).tcp().local("10.0.0.1", 22).remote("10.0.0.9", 50000).bytes(10).get(), 0));
+        h.processWatermark(Ev.T0.toEpochMilli() + Duration.ofMinutes(3).toMillis());
+        h.processElement(new StreamRecord<>(Ev.of(RECVFROM, 77, "sshd", 190_000).socket(42).tcp().local("10.0.0.1", 22).remote("10.0.0.9", 50000).bytes(3).get(), 0));
+        h.processWatermark(Long.MAX_VALUE); // returns: no tick wraps around
+        List<SocketLifecycle> all = h.extractOutputValues();
+        assertEquals(2, all.size(), "the first minute's update and the one at the end: " + all);
+        assertTrue(all.stream().allMatch(l -> l.getStatus() == LifecycleStatus.OPEN), "a socket no one released stays open");
+        assertEquals(13L, all.get(1).getBytesSent() + all.get(1).getBytesReceived());
+        assertEquals(0, h.numEventTimeTimers(), "no timer is left");
+        h.close();
+    }
+
     @Test
     void eventsAfterTheEndAreCountedNotANewLifecycle() throws Exception {
         var h = harness();
