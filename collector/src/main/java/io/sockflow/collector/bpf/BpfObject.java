@@ -193,47 +193,57 @@ public final class BpfObject implements AutoCloseable {
         return link;
     }
 
-    /**
-     * Runs an iterator program once over the kernel's table and returns what it wrote. The program is attached for the
-     * run only.
-     */
-    public byte[] runIterator(String program) {
+    /** Attaches an iterator program (no runs yet): {@link #runIterator} runs it, as often as wanted. */
+    public Link attachIter(String program) {
         if (!loaded) {
-            throw new IllegalStateException("load() before running an iterator");
+            throw new IllegalStateException("load() before attach()");
         }
         MemorySegment p = program(program);
-        MemorySegment link = Libbpf.programAttachIter(p);
-        if (link.equals(MemorySegment.NULL)) {
-            throw new BpfException("cannot start the iterator " + Libbpf.programSection(p) + ": "
+        MemorySegment l = Libbpf.programAttachIter(p);
+        if (l.equals(MemorySegment.NULL)) {
+            throw new BpfException("cannot attach the iterator " + Libbpf.programSection(p) + ": "
                     + Errno.describe(Libbpf.lastErrno()));
         }
-        try (Arena a = Arena.ofConfined()) {
-            int fd = Libbpf.iterCreate(Libbpf.linkFd(link));
-            if (fd < 0) {
-                throw new BpfException("cannot run the iterator " + Libbpf.programSection(p) + ": " + Errno.describe(-fd));
+        Link link = new Link(program, Libbpf.programSection(p), l);
+        links.add(link);
+        return link;
+    }
+
+    /**
+     * Runs an attached iterator once over the kernel's table and returns what it wrote. A run needs no privilege
+     * beyond the link, so the collector can run it after it has dropped its capabilities.
+     */
+    public synchronized byte[] runIterator(String program) {
+        Link link = null;
+        for (Link l : links) {
+            if (l.program().equals(program)) {
+                link = l;
             }
-            try {
-                java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream(1 << 16);
-                MemorySegment buf = a.allocate(1 << 16);
-                byte[] chunk = new byte[1 << 16];
-                while (true) {
-                    long n = io.sockflow.collector.sys.Libc.read(fd, buf, buf.byteSize());
-                    if (n < 0) {
-                        throw new BpfException("reading the iterator " + Libbpf.programSection(p) + ": "
-                                + Errno.describe((int) -n));
-                    }
-                    if (n == 0) {
-                        break;
-                    }
-                    MemorySegment.copy(buf, java.lang.foreign.ValueLayout.JAVA_BYTE, 0, chunk, 0, (int) n);
-                    out.write(chunk, 0, (int) n);
+        }
+        if (link == null) {
+            throw new IllegalStateException("the iterator " + program + " is not attached");
+        }
+        int fd = Libbpf.iterCreate(Libbpf.linkFd(link.handle()));
+        if (fd < 0) {
+            throw new BpfException("cannot run the iterator " + link.section() + ": " + Errno.describe(-fd));
+        }
+        try (Arena a = Arena.ofConfined()) {
+            java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream(1 << 16);
+            MemorySegment buf = a.allocate(1 << 16);
+            byte[] chunk = new byte[1 << 16];
+            while (true) {
+                long n = io.sockflow.collector.sys.Libc.read(fd, buf, buf.byteSize());
+                if (n < 0) {
+                    throw new BpfException("reading the iterator " + link.section() + ": " + Errno.describe((int) -n));
                 }
-                return out.toByteArray();
-            } finally {
-                io.sockflow.collector.sys.Libc.close(fd);
+                if (n == 0) {
+                    return out.toByteArray();
+                }
+                MemorySegment.copy(buf, java.lang.foreign.ValueLayout.JAVA_BYTE, 0, chunk, 0, (int) n);
+                out.write(chunk, 0, (int) n);
             }
         } finally {
-            Libbpf.linkDestroy(link);
+            io.sockflow.collector.sys.Libc.close(fd);
         }
     }
 

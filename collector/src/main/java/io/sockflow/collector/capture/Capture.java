@@ -146,7 +146,8 @@ public final class Capture implements AutoCloseable {
             for (String p : obj.programNames()) {
                 String section = obj.section(p);
                 if (section.startsWith("iter/")) {
-                    continue; // run on demand: the inventory and the sweep
+                    obj.attachIter(p); // run on demand (the inventory, the sweep), without privileges, from the link
+                    continue;
                 }
                 if (section.startsWith("cgroup/")) {
                     if (cgroupFd < 0) {
