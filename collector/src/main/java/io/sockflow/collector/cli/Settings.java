@@ -57,6 +57,10 @@ public final class Settings extends AbstractConfig {
     public static final String SWEEP_INTERVAL = "sweep.interval";
     public static final String FILE = "file";
     public static final String METRICS_PORT = "metrics.port";
+    public static final String METRICS_ADDRESS = "metrics.address";
+    public static final String METRICS_USER_INFO = "metrics.basic.auth.user.info";
+    public static final String RUN_AS = "run.as";
+    public static final String STATUS_FILE = "status.file";
 
     public static final ConfigDef DEFINITION = new ConfigDef()
             .define(OUTPUT, ConfigDef.Type.STRING, "json", ConfigDef.ValidString.in("json", "kafka", "file"),
@@ -120,7 +124,19 @@ public final class Settings extends AbstractConfig {
                             + "by a late reference) and to learn sockets whose birth was not seen; 0 turns the sweep off.")
             .define(METRICS_PORT, ConfigDef.Type.INT, 0, ConfigDef.Range.between(0, 65535), ConfigDef.Importance.MEDIUM,
                     "Serve Prometheus metrics (events by kind, kernel drops, Kafka acks and failures, spool depth, "
-                            + "produce latency, registry errors) at http://0.0.0.0:PORT/metrics; 0 serves none.")
+                            + "produce latency, registry errors) at http://ADDRESS:PORT/metrics; 0 serves none.")
+            .define(METRICS_ADDRESS, ConfigDef.Type.STRING, "127.0.0.1", ConfigDef.Importance.LOW,
+                    "Address the metrics endpoint listens on. Loopback by default; any other address needs "
+                            + "--metrics-basic-auth-user-info, so that it is never open without authentication.")
+            .define(METRICS_USER_INFO, ConfigDef.Type.PASSWORD, null, ConfigDef.Importance.LOW,
+                    "user:password a scraper must send (HTTP basic authentication) to read the metrics.")
+            .define(RUN_AS, ConfigDef.Type.STRING, "auto", ConfigDef.Importance.MEDIUM,
+                    "Who the collector becomes once its programs are attached, giving up every capability (a "
+                            + "user name or uid[:gid]); auto: the user who ran sudo, else nobody (65534); root keeps "
+                            + "root and its capabilities. Only a collector started as root switches.")
+            .define(STATUS_FILE, ConfigDef.Type.STRING, null, ConfigDef.Importance.LOW,
+                    "A file the collector rewrites every second with its counters (name=value lines), for a "
+                            + "process that shows them (sockflow up's live view).")
             .define(EXCLUDE_SELF, ConfigDef.Type.BOOLEAN, true, ConfigDef.Importance.LOW,
                     "Leave the collector's own process out, so its own traffic never feeds back into the capture.")
             .define(RING_BUFFER_BYTES, ConfigDef.Type.INT, 16 * 1024 * 1024, new PowerOfTwo(4096, 1 << 30),
@@ -140,6 +156,28 @@ public final class Settings extends AbstractConfig {
 
     private Settings(Map<String, Object> values) {
         super(DEFINITION, values, false);
+        String address = getString(METRICS_ADDRESS);
+        if (getInt(METRICS_PORT) > 0 && !isLoopback(address) && getPassword(METRICS_USER_INFO) == null) {
+            throw new ConfigException("--metrics-address " + address + " opens the metrics endpoint beyond this host: "
+                    + "give --metrics-basic-auth-user-info user:password too, or leave it on 127.0.0.1");
+        }
+        if (getPassword(METRICS_USER_INFO) != null && !getPassword(METRICS_USER_INFO).value().contains(":")) {
+            throw new ConfigException("--metrics-basic-auth-user-info needs the form user:password");
+        }
+        String runAs = getString(RUN_AS);
+        if (!runAs.equals("auto") && !runAs.equals("root")) {
+            try {
+                io.sockflow.collector.sys.Privileges.parse(runAs);
+            } catch (IllegalArgumentException e) {
+                throw new ConfigException("--run-as " + runAs + ": " + e.getMessage() + ", or auto, or root");
+            }
+        }
+    }
+
+    /** True for a loopback address given as text (127.x.x.x, ::1, localhost). */
+    static boolean isLoopback(String address) {
+        String a = address.strip();
+        return a.equals("localhost") || a.equals("::1") || a.equals("[::1]") || a.matches("127(\\.\\d{1,3}){3}");
     }
 
     /** Parses flags over environment over file; a bad value throws {@link ConfigException} naming the setting. */

@@ -44,11 +44,26 @@ public final class SocketCapture implements AutoCloseable {
      * @param sweep the interval of the sweep (zero: none; the inventory still runs)
      */
     public SocketCapture(CaptureOptions options, SocketEventDecoder decoder, Duration sweep, Consumer<SocketEvent> out) {
+        this(options, decoder, sweep, out, () -> { });
+    }
+
+    /**
+     * @param attached runs once the programs are attached, before the inventory: where the caller gives up its
+     *     privileges and opens what {@code out} writes to (records queue in the ring buffer meanwhile)
+     */
+    public SocketCapture(CaptureOptions options, SocketEventDecoder decoder, Duration sweep, Consumer<SocketEvent> out,
+            Runnable attached) {
         this.decoder = decoder;
         this.out = out;
         this.sweepNs = sweep.toNanos();
         RingBufferReader.RecordSink sink = this::onRecord;
         this.capture = Capture.open(options, sink);
+        try {
+            attached.run();
+        } catch (RuntimeException | Error e) {
+            capture.close();
+            throw e;
+        }
         Set<Integer> excluded = new HashSet<>(options.pidExclude());
         if (options.excludeSelf()) {
             excluded.add((int) ProcessHandle.current().pid());
