@@ -57,7 +57,14 @@ final class LocalFlink {
             Thread.currentThread().interrupt();
             throw new IOException("interrupted while making " + store);
         }
+        // private whatever the umask of the caller (a test's JVM has none of its own)
+        java.util.Set<java.nio.file.attribute.PosixFilePermission> owner =
+                java.nio.file.attribute.PosixFilePermissions.fromString("rw-------");
+        Files.setPosixFilePermissions(store, owner);
+        Files.deleteIfExists(secret);
+        Files.createFile(secret, java.nio.file.attribute.PosixFilePermissions.asFileAttribute(owner));
         Files.writeString(secret, password, StandardCharsets.US_ASCII);
+        Files.setPosixFilePermissions(dir, java.nio.file.attribute.PosixFilePermissions.fromString("rwx------"));
         return new Tls(store, password);
     }
 
@@ -83,5 +90,8 @@ final class LocalFlink {
             conf.setString(k + "truststore-password", tls.password());
         }
         conf.setString("security.ssl.rest.authentication-enabled", "true");
+        // Flink's default suite is RSA key exchange over CBC, which an EC key cannot serve: TLS 1.3 with AEAD suites
+        conf.setString("security.ssl.protocol", "TLSv1.3");
+        conf.setString("security.ssl.algorithms", "TLS_AES_256_GCM_SHA384,TLS_AES_128_GCM_SHA256");
     }
 }
