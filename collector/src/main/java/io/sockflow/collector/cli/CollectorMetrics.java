@@ -65,7 +65,12 @@ final class CollectorMetrics implements AutoCloseable {
         GaugeWithCallback.builder().name("sockflow_attached").help("1 once the BPF programs are attached.")
                 .callback(cb -> cb.call(c.health().attached() ? 1 : 0)).register(registry);
         try {
-            HTTPServer.Builder b = HTTPServer.builder().hostname(address).port(port).registry(registry);
+            // /metrics only: every other path is a 404, whatever the method
+            HTTPServer.Builder b = HTTPServer.builder().hostname(address).port(port).registry(registry)
+                    .registerHealthHandler(false).defaultHandler(exchange -> {
+                        exchange.sendResponseHeaders(404, -1);
+                        exchange.close();
+                    });
             if (userInfo != null) {
                 b.authenticator(basicAuth(userInfo));
             }
