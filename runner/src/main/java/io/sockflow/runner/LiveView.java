@@ -102,23 +102,44 @@ public final class LiveView implements AutoCloseable {
         consumer.seekToBeginning(parts); // the previous runs' results too
     }
 
+    /** A view fed by {@link #accept} alone, with no Kafka behind it (tests). */
+    LiveView() {
+        consumer = null;
+        lifecycles = null;
+        flowsDecoder = null;
+        alertsDecoder = null;
+        lifecycleTopic = "lifecycles";
+        flowTopic = "flows";
+        alertTopic = "alerts";
+    }
+
+    /** One result record, as {@link #poll} hands each over. */
+    void accept(Object record) {
+        if (record instanceof Flow f) {
+            flows.put(f.getFlowId(), f);
+            flowRecords++;
+        } else if (record instanceof SocketLifecycle l) {
+            lifecycle(l);
+            lifecycleRecords++;
+        } else if (record instanceof Alert a) {
+            alerts.addFirst(a);
+            alertRecords++;
+            while (alerts.size() > 5) {
+                alerts.removeLast();
+            }
+        }
+    }
+
     /** Reads what has been committed since the last call. */
     public void poll() {
         for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(200))) {
             try {
                 if (r.topic().equals(flowTopic)) {
-                    Flow f = flowsDecoder.deserialize(r.value());
-                    flows.put(f.getFlowId(), f);
-                    flowRecords++;
+                    accept(flowsDecoder.deserialize(r.value()));
                 } else if (r.topic().equals(lifecycleTopic)) {
-                    lifecycle(lifecycles.deserialize(r.value()));
-                    lifecycleRecords++;
+                    accept(lifecycles.deserialize(r.value()));
                 } else if (r.topic().equals(alertTopic)) {
-                    alerts.addFirst(alertsDecoder.deserialize(r.value()));
-                    alertRecords++;
-                    while (alerts.size() > 5) {
-                        alerts.removeLast();
-                    }
+                    accept(alertsDecoder.deserialize(r.value()));
                 }
             } catch (RuntimeException e) {
                 // a record this view cannot read is skipped; the jobs' dead-letter topic is the place for such
@@ -276,6 +297,8 @@ public final class LiveView implements AutoCloseable {
 
     @Override
     public void close() {
-        consumer.close();
+        if (consumer != null) {
+            consumer.close();
+        }
     }
 }
