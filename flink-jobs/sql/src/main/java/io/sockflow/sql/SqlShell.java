@@ -45,7 +45,9 @@ public final class SqlShell {
 
     /** With {@code kafka} set, also the catalog {@code kafka}: one table per topic ({@code kafka.sockflow.flows}, ...). */
     public SqlShell(String warehouse, String namespace, boolean streaming, KafkaTables.Kafka kafka, Map<String, String> topics) {
-        env = TableEnvironment.create(streaming ? EnvironmentSettings.inStreamingMode() : EnvironmentSettings.inBatchMode());
+        EnvironmentSettings.Builder settings = EnvironmentSettings.newInstance()
+                .withConfiguration(LocalCluster.secured(warehouse.contains("://") ? null : Path.of(warehouse.replaceFirst("^file:", ""))));
+        env = TableEnvironment.create((streaming ? settings.inStreamingMode() : settings.inBatchMode()).build());
         if (kafka != null) {
             env.executeSql("CREATE CATALOG kafka WITH ('type'='generic_in_memory', 'default-database'='sockflow')");
             for (Map.Entry<String, String> t : new TreeMap<>(topics).entrySet()) {
