@@ -140,6 +140,11 @@ public final class Up {
             System.err.println("sockflow up: " + e.getMessage() + " (see sockflow up --help)");
             return 2;
         }
+        if (o.replay() != null && !Replay.SAMPLE.equals(o.replay()) && !Files.isReadable(Path.of(o.replay()))) {
+            System.err.println("sockflow up: --replay " + o.replay() + " is not a readable file: give a capture made with "
+                    + "sockflow collect --output file, or --replay sample");
+            return 2;
+        }
         if (o.replay() == null) {
             try {
                 Preflight.checkAll(CaptureOptions.defaults());
@@ -171,7 +176,12 @@ public final class Up {
             return null;
         }
         if (given != null) {
-            Privileges.Identity who = Privileges.parse(given);
+            Privileges.Identity who;
+            try {
+                who = Privileges.parse(given);
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("--user " + given + ": " + e.getMessage());
+            }
             if (who.uid() == 0) {
                 throw new IllegalArgumentException("--user " + given + " is root: name an ordinary user; root runs only the collector's attach");
             }

@@ -65,7 +65,6 @@ public final class CollectCommand {
 
     CollectCommand(Settings settings) {
         this.settings = settings;
-        Privileges.privateFiles(); // the spool, a capture file, the status file: the owner's alone
         System.setProperty("sockflow.log.level", settings.getString(Settings.LOG_LEVEL));
     }
 
@@ -127,8 +126,6 @@ public final class CollectCommand {
                             + ": grant CAP_SETUID and CAP_SETGID, or keep root with --run-as root", 4);
                 }
             }
-            System.err.println("sockflow: attached; running as " + Privileges.describe()
-                    + (who == null && Privileges.isRoot() ? " (--run-as USER gives them up)" : ""));
             if (settings.getString(Settings.OUTPUT).equals("kafka")) {
                 kafkaRef[0] = openKafka();
                 if (kafkaRef[0].previousRunReport() != null) {
@@ -140,6 +137,9 @@ public final class CollectCommand {
                         settings.getInt(Settings.METRICS_PORT), settings.getPassword(Settings.METRICS_USER_INFO) == null
                                 ? null : settings.getPassword(Settings.METRICS_USER_INFO).value(), this);
             }
+            // said once everything is open, so that a broker or registry that cannot be reached stays the one line
+            System.err.println("sockflow: attached; running as " + Privileges.describe()
+                    + (who == null && Privileges.isRoot() ? " (--run-as USER gives them up)" : ""));
         };
         // on SIGINT/SIGTERM: ask the loop to stop, and hold the JVM until it has detached and drained. Registered
         // before the programs are attached, so a signal during start-up still ends in a clean stop and a report.

@@ -69,9 +69,9 @@ public final class Settings extends AbstractConfig {
                             + "capture that `sockflow up --replay` plays back).")
             .define(FILE, ConfigDef.Type.STRING, "capture.avro", ConfigDef.Importance.MEDIUM,
                     "The Avro file that --output file writes (overwritten).")
-            .define(BOOTSTRAP_SERVERS, ConfigDef.Type.STRING, "127.0.0.1:9092", ConfigDef.Importance.HIGH,
+            .define(BOOTSTRAP_SERVERS, ConfigDef.Type.STRING, "127.0.0.1:9092", new HostPorts(), ConfigDef.Importance.HIGH,
                     "Kafka brokers to write to (output kafka), host:port[,host:port].")
-            .define(REGISTRY_URL, ConfigDef.Type.STRING, "http://127.0.0.1:8081", ConfigDef.Importance.HIGH,
+            .define(REGISTRY_URL, ConfigDef.Type.STRING, "http://127.0.0.1:8081", new Urls(), ConfigDef.Importance.HIGH,
                     "Confluent-compatible schema registry URL(s), comma-separated (output kafka).")
             .define(REGISTRY_USER_INFO, ConfigDef.Type.PASSWORD, null, ConfigDef.Importance.LOW,
                     "user:password for the registry's basic authentication.")
@@ -322,6 +322,53 @@ public final class Settings extends AbstractConfig {
         @Override
         public String toString() {
             return "0 or a duration: 500ms, 30s, 5m, 1h";
+        }
+    }
+
+    /** host:port[,host:port], each port from 1 to 65535 (an IPv6 address in brackets). */
+    static final class HostPorts implements ConfigDef.Validator {
+        @Override
+        public void ensureValid(String name, Object value) {
+            String v = value == null ? "" : value.toString();
+            for (String hp : v.split(",")) {
+                String s = hp.strip();
+                int colon = s.lastIndexOf(':');
+                boolean ok = colon > 0 && !s.substring(0, colon).isBlank() && s.substring(colon + 1).matches("\\d{1,5}")
+                        && Integer.parseInt(s.substring(colon + 1)) >= 1 && Integer.parseInt(s.substring(colon + 1)) <= 65535
+                        && (s.startsWith("[") ? s.substring(0, colon).endsWith("]") : !s.substring(0, colon).contains(":"));
+                if (!ok) {
+                    throw new ConfigException(name, value, "host:port[,host:port] (e.g. 127.0.0.1:9092; [::1]:9092)");
+                }
+            }
+        }
+
+        @Override
+        public String toString() {
+            return "host:port[,host:port]";
+        }
+    }
+
+    /** Comma-separated http:// or https:// URLs with a host. */
+    static final class Urls implements ConfigDef.Validator {
+        @Override
+        public void ensureValid(String name, Object value) {
+            String v = value == null ? "" : value.toString();
+            for (String u : v.split(",")) {
+                try {
+                    java.net.URI uri = new java.net.URI(u.strip());
+                    if (("http".equals(uri.getScheme()) || "https".equals(uri.getScheme())) && uri.getHost() != null) {
+                        continue;
+                    }
+                } catch (java.net.URISyntaxException e) {
+                    // below
+                }
+                throw new ConfigException(name, value, "http:// or https:// URLs with a host (e.g. http://127.0.0.1:8081)");
+            }
+        }
+
+        @Override
+        public String toString() {
+            return "http(s)://host:port[,...]";
         }
     }
 
