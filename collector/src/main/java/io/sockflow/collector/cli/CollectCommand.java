@@ -118,6 +118,12 @@ public final class CollectCommand {
             if (who != null) {
                 if (settings.getString(Settings.OUTPUT).equals("kafka")) {
                     handOver(Path.of(settings.getString(Settings.SPOOL_DIR)), who);
+                    // the Kafka client reads its version from its jar when first used; read it while root may
+                    try {
+                        Class.forName("org.apache.kafka.common.utils.AppInfoParser", true, getClass().getClassLoader());
+                    } catch (ClassNotFoundException ignored) {
+                        // no Kafka client: openKafka says so
+                    }
                 }
                 try {
                     Privileges.switchTo(who);
