@@ -254,7 +254,8 @@ public final class Up {
                         "127.0.0.1:" + kafkaPort, "--registry-url", "http://127.0.0.1:" + registryPort,
                         "--spool-dir", data.resolve("spool").toString(), "--counters-interval", "5s",
                         "--metrics-port", Integer.toString(o.metricsPort()), "--status-file",
-                        run.resolve("collector.status").toString()));
+                        run.resolve("collector.status").toString(), "--exit-with-pid",
+                        Long.toString(ProcessHandle.current().pid())));
                 if (user != null) {
                     c.addAll(List.of("--run-as", user.toString()));
                 }

@@ -83,10 +83,24 @@ class UpTest {
             fail(what + " not seen within " + seconds + " s; output:\n" + tail(output()));
         }
 
+        /** Stops up as a user would (SIGTERM), so that a failed test leaves no process behind either. */
         @Override
         public void close() throws Exception {
+            List<ProcessHandle> children = process.descendants().toList();
             if (process.isAlive()) {
-                process.destroyForcibly();
+                process.destroy();
+                if (!process.waitFor(150, TimeUnit.SECONDS)) {
+                    process.destroyForcibly();
+                }
+            }
+            for (ProcessHandle c : children) {
+                if (!c.onExit().isDone()) {
+                    try {
+                        c.onExit().get(20, TimeUnit.SECONDS);
+                    } catch (java.util.concurrent.TimeoutException e) {
+                        c.destroyForcibly();
+                    }
+                }
             }
         }
     }

@@ -158,6 +158,10 @@ public final class CollectCommand {
             }
         }, "sockflow-stop");
         Runtime.getRuntime().addShutdownHook(hook);
+        long parent = settings.getLong(Settings.EXIT_WITH_PID);
+        if (parent > 0) {
+            ProcessHandle.of(parent).ifPresentOrElse(p -> p.onExit().thenRun(stop::countDown), stop::countDown);
+        }
         KafkaOutput kafka = null;
         CollectorMetrics metrics = null;
         try (SocketCapture sockets = new SocketCapture(captureOptions(), decoder,

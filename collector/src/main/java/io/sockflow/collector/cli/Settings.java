@@ -61,6 +61,7 @@ public final class Settings extends AbstractConfig {
     public static final String METRICS_USER_INFO = "metrics.basic.auth.user.info";
     public static final String RUN_AS = "run.as";
     public static final String STATUS_FILE = "status.file";
+    public static final String EXIT_WITH_PID = "exit.with.pid";
 
     public static final ConfigDef DEFINITION = new ConfigDef()
             .define(OUTPUT, ConfigDef.Type.STRING, "json", ConfigDef.ValidString.in("json", "kafka", "file"),
@@ -134,6 +135,9 @@ public final class Settings extends AbstractConfig {
                     "Who the collector becomes once its programs are attached, giving up every capability (a "
                             + "user name or uid[:gid]); auto: the user who ran sudo, else nobody (65534); root keeps "
                             + "root and its capabilities. Only a collector started as root switches.")
+            .define(EXIT_WITH_PID, ConfigDef.Type.LONG, 0L, ConfigDef.Range.atLeast(0), ConfigDef.Importance.LOW,
+                    "Stop (cleanly) when the process with this pid ends: sockflow up gives its own, so that a killed "
+                            + "up leaves no collector behind; 0: none.")
             .define(STATUS_FILE, ConfigDef.Type.STRING, null, ConfigDef.Importance.LOW,
                     "A file the collector rewrites every second with its counters (name=value lines), for a "
                             + "process that shows them (sockflow up's live view).")
