@@ -82,12 +82,16 @@ public final class LiveView implements AutoCloseable {
     }
 
     public LiveView(String bootstrap, String registryUrl, String lifecycleTopic, String flowTopic, String alertTopic) {
+        this(bootstrap, RegistryClient.Config.of(registryUrl), lifecycleTopic, flowTopic, alertTopic);
+    }
+
+    public LiveView(String bootstrap, RegistryClient.Config registryConfig, String lifecycleTopic, String flowTopic, String alertTopic) {
         Properties p = new Properties();
         p.put("bootstrap.servers", bootstrap);
         p.put("isolation.level", "read_committed");
         p.put("enable.auto.commit", "false");
         consumer = new KafkaConsumer<>(p, new ByteArrayDeserializer(), new ByteArrayDeserializer());
-        RegistryClient registry = new RegistryClient(RegistryClient.Config.of(registryUrl));
+        RegistryClient registry = new RegistryClient(registryConfig);
         lifecycles = new ConfluentAvro.Deserializer<>(registry, SocketLifecycle.getClassSchema());
         flowsDecoder = new ConfluentAvro.Deserializer<>(registry, Flow.getClassSchema());
         alertsDecoder = new ConfluentAvro.Deserializer<>(registry, Alert.getClassSchema());

@@ -29,7 +29,13 @@ import java.util.concurrent.atomic.AtomicReference;
  */
 public final class Pipeline {
     record Options(Path data, int kafkaPort, int controllerPort, int registryPort, String replay, boolean headless,
-            boolean live, int metricsPort) {
+            boolean live, int metricsPort, String registryAddress) {
+    }
+
+    /** Where a client of this host reaches a server bound to {@code bind}: loopback for a wildcard address. */
+    static String clientHost(String bind) {
+        return bind.equals("0.0.0.0") || bind.equals("::") || bind.equals("[::]") ? "127.0.0.1"
+                : bind.contains(":") && !bind.startsWith("[") ? "[" + bind + "]" : bind;
     }
 
     private final Options o;
@@ -51,6 +57,7 @@ public final class Pipeline {
         int registry = 0;
         int metrics = 0;
         String replay = null;
+        String registryAddress = "127.0.0.1";
         boolean headless = false;
         boolean live = false;
         for (int i = 0; i < args.length; i++) {
@@ -61,12 +68,13 @@ public final class Pipeline {
                 case "--registry-port" -> registry = Integer.parseInt(args[++i]);
                 case "--metrics-port" -> metrics = Integer.parseInt(args[++i]);
                 case "--replay" -> replay = args[++i];
+                case "--registry-address" -> registryAddress = args[++i];
                 case "--headless" -> headless = true;
                 case "--live" -> live = true;
                 default -> throw new IllegalArgumentException("sockflow pipeline: unknown argument " + args[i]);
             }
         }
-        System.exit(new Pipeline(new Options(data, kafka, controller, registry, replay, headless, live, metrics), System.out).run());
+        System.exit(new Pipeline(new Options(data, kafka, controller, registry, replay, headless, live, metrics, registryAddress), System.out).run());
     }
 
     static Path runDir(Path data) {
@@ -92,14 +100,24 @@ public final class Pipeline {
         LocalStack stack = null;
         AtomicReference<JobClient> job = new AtomicReference<>();
         Replay replay = null;
+        Thread replayThread = null;
         Path data = o.data();
         Path run = runDir(data);
         Path status = run.resolve("collector.status");
         try {
             boolean previous = Files.isDirectory(data.resolve("kafka"));
             step(1, "Kafka broker (KRaft) and schema registry in " + data + (previous ? " (previous run's data found)" : ""));
-            stack = LocalStack.start(data, o.kafkaPort(), o.controllerPort(),
-                    io.sockflow.embedded.EmbeddedSchemaRegistry.Options.defaults().withPort(o.registryPort()));
+            // credentials come through the environment (Up checked them); every client below sends them
+            String auth = System.getenv(Up.REGISTRY_AUTH_ENV);
+            io.sockflow.embedded.EmbeddedSchemaRegistry.Options registryOptions = io.sockflow.embedded.EmbeddedSchemaRegistry.Options
+                    .defaults().withPort(o.registryPort()).withBindAddress(o.registryAddress());
+            if (auth != null && auth.indexOf(':') > 0) {
+                registryOptions = registryOptions.withUser(auth.substring(0, auth.indexOf(':')), auth.substring(auth.indexOf(':') + 1));
+            } else {
+                auth = null;
+            }
+            stack = LocalStack.start(data, o.kafkaPort(), o.controllerPort(), registryOptions);
+            String registryUrl = "http://" + clientHost(o.registryAddress()) + ":" + o.registryPort();
 
             // the jobs go on from the previous run's last checkpoint (its open sockets, flows and learned listeners),
             // whether it stopped cleanly or was killed; without one they start at the committed Kafka offsets
@@ -108,7 +126,10 @@ public final class Pipeline {
                     + resume.map(c -> ", resuming from " + data.relativize(c)).orElse(""));
             Map<String, String> m = new HashMap<>();
             m.put("bootstrap.servers", stack.bootstrapServers());
-            m.put("registry.url", stack.registryUrl());
+            m.put("registry.url", registryUrl);
+            if (auth != null) {
+                m.put("registry.basic.auth.user.info", auth);
+            }
             m.put("warehouse", data.resolve("warehouse").toString());
             m.put("checkpoint.dir", data.resolve("checkpoints").toString());
             m.put("checkpoint.interval", "2s");
@@ -143,8 +164,8 @@ public final class Pipeline {
             String source;
             if (o.replay() != null) {
                 step(3, "replaying " + (Replay.SAMPLE.equals(o.replay()) ? "the sample capture" : o.replay()) + " (no live capture)");
-                replay = new Replay(Replay.load(o.replay()), stack.bootstrapServers(), stack.registryUrl(), cfg.get(JobConfig.EVENTS_TOPIC));
-                Thread.ofPlatform().name("sockflow-replay").start(replay);
+                replay = new Replay(Replay.load(o.replay()), stack.bootstrapServers(), registry(registryUrl, auth), cfg.get(JobConfig.EVENTS_TOPIC));
+                replayThread = Thread.ofPlatform().name("sockflow-replay").start(replay);
                 source = "replay of " + o.replay();
             } else {
                 step(3, "collector: attaching the eBPF programs to this kernel");
@@ -161,19 +182,20 @@ public final class Pipeline {
             step(4, "ready");
             out.printf("""
                     Kafka            %s   topics sockflow.events, .lifecycles, .flows, .alerts, .events.dlq
-                    schema registry  %s
+                    schema registry  %s%s
                     lake (Iceberg)   %s
                     checkpoints      %s
                     query            ./sockflow sql --warehouse %s
                     metrics          %s
                     stop             Ctrl-C (data kept in %s; --fresh starts over)
-                    %n""", stack.bootstrapServers(), stack.registryUrl(), data.resolve("warehouse"), data.resolve("checkpoints"),
+                    %n""", stack.bootstrapServers(), registryUrl, auth != null ? " (basic auth)" : "", data.resolve("warehouse"), data.resolve("checkpoints"),
                     data.resolve("warehouse"),
                     o.live() && o.metricsPort() > 0 ? "http://127.0.0.1:" + o.metricsPort() + "/metrics (the collector, Prometheus)"
                             : "the collector's health is in the view below",
                     data);
             step(5, "live view" + (o.headless() ? " (headless: a block every second)" : ""));
-            try (LiveView view = new LiveView(stack.bootstrapServers(), stack.registryUrl(), cfg.get(JobConfig.LIFECYCLES_TOPIC),
+            Files.writeString(run.resolve("view.started"), ""); // --duration counts from here
+            try (LiveView view = new LiveView(stack.bootstrapServers(), registry(registryUrl, auth), cfg.get(JobConfig.LIFECYCLES_TOPIC),
                     cfg.get(JobConfig.FLOWS_TOPIC), cfg.get(JobConfig.ALERTS_TOPIC))) {
                 final String src = source;
                 final Replay rep = replay;
@@ -201,6 +223,11 @@ public final class Pipeline {
         } finally {
             if (replay != null) {
                 replay.stop();
+                try {
+                    replayThread.join(10_000); // its producer closes before Kafka goes
+                } catch (InterruptedException ignored) {
+                    Thread.currentThread().interrupt();
+                }
             }
             JobClient jobs = job.getAndSet(null); // null: the resume watcher starts nothing more
             if (jobs != null) {
@@ -221,6 +248,11 @@ public final class Pipeline {
                 // stopped by a signal
             }
         }
+    }
+
+    static io.sockflow.schemas.registry.RegistryClient.Config registry(String url, String auth) {
+        io.sockflow.schemas.registry.RegistryClient.Config c = io.sockflow.schemas.registry.RegistryClient.Config.of(url);
+        return auth == null ? c : c.withBasicAuth(auth);
     }
 
     /** Ends this process when the {@code up} that started it is gone (killed with SIGKILL): nothing stays behind. */

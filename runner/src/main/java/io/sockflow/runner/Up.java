@@ -48,12 +48,26 @@ public final class Up {
               --user USER          who runs Kafka, the registry, the jobs and (once attached) the collector, when
                                    up runs as root: a user name or uid[:gid] (default: the user who ran sudo,
                                    else nobody)
-            Every port listens on 127.0.0.1 only.
+              --registry-address A listen there instead of 127.0.0.1; needs SOCKFLOW_REGISTRY_BASIC_AUTH_USER_INFO
+                                   (user:password) in the environment, which every sockflow client then sends
+              --metrics-address A  the same for the collector's metrics, with SOCKFLOW_METRICS_BASIC_AUTH_USER_INFO
+            Every port listens on 127.0.0.1 unless opened with one of the --*-address flags, and then only with
+            authentication. Kafka stays on 127.0.0.1 (it has no authentication here yet).
             """;
 
+    /** The environment variables that carry credentials to up's processes (never their command lines). */
+    static final String REGISTRY_AUTH_ENV = "SOCKFLOW_REGISTRY_BASIC_AUTH_USER_INFO";
+    static final String METRICS_AUTH_ENV = "SOCKFLOW_METRICS_BASIC_AUTH_USER_INFO";
+
     record Options(Path data, boolean fresh, String replay, boolean headless, Duration duration, int kafkaPort, int registryPort,
-            int metricsPort, String user) {
+            int metricsPort, String user, String registryAddress, String metricsAddress) {
         static Options parse(String[] args) {
+            return parse(args, System.getenv());
+        }
+
+        static Options parse(String[] args, java.util.Map<String, String> env) {
+            String registryAddress = "127.0.0.1";
+            String metricsAddress = "127.0.0.1";
             Path data = Path.of("data");
             boolean fresh = false;
             boolean headless = false;
@@ -76,6 +90,10 @@ public final class Up {
                         case "--registry-port" -> registryPort = port(a, args[++i], 65535);
                         case "--metrics-port" -> metricsPort = port(a, args[++i], 65535);
                         case "--user" -> user = args[++i];
+                        case "--registry-address" -> registryAddress = opened(a, args[++i], REGISTRY_AUTH_ENV, env);
+                        case "--metrics-address" -> metricsAddress = opened(a, args[++i], METRICS_AUTH_ENV, env);
+                        case "--kafka-address" -> throw new IllegalArgumentException("--kafka-address: the embedded broker "
+                                + "has no authentication yet, so it stays on 127.0.0.1; run a Kafka cluster with SASL for that");
                         default -> throw new IllegalArgumentException("unknown argument '" + a + "'");
                     }
                 } catch (ArrayIndexOutOfBoundsException e) {
@@ -84,7 +102,20 @@ public final class Up {
                     throw new IllegalArgumentException(a + " '" + args[i] + "' is not a path");
                 }
             }
-            return new Options(data, fresh, replay, headless, duration, kafkaPort, registryPort, metricsPort, user);
+            return new Options(data, fresh, replay, headless, duration, kafkaPort, registryPort, metricsPort, user,
+                    registryAddress, metricsAddress);
+        }
+
+        /** An address beyond loopback is taken only with credentials in the environment. */
+        private static String opened(String flag, String address, String authEnv, java.util.Map<String, String> env) {
+            String a = address.strip();
+            boolean loopback = a.equals("localhost") || a.equals("::1") || a.matches("127(\\.\\d{1,3}){3}");
+            String auth = env.get(authEnv);
+            if (!loopback && (auth == null || auth.indexOf(':') <= 0)) {
+                throw new IllegalArgumentException(flag + " " + a + " opens it beyond this host: set " + authEnv
+                        + "=user:password in the environment (it is then required of every client), or leave it on 127.0.0.1");
+            }
+            return a;
         }
 
         private static int port(String flag, String v, int max) {
@@ -230,7 +261,7 @@ public final class Up {
             int registryPort = o.registryPort() == 0 ? freePort() : o.registryPort();
             List<String> p = new ArrayList<>(List.of("--data", data.toString(), "--kafka-port", Integer.toString(kafkaPort),
                     "--controller-port", Integer.toString(controllerPort), "--registry-port", Integer.toString(registryPort),
-                    "--metrics-port", Integer.toString(o.metricsPort())));
+                    "--metrics-port", Integer.toString(o.metricsPort()), "--registry-address", o.registryAddress()));
             if (o.replay() != null) {
                 p.addAll(List.of("--replay", Replay.SAMPLE.equals(o.replay()) ? o.replay() : Path.of(o.replay()).toAbsolutePath().toString()));
             } else {
@@ -243,15 +274,14 @@ public final class Up {
             String pipelinePath = user == null ? classPath : ClassPath.forUser(classPath, data.resolve("lib"), user);
             pipeline = Children.java(Pipeline.class.getName(), "3g", List.of("-XX:+UseParallelGC",
                     "-Djava.io.tmpdir=" + run.resolve("tmp")), pipelinePath, user, p);
-            long end = o.duration().isZero() ? Long.MAX_VALUE : System.nanoTime() + o.duration().toNanos();
             // the collector comes once the jobs are submitted, as its events are what they read
-            while (!Files.exists(run.resolve("jobs.started")) && pipeline.isAlive() && stopped.getCount() > 0
-                    && System.nanoTime() < end) {
+            while (!Files.exists(run.resolve("jobs.started")) && pipeline.isAlive() && stopped.getCount() > 0) {
                 stopped.await(200, TimeUnit.MILLISECONDS);
             }
-            if (o.replay() == null && pipeline.isAlive() && stopped.getCount() > 0 && System.nanoTime() < end) {
+            if (o.replay() == null && pipeline.isAlive() && stopped.getCount() > 0) {
                 List<String> c = new ArrayList<>(List.of("collect", "--output", "kafka", "--bootstrap-servers",
-                        "127.0.0.1:" + kafkaPort, "--registry-url", "http://127.0.0.1:" + registryPort,
+                        "127.0.0.1:" + kafkaPort, "--registry-url", "http://" + Pipeline.clientHost(o.registryAddress()) + ":" + registryPort,
+                        "--metrics-address", o.metricsAddress(),
                         "--spool-dir", data.resolve("spool").toString(), "--counters-interval", "5s",
                         "--metrics-port", Integer.toString(o.metricsPort()), "--status-file",
                         run.resolve("collector.status").toString(), "--exit-with-pid",
@@ -266,8 +296,13 @@ public final class Up {
                 collector = Children.java("io.sockflow.collector.cli.Main", "1g", List.of("-XX:+UseSerialGC", "-Xss1m"),
                         classPath, null, c);
             }
+            // --duration counts from the live view, as a user sees it (start-up takes its own time)
+            long end = Long.MAX_VALUE;
             while (stopped.getCount() > 0 && System.nanoTime() < end && pipeline.isAlive()
                     && (collector == null || collector.isAlive())) {
+                if (end == Long.MAX_VALUE && !o.duration().isZero() && Files.exists(run.resolve("view.started"))) {
+                    end = System.nanoTime() + o.duration().toNanos();
+                }
                 stopped.await(200, TimeUnit.MILLISECONDS);
             }
             if (!pipeline.isAlive()) {

@@ -64,6 +64,17 @@ class UpOptionsTest {
         refused("--user", "--user", "no-such-user-here");
         refused("--user 0 is root", "--user", "0");
         refused("--replay /nonexistent/capture.avro is not a readable file", "--replay", "/nonexistent/capture.avro");
+        if (System.getenv(Up.REGISTRY_AUTH_ENV) == null) {
+            refused("--registry-address 0.0.0.0 opens it beyond this host: set SOCKFLOW_REGISTRY_BASIC_AUTH_USER_INFO",
+                    "--registry-address", "0.0.0.0");
+        }
+        if (System.getenv(Up.METRICS_AUTH_ENV) == null) {
+            refused("--metrics-address 10.0.0.1 opens it beyond this host", "--metrics-address", "10.0.0.1");
+        }
+        refused("--kafka-address: the embedded broker has no authentication yet", "--kafka-address", "0.0.0.0");
+        Up.Options opened = Up.Options.parse(new String[] {"--registry-address", "0.0.0.0"},
+                java.util.Map.of(Up.REGISTRY_AUTH_ENV, "sockflow:secret"));
+        assertEquals("0.0.0.0", opened.registryAddress(), "opened on purpose, with credentials");
     }
 
     @Test
