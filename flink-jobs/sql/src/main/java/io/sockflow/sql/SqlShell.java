@@ -155,6 +155,20 @@ public final class SqlShell {
                 return 2;
             }
         }
+        for (String hp : bootstrap.split(",")) {
+            if (!hp.strip().matches("(\\[[0-9a-fA-F:.]+\\]|[^:\\s\\[\\]]+):\\d{1,5}")) {
+                System.err.println("sockflow sql: --bootstrap-servers '" + bootstrap + "' is not host:port[,host:port] (e.g. 127.0.0.1:9092)");
+                return 2;
+            }
+        }
+        if (!registry.matches("https?://[^\\s/]+.*")) {
+            System.err.println("sockflow sql: --registry-url '" + registry + "' is not an http:// or https:// URL (e.g. http://127.0.0.1:8081)");
+            return 2;
+        }
+        if (file != null && !Files.isReadable(Path.of(file))) {
+            System.err.println("sockflow sql: -f " + file + " is not a readable file");
+            return 2;
+        }
         Path wh = Path.of(warehouse.replaceFirst("^file:", ""));
         if (!warehouse.contains("://") && !Files.isDirectory(wh.resolve(namespace))) {
             System.err.println("sockflow sql: no sockflow tables under " + wh.toAbsolutePath()
