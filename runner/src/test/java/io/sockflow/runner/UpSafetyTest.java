@@ -131,6 +131,25 @@ class UpSafetyTest {
             }
             assertEquals(2, unprivileged, "the pipeline and the collector");
 
+            // all of them in the cgroup sockflow, whose id the collector leaves out: none of their sockets is in the view
+            Path cgroup = Cgroup.mount().resolve("sockflow");
+            long id = (Long) Files.getAttribute(cgroup, "unix:ino");
+            String view = up.output();
+            for (ProcessHandle p : processes(up.process)) {
+                List<String> lines;
+                try {
+                    lines = Files.readAllLines(Path.of("/proc/" + p.pid() + "/cgroup"));
+                } catch (java.io.IOException gone) {
+                    continue;
+                }
+                assertTrue(lines.contains("0::/sockflow"), p.pid() + " in the cgroup sockflow: " + lines);
+                String cmd = Files.readString(Path.of("/proc/" + p.pid() + "/cmdline")).replace('\0', ' ');
+                if (cmd.contains("io.sockflow.collector.cli.Main")) {
+                    assertTrue(cmd.contains("--cgroup-exclude " + id + " "), "the collector leaves cgroup " + id + " out: " + cmd);
+                }
+                assertFalse(view.contains("(" + p.pid() + ")"), "a process of up (" + p.pid() + ") in the view:\n" + UpTest.tail(view));
+            }
+
             up.process.destroy();
             assertTrue(up.process.waitFor(180, TimeUnit.SECONDS), "up stopped after SIGTERM");
             assertTrue(up.output().contains("sockflow up: stopped; data kept in"), UpTest.tail(up.output()));
