@@ -10,6 +10,7 @@ import io.sockflow.collector.sockets.SocketCapture;
 import io.sockflow.collector.bpf.RingBufferReader;
 import io.sockflow.collector.output.CaptureFile;
 import io.sockflow.collector.output.JsonEventWriter;
+import io.sockflow.collector.sys.Privileges;
 import io.sockflow.collector.transport.KafkaOutput;
 import io.sockflow.collector.transport.KafkaShipper;
 import io.sockflow.collector.transport.Spool;
@@ -118,22 +119,59 @@ public final class CollectCommand {
         JsonEventWriter json = new JsonEventWriter(stdout);
         CountDownLatch done = new CountDownLatch(1);
 
-        KafkaOutput kafka = settings.getString(Settings.OUTPUT).equals("kafka") ? openKafka() : null;
         CaptureFile file = settings.getString(Settings.OUTPUT).equals("file")
                 ? CaptureFile.create(Path.of(settings.getString(Settings.FILE))) : null;
-        if (kafka != null && kafka.previousRunReport() != null) {
-            System.err.println("sockflow: " + kafka.previousRunReport());
-        }
-        // what the spool's recovery found is known now, before the inventory and the attach (which take seconds)
-        health = health(new Capture.Stats(0, 0, 0, 0, 0), false, kafka, registry);
-        // a record the spool's policy drops is counted by the shipper and reported with its stats
-        java.util.function.Consumer<SocketEvent> sinkTo = kafka != null ? kafka::write : file != null ? file::write : json::write;
+        // Kafka and the metrics endpoint are opened once the programs are attached and the privileges given up, so
+        // that no network client or server of the collector ever runs as root
+        KafkaOutput[] kafkaRef = new KafkaOutput[1];
+        CollectorMetrics[] metricsRef = new CollectorMetrics[1];
         java.util.function.Consumer<SocketEvent> write = e -> {
             byKind[e.getKind().ordinal()]++;
-            sinkTo.accept(e);
+            if (kafkaRef[0] != null) {
+                kafkaRef[0].write(e); // a record the spool's policy drops is counted by the shipper
+            } else if (file != null) {
+                file.write(e);
+            } else {
+                json.write(e);
+            }
         };
-        CollectorMetrics metrics = settings.getInt(Settings.METRICS_PORT) > 0
-                ? CollectorMetrics.serve(settings.getInt(Settings.METRICS_PORT), this) : null;
+        Path statusFile = settings.getString(Settings.STATUS_FILE) == null ? null : Path.of(settings.getString(Settings.STATUS_FILE));
+        Runnable attached = () -> {
+            Privileges.Identity who = runAs();
+            if (who != null) {
+                if (settings.getString(Settings.OUTPUT).equals("kafka")) {
+                    handOver(Path.of(settings.getString(Settings.SPOOL_DIR)), who);
+                    // the Kafka client reads its version from its jar when first used; read it while root may
+                    try {
+                        Class.forName("org.apache.kafka.common.utils.AppInfoParser", true, getClass().getClassLoader());
+                    } catch (ClassNotFoundException ignored) {
+                        // no Kafka client: openKafka says so
+                    }
+                }
+                try {
+                    Privileges.switchTo(who);
+                } catch (IllegalStateException e) {
+                    throw new io.sockflow.collector.bpf.BpfException("after attaching: " + e.getMessage()
+                            + ": grant CAP_SETUID and CAP_SETGID, or keep root with --run-as root", 4);
+                }
+            }
+            if (settings.getString(Settings.OUTPUT).equals("kafka")) {
+                kafkaRef[0] = openKafka();
+                if (kafkaRef[0].previousRunReport() != null) {
+                    System.err.println("sockflow: " + kafkaRef[0].previousRunReport());
+                }
+            }
+            // what the spool's recovery found is known now, before the first poll of the ring buffer
+            health = health(new Capture.Stats(0, 0, 0, 0, 0), false, kafkaRef[0], registry);
+            if (settings.getInt(Settings.METRICS_PORT) > 0) {
+                metricsRef[0] = CollectorMetrics.serve(settings.getString(Settings.METRICS_ADDRESS),
+                        settings.getInt(Settings.METRICS_PORT), settings.getPassword(Settings.METRICS_USER_INFO) == null
+                                ? null : settings.getPassword(Settings.METRICS_USER_INFO).value(), this);
+            }
+            // said once everything is open, so that a broker or registry that cannot be reached stays the one line
+            System.err.println("sockflow: attached; running as " + Privileges.describe()
+                    + (who == null && Privileges.isRoot() ? " (--run-as USER gives them up)" : ""));
+        };
         // on SIGINT/SIGTERM: ask the loop to stop, and hold the JVM until it has detached and drained. Registered
         // before the programs are attached, so a signal during start-up still ends in a clean stop and a report.
         // The JVM halts when this hook returns, so it waits the whole stop budget (and a margin), not less.
@@ -149,10 +187,19 @@ public final class CollectCommand {
             }
         }, "sockflow-stop");
         Runtime.getRuntime().addShutdownHook(hook);
+        long parent = settings.getLong(Settings.EXIT_WITH_PID);
+        if (parent > 0) {
+            ProcessHandle.of(parent).ifPresentOrElse(p -> p.onExit().thenRun(stop::countDown), stop::countDown);
+        }
+        KafkaOutput kafka = null;
+        CollectorMetrics metrics = null;
         // with Kafka the spool folder is the collector's own: the live sockets are kept there between runs
-        Path state = kafka != null ? Path.of(settings.getString(Settings.SPOOL_DIR)).resolve("live-sockets.tsv") : null;
+        Path state = settings.getString(Settings.OUTPUT).equals("kafka")
+                ? Path.of(settings.getString(Settings.SPOOL_DIR)).resolve("live-sockets.tsv") : null;
         try (SocketCapture sockets = new SocketCapture(captureOptions(), decoder,
-                settings.duration(Settings.SWEEP_INTERVAL), state, write)) {
+                settings.duration(Settings.SWEEP_INTERVAL), state, write, attached)) {
+            kafka = kafkaRef[0];
+            metrics = metricsRef[0];
             Capture capture = sockets.capture();
             for (String line : kernelReport(sockets)) {
                 System.err.println("sockflow: " + line);
@@ -182,6 +229,9 @@ public final class CollectCommand {
                         kafka.checkpoint();
                     }
                     health = health(capture.stats(), true, kafka, registry);
+                    if (statusFile != null) {
+                        StatusFile.write(statusFile, health);
+                    }
                     nextCheckpoint = now + 1_000_000_000L;
                 }
                 if (now >= nextClock) {
@@ -202,6 +252,11 @@ public final class CollectCommand {
             System.err.println("sockflow: " + describe(s) + describe(sockets.tracker(), written()) + describe(kafka));
             return 0;
         } finally {
+            kafka = kafkaRef[0];
+            metrics = metricsRef[0];
+            if (statusFile != null) {
+                StatusFile.delete(statusFile);
+            }
             if (kafka != null) {
                 kafka.close(KAFKA_GRACE);
             }
@@ -217,6 +272,31 @@ public final class CollectCommand {
             } catch (IllegalStateException shuttingDown) {
                 // stopped by a signal: the hook is running
             }
+        }
+    }
+
+    /** Whom the collector becomes after attaching; null: it stays as it is. */
+    Privileges.Identity runAs() {
+        String s = settings.getString(Settings.RUN_AS);
+        if (!Privileges.isRoot() || s.equals("root")) {
+            return null;
+        }
+        return s.equals("auto") ? Privileges.sudoUser(System.getenv()) : Privileges.parse(s);
+    }
+
+    /** The spool folder made (0700) and given to the user the collector becomes, with what it holds. */
+    static void handOver(Path dir, Privileges.Identity who) {
+        try {
+            java.nio.file.Files.createDirectories(dir);
+            try (java.util.stream.Stream<Path> all = java.nio.file.Files.walk(dir)) {
+                for (Path p : all.toList()) {
+                    java.nio.file.Files.setAttribute(p, "unix:uid", who.uid(), java.nio.file.LinkOption.NOFOLLOW_LINKS);
+                    java.nio.file.Files.setAttribute(p, "unix:gid", who.gid(), java.nio.file.LinkOption.NOFOLLOW_LINKS);
+                }
+            }
+        } catch (java.io.IOException e) {
+            throw new TransportException("cannot give the spool folder " + dir + " to uid " + who.uid() + " ("
+                    + e.getMessage() + "): choose another --spool-dir, or --run-as root");
         }
     }
 

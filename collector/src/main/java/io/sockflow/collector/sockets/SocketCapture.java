@@ -46,16 +46,20 @@ public final class SocketCapture implements AutoCloseable {
      * @param sweep the interval of the sweep (zero: none; the inventory still runs)
      */
     public SocketCapture(CaptureOptions options, SocketEventDecoder decoder, Duration sweep, Consumer<SocketEvent> out) {
-        this(options, decoder, sweep, null, out);
+        this(options, decoder, sweep, null, out, () -> { });
     }
 
     /**
      * @param sweep     the interval of the sweep (zero: none; the inventory still runs)
      * @param stateFile where the sockets alive are kept between runs (null: nowhere), so that a start ends those that
      *                  went while no collector ran
+     * @param attached  runs once the programs are attached and the inventory has read the kernel (entering other
+     *                  network namespaces needs CAP_SYS_ADMIN), before anything is written to {@code out}: where the
+     *                  caller gives up its privileges and opens what {@code out} writes to (records queue in the ring
+     *                  buffer meanwhile)
      */
     public SocketCapture(CaptureOptions options, SocketEventDecoder decoder, Duration sweep, Path stateFile,
-            Consumer<SocketEvent> out) {
+            Consumer<SocketEvent> out, Runnable attached) {
         this.stateFile = stateFile;
         this.decoder = decoder;
         this.out = out;
@@ -74,7 +78,13 @@ public final class SocketCapture implements AutoCloseable {
         long t0 = System.nanoTime();
         // the programs are attached: what happens from here on queues in the ring buffer while the inventory runs
         java.util.List<SocketEvent> found = new java.util.ArrayList<>();
-        inventoried = capture.inventory(rec -> found.add(decoder.decode(rec)));
+        try {
+            inventoried = capture.inventory(rec -> found.add(decoder.decode(rec)));
+            attached.run();
+        } catch (RuntimeException | Error e) {
+            capture.close();
+            throw e;
+        }
         linkAcceptedToListeners(found);
         for (SocketEvent e : found) {
             tracker.accept(e, false, false, System.nanoTime(), out);

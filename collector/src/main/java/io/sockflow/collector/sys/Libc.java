@@ -51,6 +51,22 @@ public final class Libc {
             FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT), Linker.Option.captureCallState("errno"));
 
     public static final int CLONE_NEWNET = 0x40000000;
+
+    private static final MethodHandle UMASK = LINKER.downcallHandle(
+            LINKER.defaultLookup().find("umask").orElseThrow(), FunctionDescriptor.of(JAVA_INT, JAVA_INT));
+    private static final MethodHandle GETEUID = LINKER.downcallHandle(
+            LINKER.defaultLookup().find("geteuid").orElseThrow(), FunctionDescriptor.of(JAVA_INT));
+    // glibc applies these three to every thread of the process (its setxid broadcast), as a JVM needs
+    private static final MethodHandle SETGROUPS = LINKER.downcallHandle(
+            LINKER.defaultLookup().find("setgroups").orElseThrow(),
+            FunctionDescriptor.of(JAVA_INT, JAVA_LONG, ADDRESS), Linker.Option.captureCallState("errno"));
+    private static final MethodHandle SETRESGID = LINKER.downcallHandle(
+            LINKER.defaultLookup().find("setresgid").orElseThrow(),
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT), Linker.Option.captureCallState("errno"));
+    private static final MethodHandle SETRESUID = LINKER.downcallHandle(
+            LINKER.defaultLookup().find("setresuid").orElseThrow(),
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT), Linker.Option.captureCallState("errno"));
+
     public static final int O_RDONLY = 0;
     public static final int O_DIRECTORY = 0200000;
     public static final int O_CLOEXEC = 02000000;
@@ -127,6 +143,56 @@ public final class Libc {
             MemorySegment buf = a.allocate(max);
             int n = (int) VSNPRINTF.invokeExact(buf, (long) max, fmt, vaList);
             return n < 0 ? "" : buf.getString(0);
+        } catch (Throwable t) {
+            throw t instanceof RuntimeException r ? r : new IllegalStateException(t);
+        }
+    }
+
+    /** umask(2): sets the process's file mode creation mask and returns the previous one. */
+    public static int umask(int mask) {
+        try {
+            return (int) UMASK.invokeExact(mask);
+        } catch (Throwable t) {
+            throw t instanceof RuntimeException r ? r : new IllegalStateException(t);
+        }
+    }
+
+    public static int geteuid() {
+        try {
+            return (int) GETEUID.invokeExact();
+        } catch (Throwable t) {
+            throw t instanceof RuntimeException r ? r : new IllegalStateException(t);
+        }
+    }
+
+    /** setgroups(2) with no supplementary groups; returns 0 or the errno. */
+    public static int clearGroups() {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment state = a.allocate(CALL_STATE);
+            int rc = (int) SETGROUPS.invokeExact(state, 0L, MemorySegment.NULL);
+            return rc == 0 ? 0 : (int) ERRNO.get(state, 0L);
+        } catch (Throwable t) {
+            throw t instanceof RuntimeException r ? r : new IllegalStateException(t);
+        }
+    }
+
+    /** setresgid(2) to one group for real, effective and saved; returns 0 or the errno. */
+    public static int setGid(int gid) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment state = a.allocate(CALL_STATE);
+            int rc = (int) SETRESGID.invokeExact(state, gid, gid, gid);
+            return rc == 0 ? 0 : (int) ERRNO.get(state, 0L);
+        } catch (Throwable t) {
+            throw t instanceof RuntimeException r ? r : new IllegalStateException(t);
+        }
+    }
+
+    /** setresuid(2) to one user for real, effective and saved; returns 0 or the errno. */
+    public static int setUid(int uid) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment state = a.allocate(CALL_STATE);
+            int rc = (int) SETRESUID.invokeExact(state, uid, uid, uid);
+            return rc == 0 ? 0 : (int) ERRNO.get(state, 0L);
         } catch (Throwable t) {
             throw t instanceof RuntimeException r ? r : new IllegalStateException(t);
         }
