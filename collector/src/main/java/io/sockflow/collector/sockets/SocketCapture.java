@@ -80,6 +80,9 @@ public final class SocketCapture implements AutoCloseable {
         java.util.List<SocketEvent> found = new java.util.ArrayList<>();
         try {
             inventoried = capture.inventory(rec -> found.add(decoder.decode(rec)));
+            for (SocketEvent e : found) {
+                withCookie(e); // while the collector may still take a copy of any process's descriptor
+            }
             attached.run();
         } catch (RuntimeException | Error e) {
             capture.close();
@@ -181,11 +184,44 @@ public final class SocketCapture implements AutoCloseable {
     /** One walk of every process's descriptors, now: the sweep. */
     public synchronized void walk() {
         tracker.beginWalk(Libc.clockNanos(Libc.CLOCK_BOOTTIME));
-        capture.walkDescriptors(rec -> tracker.walkRecord(decoder.decode(rec)));
+        java.util.Map<Long, Long> seen = new java.util.HashMap<>();
+        capture.walkDescriptors(rec -> {
+            SocketEvent e = withCookie(decoder.decode(rec));
+            if (e.getSocketInode() != null && e.getSocketCookie() != null && e.getSocketCookie() != 0) {
+                seen.put(e.getSocketInode(), e.getSocketCookie());
+            }
+            tracker.walkRecord(e);
+        });
+        cookies.keySet().retainAll(seen.keySet()); // only the sockets that still exist
         capture.drain(); // the records of what happened before the walk are in before it is judged
         tracker.endWalk(System.nanoTime(), out);
         lastWalk = System.nanoTime();
         saveLive();
+    }
+
+    /** Cookies this collector had the kernel make, by inode (see withCookie). */
+    private final java.util.Map<Long, Long> cookies = new java.util.HashMap<>();
+
+    /**
+     * An inet socket that is in none of the tables the cookie iterators walk (an unbound UDP or raw socket) has no
+     * cookie yet when the walk reads it; its later records will, as the kernel makes one on first request. So that
+     * they join, the cookie is asked for here (SO_COOKIE on a copy of the descriptor). That needs CAP_SYS_PTRACE over
+     * the process: at the inventory the collector has it; once it runs as a user, a socket it cannot ask for keeps
+     * its inode as its name.
+     */
+    private SocketEvent withCookie(SocketEvent e) {
+        Long cookie = e.getSocketCookie();
+        String family = e.getFamily();
+        if ((cookie == null || cookie == 0) && e.getSocketInode() != null && e.getFd() != null && e.getFd() >= 0
+                && ("AF_INET".equals(family) || "AF_INET6".equals(family))) {
+            Long known = cookies.get(e.getSocketInode());
+            long c = known != null ? known : Libc.socketCookie(e.getPid(), e.getFd());
+            if (c != 0) {
+                cookies.put(e.getSocketInode(), c);
+                e.setSocketCookie(c);
+            }
+        }
+        return e;
     }
 
     private void saveLive() {

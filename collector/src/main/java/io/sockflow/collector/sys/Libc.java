@@ -67,6 +67,18 @@ public final class Libc {
             LINKER.defaultLookup().find("setresuid").orElseThrow(),
             FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT), Linker.Option.captureCallState("errno"));
 
+    // syscall(2) with two long arguments (pidfd_open, pidfd_getfd take ints and an unsigned flags word: longs carry them)
+    private static final MethodHandle SYSCALL3 = LINKER.downcallHandle(
+            LINKER.defaultLookup().find("syscall").orElseThrow(),
+            FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG), Linker.Option.firstVariadicArg(1));
+    private static final MethodHandle GETSOCKOPT = LINKER.downcallHandle(
+            LINKER.defaultLookup().find("getsockopt").orElseThrow(),
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, ADDRESS));
+    private static final long SYS_PIDFD_OPEN = 434;
+    private static final long SYS_PIDFD_GETFD = 438;
+    private static final int SOL_SOCKET = 1;
+    private static final int SO_COOKIE = 57;
+
     public static final int O_RDONLY = 0;
     public static final int O_DIRECTORY = 0200000;
     public static final int O_CLOEXEC = 02000000;
@@ -110,6 +122,39 @@ public final class Libc {
             MemorySegment state = a.allocate(CALL_STATE);
             int rc = (int) SETNS.invokeExact(state, fd, nstype);
             return rc == 0 ? 0 : (int) ERRNO.get(state, 0L);
+        } catch (Throwable t) {
+            throw t instanceof RuntimeException r ? r : new IllegalStateException(t);
+        }
+    }
+
+    /**
+     * The cookie of the socket behind descriptor {@code fd} of process {@code pid}, made by the kernel if it had none
+     * (SO_COOKIE on a copy of the descriptor taken with pidfd_getfd); 0 when it cannot be had (the process or the
+     * descriptor is gone, or no right to take it: CAP_SYS_PTRACE over that process).
+     */
+    public static long socketCookie(int pid, int fd) {
+        try (Arena a = Arena.ofConfined()) {
+            int pidfd = (int) (long) SYSCALL3.invokeExact(SYS_PIDFD_OPEN, (long) pid, 0L, 0L);
+            if (pidfd < 0) {
+                return 0;
+            }
+            try {
+                int copy = (int) (long) SYSCALL3.invokeExact(SYS_PIDFD_GETFD, (long) pidfd, (long) fd, 0L);
+                if (copy < 0) {
+                    return 0;
+                }
+                try {
+                    MemorySegment value = a.allocate(JAVA_LONG);
+                    MemorySegment len = a.allocate(JAVA_INT);
+                    len.set(JAVA_INT, 0, 8);
+                    int rc = (int) GETSOCKOPT.invokeExact(copy, SOL_SOCKET, SO_COOKIE, value, len);
+                    return rc == 0 ? value.get(JAVA_LONG, 0) : 0;
+                } finally {
+                    close(copy);
+                }
+            } finally {
+                close(pidfd);
+            }
         } catch (Throwable t) {
             throw t instanceof RuntimeException r ? r : new IllegalStateException(t);
         }
