@@ -29,7 +29,7 @@ import java.util.concurrent.atomic.AtomicReference;
  */
 public final class Pipeline {
     record Options(Path data, int kafkaPort, int controllerPort, int registryPort, String replay, boolean headless,
-            boolean live, int metricsPort, String registryAddress) {
+            boolean live, int metricsPort, String registryAddress, String metricsAddress) {
     }
 
     /** Where a client of this host reaches a server bound to {@code bind}: loopback for a wildcard address. */
@@ -58,6 +58,7 @@ public final class Pipeline {
         int metrics = 0;
         String replay = null;
         String registryAddress = "127.0.0.1";
+        String metricsAddress = "127.0.0.1";
         boolean headless = false;
         boolean live = false;
         for (int i = 0; i < args.length; i++) {
@@ -69,12 +70,14 @@ public final class Pipeline {
                 case "--metrics-port" -> metrics = Integer.parseInt(args[++i]);
                 case "--replay" -> replay = args[++i];
                 case "--registry-address" -> registryAddress = args[++i];
+                case "--metrics-address" -> metricsAddress = args[++i];
                 case "--headless" -> headless = true;
                 case "--live" -> live = true;
                 default -> throw new IllegalArgumentException("sockflow pipeline: unknown argument " + args[i]);
             }
         }
-        System.exit(new Pipeline(new Options(data, kafka, controller, registry, replay, headless, live, metrics, registryAddress), System.out).run());
+        System.exit(new Pipeline(new Options(data, kafka, controller, registry, replay, headless, live, metrics, registryAddress,
+                metricsAddress), System.out).run());
     }
 
     static Path runDir(Path data) {
@@ -188,7 +191,8 @@ public final class Pipeline {
                     stop             Ctrl-C (data kept in %s; --fresh starts over)
                     %n""", stack.bootstrapServers(), registryUrl, auth != null ? " (basic auth)" : "", data.resolve("warehouse"), data.resolve("checkpoints"),
                     data.resolve("warehouse"),
-                    o.live() && o.metricsPort() > 0 ? "http://127.0.0.1:" + o.metricsPort() + "/metrics (the collector, Prometheus)"
+                    o.live() && o.metricsPort() > 0 ? "http://" + clientHost(o.metricsAddress()) + ":" + o.metricsPort()
+                            + "/metrics (the collector, Prometheus)"
                             : "the collector's health is in the view below",
                     data);
             step(5, "live view" + (o.headless() ? " (headless: a block every second)" : ""));

@@ -261,9 +261,19 @@ public final class Up {
             int registryPort = o.registryPort() == 0 ? freePort() : o.registryPort();
             List<String> p = new ArrayList<>(List.of("--data", data.toString(), "--kafka-port", Integer.toString(kafkaPort),
                     "--controller-port", Integer.toString(controllerPort), "--registry-port", Integer.toString(registryPort),
-                    "--metrics-port", Integer.toString(o.metricsPort()), "--registry-address", o.registryAddress()));
+                    "--metrics-port", Integer.toString(o.metricsPort()), "--registry-address", o.registryAddress(),
+                    "--metrics-address", o.metricsAddress()));
             if (o.replay() != null) {
-                p.addAll(List.of("--replay", Replay.SAMPLE.equals(o.replay()) ? o.replay() : Path.of(o.replay()).toAbsolutePath().toString()));
+                String replay = Replay.SAMPLE.equals(o.replay()) ? o.replay() : Path.of(o.replay()).toAbsolutePath().toString();
+                if (user != null && !Replay.SAMPLE.equals(o.replay())) {
+                    // a capture recorded with sudo is root's and 0600: the pipeline reads the copy it is given
+                    Path copy = run.resolve("replay.capture");
+                    Files.copy(Path.of(replay), copy, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+                    Files.setPosixFilePermissions(copy, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
+                    DataFolder.chown(copy, user);
+                    replay = copy.toString();
+                }
+                p.addAll(List.of("--replay", replay));
             } else {
                 p.add("--live");
             }

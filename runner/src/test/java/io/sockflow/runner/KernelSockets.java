@@ -75,6 +75,39 @@ final class KernelSockets {
                 pids, line);
     }
 
+    /**
+     * The socket inodes each process holds now, from /proc/PID/fd: the kernel's view of sockets that are in no socket
+     * table and so not in {@code ss} (an unbound UDP socket, for one).
+     */
+    static Map<Long, Set<Integer>> heldInodes() {
+        Map<Long, Set<Integer>> m = new HashMap<>();
+        java.io.File[] procs = new java.io.File("/proc").listFiles((d, n) -> n.chars().allMatch(Character::isDigit));
+        for (java.io.File proc : procs == null ? new java.io.File[0] : procs) {
+            java.io.File[] fds = new java.io.File(proc, "fd").listFiles();
+            for (java.io.File fd : fds == null ? new java.io.File[0] : fds) {
+                try {
+                    String target = java.nio.file.Files.readSymbolicLink(fd.toPath()).toString();
+                    if (target.startsWith("socket:[")) {
+                        long inode = Long.parseLong(target.substring(8, target.length() - 1));
+                        m.computeIfAbsent(inode, k -> new TreeSet<>()).add(Integer.parseInt(proc.getName()));
+                    }
+                } catch (IOException | RuntimeException gone) {
+                    // the descriptor or the process went away while read
+                }
+            }
+        }
+        return m;
+    }
+
+    /** The inode ss prints for a socket (ino:N for inet, the inode column for unix), or -1. */
+    static long inode(Sock s) {
+        if (s.netid().startsWith("u_")) {
+            return Long.parseLong(s.key().substring(1));
+        }
+        Matcher ino = Pattern.compile("\\bino:(\\d+)").matcher(s.line());
+        return ino.find() ? Long.parseLong(ino.group(1)) : -1;
+    }
+
     /** Sockets present in both snapshots (stable across the moment compared). */
     static Map<String, Sock> stable(Map<String, Sock> a, Map<String, Sock> b) {
         Map<String, Sock> m = new LinkedHashMap<>();
@@ -116,8 +149,34 @@ final class KernelSockets {
         return open;
     }
 
+    /**
+     * The keys of sockets born while the first snapshot was taken, or ended while the second was: ss may or may not
+     * have seen them, so neither side can be held to them.
+     */
+    static Set<String> uncertain(List<SocketLifecycle> records, Instant[] first, Instant[] second) {
+        java.time.Duration skew = java.time.Duration.ofMillis(100); // kernel clock to wall clock
+        Set<String> m = new TreeSet<>();
+        for (SocketLifecycle l : records) {
+            String key = io.sockflow.schemas.SocketIdentity.local(l.getFamily(), l.getSocketCookie(), l.getSocketInode());
+            Instant b = l.getCreatedAt() != null ? l.getCreatedAt() : l.getInventoriedAt();
+            if (b != null && b.isAfter(first[0].minus(skew)) && b.isBefore(first[1].plus(skew))) {
+                m.add(key);
+            }
+            Instant e = l.getStatus() != LifecycleStatus.OPEN ? l.getClosedAt() : null;
+            if (e != null && e.isAfter(second[0].minus(skew)) && e.isBefore(second[1].plus(skew))) {
+                m.add(key);
+            }
+        }
+        return m;
+    }
+
     /** What one side has and the other lacks, printed. */
     static String difference(Map<String, Sock> kernel, Map<String, SocketLifecycle> sockflow) {
+        return difference(kernel, sockflow, List.of());
+    }
+
+    /** What one side has and the other lacks, printed with every record sockflow has of each (by cookie or inode). */
+    static String difference(Map<String, Sock> kernel, Map<String, SocketLifecycle> sockflow, List<SocketLifecycle> all) {
         Set<String> onlyKernel = new TreeSet<>(kernel.keySet());
         onlyKernel.removeAll(sockflow.keySet());
         Set<String> onlySockflow = new TreeSet<>(sockflow.keySet());
@@ -128,6 +187,10 @@ final class KernelSockets {
                 .append(", in sockflow's only: ").append(onlySockflow.size()).append('\n');
         for (String k : onlyKernel) {
             b.append("  kernel only  ").append(kernel.get(k).line().trim().replaceAll("\\s+", " ")).append('\n');
+            java.util.regex.Matcher ino = Pattern.compile("\\bino:(\\d+)").matcher(kernel.get(k).line());
+            long inode = ino.find() ? Long.parseLong(ino.group(1)) : -1;
+            records(b, all, l -> k.equals(io.sockflow.schemas.SocketIdentity.local(l.getFamily(), l.getSocketCookie(),
+                    l.getSocketInode())) || l.getSocketInode() == inode);
         }
         for (String k : onlySockflow) {
             SocketLifecycle l = sockflow.get(k);
@@ -135,7 +198,21 @@ final class KernelSockets {
                     .append(" pid ").append(l.getPid()).append(' ').append(l.getComm()).append(' ')
                     .append(l.getLocalAddress()).append(':').append(l.getLocalPort()).append(" -> ")
                     .append(l.getRemoteAddress()).append(':').append(l.getRemotePort()).append('\n');
+            records(b, all, r -> r.getSocketInode() == l.getSocketInode());
         }
         return b.toString();
+    }
+
+    private static void records(StringBuilder b, List<SocketLifecycle> all, java.util.function.Predicate<SocketLifecycle> p) {
+        for (SocketLifecycle l : all) {
+            if (p.test(l)) {
+                b.append("      record ").append(l.getStatus()).append(" cookie ").append(l.getSocketCookie())
+                        .append(" inode ").append(l.getSocketInode()).append(" created ").append(l.getCreatedAt())
+                        .append(" inventoried ").append(l.getInventoriedAt()).append(" closed ").append(l.getClosedAt())
+                        .append(" end ").append(l.getEndReason()).append(" cause ").append(l.getReleaseCause())
+                        .append(" events ").append(l.getEventCount()).append(" notSeen ").append(l.getNotSeen())
+                        .append(" owner ").append(l.getPid()).append('/').append(l.getOwnerSource()).append('\n');
+            }
+        }
     }
 }

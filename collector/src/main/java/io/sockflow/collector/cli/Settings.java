@@ -138,7 +138,7 @@ public final class Settings extends AbstractConfig {
                     "user:password a scraper must send (HTTP basic authentication) to read the metrics.")
             .define(RUN_AS, ConfigDef.Type.STRING, "auto", ConfigDef.Importance.MEDIUM,
                     "Who the collector becomes once its programs are attached, giving up every capability (a "
-                            + "user name or uid[:gid]); auto: the user who ran sudo, else nobody (65534); root keeps "
+                            + "user name or uid[:gid]); auto: the user who ran sudo, else it stays as started and says so; root keeps "
                             + "root and its capabilities. Only a collector started as root switches.")
             .define(EXIT_WITH_PID, ConfigDef.Type.LONG, 0L, ConfigDef.Range.atLeast(0), ConfigDef.Importance.LOW,
                     "Stop (cleanly) when the process with this pid ends: sockflow up gives its own, so that a killed "
