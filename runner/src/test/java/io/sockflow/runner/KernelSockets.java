@@ -203,16 +203,16 @@ final class KernelSockets {
         return b.toString();
     }
 
-    private static void records(StringBuilder b, List<SocketLifecycle> all, java.util.function.Predicate<SocketLifecycle> p) {
+    static void records(StringBuilder b, List<SocketLifecycle> all, java.util.function.Predicate<SocketLifecycle> p) {
+        java.util.Set<String> lines = new java.util.LinkedHashSet<>(); // the periodic updates repeat the same facts
         for (SocketLifecycle l : all) {
             if (p.test(l)) {
-                b.append("      record ").append(l.getStatus()).append(" cookie ").append(l.getSocketCookie())
-                        .append(" inode ").append(l.getSocketInode()).append(" created ").append(l.getCreatedAt())
-                        .append(" inventoried ").append(l.getInventoriedAt()).append(" closed ").append(l.getClosedAt())
-                        .append(" end ").append(l.getEndReason()).append(" cause ").append(l.getReleaseCause())
-                        .append(" events ").append(l.getEventCount()).append(" notSeen ").append(l.getNotSeen())
-                        .append(" owner ").append(l.getPid()).append('/').append(l.getOwnerSource()).append('\n');
+                lines.add("      record " + l.getStatus() + " cookie " + l.getSocketCookie() + " inode "
+                        + l.getSocketInode() + " created " + l.getCreatedAt() + " inventoried " + l.getInventoriedAt()
+                        + " closed " + l.getClosedAt() + " end " + l.getEndReason() + " cause " + l.getReleaseCause()
+                        + " notSeen " + l.getNotSeen() + " owner " + l.getPid() + "/" + l.getOwnerSource() + "\n");
             }
         }
+        lines.forEach(b::append);
     }
 }

@@ -35,7 +35,20 @@ public final class SoakCheck {
     private SoakCheck() {
     }
 
-    record Snapshot(Instant at, Map<String, KernelSockets.Sock> sockets, Set<Integer> sockflow) {
+    /**
+     * One look at the kernel: when it began and ended (ss and /proc take a while on a busy host), the sockets ss showed,
+     * the socket inodes each process held (/proc), and sockflow's pids then.
+     */
+    record Snapshot(Instant at, Instant done, Map<String, KernelSockets.Sock> sockets, Map<Long, Set<Integer>> held,
+                    Set<Integer> sockflow) {
+        Snapshot(Instant at, Map<String, KernelSockets.Sock> sockets, Set<Integer> sockflow) {
+            this(at, at, sockets, Map.of(), sockflow);
+        }
+    }
+
+    /** sockflow's own cgroup (up runs every process of its own in it): its sockets are not the workload's. */
+    static boolean ownCgroup(KernelSockets.Sock s) {
+        return s.line().matches(".*\\scgroup:/sockflow(/\\S*)?\\s.*");
     }
 
     public static void main(String[] args) throws Exception {
@@ -73,7 +86,20 @@ public final class SoakCheck {
                         }
                     }
                 }
-                out.add(new Snapshot(Instant.ofEpochMilli(Long.parseLong(stamp)), socks, pids));
+                Map<Long, Set<Integer>> held = new HashMap<>();
+                Path hf = dir.resolve("held-" + stamp + ".txt");
+                if (Files.exists(hf)) {
+                    for (String l : Files.readAllLines(hf)) {
+                        String[] f = l.trim().split(" ");
+                        if (f.length == 2) {
+                            held.computeIfAbsent(Long.parseLong(f[1]), k -> new HashSet<>()).add(Integer.parseInt(f[0]));
+                        }
+                    }
+                }
+                Instant at = Instant.ofEpochMilli(Long.parseLong(stamp));
+                Path df = dir.resolve("done-" + stamp + ".txt");
+                Instant done = Files.exists(df) ? Instant.ofEpochMilli(Long.parseLong(Files.readString(df).trim())) : at;
+                out.add(new Snapshot(at, done, socks, held, pids));
             }
         }
         out.sort((a, b) -> a.at().compareTo(b.at()));
@@ -97,12 +123,20 @@ public final class SoakCheck {
             own.addAll(b.sockflow());
             Map<String, KernelSockets.Sock> kernel = new LinkedHashMap<>();
             KernelSockets.stable(a.sockets(), b.sockets()).forEach((k, s) -> {
-                if (s.pids().stream().noneMatch(own::contains) && s.pids().stream().noneMatch(sockflow::contains)) {
+                if (s.pids().stream().noneMatch(own::contains) && s.pids().stream().noneMatch(sockflow::contains)
+                        && !ownCgroup(s)) {
                     kernel.put(k, s);
                 }
             });
             Map<String, SocketLifecycle> open = new LinkedHashMap<>();
-            KernelSockets.openLifecycles(all, a.at(), b.at()).forEach((k, l) -> {
+            // a socket born while the first look ran, or ended while the second ran, may or may not be in it
+            Set<String> uncertain = KernelSockets.uncertain(all, new Instant[] {a.at(), a.done()},
+                    new Instant[] {b.at(), b.done()});
+            kernel.keySet().removeAll(uncertain);
+            KernelSockets.openLifecycles(all, a.done(), b.at()).forEach((k, l) -> {
+                if (uncertain.contains(k)) {
+                    return;
+                }
                 if ("AF_UNIX".equals(l.getFamily()) || ("TCP".equals(l.getProtocol()) || "UDP".equals(l.getProtocol()))
                         && SocketIdentity.inet(l.getFamily())) {
                     open.put(k, l);
@@ -118,12 +152,17 @@ public final class SoakCheck {
                     }
                 }
                 if (!open.containsKey(k.getKey()) && falseEnds.get(k.getKey()) == null) {
+                    StringBuilder seen = new StringBuilder();
+                    long inode = KernelSockets.inode(k.getValue());
+                    KernelSockets.records(seen, all, l -> l.getSocketInode() == inode);
                     missed.putIfAbsent(k.getKey(), "held from " + a.at() + " to " + b.at() + ", no open lifecycle: "
-                            + k.getValue().line().trim().replaceAll("\\s+", " "));
+                            + k.getValue().line().trim().replaceAll("\\s+", " ")
+                            + (seen.isEmpty() ? " (no record of it)" : "\n" + seen.toString().stripTrailing()));
                 }
             }
             for (Map.Entry<String, SocketLifecycle> o : open.entrySet()) {
-                if (!kernel.containsKey(o.getKey()) && !held(a, o.getKey()) && !held(b, o.getKey())) {
+                if (!kernel.containsKey(o.getKey()) && !held(a, o.getKey()) && !held(b, o.getKey())
+                        && !heldInProc(a, o.getValue()) && !heldInProc(b, o.getValue())) {
                     SocketLifecycle l = o.getValue();
                     phantom.putIfAbsent(o.getKey(), "open from " + a.at() + " to " + b.at() + " in sockflow, held by no "
                             + "process: " + l.getFamily() + " " + l.getRole() + " " + l.getComm() + " (" + l.getPid() + ") "
@@ -148,6 +187,14 @@ public final class SoakCheck {
         out.printf("soak: false ends %d, sockets held with no open lifecycle %d, open lifecycles of sockets no process "
                         + "held %d, lifecycles with no owner %d, sockflow's own %d%n", falseEnds.size(), missed.size(),
                 phantom.size(), noOwner.size(), own.size());
+        Map<String, Integer> missedBy = new TreeMap<>();
+        for (String m : missed.values()) {
+            java.util.regex.Matcher u = java.util.regex.Pattern.compile("users:\\(\\(\"([^\"]*)\",pid=(\\d+)").matcher(m);
+            java.util.regex.Matcher c = java.util.regex.Pattern.compile("\\scgroup:(\\S+)").matcher(m);
+            missedBy.merge((u.find() ? u.group(1) + " (" + u.group(2) + ")" : "?") + (c.find() ? " cgroup " + c.group(1) : ""),
+                    1, Integer::sum);
+        }
+        missedBy.forEach((who, n) -> out.println("  missed, by process: " + who + ": " + n));
         print(out, "false end", falseEnds.values());
         print(out, "missed", missed.values());
         print(out, "phantom", phantom.values());
@@ -158,6 +205,12 @@ public final class SoakCheck {
 
     private static boolean held(Snapshot s, String key) {
         return s.sockets().containsKey(key);
+    }
+
+    /** Whether /proc showed the lifecycle's owner holding its inode (how a socket in no socket table is seen). */
+    private static boolean heldInProc(Snapshot s, SocketLifecycle l) {
+        Set<Integer> pids = s.held().get(l.getSocketInode());
+        return pids != null && l.getPid() != null && pids.contains(l.getPid());
     }
 
     private static void print(java.io.PrintStream out, String what, java.util.Collection<String> lines) {
