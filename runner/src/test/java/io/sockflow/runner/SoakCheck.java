@@ -40,9 +40,9 @@ public final class SoakCheck {
      * the socket inodes each process held (/proc), and sockflow's pids then.
      */
     record Snapshot(Instant at, Instant done, Map<String, KernelSockets.Sock> sockets, Map<Long, Set<Integer>> held,
-                    Set<Integer> sockflow) {
+                    Set<Integer> sockflow, Set<Integer> cgroup) {
         Snapshot(Instant at, Map<String, KernelSockets.Sock> sockets, Set<Integer> sockflow) {
-            this(at, at, sockets, Map.of(), sockflow);
+            this(at, at, sockets, Map.of(), sockflow, Set.of());
         }
     }
 
@@ -77,15 +77,8 @@ public final class SoakCheck {
                         socks.put(s.key(), s);
                     }
                 }
-                Set<Integer> pids = new HashSet<>();
-                Path pf = dir.resolve("sockflow-pids-" + stamp + ".txt");
-                if (Files.exists(pf)) {
-                    for (String l : Files.readAllLines(pf)) {
-                        if (!l.isBlank()) {
-                            pids.add(Integer.parseInt(l.trim()));
-                        }
-                    }
-                }
+                Set<Integer> pids = pids(dir.resolve("sockflow-pids-" + stamp + ".txt"));
+                Set<Integer> cgroup = pids(dir.resolve("cgroup-pids-" + stamp + ".txt"));
                 Map<Long, Set<Integer>> held = new HashMap<>();
                 Path hf = dir.resolve("held-" + stamp + ".txt");
                 if (Files.exists(hf)) {
@@ -99,11 +92,23 @@ public final class SoakCheck {
                 Instant at = Instant.ofEpochMilli(Long.parseLong(stamp));
                 Path df = dir.resolve("done-" + stamp + ".txt");
                 Instant done = Files.exists(df) ? Instant.ofEpochMilli(Long.parseLong(Files.readString(df).trim())) : at;
-                out.add(new Snapshot(at, done, socks, held, pids));
+                out.add(new Snapshot(at, done, socks, held, pids, cgroup));
             }
         }
         out.sort((a, b) -> a.at().compareTo(b.at()));
         return out;
+    }
+
+    private static Set<Integer> pids(Path file) throws java.io.IOException {
+        Set<Integer> pids = new HashSet<>();
+        if (Files.exists(file)) {
+            for (String l : Files.readAllLines(file)) {
+                if (!l.isBlank()) {
+                    pids.add(Integer.parseInt(l.trim()));
+                }
+            }
+        }
+        return pids;
     }
 
     /** The checks; returns how many errors, after printing them. */
@@ -121,6 +126,8 @@ public final class SoakCheck {
             Snapshot b = snapshots.get(i + 1);
             Set<Integer> own = new HashSet<>(a.sockflow());
             own.addAll(b.sockflow());
+            own.addAll(a.cgroup()); // left out by the collector: not compared
+            own.addAll(b.cgroup());
             Map<String, KernelSockets.Sock> kernel = new LinkedHashMap<>();
             KernelSockets.stable(a.sockets(), b.sockets()).forEach((k, s) -> {
                 if (s.pids().stream().noneMatch(own::contains) && s.pids().stream().noneMatch(sockflow::contains)
