@@ -14,7 +14,10 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CountDownLatch;
@@ -28,8 +31,87 @@ import java.util.concurrent.atomic.AtomicReference;
  * (from {@link Up}, after the collector has stopped), then stops the jobs and then Kafka.
  */
 public final class Pipeline {
+    /**
+     * What {@link Up} hands the pipeline process: rendered to its argument list by {@link #args()} and read back by
+     * {@link #parse}, the two in one place. {@code jobSettings} are the {@code --set} pairs, already checked by up.
+     */
     record Options(Path data, int kafkaPort, int controllerPort, int registryPort, String replay, boolean headless,
-            boolean live, int metricsPort, String registryAddress, String metricsAddress) {
+            boolean live, int metricsPort, String registryAddress, String metricsAddress, Map<String, String> jobSettings) {
+        List<String> args() {
+            List<String> a = new ArrayList<>(List.of("--data", data.toString(), "--kafka-port", Integer.toString(kafkaPort),
+                    "--controller-port", Integer.toString(controllerPort), "--registry-port", Integer.toString(registryPort),
+                    "--metrics-port", Integer.toString(metricsPort), "--registry-address", registryAddress,
+                    "--metrics-address", metricsAddress));
+            if (replay != null) {
+                a.addAll(List.of("--replay", replay));
+            }
+            if (headless) {
+                a.add("--headless");
+            }
+            if (live) {
+                a.add("--live");
+            }
+            jobSettings.forEach((k, v) -> a.addAll(List.of("--set", k + "=" + v)));
+            return a;
+        }
+
+        static Options parse(String[] args) {
+            Path data = null;
+            int kafka = 0;
+            int controller = 0;
+            int registry = 0;
+            int metrics = 0;
+            String replay = null;
+            String registryAddress = "127.0.0.1";
+            String metricsAddress = "127.0.0.1";
+            boolean headless = false;
+            boolean live = false;
+            Map<String, String> sets = new LinkedHashMap<>();
+            for (int i = 0; i < args.length; i++) {
+                switch (args[i]) {
+                    case "--data" -> data = Path.of(args[++i]);
+                    case "--kafka-port" -> kafka = Integer.parseInt(args[++i]);
+                    case "--controller-port" -> controller = Integer.parseInt(args[++i]);
+                    case "--registry-port" -> registry = Integer.parseInt(args[++i]);
+                    case "--metrics-port" -> metrics = Integer.parseInt(args[++i]);
+                    case "--replay" -> replay = args[++i];
+                    case "--registry-address" -> registryAddress = args[++i];
+                    case "--metrics-address" -> metricsAddress = args[++i];
+                    case "--headless" -> headless = true;
+                    case "--live" -> live = true;
+                    case "--set" -> {
+                        String pair = args[++i];
+                        sets.put(pair.substring(0, pair.indexOf('=')), pair.substring(pair.indexOf('=') + 1));
+                    }
+                    default -> throw new IllegalArgumentException("sockflow pipeline: unknown argument " + args[i]);
+                }
+            }
+            return new Options(data, kafka, controller, registry, replay, headless, live, metrics, registryAddress,
+                    metricsAddress, Map.copyOf(sets));
+        }
+    }
+
+    /**
+     * The jobs' settings under up: where its Kafka, registry and data folder are, its own ids and pace, then the
+     * {@code --set} pairs on top (which cannot name the first ones: {@link UpSettings#OWN_JOB_SETTINGS}).
+     */
+    static JobConfig jobConfig(String bootstrap, String registryUrl, String auth, Path data, Map<String, String> sets) {
+        Map<String, String> m = new HashMap<>();
+        m.put("bootstrap.servers", bootstrap);
+        m.put("registry.url", registryUrl);
+        if (auth != null) {
+            m.put("registry.basic.auth.user.info", auth);
+        }
+        m.put("warehouse", data.resolve("warehouse").toString());
+        m.put("checkpoint.dir", data.resolve("checkpoints").toString());
+        m.put("checkpoint.interval", "2s");
+        m.put("lifecycle.update-interval", "10s");
+        m.put("starting.offsets", "committed");
+        m.put("restore", "latest");
+        m.put("group.id", "sockflow-up");
+        m.put("transactional.id.prefix", "sockflow-up");
+        m.putAll(sets);
+        return JobConfig.of(m);
     }
 
     /** Where a client of this host reaches a server bound to {@code bind}: loopback for a wildcard address. */
@@ -51,33 +133,7 @@ public final class Pipeline {
     public static void main(String[] args) {
         System.setProperty("log4j.shutdownHookEnabled", "false");
         Privileges.privateFiles();
-        Path data = null;
-        int kafka = 0;
-        int controller = 0;
-        int registry = 0;
-        int metrics = 0;
-        String replay = null;
-        String registryAddress = "127.0.0.1";
-        String metricsAddress = "127.0.0.1";
-        boolean headless = false;
-        boolean live = false;
-        for (int i = 0; i < args.length; i++) {
-            switch (args[i]) {
-                case "--data" -> data = Path.of(args[++i]);
-                case "--kafka-port" -> kafka = Integer.parseInt(args[++i]);
-                case "--controller-port" -> controller = Integer.parseInt(args[++i]);
-                case "--registry-port" -> registry = Integer.parseInt(args[++i]);
-                case "--metrics-port" -> metrics = Integer.parseInt(args[++i]);
-                case "--replay" -> replay = args[++i];
-                case "--registry-address" -> registryAddress = args[++i];
-                case "--metrics-address" -> metricsAddress = args[++i];
-                case "--headless" -> headless = true;
-                case "--live" -> live = true;
-                default -> throw new IllegalArgumentException("sockflow pipeline: unknown argument " + args[i]);
-            }
-        }
-        System.exit(new Pipeline(new Options(data, kafka, controller, registry, replay, headless, live, metrics, registryAddress,
-                metricsAddress), System.out).run());
+        System.exit(new Pipeline(Options.parse(args), System.out).run());
     }
 
     static Path runDir(Path data) {
@@ -127,21 +183,7 @@ public final class Pipeline {
             Optional<Path> resume = io.sockflow.jobs.Checkpoints.latest(data.resolve("checkpoints"));
             step(2, "Flink jobs on a local MiniCluster (lifecycles, flows, alerts → Kafka and Iceberg)"
                     + resume.map(c -> ", resuming from " + data.relativize(c)).orElse(""));
-            Map<String, String> m = new HashMap<>();
-            m.put("bootstrap.servers", stack.bootstrapServers());
-            m.put("registry.url", registryUrl);
-            if (auth != null) {
-                m.put("registry.basic.auth.user.info", auth);
-            }
-            m.put("warehouse", data.resolve("warehouse").toString());
-            m.put("checkpoint.dir", data.resolve("checkpoints").toString());
-            m.put("checkpoint.interval", "2s");
-            m.put("lifecycle.update-interval", "10s");
-            m.put("starting.offsets", "committed");
-            m.put("restore", "latest");
-            m.put("group.id", "sockflow-up");
-            m.put("transactional.id.prefix", "sockflow-up");
-            JobConfig cfg = JobConfig.of(m);
+            JobConfig cfg = jobConfig(stack.bootstrapServers(), registryUrl, auth, data, o.jobSettings());
             SockflowJob.prepare(cfg);
             // no attempt limit: a spell without the registry or broker must not stop the pipeline for good
             Configuration conf = SockflowJob.restartForever(new Configuration());
