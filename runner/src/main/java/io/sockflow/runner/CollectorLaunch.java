@@ -1,6 +1,7 @@
 package io.sockflow.runner;
 
 import io.sockflow.collector.cli.Settings;
+import io.sockflow.schemas.config.Flags;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -44,7 +45,7 @@ record CollectorLaunch(String bootstrapServers, String registryUrl, String topic
     /** {@code collect --name value ...}: the command line of {@code io.sockflow.collector.cli.Main}. */
     List<String> args() {
         List<String> a = new ArrayList<>(List.of("collect"));
-        settings().forEach((k, v) -> a.addAll(List.of(Settings.flagName(k), v)));
+        a.addAll(Flags.render(settings()));
         return a;
     }
 

@@ -5,8 +5,10 @@ import io.sockflow.collector.sys.Privileges;
 import io.sockflow.embedded.LocalStack;
 import io.sockflow.jobs.SockflowJob;
 import io.sockflow.jobs.config.JobConfig;
+import io.sockflow.schemas.config.Flags;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.core.execution.JobClient;
+import org.apache.kafka.common.config.ConfigDef;
 
 import java.io.IOException;
 import java.io.PrintStream;
@@ -37,57 +39,48 @@ public final class Pipeline {
      */
     record Options(Path data, int kafkaPort, int controllerPort, int registryPort, String replay, boolean headless,
             boolean live, int metricsPort, String registryAddress, String metricsAddress, Map<String, String> jobSettings) {
+        /** What the pipeline process is told, declared like every other part's settings; not for users. */
+        static final ConfigDef DEFINITION = new ConfigDef()
+                .define("data", ConfigDef.Type.STRING, ConfigDef.NO_DEFAULT_VALUE, ConfigDef.Importance.HIGH, "The data folder.")
+                .define("kafka.port", ConfigDef.Type.INT, ConfigDef.NO_DEFAULT_VALUE, ConfigDef.Importance.HIGH, "Broker port.")
+                .define("controller.port", ConfigDef.Type.INT, ConfigDef.NO_DEFAULT_VALUE, ConfigDef.Importance.HIGH,
+                        "KRaft controller port.")
+                .define("registry.port", ConfigDef.Type.INT, ConfigDef.NO_DEFAULT_VALUE, ConfigDef.Importance.HIGH, "Registry port.")
+                .define("metrics.port", ConfigDef.Type.INT, 0, ConfigDef.Importance.LOW, "The collector's metrics port.")
+                .define("replay", ConfigDef.Type.STRING, null, ConfigDef.Importance.LOW, "The capture to replay.")
+                .define("headless", ConfigDef.Type.BOOLEAN, false, ConfigDef.Importance.LOW, "Plain text view.")
+                .define("live", ConfigDef.Type.BOOLEAN, false, ConfigDef.Importance.LOW, "A collector feeds the events.")
+                .define("registry.address", ConfigDef.Type.STRING, "127.0.0.1", ConfigDef.Importance.LOW, "Registry bind.")
+                .define("metrics.address", ConfigDef.Type.STRING, "127.0.0.1", ConfigDef.Importance.LOW, "Metrics bind.");
+
         List<String> args() {
-            List<String> a = new ArrayList<>(List.of("--data", data.toString(), "--kafka-port", Integer.toString(kafkaPort),
-                    "--controller-port", Integer.toString(controllerPort), "--registry-port", Integer.toString(registryPort),
-                    "--metrics-port", Integer.toString(metricsPort), "--registry-address", registryAddress,
-                    "--metrics-address", metricsAddress));
+            Map<String, String> v = new LinkedHashMap<>();
+            v.put("data", data.toString());
+            v.put("kafka.port", Integer.toString(kafkaPort));
+            v.put("controller.port", Integer.toString(controllerPort));
+            v.put("registry.port", Integer.toString(registryPort));
+            v.put("metrics.port", Integer.toString(metricsPort));
             if (replay != null) {
-                a.addAll(List.of("--replay", replay));
+                v.put("replay", replay);
             }
-            if (headless) {
-                a.add("--headless");
-            }
-            if (live) {
-                a.add("--live");
-            }
-            jobSettings.forEach((k, v) -> a.addAll(List.of("--set", k + "=" + v)));
+            v.put("headless", Boolean.toString(headless));
+            v.put("live", Boolean.toString(live));
+            v.put("registry.address", registryAddress);
+            v.put("metrics.address", metricsAddress);
+            List<String> a = new ArrayList<>(Flags.render(v));
+            jobSettings.forEach((k, value) -> a.addAll(List.of("--set", k + "=" + value)));
             return a;
         }
 
+        /** Through the one flag parser; a wrong argument here is up's bug, not the user's. */
         static Options parse(String[] args) {
-            Path data = null;
-            int kafka = 0;
-            int controller = 0;
-            int registry = 0;
-            int metrics = 0;
-            String replay = null;
-            String registryAddress = "127.0.0.1";
-            String metricsAddress = "127.0.0.1";
-            boolean headless = false;
-            boolean live = false;
-            Map<String, String> sets = new LinkedHashMap<>();
-            for (int i = 0; i < args.length; i++) {
-                switch (args[i]) {
-                    case "--data" -> data = Path.of(args[++i]);
-                    case "--kafka-port" -> kafka = Integer.parseInt(args[++i]);
-                    case "--controller-port" -> controller = Integer.parseInt(args[++i]);
-                    case "--registry-port" -> registry = Integer.parseInt(args[++i]);
-                    case "--metrics-port" -> metrics = Integer.parseInt(args[++i]);
-                    case "--replay" -> replay = args[++i];
-                    case "--registry-address" -> registryAddress = args[++i];
-                    case "--metrics-address" -> metricsAddress = args[++i];
-                    case "--headless" -> headless = true;
-                    case "--live" -> live = true;
-                    case "--set" -> {
-                        String pair = args[++i];
-                        sets.put(pair.substring(0, pair.indexOf('=')), pair.substring(pair.indexOf('=') + 1));
-                    }
-                    default -> throw new IllegalArgumentException("sockflow pipeline: unknown argument " + args[i]);
-                }
-            }
-            return new Options(data, kafka, controller, registry, replay, headless, live, metrics, registryAddress,
-                    metricsAddress, Map.copyOf(sets));
+            List<String> rest = new ArrayList<>();
+            Map<String, String> sets = Flags.takePairs(List.of(args), "--set", rest);
+            Map<String, Object> v = DEFINITION.parse(Flags.collect(DEFINITION, rest, Map.of(), null));
+            return new Options(Path.of((String) v.get("data")), (Integer) v.get("kafka.port"), (Integer) v.get("controller.port"),
+                    (Integer) v.get("registry.port"), (String) v.get("replay"), (Boolean) v.get("headless"),
+                    (Boolean) v.get("live"), (Integer) v.get("metrics.port"), (String) v.get("registry.address"),
+                    (String) v.get("metrics.address"), Map.copyOf(sets));
         }
     }
 

@@ -76,24 +76,17 @@ public final class Up {
 
         /** Through the one flag parser and checks of {@link UpSettings}; {@code --set} pairs are taken out first. */
         static Options parse(String[] args, Map<String, String> env) {
-            List<String> rest = new ArrayList<>();
-            Map<String, String> sets = new LinkedHashMap<>();
-            for (int i = 0; i < args.length; i++) {
-                String a = args[i];
+            for (String a : args) {
                 if (a.equals("--kafka-address") || a.startsWith("--kafka-address=")) {
                     throw new IllegalArgumentException("--kafka-address: the embedded broker has no authentication yet, "
                             + "so it stays on 127.0.0.1; run a Kafka cluster with SASL for that");
-                } else if (a.equals("--set") || a.startsWith("--set=")) {
-                    if (a.equals("--set") && i + 1 >= args.length) {
-                        throw new IllegalArgumentException("--set needs key=value, e.g. --set detect.portscan.ports=30");
-                    }
-                    jobSetting(a.equals("--set") ? args[++i] : a.substring("--set=".length()), sets);
-                } else {
-                    rest.add(a);
                 }
             }
+            List<String> rest = new ArrayList<>();
+            Map<String, String> sets = new LinkedHashMap<>();
             Map<String, String> given;
             try {
+                Flags.takePairs(List.of(args), "--set", rest).forEach((k, v) -> jobSetting(k, v, sets));
                 given = Flags.collect(UpSettings.DEFINITION, rest, Map.of(), null);
                 Check.values(UpSettings.DEFINITION, given);
             } catch (ConfigException e) {
@@ -116,13 +109,8 @@ public final class Up {
         }
 
         /** One {@code --set key=value}, checked against the jobs' declarations at once. */
-        private static void jobSetting(String pair, Map<String, String> sets) {
-            int eq = pair.indexOf('=');
-            if (eq <= 0) {
-                throw new IllegalArgumentException("--set " + pair + ": give key=value, e.g. --set detect.portscan.ports=30");
-            }
-            String key = pair.substring(0, eq).strip();
-            String value = pair.substring(eq + 1);
+        private static void jobSetting(String key, String value, Map<String, String> sets) {
+            String pair = key + "=" + value;
             if (!JobConfig.options().containsKey(key)) {
                 throw new IllegalArgumentException("--set " + pair + ": no job setting '" + key
                         + "': ./sockflow config --explain lists them");

@@ -86,7 +86,7 @@ class UpOptionsTest {
                 "--replay", "sample", "--set", "detect.portscan.ports=many");
         refused("--set detect.portscan.window=soon: bad value 'soon' for detect.portscan.window: expected a duration",
                 "--replay", "sample", "--set=detect.portscan.window=soon");
-        refused("--set detect.portscan.ports: give key=value, e.g. --set detect.portscan.ports=30", "--set", "detect.portscan.ports");
+        refused("--set detect.portscan.ports: needs key=value, e.g. --set detect.portscan.ports=30", "--set", "detect.portscan.ports");
         refused("--set needs key=value", "--replay", "sample", "--set");
         refused("--set bootstrap.servers=10.0.0.1:9092: up sets bootstrap.servers itself", "--set", "bootstrap.servers=10.0.0.1:9092");
     }

@@ -84,6 +84,47 @@ public final class Flags {
         return merged;
     }
 
+    /**
+     * Takes every {@code --flag key=value} (or {@code --flag=key=value}) out of {@code args}, in order: a repeatable
+     * flag whose values may hold commas, such as up's {@code --set}. The other arguments are added to {@code rest}.
+     * The keys and values are not checked here.
+     */
+    public static Map<String, String> takePairs(List<String> args, String flag, List<String> rest) {
+        Map<String, String> pairs = new LinkedHashMap<>();
+        String example = " needs key=value, e.g. " + flag + " detect.portscan.ports=30";
+        for (int i = 0; i < args.size(); i++) {
+            String a = args.get(i);
+            String pair;
+            if (a.equals(flag)) {
+                if (i + 1 >= args.size()) {
+                    throw new ConfigException(flag + example);
+                }
+                pair = args.get(++i);
+            } else if (a.startsWith(flag + "=")) {
+                pair = a.substring(flag.length() + 1);
+            } else {
+                rest.add(a);
+                continue;
+            }
+            int eq = pair.indexOf('=');
+            if (eq <= 0) {
+                throw new ConfigException(flag + " " + pair + ":" + example);
+            }
+            pairs.put(pair.substring(0, eq).strip(), pair.substring(eq + 1));
+        }
+        return pairs;
+    }
+
+    /** The arguments that {@link #collect} reads back as these values: for handing settings to another process. */
+    public static List<String> render(Map<String, String> values) {
+        List<String> out = new java.util.ArrayList<>();
+        values.forEach((k, v) -> {
+            out.add(flagName(k));
+            out.add(v);
+        });
+        return out;
+    }
+
     private static Map<String, String> readFile(ConfigDef def, Path file) {
         Properties p = new Properties();
         try (Reader r = Files.newBufferedReader(file)) {

@@ -61,6 +61,22 @@ class ConfigSystemTest {
     }
 
     @Test
+    void repeatedPairsAreTakenOutInOrderAndRenderedValuesReadBack() {
+        List<String> rest = new java.util.ArrayList<>();
+        Map<String, String> pairs = Flags.takePairs(List.of("--set", "a.b=1,2", "--window", "5s", "--set=c=x=y"), "--set", rest);
+        assertEquals(List.of("a.b", "c"), List.copyOf(pairs.keySet()));
+        assertEquals("1,2", pairs.get("a.b"));
+        assertEquals("x=y", pairs.get("c"));
+        assertEquals(List.of("--window", "5s"), rest);
+        assertEquals("--set a.b: needs key=value, e.g. --set detect.portscan.ports=30",
+                error(() -> Flags.takePairs(List.of("--set", "a.b"), "--set", new java.util.ArrayList<>())));
+        assertEquals("--set needs key=value, e.g. --set detect.portscan.ports=30",
+                error(() -> Flags.takePairs(List.of("--set"), "--set", new java.util.ArrayList<>())));
+        Map<String, String> values = Map.of("topic.dead-letter", "a b", "exclude.self", "false", "window", "3s");
+        assertEquals(values, Flags.collect(DEF, Flags.render(values), Map.of(), null));
+    }
+
+    @Test
     void badValuesNameTheSettingAndWhatItAllows() {
         assertEquals("bad value 'abc' for detect.portscan.ports: expected a whole number",
                 error(() -> Check.value(DEF, "detect.portscan.ports", "abc")));
