@@ -35,6 +35,7 @@ import java.util.concurrent.TimeUnit;
  * jobs, then Kafka; nothing is left behind.
  */
 public final class Up {
+    /** The flags' part comes from {@link UpSettings}, where each is declared once. */
     static final String USAGE = """
             usage: sockflow up [--data DIR] [--fresh] [--replay FILE|sample] [--headless] [--duration D]
                                [--kafka-port N] [--registry-port N] [--metrics-port N] [--user USER]
@@ -42,26 +43,10 @@ public final class Up {
 
             Runs the whole pipeline on this host: embedded Kafka and schema registry, the Flink jobs (lifecycles,
             flows, alerts) on a local MiniCluster, and the collector; shows a live view until Ctrl-C.
-              --data DIR           where Kafka, the lake (Iceberg), checkpoints and the spool live (default data);
-                                   a folder of the runtime user's, made 0700 (a symbolic link is refused)
-              --fresh              delete DIR first
-              --replay FILE        play a recorded capture (sockflow collect --output file) instead of capturing;
-                                   'sample' plays the one that ships with sockflow
-              --headless           print the view as plain text blocks (no terminal control), e.g. into a log
-              --duration D         stop after D (e.g. 60s; default: run until Ctrl-C or SIGTERM)
-              --kafka-port N       the broker's port (default 9092; the controller uses N+1; 0: any free ones)
-              --registry-port N    the registry's port (default 8081)
-              --metrics-port N     the collector's Prometheus endpoint (default 9464; 0: none)
-              --user USER          who runs Kafka, the registry, the jobs and (once attached) the collector, when
-                                   up runs as root: a user name or uid[:gid] (default: the user who ran sudo,
-                                   else nobody)
-              --registry-address A listen there instead of 127.0.0.1; needs SOCKFLOW_REGISTRY_BASIC_AUTH_USER_INFO
-                                   (user:password) in the environment, which every sockflow client then sends
-              --metrics-address A  the same for the collector's metrics, with SOCKFLOW_METRICS_BASIC_AUTH_USER_INFO
-              --set KEY=VALUE      a job setting, e.g. --set detect.portscan.ports=30 (repeatable; checked at once);
-                                   ./sockflow config --explain lists every setting of up, the collector and the jobs
+            """ + io.sockflow.schemas.config.Explain.help(UpSettings.DEFINITION, null) + """
             Every port listens on 127.0.0.1 unless opened with one of the --*-address flags, and then only with
-            authentication. Kafka stays on 127.0.0.1 (it has no authentication here yet).
+            authentication. Kafka stays on 127.0.0.1 (it has no authentication here yet). --kafka-address is refused.
+            ./sockflow config --explain lists every setting of up, the collector and the jobs (--set takes the jobs').
             """;
 
     /** The environment variables that carry credentials to up's processes (never their command lines). */

@@ -156,6 +156,11 @@ class UpOptionsTest {
         assertEquals(0, ConfigCommand.run(new String[] {"--explain", "jobs"}, new PrintStream(jobsOnly, true, StandardCharsets.UTF_8)));
         assertTrue(jobsOnly.toString(StandardCharsets.UTF_8).startsWith("== jobs: "));
         assertEquals(2, ConfigCommand.run(new String[] {"--explain", "nope"}, new PrintStream(new ByteArrayOutputStream())));
+        ByteArrayOutputStream help = new ByteArrayOutputStream();
+        assertEquals(0, Up.run(new String[] {"--help"}, new PrintStream(help, true, StandardCharsets.UTF_8)));
+        for (String name : UpSettings.DEFINITION.names()) {
+            assertTrue(help.toString(StandardCharsets.UTF_8).contains(io.sockflow.schemas.config.Flags.flagName(name)), name);
+        }
     }
 
     @Test
