@@ -73,6 +73,10 @@ public final class Up {
             try {
                 Flags.takePairs(List.of(args), "--set", rest).forEach((k, v) -> jobSetting(k, v, sets));
                 given = Flags.collect(UpSettings.DEFINITION, rest, Map.of(), null);
+                if (given.containsKey(UpSettings.SET)) {
+                    // --set is taken from the command line only: anywhere else it would be dropped unseen
+                    throw new ConfigException("set in a --config file: give job settings as --set KEY=VALUE on the command line");
+                }
                 Check.values(UpSettings.DEFINITION, given);
             } catch (ConfigException e) {
                 throw new IllegalArgumentException(e.getMessage());

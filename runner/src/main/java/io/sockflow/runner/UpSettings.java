@@ -59,8 +59,8 @@ final class UpSettings {
                     ConfigDef.Importance.LOW, "Where the collector's metrics listen; beyond loopback only with "
                             + Up.METRICS_AUTH_ENV + "=user:password in the environment.")
             .define(SET, ConfigDef.Type.LIST, "", ConfigDef.Importance.MEDIUM,
-                    "A job setting, key=value (repeatable), e.g. --set detect.portscan.ports=30: any of the jobs' "
-                            + "settings below except those up gives itself (" + String.join(", ", new java.util.TreeSet<>(OWN_JOB_SETTINGS))
+                    "A job setting, KEY=VALUE, on the command line (repeatable), e.g. --set detect.portscan.ports=30: "
+                            + "any of the jobs' settings (sockflow config --explain jobs) except those up gives itself (" + String.join(", ", new java.util.TreeSet<>(OWN_JOB_SETTINGS))
                             + "). Checked when up starts.");
 
     private UpSettings() {

@@ -88,6 +88,12 @@ class UpOptionsTest {
                 "--replay", "sample", "--set=detect.portscan.window=soon");
         refused("--set detect.portscan.ports: needs key=value, e.g. --set detect.portscan.ports=30", "--set", "detect.portscan.ports");
         refused("--set needs key=value", "--replay", "sample", "--set");
+        try {
+            Path file = Files.writeString(dir.resolve("up.properties"), "set=detect.portscan.ports=30\n");
+            refused("set in a --config file: give job settings as --set KEY=VALUE on the command line", "--config", file.toString());
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
         refused("--set bootstrap.servers=10.0.0.1:9092: up sets bootstrap.servers itself", "--set", "bootstrap.servers=10.0.0.1:9092");
     }
 

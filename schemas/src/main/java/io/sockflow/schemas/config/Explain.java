@@ -35,10 +35,14 @@ public final class Explain {
     /** The --help form: flag and type, doc, then default, environment variable and file key. */
     public static String help(ConfigDef def, String envPrefix) {
         StringBuilder b = new StringBuilder();
+        String indent = " ".repeat(27);
         for (ConfigDef.ConfigKey k : def.configKeys().values()) {
-            b.append(String.format("  %-24s %s%n", Flags.flagName(k.name) + " " + typeName(k), k.documentation));
-            b.append(String.format("  %-24s default %s; %sfile key %s%n", "", defaultText(k),
-                    envPrefix == null ? "" : "env " + Flags.envName(envPrefix, k.name) + "; ", k.name));
+            String flag = String.format("  %-24s ", Flags.flagName(k.name) + " " + typeName(k));
+            StringBuilder entry = new StringBuilder();
+            wrap(entry, k.documentation + " Default " + defaultText(k) + (envPrefix == null ? "" : "; env "
+                    + Flags.envName(envPrefix, k.name)) + "; file key " + k.name + ".", indent);
+            // the flag takes the first line's indent, or a line of its own when it is longer
+            b.append(flag.length() <= indent.length() ? flag + entry.substring(indent.length()) : flag.stripTrailing() + "\n" + entry);
         }
         b.append(String.format("  %-24s %s%n", "--config file", "Read settings from a properties file"
                 + (envPrefix == null ? "." : " (env " + envPrefix + "CONFIG).")));
