@@ -88,7 +88,7 @@ public final class JobConfig implements Serializable {
     public static final Option MAX_RECORD_BYTES = opt("sink.max-record-bytes", Type.INT, "1000000", ConfigDef.Range.atLeast(1024),
             "Largest record (key, value, headers) the Kafka sinks write: keep it below the brokers' and topics' "
                     + "message.max.bytes (1 MiB by default). Longer results are truncated, dead letters cut, both counted.");
-    public static final Option TOPIC_PARTITIONS = opt("topic.partitions", Type.INT, "3",
+    public static final Option TOPIC_PARTITIONS = opt("topic.partitions", Type.INT, "3", ConfigDef.Range.atLeast(1),
             "Partitions of output topics created when missing.");
     public static final Option GROUP_ID = opt("group.id", Type.STRING, "sockflow-jobs",
             "Consumer group id (offsets are committed on checkpoints, for monitoring only).");
@@ -109,7 +109,8 @@ public final class JobConfig implements Serializable {
             "Checkpoint interval: results become visible (Kafka commits, Iceberg snapshots) at each checkpoint.");
     public static final Option CHECKPOINT_DIR = opt("checkpoint.dir", Type.STRING, "data/checkpoints",
             "Where checkpoints are kept: a folder, or a file:, hdfs: or s3: URI (shared storage on a cluster).");
-    public static final Option PARALLELISM = opt("parallelism", Type.INT, "1", "Default parallelism of the jobs.");
+    public static final Option PARALLELISM = opt("parallelism", Type.INT, "1", ConfigDef.Range.between(1, 1024),
+            "Default parallelism of the jobs.");
     public static final Option RESTORE = opt("restore", Type.STRING, "",
             "Start from a retained checkpoint or a savepoint (its folder, e.g. .../chk-42), or 'latest': the newest "
                     + "checkpoint under checkpoint.dir, if there is one. Empty: a fresh start at starting.offsets.");
@@ -146,9 +147,9 @@ public final class JobConfig implements Serializable {
             "New listeners: ports seen listening on a host during its first events (this long) are learned, not alerted.");
     public static final Option LISTENER_ALLOW = opt("detect.listener.allow", Type.LIST, "",
             "Ports (numbers) whose listeners are never alerted.");
-    public static final Option FAIL_AFTER = opt("test.fail-after-records", Type.LONG, "0",
+    public static final Option FAIL_AFTER = opt("test.fail-after-records", Type.LONG, "0", ConfigDef.Range.atLeast(0),
             "Testing recovery: fail once after this many input records, once a checkpoint has completed (0 = never).");
-    public static final Option STALL_AFTER = opt("test.stall-after-records", Type.LONG, "0",
+    public static final Option STALL_AFTER = opt("test.stall-after-records", Type.LONG, "0", ConfigDef.Range.atLeast(0),
             "Testing a crash: stop taking input after this many records, once a checkpoint has completed, and say so "
                     + "on stdout, so that the process can be killed there (0 = never).");
 

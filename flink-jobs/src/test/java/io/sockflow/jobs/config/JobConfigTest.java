@@ -40,6 +40,7 @@ class JobConfigTest {
                 refused(() -> JobConfig.of(Map.of("starting.offsets", "sometimes"))));
         assertTrue(refused(() -> JobConfig.of(Map.of("jobs", "lifecycle,magic"))).startsWith("bad value 'lifecycle,magic' for jobs"));
         assertTrue(refused(() -> JobConfig.of(Map.of("sink.max-record-bytes", "10"))).contains("sink.max-record-bytes"));
+        assertEquals("bad value '0' for parallelism: allowed: [1,...,1024]", refused(() -> JobConfig.of(Map.of("parallelism", "0"))));
         assertEquals("unknown setting 'detect.nope': known settings are listed by --help",
                 refused(() -> JobConfig.of(Map.of("detect.nope", "1"))));
         assertEquals("unknown setting --nope: see --help for the settings there are",
