@@ -5,8 +5,10 @@ import io.sockflow.collector.sys.Privileges;
 import io.sockflow.embedded.LocalStack;
 import io.sockflow.jobs.SockflowJob;
 import io.sockflow.jobs.config.JobConfig;
+import io.sockflow.schemas.config.Flags;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.core.execution.JobClient;
+import org.apache.kafka.common.config.ConfigDef;
 
 import java.io.IOException;
 import java.io.PrintStream;
@@ -14,7 +16,10 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CountDownLatch;
@@ -28,8 +33,78 @@ import java.util.concurrent.atomic.AtomicReference;
  * (from {@link Up}, after the collector has stopped), then stops the jobs and then Kafka.
  */
 public final class Pipeline {
+    /**
+     * What {@link Up} hands the pipeline process: rendered to its argument list by {@link #args()} and read back by
+     * {@link #parse}, the two in one place. {@code jobSettings} are the {@code --set} pairs, already checked by up.
+     */
     record Options(Path data, int kafkaPort, int controllerPort, int registryPort, String replay, boolean headless,
-            boolean live, int metricsPort, String registryAddress, String metricsAddress) {
+            boolean live, int metricsPort, String registryAddress, String metricsAddress, Map<String, String> jobSettings) {
+        /** What the pipeline process is told, declared like every other part's settings; not for users. */
+        static final ConfigDef DEFINITION = new ConfigDef()
+                .define("data", ConfigDef.Type.STRING, ConfigDef.NO_DEFAULT_VALUE, ConfigDef.Importance.HIGH, "The data folder.")
+                .define("kafka.port", ConfigDef.Type.INT, ConfigDef.NO_DEFAULT_VALUE, ConfigDef.Importance.HIGH, "Broker port.")
+                .define("controller.port", ConfigDef.Type.INT, ConfigDef.NO_DEFAULT_VALUE, ConfigDef.Importance.HIGH,
+                        "KRaft controller port.")
+                .define("registry.port", ConfigDef.Type.INT, ConfigDef.NO_DEFAULT_VALUE, ConfigDef.Importance.HIGH, "Registry port.")
+                .define("metrics.port", ConfigDef.Type.INT, 0, ConfigDef.Importance.LOW, "The collector's metrics port.")
+                .define("replay", ConfigDef.Type.STRING, null, ConfigDef.Importance.LOW, "The capture to replay.")
+                .define("headless", ConfigDef.Type.BOOLEAN, false, ConfigDef.Importance.LOW, "Plain text view.")
+                .define("live", ConfigDef.Type.BOOLEAN, false, ConfigDef.Importance.LOW, "A collector feeds the events.")
+                .define("registry.address", ConfigDef.Type.STRING, "127.0.0.1", ConfigDef.Importance.LOW, "Registry bind.")
+                .define("metrics.address", ConfigDef.Type.STRING, "127.0.0.1", ConfigDef.Importance.LOW, "Metrics bind.");
+
+        List<String> args() {
+            Map<String, String> v = new LinkedHashMap<>();
+            v.put("data", data.toString());
+            v.put("kafka.port", Integer.toString(kafkaPort));
+            v.put("controller.port", Integer.toString(controllerPort));
+            v.put("registry.port", Integer.toString(registryPort));
+            v.put("metrics.port", Integer.toString(metricsPort));
+            if (replay != null) {
+                v.put("replay", replay);
+            }
+            v.put("headless", Boolean.toString(headless));
+            v.put("live", Boolean.toString(live));
+            v.put("registry.address", registryAddress);
+            v.put("metrics.address", metricsAddress);
+            List<String> a = new ArrayList<>(Flags.render(v));
+            jobSettings.forEach((k, value) -> a.addAll(List.of("--set", k + "=" + value)));
+            return a;
+        }
+
+        /** Through the one flag parser; a wrong argument here is up's bug, not the user's. */
+        static Options parse(String[] args) {
+            List<String> rest = new ArrayList<>();
+            Map<String, String> sets = Flags.takePairs(List.of(args), "--set", rest);
+            Map<String, Object> v = DEFINITION.parse(Flags.collect(DEFINITION, rest, Map.of(), null));
+            return new Options(Path.of((String) v.get("data")), (Integer) v.get("kafka.port"), (Integer) v.get("controller.port"),
+                    (Integer) v.get("registry.port"), (String) v.get("replay"), (Boolean) v.get("headless"),
+                    (Boolean) v.get("live"), (Integer) v.get("metrics.port"), (String) v.get("registry.address"),
+                    (String) v.get("metrics.address"), Map.copyOf(sets));
+        }
+    }
+
+    /**
+     * The jobs' settings under up: where its Kafka, registry and data folder are, its own ids and pace, then the
+     * {@code --set} pairs on top (which cannot name the first ones: {@link UpSettings#OWN_JOB_SETTINGS}).
+     */
+    static JobConfig jobConfig(String bootstrap, String registryUrl, String auth, Path data, Map<String, String> sets) {
+        Map<String, String> m = new HashMap<>();
+        m.put("bootstrap.servers", bootstrap);
+        m.put("registry.url", registryUrl);
+        if (auth != null) {
+            m.put("registry.basic.auth.user.info", auth);
+        }
+        m.put("warehouse", data.resolve("warehouse").toString());
+        m.put("checkpoint.dir", data.resolve("checkpoints").toString());
+        m.put("checkpoint.interval", "2s");
+        m.put("lifecycle.update-interval", "10s");
+        m.put("starting.offsets", "committed");
+        m.put("restore", "latest");
+        m.put("group.id", "sockflow-up");
+        m.put("transactional.id.prefix", "sockflow-up");
+        m.putAll(sets);
+        return JobConfig.of(m);
     }
 
     /** Where a client of this host reaches a server bound to {@code bind}: loopback for a wildcard address. */
@@ -51,33 +126,7 @@ public final class Pipeline {
     public static void main(String[] args) {
         System.setProperty("log4j.shutdownHookEnabled", "false");
         Privileges.privateFiles();
-        Path data = null;
-        int kafka = 0;
-        int controller = 0;
-        int registry = 0;
-        int metrics = 0;
-        String replay = null;
-        String registryAddress = "127.0.0.1";
-        String metricsAddress = "127.0.0.1";
-        boolean headless = false;
-        boolean live = false;
-        for (int i = 0; i < args.length; i++) {
-            switch (args[i]) {
-                case "--data" -> data = Path.of(args[++i]);
-                case "--kafka-port" -> kafka = Integer.parseInt(args[++i]);
-                case "--controller-port" -> controller = Integer.parseInt(args[++i]);
-                case "--registry-port" -> registry = Integer.parseInt(args[++i]);
-                case "--metrics-port" -> metrics = Integer.parseInt(args[++i]);
-                case "--replay" -> replay = args[++i];
-                case "--registry-address" -> registryAddress = args[++i];
-                case "--metrics-address" -> metricsAddress = args[++i];
-                case "--headless" -> headless = true;
-                case "--live" -> live = true;
-                default -> throw new IllegalArgumentException("sockflow pipeline: unknown argument " + args[i]);
-            }
-        }
-        System.exit(new Pipeline(new Options(data, kafka, controller, registry, replay, headless, live, metrics, registryAddress,
-                metricsAddress), System.out).run());
+        System.exit(new Pipeline(Options.parse(args), System.out).run());
     }
 
     static Path runDir(Path data) {
@@ -127,21 +176,7 @@ public final class Pipeline {
             Optional<Path> resume = io.sockflow.jobs.Checkpoints.latest(data.resolve("checkpoints"));
             step(2, "Flink jobs on a local MiniCluster (lifecycles, flows, alerts → Kafka and Iceberg)"
                     + resume.map(c -> ", resuming from " + data.relativize(c)).orElse(""));
-            Map<String, String> m = new HashMap<>();
-            m.put("bootstrap.servers", stack.bootstrapServers());
-            m.put("registry.url", registryUrl);
-            if (auth != null) {
-                m.put("registry.basic.auth.user.info", auth);
-            }
-            m.put("warehouse", data.resolve("warehouse").toString());
-            m.put("checkpoint.dir", data.resolve("checkpoints").toString());
-            m.put("checkpoint.interval", "2s");
-            m.put("lifecycle.update-interval", "10s");
-            m.put("starting.offsets", "committed");
-            m.put("restore", "latest");
-            m.put("group.id", "sockflow-up");
-            m.put("transactional.id.prefix", "sockflow-up");
-            JobConfig cfg = JobConfig.of(m);
+            JobConfig cfg = jobConfig(stack.bootstrapServers(), registryUrl, auth, data, o.jobSettings());
             SockflowJob.prepare(cfg);
             // no attempt limit: a spell without the registry or broker must not stop the pipeline for good
             Configuration conf = SockflowJob.restartForever(new Configuration());

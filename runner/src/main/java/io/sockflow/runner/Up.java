@@ -6,9 +6,13 @@ import io.sockflow.collector.capture.Preflight;
 import io.sockflow.collector.sys.Privileges;
 import io.sockflow.jobs.SockflowJob;
 import io.sockflow.jobs.config.JobConfig;
+import io.sockflow.schemas.config.Check;
+import io.sockflow.schemas.config.Durations;
+import io.sockflow.schemas.config.Flags;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.core.execution.JobClient;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.apache.kafka.common.config.ConfigException;
 
 import java.io.IOException;
 import java.io.PrintStream;
@@ -16,7 +20,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 
@@ -29,30 +35,18 @@ import java.util.concurrent.TimeUnit;
  * jobs, then Kafka; nothing is left behind.
  */
 public final class Up {
+    /** The flags' part comes from {@link UpSettings}, where each is declared once. */
     static final String USAGE = """
             usage: sockflow up [--data DIR] [--fresh] [--replay FILE|sample] [--headless] [--duration D]
                                [--kafka-port N] [--registry-port N] [--metrics-port N] [--user USER]
+                               [--set KEY=VALUE]...
 
             Runs the whole pipeline on this host: embedded Kafka and schema registry, the Flink jobs (lifecycles,
             flows, alerts) on a local MiniCluster, and the collector; shows a live view until Ctrl-C.
-              --data DIR           where Kafka, the lake (Iceberg), checkpoints and the spool live (default data);
-                                   a folder of the runtime user's, made 0700 (a symbolic link is refused)
-              --fresh              delete DIR first
-              --replay FILE        play a recorded capture (sockflow collect --output file) instead of capturing;
-                                   'sample' plays the one that ships with sockflow
-              --headless           print the view as plain text blocks (no terminal control), e.g. into a log
-              --duration D         stop after D (e.g. 60s; default: run until Ctrl-C or SIGTERM)
-              --kafka-port N       the broker's port (default 9092; the controller uses N+1; 0: any free ones)
-              --registry-port N    the registry's port (default 8081)
-              --metrics-port N     the collector's Prometheus endpoint (default 9464; 0: none)
-              --user USER          who runs Kafka, the registry, the jobs and (once attached) the collector, when
-                                   up runs as root: a user name or uid[:gid] (default: the user who ran sudo,
-                                   else nobody)
-              --registry-address A listen there instead of 127.0.0.1; needs SOCKFLOW_REGISTRY_BASIC_AUTH_USER_INFO
-                                   (user:password) in the environment, which every sockflow client then sends
-              --metrics-address A  the same for the collector's metrics, with SOCKFLOW_METRICS_BASIC_AUTH_USER_INFO
+            """ + io.sockflow.schemas.config.Explain.help(UpSettings.DEFINITION, null) + """
             Every port listens on 127.0.0.1 unless opened with one of the --*-address flags, and then only with
-            authentication. Kafka stays on 127.0.0.1 (it has no authentication here yet).
+            authentication. Kafka stays on 127.0.0.1 (it has no authentication here yet). --kafka-address is refused.
+            ./sockflow config --explain lists every setting of up, the collector and the jobs (--set takes the jobs').
             """;
 
     /** The environment variables that carry credentials to up's processes (never their command lines). */
@@ -60,54 +54,70 @@ public final class Up {
     static final String METRICS_AUTH_ENV = "SOCKFLOW_METRICS_BASIC_AUTH_USER_INFO";
 
     record Options(Path data, boolean fresh, String replay, boolean headless, Duration duration, int kafkaPort, int registryPort,
-            int metricsPort, String user, String registryAddress, String metricsAddress) {
+            int metricsPort, String user, String registryAddress, String metricsAddress, Map<String, String> jobSettings) {
         static Options parse(String[] args) {
             return parse(args, System.getenv());
         }
 
-        static Options parse(String[] args, java.util.Map<String, String> env) {
-            String registryAddress = "127.0.0.1";
-            String metricsAddress = "127.0.0.1";
-            Path data = Path.of("data");
-            boolean fresh = false;
-            boolean headless = false;
-            String replay = null;
-            Duration duration = Duration.ZERO;
-            int kafkaPort = 9092;
-            int registryPort = 8081;
-            int metricsPort = 9464;
-            String user = null;
-            for (int i = 0; i < args.length; i++) {
-                String a = args[i];
-                try {
-                    switch (a) {
-                        case "--data" -> data = Path.of(args[++i]);
-                        case "--fresh" -> fresh = true;
-                        case "--headless" -> headless = true;
-                        case "--replay" -> replay = args[++i];
-                        case "--duration" -> duration = duration(a, args[++i]);
-                        case "--kafka-port" -> kafkaPort = port(a, args[++i], 65534);
-                        case "--registry-port" -> registryPort = port(a, args[++i], 65535);
-                        case "--metrics-port" -> metricsPort = port(a, args[++i], 65535);
-                        case "--user" -> user = args[++i];
-                        case "--registry-address" -> registryAddress = opened(a, args[++i], REGISTRY_AUTH_ENV, env);
-                        case "--metrics-address" -> metricsAddress = opened(a, args[++i], METRICS_AUTH_ENV, env);
-                        case "--kafka-address" -> throw new IllegalArgumentException("--kafka-address: the embedded broker "
-                                + "has no authentication yet, so it stays on 127.0.0.1; run a Kafka cluster with SASL for that");
-                        default -> throw new IllegalArgumentException("unknown argument '" + a + "'");
-                    }
-                } catch (ArrayIndexOutOfBoundsException e) {
-                    throw new IllegalArgumentException(a + " needs a value");
-                } catch (java.nio.file.InvalidPathException e) {
-                    throw new IllegalArgumentException(a + " '" + args[i] + "' is not a path");
+        /** Through the one flag parser and checks of {@link UpSettings}; {@code --set} pairs are taken out first. */
+        static Options parse(String[] args, Map<String, String> env) {
+            for (String a : args) {
+                if (a.equals("--kafka-address") || a.startsWith("--kafka-address=")) {
+                    throw new IllegalArgumentException("--kafka-address: the embedded broker has no authentication yet, "
+                            + "so it stays on 127.0.0.1; run a Kafka cluster with SASL for that");
                 }
             }
-            return new Options(data, fresh, replay, headless, duration, kafkaPort, registryPort, metricsPort, user,
-                    registryAddress, metricsAddress);
+            List<String> rest = new ArrayList<>();
+            Map<String, String> sets = new LinkedHashMap<>();
+            Map<String, String> given;
+            try {
+                Flags.takePairs(List.of(args), "--set", rest).forEach((k, v) -> jobSetting(k, v, sets));
+                given = Flags.collect(UpSettings.DEFINITION, rest, Map.of(), null);
+                if (given.containsKey(UpSettings.SET)) {
+                    // --set is taken from the command line only: anywhere else it would be dropped unseen
+                    throw new ConfigException("set in a --config file: give job settings as --set KEY=VALUE on the command line");
+                }
+                Check.values(UpSettings.DEFINITION, given);
+            } catch (ConfigException e) {
+                throw new IllegalArgumentException(e.getMessage());
+            }
+            Map<String, Object> v = UpSettings.DEFINITION.parse(given);
+            Path data;
+            try {
+                data = Path.of((String) v.get(UpSettings.DATA));
+            } catch (java.nio.file.InvalidPathException e) {
+                throw new IllegalArgumentException("--data '" + v.get(UpSettings.DATA) + "' is not a path");
+            }
+            return new Options(data, (Boolean) v.get(UpSettings.FRESH), (String) v.get(UpSettings.REPLAY),
+                    (Boolean) v.get(UpSettings.HEADLESS), Durations.parse((String) v.get(UpSettings.DURATION)),
+                    (Integer) v.get(UpSettings.KAFKA_PORT), (Integer) v.get(UpSettings.REGISTRY_PORT),
+                    (Integer) v.get(UpSettings.METRICS_PORT), (String) v.get(UpSettings.USER),
+                    opened("--registry-address", (String) v.get(UpSettings.REGISTRY_ADDRESS), REGISTRY_AUTH_ENV, env),
+                    opened("--metrics-address", (String) v.get(UpSettings.METRICS_ADDRESS), METRICS_AUTH_ENV, env),
+                    Map.copyOf(sets));
+        }
+
+        /** One {@code --set key=value}, checked against the jobs' declarations at once. */
+        private static void jobSetting(String key, String value, Map<String, String> sets) {
+            String pair = key + "=" + value;
+            if (!JobConfig.options().containsKey(key)) {
+                throw new IllegalArgumentException("--set " + pair + ": no job setting '" + key
+                        + "': ./sockflow config --explain lists them");
+            }
+            if (UpSettings.OWN_JOB_SETTINGS.contains(key)) {
+                throw new IllegalArgumentException("--set " + pair + ": up sets " + key + " itself (its own Kafka, registry "
+                        + "and data folder); run the jobs on their own to choose it");
+            }
+            try {
+                JobConfig.check(key, value);
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("--set " + pair + ": " + e.getMessage());
+            }
+            sets.put(key, value);
         }
 
         /** An address beyond loopback is taken only with credentials in the environment. */
-        private static String opened(String flag, String address, String authEnv, java.util.Map<String, String> env) {
+        private static String opened(String flag, String address, String authEnv, Map<String, String> env) {
             String a = address.strip();
             boolean loopback = a.equals("localhost") || a.equals("::1") || a.matches("127(\\.\\d{1,3}){3}");
             String auth = env.get(authEnv);
@@ -116,30 +126,6 @@ public final class Up {
                         + "=user:password in the environment (it is then required of every client), or leave it on 127.0.0.1");
             }
             return a;
-        }
-
-        private static int port(String flag, String v, int max) {
-            try {
-                int p = Integer.parseInt(v);
-                if (p >= 0 && p <= max) {
-                    return p;
-                }
-            } catch (NumberFormatException e) {
-                // below
-            }
-            throw new IllegalArgumentException(flag + " needs a port number from 0 to " + max + ", not '" + v + "'");
-        }
-
-        private static Duration duration(String flag, String v) {
-            try {
-                Duration d = JobConfig.parseDuration(v);
-                if (d != null && !d.isNegative()) {
-                    return d;
-                }
-            } catch (RuntimeException e) {
-                // below
-            }
-            throw new IllegalArgumentException(flag + " needs a duration such as 60s, 5m or 1h, not '" + v + "'");
         }
     }
 
@@ -168,7 +154,8 @@ public final class Up {
             o = Options.parse(args);
             user = runtimeUser(o.user());
         } catch (IllegalArgumentException e) {
-            System.err.println("sockflow up: " + e.getMessage() + " (see sockflow up --help)");
+            String m = e.getMessage();
+            System.err.println("sockflow up: " + m + (m.contains("--help") || m.contains("--explain") ? "" : " (see sockflow up --help)"));
             return 2;
         }
         if (o.replay() != null && !Replay.SAMPLE.equals(o.replay()) && !Files.isReadable(Path.of(o.replay()))) {
@@ -259,13 +246,10 @@ public final class Up {
             int kafkaPort = o.kafkaPort() == 0 ? freePort() : o.kafkaPort();
             int controllerPort = o.kafkaPort() == 0 ? freePort() : o.kafkaPort() + 1;
             int registryPort = o.registryPort() == 0 ? freePort() : o.registryPort();
-            List<String> p = new ArrayList<>(List.of("--data", data.toString(), "--kafka-port", Integer.toString(kafkaPort),
-                    "--controller-port", Integer.toString(controllerPort), "--registry-port", Integer.toString(registryPort),
-                    "--metrics-port", Integer.toString(o.metricsPort()), "--registry-address", o.registryAddress(),
-                    "--metrics-address", o.metricsAddress()));
-            if (o.replay() != null) {
-                String replay = Replay.SAMPLE.equals(o.replay()) ? o.replay() : Path.of(o.replay()).toAbsolutePath().toString();
-                if (user != null && !Replay.SAMPLE.equals(o.replay())) {
+            String replay = o.replay();
+            if (replay != null && !Replay.SAMPLE.equals(replay)) {
+                replay = Path.of(replay).toAbsolutePath().toString();
+                if (user != null) {
                     // a capture recorded with sudo is root's and 0600: the pipeline reads the copy it is given
                     Path copy = run.resolve("replay.capture");
                     Files.copy(Path.of(replay), copy, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
@@ -273,13 +257,9 @@ public final class Up {
                     DataFolder.chown(copy, user);
                     replay = copy.toString();
                 }
-                p.addAll(List.of("--replay", replay));
-            } else {
-                p.add("--live");
             }
-            if (o.headless()) {
-                p.add("--headless");
-            }
+            List<String> p = new Pipeline.Options(data, kafkaPort, controllerPort, registryPort, replay, o.headless(),
+                    o.replay() == null, o.metricsPort(), o.registryAddress(), o.metricsAddress(), o.jobSettings()).args();
             String classPath = System.getProperty("java.class.path");
             String pipelinePath = user == null ? classPath : ClassPath.forUser(classPath, data.resolve("lib"), user);
             pipeline = Children.java(Pipeline.class.getName(), "3g", List.of("-XX:+UseParallelGC",
@@ -289,19 +269,14 @@ public final class Up {
                 stopped.await(200, TimeUnit.MILLISECONDS);
             }
             if (o.replay() == null && pipeline.isAlive() && stopped.getCount() > 0) {
-                List<String> c = new ArrayList<>(List.of("collect", "--output", "kafka", "--bootstrap-servers",
-                        "127.0.0.1:" + kafkaPort, "--registry-url", "http://" + Pipeline.clientHost(o.registryAddress()) + ":" + registryPort,
-                        "--metrics-address", o.metricsAddress(),
-                        "--spool-dir", data.resolve("spool").toString(), "--counters-interval", "5s",
-                        "--metrics-port", Integer.toString(o.metricsPort()), "--status-file",
-                        run.resolve("collector.status").toString(), "--exit-with-pid",
-                        Long.toString(ProcessHandle.current().pid())));
-                if (user != null) {
-                    c.addAll(List.of("--run-as", user.toString()));
+                CollectorLaunch launch = collectorLaunch(kafkaPort, registryPort, run, cgroup);
+                try {
+                    launch.check(System.getenv());
+                } catch (ConfigException e) {
+                    System.err.println("sockflow up: the collector's settings: " + e.getMessage());
+                    return 2;
                 }
-                if (cgroup != null) {
-                    c.addAll(List.of("--cgroup-exclude", Long.toString(cgroup.id())));
-                }
+                List<String> c = launch.args();
                 // as root, from root's own class path; it becomes the user itself once attached
                 collector = Children.java("io.sockflow.collector.cli.Main", "1g", List.of("-XX:+UseSerialGC", "-Xss1m"),
                         classPath, null, c);
@@ -346,6 +321,14 @@ public final class Up {
                 // stopped by a signal
             }
         }
+    }
+
+    /** The collector up runs: its Kafka, registry and topic, its metrics, spool and status file, its user. */
+    CollectorLaunch collectorLaunch(int kafkaPort, int registryPort, Path run, Cgroup cgroup) {
+        return new CollectorLaunch("127.0.0.1:" + kafkaPort, "http://" + Pipeline.clientHost(o.registryAddress()) + ":"
+                + registryPort, o.jobSettings().getOrDefault(JobConfig.EVENTS_TOPIC.name(), JobConfig.EVENTS_TOPIC.defaultValue()),
+                o.metricsAddress(), o.metricsPort(), data.resolve("spool"), run.resolve("collector.status"),
+                ProcessHandle.current().pid(), user == null ? null : user.toString(), cgroup == null ? null : cgroup.id());
     }
 
     static int freePort() throws IOException {

@@ -55,12 +55,13 @@ class UpOptionsTest {
 
     @Test
     void badFlagsAreOneLineAndExitCode2() {
-        refused("--kafka-port needs a port number from 0 to 65534, not 'abc'", "--kafka-port", "abc");
-        refused("--registry-port needs a port number from 0 to 65535, not '70000'", "--registry-port", "70000");
-        refused("--metrics-port needs a port number", "--metrics-port", "-1");
-        refused("--duration needs a duration such as 60s", "--duration", "soon");
+        refused("bad value 'abc' for kafka.port: expected a whole number", "--kafka-port", "abc");
+        refused("bad value '70000' for registry.port: allowed: [0,...,65535]", "--registry-port", "70000");
+        refused("bad value '-1' for metrics.port: allowed: [0,...,65535]", "--metrics-port", "-1");
+        refused("bad value 'soon' for duration: expected a duration such as 500ms, 30s", "--duration", "soon");
         refused("--data needs a value", "--data");
-        refused("unknown argument '--bogus'", "--bogus");
+        refused("unknown setting --bogus", "--bogus");
+        refused("unexpected argument 'stray'", "stray");
         refused("--user", "--user", "no-such-user-here");
         refused("--user 0 is root", "--user", "0");
         refused("--replay /nonexistent/capture.avro is not a readable file", "--replay", "/nonexistent/capture.avro");
@@ -75,6 +76,97 @@ class UpOptionsTest {
         Up.Options opened = Up.Options.parse(new String[] {"--registry-address", "0.0.0.0"},
                 java.util.Map.of(Up.REGISTRY_AUTH_ENV, "sockflow:secret"));
         assertEquals("0.0.0.0", opened.registryAddress(), "opened on purpose, with credentials");
+    }
+
+    @Test
+    void aJobSettingThatCannotWorkFailsAtOnceWithOneLine() {
+        refused("--set detect.portscan.portz=30: no job setting 'detect.portscan.portz': ./sockflow config --explain lists them",
+                "--replay", "sample", "--set", "detect.portscan.portz=30");
+        refused("--set detect.portscan.ports=many: bad value 'many' for detect.portscan.ports: expected a whole number",
+                "--replay", "sample", "--set", "detect.portscan.ports=many");
+        refused("--set detect.portscan.window=soon: bad value 'soon' for detect.portscan.window: expected a duration",
+                "--replay", "sample", "--set=detect.portscan.window=soon");
+        refused("--set detect.portscan.ports: needs key=value, e.g. --set detect.portscan.ports=30", "--set", "detect.portscan.ports");
+        refused("--set needs key=value", "--replay", "sample", "--set");
+        try {
+            Path file = Files.writeString(dir.resolve("up.properties"), "set=detect.portscan.ports=30\n");
+            refused("set in a --config file: give job settings as --set KEY=VALUE on the command line", "--config", file.toString());
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+        refused("--set bootstrap.servers=10.0.0.1:9092: up sets bootstrap.servers itself", "--set", "bootstrap.servers=10.0.0.1:9092");
+    }
+
+    @Test
+    void aGoodJobSettingReachesTheJobsConfigThroughThePipelinesArguments() {
+        Up.Options o = Up.Options.parse(new String[] {"--replay", "sample", "--set", "detect.portscan.ports=30",
+                "--set=detect.shells=sh,bash", "--headless"}, java.util.Map.of());
+        assertEquals(java.util.Map.of("detect.portscan.ports", "30", "detect.shells", "sh,bash"), o.jobSettings());
+        // what up hands the pipeline process, read back there as the pipeline reads it
+        Pipeline.Options handed = new Pipeline.Options(dir, 9092, 9093, 8081, o.replay(), o.headless(), false, 0, "127.0.0.1",
+                "127.0.0.1", o.jobSettings());
+        Pipeline.Options read = Pipeline.Options.parse(handed.args().toArray(String[]::new));
+        assertEquals(handed, read);
+        io.sockflow.jobs.config.JobConfig cfg = Pipeline.jobConfig("127.0.0.1:9092", "http://127.0.0.1:8081", null, dir,
+                read.jobSettings());
+        assertEquals(30, cfg.getInt(io.sockflow.jobs.config.JobConfig.SCAN_PORTS));
+        assertEquals(List.of("sh", "bash"), cfg.getList(io.sockflow.jobs.config.JobConfig.SHELLS));
+        assertEquals(20, Pipeline.jobConfig("127.0.0.1:9092", "http://127.0.0.1:8081", null, dir, java.util.Map.of())
+                .getInt(io.sockflow.jobs.config.JobConfig.SCAN_PORTS), "the default without --set");
+        assertEquals("sockflow-up", cfg.get(io.sockflow.jobs.config.JobConfig.GROUP_ID), "up's own settings stay");
+    }
+
+    @Test
+    void theCollectorIsDrivenByTypedValuesRenderedOnceAndCheckedByItsOwnDeclarations() {
+        CollectorLaunch launch = new CollectorLaunch("127.0.0.1:9092", "http://127.0.0.1:8081", "sockflow.events", "127.0.0.1",
+                9464, dir.resolve("spool"), dir.resolve("run/collector.status"), 4242, "65534", 77L);
+        io.sockflow.collector.cli.Settings s = launch.check(java.util.Map.of());
+        assertEquals(List.of("collect", "--output", "kafka", "--bootstrap-servers", "127.0.0.1:9092"), launch.args().subList(0, 5));
+        assertEquals("kafka", s.getString(io.sockflow.collector.cli.Settings.OUTPUT));
+        assertEquals(List.of(77L), s.longs(io.sockflow.collector.cli.Settings.CGROUP_EXCLUDE));
+        assertEquals(4242L, s.getLong(io.sockflow.collector.cli.Settings.EXIT_WITH_PID));
+        assertEquals(java.time.Duration.ofSeconds(5), s.duration(io.sockflow.collector.cli.Settings.COUNTERS_INTERVAL));
+        CollectorLaunch opened = new CollectorLaunch("127.0.0.1:9092", "http://127.0.0.1:8081", "sockflow.events", "10.0.0.1",
+                9464, dir.resolve("spool"), dir.resolve("s"), 1, null, null);
+        org.apache.kafka.common.config.ConfigException e = assertThrows(org.apache.kafka.common.config.ConfigException.class,
+                () -> opened.check(java.util.Map.of()), "metrics opened without credentials");
+        assertTrue(e.getMessage().contains("--metrics-address 10.0.0.1"), e.getMessage());
+        opened.check(java.util.Map.of(io.sockflow.collector.cli.Settings.envName(io.sockflow.collector.cli.Settings.METRICS_USER_INFO),
+                "u:p")); // the credentials travel in the environment, as up passes them
+    }
+
+    @Test
+    void configExplainPrintsEverySettingOfEveryPartGrouped() {
+        ByteArrayOutputStream buf = new ByteArrayOutputStream();
+        assertEquals(0, ConfigCommand.run(new String[] {"--explain"}, new PrintStream(buf, true, StandardCharsets.UTF_8)));
+        String text = buf.toString(StandardCharsets.UTF_8);
+        int up = text.indexOf("== up: ");
+        int collector = text.indexOf("== collector: ");
+        int jobs = text.indexOf("== jobs: ");
+        assertTrue(up >= 0 && collector > up && jobs > collector, text);
+        for (String name : UpSettings.DEFINITION.names()) {
+            assertTrue(text.substring(up, collector).contains("\n" + name + "  ("), name);
+        }
+        for (String name : io.sockflow.collector.cli.Settings.DEFINITION.names()) {
+            assertTrue(text.substring(collector, jobs).contains("\n" + name + "  ("), name);
+        }
+        for (String name : io.sockflow.jobs.config.JobConfig.DEFINITION.names()) {
+            assertTrue(text.substring(jobs).contains("\n" + name + "  ("), name);
+        }
+        assertTrue(text.contains("detect.portscan.ports  (int, default 20)\n    flag --detect-portscan-ports, env "
+                + "SOCKFLOW_JOBS_DETECT_PORTSCAN_PORTS\n"), text);
+        assertTrue(text.contains("ring.buffer.bytes  (int, default 16777216)\n    flag --ring-buffer-bytes, env "
+                + "SOCKFLOW_RING_BUFFER_BYTES; allowed: a power of two from 4096 to 1073741824\n"), text);
+        assertTrue(text.contains("duration  (duration, default 0)"), text);
+        ByteArrayOutputStream jobsOnly = new ByteArrayOutputStream();
+        assertEquals(0, ConfigCommand.run(new String[] {"--explain", "jobs"}, new PrintStream(jobsOnly, true, StandardCharsets.UTF_8)));
+        assertTrue(jobsOnly.toString(StandardCharsets.UTF_8).startsWith("== jobs: "));
+        assertEquals(2, ConfigCommand.run(new String[] {"--explain", "nope"}, new PrintStream(new ByteArrayOutputStream())));
+        ByteArrayOutputStream help = new ByteArrayOutputStream();
+        assertEquals(0, Up.run(new String[] {"--help"}, new PrintStream(help, true, StandardCharsets.UTF_8)));
+        for (String name : UpSettings.DEFINITION.names()) {
+            assertTrue(help.toString(StandardCharsets.UTF_8).contains(io.sockflow.schemas.config.Flags.flagName(name)), name);
+        }
     }
 
     @Test

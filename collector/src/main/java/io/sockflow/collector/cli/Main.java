@@ -68,6 +68,7 @@ public final class Main {
                   collect   capture this host's network system calls and print or send them
                   up        the whole pipeline on this host with a live view (./sockflow up --help)
                   sql       Flink SQL on the jobs' results (./sockflow sql --help)
+                  config    every setting of up, the collector and the jobs (./sockflow config --explain)
                   test      run the test suite (./sockflow test)
                 
                 Run `sockflow COMMAND --help` for a command's settings.

@@ -21,6 +21,11 @@ import io.sockflow.schemas.Alert;
 import io.sockflow.schemas.Flow;
 import io.sockflow.schemas.SocketEvent;
 import io.sockflow.schemas.SocketLifecycle;
+import io.sockflow.schemas.config.Check;
+import io.sockflow.schemas.config.Flags;
+import io.sockflow.schemas.config.Validators;
+import org.apache.kafka.common.config.ConfigDef;
+import org.apache.kafka.common.config.ConfigException;
 import org.apache.avro.Schema;
 
 /**
@@ -121,50 +126,64 @@ public final class SqlShell {
         System.exit(run(args));
     }
 
+    /** The shell's settings, declared once and read by sockflow's one flag parser. */
+    static final ConfigDef DEFINITION = new ConfigDef()
+            .define("warehouse", ConfigDef.Type.STRING, "data/warehouse", new ConfigDef.NonEmptyString(),
+                    ConfigDef.Importance.HIGH, "The jobs' Iceberg warehouse.")
+            .define("namespace", ConfigDef.Type.STRING, "sockflow", new ConfigDef.NonEmptyString(), ConfigDef.Importance.LOW,
+                    "The Iceberg namespace.")
+            .define("bootstrap.servers", ConfigDef.Type.STRING, "127.0.0.1:9092", Validators.hostPorts(),
+                    ConfigDef.Importance.MEDIUM, "Kafka, for the kafka catalog.")
+            .define("registry.url", ConfigDef.Type.STRING, "http://127.0.0.1:8081", Validators.urls(),
+                    ConfigDef.Importance.MEDIUM, "The schema registry.")
+            .define("streaming", ConfigDef.Type.BOOLEAN, false, ConfigDef.Importance.LOW,
+                    "Streaming mode (default batch: Kafka tables read up to their end).")
+            .define("execute", ConfigDef.Type.STRING, null, ConfigDef.Importance.MEDIUM, "SQL to run (-e).")
+            .define("file", ConfigDef.Type.STRING, null, ConfigDef.Importance.MEDIUM, "A file of SQL to run (-f).");
+
+    /** The environment variables the shell reads, shared with the collector's names (SOCKFLOW_ + the setting). */
+    private static final java.util.Set<String> FROM_ENV = java.util.Set.of("warehouse", "bootstrap.servers", "registry.url");
+
     static int run(String[] args) {
-        String warehouse = System.getenv().getOrDefault("SOCKFLOW_WAREHOUSE", "data/warehouse");
-        String namespace = "sockflow";
-        boolean streaming = false;
-        String sql = null;
-        String file = null;
-        String bootstrap = System.getenv().getOrDefault("SOCKFLOW_BOOTSTRAP_SERVERS", "127.0.0.1:9092");
-        String registry = System.getenv().getOrDefault("SOCKFLOW_REGISTRY_URL", "http://127.0.0.1:8081");
-        String userInfo = System.getenv("SOCKFLOW_REGISTRY_BASIC_AUTH_USER_INFO");
+        List<String> given = new ArrayList<>();
         for (int i = 0; i < args.length; i++) {
             String a = args[i];
-            try {
-                switch (a) {
-                    case "--warehouse" -> warehouse = args[++i];
-                    case "--namespace" -> namespace = args[++i];
-                    case "--streaming" -> streaming = true;
-                    case "--bootstrap-servers" -> bootstrap = args[++i];
-                    case "--registry-url" -> registry = args[++i];
-                    case "-e", "--execute" -> sql = args[++i];
-                    case "-f", "--file" -> file = args[++i];
-                    case "-h", "--help" -> {
-                        System.out.print(usage());
-                        return 0;
-                    }
-                    default -> {
-                        System.err.println("sockflow sql: unknown argument '" + a + "' (see sockflow sql --help)");
-                        return 2;
-                    }
+            switch (a) {
+                case "-h", "--help" -> {
+                    System.out.print(usage());
+                    return 0;
                 }
-            } catch (ArrayIndexOutOfBoundsException e) {
-                System.err.println("sockflow sql: " + a + " needs a value (see sockflow sql --help)");
-                return 2;
+                // SQL may begin with a -- comment: glued to its flag, it is never read as a flag itself
+                case "-e", "--execute", "-f", "--file" -> given.add(i + 1 < args.length
+                        ? (a.equals("-e") || a.equals("--execute") ? "--execute=" : "--file=") + args[++i] : a);
+                default -> given.add(a);
             }
         }
-        for (String hp : bootstrap.split(",")) {
-            if (!hp.strip().matches("(\\[[0-9a-fA-F:.]+\\]|[^:\\s\\[\\]]+):\\d{1,5}")) {
-                System.err.println("sockflow sql: --bootstrap-servers '" + bootstrap + "' is not host:port[,host:port] (e.g. 127.0.0.1:9092)");
-                return 2;
+        Map<String, String> env = new java.util.HashMap<>();
+        for (String name : FROM_ENV) {
+            String v = System.getenv(Flags.envName("SOCKFLOW_", name));
+            if (v != null) {
+                env.put(Flags.envName("SOCKFLOW_", name), v);
             }
         }
-        if (!registry.matches("https?://[^\\s/]+.*")) {
-            System.err.println("sockflow sql: --registry-url '" + registry + "' is not an http:// or https:// URL (e.g. http://127.0.0.1:8081)");
+        Map<String, Object> v;
+        try {
+            Map<String, String> values = Flags.collect(DEFINITION, given, env, "SOCKFLOW_");
+            Check.values(DEFINITION, values);
+            v = DEFINITION.parse(values);
+        } catch (ConfigException e) {
+            String m = e.getMessage();
+            System.err.println("sockflow sql: " + m + (m.contains("--help") ? "" : " (see sockflow sql --help)"));
             return 2;
         }
+        String warehouse = (String) v.get("warehouse");
+        String namespace = (String) v.get("namespace");
+        boolean streaming = (Boolean) v.get("streaming");
+        String sql = (String) v.get("execute");
+        String file = (String) v.get("file");
+        String bootstrap = (String) v.get("bootstrap.servers");
+        String registry = (String) v.get("registry.url");
+        String userInfo = System.getenv("SOCKFLOW_REGISTRY_BASIC_AUTH_USER_INFO");
         if (file != null && !Files.isReadable(Path.of(file))) {
             System.err.println("sockflow sql: -f " + file + " is not a readable file");
             return 2;

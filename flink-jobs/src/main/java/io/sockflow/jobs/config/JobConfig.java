@@ -1,29 +1,35 @@
 package io.sockflow.jobs.config;
 
-import java.io.IOException;
-import java.io.Reader;
+import io.sockflow.schemas.config.Check;
+import io.sockflow.schemas.config.Durations;
+import io.sockflow.schemas.config.Explain;
+import io.sockflow.schemas.config.Flags;
+import io.sockflow.schemas.config.Validators;
+import org.apache.kafka.common.config.ConfigDef;
+import org.apache.kafka.common.config.ConfigException;
+
 import java.io.Serializable;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
-import java.util.Properties;
 import java.util.Set;
 import java.util.TreeSet;
 
 /**
- * Every setting of the jobs, declared once (name, type, default, doc). Values come, later ones winning, from the
- * defaults, a properties file ({@code --config FILE}), environment variables ({@code SOCKFLOW_JOBS_} + the name in
- * upper case with dots as underscores) and {@code --name value} flags. A bad value fails at start with the
- * setting's name and what it allows.
+ * Every setting of the jobs, declared once (name, type, default, validator, doc) in a Kafka {@link ConfigDef} and read
+ * by sockflow's one config system ({@link Flags}, {@link Check}). Values come, later ones winning, from the defaults,
+ * a properties file ({@code --config FILE}), environment variables ({@code SOCKFLOW_JOBS_} + the name in upper case
+ * with dots and dashes as underscores) and {@code --name value} flags. A bad value fails at start with one line naming
+ * the setting and what it allows.
  */
 public final class JobConfig implements Serializable {
     private static final long serialVersionUID = 1L;
+
+    /** Environment variables of job settings: SOCKFLOW_JOBS_DETECT_PORTSCAN_PORTS for detect.portscan.ports. */
+    public static final String ENV_PREFIX = "SOCKFLOW_JOBS_";
 
     public enum Type { STRING, INT, LONG, DURATION, BOOLEAN, LIST }
 
@@ -32,9 +38,27 @@ public final class JobConfig implements Serializable {
 
     private static final Map<String, Option> OPTIONS = new LinkedHashMap<>();
 
+    /** The declarations, for checking values and for {@code sockflow config --explain}. */
+    public static final ConfigDef DEFINITION = new ConfigDef();
+
     private static Option opt(String name, Type type, String def, String doc) {
+        return opt(name, type, def, null, doc);
+    }
+
+    /** Declares a setting; a duration is text checked by the shared duration validator. */
+    private static Option opt(String name, Type type, String def, ConfigDef.Validator validator, String doc) {
         Option o = new Option(name, type, def, doc);
         OPTIONS.put(name, o);
+        ConfigDef.Type kafkaType = switch (type) {
+            case STRING, DURATION -> ConfigDef.Type.STRING;
+            case INT -> ConfigDef.Type.INT;
+            case LONG -> ConfigDef.Type.LONG;
+            case BOOLEAN -> ConfigDef.Type.BOOLEAN;
+            case LIST -> ConfigDef.Type.LIST;
+        };
+        ConfigDef.Validator v = validator == null && type == Type.DURATION ? Validators.duration() : validator;
+        DEFINITION.define(name, kafkaType, def, v,
+                name.startsWith("test.") ? ConfigDef.Importance.LOW : ConfigDef.Importance.MEDIUM, doc);
         return o;
     }
 
@@ -56,19 +80,20 @@ public final class JobConfig implements Serializable {
             "Output topic of Alert records.");
     public static final Option DEAD_LETTER_TOPIC = opt("topic.dead-letter", Type.STRING, "sockflow.events.dlq",
             "Where input records that cannot be decoded go, with the reason in their headers.");
-    public static final Option MAX_EVENT_BYTES = opt("input.max-event-bytes", Type.INT, "16384",
+    public static final Option MAX_EVENT_BYTES = opt("input.max-event-bytes", Type.INT, "16384", ConfigDef.Range.atLeast(1024),
             "An input record larger than this goes to the dead-letter topic (the collector's events are under 1 KiB).");
     public static final Option MAX_CLOCK_AHEAD = opt("input.max-clock-ahead", Type.DURATION, "5m",
             "An event stamped further than this ahead of the job's clock goes to the dead-letter topic and is counted, "
                     + "so that one host's wrong clock cannot push event time past every later record.");
-    public static final Option MAX_RECORD_BYTES = opt("sink.max-record-bytes", Type.INT, "1000000",
+    public static final Option MAX_RECORD_BYTES = opt("sink.max-record-bytes", Type.INT, "1000000", ConfigDef.Range.atLeast(1024),
             "Largest record (key, value, headers) the Kafka sinks write: keep it below the brokers' and topics' "
                     + "message.max.bytes (1 MiB by default). Longer results are truncated, dead letters cut, both counted.");
-    public static final Option TOPIC_PARTITIONS = opt("topic.partitions", Type.INT, "3",
+    public static final Option TOPIC_PARTITIONS = opt("topic.partitions", Type.INT, "3", ConfigDef.Range.atLeast(1),
             "Partitions of output topics created when missing.");
     public static final Option GROUP_ID = opt("group.id", Type.STRING, "sockflow-jobs",
             "Consumer group id (offsets are committed on checkpoints, for monitoring only).");
     public static final Option STARTING_OFFSETS = opt("starting.offsets", Type.STRING, "earliest",
+            ConfigDef.ValidString.in("earliest", "latest", "committed"),
             "Where a job without a checkpoint starts reading: earliest, latest or committed.");
     public static final Option BOUNDED = opt("bounded", Type.BOOLEAN, "false",
             "Stop at the input's end offsets as of the start (replays, tests, benchmarks); everything still open is then ended.");
@@ -84,7 +109,8 @@ public final class JobConfig implements Serializable {
             "Checkpoint interval: results become visible (Kafka commits, Iceberg snapshots) at each checkpoint.");
     public static final Option CHECKPOINT_DIR = opt("checkpoint.dir", Type.STRING, "data/checkpoints",
             "Where checkpoints are kept: a folder, or a file:, hdfs: or s3: URI (shared storage on a cluster).");
-    public static final Option PARALLELISM = opt("parallelism", Type.INT, "1", "Default parallelism of the jobs.");
+    public static final Option PARALLELISM = opt("parallelism", Type.INT, "1", ConfigDef.Range.between(1, 1024),
+            "Default parallelism of the jobs.");
     public static final Option RESTORE = opt("restore", Type.STRING, "",
             "Start from a retained checkpoint or a savepoint (its folder, e.g. .../chk-42), or 'latest': the newest "
                     + "checkpoint under checkpoint.dir, if there is one. Empty: a fresh start at starting.offsets.");
@@ -102,6 +128,7 @@ public final class JobConfig implements Serializable {
     public static final Option FLOW_PAIR_GRACE = opt("flow.pair-grace", Type.DURATION, "2s",
             "After one end of a connection ends, how long the flow waits for the other local end before its END record.");
     public static final Option JOBS = opt("jobs", Type.LIST, "lifecycle,flow,detection",
+            ConfigDef.ValidList.in(true, "lifecycle", "flow", "detection"),
             "Which jobs run (flow needs lifecycle).");
     public static final Option SCAN_PORTS = opt("detect.portscan.ports", Type.INT, "20",
             "Port scan: refused or reset connects to at least this many distinct ports of one address...");
@@ -120,9 +147,9 @@ public final class JobConfig implements Serializable {
             "New listeners: ports seen listening on a host during its first events (this long) are learned, not alerted.");
     public static final Option LISTENER_ALLOW = opt("detect.listener.allow", Type.LIST, "",
             "Ports (numbers) whose listeners are never alerted.");
-    public static final Option FAIL_AFTER = opt("test.fail-after-records", Type.LONG, "0",
+    public static final Option FAIL_AFTER = opt("test.fail-after-records", Type.LONG, "0", ConfigDef.Range.atLeast(0),
             "Testing recovery: fail once after this many input records, once a checkpoint has completed (0 = never).");
-    public static final Option STALL_AFTER = opt("test.stall-after-records", Type.LONG, "0",
+    public static final Option STALL_AFTER = opt("test.stall-after-records", Type.LONG, "0", ConfigDef.Range.atLeast(0),
             "Testing a crash: stop taking input after this many records, once a checkpoint has completed, and say so "
                     + "on stdout, so that the process can be killed there (0 = never).");
 
@@ -147,122 +174,39 @@ public final class JobConfig implements Serializable {
             v.put(o.name(), o.defaultValue());
         }
         for (Map.Entry<String, String> e : overrides.entrySet()) {
-            Option o = OPTIONS.get(e.getKey());
-            if (o == null) {
+            if (!OPTIONS.containsKey(e.getKey())) {
                 throw new IllegalArgumentException("unknown setting '" + e.getKey() + "': known settings are listed by --help");
             }
-            check(o, e.getValue());
-            v.put(o.name(), e.getValue());
+            check(e.getKey(), e.getValue());
+            v.put(e.getKey(), e.getValue());
         }
         return new JobConfig(v);
     }
 
+    /** One value checked against its declaration: an {@link IllegalArgumentException} of one line if it is bad. */
+    public static void check(String name, String value) {
+        try {
+            Check.value(DEFINITION, name, value);
+        } catch (ConfigException e) {
+            throw new IllegalArgumentException(e.getMessage());
+        }
+    }
+
     /** Defaults, then {@code --config FILE}, then the environment, then {@code --name value} flags. */
     public static JobConfig fromArgs(String[] args, Map<String, String> env) {
-        Map<String, String> flags = new LinkedHashMap<>();
-        String file = null;
-        for (int i = 0; i < args.length; i++) {
-            String a = args[i];
-            if (!a.startsWith("--")) {
-                throw new IllegalArgumentException("unexpected argument '" + a + "': settings are given as --name value");
-            }
-            String name = a.substring(2);
-            String value;
-            int eq = name.indexOf('=');
-            if (eq >= 0) {
-                value = name.substring(eq + 1);
-                name = name.substring(0, eq);
-            } else if (i + 1 < args.length) {
-                value = args[++i];
-            } else {
-                throw new IllegalArgumentException("setting --" + name + " needs a value");
-            }
-            if (name.equals("config")) {
-                file = value;
-            } else {
-                flags.put(name, value);
-            }
+        try {
+            return of(Flags.collect(DEFINITION, List.of(args), env, ENV_PREFIX));
+        } catch (ConfigException e) {
+            throw new IllegalArgumentException(e.getMessage());
         }
-        Map<String, String> merged = new LinkedHashMap<>();
-        if (file != null) {
-            Properties p = new Properties();
-            try (Reader r = Files.newBufferedReader(Path.of(file))) {
-                p.load(r);
-            } catch (IOException e) {
-                throw new IllegalArgumentException("cannot read the config file " + file + ": " + e.getMessage());
-            }
-            p.stringPropertyNames().forEach(k -> merged.put(k, p.getProperty(k)));
-        }
-        for (Option o : OPTIONS.values()) {
-            String ev = env.get(envName(o));
-            if (ev != null) {
-                merged.put(o.name(), ev);
-            }
-        }
-        merged.putAll(flags);
-        return of(merged);
     }
 
     public static String envName(Option o) {
-        return "SOCKFLOW_JOBS_" + o.name().toUpperCase(Locale.ROOT).replace('.', '_').replace('-', '_');
-    }
-
-    private static void check(Option o, String v) {
-        try {
-            switch (o.type()) {
-                case INT -> Integer.parseInt(v.trim());
-                case LONG -> Long.parseLong(v.trim());
-                case DURATION -> parseDuration(v);
-                case BOOLEAN -> {
-                    if (!v.equalsIgnoreCase("true") && !v.equalsIgnoreCase("false")) {
-                        throw new IllegalArgumentException();
-                    }
-                }
-                default -> {
-                }
-            }
-        } catch (RuntimeException e) {
-            String allowed = switch (o.type()) {
-                case INT, LONG -> "a whole number";
-                case DURATION -> "a duration such as 500ms, 5s, 2m, 1h";
-                case BOOLEAN -> "true or false";
-                default -> "text";
-            };
-            throw new IllegalArgumentException("bad value '" + v + "' for " + o.name() + ": expected " + allowed);
-        }
-        if ((o == MAX_EVENT_BYTES || o == MAX_RECORD_BYTES) && Integer.parseInt(v.trim()) < 1024) {
-            throw new IllegalArgumentException("bad value '" + v + "' for " + o.name() + ": expected at least 1024 (bytes)");
-        }
-        if (o == STARTING_OFFSETS && !Set.of("earliest", "latest", "committed").contains(v)) {
-            throw new IllegalArgumentException("bad value '" + v + "' for " + o.name() + ": expected earliest, latest or committed");
-        }
-        if (o == JOBS) {
-            for (String j : split(v)) {
-                if (!Set.of("lifecycle", "flow", "detection").contains(j)) {
-                    throw new IllegalArgumentException("bad value '" + j + "' for jobs: expected lifecycle, flow, detection");
-                }
-            }
-        }
+        return Flags.envName(ENV_PREFIX, o.name());
     }
 
     public static Duration parseDuration(String v) {
-        String s = v.trim().toLowerCase(Locale.ROOT);
-        int i = 0;
-        while (i < s.length() && Character.isDigit(s.charAt(i))) {
-            i++;
-        }
-        if (i == 0) {
-            throw new IllegalArgumentException("no number in " + v);
-        }
-        long n = Long.parseLong(s.substring(0, i));
-        return switch (s.substring(i).trim()) {
-            case "ms" -> Duration.ofMillis(n);
-            case "s", "" -> Duration.ofSeconds(n);
-            case "m", "min" -> Duration.ofMinutes(n);
-            case "h" -> Duration.ofHours(n);
-            case "d" -> Duration.ofDays(n);
-            default -> throw new IllegalArgumentException("bad unit in " + v);
-        };
+        return Durations.parse(v);
     }
 
     private static List<String> split(String v) {
@@ -320,17 +264,9 @@ public final class JobConfig implements Serializable {
         return Map.copyOf(values);
     }
 
-    /** The --help text: every setting with its default and doc. */
+    /** The --help text: every setting with its flag, default, environment variable and doc. */
     public static String help() {
-        StringBuilder b = new StringBuilder();
-        for (Option o : OPTIONS.values()) {
-            if (o.name().startsWith("test.")) {
-                continue;
-            }
-            b.append(String.format("  --%-28s %s (default: %s; env %s)%n", o.name(), o.doc(),
-                    o.defaultValue().isEmpty() ? "none" : o.defaultValue(), envName(o)));
-        }
-        return b.toString();
+        return Explain.help(DEFINITION, ENV_PREFIX);
     }
 
     @Override
