@@ -284,8 +284,12 @@ public final class Capture implements AutoCloseable {
      * were; 0 when this kernel has no task_file iterator.
      */
     public int inventory(RingBufferReader.RecordSink sink) {
+        long t0 = System.nanoTime();
         runCookieIterators();
+        long t1 = System.nanoTime();
         byte[] walked = walk();
+        LOG.debug("inventory: cookie iterators {} ms, descriptor walk {} ms ({} records)", (t1 - t0) / 1_000_000,
+                (System.nanoTime() - t1) / 1_000_000, walked.length / (int) EventLayout.SIZE);
         long ownNetns = ownNetns();
         Map<Long, Integer> foreign = new LinkedHashMap<>();
         int size = (int) EventLayout.SIZE;
