@@ -286,7 +286,8 @@ class AvroDecodeFuzzTest {
             byte[] body = out.toByteArray();
             assertEquals(e, deserializer.deserialize(framed(currentId, body)));
             assertEquals(e, deserializer.deserialize(framed(extrasId, concat(body, extras(r)))));
-            if (e.getEventProtocol() == null) {
+            // the older schema lacks the last field: a null there is its one union-index byte at the end
+            if (e.get(SocketEvent.getClassSchema().getFields().size() - 1) == null) {
                 assertEquals(e, deserializer.deserialize(framed(olderId, Arrays.copyOf(body, body.length - 1))));
             }
         }
