@@ -172,6 +172,8 @@ public final class SockflowJob {
         Properties kafka = kafkaProperties(cfg);
         String bootstrap = cfg.get(JobConfig.BOOTSTRAP);
 
+        // the connector takes the reset strategy only in Kafka's deprecated type
+        @SuppressWarnings("deprecation")
         OffsetsInitializer start = switch (cfg.get(JobConfig.STARTING_OFFSETS)) {
             case "latest" -> OffsetsInitializer.latest();
             case "committed" -> OffsetsInitializer.committedOffsets(OffsetResetStrategy.EARLIEST);
