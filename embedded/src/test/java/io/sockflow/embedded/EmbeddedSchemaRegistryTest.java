@@ -7,6 +7,7 @@ import io.sockflow.schemas.registry.RegistryClient;
 import io.sockflow.schemas.registry.RegistryException;
 import org.apache.avro.Schema;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 import java.net.URI;
@@ -21,6 +22,7 @@ import static io.sockflow.embedded.RawHttp.request;
 import static org.junit.jupiter.api.Assertions.*;
 
 /** The embedded registry answers as Confluent Schema Registry does, and keeps its ids across a restart. */
+@Tag("slow")
 class EmbeddedSchemaRegistryTest {
     static LocalStack stack;
     static final HttpClient HTTP = HttpClient.newHttpClient();

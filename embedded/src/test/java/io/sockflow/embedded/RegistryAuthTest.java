@@ -8,6 +8,7 @@ import io.sockflow.schemas.registry.RegistryException;
 import io.sockflow.schemas.registry.SchemaText;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -23,6 +24,7 @@ import static io.sockflow.embedded.RawHttp.request;
 import static org.junit.jupiter.api.Assertions.*;
 
 /** The registry listens on loopback unless opened on purpose, and then asks every client for its password. */
+@Tag("slow")
 @Timeout(120)
 class RegistryAuthTest {
     static LocalStack stack;

@@ -2,6 +2,7 @@ package io.sockflow.embedded;
 
 import io.sockflow.embedded.EmbeddedSchemaRegistry.Options;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -32,6 +33,7 @@ import static org.junit.jupiter.api.Assertions.*;
  * What one client can do to the registry: stall, send too much, open too many connections. None of it holds up
  * another client, and each gets a JSON answer that says what was wrong.
  */
+@Tag("slow")
 @Timeout(180)
 class RegistryLimitsTest {
     static LocalStack stack;

@@ -9,13 +9,13 @@ import io.sockflow.jobs.flow.FlowKeys;
 import io.sockflow.jobs.input.Decoded;
 import io.sockflow.jobs.input.DeadLetter;
 import io.sockflow.jobs.input.EventDecoder;
-import io.sockflow.jobs.lifecycle.LifecycleChange;
 import io.sockflow.jobs.lifecycle.LifecycleFunction;
 import io.sockflow.jobs.lifecycle.SocketKeys;
 import io.sockflow.jobs.sink.AvroRecordSerializer;
 import io.sockflow.jobs.sink.DeadLetterSerializer;
 import io.sockflow.jobs.sink.IcebergTables;
 import io.sockflow.jobs.types.BinaryTypeInfo;
+import io.sockflow.jobs.types.LifecycleChange;
 import io.sockflow.schemas.Alert;
 import io.sockflow.schemas.Flow;
 import io.sockflow.schemas.SocketEvent;
@@ -172,6 +172,8 @@ public final class SockflowJob {
         Properties kafka = kafkaProperties(cfg);
         String bootstrap = cfg.get(JobConfig.BOOTSTRAP);
 
+        // the connector takes the reset strategy only in Kafka's deprecated type
+        @SuppressWarnings("deprecation")
         OffsetsInitializer start = switch (cfg.get(JobConfig.STARTING_OFFSETS)) {
             case "latest" -> OffsetsInitializer.latest();
             case "committed" -> OffsetsInitializer.committedOffsets(OffsetResetStrategy.EARLIEST);

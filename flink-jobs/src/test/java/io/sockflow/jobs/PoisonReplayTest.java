@@ -24,6 +24,7 @@ import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -51,6 +52,7 @@ import static org.junit.jupiter.api.Assertions.*;
  * lifecycles, flows and alerts of every run are those of the clean one, each once; each run says how often the job
  * restarted, and from where.
  */
+@Tag("slow")
 class PoisonReplayTest {
     static LocalStack stack;
     static List<SocketEvent> capture;

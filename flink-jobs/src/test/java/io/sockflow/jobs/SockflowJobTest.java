@@ -15,6 +15,7 @@ import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -39,6 +40,7 @@ import static org.junit.jupiter.api.Assertions.*;
  * runner module, which may depend on both collector and jobs). Results are read back from Kafka (read_committed)
  * and from the Iceberg tables.
  */
+@Tag("slow")
 class SockflowJobTest {
     static final int CONNECTIONS = 40;
     static LocalStack stack;

@@ -270,6 +270,12 @@ public final class Pipeline {
             if (jobs != null) {
                 try {
                     jobs.cancel().get(30, TimeUnit.SECONDS);
+                    // the cancel is acknowledged before the tasks and the Kafka source's enumerator have closed:
+                    // Kafka waits for them, or their clients log that the broker went away
+                    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+                    while (System.nanoTime() < deadline && !jobs.getJobStatus().get(5, TimeUnit.SECONDS).isGloballyTerminalState()) {
+                        Thread.sleep(100);
+                    }
                 } catch (Exception e) {
                     System.err.println("sockflow up: stopping the jobs: " + e.getMessage());
                 }

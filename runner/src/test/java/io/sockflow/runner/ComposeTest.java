@@ -34,7 +34,7 @@ class ComposeTest {
         Set<String> names = new TreeSet<>();
         services.fieldNames().forEachRemaining(names::add);
         assertEquals(Set.of("kafka", "schema-registry", "jobmanager", "taskmanager", "job-submitter", "collector"), names);
-        services.fields().forEachRemaining(e -> {
+        services.properties().forEach(e -> {
             String image = e.getValue().path("image").asText();
             assertTrue(image.matches("[\\w./-]+:\\d[\\w.-]*"), e.getKey() + ": image pinned to a version, not " + image);
             assertFalse(image.endsWith(":latest"), e.getKey());
@@ -65,7 +65,7 @@ class ComposeTest {
     @Test
     void everyPublishedPortIsOnLoopbackAndFlinkTakesNoWebSubmission() throws Exception {
         JsonNode services = compose().get("services");
-        services.fields().forEachRemaining(e -> {
+        services.properties().forEach(e -> {
             for (String port : strings(e.getValue().path("ports"))) {
                 assertTrue(port.startsWith("127.0.0.1:"), e.getKey() + " publishes " + port + " beyond this host");
             }

@@ -14,6 +14,7 @@ import org.apache.flink.configuration.Configuration;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -40,6 +41,7 @@ import static org.junit.jupiter.api.Assertions.*;
  * jobs): one scenario per shape of a real host, each socket identified by what the kernel itself says (its cookie,
  * read by the workload with SO_COOKIE, and its inode), each asserting the exact lifecycle records. Needs root.
  */
+@Tag("root")
 class LifecycleTruthTest {
     @TempDir
     static Path dir;

@@ -15,6 +15,7 @@ import io.sockflow.schemas.SocketRole;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -40,6 +41,7 @@ import static org.junit.jupiter.api.Assertions.*;
  * MiniCluster; lifecycles and flows in Kafka (read_committed) and Iceberg must match the workload exactly.
  * Needs root (the collector loads eBPF programs).
  */
+@Tag("root")
 class LivePipelineTest {
     static final int CONNECTIONS = 12;
     @TempDir

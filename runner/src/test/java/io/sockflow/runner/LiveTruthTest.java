@@ -8,6 +8,7 @@ import io.sockflow.schemas.SocketLifecycle;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.core.execution.JobClient;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -30,6 +31,7 @@ import static org.junit.jupiter.api.Assertions.*;
  * the lifecycles sockflow has open are the same set, compared by cookie (inet) and inode (unix), once the jobs'
  * watermark has passed the moment. Sockets the workload made before the collector started are in it too. Needs root.
  */
+@Tag("root")
 class LiveTruthTest {
     @TempDir
     static Path dir;

@@ -4,6 +4,7 @@ import org.apache.flink.configuration.Configuration;
 import org.apache.flink.core.execution.JobClient;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.flink.streaming.api.functions.sink.v2.DiscardingSink;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -37,6 +38,7 @@ import static org.junit.jupiter.api.Assertions.*;
  * local user without the data folder's key can hand none of them a jar or a job graph; sockflow itself, holding the
  * key, still reaches its REST endpoint.
  */
+@Tag("slow")
 class LocalFlinkTest {
     @TempDir
     Path dir;

@@ -1,5 +1,6 @@
 package io.sockflow.runner;
 
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 import java.nio.charset.StandardCharsets;
@@ -21,6 +22,7 @@ import static org.junit.jupiter.api.Assertions.*;
  * leads somewhere; and its commands run here. (Its record reference moved to docs/data-model.md, which
  * DataModelDocsTest in schemas holds to the Avro schemas.)
  */
+@Tag("root")
 class ReadmeTest {
     static final Path ROOT = Path.of("..").toAbsolutePath().normalize();
 

@@ -3,6 +3,7 @@ package io.sockflow.runner;
 import io.sockflow.collector.sys.Libc;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -16,6 +17,7 @@ import java.util.List;
 import static org.junit.jupiter.api.Assertions.*;
 
 /** Every bad value given to {@code up} gets one line naming it and the fix, and exit code 2; nothing starts. */
+@Tag("root")
 class UpOptionsTest {
     @TempDir
     Path dir;

@@ -1,5 +1,6 @@
 package io.sockflow.runner;
 
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -26,6 +27,7 @@ import static org.junit.jupiter.api.Assertions.*;
  * it holds no capability, and it and the processes running Kafka, the registry and the jobs are not root and hold
  * none; after the run, everything under the data folder is 0600 (files) or 0700 (folders) and the user's.
  */
+@Tag("root")
 class UpSafetyTest {
     @TempDir
     Path dir;

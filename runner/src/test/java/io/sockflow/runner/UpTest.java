@@ -2,6 +2,7 @@ package io.sockflow.runner;
 
 import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.io.TempDir;
@@ -25,6 +26,7 @@ import static org.junit.jupiter.api.Assertions.*;
  * program and no child process; a second run finds the first run's data; without privileges it says why in one
  * line, and {@code --replay sample} brings the rest of the pipeline up.
  */
+@Tag("root")
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class UpTest {
     @TempDir

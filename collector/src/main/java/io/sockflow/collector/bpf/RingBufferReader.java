@@ -1,6 +1,6 @@
 package io.sockflow.collector.bpf;
 
-import io.sockflow.collector.decode.Errno;
+import io.sockflow.collector.sys.Errno;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;

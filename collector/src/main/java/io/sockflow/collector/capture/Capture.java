@@ -7,7 +7,7 @@ import io.sockflow.collector.bpf.KernelContract;
 import io.sockflow.collector.bpf.Libbpf;
 import io.sockflow.collector.bpf.LibbpfLog;
 import io.sockflow.collector.bpf.RingBufferReader;
-import io.sockflow.collector.decode.Errno;
+import io.sockflow.collector.sys.Errno;
 import io.sockflow.collector.sys.Libc;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;

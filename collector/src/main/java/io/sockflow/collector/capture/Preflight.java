@@ -1,7 +1,7 @@
 package io.sockflow.collector.capture;
 
 import io.sockflow.collector.bpf.BpfException;
-import io.sockflow.collector.decode.Errno;
+import io.sockflow.collector.sys.Errno;
 import io.sockflow.collector.sys.Libc;
 
 import java.io.IOException;

@@ -1,5 +1,6 @@
 package io.sockflow.collector.decode;
 
+import io.sockflow.collector.sys.Errno;
 import io.sockflow.schemas.EventKind;
 import io.sockflow.schemas.SocketEvent;
 

@@ -1,6 +1,6 @@
 package io.sockflow.collector.sys;
 
-import io.sockflow.collector.decode.Errno;
+import io.sockflow.collector.sys.Errno;
 
 import java.io.IOException;
 import java.nio.file.Files;

@@ -6,6 +6,7 @@ import io.sockflow.collector.bpf.BpfException;
 import io.sockflow.collector.bpf.EventLayout;
 import io.sockflow.collector.cli.CollectCommandAccess;
 import io.sockflow.schemas.EventKind;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 import java.lang.foreign.Arena;
@@ -18,6 +19,7 @@ import java.util.concurrent.atomic.AtomicLong;
 import static org.junit.jupiter.api.Assertions.*;
 
 /** Loading, sizing, filtering, accounting and tearing down a real capture. */
+@Tag("root")
 class CaptureLifecycleTest {
     /** 51 system-call programs and 6 kernel tracepoints (perf_event links), 10 tp_btf, 2 cgroup hooks, 5 iterators. */
     static final int PROGRAMS = 74;

@@ -4,6 +4,7 @@ import io.sockflow.collector.LiveCapture;
 import io.sockflow.collector.Sys;
 import io.sockflow.schemas.EventKind;
 import io.sockflow.schemas.SocketEvent;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 import java.io.BufferedReader;
@@ -22,6 +23,7 @@ import static io.sockflow.collector.Sys.*;
 import static org.junit.jupiter.api.Assertions.*;
 
 /** The SOCK and TCP groups on the real kernel: states, bytes, resets, RTT, interface counters. */
+@Tag("root")
 class KernelTracepointTest {
     static final byte[] LOOPBACK = {127, 0, 0, 1};
 

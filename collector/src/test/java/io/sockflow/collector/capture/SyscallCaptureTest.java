@@ -6,6 +6,7 @@ import io.sockflow.schemas.EventKind;
 import io.sockflow.schemas.SocketEvent;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 import java.lang.foreign.Arena;
@@ -29,6 +30,7 @@ import static org.junit.jupiter.api.Assertions.*;
  * Every traced call made for real against this machine's kernel, with known arguments, and every decoded field
  * of the resulting event asserted.
  */
+@Tag("root")
 class SyscallCaptureTest {
     static final byte[] LOOPBACK = {127, 0, 0, 1};
     static final byte[] LOOPBACK6 = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.sockflow.collector.Sys;
 import io.sockflow.schemas.SocketEvent;
 import org.apache.avro.Schema;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 import java.io.ByteArrayOutputStream;
@@ -24,6 +25,7 @@ import java.util.stream.Stream;
 import static org.junit.jupiter.api.Assertions.*;
 
 /** The collector's command line: its errors, its output, its stop, and the least privilege it runs with. */
+@Tag("root")
 class CliTest {
     record Result(int code, String out, String err) {
     }

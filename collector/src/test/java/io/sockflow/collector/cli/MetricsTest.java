@@ -1,6 +1,7 @@
 package io.sockflow.collector.cli;
 
 import io.sockflow.schemas.EventKind;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -16,6 +17,7 @@ import java.util.List;
 import static org.junit.jupiter.api.Assertions.*;
 
 /** The collector's Prometheus endpoint, scraped while it captures this JVM's own socket calls. Needs root. */
+@Tag("root")
 class MetricsTest {
     @TempDir
     Path dir;

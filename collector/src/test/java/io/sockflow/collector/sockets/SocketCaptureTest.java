@@ -5,6 +5,7 @@ import io.sockflow.collector.Sys;
 import io.sockflow.collector.sys.Libc;
 import io.sockflow.schemas.EventKind;
 import io.sockflow.schemas.SocketEvent;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 import java.nio.file.Files;
@@ -14,6 +15,7 @@ import java.time.Duration;
 import static org.junit.jupiter.api.Assertions.*;
 
 /** The socket capture on the real kernel: what the inventory says of sockets that predate it. */
+@Tag("root")
 class SocketCaptureTest {
 
     static long inode(long fd) throws Exception {

@@ -6,6 +6,7 @@ import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -37,6 +38,7 @@ import static org.junit.jupiter.api.Assertions.*;
  * middle of writing and one whole segment is destroyed, or it is stopped with SIGTERM. The next run, with the
  * broker back, must deliver every record the spool's intact segments held, and count and say what was lost.
  */
+@Tag("root")
 class SpoolAcceptanceTest {
     static LocalStack stack;
 

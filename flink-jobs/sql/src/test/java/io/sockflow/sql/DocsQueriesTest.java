@@ -21,6 +21,7 @@ import org.apache.iceberg.flink.FlinkSchemaUtil;
 import org.apache.iceberg.flink.TableLoader;
 import org.apache.iceberg.flink.sink.FlinkSink;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -45,6 +46,7 @@ import static org.junit.jupiter.api.Assertions.*;
  * {@code ./sockflow sql -e} on lake tables written the way the jobs write them (same schema, same sink), and each
  * must return the rows the data implies.
  */
+@Tag("slow")
 class DocsQueriesTest {
     @TempDir
     static Path dir;

@@ -13,6 +13,7 @@ import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -30,6 +31,7 @@ import static org.junit.jupiter.api.Assertions.*;
  * The Kafka catalog: records written in the Confluent wire format through the embedded registry (as the jobs
  * write them) are read back by Flink SQL's avro-confluent format, enums as strings, timestamps, maps and arrays.
  */
+@Tag("slow")
 class KafkaTablesTest {
     @TempDir
     static Path dir;

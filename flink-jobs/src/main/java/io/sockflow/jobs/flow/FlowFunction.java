@@ -1,6 +1,6 @@
 package io.sockflow.jobs.flow;
 
-import io.sockflow.jobs.lifecycle.LifecycleChange;
+import io.sockflow.jobs.types.LifecycleChange;
 import io.sockflow.schemas.Flow;
 import io.sockflow.schemas.FlowRecordType;
 import io.sockflow.schemas.LifecycleStatus;

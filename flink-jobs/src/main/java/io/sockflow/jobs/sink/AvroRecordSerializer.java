@@ -62,8 +62,12 @@ public final class AvroRecordSerializer<T extends SpecificRecord> implements Kaf
         RecordCodec<T> codec = RecordCodec.of(type);
         serializer = new ConfluentAvro.Serializer<>(registry.get(), topic, schema, codec::write);
         serializer.register();
-        cut = context.getMetricGroup().counter("resultsCut");
-        dropped = context.getMetricGroup().counter("resultsDropped");
+        // the Kafka writer opens its schema more than once on one metric group: a second counter of the same name
+        // would be refused (and logged) by Flink
+        if (cut == null) {
+            cut = context.getMetricGroup().counter("resultsCut");
+            dropped = context.getMetricGroup().counter("resultsDropped");
+        }
     }
 
     @Override

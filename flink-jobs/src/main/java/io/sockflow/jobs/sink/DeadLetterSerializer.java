@@ -37,7 +37,10 @@ public final class DeadLetterSerializer implements KafkaRecordSerializationSchem
 
     @Override
     public void open(SerializationSchema.InitializationContext context, KafkaSinkContext sinkContext) {
-        cut = context.getMetricGroup().counter("deadLettersCut");
+        // opened more than once on one metric group by the Kafka writer: one counter, registered once
+        if (cut == null) {
+            cut = context.getMetricGroup().counter("deadLettersCut");
+        }
     }
 
     @Override

@@ -1,6 +1,5 @@
 package io.sockflow.jobs.types;
 
-import io.sockflow.jobs.lifecycle.LifecycleChange;
 import io.sockflow.schemas.SocketEvent;
 import org.apache.avro.specific.SpecificRecord;
 import org.apache.flink.api.common.serialization.SerializerConfig;

@@ -9,7 +9,6 @@ import org.apache.flink.api.java.functions.KeySelector;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.flink.streaming.api.functions.windowing.ProcessWindowFunction;
 import org.apache.flink.streaming.api.operators.KeyedProcessOperator;
-import org.apache.flink.streaming.api.operators.OneInputStreamOperator;
 import org.apache.flink.streaming.api.transformations.OneInputTransformation;
 import org.apache.flink.streaming.api.windowing.assigners.TumblingEventTimeWindows;
 import org.apache.flink.streaming.api.windowing.windows.TimeWindow;
@@ -100,7 +99,7 @@ class DetectionRulesTest {
         StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
         var stream = env.fromData(Ev.of(CONNECT, 1, "x", 0).get())
                 .keyBy(key).window(TumblingEventTimeWindows.of(window)).process(fn);
-        var op = (OneInputStreamOperator<SocketEvent, Alert>) ((OneInputTransformation<SocketEvent, Alert>) stream.getTransformation()).getOperator();
+        var op = ((OneInputTransformation<SocketEvent, Alert>) stream.getTransformation()).getOperator();
         var h = new KeyedOneInputStreamOperatorTestHarness<>(op, key, Types.STRING);
         h.open();
         return h;

@@ -2,9 +2,9 @@ package io.sockflow.jobs.flow;
 
 import io.sockflow.jobs.Ev;
 import io.sockflow.jobs.Workload;
-import io.sockflow.jobs.lifecycle.LifecycleChange;
 import io.sockflow.jobs.lifecycle.LifecycleFunction;
 import io.sockflow.jobs.lifecycle.SocketKeys;
+import io.sockflow.jobs.types.LifecycleChange;
 import io.sockflow.schemas.Flow;
 import io.sockflow.schemas.FlowRecordType;
 import io.sockflow.schemas.SocketEvent;

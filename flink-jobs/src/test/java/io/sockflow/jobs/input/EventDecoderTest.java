@@ -24,6 +24,7 @@ import org.apache.flink.metrics.groups.UnregisteredMetricsGroup;
 import org.apache.flink.util.SimpleUserCodeClassLoader;
 import org.apache.flink.util.UserCodeClassLoader;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 import java.io.ByteArrayOutputStream;
@@ -41,6 +42,7 @@ import static org.junit.jupiter.api.Assertions.*;
  * on to the shuffle as they are; events in an older schema are resolved and encoded again; what cannot be decoded
  * becomes a dead letter with its reason.
  */
+@Tag("slow")
 class EventDecoderTest {
     static LocalStack stack;
     static RegistryClient registry;

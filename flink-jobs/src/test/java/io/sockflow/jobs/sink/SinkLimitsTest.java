@@ -19,6 +19,7 @@ import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 import java.nio.charset.StandardCharsets;
@@ -36,6 +37,7 @@ import static org.junit.jupiter.api.Assertions.*;
  * records as large as the broker takes, and larger, are written to the embedded broker with its default limits,
  * through a producer with Kafka's default limits.
  */
+@Tag("slow")
 class SinkLimitsTest {
     static LocalStack stack;
     static final int LIMIT = JobConfig.defaults().getInt(JobConfig.MAX_RECORD_BYTES);

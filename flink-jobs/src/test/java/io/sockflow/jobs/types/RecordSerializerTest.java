@@ -1,7 +1,6 @@
 package io.sockflow.jobs.types;
 
 import io.sockflow.jobs.Workload;
-import io.sockflow.jobs.lifecycle.LifecycleChange;
 import io.sockflow.jobs.lifecycle.SocketKeys;
 import io.sockflow.jobs.lifecycle.SocketLifecycleState;
 import io.sockflow.schemas.LifecycleStatus;

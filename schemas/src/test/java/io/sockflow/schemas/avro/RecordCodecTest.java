@@ -102,7 +102,7 @@ class RecordCodecTest {
             case RECORD -> {
                 SpecificRecord nested;
                 try {
-                    nested = (SpecificRecord) SpecificData.get().getClass(s).getConstructor().newInstance();
+                    nested = (SpecificRecord) ((Class<?>) SpecificData.get().getClass(s)).getConstructor().newInstance();
                 } catch (ReflectiveOperationException e) {
                     throw new IllegalStateException(e);
                 }

@@ -1,4 +1,4 @@
-package io.sockflow.jobs.lifecycle;
+package io.sockflow.jobs.types;
 
 import io.sockflow.schemas.SocketLifecycle;
 
