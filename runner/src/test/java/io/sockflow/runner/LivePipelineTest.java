@@ -109,7 +109,7 @@ class LivePipelineTest {
             Thread.sleep(2500); // owners joined, counters read, the producer flushed
         } finally {
             collector.destroy(); // SIGTERM: a clean stop that drains and flushes
-            assertTrue(collector.waitFor(30, TimeUnit.SECONDS));
+            assertTrue(collector.waitFor(30, TimeUnit.SECONDS), "the collector did not stop within 30 s of SIGTERM: " + log);
             reader.join(5000);
         }
         // stopped by SIGTERM: the JVM reports 143 after the collector's clean stop, which prints its final stats
