@@ -466,6 +466,21 @@ static __always_inline bool is_data_call(__u16 kind)
 	return kind >= SF_KIND_RECVFROM && kind <= SF_KIND_SENDMMSG;
 }
 
+/* sf_task.flags bit of a call that enter left to the length tracepoints (beside SF_FLAG_LAST_REFERENCE) */
+#define SF_TASK_SUMMED 0x8000
+
+/* Whether the fd is an inet stream socket: loads only, cheaper than the user-memory reads it saves. */
+static __always_inline bool stream_inet_fd(struct task_struct *task, long fd)
+{
+	__u64 ino = 0, skp = 0;
+	__u16 family;
+
+	if (sock_of_fd(task, fd, &ino, &skp) || !skp)
+		return false;
+	family = SF_GET(skp, struct sock, __sk_common.skc_family);
+	return (family == AF_INET || family == AF_INET6) && SF_GET(skp, struct sock, sk_type) == 1 /* SOCK_STREAM */;
+}
+
 /* ---- system calls ---- */
 
 static __always_inline int on_enter(struct trace_event_raw_sys_enter *ctx, __u16 kind, int nargs)
@@ -486,6 +501,12 @@ static __always_inline int on_enter(struct trace_event_raw_sys_enter *ctx, __u16
 	a->cookie = 0;
 	a->flags = 0;
 	a->cause = SF_CAUSE_NONE; /* a new call: what an earlier one left behind no longer explains a release */
+	if ((sf_cfg.data_path & (SF_DATA_PATH_AGGREGATE | SF_DATA_PATH_LENGTH_HOOKS)) ==
+		    (SF_DATA_PATH_AGGREGATE | SF_DATA_PATH_LENGTH_HOOKS) &&
+	    is_data_call(kind) && stream_inet_fd(task, (int)ctx->args[0])) {
+		a->flags = SF_TASK_SUMMED; /* the length tracepoint sums it: no arguments or address to keep */
+		return 0;
+	}
 	/*
 	 * Only the arguments this call has: the kernel refuses to attach a program that reads past the end of its
 	 * tracepoint's record (EACCES). Unrolled, because the verifier refuses a ctx pointer moved by a loop.
@@ -751,8 +772,8 @@ static __always_inline int on_exit(struct trace_event_raw_sys_exit *ctx, __u16 k
 	struct sf_event *e;
 	long ret = ctx->ret;
 
-	if (!a)
-		return 0;
+	if (!a || (a->flags & SF_TASK_SUMMED))
+		return 0; /* enter not seen, or a stream socket's call that the length tracepoint summed */
 	if ((sf_cfg.data_path & SF_DATA_PATH_AGGREGATE) && is_data_call(kind) && data_call_summed(task, a, kind, ret))
 		return 0; /* summed in sock_totals: the collector sends the socket's totals */
 	e = reserve(kind);
