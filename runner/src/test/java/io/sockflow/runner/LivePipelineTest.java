@@ -88,7 +88,7 @@ class LivePipelineTest {
             try (BufferedReader r = new BufferedReader(new InputStreamReader(collector.getInputStream(), StandardCharsets.UTF_8))) {
                 for (String line; (line = r.readLine()) != null; ) {
                     log.append(line).append('\n');
-                    if (line.contains("attached")) {
+                    if (line.contains("sockflow: attached")) { // the collector's own line, after the inventory: not the INFO log of the load
                         attached.countDown();
                     }
                 }
