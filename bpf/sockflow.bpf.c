@@ -1287,10 +1287,16 @@ static __always_inline int msg_length(struct sock *sk, int ret, int flags, __u16
 		return 0; /* unix and netlink traffic is seen by the system calls */
 	if (!wanted(task))
 		return 0; /* fires in the sending or receiving process: the same filters as its system calls */
-	cookie = bpf_get_socket_cookie(sk);
-	if ((sf_cfg.data_path & SF_DATA_PATH_AGGREGATE) &&
-	    totals_add(cookie, (__u64)sk, ret, kind == SF_KIND_SOCK_SEND))
-		return 0; /* summed in sock_totals: the collector sends the socket's totals */
+	if (sf_cfg.data_path & SF_DATA_PATH_AGGREGATE) {
+		/* the cookie the socket got at birth is a load; the helper (which makes one) only for a socket without */
+		cookie = sk->__sk_common.skc_cookie.counter;
+		if (!cookie)
+			cookie = bpf_get_socket_cookie(sk);
+		if (totals_add(cookie, (__u64)sk, ret, kind == SF_KIND_SOCK_SEND))
+			return 0; /* summed in sock_totals: the collector sends the socket's totals */
+	} else {
+		cookie = bpf_get_socket_cookie(sk);
+	}
 	e = sock_record(kind, sk);
 	if (!e)
 		return 0;
