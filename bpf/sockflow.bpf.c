@@ -53,6 +53,9 @@ enum sf_flag sf_flag_btf_anchor __attribute__((unused));
 enum sf_group sf_group_btf_anchor __attribute__((unused));
 enum sf_data_kind sf_data_kind_btf_anchor __attribute__((unused));
 enum sf_limits sf_limits_btf_anchor __attribute__((unused));
+enum sf_data_path sf_data_path_btf_anchor __attribute__((unused));
+struct sf_totals *sf_totals_btf_anchor __attribute__((unused));
+struct sf_totals_key *sf_totals_key_btf_anchor __attribute__((unused));
 
 /* The only .rodata variable: the collector writes it at offset 0 before load. */
 const volatile struct sf_config sf_cfg = {};
@@ -376,6 +379,108 @@ static __always_inline void set_cause(struct sf_task *t, __u16 cause)
 	t->cause_ns = bpf_ktime_get_boot_ns();
 }
 
+/* ---- the data path summed per socket (SF_DATA_PATH_AGGREGATE) ---- */
+
+/* Bounded and not LRU: an entry is never evicted behind the collector's back. When it is full, a call is sent as a
+ * per-call record instead, and counted (totals_full). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u64);
+	__type(value, struct sf_totals);
+} sock_totals SEC(".maps");
+
+/* The socket's identity, once per socket and CPU: the collector names the socket by it without another lookup. */
+static __always_inline void totals_identity(struct sf_totals *v, __u64 skp)
+{
+	__u64 so, net;
+
+	v->family = SF_GET(skp, struct sock, __sk_common.skc_family);
+	v->sk_type = SF_GET(skp, struct sock, sk_type);
+	v->sk_protocol = SF_GET(skp, struct sock, sk_protocol);
+	net = (__u64)SF_GET(skp, struct sock, __sk_common.skc_net.net);
+	if (net)
+		v->netns = BPF_CORE_READ((struct net *)net, ns.inum);
+	so = (__u64)SF_GET(skp, struct sock, sk_socket);
+	if (so)
+		v->sock_ino = socket_inode(so);
+	v->lport = SF_GET(skp, struct sock, __sk_common.skc_num);
+	v->rport = bpf_ntohs(SF_GET(skp, struct sock, __sk_common.skc_dport));
+	if (v->family == AF_INET) {
+		*(__u32 *)v->laddr = SF_GET(skp, struct sock, __sk_common.skc_rcv_saddr);
+		*(__u32 *)v->raddr = SF_GET(skp, struct sock, __sk_common.skc_daddr);
+	} else if (v->family == AF_INET6) {
+		SF_COPY(v->laddr, skp, struct sock, __sk_common.skc_v6_rcv_saddr, 16);
+		SF_COPY(v->raddr, skp, struct sock, __sk_common.skc_v6_daddr, 16);
+	}
+}
+
+/* Adds one call to its socket's totals. False when the map is full (counted): the caller sends the call's record. */
+static __always_inline bool totals_add(__u64 cookie, __u64 skp, long ret, bool out)
+{
+	struct sf_counters *c;
+	struct sf_totals *v;
+
+	if (!cookie || !skp)
+		return false; /* no name to sum it under: the per-call record says it */
+	v = bpf_map_lookup_elem(&sock_totals, &cookie);
+	if (!v) {
+		struct sf_totals init = {};
+
+		totals_identity(&init, skp);
+		bpf_map_update_elem(&sock_totals, &cookie, &init, BPF_NOEXIST);
+		v = bpf_map_lookup_elem(&sock_totals, &cookie);
+		if (!v) {
+			if ((c = counters_get()))
+				__sync_fetch_and_add(&c->totals_full, 1);
+			return false;
+		}
+	} else if (!v->family) {
+		totals_identity(v, skp); /* the entry was made on another CPU: this CPU's slot starts zeroed */
+	}
+	/* per CPU: plain adds, no atomics */
+	if (ret > 0) {
+		if (out) {
+			v->bytes_out += ret;
+			v->calls_out++;
+		} else {
+			v->bytes_in += ret;
+			v->calls_in++;
+		}
+	} else if (ret < 0) {
+		if (out)
+			v->errors_out++;
+		else
+			v->errors_in++;
+	}
+	if (v->sk_protocol == IPPROTO_TCP && v->sk_type == 1 /* SOCK_STREAM */) {
+		v->last_ns = bpf_ktime_get_boot_ns();
+		v->retransmits = SF_GET(skp, struct tcp_sock, total_retrans);
+		v->srtt_us = SF_GET(skp, struct tcp_sock, srtt_us) >> 3;
+	}
+	return true;
+}
+
+static __always_inline bool is_data_call(__u16 kind)
+{
+	return kind >= SF_KIND_RECVFROM && kind <= SF_KIND_SENDMMSG;
+}
+
+/* sf_task.flags bit of a call that enter left to the length tracepoints (beside SF_FLAG_LAST_REFERENCE) */
+#define SF_TASK_SUMMED 0x8000
+
+/* Whether the fd is an inet stream socket: loads only, cheaper than the user-memory reads it saves. */
+static __always_inline bool stream_inet_fd(struct task_struct *task, long fd)
+{
+	__u64 ino = 0, skp = 0;
+	__u16 family;
+
+	if (sock_of_fd(task, fd, &ino, &skp) || !skp)
+		return false;
+	family = SF_GET(skp, struct sock, __sk_common.skc_family);
+	return (family == AF_INET || family == AF_INET6) && SF_GET(skp, struct sock, sk_type) == 1 /* SOCK_STREAM */;
+}
+
 /* ---- system calls ---- */
 
 static __always_inline int on_enter(struct trace_event_raw_sys_enter *ctx, __u16 kind, int nargs)
@@ -396,6 +501,12 @@ static __always_inline int on_enter(struct trace_event_raw_sys_enter *ctx, __u16
 	a->cookie = 0;
 	a->flags = 0;
 	a->cause = SF_CAUSE_NONE; /* a new call: what an earlier one left behind no longer explains a release */
+	if ((sf_cfg.data_path & (SF_DATA_PATH_AGGREGATE | SF_DATA_PATH_LENGTH_HOOKS)) ==
+		    (SF_DATA_PATH_AGGREGATE | SF_DATA_PATH_LENGTH_HOOKS) &&
+	    is_data_call(kind) && stream_inet_fd(task, (int)ctx->args[0])) {
+		a->flags = SF_TASK_SUMMED; /* the length tracepoint sums it: no arguments or address to keep */
+		return 0;
+	}
 	/*
 	 * Only the arguments this call has: the kernel refuses to attach a program that reads past the end of its
 	 * tracepoint's record (EACCES). Unrolled, because the verifier refuses a ctx pointer moved by a loop.
@@ -634,6 +745,26 @@ static __always_inline void fill_call(struct sf_event *e, struct sf_task *a, str
 	}
 }
 
+/* Aggregate mode: a stream inet socket's send or receive is summed, not recorded. False: send its record. */
+static __always_inline bool data_call_summed(struct task_struct *task, struct sf_task *a, __u16 kind, long ret)
+{
+	__u64 ino = 0, skp = 0;
+	__u16 family;
+	long moved = ret;
+
+	if (sock_of_fd(task, (int)a->a[0], &ino, &skp) || !skp)
+		return false; /* not a socket (or gone): the record says what happened */
+	family = SF_GET(skp, struct sock, __sk_common.skc_family);
+	if ((family != AF_INET && family != AF_INET6) || SF_GET(skp, struct sock, sk_type) != 1 /* SOCK_STREAM */)
+		return false; /* unix sockets, and datagrams: each record carries its peer */
+	if (sf_cfg.data_path & SF_DATA_PATH_LENGTH_HOOKS)
+		return true; /* sock_send_length/sock_recv_length summed it (or sent its record) */
+	if ((kind == SF_KIND_SENDMMSG || kind == SF_KIND_RECVMMSG) && ret > 0)
+		moved = sum_mmsg_len((const struct mmsghdr *)a->a[1], ret);
+	return totals_add(sock_cookie(skp), skp, moved,
+			  kind == SF_KIND_SENDTO || kind == SF_KIND_SENDMSG || kind == SF_KIND_SENDMMSG);
+}
+
 static __always_inline int on_exit(struct trace_event_raw_sys_exit *ctx, __u16 kind)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
@@ -641,8 +772,10 @@ static __always_inline int on_exit(struct trace_event_raw_sys_exit *ctx, __u16 k
 	struct sf_event *e;
 	long ret = ctx->ret;
 
-	if (!a)
-		return 0;
+	if (!a || (a->flags & SF_TASK_SUMMED))
+		return 0; /* enter not seen, or a stream socket's call that the length tracepoint summed */
+	if ((sf_cfg.data_path & SF_DATA_PATH_AGGREGATE) && is_data_call(kind) && data_call_summed(task, a, kind, ret))
+		return 0; /* summed in sock_totals: the collector sends the socket's totals */
 	e = reserve(kind);
 	if (!e)
 		return 0; /* ring buffer full: counted, the collector reports it */
@@ -1154,7 +1287,16 @@ static __always_inline int msg_length(struct sock *sk, int ret, int flags, __u16
 		return 0; /* unix and netlink traffic is seen by the system calls */
 	if (!wanted(task))
 		return 0; /* fires in the sending or receiving process: the same filters as its system calls */
-	cookie = bpf_get_socket_cookie(sk);
+	if (sf_cfg.data_path & SF_DATA_PATH_AGGREGATE) {
+		/* the cookie the socket got at birth is a load; the helper (which makes one) only for a socket without */
+		cookie = sk->__sk_common.skc_cookie.counter;
+		if (!cookie)
+			cookie = bpf_get_socket_cookie(sk);
+		if (totals_add(cookie, (__u64)sk, ret, kind == SF_KIND_SOCK_SEND))
+			return 0; /* summed in sock_totals: the collector sends the socket's totals */
+	} else {
+		cookie = bpf_get_socket_cookie(sk);
+	}
 	e = sock_record(kind, sk);
 	if (!e)
 		return 0;

@@ -71,6 +71,9 @@ enum sf_kind {
 	SF_KIND_TCP_RECEIVE_RESET = 37,  /* tcp:tcp_receive_reset: sk_state */
 	SF_KIND_TCP_DESTROY = 38,        /* tcp:tcp_destroy_sock */
 	SF_KIND_SOCK_ERROR = 39,         /* sock:inet_sk_error_report: arg_a the socket's error (an errno) */
+	/* never in the ring buffer: the collector makes it from the sock_totals map (struct sf_totals), one per socket
+	 * per interval and one at its release */
+	SF_KIND_SOCK_TOTALS = 40,
 };
 
 /* How a socket descriptor or a socket went: sf_event.cause of FD_DROP, CLOSE and SOCK_RELEASE records. */
@@ -108,6 +111,45 @@ enum sf_data_kind {
 	SF_DATA_NONE = 0,
 	SF_DATA_SOCKADDR = 1, /* a struct sockaddr_* exactly as the call passed or received it */
 	SF_DATA_NAME = 2,     /* the name given to sethostname/setdomainname (not NUL-terminated) */
+};
+
+/* How the data path (send and receive) is recorded: sf_config.data_path bits. */
+enum sf_data_path {
+	/* inet sockets' sends and receives are summed per socket in sock_totals, not sent one record per call (the
+	 * per-call records of datagram sockets stay: they carry each datagram's peer) */
+	SF_DATA_PATH_AGGREGATE = 1,
+	/* the sock_send_length/sock_recv_length programs are attached and do the summing; without them (kernels before
+	 * 6.3) the send/recv system calls' exits do, for stream sockets */
+	SF_DATA_PATH_LENGTH_HOOKS = 2,
+};
+
+/* A socket's data path summed in the kernel (per CPU), keyed by cookie: read by the collector at an interval,
+ * without reset (the totals only grow), and deleted once the collector has seen the socket's release. */
+struct sf_totals_key {
+	__u64 cookie;
+};
+
+struct sf_totals {
+	__u64 bytes_out;      /* bytes moved by calls that returned > 0 */
+	__u64 bytes_in;
+	__u64 calls_out;      /* calls that moved data (returned > 0) */
+	__u64 calls_in;
+	__u64 errors_out;     /* calls that failed (returned < 0: EAGAIN included) */
+	__u64 errors_in;
+	__u64 last_ns;        /* CLOCK_BOOTTIME of this CPU's last call: tells which CPU's TCP figures are the latest */
+	__u64 sock_ino;       /* sockfs inode, when the entry was made on this CPU */
+	__u32 netns;
+	__u32 retransmits;    /* TCP: tcp_sock.total_retrans at this CPU's last call */
+	__u32 srtt_us;        /* TCP: smoothed RTT at this CPU's last call, microseconds */
+	__u32 _pad0;
+	__u16 family;
+	__u16 sk_type;
+	__u16 sk_protocol;
+	__u16 lport;
+	__u16 rport;
+	__u16 _pad1[3];
+	__u8 laddr[16];
+	__u8 raddr[16];
 };
 
 /* Aggregated in the kernel and read (and reset) by the collector at an interval. */
@@ -226,6 +268,7 @@ struct sf_counters {
 	__u64 dropped;        /* reservations refused because the ring buffer was full */
 	__u64 orphan_exits;   /* exits whose enter was not seen (started before attach) */
 	__u64 fd_walk_cut;    /* descriptor walks (exit, exec) that stopped at their bound before the table's end */
+	__u64 totals_full;    /* data-path calls not summed because sock_totals was full: sent as per-call records */
 };
 
 /* Filters, set by the collector before load (the programs' .rodata). An empty list means "any". */
@@ -246,7 +289,7 @@ struct sf_config {
 	 */
 	__u64 wakeup_bytes;
 	__u32 groups;    /* enum sf_group bits of the tracepoint groups to record */
-	__u32 _pad;
+	__u32 data_path; /* enum sf_data_path bits; 0: one record per send and receive */
 };
 
 #endif /* SOCKFLOW_H */

@@ -151,6 +151,9 @@ class LifecycleTruthTest {
             assertTrue(before.next().has("ready"));
             try (CollectorProcess collector = CollectorProcess.start(stack.bootstrapServers(), stack.registryUrl(), topic,
                     dir.resolve("spool"), List.of("--sweep-interval", "2s",
+                            // the sockets' totals every second: the records keep coming, so the watermark and the
+                            // open lifecycles' update ticks move while a scenario waits
+                            "--aggregate-interval", "1s",
                             // one partition: the replay afterwards reads the records in the order they happened, as a
                             // live job would, so the open lifecycle's updates show each moment
                             "--topic-partitions", "1"))) {

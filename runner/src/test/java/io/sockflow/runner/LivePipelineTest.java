@@ -90,7 +90,7 @@ class LivePipelineTest {
             try (BufferedReader r = new BufferedReader(new InputStreamReader(collector.getInputStream(), StandardCharsets.UTF_8))) {
                 for (String line; (line = r.readLine()) != null; ) {
                     log.append(line).append('\n');
-                    if (line.contains("attached")) {
+                    if (line.contains("sockflow: attached")) { // the collector's own line, after the inventory: not the INFO log of the load
                         attached.countDown();
                     }
                 }
@@ -111,7 +111,7 @@ class LivePipelineTest {
             Thread.sleep(2500); // owners joined, counters read, the producer flushed
         } finally {
             collector.destroy(); // SIGTERM: a clean stop that drains and flushes
-            assertTrue(collector.waitFor(30, TimeUnit.SECONDS));
+            assertTrue(collector.waitFor(30, TimeUnit.SECONDS), "the collector did not stop within 30 s of SIGTERM: " + log);
             reader.join(5000);
         }
         // stopped by SIGTERM: the JVM reports 143 after the collector's clean stop, which prints its final stats

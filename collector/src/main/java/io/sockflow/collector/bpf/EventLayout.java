@@ -76,6 +76,9 @@ public final class EventLayout {
     public static final KernelContract.Struct NETDEV_KEY = C.struct("sf_netdev_key");
     public static final KernelContract.Struct NETDEV = C.struct("sf_netdev");
     public static final KernelContract.Struct XDP_KEY = C.struct("sf_xdp_key");
+    public static final KernelContract.Struct TOTALS = C.struct("sf_totals");
+    public static final int DATA_PATH_AGGREGATE = C.intValue("sf_data_path", "SF_DATA_PATH_AGGREGATE");
+    public static final int DATA_PATH_LENGTH_HOOKS = C.intValue("sf_data_path", "SF_DATA_PATH_LENGTH_HOOKS");
 
     public static final int DATA_SOCKADDR = C.intValue("sf_data_kind", "SF_DATA_SOCKADDR");
     public static final int DATA_NAME = C.intValue("sf_data_kind", "SF_DATA_NAME");

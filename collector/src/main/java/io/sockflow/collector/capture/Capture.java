@@ -44,13 +44,19 @@ public final class Capture implements AutoCloseable {
     private final KernelFeatures kernel;
     private final String objectResource;
     private final int countersFd;
+    private boolean detached;
     private final int cpus;
     private boolean closed;
 
     /** Kernel and reader counters: submitted = received + dropped once the buffer is drained. */
-    public record Stats(long submitted, long dropped, long orphanExits, long received, long sinkErrors, long walkCuts) {
+    public record Stats(long submitted, long dropped, long orphanExits, long received, long sinkErrors, long walkCuts,
+            long totalsFull) {
         public Stats(long submitted, long dropped, long orphanExits, long received, long sinkErrors) {
-            this(submitted, dropped, orphanExits, received, sinkErrors, 0);
+            this(submitted, dropped, orphanExits, received, sinkErrors, 0, 0);
+        }
+
+        public Stats(long submitted, long dropped, long orphanExits, long received, long sinkErrors, long walkCuts) {
+            this(submitted, dropped, orphanExits, received, sinkErrors, walkCuts, 0);
         }
 
         /** Records handed over by the kernel that have not been read yet. */
@@ -102,7 +108,7 @@ public final class Capture implements AutoCloseable {
                     }
                 }
                 obj.setMaxEntries("events", o.ringBufferBytes());
-                writeConfig(obj.rodata(), o);
+                writeConfig(obj.rodata(), o, obj.programNames());
                 try {
                     obj.load();
                 } catch (BpfException refused) {
@@ -228,6 +234,11 @@ public final class Capture implements AutoCloseable {
     }
 
     static void writeConfig(MemorySegment rodata, CaptureOptions o) {
+        writeConfig(rodata, o, List.of());
+    }
+
+    /** @param loaded the programs that will be loaded: whether the length tracepoints do the summing */
+    static void writeConfig(MemorySegment rodata, CaptureOptions o, List<String> loaded) {
         KernelContract.Struct cfg = EventLayout.CONFIG;
         if (rodata.byteSize() < cfg.size()) {
             throw new IllegalStateException(".rodata is " + rodata.byteSize() + " bytes, sf_config needs " + cfg.size());
@@ -249,6 +260,14 @@ public final class Capture implements AutoCloseable {
             }
         }
         rodata.set(JAVA_INT_UNALIGNED, cfg.offset("groups"), groups);
+        int dataPath = 0;
+        if (o.aggregate()) {
+            dataPath = EventLayout.DATA_PATH_AGGREGATE;
+            if (o.groups().contains("sock") && loaded.contains("sock_send_length") && loaded.contains("sock_recv_length")) {
+                dataPath |= EventLayout.DATA_PATH_LENGTH_HOOKS; // they see read() and write() too
+            }
+        }
+        rodata.set(JAVA_INT_UNALIGNED, cfg.offset("data_path"), dataPath);
     }
 
     private static void putPids(MemorySegment ro, String list, String count, List<Integer> pids) {
@@ -449,6 +468,7 @@ public final class Capture implements AutoCloseable {
         long dropped = 0;
         long orphans = 0;
         long cuts = 0;
+        long full = 0;
         KernelContract.Struct c = EventLayout.COUNTERS;
         try (Arena a = Arena.ofConfined()) {
             long stride = (c.size() + 7) & ~7L; // per-CPU values are 8-byte aligned
@@ -462,10 +482,11 @@ public final class Capture implements AutoCloseable {
                     dropped += values.get(JAVA_LONG, base + c.offset("dropped"));
                     orphans += values.get(JAVA_LONG, base + c.offset("orphan_exits"));
                     cuts += values.get(JAVA_LONG, base + c.offset("fd_walk_cut"));
+                    full += values.get(JAVA_LONG, base + c.offset("totals_full"));
                 }
             }
         }
-        return new Stats(submitted, dropped, orphans, reader.received(), reader.sinkErrors(), cuts);
+        return new Stats(submitted, dropped, orphans, reader.received(), reader.sinkErrors(), cuts, full);
     }
 
     @Override
@@ -474,10 +495,19 @@ public final class Capture implements AutoCloseable {
             return;
         }
         closed = true;
+        detach();
+        reader.close();
+        object.close();    // programs and maps released
+    }
+
+    /** Detaches the programs and hands over what they had queued; the maps stay readable until {@link #close()}. */
+    public synchronized void detach() {
+        if (detached) {
+            return;
+        }
+        detached = true;
         object.detach();   // no new records
         reader.stop();     // the polling thread ends after its current poll
         drain();           // what the kernel had queued still reaches the sink
-        reader.close();
-        object.close();    // programs and maps released
     }
 }

@@ -106,7 +106,8 @@ public final class CollectCommand {
                 .withRingBufferBytes(settings.getInt(Settings.RING_BUFFER_BYTES))
                 .withBtfPath(Path.of(settings.getString(Settings.BTF_PATH)))
                 .withTracefsPath(Path.of(settings.getString(Settings.TRACEFS_PATH)))
-                .withGroups(new java.util.HashSet<>(settings.getList(Settings.TRACEPOINT_GROUPS)));
+                .withGroups(new java.util.HashSet<>(settings.getList(Settings.TRACEPOINT_GROUPS)))
+                .withAggregate(settings.getString(Settings.DATA_PATH).equals("aggregate"));
     }
 
     public int run() {
@@ -201,6 +202,7 @@ public final class CollectCommand {
             kafka = kafkaRef[0];
             metrics = metricsRef[0];
             Capture capture = sockets.capture();
+            sockets.totalsInterval(settings.duration(Settings.AGGREGATE_INTERVAL));
             for (String line : kernelReport(sockets)) {
                 System.err.println("sockflow: " + line);
             }
@@ -371,8 +373,10 @@ public final class CollectCommand {
     }
 
     static String describe(Capture.Stats s) {
-        return String.format("%d events received, %d dropped in the kernel (ring buffer full)%s%s",
+        return String.format("%d events received, %d dropped in the kernel (ring buffer full)%s%s%s",
                 s.received(), s.dropped(),
+                s.totalsFull() > 0 ? ", " + s.totalsFull() + " sends and receives recorded per call (the kernel's "
+                        + "per-socket totals were full)" : "",
                 s.sinkErrors() > 0 ? ", " + s.sinkErrors() + " failed to decode" : "",
                 s.inFlight() > 0 ? ", " + s.inFlight() + " still queued" : "");
     }

@@ -56,6 +56,8 @@ public final class Settings extends AbstractConfig {
     public static final String TRACEPOINT_GROUPS = "tracepoint.groups";
     public static final String COUNTERS_INTERVAL = "counters.interval";
     public static final String SWEEP_INTERVAL = "sweep.interval";
+    public static final String DATA_PATH = "data.path";
+    public static final String AGGREGATE_INTERVAL = "aggregate.interval";
     public static final String FILE = "file";
     public static final String METRICS_PORT = "metrics.port";
     public static final String METRICS_ADDRESS = "metrics.address";
@@ -124,6 +126,15 @@ public final class Settings extends AbstractConfig {
             .define(COUNTERS_INTERVAL, ConfigDef.Type.STRING, "10s", Validators.duration(), ConfigDef.Importance.LOW,
                     "How often the counters aggregated in the kernel (RTT, drops, interfaces, XDP, UDP overflows) are "
                             + "read, reset and emitted as records.")
+            .define(DATA_PATH, ConfigDef.Type.STRING, "aggregate", ConfigDef.ValidString.in("aggregate", "per-call"),
+                    ConfigDef.Importance.MEDIUM,
+                    "How sends and receives of inet sockets are recorded: aggregate (summed per socket in the kernel: "
+                            + "one SOCK_TOTALS record per socket per --aggregate-interval while it moves data and one "
+                            + "at its end) or per-call (a record for every call, for forensics; costs far more). "
+                            + "Datagram sends and receives keep their per-call records either way (each names its peer).")
+            .define(AGGREGATE_INTERVAL, ConfigDef.Type.STRING, "5s", Validators.duration(), ConfigDef.Importance.LOW,
+                    "How often, with --data-path aggregate, every socket's totals are read and sent (more than 0, at "
+                            + "most 10s).")
             .define(SWEEP_INTERVAL, ConfigDef.Type.STRING, "30s", Validators.duration(), ConfigDef.Importance.LOW,
                     "How often every process's socket descriptors are walked (about 20 ms per 10,000 sockets) to end "
                             + "sockets that went without their end being seen (a dropped record, a unix socket released "
@@ -172,6 +183,11 @@ public final class Settings extends AbstractConfig {
         }
         if (getPassword(METRICS_USER_INFO) != null && !getPassword(METRICS_USER_INFO).value().contains(":")) {
             throw new ConfigException("--metrics-basic-auth-user-info needs the form user:password");
+        }
+        java.time.Duration every = duration(AGGREGATE_INTERVAL);
+        if (every.isZero() || every.compareTo(java.time.Duration.ofSeconds(10)) > 0) {
+            throw new ConfigException("--aggregate-interval " + getString(AGGREGATE_INTERVAL)
+                    + ": give a duration above 0 and at most 10s (a socket's totals are sent this often)");
         }
         String runAs = getString(RUN_AS);
         if (!runAs.equals("auto") && !runAs.equals("root")) {

@@ -144,6 +144,15 @@ public final class SocketEventDecoder {
         decodeArguments(rec, kind, e);
         decodeLifeOfSocket(rec, kind, family, e);
         decodeKernelEvent(rec, kind, e);
+        // the data-path totals are the collector's own records (SocketTotals), never a ring-buffer record's
+        e.setBytesSent(null);
+        e.setBytesReceived(null);
+        e.setCallsSent(null);
+        e.setCallsReceived(null);
+        e.setErrorsSent(null);
+        e.setErrorsReceived(null);
+        e.setRetransmits(null);
+        e.setTotalsFinal(null);
         return e;
     }
 

@@ -41,6 +41,15 @@ public final class SocketCapture implements AutoCloseable {
     private volatile Thread poller;
     private final Path stateFile;
     private volatile boolean closed;
+    /** The data path summed in the kernel (aggregate mode), or null: records per call. */
+    private final io.sockflow.collector.capture.SocketTotals totals;
+    private final boolean releaseHook;
+    private boolean totalsClosed;
+    private long totalsNs = DEFAULT_TOTALS_INTERVAL.toNanos();
+    private long nextTotals;
+    /** How often sockets' totals are read by default; at most {@link #MAX_TOTALS_INTERVAL}. */
+    public static final Duration DEFAULT_TOTALS_INTERVAL = Duration.ofSeconds(5);
+    public static final Duration MAX_TOTALS_INTERVAL = Duration.ofSeconds(10);
 
     /**
      * @param sweep the interval of the sweep (zero: none; the inventory still runs)
@@ -71,6 +80,9 @@ public final class SocketCapture implements AutoCloseable {
             excluded.add((int) ProcessHandle.current().pid());
         }
         boolean hook = capture.programNames().contains("sock_release");
+        this.releaseHook = hook;
+        this.totals = options.aggregate() ? new io.sockflow.collector.capture.SocketTotals(capture, decoder.host()) : null;
+        this.nextTotals = System.nanoTime() + totalsNs;
         this.tracker = new SocketTracker(SocketTracker.Options.defaults()
                 .withExcluded(excluded, new HashSet<>(options.cgroupExclude()))
                 .withOnly(new HashSet<>(options.pidInclude()))
@@ -140,8 +152,47 @@ public final class SocketCapture implements AutoCloseable {
     }
 
     private void onRecord(MemorySegment rec) {
-        tracker.accept(decoder.decode(rec), SocketEventDecoder.pendingExec(rec),
-                SocketEventDecoder.releasedByKernelThread(rec), System.nanoTime(), out);
+        SocketEvent e = decoder.decode(rec);
+        if (totals != null && e.getSocketCookie() != null && ended(e, rec)) {
+            // the socket's last totals before its end: no call can add to them any more
+            totals.released(e.getSocketCookie(), t -> tracker.accept(t, false, false, System.nanoTime(), out));
+        }
+        tracker.accept(e, SocketEventDecoder.pendingExec(rec), SocketEventDecoder.releasedByKernelThread(rec),
+                System.nanoTime(), out);
+    }
+
+    /** Whether the record is the socket's end: its release, or without the release hook its last descriptor. */
+    private boolean ended(SocketEvent e, MemorySegment rec) {
+        return switch (e.getKind()) {
+            case SOCK_RELEASE -> true;
+            case CLOSE, FD_DROP -> !releaseHook && Boolean.TRUE.equals(e.getLastReference())
+                    && !SocketEventDecoder.pendingExec(rec);
+            default -> false;
+        };
+    }
+
+    /** How often the sockets' totals are read (aggregate mode); at most 10 s. */
+    public synchronized SocketCapture totalsInterval(Duration every) {
+        if (every.isNegative() || every.isZero() || every.compareTo(MAX_TOTALS_INTERVAL) > 0) {
+            throw new IllegalArgumentException("the aggregation interval must be more than 0 and at most "
+                    + MAX_TOTALS_INTERVAL.toSeconds() + " s, got " + every);
+        }
+        totalsNs = every.toNanos();
+        nextTotals = System.nanoTime() + totalsNs;
+        return this;
+    }
+
+    /** Reads every socket's totals now (aggregate mode): one record per socket that moved data since the last read. */
+    public synchronized void readTotals() {
+        if (totals != null && !closed) {
+            totals.read(t -> tracker.accept(t, false, false, System.nanoTime(), out));
+            nextTotals = System.nanoTime() + totalsNs;
+        }
+    }
+
+    /** SOCK_TOTALS records made so far (0 in per-call mode). */
+    public synchronized long totalsRecords() {
+        return totals == null ? 0 : totals.records();
     }
 
     public Capture capture() {
@@ -178,6 +229,9 @@ public final class SocketCapture implements AutoCloseable {
         }
         capture.poll(timeoutMs);
         long now = System.nanoTime();
+        if (totals != null && now >= nextTotals) {
+            readTotals();
+        }
         tracker.expire(now, out);
         if (now >= nextSweep || tracker.wantsWalk() && now - lastWalk >= HANDOVER_WALK_GAP_NS) {
             walk();
@@ -268,7 +322,14 @@ public final class SocketCapture implements AutoCloseable {
             }
         }
         synchronized (this) {
-            capture.close(); // detaches, then hands over what was queued
+            capture.detach(); // hands over what was queued
+            if (totals != null && !totalsClosed) {
+                // what moved since the last read; sockets still alive send their totals so far
+                totalsClosed = true;
+                totals.read(r -> tracker.accept(r, false, false, System.nanoTime(), out));
+                totals.close();
+            }
+            capture.close();
             tracker.flush(out);
             saveLive();
         }

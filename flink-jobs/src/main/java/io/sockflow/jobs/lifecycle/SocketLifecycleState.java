@@ -131,6 +131,12 @@ public final class SocketLifecycleState implements Serializable {
     private long kernelMessagesSent;
     private long kernelMessagesReceived;
     private boolean kernelCounted;
+    // the kernel's per-socket totals (SOCK_TOTALS): each record has them since the socket's birth, so the largest wins
+    private long totalBytesSent;
+    private long totalBytesReceived;
+    private long totalCallsSent;
+    private long totalCallsReceived;
+    private long totalRetransmits;
     // the kernel's TCP counters: at the inventory (a baseline) and at the release (the whole life)
     private Long inventoryTcpSent;
     private Long inventoryTcpReceived;
@@ -277,6 +283,18 @@ public final class SocketLifecycleState implements Serializable {
                 if (e.getBytes() != null && e.getBytes() > 0) {
                     kernelBytesReceived += e.getBytes();
                     kernelMessagesReceived++;
+                }
+            }
+            case SOCK_TOTALS -> {
+                kernelCounted = true;
+                totalBytesSent = Math.max(totalBytesSent, orZero(e.getBytesSent()));
+                totalBytesReceived = Math.max(totalBytesReceived, orZero(e.getBytesReceived()));
+                totalCallsSent = Math.max(totalCallsSent, orZero(e.getCallsSent()));
+                totalCallsReceived = Math.max(totalCallsReceived, orZero(e.getCallsReceived()));
+                totalRetransmits = Math.max(totalRetransmits, orZero(e.getRetransmits()));
+                if (e.getRttUs() != null && e.getRttUs() > 0 && t >= rttAtNs) {
+                    rttAtNs = t;
+                    rttUs = e.getRttUs();
                 }
             }
             case TCP_RETRANSMIT -> retransmits += e.getCount() != null && e.getCount() > 0 ? e.getCount() : 1;
@@ -659,7 +677,7 @@ public final class SocketLifecycleState implements Serializable {
         r.setListenerInode(listenerInode);
         r.setPairInode(pairInode);
         bytes(r);
-        r.setRetransmits(retransmits);
+        r.setRetransmits(Math.max(retransmits, totalRetransmits)); // the records and the totals count the same retransmits
         r.setResetsSent(resetsSent);
         r.setResetsReceived(resetsReceived);
         r.setRttUs(rttUs);
@@ -691,10 +709,11 @@ public final class SocketLifecycleState implements Serializable {
      * kernel's per-call tracepoints (which see read() and write() too) or, without them, the send and receive calls.
      */
     private void bytes(SocketLifecycle r) {
-        long sent = kernelCounted ? kernelBytesSent : bytesSent;
-        long received = kernelCounted ? kernelBytesReceived : bytesReceived;
-        r.setMessagesSent(kernelCounted ? kernelMessagesSent : messagesSent);
-        r.setMessagesReceived(kernelCounted ? kernelMessagesReceived : messagesReceived);
+        // the kernel's totals and its per-call records never count the same call (a call goes to one or the other)
+        long sent = kernelCounted ? totalBytesSent + kernelBytesSent : bytesSent;
+        long received = kernelCounted ? totalBytesReceived + kernelBytesReceived : bytesReceived;
+        r.setMessagesSent(kernelCounted ? totalCallsSent + kernelMessagesSent : messagesSent);
+        r.setMessagesReceived(kernelCounted ? totalCallsReceived + kernelMessagesReceived : messagesReceived);
         if (releaseTcpSent != null) {
             r.setBytesSent(releaseTcpSent);
             r.setBytesReceived(releaseTcpReceived);
@@ -709,5 +728,9 @@ public final class SocketLifecycleState implements Serializable {
             r.setByteSource(createdNs == null && inventoriedNs != null ? "SINCE_INVENTORY"
                     : kernelCounted ? "KERNEL" : "CALLS");
         }
+    }
+
+    private static long orZero(Long v) {
+        return v == null ? 0 : v;
     }
 }

@@ -125,6 +125,39 @@ class SocketLifecycleStateTest {
         return Instant.ofEpochSecond(0, BOOT_TO_WALL + t * 1000);
     }
 
+    static SocketEvent totals(long t, long sent, long received, long calls, boolean last) {
+        SocketEvent e = ev(EventKind.SOCK_TOTALS, t, 0, 100, "client");
+        e.setAttribution("SOCKET_OWNER");
+        e.setBytesSent(sent);
+        e.setBytesReceived(received);
+        e.setCallsSent(calls);
+        e.setCallsReceived(calls);
+        e.setErrorsSent(0L);
+        e.setErrorsReceived(0L);
+        e.setRetransmits(2L);
+        e.setRttUs(40L);
+        e.setTotalsFinal(last);
+        return e;
+    }
+
+    @Test
+    void theKernelsTotalsGiveTheBytesWhateverTheirOrderOrRepeats() {
+        SocketEvent created = ev(EventKind.SOCKET, 1_000, 3, 100, "client");
+        SocketEvent mid = totals(3_000, 4_000, 1_000, 4, false);
+        SocketEvent last = totals(5_000, 9_000, 2_500, 9, true);
+        SocketEvent end = release(5_001, "CLOSE", 100, "client");
+        for (List<SocketEvent> order : List.of(List.of(created, mid, last, end), List.of(created, last, mid, end, mid),
+                List.of(end, last, created, mid))) {
+            SocketLifecycle r = fold(order);
+            assertEquals(9_000, r.getBytesSent(), order.toString());
+            assertEquals(2_500, r.getBytesReceived());
+            assertEquals(9, r.getMessagesSent());
+            assertEquals("KERNEL", r.getByteSource());
+            assertEquals(2, r.getRetransmits());
+            assertEquals(40L, r.getRttUs());
+        }
+    }
+
     @Test
     void aClientFromSocketToRelease() {
         SocketLifecycle r = fold(client());

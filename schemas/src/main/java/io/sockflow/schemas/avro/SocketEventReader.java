@@ -96,6 +96,14 @@ public final class SocketEventReader {
         e.setKernelBytesReceived(in.readIndex() == 0 ? null : in.readLong());
         e.setCloseOnExec(in.readIndex() == 0 ? null : in.readBoolean());
         e.setPath(in.readIndex() == 0 ? null : in.readString());
+        e.setBytesSent(in.readIndex() == 0 ? null : in.readLong());
+        e.setBytesReceived(in.readIndex() == 0 ? null : in.readLong());
+        e.setCallsSent(in.readIndex() == 0 ? null : in.readLong());
+        e.setCallsReceived(in.readIndex() == 0 ? null : in.readLong());
+        e.setErrorsSent(in.readIndex() == 0 ? null : in.readLong());
+        e.setErrorsReceived(in.readIndex() == 0 ? null : in.readLong());
+        e.setRetransmits(in.readIndex() == 0 ? null : in.readLong());
+        e.setTotalsFinal(in.readIndex() == 0 ? null : in.readBoolean());
         if (!in.atEnd()) {
             throw new IllegalArgumentException(in.remaining() + " bytes after the end of the record");
         }

@@ -84,7 +84,15 @@ public final class SocketEventWriter {
             "kernelBytesSent",
             "kernelBytesReceived",
             "closeOnExec",
-            "path");
+            "path",
+            "bytesSent",
+            "bytesReceived",
+            "callsSent",
+            "callsReceived",
+            "errorsSent",
+            "errorsReceived",
+            "retransmits",
+            "totalsFinal");
 
     private SocketEventWriter() {
     }
@@ -448,6 +456,14 @@ public final class SocketEventWriter {
         optionalLong(out, e.getKernelBytesReceived());
         optionalBoolean(out, e.getCloseOnExec());
         optionalString(out, e.getPath());
+        optionalLong(out, e.getBytesSent());
+        optionalLong(out, e.getBytesReceived());
+        optionalLong(out, e.getCallsSent());
+        optionalLong(out, e.getCallsReceived());
+        optionalLong(out, e.getErrorsSent());
+        optionalLong(out, e.getErrorsReceived());
+        optionalLong(out, e.getRetransmits());
+        optionalBoolean(out, e.getTotalsFinal());
     }
 
     private static void optionalLong(AvroBinaryBuffer out, Long v) {
