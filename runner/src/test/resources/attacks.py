@@ -45,11 +45,12 @@ def scan(base):
 
 
 RENAMED = """
-import ctypes, socket
+import ctypes, socket, time
 ctypes.CDLL(None).prctl(15, b"kworker/u8:3", 0, 0, 0)  # PR_SET_NAME: take a kernel thread's look
 a, b = socket.socketpair()
 a.sendall(b"covert")
 b.recv(16)
+time.sleep(3)  # alive while the collector reads its context from /proc
 """
 
 
@@ -77,7 +78,7 @@ if sys.argv[1] == "attack":
     raw6 = socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_ICMPV6)
     packet = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(3))
     did["renamed"] = renamed_socketpair()
-    for _ in range(30):
+    for _ in range(60):
         raw4.getsockname()
         raw6.getsockname()
     did["hostname"], did["hostnameExit"] = hostname_change()
@@ -94,6 +95,9 @@ if sys.argv[1] == "attack":
     conn.close()
     for s in (raw4, raw6, packet, srv):
         s.close()
+    # the collector reads a process's context from /proc when its exec's record comes by: a process that is gone
+    # by then has none (the kernel-side capture of it is a follow-up)
+    time.sleep(3)
 else:
     a, b = socket.socketpair()
     a.sendall(b"ipc")

@@ -1,6 +1,7 @@
 package io.sockflow.jobs;
 
 import io.sockflow.jobs.config.JobConfig;
+import io.sockflow.jobs.detect.AlertContext;
 import io.sockflow.jobs.detect.BurstRules;
 import io.sockflow.jobs.detect.NewListenerRule;
 import io.sockflow.jobs.detect.ProcessRules;
@@ -281,7 +282,14 @@ public final class SockflowJob {
                     .keyBy(SocketEvent::getHost)
                     .process(new NewListenerRule(cfg.getDuration(JobConfig.LISTENER_LEARNING), allowPorts, ephemeral[0], ephemeral[1]))
                     .returns(alertType).name("new-listener").uid("new-listener");
-            DataStream<Alert> alerts = single.union(processes, scans, recon, listeners);
+            DataStream<Alert> found = single.union(processes, scans, recon, listeners);
+            // each alert with its process's context: the exec that started its program
+            DataStream<Alert> alerts = events
+                    .filter(AlertContext::isExec).name("execs").uid("execs")
+                    .keyBy(BurstRules::processKey)
+                    .connect(found.keyBy(AlertContext::key))
+                    .process(new AlertContext())
+                    .returns(alertType).name("alert-context").uid("alert-context");
             sinks(cfg, kafka, alerts, JobConfig.ALERTS_TOPIC, Alert.getClassSchema(), Alert::getAlertId, lake, ns, ALERTS_TABLE,
                     kafkaOut, "alerts");
         }

@@ -366,4 +366,34 @@ class DetectionRulesTest {
         assertEquals(2, listeners(start, Ev.of(LISTEN, 7, "java", 10 * min).socket(7).tcp().local("0.0.0.0", 41234).get(),
                 Ev.of(LISTEN, 8, "nc", 10 * min).socket(8).tcp().local("127.0.0.1", 4444).get()).size());
     }
+
+    @Test
+    void alertsGetTheirProcesssContextFromItsExecWhateverTheArrivalOrder() throws Exception {
+        var op = new org.apache.flink.streaming.api.operators.co.KeyedCoProcessOperator<>(new AlertContext());
+        var h = new org.apache.flink.streaming.util.KeyedTwoInputStreamOperatorTestHarness<String, SocketEvent, Alert, Alert>(
+                op, BurstRules::processKey, AlertContext::key, Types.STRING);
+        h.open();
+        SocketEvent exec = Ev.of(EXEC, 66, "python3", 0).get();
+        exec.setPath("/usr/bin/python3");
+        exec.setPpid(10);
+        exec.setCmdline("python3 implant.py --token ***");
+        exec.setAncestry("10 bash /bin/bash\n1 systemd /sbin/init");
+        Alert a = single(Ev.of(SOCKET, 66, "python3", 500).socket(1).args("AF_INET", "SOCK_RAW").get()).get(0);
+        Alert stranger = single(Ev.of(SOCKET, 67, "ping", 500).socket(2).args("AF_INET", "SOCK_RAW").get()).get(0);
+        h.processElement2(new StreamRecord<>(a, a.getTimestamp().toEpochMilli())); // the alert arrives first
+        h.processElement2(new StreamRecord<>(stranger, stranger.getTimestamp().toEpochMilli()));
+        h.processElement1(new StreamRecord<>(exec, 0L));
+        h.processBothWatermarks(new org.apache.flink.streaming.api.watermark.Watermark(Long.MAX_VALUE));
+        List<Alert> out = h.extractOutputValues();
+        h.close();
+        assertEquals(2, out.size());
+        Alert withContext = out.stream().filter(x -> x.getPid() == 66).findFirst().orElseThrow();
+        assertEquals(10, withContext.getPpid());
+        assertEquals("/usr/bin/python3", withContext.getExe());
+        assertEquals("python3 implant.py --token ***", withContext.getCmdline());
+        assertEquals(List.of("10 bash /bin/bash", "1 systemd /sbin/init"), withContext.getAncestry());
+        Alert without = out.stream().filter(x -> x.getPid() == 67).findFirst().orElseThrow();
+        assertNull(without.getExe(), "no exec seen: nothing made up");
+        assertEquals(List.of(), without.getAncestry());
+    }
 }

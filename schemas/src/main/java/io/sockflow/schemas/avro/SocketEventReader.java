@@ -96,6 +96,9 @@ public final class SocketEventReader {
         e.setKernelBytesReceived(in.readIndex() == 0 ? null : in.readLong());
         e.setCloseOnExec(in.readIndex() == 0 ? null : in.readBoolean());
         e.setPath(in.readIndex() == 0 ? null : in.readString());
+        e.setPpid(in.readIndex() == 0 ? null : in.readInt());
+        e.setCmdline(in.readIndex() == 0 ? null : in.readString());
+        e.setAncestry(in.readIndex() == 0 ? null : in.readString());
         if (!in.atEnd()) {
             throw new IllegalArgumentException(in.remaining() + " bytes after the end of the record");
         }

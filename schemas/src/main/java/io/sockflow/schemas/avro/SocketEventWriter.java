@@ -84,7 +84,10 @@ public final class SocketEventWriter {
             "kernelBytesSent",
             "kernelBytesReceived",
             "closeOnExec",
-            "path");
+            "path",
+            "ppid",
+            "cmdline",
+            "ancestry");
 
     private SocketEventWriter() {
     }
@@ -448,6 +451,15 @@ public final class SocketEventWriter {
         optionalLong(out, e.getKernelBytesReceived());
         optionalBoolean(out, e.getCloseOnExec());
         optionalString(out, e.getPath());
+        Integer ppid = e.getPpid();
+        if (ppid == null) {
+            out.writeRawByte(0);
+        } else {
+            out.writeRawByte(2);
+            out.writeInt(ppid);
+        }
+        optionalString(out, e.getCmdline());
+        optionalString(out, e.getAncestry());
     }
 
     private static void optionalLong(AvroBinaryBuffer out, Long v) {
