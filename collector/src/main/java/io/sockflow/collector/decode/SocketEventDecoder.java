@@ -164,6 +164,7 @@ public final class SocketEventDecoder {
         e.setPpid(null); // filled from /proc for a successful exec, after decoding
         e.setCmdline(null);
         e.setAncestry(null);
+        e.setStdio(null);
         switch (kind) {
             case EXEC -> {
                 e.setPath(e.getName());

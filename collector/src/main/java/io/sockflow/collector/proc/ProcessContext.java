@@ -82,6 +82,77 @@ public final class ProcessContext {
             p = s.ppid;
         }
         e.setAncestry(chain.isEmpty() ? null : String.join("\n", chain));
+        e.setStdio(stdio(pid));
+    }
+
+    /**
+     * The standard streams that are an established TCP connection (a shell's streams on a socket: a reverse shell),
+     * or null. Reading another process's descriptors needs root or the same user.
+     */
+    String stdio(int pid) {
+        Map<Long, List<Integer>> fdsByInode = new LinkedHashMap<>();
+        for (int fd = 0; fd <= 2; fd++) {
+            try {
+                String link = Files.readSymbolicLink(proc.resolve(pid + "/fd/" + fd)).toString();
+                if (link.startsWith("socket:[") && link.endsWith("]")) {
+                    long inode = Long.parseLong(link.substring(8, link.length() - 1));
+                    fdsByInode.computeIfAbsent(inode, i -> new ArrayList<>()).add(fd);
+                }
+            } catch (IOException | RuntimeException e) {
+                // closed, or not ours to read
+            }
+        }
+        if (fdsByInode.isEmpty()) {
+            return null;
+        }
+        List<String> found = new ArrayList<>();
+        for (Map.Entry<Long, List<Integer>> s : fdsByInode.entrySet()) {
+            String conn = tcpConnection(pid, s.getKey());
+            if (conn != null) {
+                found.add(String.join(",", s.getValue().stream().map(String::valueOf).toList()) + " " + conn
+                        + " socket:[" + s.getKey() + "]");
+            }
+        }
+        return found.isEmpty() ? null : String.join("; ", found);
+    }
+
+    /** LOCAL->REMOTE of the established TCP socket with this inode, from the process's /proc/PID/net/tcp{,6}. */
+    String tcpConnection(int pid, long inode) {
+        for (String table : List.of("tcp", "tcp6")) {
+            try {
+                for (String line : Files.readAllLines(proc.resolve(pid + "/net/" + table))) {
+                    String[] f = line.strip().split("\\s+");
+                    if (f.length < 10 || !f[9].equals(Long.toString(inode))) {
+                        continue;
+                    }
+                    return "01".equals(f[3]) ? endpoint(f[1]) + "->" + endpoint(f[2]) : null; // 01: ESTABLISHED
+                }
+            } catch (IOException | RuntimeException e) {
+                // no such table
+            }
+        }
+        return null;
+    }
+
+    /** /proc/net/tcp's "0100007F:1F90" (address in the kernel's byte order, port in hex) as text. */
+    static String endpoint(String hex) {
+        String[] p = hex.split(":");
+        int port = Integer.parseInt(p[1], 16);
+        byte[] b = new byte[p[0].length() / 2];
+        for (int i = 0; i < b.length; i += 4) {
+            int word = (int) Long.parseLong(p[0].substring(i * 2, i * 2 + 8), 16);
+            int le = Integer.reverseBytes(word); // each 32-bit word is in host (little-endian) order
+            b[i] = (byte) (le >>> 24);
+            b[i + 1] = (byte) (le >>> 16);
+            b[i + 2] = (byte) (le >>> 8);
+            b[i + 3] = (byte) le;
+        }
+        try {
+            String a = java.net.InetAddress.getByAddress(b).getHostAddress();
+            return (b.length == 16 ? "[" + a + "]" : a) + ":" + port;
+        } catch (java.net.UnknownHostException e) {
+            return hex;
+        }
     }
 
     private String exe(int pid) {

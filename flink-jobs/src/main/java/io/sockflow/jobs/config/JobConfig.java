@@ -115,6 +115,8 @@ public final class JobConfig implements Serializable {
             "Names (comm) that a process may take after its exec and still make socketpairs unalerted (a program that renames itself on purpose).");
     public static final Option SHELLS = opt("detect.shells", Type.LIST, "sh,bash,dash,zsh,ksh,mksh,csh,tcsh,fish,busybox,ash",
             "Shell process names: an outbound connect by one of them is alerted.");
+    public static final Option INTERPRETERS = opt("detect.interpreters", Type.LIST, "python,python2,python3,perl,ruby,php,node,lua,tclsh,irb",
+            "Interpreter process names (a version suffix such as python3.11 matches too): started, like a shell, with its standard streams on a TCP connection is a reverse shell.");
     public static final Option LISTENER_LEARNING = opt("detect.listener.learning", Type.DURATION, "5m",
             "New listeners: ports seen listening on a host during its first events (this long) are learned, not alerted.");
     public static final Option LISTENER_ALLOW = opt("detect.listener.allow", Type.LIST, "",

@@ -17,16 +17,36 @@ import java.util.Set;
  * <li>{@code hostname-change}: sethostname or setdomainname called (success or not: trying is the signal);</li>
  * <li>{@code raw-socket}: a raw IP socket (AF_INET or AF_INET6, SOCK_RAW whatever its flags) or a packet socket
  * (AF_PACKET) opened: sniffing or crafting packets; raw netlink sockets (ip, ss, nft) are not;</li>
- * <li>{@code shell-connect}: a shell process connecting out (a reverse shell's first step).</li>
+ * <li>{@code shell-connect}: a shell process connecting out (a reverse shell's first step);</li>
+ * <li>{@code reverse-shell}: a shell or an interpreter started with its standard streams on an established TCP
+ * connection (a socket dup2()'d onto 0-2 before the exec, bash's {@code >& /dev/tcp/...}).</li>
  * </ul>
  */
 public final class SingleEventRules implements FlatMapFunction<SocketEvent, Alert> {
     private static final long serialVersionUID = 1L;
 
     private final Set<String> shells;
+    private final Set<String> interpreters;
 
     public SingleEventRules(Set<String> shells) {
+        this(shells, Set.of("python", "python2", "python3", "perl", "ruby", "php", "node", "lua", "tclsh", "irb"));
+    }
+
+    public SingleEventRules(Set<String> shells, Set<String> interpreters) {
         this.shells = Set.copyOf(shells);
+        this.interpreters = Set.copyOf(interpreters);
+    }
+
+    /** The name, or the name with a version (python3.11, perl5.36). */
+    static boolean named(String comm, Set<String> names) {
+        if (comm == null) {
+            return false;
+        }
+        if (names.contains(comm)) {
+            return true;
+        }
+        String base = comm.replaceFirst("[0-9.]+$", "");
+        return !base.equals(comm) && names.contains(base);
     }
 
     @Override
@@ -49,6 +69,16 @@ public final class SingleEventRules implements FlatMapFunction<SocketEvent, Aler
                             List.of(Alerts.describe(e)), Map.of("family", String.valueOf(family), "type", String.valueOf(type),
                                     "requested", String.valueOf(e.getArgType())),
                             Alerts.eventId(e)));
+                }
+            }
+            case EXEC -> {
+                if (e.getReturnValue() == 0 && e.getStdio() != null
+                        && (named(e.getComm(), shells) || named(e.getComm(), interpreters))) {
+                    out.collect(Alerts.of("reverse-shell", Severity.CRITICAL, e.getTimestamp(), e,
+                            e.getComm() + " (pid " + e.getPid() + ") started with its standard streams on a TCP connection: "
+                                    + e.getStdio(),
+                            List.of(Alerts.describe(e) + " stdio " + e.getStdio()),
+                            Map.of("program", String.valueOf(e.getPath()), "stdio", e.getStdio()), Alerts.eventId(e)));
                 }
             }
             case CONNECT -> {

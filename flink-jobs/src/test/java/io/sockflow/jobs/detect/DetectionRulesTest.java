@@ -396,4 +396,26 @@ class DetectionRulesTest {
         assertNull(without.getExe(), "no exec seen: nothing made up");
         assertEquals(List.of(), without.getAncestry());
     }
+
+    @Test
+    void aShellOrInterpreterStartedOnATcpConnectionIsAReverseShell() {
+        SocketEvent bash = Ev.of(EXEC, 90, "bash", 0).get();
+        bash.setPath("/bin/bash");
+        bash.setStdio("0,1,2 127.0.0.1:40312->127.0.0.1:4444 socket:[81234]");
+        Alert a = single(bash).get(0);
+        assertEquals("reverse-shell", a.getRule());
+        assertEquals(Severity.CRITICAL, a.getSeverity());
+        assertEquals("0,1,2 127.0.0.1:40312->127.0.0.1:4444 socket:[81234]", a.getAttributes().get("stdio"));
+        SocketEvent python = Ev.of(EXEC, 91, "python3.11", 0).get();
+        python.setStdio("0 127.0.0.1:40313->127.0.0.1:4444 socket:[81235]");
+        assertEquals("reverse-shell", single(python).get(0).getRule());
+        // the same streams for another program (an inetd-style service), or a shell on a terminal, are not
+        SocketEvent service = Ev.of(EXEC, 92, "in.tftpd", 0).get();
+        service.setStdio("0,1,2 10.0.0.1:69->10.0.0.2:5000 socket:[9]");
+        assertEquals(List.of(), single(service));
+        assertEquals(List.of(), single(Ev.of(EXEC, 93, "bash", 0).get()));
+        SocketEvent failed = Ev.of(EXEC, 94, "bash", 0).ret(-2, "ENOENT").get();
+        failed.setStdio(bash.getStdio());
+        assertEquals(List.of(), single(failed));
+    }
 }

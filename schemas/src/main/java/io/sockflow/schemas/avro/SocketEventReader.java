@@ -99,6 +99,7 @@ public final class SocketEventReader {
         e.setPpid(in.readIndex() == 0 ? null : in.readInt());
         e.setCmdline(in.readIndex() == 0 ? null : in.readString());
         e.setAncestry(in.readIndex() == 0 ? null : in.readString());
+        e.setStdio(in.readIndex() == 0 ? null : in.readString());
         if (!in.atEnd()) {
             throw new IllegalArgumentException(in.remaining() + " bytes after the end of the record");
         }

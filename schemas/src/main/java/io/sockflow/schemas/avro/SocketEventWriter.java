@@ -87,7 +87,8 @@ public final class SocketEventWriter {
             "path",
             "ppid",
             "cmdline",
-            "ancestry");
+            "ancestry",
+            "stdio");
 
     private SocketEventWriter() {
     }
@@ -460,6 +461,7 @@ public final class SocketEventWriter {
         }
         optionalString(out, e.getCmdline());
         optionalString(out, e.getAncestry());
+        optionalString(out, e.getStdio());
     }
 
     private static void optionalLong(AvroBinaryBuffer out, Long v) {
