@@ -103,6 +103,19 @@ if sys.argv[1] == "attack":
     raw4 = socket.socket(socket.AF_INET, socket.SOCK_RAW | socket.SOCK_CLOEXEC, socket.IPPROTO_ICMP)
     raw6 = socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_ICMPV6)
     packet = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(3))
+    # control-plane socket options, and a survey of the settings
+    raw4.setsockopt(socket.IPPROTO_IP, socket.IP_HDRINCL, 1)
+    tcp = socket.socket()
+    tcp.setsockopt(socket.SOL_SOCKET, socket.SO_DEBUG, 1)
+    tcp.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, b"lo")
+    tcp.setsockopt(socket.SOL_IP, 19, 1)  # IP_TRANSPARENT
+    for level, name in [(socket.SOL_SOCKET, n) for n in (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 12, 13, 15, 18, 19, 20, 21, 38, 39, 30)] \
+            + [(socket.IPPROTO_TCP, n) for n in (1, 2, 3, 4, 5, 6)]:
+        try:
+            tcp.getsockopt(level, name)
+        except OSError:
+            pass
+    tcp.close()
     did["renamed"] = renamed_socketpair()
     for _ in range(60):
         raw4.getsockname()

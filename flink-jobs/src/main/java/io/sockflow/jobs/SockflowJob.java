@@ -6,6 +6,7 @@ import io.sockflow.jobs.detect.BurstRules;
 import io.sockflow.jobs.detect.NewListenerRule;
 import io.sockflow.jobs.detect.ProcessRules;
 import io.sockflow.jobs.detect.SingleEventRules;
+import io.sockflow.jobs.detect.SockoptRules;
 import io.sockflow.jobs.flow.FlowFunction;
 import io.sockflow.jobs.flow.FlowKeys;
 import io.sockflow.jobs.input.Decoded;
@@ -282,7 +283,18 @@ public final class SockflowJob {
                     .keyBy(SocketEvent::getHost)
                     .process(new NewListenerRule(cfg.getDuration(JobConfig.LISTENER_LEARNING), allowPorts, ephemeral[0], ephemeral[1]))
                     .returns(alertType).name("new-listener").uid("new-listener");
-            DataStream<Alert> found = single.union(processes, scans, recon, listeners);
+            Set<String> sockoptRules = cfg.getSet(JobConfig.SOCKOPT_RULES);
+            DataStream<Alert> sockopts = events
+                    .flatMap(new SockoptRules(sockoptRules, cfg.getSet(JobConfig.SOCKOPT_ALLOW)))
+                    .returns(alertType).name("sockopt-rules").uid("sockopt-rules");
+            boolean probe = sockoptRules.contains("sockopt-probe");
+            DataStream<Alert> probes = events
+                    .filter(e -> probe && SockoptRules.isGetsockopt(e)).name("getsockopts").uid("getsockopts")
+                    .keyBy(BurstRules::processKey)
+                    .window(TumblingEventTimeWindows.of(cfg.getDuration(JobConfig.SOCKOPT_PROBE_WINDOW)))
+                    .process(new SockoptRules.Probe(cfg.getInt(JobConfig.SOCKOPT_PROBE_OPTIONS)))
+                    .returns(alertType).name("sockopt-probe").uid("sockopt-probe");
+            DataStream<Alert> found = single.union(processes, scans, recon, listeners, sockopts, probes);
             // each alert with its process's context: the exec that started its program
             DataStream<Alert> alerts = events
                     .filter(AlertContext::isExec).name("execs").uid("execs")

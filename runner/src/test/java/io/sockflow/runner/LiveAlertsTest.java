@@ -237,4 +237,15 @@ class LiveAlertsTest {
             assertNotNull(a.getExe(), a.toString());
         }
     }
+
+    @Test
+    void controlPlaneSocketOptionsAndASurveyOfThemAreAlerted() {
+        int pid = attack.get("pid").asInt();
+        assertEquals(java.util.Set.of("SO_BINDTODEVICE", "IP_TRANSPARENT"), of(pid, "sockopt-control").stream()
+                .map(a -> a.getAttributes().get("option")).collect(Collectors.toSet()), all());
+        assertEquals(1, of(pid, "ip-hdrincl").size(), all());
+        assertEquals(1, of(pid, "so-debug").size(), all());
+        assertFalse(of(pid, "sockopt-probe").isEmpty(), all());
+        assertEquals(List.of(), of(benign.get("pid").asInt(), "sockopt-probe"));
+    }
 }

@@ -117,6 +117,15 @@ public final class JobConfig implements Serializable {
             "Shell process names: an outbound connect by one of them is alerted.");
     public static final Option INTERPRETERS = opt("detect.interpreters", Type.LIST, "python,python2,python3,perl,ruby,php,node,lua,tclsh,irb",
             "Interpreter process names (a version suffix such as python3.11 matches too): started, like a shell, with its standard streams on a TCP connection is a reverse shell.");
+    public static final Option SOCKOPT_RULES = opt("detect.sockopt.rules", Type.LIST, "sockopt-control,ip-hdrincl,so-debug,sockopt-probe",
+            "Socket-option rules that run (any of sockopt-control, ip-hdrincl, so-debug, sockopt-probe; empty for none).");
+    public static final Option SOCKOPT_ALLOW = opt("detect.sockopt.allow", Type.LIST,
+            "systemd-network,systemd-resolve,NetworkManager,dhclient,dhcpcd,wpa_supplicant,avahi-daemon,chronyd,openvpn,haproxy,envoy,squid",
+            "Processes (comm) expected to set SO_BINDTODEVICE or IP_TRANSPARENT (sockopt-control).");
+    public static final Option SOCKOPT_PROBE_OPTIONS = opt("detect.sockopt.probe.options", Type.INT, "20",
+            "sockopt-probe: at least this many distinct options read with getsockopt...");
+    public static final Option SOCKOPT_PROBE_WINDOW = opt("detect.sockopt.probe.window", Type.DURATION, "10s",
+            "...by one process within this window.");
     public static final Option LISTENER_LEARNING = opt("detect.listener.learning", Type.DURATION, "5m",
             "New listeners: ports seen listening on a host during its first events (this long) are learned, not alerted.");
     public static final Option LISTENER_ALLOW = opt("detect.listener.allow", Type.LIST, "",

@@ -2,6 +2,7 @@ package io.sockflow.jobs.detect;
 
 import io.sockflow.jobs.Ev;
 import io.sockflow.schemas.Alert;
+import io.sockflow.schemas.EventKind;
 import io.sockflow.schemas.Severity;
 import io.sockflow.schemas.SocketEvent;
 import org.apache.flink.api.common.typeinfo.Types;
@@ -417,5 +418,74 @@ class DetectionRulesTest {
         SocketEvent failed = Ev.of(EXEC, 94, "bash", 0).ret(-2, "ENOENT").get();
         failed.setStdio(bash.getStdio());
         assertEquals(List.of(), single(failed));
+    }
+
+    private static SocketEvent sockopt(EventKind kind, int pid, String comm, long at, String level, String name, Integer value) {
+        SocketEvent e = Ev.of(kind, pid, comm, at).tid(pid * 100 + (int) at).socket(at + 1).tcp().get();
+        e.setOptionLevel(level);
+        e.setOptionName(name);
+        e.setOptionValue(value);
+        e.setOptionLength(4);
+        return e;
+    }
+
+    private static List<Alert> sockopts(SockoptRules rules, SocketEvent e) {
+        List<Alert> out = new ArrayList<>();
+        rules.flatMap(e, new Collector<>() {
+            @Override
+            public void collect(Alert a) {
+                out.add(a);
+            }
+
+            @Override
+            public void close() {
+            }
+        });
+        return out;
+    }
+
+    @Test
+    void controlPlaneSocketOptionsAreAlertedEachAsConfigured() throws Exception {
+        SockoptRules all = new SockoptRules(SockoptRules.ALL, Set.of("haproxy"));
+        assertEquals("sockopt-control", sockopts(all, sockopt(SETSOCKOPT, 5, "implant", 0, "SOL_SOCKET", "SO_BINDTODEVICE", null)).get(0).getRule());
+        Alert transparent = sockopts(all, sockopt(SETSOCKOPT, 5, "implant", 0, "SOL_IP", "IP_TRANSPARENT", 1)).get(0);
+        assertEquals(Severity.HIGH, transparent.getSeverity());
+        assertEquals("IP_TRANSPARENT", transparent.getAttributes().get("option"));
+        assertEquals(List.of(), sockopts(all, sockopt(SETSOCKOPT, 6, "haproxy", 0, "SOL_IP", "IP_TRANSPARENT", 1)), "expected process");
+        assertEquals(List.of(), sockopts(all, sockopt(SETSOCKOPT, 5, "implant", 0, "SOL_IP", "IP_TRANSPARENT", 0)), "switched off");
+        assertEquals("ip-hdrincl", sockopts(all, sockopt(SETSOCKOPT, 5, "implant", 0, "SOL_IP", "IP_HDRINCL", 1)).get(0).getRule());
+        assertEquals("so-debug", sockopts(all, sockopt(SETSOCKOPT, 5, "implant", 0, "SOL_SOCKET", "SO_DEBUG", 1)).get(0).getRule());
+        assertEquals(List.of(), sockopts(all, sockopt(SETSOCKOPT, 5, "app", 0, "SOL_SOCKET", "SO_REUSEADDR", 1)));
+        SocketEvent refused = sockopt(SETSOCKOPT, 5, "implant", 0, "SOL_IP", "IP_HDRINCL", 1);
+        refused.setReturnValue(-1L);
+        assertEquals(List.of(), sockopts(all, refused));
+        SockoptRules onlyHdrincl = new SockoptRules(Set.of("ip-hdrincl"), Set.of());
+        assertEquals(List.of(), sockopts(onlyHdrincl, sockopt(SETSOCKOPT, 5, "implant", 0, "SOL_SOCKET", "SO_DEBUG", 1)));
+        assertEquals(1, sockopts(onlyHdrincl, sockopt(SETSOCKOPT, 5, "implant", 0, "SOL_IP", "IP_HDRINCL", 1)).size());
+        IllegalArgumentException bad = assertThrows(IllegalArgumentException.class, () -> new SockoptRules(Set.of("so-debugg"), Set.of()));
+        assertTrue(bad.getMessage().contains("so-debugg"), bad.getMessage());
+    }
+
+    @Test
+    void readingManyDistinctOptionsIsProbingReadingOneOftenIsNot() throws Exception {
+        String[] names = {"SO_RCVBUF", "SO_SNDBUF", "SO_KEEPALIVE", "SO_TYPE", "SO_ERROR", "SO_LINGER", "SO_REUSEADDR",
+                "SO_REUSEPORT", "SO_PRIORITY", "SO_RCVLOWAT", "SO_SNDLOWAT", "SO_RCVTIMEO", "SO_SNDTIMEO", "SO_BROADCAST",
+                "SO_DONTROUTE", "SO_OOBINLINE", "SO_MARK", "SO_PROTOCOL", "SO_DOMAIN", "SO_ACCEPTCONN", "SO_COOKIE"};
+        var h = windowHarness(new SockoptRules.Probe(20), Duration.ofSeconds(10), BurstRules::processKey);
+        for (int i = 0; i < names.length; i++) {
+            SocketEvent e = sockopt(GETSOCKOPT, 21, "surveyor", i, "SOL_SOCKET", names[i], 0);
+            h.processElement(new StreamRecord<>(e, e.getTimestamp().toEpochMilli()));
+        }
+        for (int i = 0; i < 200; i++) { // a client polling its connect's outcome
+            SocketEvent e = sockopt(GETSOCKOPT, 22, "java", i, "SOL_SOCKET", "SO_ERROR", 0);
+            h.processElement(new StreamRecord<>(e, e.getTimestamp().toEpochMilli()));
+        }
+        h.processWatermark(Long.MAX_VALUE);
+        List<Alert> out = h.extractOutputValues();
+        h.close();
+        assertEquals(1, out.size(), out.toString());
+        assertEquals("sockopt-probe", out.get(0).getRule());
+        assertEquals(21, out.get(0).getPid());
+        assertEquals("21", out.get(0).getAttributes().get("options"));
     }
 }
