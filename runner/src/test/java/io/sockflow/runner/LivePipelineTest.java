@@ -88,7 +88,7 @@ class LivePipelineTest {
             try (BufferedReader r = new BufferedReader(new InputStreamReader(collector.getInputStream(), StandardCharsets.UTF_8))) {
                 for (String line; (line = r.readLine()) != null; ) {
                     log.append(line).append('\n');
-                    if (line.contains("attached")) {
+                    if (line.contains("inventory:")) { // attached and the inventory done: what follows is seen
                         attached.countDown();
                     }
                 }

@@ -46,12 +46,16 @@ public final class BurstRules {
             return null;
         }
         return switch (e.getKind()) {
-            case CONNECT -> e.getReturnValue() < 0 && ATTEMPT_FAILED.contains(e.getErrno()) ? e.getSockaddrPort() : null;
-            case SOCK_ERROR -> ATTEMPT_FAILED.contains(e.getErrno()) && e.getRemoteAddress() != null ? e.getRemotePort() : null;
+            case CONNECT -> e.getReturnValue() < 0 && attemptFailed(e.getErrno()) ? e.getSockaddrPort() : null;
+            case SOCK_ERROR -> attemptFailed(e.getErrno()) && e.getRemoteAddress() != null ? e.getRemotePort() : null;
             case TCP_STATE -> "SYN_SENT".equals(e.getTcpOldState()) && "CLOSE".equals(e.getTcpState()) ? e.getRemotePort() : null;
             case TCP_RECEIVE_RESET -> "SYN_SENT".equals(e.getTcpState()) ? e.getRemotePort() : null;
             default -> null;
         };
+    }
+
+    private static boolean attemptFailed(String errno) {
+        return errno != null && ATTEMPT_FAILED.contains(errno); // Set.of refuses to look up null
     }
 
     public static String scanTarget(SocketEvent e) {

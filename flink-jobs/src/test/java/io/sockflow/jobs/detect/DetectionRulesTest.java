@@ -244,6 +244,10 @@ class DetectionRulesTest {
             return u;
         }).toList();
         assertEquals(List.of(), scan(unknown));
+        // records without an error name (an errno the collector has no name for, a socket error of 0) are no attempt
+        SocketEvent noName = Ev.of(SOCK_ERROR, 8, "python3", 1).socket(1).tcp().remote("127.0.0.1", 1).get();
+        assertNull(BurstRules.failedConnectPort(noName));
+        assertNull(BurstRules.failedConnectPort(Ev.of(CONNECT, 8, "python3", 1).socket(1).tcp().sockaddr("127.0.0.1", 1).ret(-999, null).get()));
         // connections that succeeded are no scan
         List<SocketEvent> ok = new ArrayList<>();
         for (int p = 0; p < 50; p++) {
