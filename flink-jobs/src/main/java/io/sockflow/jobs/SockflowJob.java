@@ -1,9 +1,12 @@
 package io.sockflow.jobs;
 
 import io.sockflow.jobs.config.JobConfig;
+import io.sockflow.jobs.detect.AlertContext;
 import io.sockflow.jobs.detect.BurstRules;
 import io.sockflow.jobs.detect.NewListenerRule;
+import io.sockflow.jobs.detect.ProcessRules;
 import io.sockflow.jobs.detect.SingleEventRules;
+import io.sockflow.jobs.detect.SockoptRules;
 import io.sockflow.jobs.flow.FlowFunction;
 import io.sockflow.jobs.flow.FlowKeys;
 import io.sockflow.jobs.input.Decoded;
@@ -253,17 +256,22 @@ public final class SockflowJob {
         if (jobs.contains("detection")) {
             TypeInformation<Alert> alertType = BinaryTypeInfo.records(Alert.class);
             DataStream<Alert> single = events
-                    .flatMap(new SingleEventRules(cfg.getSet(JobConfig.SOCKETPAIR_ALLOW), cfg.getSet(JobConfig.SHELLS)))
+                    .flatMap(new SingleEventRules(cfg.getSet(JobConfig.SHELLS), cfg.getSet(JobConfig.INTERPRETERS)))
                     .returns(alertType).name("single-event-rules").uid("single-event-rules");
+            DataStream<Alert> processes = events
+                    .filter(ProcessRules::isInput).name("execs-and-pairs").uid("execs-and-pairs")
+                    .keyBy(BurstRules::processKey)
+                    .process(new ProcessRules(cfg.getSet(JobConfig.SOCKETPAIR_ALLOW)))
+                    .returns(alertType).name("process-rules").uid("process-rules");
             DataStream<Alert> scans = events
                     .filter(e -> BurstRules.failedConnectPort(e) != null && BurstRules.scanTarget(e) != null).name("failed-connects").uid("failed-connects")
-                    .keyBy(e -> e.getHost() + "|" + e.getPid() + "|" + e.getProcessStartNs() + "|" + BurstRules.scanTarget(e))
+                    .keyBy(e -> BurstRules.processKey(e) + "|" + BurstRules.scanTarget(e))
                     .window(TumblingEventTimeWindows.of(cfg.getDuration(JobConfig.SCAN_WINDOW)))
                     .process(new BurstRules.PortScan(cfg.getInt(JobConfig.SCAN_PORTS)))
                     .returns(alertType).name("port-scan").uid("port-scan");
             DataStream<Alert> recon = events
-                    .filter(BurstRules::isRecon).name("name-calls").uid("name-calls")
-                    .keyBy(e -> e.getHost() + "|" + e.getPid() + "|" + e.getProcessStartNs())
+                    .filter(BurstRules::reconInput).name("name-calls").uid("name-calls")
+                    .keyBy(BurstRules::processKey)
                     .window(TumblingEventTimeWindows.of(cfg.getDuration(JobConfig.RECON_WINDOW)))
                     .process(new BurstRules.Recon(cfg.getInt(JobConfig.RECON_CALLS)))
                     .returns(alertType).name("socket-recon").uid("socket-recon");
@@ -271,14 +279,52 @@ public final class SockflowJob {
             for (String s : cfg.getList(JobConfig.LISTENER_ALLOW)) {
                 allowPorts.add(Integer.parseInt(s));
             }
+            int[] ephemeral = ephemeralRange(cfg.get(JobConfig.LISTENER_EPHEMERAL));
             DataStream<Alert> listeners = events
-                    .filter(NewListenerRule::isListen).name("listens").uid("listens")
+                    .filter(NewListenerRule::isInput).name("listens").uid("listens")
                     .keyBy(SocketEvent::getHost)
-                    .process(new NewListenerRule(cfg.getDuration(JobConfig.LISTENER_LEARNING), allowPorts))
+                    .process(new NewListenerRule(cfg.getDuration(JobConfig.LISTENER_LEARNING), allowPorts, ephemeral[0], ephemeral[1]))
                     .returns(alertType).name("new-listener").uid("new-listener");
-            DataStream<Alert> alerts = single.union(scans, recon, listeners);
+            Set<String> sockoptRules = cfg.getSet(JobConfig.SOCKOPT_RULES);
+            DataStream<Alert> sockopts = events
+                    .flatMap(new SockoptRules(sockoptRules, cfg.getSet(JobConfig.SOCKOPT_ALLOW)))
+                    .returns(alertType).name("sockopt-rules").uid("sockopt-rules");
+            boolean probe = sockoptRules.contains("sockopt-probe");
+            DataStream<Alert> probes = events
+                    .filter(e -> probe && SockoptRules.isGetsockopt(e)).name("getsockopts").uid("getsockopts")
+                    .keyBy(BurstRules::processKey)
+                    .window(TumblingEventTimeWindows.of(cfg.getDuration(JobConfig.SOCKOPT_PROBE_WINDOW)))
+                    .process(new SockoptRules.Probe(cfg.getInt(JobConfig.SOCKOPT_PROBE_OPTIONS)))
+                    .returns(alertType).name("sockopt-probe").uid("sockopt-probe");
+            DataStream<Alert> found = single.union(processes, scans, recon, listeners, sockopts, probes);
+            // each alert with its process's context: the exec that started its program
+            DataStream<Alert> alerts = events
+                    .filter(AlertContext::isExec).name("execs").uid("execs")
+                    .keyBy(BurstRules::processKey)
+                    .connect(found.keyBy(AlertContext::key))
+                    .process(new AlertContext())
+                    .returns(alertType).name("alert-context").uid("alert-context");
             sinks(cfg, kafka, alerts, JobConfig.ALERTS_TOPIC, Alert.getClassSchema(), Alert::getAlertId, lake, ns, ALERTS_TABLE,
                     kafkaOut, "alerts");
+        }
+    }
+
+    /** "LOW-HIGH" (detect.listener.ephemeral); empty is no range. */
+    static int[] ephemeralRange(String range) {
+        if (range == null || range.isBlank()) {
+            return new int[] {0, -1};
+        }
+        String[] parts = range.strip().split("-");
+        try {
+            int low = Integer.parseInt(parts[0].strip());
+            int high = Integer.parseInt(parts[parts.length - 1].strip());
+            if (parts.length != 2 || low < 0 || high > 65535 || low > high) {
+                throw new NumberFormatException();
+            }
+            return new int[] {low, high};
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("detect.listener.ephemeral '" + range
+                    + "' is not a port range: give LOW-HIGH, e.g. 32768-60999 (or empty)");
         }
     }
 

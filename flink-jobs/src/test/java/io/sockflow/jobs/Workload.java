@@ -78,7 +78,10 @@ public final class Workload {
         out.add(Ev.of(RECVFROM, 500, "dig", at + 16).socket(600).udp().local(LO, 50000).remote(LO, 5353).bytes(120).get());
         closeLast(out, Ev.of(CLOSE, 500, "dig", at + 17).socket(600).udp());
         closeLast(out, Ev.of(CLOSE, 501, "named", at + 18).socket(601).udp());
-        // a socketpair
+        // a socketpair, by a process renamed after its exec
+        SocketEvent exec = Ev.of(EXEC, 600, "python3", at + 19).get();
+        exec.setPath("/usr/bin/python3");
+        out.add(exec);
         out.add(Ev.of(SOCKETPAIR, 600, "worker", at + 20).socket(700).related(701).unix().get());
         out.add(Ev.of(SENDMSG, 600, "worker", at + 21).socket(700).unix().bytes(9).get());
         out.add(Ev.of(RECVMSG, 600, "worker", at + 22).socket(701).unix().bytes(9).get());

@@ -225,11 +225,12 @@ class LivePipelineTest {
     }
 
     @Test
-    void theSocketpairIsAlerted() {
+    void theWorkloadsOrdinarySocketpairAndEphemeralLoopbackListenerAreNotAlerted() {
         List<Alert> alerts = Results.decode(stack.registryUrl(),
                 Results.readCommitted(stack.bootstrapServers(), cfg.get(JobConfig.ALERTS_TOPIC)), Alert.getClassSchema());
         List<Alert> mine = alerts.stream().filter(a -> a.getPid() != null && a.getPid() == pid).toList();
-        assertEquals(1, mine.stream().filter(a -> a.getRule().equals("socketpair-ipc")).count(), mine.toString());
-        assertEquals(1, mine.stream().filter(a -> a.getRule().equals("new-listener")).count(), mine.toString());
+        // python keeps its name (no covert IPC) and its listener is on a loopback port the kernel picked: the
+        // attacks themselves are LiveAlertsTest's
+        assertEquals(List.of(), mine, mine.toString());
     }
 }

@@ -171,6 +171,10 @@ public final class SocketEventDecoder {
         e.setKernelBytesReceived(counted && tcp ? u64(rec, TCP_BYTES_IN) : null);
         e.setCloseOnExec(kind == EventKind.INVENTORY ? (flags & FLAG_CLOEXEC) != 0 : null);
         e.setPath(null);
+        e.setPpid(null); // filled from /proc for a successful exec, after decoding
+        e.setCmdline(null);
+        e.setAncestry(null);
+        e.setStdio(null);
         switch (kind) {
             case EXEC -> {
                 e.setPath(e.getName());

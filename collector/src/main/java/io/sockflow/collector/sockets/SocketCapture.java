@@ -71,7 +71,12 @@ public final class SocketCapture implements AutoCloseable {
             Consumer<SocketEvent> out, Runnable attached) {
         this.stateFile = stateFile;
         this.decoder = decoder;
-        this.out = out;
+        io.sockflow.collector.proc.ProcessContext context = new io.sockflow.collector.proc.ProcessContext();
+        // an exec's record gets its process's context (parent, command line, parent chain) on its way out
+        this.out = e -> {
+            context.fill(e);
+            out.accept(e);
+        };
         this.sweepNs = sweep.toNanos();
         RingBufferReader.RecordSink sink = this::onRecord;
         this.capture = Capture.open(options, sink);

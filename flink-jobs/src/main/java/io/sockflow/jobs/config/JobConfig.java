@@ -138,15 +138,27 @@ public final class JobConfig implements Serializable {
             "Reconnaissance: at least this many getsockname/getpeername calls...");
     public static final Option RECON_WINDOW = opt("detect.recon.window", Type.DURATION, "10s",
             "...by one process within this window.");
-    public static final Option SOCKETPAIR_ALLOW = opt("detect.socketpair.allow", Type.LIST,
-            "systemd,systemd-journal,dbus-daemon,dbus-broker,sshd,sshd-session,java,python3,curl,node,Xorg,gnome-shell,pipewire,containerd,dockerd,runc,chrome,firefox",
-            "Processes (comm) expected to create socketpairs; any other is alerted.");
+    public static final Option SOCKETPAIR_ALLOW = opt("detect.socketpair.allow", Type.LIST, "",
+            "Names (comm) that a process may take after its exec and still make socketpairs unalerted (a program that renames itself on purpose).");
     public static final Option SHELLS = opt("detect.shells", Type.LIST, "sh,bash,dash,zsh,ksh,mksh,csh,tcsh,fish,busybox,ash",
             "Shell process names: an outbound connect by one of them is alerted.");
+    public static final Option INTERPRETERS = opt("detect.interpreters", Type.LIST, "python,python2,python3,perl,ruby,php,node,lua,tclsh,irb",
+            "Interpreter process names (a version suffix such as python3.11 matches too): started, like a shell, with its standard streams on a TCP connection is a reverse shell.");
+    public static final Option SOCKOPT_RULES = opt("detect.sockopt.rules", Type.LIST, "sockopt-control,ip-hdrincl,so-debug,sockopt-probe",
+            "Socket-option rules that run (any of sockopt-control, ip-hdrincl, so-debug, sockopt-probe; empty for none).");
+    public static final Option SOCKOPT_ALLOW = opt("detect.sockopt.allow", Type.LIST,
+            "systemd-network,systemd-resolve,NetworkManager,dhclient,dhcpcd,wpa_supplicant,avahi-daemon,chronyd,openvpn,haproxy,envoy,squid",
+            "Processes (comm) expected to set SO_BINDTODEVICE or IP_TRANSPARENT (sockopt-control).");
+    public static final Option SOCKOPT_PROBE_OPTIONS = opt("detect.sockopt.probe.options", Type.INT, "20",
+            "sockopt-probe: at least this many distinct options read with getsockopt...");
+    public static final Option SOCKOPT_PROBE_WINDOW = opt("detect.sockopt.probe.window", Type.DURATION, "10s",
+            "...by one process within this window.");
     public static final Option LISTENER_LEARNING = opt("detect.listener.learning", Type.DURATION, "5m",
             "New listeners: ports seen listening on a host during its first events (this long) are learned, not alerted.");
     public static final Option LISTENER_ALLOW = opt("detect.listener.allow", Type.LIST, "",
             "Ports (numbers) whose listeners are never alerted.");
+    public static final Option LISTENER_EPHEMERAL = opt("detect.listener.ephemeral", Type.STRING, "32768-60999",
+            "New listeners: a listener on a loopback address with a port in this range (the kernel's ip_local_port_range) is a runtime's private port, not alerted; empty alerts them too.");
     public static final Option FAIL_AFTER = opt("test.fail-after-records", Type.LONG, "0", ConfigDef.Range.atLeast(0),
             "Testing recovery: fail once after this many input records, once a checkpoint has completed (0 = never).");
     public static final Option STALL_AFTER = opt("test.stall-after-records", Type.LONG, "0", ConfigDef.Range.atLeast(0),

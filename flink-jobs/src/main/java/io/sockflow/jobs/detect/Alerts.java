@@ -33,6 +33,7 @@ public final class Alerts {
         a.setUid(who.getUid());
         a.setSummary(summary);
         a.setEvidence(evidence);
+        a.setAncestry(List.of()); // the process's context is added downstream (AlertContext), when its exec was seen
         Map<String, String> attrs = new LinkedHashMap<>(attributes);
         if (who.getContainerId() != null) {
             attrs.put("containerId", who.getContainerId());

@@ -104,6 +104,10 @@ public final class SocketEventReader {
         e.setErrorsReceived(in.readIndex() == 0 ? null : in.readLong());
         e.setRetransmits(in.readIndex() == 0 ? null : in.readLong());
         e.setTotalsFinal(in.readIndex() == 0 ? null : in.readBoolean());
+        e.setPpid(in.readIndex() == 0 ? null : in.readInt());
+        e.setCmdline(in.readIndex() == 0 ? null : in.readString());
+        e.setAncestry(in.readIndex() == 0 ? null : in.readString());
+        e.setStdio(in.readIndex() == 0 ? null : in.readString());
         if (!in.atEnd()) {
             throw new IllegalArgumentException(in.remaining() + " bytes after the end of the record");
         }

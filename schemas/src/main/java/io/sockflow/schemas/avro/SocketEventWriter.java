@@ -92,7 +92,11 @@ public final class SocketEventWriter {
             "errorsSent",
             "errorsReceived",
             "retransmits",
-            "totalsFinal");
+            "totalsFinal",
+            "ppid",
+            "cmdline",
+            "ancestry",
+            "stdio");
 
     private SocketEventWriter() {
     }
@@ -464,6 +468,16 @@ public final class SocketEventWriter {
         optionalLong(out, e.getErrorsReceived());
         optionalLong(out, e.getRetransmits());
         optionalBoolean(out, e.getTotalsFinal());
+        Integer ppid = e.getPpid();
+        if (ppid == null) {
+            out.writeRawByte(0);
+        } else {
+            out.writeRawByte(2);
+            out.writeInt(ppid);
+        }
+        optionalString(out, e.getCmdline());
+        optionalString(out, e.getAncestry());
+        optionalString(out, e.getStdio());
     }
 
     private static void optionalLong(AvroBinaryBuffer out, Long v) {
