@@ -237,6 +237,17 @@ public final class Cluster {
                 args, conf, logs);
     }
 
+    /** A TaskManager started again after its loss (same name, a new pid), as an operator would replace one. */
+    void restartTaskManager(int i) throws Exception {
+        Path conf = o.dir().resolve("conf");
+        String flinkCp = Files.readString(flinkLib()).strip();
+        startTaskManager(i, resourceParams(flinkCp, conf, "GET_TM_RESOURCE_PARAMS"), flinkCp, conf, o.dir().resolve("logs"));
+    }
+
+    String state(String key) {
+        return state.getProperty(key);
+    }
+
     static String voters(int[] controllerPorts) {
         List<String> v = new ArrayList<>();
         for (int i = 0; i < controllerPorts.length; i++) {
@@ -454,11 +465,16 @@ public final class Cluster {
         }
         String id = state.getProperty("job.id");
         if (id != null) {
-            String js;
-            try {
-                js = jobState(rest(LocalFlink.tls(o.dir().resolve("tls"))), id);
-            } catch (Exception e) {
-                js = "unknown (" + e.getMessage() + ")";
+            String js = null;
+            // a loaded machine can keep the JobManager from answering for a while: a few tries
+            for (int attempt = 1; js == null; attempt++) {
+                try {
+                    js = jobState(rest(LocalFlink.tls(o.dir().resolve("tls"))), id);
+                } catch (Exception e) {
+                    if (attempt == 3) {
+                        js = "unknown (Flink's REST API: " + e.getMessage() + ")";
+                    }
+                }
             }
             ok &= "RUNNING".equals(js);
             out.printf("job %s: %s%n", id, js);
@@ -742,12 +758,12 @@ public final class Cluster {
         ssl.init(kmf.getKeyManagers(), tmf.getTrustManagers(), null);
         SSLParameters params = new SSLParameters();
         params.setProtocols(new String[] {"TLSv1.3"});
-        return HttpClient.newBuilder().sslContext(ssl).sslParameters(params).connectTimeout(Duration.ofSeconds(5)).build();
+        return HttpClient.newBuilder().sslContext(ssl).sslParameters(params).connectTimeout(Duration.ofSeconds(20)).build();
     }
 
     String get(HttpClient rest, String path) throws Exception {
         HttpResponse<String> r = rest.send(HttpRequest.newBuilder(URI.create(state.getProperty("rest.url") + path))
-                .timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString());
+                .timeout(Duration.ofSeconds(30)).build(), HttpResponse.BodyHandlers.ofString());
         if (r.statusCode() != 200) {
             throw new IOException("GET " + path + ": HTTP " + r.statusCode());
         }
