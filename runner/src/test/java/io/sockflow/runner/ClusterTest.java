@@ -187,7 +187,8 @@ class ClusterTest {
         }
         List<String> out = new ArrayList<>();
         for (String f : List.of("/proc/net/tcp", "/proc/net/tcp6")) {
-            for (String line : Files.readAllLines(Path.of(f)).subList(1, Files.readAllLines(Path.of(f)).size())) {
+            List<String> lines = Files.readAllLines(Path.of(f)); // read once: the table changes as sockets come and go
+            for (String line : lines.subList(1, lines.size())) {
                 String[] c = line.trim().split("\\s+");
                 if (c[3].equals("0A") && inodes.contains(c[9])) {
                     out.add(address(c[1]));
