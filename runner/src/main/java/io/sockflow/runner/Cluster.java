@@ -60,6 +60,12 @@ public final class Cluster {
     static final int TASKMANAGERS = 2;
     static final String JOB_CLASS = "io.sockflow.jobs.SockflowJob";
     static final String GROUP = "sockflow-cluster";
+    static final String USAGE = """
+            usage: sockflow cluster up|status|down [--dir DIR] [--parallelism N] [--partitions N] [--fresh] [--no-job] [-- job settings]
+              up      3 Kafka brokers, the registry, a Flink JobManager and 2 TaskManagers on 127.0.0.1, then the jobs
+              status  each process (pid, state, memory, address) and the job's state; exit 0 when all runs
+              down    cancels the job and stops every process
+              --dir   the cluster's private folder (default data/cluster)""";
     private static final Pattern JOB_ID = Pattern.compile("JobID ([0-9a-f]{32})");
 
     record Options(Path dir, Path home, int parallelism, int partitions, boolean submit, boolean fresh, List<String> jobArgs) {
@@ -79,9 +85,9 @@ public final class Cluster {
         // the clients' notes while brokers start or stop (connection refused, retrying) are expected here
         System.setProperty("sockflow.log.level", "error");
         if (args.length == 0 || !List.of("up", "down", "status").contains(args[0])) {
-            System.err.println("usage: sockflow cluster up|status|down [--dir DIR] [--parallelism N] [--partitions N] [--fresh]"
-                    + " [--no-job] [-- job settings]");
-            System.exit(2);
+            boolean help = args.length > 0 && List.of("--help", "-h", "help").contains(args[0]);
+            (help ? System.out : System.err).println(USAGE);
+            System.exit(help ? 0 : 2);
         }
         Path dir = Path.of("data", "cluster");
         Path home = Path.of(System.getProperty("sockflow.home", "."));
@@ -103,7 +109,7 @@ public final class Cluster {
                     i = args.length;
                 }
                 default -> {
-                    System.err.println("sockflow cluster: unknown argument " + args[i] + ": see ./sockflow cluster --help");
+                    System.err.println("sockflow cluster: unknown argument " + args[i] + "\n" + USAGE);
                     System.exit(2);
                 }
             }
