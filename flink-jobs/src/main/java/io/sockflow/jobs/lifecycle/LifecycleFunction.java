@@ -102,6 +102,12 @@ public final class LifecycleFunction extends KeyedProcessFunction<String, Socket
             waitingCount.clear();
         }
         boolean closedBefore = !fresh && s.closed();
+        if (closedBefore && e.getTimestamp().toEpochMilli() > s.closedMillis() + graceMs) {
+            // past the grace in event time: ended already, whether or not the watermark (the slowest partition's)
+            // has fired the end yet, so the result does not hang on how far the other partitions have been read
+            afterEnd.inc();
+            return;
+        }
         boolean announcedBefore = !fresh && s.connectedWithEndpoints();
         if (!s.apply(e) && !fresh) {
             duplicates.inc();
