@@ -140,7 +140,11 @@ public final class EmbeddedSchemaRegistry implements AutoCloseable {
     private final KafkaProducer<String, String> producer;
     private final JsonHttpServer server;
 
-    private EmbeddedSchemaRegistry(String bootstrap, Options o) throws IOException {
+    /** Settings every Kafka client of the registry gets besides the bootstrap servers (the broker's credentials). */
+    private final Map<String, String> kafkaClient;
+
+    private EmbeddedSchemaRegistry(String bootstrap, Map<String, String> kafkaClient, Options o) throws IOException {
+        this.kafkaClient = Map.copyOf(kafkaClient);
         InetAddress bind = InetAddress.getByName(o.bindAddress());
         if (!bind.isLoopbackAddress() && o.users().isEmpty()) {
             throw new IllegalArgumentException("the schema registry would listen on " + o.bindAddress()
@@ -152,7 +156,7 @@ public final class EmbeddedSchemaRegistry implements AutoCloseable {
         this.topic = o.topic();
         ensureTopic(bootstrap);
         load(bootstrap);
-        Map<String, Object> p = new HashMap<>();
+        Map<String, Object> p = new HashMap<>(this.kafkaClient);
         p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
         p.put(ProducerConfig.ACKS_CONFIG, "all");
         p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
@@ -174,8 +178,13 @@ public final class EmbeddedSchemaRegistry implements AutoCloseable {
     }
 
     public static EmbeddedSchemaRegistry start(String bootstrapServers, Options options) {
+        return start(bootstrapServers, Map.of(), options);
+    }
+
+    /** With extra Kafka client settings ({@code security.protocol}, {@code sasl.*}) for its store. */
+    public static EmbeddedSchemaRegistry start(String bootstrapServers, Map<String, String> kafkaClient, Options options) {
         try {
-            return new EmbeddedSchemaRegistry(bootstrapServers, options);
+            return new EmbeddedSchemaRegistry(bootstrapServers, kafkaClient, options);
         } catch (UnknownHostException e) {
             throw new IllegalArgumentException("cannot start the schema registry: unknown bind address "
                     + options.bindAddress() + ": give an IP address such as 127.0.0.1", e);
@@ -214,7 +223,9 @@ public final class EmbeddedSchemaRegistry implements AutoCloseable {
     }
 
     private void ensureTopic(String bootstrap) {
-        try (Admin admin = Admin.create(Map.of("bootstrap.servers", bootstrap))) {
+        Map<String, Object> a = new HashMap<>(kafkaClient);
+        a.put("bootstrap.servers", bootstrap);
+        try (Admin admin = Admin.create(a)) {
             admin.createTopics(List.of(new NewTopic(topic, 1, (short) 1)
                     .configs(Map.of("cleanup.policy", "compact")))).all().get(30, TimeUnit.SECONDS);
         } catch (ExecutionException e) {
@@ -228,7 +239,7 @@ public final class EmbeddedSchemaRegistry implements AutoCloseable {
 
     /** Replays the topic from the beginning to its end. */
     private void load(String bootstrap) {
-        Map<String, Object> c = new HashMap<>();
+        Map<String, Object> c = new HashMap<>(kafkaClient);
         c.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
         c.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
         c.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");

@@ -12,10 +12,18 @@ import java.util.Map;
 /**
  * The collector as {@code up} runs it, as typed values: rendered to the collector's settings (named by its own
  * {@link Settings} constants) and to its argument list in this one place, and checked by the collector's own
- * declarations before it starts. Credentials never appear here: they reach the collector through its environment.
+ * declarations before it starts. Credentials never appear here: they reach the collector through its environment, or (Kafka's) through a file of
+ * the data folder that only its runtime user can read.
  */
 record CollectorLaunch(String bootstrapServers, String registryUrl, String topic, String metricsAddress, int metricsPort,
-        Path spoolDir, Path statusFile, long exitWithPid, String runAs, Long cgroupExclude) {
+        Path spoolDir, Path statusFile, long exitWithPid, String runAs, Long cgroupExclude, Path kafkaConfig) {
+
+    /** Without a Kafka client settings file (a broker without authentication). */
+    CollectorLaunch(String bootstrapServers, String registryUrl, String topic, String metricsAddress, int metricsPort,
+            Path spoolDir, Path statusFile, long exitWithPid, String runAs, Long cgroupExclude) {
+        this(bootstrapServers, registryUrl, topic, metricsAddress, metricsPort, spoolDir, statusFile, exitWithPid, runAs,
+                cgroupExclude, null);
+    }
 
     /** How often up has the collector read the kernel's counters: the live view shows them. */
     static final String COUNTERS_INTERVAL = "5s";
@@ -38,6 +46,9 @@ record CollectorLaunch(String bootstrapServers, String registryUrl, String topic
         }
         if (cgroupExclude != null) {
             s.put(Settings.CGROUP_EXCLUDE, Long.toString(cgroupExclude));
+        }
+        if (kafkaConfig != null) {
+            s.put(Settings.KAFKA_CONFIG, kafkaConfig.toString());
         }
         return s;
     }

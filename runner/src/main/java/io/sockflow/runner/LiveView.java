@@ -86,7 +86,14 @@ public final class LiveView implements AutoCloseable {
     }
 
     public LiveView(String bootstrap, RegistryClient.Config registryConfig, String lifecycleTopic, String flowTopic, String alertTopic) {
+        this(bootstrap, java.util.Map.of(), registryConfig, lifecycleTopic, flowTopic, alertTopic);
+    }
+
+    /** With extra Kafka client settings (the broker's credentials). */
+    public LiveView(String bootstrap, java.util.Map<String, String> kafkaClient, RegistryClient.Config registryConfig,
+            String lifecycleTopic, String flowTopic, String alertTopic) {
         Properties p = new Properties();
+        p.putAll(kafkaClient);
         p.put("bootstrap.servers", bootstrap);
         p.put("isolation.level", "read_committed");
         p.put("enable.auto.commit", "false");

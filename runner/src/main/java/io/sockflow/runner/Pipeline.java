@@ -168,7 +168,10 @@ public final class Pipeline {
             } else {
                 auth = null;
             }
-            stack = LocalStack.start(data, o.kafkaPort(), o.controllerPort(), registryOptions);
+            // every Kafka client logs in: sockflow's own as the admin, a user's with the files these make under --data
+            io.sockflow.embedded.KafkaCredentials kafkaAuth = io.sockflow.embedded.KafkaCredentials.loadOrCreate(data);
+            stack = LocalStack.start(data, o.kafkaPort(), o.controllerPort(), registryOptions, kafkaAuth);
+            Map<String, String> kafkaClient = stack.kafka().clientProperties();
             String registryUrl = "http://" + clientHost(o.registryAddress()) + ":" + o.registryPort();
 
             // the jobs go on from the previous run's last checkpoint (its open sockets, flows and learned listeners),
@@ -176,7 +179,10 @@ public final class Pipeline {
             Optional<Path> resume = io.sockflow.jobs.Checkpoints.latest(data.resolve("checkpoints"));
             step(2, "Flink jobs on a local MiniCluster (lifecycles, flows, alerts → Kafka and Iceberg)"
                     + resume.map(c -> ", resuming from " + data.relativize(c)).orElse(""));
-            JobConfig cfg = jobConfig(stack.bootstrapServers(), registryUrl, auth, data, o.jobSettings());
+            JobConfig cfg = jobConfig(stack.bootstrapServers(), registryUrl, auth, data, o.jobSettings())
+                    .with(Map.of("kafka.config", data.resolve(io.sockflow.embedded.KafkaCredentials.ADMIN_FILE).toString()));
+            stack.kafka().grantReader(List.of(cfg.get(JobConfig.LIFECYCLES_TOPIC), cfg.get(JobConfig.FLOWS_TOPIC),
+                    cfg.get(JobConfig.ALERTS_TOPIC)));
             SockflowJob.prepare(cfg);
             // no attempt limit: a spell without the registry or broker must not stop the pipeline for good
             Configuration conf = SockflowJob.restartForever(new Configuration());
@@ -200,7 +206,7 @@ public final class Pipeline {
             String source;
             if (o.replay() != null) {
                 step(3, "replaying " + (Replay.SAMPLE.equals(o.replay()) ? "the sample capture" : o.replay()) + " (no live capture)");
-                replay = new Replay(Replay.load(o.replay()), stack.bootstrapServers(), registry(registryUrl, auth), cfg.get(JobConfig.EVENTS_TOPIC));
+                replay = new Replay(Replay.load(o.replay()), stack.bootstrapServers(), kafkaClient, registry(registryUrl, auth), cfg.get(JobConfig.EVENTS_TOPIC));
                 replayThread = Thread.ofPlatform().name("sockflow-replay").start(replay);
                 source = "replay of " + o.replay();
             } else {
@@ -232,7 +238,7 @@ public final class Pipeline {
                     data);
             step(5, "live view" + (o.headless() ? " (headless: a block every second)" : ""));
             Files.writeString(run.resolve("view.started"), ""); // --duration counts from here
-            try (LiveView view = new LiveView(stack.bootstrapServers(), registry(registryUrl, auth), cfg.get(JobConfig.LIFECYCLES_TOPIC),
+            try (LiveView view = new LiveView(stack.bootstrapServers(), kafkaClient, registry(registryUrl, auth), cfg.get(JobConfig.LIFECYCLES_TOPIC),
                     cfg.get(JobConfig.FLOWS_TOPIC), cfg.get(JobConfig.ALERTS_TOPIC))) {
                 final String src = source;
                 final Replay rep = replay;

@@ -33,12 +33,20 @@ public final class Replay implements Runnable {
     private final String topic;
     private final AtomicBoolean stop = new AtomicBoolean();
     private final AtomicLong sent = new AtomicLong();
+    private final java.util.Map<String, String> kafkaClient;
 
     public Replay(List<SocketEvent> events, String bootstrap, String registryUrl, String topic) {
         this(events, bootstrap, RegistryClient.Config.of(registryUrl), topic);
     }
 
     public Replay(List<SocketEvent> events, String bootstrap, RegistryClient.Config registry, String topic) {
+        this(events, bootstrap, java.util.Map.of(), registry, topic);
+    }
+
+    /** With extra Kafka client settings (the broker's credentials). */
+    public Replay(List<SocketEvent> events, String bootstrap, java.util.Map<String, String> kafkaClient,
+            RegistryClient.Config registry, String topic) {
+        this.kafkaClient = java.util.Map.copyOf(kafkaClient);
         this.events = events;
         this.bootstrap = bootstrap;
         this.registry = registry;
@@ -68,6 +76,7 @@ public final class Replay implements Runnable {
     @Override
     public void run() {
         Properties p = new Properties();
+        p.putAll(kafkaClient);
         p.put("bootstrap.servers", bootstrap);
         p.put("acks", "all");
         p.put("enable.idempotence", "true");

@@ -45,7 +45,9 @@ public final class Up {
             flows, alerts) on a local MiniCluster, and the collector; shows a live view until Ctrl-C.
             """ + io.sockflow.schemas.config.Explain.help(UpSettings.DEFINITION, null) + """
             Every port listens on 127.0.0.1 unless opened with one of the --*-address flags, and then only with
-            authentication. Kafka stays on 127.0.0.1 (it has no authentication here yet). --kafka-address is refused.
+            authentication. Kafka stays on 127.0.0.1 and asks every client for a password (SASL/PLAIN): DIR/kafka-admin.properties
+            and DIR/kafka-reader.properties (reads lifecycles, flows, alerts only) are client settings files for the
+            Kafka tools. --kafka-address is refused.
             ./sockflow config --explain lists every setting of up, the collector and the jobs (--set takes the jobs').
             """;
 
@@ -63,8 +65,8 @@ public final class Up {
         static Options parse(String[] args, Map<String, String> env) {
             for (String a : args) {
                 if (a.equals("--kafka-address") || a.startsWith("--kafka-address=")) {
-                    throw new IllegalArgumentException("--kafka-address: the embedded broker has no authentication yet, "
-                            + "so it stays on 127.0.0.1; run a Kafka cluster with SASL for that");
+                    throw new IllegalArgumentException("--kafka-address: the embedded broker's passwords travel "
+                            + "without TLS, so it stays on 127.0.0.1; run a Kafka cluster with SASL over TLS for that");
                 }
             }
             List<String> rest = new ArrayList<>();
@@ -328,7 +330,8 @@ public final class Up {
         return new CollectorLaunch("127.0.0.1:" + kafkaPort, "http://" + Pipeline.clientHost(o.registryAddress()) + ":"
                 + registryPort, o.jobSettings().getOrDefault(JobConfig.EVENTS_TOPIC.name(), JobConfig.EVENTS_TOPIC.defaultValue()),
                 o.metricsAddress(), o.metricsPort(), data.resolve("spool"), run.resolve("collector.status"),
-                ProcessHandle.current().pid(), user == null ? null : user.toString(), cgroup == null ? null : cgroup.id());
+                ProcessHandle.current().pid(), user == null ? null : user.toString(), cgroup == null ? null : cgroup.id(),
+                data.resolve(io.sockflow.embedded.KafkaCredentials.ADMIN_FILE));
     }
 
     static int freePort() throws IOException {

@@ -29,7 +29,7 @@ final class UpSettings {
      * group and transactional ids): {@code --set} cannot change them without breaking the pipeline.
      */
     static final Set<String> OWN_JOB_SETTINGS = Set.of("bootstrap.servers", "registry.url", "registry.basic.auth.user.info",
-            "warehouse", "checkpoint.dir", "group.id", "transactional.id.prefix", "restore");
+            "warehouse", "checkpoint.dir", "group.id", "transactional.id.prefix", "restore", "kafka.config");
 
     static final ConfigDef DEFINITION = new ConfigDef()
             .define(DATA, ConfigDef.Type.STRING, "data", new ConfigDef.NonEmptyString(), ConfigDef.Importance.HIGH,

@@ -74,7 +74,7 @@ class UpOptionsTest {
         if (System.getenv(Up.METRICS_AUTH_ENV) == null) {
             refused("--metrics-address 10.0.0.1 opens it beyond this host", "--metrics-address", "10.0.0.1");
         }
-        refused("--kafka-address: the embedded broker has no authentication yet", "--kafka-address", "0.0.0.0");
+        refused("--kafka-address: the embedded broker's passwords travel without TLS", "--kafka-address", "0.0.0.0");
         Up.Options opened = Up.Options.parse(new String[] {"--registry-address", "0.0.0.0"},
                 java.util.Map.of(Up.REGISTRY_AUTH_ENV, "sockflow:secret"));
         assertEquals("0.0.0.0", opened.registryAddress(), "opened on purpose, with credentials");
@@ -97,6 +97,8 @@ class UpOptionsTest {
             throw new java.io.UncheckedIOException(e);
         }
         refused("--set bootstrap.servers=10.0.0.1:9092: up sets bootstrap.servers itself", "--set", "bootstrap.servers=10.0.0.1:9092");
+        // the jobs log in to up's broker with the data folder's credentials: another file would lock them out
+        refused("--set kafka.config=/tmp/x: up sets kafka.config itself", "--set", "kafka.config=/tmp/x");
     }
 
     @Test
@@ -128,6 +130,12 @@ class UpOptionsTest {
         assertEquals(List.of(77L), s.longs(io.sockflow.collector.cli.Settings.CGROUP_EXCLUDE));
         assertEquals(4242L, s.getLong(io.sockflow.collector.cli.Settings.EXIT_WITH_PID));
         assertEquals(java.time.Duration.ofSeconds(5), s.duration(io.sockflow.collector.cli.Settings.COUNTERS_INTERVAL));
+        assertEquals(null, s.getString(io.sockflow.collector.cli.Settings.KAFKA_CONFIG), "no client settings file given");
+        CollectorLaunch authenticated = new CollectorLaunch("127.0.0.1:9092", "http://127.0.0.1:8081", "sockflow.events",
+                "127.0.0.1", 9464, dir.resolve("spool"), dir.resolve("s"), 1, null, null, dir.resolve("kafka-admin.properties"));
+        assertEquals(dir.resolve("kafka-admin.properties").toString(),
+                authenticated.check(java.util.Map.of()).getString(io.sockflow.collector.cli.Settings.KAFKA_CONFIG),
+                "the broker's credentials reach the collector as a file name, never on its command line as text");
         CollectorLaunch opened = new CollectorLaunch("127.0.0.1:9092", "http://127.0.0.1:8081", "sockflow.events", "10.0.0.1",
                 9464, dir.resolve("spool"), dir.resolve("s"), 1, null, null);
         org.apache.kafka.common.config.ConfigException e = assertThrows(org.apache.kafka.common.config.ConfigException.class,

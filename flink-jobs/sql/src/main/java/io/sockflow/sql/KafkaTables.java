@@ -22,7 +22,23 @@ public final class KafkaTables {
     private KafkaTables() {
     }
 
-    public record Kafka(String bootstrapServers, String registryUrl, String registryUserInfo, boolean bounded) {
+    /** {@code client}: further Kafka client settings (security.protocol, sasl.*, ssl.*), as a kafka.config file holds them. */
+    public record Kafka(String bootstrapServers, String registryUrl, String registryUserInfo, boolean bounded,
+            java.util.Map<String, String> client) {
+        public Kafka(String bootstrapServers, String registryUrl, String registryUserInfo, boolean bounded) {
+            this(bootstrapServers, registryUrl, registryUserInfo, bounded, java.util.Map.of());
+        }
+
+        /** The settings of a Kafka client properties file. */
+        public static java.util.Map<String, String> load(java.nio.file.Path file) throws java.io.IOException {
+            java.util.Properties p = new java.util.Properties();
+            try (java.io.Reader r = java.nio.file.Files.newBufferedReader(file)) {
+                p.load(r);
+            }
+            java.util.Map<String, String> m = new java.util.TreeMap<>();
+            p.stringPropertyNames().forEach(n -> m.put(n, p.getProperty(n)));
+            return m;
+        }
     }
 
     public static String ddl(String table, String topic, Schema schema, Kafka k) {
@@ -48,7 +64,10 @@ public final class KafkaTables {
                 .append("  'connector' = 'kafka',\n")
                 .append("  'topic' = '").append(topic).append("',\n")
                 .append("  'properties.bootstrap.servers' = '").append(k.bootstrapServers()).append("',\n")
-                .append("  'properties.isolation.level' = 'read_committed',\n")
+                .append("  'properties.isolation.level' = 'read_committed',\n");
+        k.client().forEach((name, value) -> b.append("  'properties.").append(name.replace("'", "''")).append("' = '")
+                .append(value.replace("'", "''")).append("',\n"));
+        b
                 .append("  'scan.startup.mode' = 'earliest-offset',\n");
         if (k.bounded()) {
             b.append("  'scan.bounded.mode' = 'latest-offset',\n");

@@ -57,7 +57,8 @@ public final class SqlShell {
             env.executeSql("CREATE CATALOG kafka WITH ('type'='generic_in_memory', 'default-database'='sockflow')");
             for (Map.Entry<String, String> t : new TreeMap<>(topics).entrySet()) {
                 env.executeSql(KafkaTables.ddl("kafka.sockflow.`" + t.getKey() + "`", t.getValue(), SCHEMAS.get(t.getKey()),
-                        new KafkaTables.Kafka(kafka.bootstrapServers(), kafka.registryUrl(), kafka.registryUserInfo(), !streaming)));
+                        new KafkaTables.Kafka(kafka.bootstrapServers(), kafka.registryUrl(), kafka.registryUserInfo(), !streaming,
+                                kafka.client())));
             }
         }
         env.getConfig().set("table.display.max-column-width", "20");
@@ -109,7 +110,7 @@ public final class SqlShell {
     static String usage() {
         return """
                 usage: sockflow sql [--warehouse DIR] [--namespace NS] [--bootstrap-servers HOSTS] [--registry-url URL]
-                                    [--streaming] [-e SQL | -f FILE]
+                                    [--kafka-config FILE] [--streaming] [-e SQL | -f FILE]
 
                 Flink SQL on sockflow's results: the lake tables (catalog `lake`, the current one: lifecycles, flows,
                 alerts) and the Kafka topics (catalog `kafka`: kafka.sockflow.events, lifecycles, flows, alerts).
@@ -118,6 +119,8 @@ public final class SqlShell {
                   --namespace NS             the Iceberg namespace (default sockflow)
                   --bootstrap-servers HOSTS  Kafka (default 127.0.0.1:9092; env SOCKFLOW_BOOTSTRAP_SERVERS)
                   --registry-url URL         schema registry (default http://127.0.0.1:8081; env SOCKFLOW_REGISTRY_URL)
+                  --kafka-config FILE        Kafka client settings (SASL, TLS); default: the kafka-admin.properties,
+                                             else kafka-reader.properties, beside --warehouse that you can read
                   --streaming                streaming mode (default batch: Kafka tables read up to their end)
                 """;
     }
@@ -136,13 +139,34 @@ public final class SqlShell {
                     ConfigDef.Importance.MEDIUM, "Kafka, for the kafka catalog.")
             .define("registry.url", ConfigDef.Type.STRING, "http://127.0.0.1:8081", Validators.urls(),
                     ConfigDef.Importance.MEDIUM, "The schema registry.")
+            .define("kafka.config", ConfigDef.Type.STRING, null, ConfigDef.Importance.MEDIUM,
+                    "Properties file of Kafka client settings (SASL, TLS) for the kafka catalog; default: up's "
+                            + "kafka-admin.properties, else kafka-reader.properties, beside the warehouse, if readable.")
             .define("streaming", ConfigDef.Type.BOOLEAN, false, ConfigDef.Importance.LOW,
                     "Streaming mode (default batch: Kafka tables read up to their end).")
             .define("execute", ConfigDef.Type.STRING, null, ConfigDef.Importance.MEDIUM, "SQL to run (-e).")
             .define("file", ConfigDef.Type.STRING, null, ConfigDef.Importance.MEDIUM, "A file of SQL to run (-f).");
 
     /** The environment variables the shell reads, shared with the collector's names (SOCKFLOW_ + the setting). */
-    private static final java.util.Set<String> FROM_ENV = java.util.Set.of("warehouse", "bootstrap.servers", "registry.url");
+    private static final java.util.Set<String> FROM_ENV = java.util.Set.of("warehouse", "bootstrap.servers", "registry.url", "kafka.config");
+
+    /**
+     * The given file's settings; without one, those of up's credentials beside the warehouse (its broker asks for
+     * them): the admin's when this user can read them, else the reader's (the result topics only), else none.
+     */
+    static Map<String, String> kafkaClient(String file, Path warehouse) throws java.io.IOException {
+        if (file != null) {
+            return KafkaTables.Kafka.load(Path.of(file));
+        }
+        Path data = warehouse.toAbsolutePath().getParent();
+        for (String name : List.of("kafka-admin.properties", "kafka-reader.properties")) {
+            Path f = data == null ? null : data.resolve(name);
+            if (f != null && Files.isReadable(f)) {
+                return KafkaTables.Kafka.load(f);
+            }
+        }
+        return Map.of();
+    }
 
     static int run(String[] args) {
         List<String> given = new ArrayList<>();
@@ -194,8 +218,16 @@ public final class SqlShell {
                     + ": run `sockflow up` (or the jobs) first, or point --warehouse at their warehouse");
             return 3;
         }
-        SqlShell shell = new SqlShell(warehouse, namespace, streaming, new KafkaTables.Kafka(bootstrap, registry, userInfo, !streaming),
-                TOPICS);
+        Map<String, String> kafkaClient;
+        try {
+            kafkaClient = kafkaClient((String) v.get("kafka.config"), wh);
+        } catch (java.io.IOException e) {
+            System.err.println("sockflow sql: --kafka-config " + v.get("kafka.config") + " cannot be read (" + e.getMessage()
+                    + "): give a readable Kafka client properties file");
+            return 2;
+        }
+        SqlShell shell = new SqlShell(warehouse, namespace, streaming,
+                new KafkaTables.Kafka(bootstrap, registry, userInfo, !streaming, kafkaClient), TOPICS);
         try {
             if (sql != null || file != null) {
                 String script = sql != null ? sql : Files.readString(Path.of(file), StandardCharsets.UTF_8);

@@ -85,4 +85,23 @@ class KafkaTablesTest {
         assertEquals("25", al.get(0).getField(3));
         assertEquals(Instant.parse("2026-11-25T10:00:00.123Z"), al.get(0).getField(4));
     }
+
+    @Test
+    void theKafkaCatalogLogsInWithUpsCredentialsBesideTheWarehouse(@TempDir Path data) throws Exception {
+        Path warehouse = Files.createDirectories(data.resolve("warehouse"));
+        assertEquals(Map.of(), SqlShell.kafkaClient(null, warehouse), "no credentials: none sent");
+        Files.writeString(data.resolve("kafka-reader.properties"), "security.protocol=SASL_PLAINTEXT\nsasl.mechanism=PLAIN\n"
+                + "sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required username=\"reader\" password=\"it's\";\n");
+        Map<String, String> client = SqlShell.kafkaClient(null, warehouse);
+        assertEquals("SASL_PLAINTEXT", client.get("security.protocol"));
+        Files.writeString(data.resolve("kafka-admin.properties"), "security.protocol=SASL_SSL\n");
+        assertEquals("SASL_SSL", SqlShell.kafkaClient(null, warehouse).get("security.protocol"), "the admin's first, when readable");
+        assertEquals("SASL_PLAINTEXT", SqlShell.kafkaClient(data.resolve("kafka-reader.properties").toString(), warehouse)
+                .get("security.protocol"), "a file given wins");
+        String ddl = KafkaTables.ddl("t", "sockflow.alerts", Alert.getClassSchema(),
+                new KafkaTables.Kafka("127.0.0.1:9092", "http://127.0.0.1:8081", null, true, client));
+        assertTrue(ddl.contains("'properties.security.protocol' = 'SASL_PLAINTEXT'"), ddl);
+        // a quote in a value is doubled, so it cannot end the SQL string early
+        assertTrue(ddl.contains("password=\"it''s\";'"), ddl);
+    }
 }
