@@ -1,10 +1,11 @@
 package io.sockflow.embedded;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import com.sun.net.httpserver.HttpExchange;
-import com.sun.net.httpserver.HttpServer;
+import io.sockflow.embedded.JsonHttpServer.Request;
+import io.sockflow.embedded.JsonHttpServer.Response;
 import io.sockflow.schemas.registry.Compatibility;
 import io.sockflow.schemas.registry.SchemaText;
 import org.apache.avro.Schema;
@@ -24,10 +25,10 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
-import java.io.OutputStream;
+import java.net.Inet6Address;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.net.URLDecoder;
-import java.nio.charset.StandardCharsets;
+import java.net.UnknownHostException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -35,37 +36,120 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ExecutionException;
-import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * A schema registry for the local default that serves the part of the Confluent Schema Registry REST API that
  * producers, consumers and tools use, with Confluent's status codes and error bodies, Avro compatibility checks,
  * and its state kept in a compacted Kafka topic ({@code _schemas}) so that ids survive a restart. One instance
  * writes; it is not a cluster.
+ * <p>
+ * It listens on loopback unless told otherwise, and then only with basic auth. Requests are read whole (size limit,
+ * read timeout) before any lock is taken; the in-memory state is locked only for in-memory work, and writes to the
+ * topic are made one at a time under a separate lock that reads never wait for.
  */
 public final class EmbeddedSchemaRegistry implements AutoCloseable {
     public static final String TOPIC = "_schemas";
     private static final Logger LOG = LoggerFactory.getLogger(EmbeddedSchemaRegistry.class);
     private static final ObjectMapper JSON = new ObjectMapper();
-    private static final String CONTENT_TYPE = "application/vnd.schemaregistry.v1+json";
+    private static final Duration STORE_TIMEOUT = Duration.ofSeconds(15);
+
+    /**
+     * How the registry listens and what it takes from clients. Binding anything but a loopback address needs at
+     * least one user: the registry is then reachable from the network and must not accept anyone.
+     */
+    public record Options(String bindAddress, int port, String topic, int maxRequestBytes, Duration readTimeout,
+            Duration idleTimeout, int maxConnections, Map<String, String> users) {
+        public Options {
+            users = Map.copyOf(new LinkedHashMap<>(users));
+            if (port < 0 || port > 65535) {
+                throw new IllegalArgumentException("registry port " + port + " is out of range: give 0..65535");
+            }
+            if (topic == null || topic.isBlank()) {
+                throw new IllegalArgumentException("the registry needs a topic name, e.g. " + TOPIC);
+            }
+        }
+
+        /** Loopback, any free port, {@code _schemas}, 1 MiB requests, 30 s to send one, 60 s idle, no auth. */
+        public static Options defaults() {
+            return new Options("127.0.0.1", 0, TOPIC, 1 << 20, Duration.ofSeconds(30), Duration.ofSeconds(60), 256,
+                    Map.of());
+        }
+
+        public Options withPort(int p) {
+            return new Options(bindAddress, p, topic, maxRequestBytes, readTimeout, idleTimeout, maxConnections, users);
+        }
+
+        /** Opens the registry on another address, e.g. 0.0.0.0: only allowed together with {@link #withUser}. */
+        public Options withBindAddress(String a) {
+            return new Options(a, port, topic, maxRequestBytes, readTimeout, idleTimeout, maxConnections, users);
+        }
+
+        public Options withTopic(String t) {
+            return new Options(bindAddress, port, t, maxRequestBytes, readTimeout, idleTimeout, maxConnections, users);
+        }
+
+        /** Requests with a larger body are refused with 413 before it is read. */
+        public Options withMaxRequestBytes(int n) {
+            return new Options(bindAddress, port, topic, n, readTimeout, idleTimeout, maxConnections, users);
+        }
+
+        /** How long a client may take to send a whole request (and to take its answer) before it is cut off. */
+        public Options withReadTimeout(Duration d) {
+            return new Options(bindAddress, port, topic, maxRequestBytes, d, idleTimeout, maxConnections, users);
+        }
+
+        public Options withIdleTimeout(Duration d) {
+            return new Options(bindAddress, port, topic, maxRequestBytes, readTimeout, d, maxConnections, users);
+        }
+
+        public Options withMaxConnections(int n) {
+            return new Options(bindAddress, port, topic, maxRequestBytes, readTimeout, idleTimeout, n, users);
+        }
+
+        /** Adds a basic-auth user; with any user, every request must authenticate. */
+        public Options withUser(String user, String password) {
+            Map<String, String> u = new LinkedHashMap<>(users);
+            u.put(user, password);
+            return new Options(bindAddress, port, topic, maxRequestBytes, readTimeout, idleTimeout, maxConnections, u);
+        }
+    }
 
     private record Registered(int version, int id) {
     }
 
-    private final Map<Integer, String> schemaById = new HashMap<>();
+    /** A schema as stored (its canonical text) and as parsed once, for compatibility checks. */
+    private record Stored(String canonical, Schema schema) {
+    }
+
+    // the in-memory state: guarded by `state`, which is held for in-memory work only
+    private final Object state = new Object();
+    private final Map<Integer, Stored> schemaById = new HashMap<>();
     private final Map<String, Integer> idByCanonical = new HashMap<>();
     private final Map<String, List<Registered>> subjects = new LinkedHashMap<>();
     private final Map<String, Compatibility> subjectCompatibility = new HashMap<>();
     private Compatibility globalCompatibility = Compatibility.BACKWARD;
     private int nextId = 1;
 
-    private final KafkaProducer<String, String> producer;
-    private final HttpServer server;
+    // one write to the topic at a time, so that ids and versions are given out in order; reads never take it
+    private final ReentrantLock writer = new ReentrantLock(true);
 
-    private EmbeddedSchemaRegistry(String bootstrap, int port) throws IOException {
+    private final String topic;
+    private final KafkaProducer<String, String> producer;
+    private final JsonHttpServer server;
+
+    private EmbeddedSchemaRegistry(String bootstrap, Options o) throws IOException {
+        InetAddress bind = InetAddress.getByName(o.bindAddress());
+        if (!bind.isLoopbackAddress() && o.users().isEmpty()) {
+            throw new IllegalArgumentException("the schema registry would listen on " + o.bindAddress()
+                    + " without authentication: give it users (basic auth) or bind it to 127.0.0.1");
+        }
+        JsonHttpServer.Limits limits = new JsonHttpServer.Limits(o.maxRequestBytes(), o.readTimeout(),
+                o.idleTimeout(), o.maxConnections());
+        BasicAuth auth = o.users().isEmpty() ? null : new BasicAuth(o.users());
+        this.topic = o.topic();
         ensureTopic(bootstrap);
         load(bootstrap);
         Map<String, Object> p = new HashMap<>();
@@ -73,38 +157,72 @@ public final class EmbeddedSchemaRegistry implements AutoCloseable {
         p.put(ProducerConfig.ACKS_CONFIG, "all");
         p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
         p.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, 10_000);
-        p.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, 15_000);
+        p.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, (int) STORE_TIMEOUT.toMillis());
         p.put(ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, 10_000);
         producer = new KafkaProducer<>(p, new StringSerializer(), new StringSerializer());
-        server = HttpServer.create(new InetSocketAddress("127.0.0.1", port), 64);
-        server.createContext("/", this::handle);
-        server.setExecutor(Executors.newFixedThreadPool(4, r -> Thread.ofPlatform().daemon().name("registry-http").unstarted(r)));
-        server.start();
-    }
-
-    /** Starts on {@code port} (0: any free port), reading what an earlier instance stored in {@code _schemas}. */
-    public static EmbeddedSchemaRegistry start(String bootstrapServers, int port) {
         try {
-            return new EmbeddedSchemaRegistry(bootstrapServers, port);
-        } catch (IOException e) {
-            throw new IllegalStateException("cannot start the schema registry on port " + port + ": " + e.getMessage(), e);
+            server = new JsonHttpServer(new InetSocketAddress(bind, o.port()), limits, auth, this::handle);
+        } catch (IOException | RuntimeException e) {
+            producer.close(Duration.ZERO);
+            throw e;
         }
     }
 
-    public String url() {
-        return "http://127.0.0.1:" + server.getAddress().getPort();
+    /** Starts on loopback and {@code port} (0: any free port), reading what an earlier instance stored in {@code _schemas}. */
+    public static EmbeddedSchemaRegistry start(String bootstrapServers, int port) {
+        return start(bootstrapServers, Options.defaults().withPort(port));
     }
 
-    private static void ensureTopic(String bootstrap) {
+    public static EmbeddedSchemaRegistry start(String bootstrapServers, Options options) {
+        try {
+            return new EmbeddedSchemaRegistry(bootstrapServers, options);
+        } catch (UnknownHostException e) {
+            throw new IllegalArgumentException("cannot start the schema registry: unknown bind address "
+                    + options.bindAddress() + ": give an IP address such as 127.0.0.1", e);
+        } catch (IOException e) {
+            throw new IllegalStateException("cannot start the schema registry on " + options.bindAddress() + ":"
+                    + options.port() + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** Where local clients reach it: the bound address, or loopback when it listens on every address. */
+    public String url() {
+        InetSocketAddress a = server.address();
+        InetAddress host = a.getAddress();
+        String h;
+        if (host.isAnyLocalAddress()) {
+            h = host instanceof Inet6Address ? "[::1]" : "127.0.0.1";
+        } else {
+            h = host instanceof Inet6Address ? "[" + host.getHostAddress() + "]" : host.getHostAddress();
+        }
+        return "http://" + h + ":" + a.getPort();
+    }
+
+    /** The address and port it listens on. */
+    public InetSocketAddress address() {
+        return server.address();
+    }
+
+    /** Requests cut off because they did not arrive whole within the read timeout (each answered 408). */
+    public long timedOutRequests() {
+        return server.timedOut();
+    }
+
+    /** Connections refused because the connection limit was reached (each answered 503). */
+    public long refusedConnections() {
+        return server.refusedConnections();
+    }
+
+    private void ensureTopic(String bootstrap) {
         try (Admin admin = Admin.create(Map.of("bootstrap.servers", bootstrap))) {
-            admin.createTopics(List.of(new NewTopic(TOPIC, 1, (short) 1)
+            admin.createTopics(List.of(new NewTopic(topic, 1, (short) 1)
                     .configs(Map.of("cleanup.policy", "compact")))).all().get(30, TimeUnit.SECONDS);
         } catch (ExecutionException e) {
             if (!(e.getCause() instanceof TopicExistsException)) {
-                throw new IllegalStateException("cannot create " + TOPIC + ": " + e.getCause().getMessage(), e);
+                throw new IllegalStateException("cannot create " + topic + ": " + e.getCause().getMessage(), e);
             }
         } catch (Exception e) {
-            throw new IllegalStateException("cannot create " + TOPIC + ": " + e.getMessage(), e);
+            throw new IllegalStateException("cannot create " + topic + ": " + e.getMessage(), e);
         }
     }
 
@@ -116,7 +234,7 @@ public final class EmbeddedSchemaRegistry implements AutoCloseable {
         c.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
         try (KafkaConsumer<String, String> consumer = new KafkaConsumer<>(c, new StringDeserializer(),
                 new StringDeserializer())) {
-            TopicPartition tp = new TopicPartition(TOPIC, 0);
+            TopicPartition tp = new TopicPartition(topic, 0);
             consumer.assign(List.of(tp));
             consumer.seekToBeginning(List.of(tp));
             long end = consumer.endOffsets(List.of(tp)).get(tp);
@@ -138,13 +256,9 @@ public final class EmbeddedSchemaRegistry implements AutoCloseable {
             JsonNode v = JSON.readTree(value);
             switch (k.path("keytype").asText()) {
                 case "SCHEMA" -> {
-                    int id = v.get("id").asInt();
                     String canonical = v.get("schema").asText();
-                    schemaById.put(id, canonical);
-                    idByCanonical.put(canonical, id);
-                    subjects.computeIfAbsent(v.get("subject").asText(), s -> new ArrayList<>())
-                            .add(new Registered(v.get("version").asInt(), id));
-                    nextId = Math.max(nextId, id + 1);
+                    added(v.get("subject").asText(), v.get("version").asInt(), v.get("id").asInt(),
+                            new Stored(canonical, SchemaText.parse(canonical)));
                 }
                 case "CONFIG" -> {
                     Compatibility level = Compatibility.parse(v.get("compatibilityLevel").asText());
@@ -154,163 +268,158 @@ public final class EmbeddedSchemaRegistry implements AutoCloseable {
                         subjectCompatibility.put(k.get("subject").asText(), level);
                     }
                 }
-                default -> LOG.warn("ignoring an unknown record in {}: {}", TOPIC, key);
+                default -> LOG.warn("ignoring an unknown record in {}: {}", topic, key);
             }
         } catch (IOException | RuntimeException e) {
-            LOG.warn("ignoring a corrupt record in {}: {}", TOPIC, e.getMessage());
+            LOG.warn("ignoring a corrupt record in {}: {}", topic, e.getMessage());
         }
     }
 
+    /** Records a stored schema version in memory; the caller holds {@code state} (or is still loading). */
+    private void added(String subject, int version, int id, Stored s) {
+        schemaById.put(id, s);
+        idByCanonical.put(s.canonical(), id);
+        subjects.computeIfAbsent(subject, x -> new ArrayList<>()).add(new Registered(version, id));
+        nextId = Math.max(nextId, id + 1);
+    }
+
+    /** Writes one record to the topic and waits for it; called holding {@code writer}, never {@code state}. */
     private void store(ObjectNode key, ObjectNode value) {
         try {
-            producer.send(new ProducerRecord<>(TOPIC, JSON.writeValueAsString(key), JSON.writeValueAsString(value)))
-                    .get(15, TimeUnit.SECONDS);
-        } catch (Exception e) {
-            throw new HttpError(500, 50001, "Error in the backend datastore: " + e.getMessage());
+            producer.send(new ProducerRecord<>(topic, JSON.writeValueAsString(key), JSON.writeValueAsString(value)))
+                    .get(STORE_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new RegistryError(500, 50001, "Error in the backend datastore: interrupted");
+        } catch (TimeoutException e) {
+            throw new RegistryError(500, 50002, "Operation timed out: writing to " + topic + " took over "
+                    + STORE_TIMEOUT.toSeconds() + " s; is Kafka up?");
+        } catch (ExecutionException | JsonProcessingException | RuntimeException e) {
+            Throwable cause = e instanceof ExecutionException ? e.getCause() : e;
+            throw new RegistryError(500, 50001, "Error in the backend datastore: " + cause.getMessage());
         }
     }
 
-    /** An error answer with Confluent's code. */
-    private static final class HttpError extends RuntimeException {
-        final int status;
-        final int code;
-
-        HttpError(int status, int code, String message) {
-            super(message);
-            this.status = status;
-            this.code = code;
-        }
-    }
-
-    private static final Pattern SUBJECT_VERSIONS = Pattern.compile("^/subjects/([^/]+)/versions/?$");
-    private static final Pattern SUBJECT_VERSION = Pattern.compile("^/subjects/([^/]+)/versions/([^/]+)$");
-    private static final Pattern SUBJECT_VERSION_SCHEMA = Pattern.compile("^/subjects/([^/]+)/versions/([^/]+)/schema$");
-    private static final Pattern SUBJECT = Pattern.compile("^/subjects/([^/]+)/?$");
-    private static final Pattern SCHEMA_ID = Pattern.compile("^/schemas/ids/(\\d+)$");
-    private static final Pattern SCHEMA_ID_SCHEMA = Pattern.compile("^/schemas/ids/(\\d+)/schema$");
-    private static final Pattern CONFIG_SUBJECT = Pattern.compile("^/config/([^/]+)$");
-    private static final Pattern COMPAT = Pattern.compile("^/compatibility/subjects/([^/]+)/versions/([^/]+)$");
-
-    private void handle(HttpExchange ex) throws IOException {
-        int status = 200;
-        Object body;
+    /** Takes the write lock, waiting at most as long as one write may take and a bit. */
+    private void lockWriter() {
         try {
-            body = route(ex);
-        } catch (HttpError e) {
-            status = e.status;
-            body = JSON.createObjectNode().put("error_code", e.code).put("message", e.getMessage());
-        } catch (RuntimeException e) {
-            status = 500;
-            body = JSON.createObjectNode().put("error_code", 50001).put("message", String.valueOf(e.getMessage()));
-        }
-        byte[] out = JSON.writeValueAsBytes(body);
-        ex.getResponseHeaders().set("Content-Type", CONTENT_TYPE);
-        ex.sendResponseHeaders(status, out.length);
-        try (OutputStream os = ex.getResponseBody()) {
-            os.write(out);
+            if (!writer.tryLock(STORE_TIMEOUT.toMillis() * 2, TimeUnit.MILLISECONDS)) {
+                throw new RegistryError(500, 50002, "Operation timed out: other writes to " + topic
+                        + " are still waiting for Kafka; retry");
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new RegistryError(500, 50002, "Operation timed out: interrupted");
         }
     }
 
-    private static String decode(String s) {
-        return URLDecoder.decode(s, StandardCharsets.UTF_8);
-    }
-
-    private JsonNode requestBody(HttpExchange ex) {
-        try {
-            byte[] b = ex.getRequestBody().readAllBytes();
-            return b.length == 0 ? JSON.createObjectNode() : JSON.readTree(b);
-        } catch (IOException e) {
-            throw new HttpError(400, 400, "Unrecognized request body: " + e.getMessage());
+    private Response handle(Request r) {
+        List<String> p = r.path();
+        String method = r.method();
+        int n = p.size();
+        if (n == 0) {
+            allow(method, "GET");
+            return Response.ok(JSON.createObjectNode());
         }
-    }
-
-    private Object route(HttpExchange ex) {
-        String method = ex.getRequestMethod();
-        String path = ex.getRequestURI().getRawPath();
-        String query = ex.getRequestURI().getRawQuery();
-        Matcher m;
-        synchronized (this) {
-            if (path.equals("/") || path.isEmpty()) {
-                return JSON.createObjectNode();
-            }
-            if (path.equals("/subjects") || path.equals("/subjects/")) {
-                requireMethod(method, "GET");
-                return new ArrayList<>(subjects.keySet());
-            }
-            if ((m = SUBJECT_VERSIONS.matcher(path)).matches()) {
-                String subject = decode(m.group(1));
-                if (method.equals("POST")) {
-                    return register(subject, requestBody(ex));
-                }
-                requireMethod(method, "GET");
-                return versionsOf(subject).stream().map(Registered::version).toList();
-            }
-            if ((m = SUBJECT_VERSION_SCHEMA.matcher(path)).matches()) {
-                requireMethod(method, "GET");
-                Registered r = version(decode(m.group(1)), m.group(2));
-                return rawSchema(r.id());
-            }
-            if ((m = SUBJECT_VERSION.matcher(path)).matches()) {
-                requireMethod(method, "GET");
-                String subject = decode(m.group(1));
-                return describe(subject, version(subject, m.group(2)));
-            }
-            if ((m = SUBJECT.matcher(path)).matches()) {
-                requireMethod(method, "POST");
-                return lookup(decode(m.group(1)), requestBody(ex));
-            }
-            if ((m = SCHEMA_ID_SCHEMA.matcher(path)).matches()) {
-                requireMethod(method, "GET");
-                return rawSchema(schemaId(m.group(1)));
-            }
-            if ((m = SCHEMA_ID.matcher(path)).matches()) {
-                requireMethod(method, "GET");
-                int id = schemaId(m.group(1));
-                return JSON.createObjectNode().put("schema", schemaById.get(id));
-            }
-            if (path.equals("/config") || path.equals("/config/")) {
-                if (method.equals("PUT")) {
-                    Compatibility c = compatibilityFrom(requestBody(ex));
-                    storeConfig(null, c);
-                    globalCompatibility = c;
-                    return JSON.createObjectNode().put("compatibility", c.name());
-                }
-                requireMethod(method, "GET");
-                return JSON.createObjectNode().put("compatibilityLevel", globalCompatibility.name());
-            }
-            if ((m = CONFIG_SUBJECT.matcher(path)).matches()) {
-                String subject = decode(m.group(1));
-                if (method.equals("PUT")) {
-                    Compatibility c = compatibilityFrom(requestBody(ex));
-                    storeConfig(subject, c);
-                    subjectCompatibility.put(subject, c);
-                    return JSON.createObjectNode().put("compatibility", c.name());
-                }
-                requireMethod(method, "GET");
-                Compatibility c = subjectCompatibility.get(subject);
-                if (c == null) {
-                    if (query != null && query.contains("defaultToGlobal=true")) {
-                        c = globalCompatibility;
-                    } else {
-                        throw new HttpError(404, 40408, "Subject '" + subject
-                                + "' does not have subject-level compatibility configured");
+        switch (p.getFirst()) {
+            case "subjects" -> {
+                if (n == 1) {
+                    allow(method, "GET");
+                    synchronized (state) {
+                        return Response.ok(new ArrayList<>(subjects.keySet()));
                     }
                 }
-                return JSON.createObjectNode().put("compatibilityLevel", c.name());
+                String subject = p.get(1);
+                if (n == 2) {
+                    allow(method, "POST");
+                    return Response.ok(lookup(subject, body(r)));
+                }
+                if (!p.get(2).equals("versions")) {
+                    break;
+                }
+                if (n == 3) {
+                    allow(method, "GET", "POST");
+                    if (method.equals("POST")) {
+                        return Response.ok(register(subject, body(r)));
+                    }
+                    synchronized (state) {
+                        return Response.ok(versionsOf(subject).stream().map(Registered::version).toList());
+                    }
+                }
+                if (n == 4) {
+                    allow(method, "GET");
+                    synchronized (state) {
+                        return Response.ok(describe(subject, version(subject, p.get(3))));
+                    }
+                }
+                if (n == 5 && p.get(4).equals("schema")) {
+                    allow(method, "GET");
+                    synchronized (state) {
+                        return Response.ok(rawSchema(version(subject, p.get(3)).id()));
+                    }
+                }
             }
-            if ((m = COMPAT.matcher(path)).matches()) {
-                requireMethod(method, "POST");
-                return compatibility(decode(m.group(1)), m.group(2), requestBody(ex),
-                        query != null && query.contains("verbose=true"));
+            case "schemas" -> {
+                if (n >= 3 && p.get(1).equals("ids") && p.get(2).chars().allMatch(Character::isDigit)
+                        && (n == 3 || (n == 4 && p.get(3).equals("schema")))) {
+                    allow(method, "GET");
+                    synchronized (state) {
+                        int id = schemaId(p.get(2));
+                        return Response.ok(n == 4 ? rawSchema(id)
+                                : JSON.createObjectNode().put("schema", schemaById.get(id).canonical()));
+                    }
+                }
+            }
+            case "config" -> {
+                if (n <= 2) {
+                    String subject = n == 2 ? p.get(1) : null;
+                    allow(method, "GET", "PUT");
+                    if (method.equals("PUT")) {
+                        return Response.ok(putConfig(subject, compatibilityFrom(body(r))));
+                    }
+                    return Response.ok(config(subject, "true".equals(r.query().get("defaultToGlobal"))));
+                }
+            }
+            case "compatibility" -> {
+                if (n == 5 && p.get(1).equals("subjects") && p.get(3).equals("versions")) {
+                    allow(method, "POST");
+                    return Response.ok(compatibility(p.get(2), p.get(4), body(r),
+                            "true".equals(r.query().get("verbose"))));
+                }
+            }
+            default -> {
             }
         }
-        throw new HttpError(404, 404, "HTTP 404 Not Found");
+        throw RegistryError.of(404, "HTTP 404 Not Found");
     }
 
-    private static void requireMethod(String method, String expected) {
-        if (!method.equals(expected)) {
-            throw new HttpError(405, 405, "HTTP 405 Method Not Allowed");
+    private static void allow(String method, String... allowed) {
+        for (String a : allowed) {
+            if (a.equals(method)) {
+                return;
+            }
         }
+        throw RegistryError.of(405, "HTTP 405 Method Not Allowed").withHeader("Allow", String.join(", ", allowed));
+    }
+
+    /** The request's JSON object: an empty body is an empty object, anything but an object is refused. */
+    private static JsonNode body(Request r) {
+        if (r.body().length == 0) {
+            return JSON.createObjectNode();
+        }
+        JsonNode n;
+        try {
+            n = JSON.readTree(r.body());
+        } catch (JsonProcessingException e) {
+            throw RegistryError.of(400, "Unrecognized request body: not JSON: " + e.getOriginalMessage());
+        } catch (IOException e) {
+            throw RegistryError.of(400, "Unrecognized request body: " + e.getMessage());
+        }
+        if (n == null || !n.isObject()) {
+            throw RegistryError.of(400, "Unrecognized request body: expected a JSON object such as "
+                    + "{\"schema\": \"...\"}");
+        }
+        return n;
     }
 
     private int schemaId(String text) {
@@ -318,26 +427,26 @@ public final class EmbeddedSchemaRegistry implements AutoCloseable {
         try {
             id = Integer.parseInt(text);
         } catch (NumberFormatException e) {
-            throw new HttpError(404, 40403, "Schema " + text + " not found");
+            throw new RegistryError(404, 40403, "Schema " + text + " not found");
         }
         if (!schemaById.containsKey(id)) {
-            throw new HttpError(404, 40403, "Schema " + id + " not found");
+            throw new RegistryError(404, 40403, "Schema " + id + " not found");
         }
         return id;
     }
 
     private JsonNode rawSchema(int id) {
         try {
-            return JSON.readTree(schemaById.get(id));
+            return JSON.readTree(schemaById.get(id).canonical());
         } catch (IOException e) {
-            throw new HttpError(500, 50001, e.getMessage());
+            throw new RegistryError(500, 50001, e.getMessage());
         }
     }
 
     private List<Registered> versionsOf(String subject) {
         List<Registered> v = subjects.get(subject);
         if (v == null || v.isEmpty()) {
-            throw new HttpError(404, 40401, "Subject '" + subject + "' not found.");
+            throw new RegistryError(404, 40401, "Subject '" + subject + "' not found.");
         }
         return v;
     }
@@ -351,39 +460,43 @@ public final class EmbeddedSchemaRegistry implements AutoCloseable {
         try {
             v = Integer.parseInt(versionText);
         } catch (NumberFormatException e) {
-            throw new HttpError(422, 42202, "The specified version '" + versionText + "' is not a valid version id. "
-                    + "Allowed values are between [1, 2^31-1] and the string \"latest\"");
+            v = 0;
         }
         if (v < 1) {
-            throw new HttpError(422, 42202, "The specified version '" + versionText + "' is not a valid version id. "
-                    + "Allowed values are between [1, 2^31-1] and the string \"latest\"");
+            throw new RegistryError(422, 42202, "The specified version '" + versionText + "' is not a valid version "
+                    + "id. Allowed values are between [1, 2^31-1] and the string \"latest\"");
         }
         for (Registered r : versions) {
             if (r.version() == v) {
                 return r;
             }
         }
-        throw new HttpError(404, 40402, "Version " + v + " not found.");
+        throw new RegistryError(404, 40402, "Version " + v + " not found.");
     }
 
     private ObjectNode describe(String subject, Registered r) {
         return JSON.createObjectNode().put("subject", subject).put("version", r.version()).put("id", r.id())
-                .put("schema", schemaById.get(r.id()));
+                .put("schema", schemaById.get(r.id()).canonical());
     }
 
     private static Schema parseCandidate(JsonNode body) {
         String type = body.path("schemaType").asText("AVRO");
         if (!type.equals("AVRO")) {
-            throw new HttpError(422, 42201, "Invalid schema: this registry serves AVRO schemas only, not " + type);
+            throw new RegistryError(422, 42201, "Invalid schema: this registry serves AVRO schemas only, not " + type);
+        }
+        JsonNode refs = body.get("references");
+        if (refs != null && !refs.isNull() && !(refs.isArray() && refs.isEmpty())) {
+            throw new RegistryError(422, 42201, "Invalid schema: schema references are not supported by this "
+                    + "registry: register the schema with its named types inlined");
         }
         JsonNode text = body.get("schema");
         if (text == null || !text.isTextual()) {
-            throw new HttpError(422, 42201, "Invalid schema: the request has no \"schema\" string");
+            throw new RegistryError(422, 42201, "Invalid schema: the request has no \"schema\" string");
         }
         try {
             return SchemaText.parse(text.asText());
         } catch (RuntimeException e) {
-            throw new HttpError(422, 42201, "Invalid schema " + text.asText() + ": " + e.getMessage());
+            throw new RegistryError(422, 42201, "Invalid schema " + text.asText() + ": " + e.getMessage());
         }
     }
 
@@ -394,61 +507,91 @@ public final class EmbeddedSchemaRegistry implements AutoCloseable {
     private List<Schema> schemasOf(List<Registered> versions) {
         List<Schema> out = new ArrayList<>();
         for (Registered r : versions) {
-            out.add(SchemaText.parse(schemaById.get(r.id())));
+            out.add(schemaById.get(r.id()).schema());
         }
         return out;
     }
 
-    private ObjectNode register(String subject, JsonNode body) {
-        Schema schema = parseCandidate(body);
-        String canonical = schema.toString();
-        List<Registered> versions = subjects.getOrDefault(subject, List.of());
-        for (Registered r : versions) {
-            if (schemaById.get(r.id()).equals(canonical)) {
-                return JSON.createObjectNode().put("id", r.id()); // the same schema again: the same id
+    /** The id of {@code canonical} when it is already a version of {@code subject}; the caller holds state. */
+    private Integer registeredId(String subject, String canonical) {
+        for (Registered r : subjects.getOrDefault(subject, List.of())) {
+            if (schemaById.get(r.id()).canonical().equals(canonical)) {
+                return r.id();
             }
         }
-        List<String> problems = levelOf(subject).problems(schema, schemasOf(versions));
-        if (!problems.isEmpty()) {
-            throw new HttpError(409, 409, "Schema being registered is incompatible with an earlier schema for subject \""
-                    + subject + "\", details: " + problems);
+        return null;
+    }
+
+    private ObjectNode register(String subject, JsonNode body) {
+        Schema schema = parseCandidate(body);
+        String canonical = schema.toString(); // compared by canonical form: clients write one schema many ways
+        synchronized (state) {
+            Integer known = registeredId(subject, canonical);
+            if (known != null) {
+                return JSON.createObjectNode().put("id", known); // the same schema again: the same id
+            }
         }
-        int id = idByCanonical.getOrDefault(canonical, nextId);
-        int version = versions.isEmpty() ? 1 : versions.getLast().version() + 1;
-        ObjectNode key = JSON.createObjectNode().put("keytype", "SCHEMA").put("subject", subject)
-                .put("version", version).put("magic", 1);
-        ObjectNode value = JSON.createObjectNode().put("subject", subject).put("version", version).put("id", id)
-                .put("schema", canonical).put("deleted", false);
-        store(key, value);
-        if (id == nextId) {
-            nextId++;
+        lockWriter();
+        try {
+            List<Schema> earlier;
+            Compatibility level;
+            int id;
+            int version;
+            synchronized (state) {
+                Integer known = registeredId(subject, canonical);
+                if (known != null) {
+                    return JSON.createObjectNode().put("id", known);
+                }
+                List<Registered> versions = subjects.getOrDefault(subject, List.of());
+                earlier = schemasOf(versions);
+                level = levelOf(subject);
+                id = idByCanonical.getOrDefault(canonical, nextId);
+                version = versions.isEmpty() ? 1 : versions.getLast().version() + 1;
+            }
+            // only writers change a subject, and this one holds the write lock: the check needs no other lock
+            List<String> problems = level.problems(schema, earlier);
+            if (!problems.isEmpty()) {
+                throw new RegistryError(409, 409, "Schema being registered is incompatible with an earlier schema "
+                        + "for subject \"" + subject + "\", details: " + problems);
+            }
+            ObjectNode key = JSON.createObjectNode().put("keytype", "SCHEMA").put("subject", subject)
+                    .put("version", version).put("magic", 1);
+            ObjectNode value = JSON.createObjectNode().put("subject", subject).put("version", version).put("id", id)
+                    .put("schema", canonical).put("deleted", false);
+            store(key, value);
+            synchronized (state) {
+                added(subject, version, id, new Stored(canonical, schema));
+            }
+            return JSON.createObjectNode().put("id", id);
+        } finally {
+            writer.unlock();
         }
-        schemaById.put(id, canonical);
-        idByCanonical.put(canonical, id);
-        subjects.computeIfAbsent(subject, s -> new ArrayList<>()).add(new Registered(version, id));
-        return JSON.createObjectNode().put("id", id);
     }
 
     private ObjectNode lookup(String subject, JsonNode body) {
-        Schema schema = parseCandidate(body);
-        String canonical = schema.toString();
-        for (Registered r : versionsOf(subject)) {
-            if (schemaById.get(r.id()).equals(canonical)) {
-                return describe(subject, r);
+        String canonical = parseCandidate(body).toString();
+        synchronized (state) {
+            for (Registered r : versionsOf(subject)) {
+                if (schemaById.get(r.id()).canonical().equals(canonical)) {
+                    return describe(subject, r);
+                }
             }
         }
-        throw new HttpError(404, 40403, "Schema not found");
+        throw new RegistryError(404, 40403, "Schema not found");
     }
 
     private ObjectNode compatibility(String subject, String versionText, JsonNode body, boolean verbose) {
         Schema schema = parseCandidate(body);
-        List<Registered> versions = versionsOf(subject);
-        Compatibility level = levelOf(subject);
+        Compatibility level;
         List<Schema> against;
-        if (versionText.equals("latest") || versionText.equals("-1")) {
-            against = schemasOf(versions);
-        } else {
-            against = schemasOf(List.of(version(subject, versionText)));
+        synchronized (state) {
+            List<Registered> versions = versionsOf(subject);
+            level = levelOf(subject);
+            if (versionText.equals("latest") || versionText.equals("-1")) {
+                against = schemasOf(versions);
+            } else {
+                against = schemasOf(List.of(version(subject, versionText)));
+            }
         }
         List<String> problems = level.problems(schema, against);
         ObjectNode r = JSON.createObjectNode().put("is_compatible", problems.isEmpty());
@@ -458,29 +601,56 @@ public final class EmbeddedSchemaRegistry implements AutoCloseable {
         return r;
     }
 
+    private ObjectNode config(String subject, boolean defaultToGlobal) {
+        synchronized (state) {
+            Compatibility c = subject == null ? globalCompatibility : subjectCompatibility.get(subject);
+            if (c == null) {
+                if (!defaultToGlobal) {
+                    throw new RegistryError(404, 40408, "Subject '" + subject
+                            + "' does not have subject-level compatibility configured");
+                }
+                c = globalCompatibility;
+            }
+            return JSON.createObjectNode().put("compatibilityLevel", c.name());
+        }
+    }
+
     private static Compatibility compatibilityFrom(JsonNode body) {
         String level = body.path("compatibility").asText(null);
         try {
             return Compatibility.parse(level);
         } catch (IllegalArgumentException e) {
-            throw new HttpError(422, 42203, "Invalid compatibility level. Valid values are none, backward, forward, "
-                    + "full, backward_transitive, forward_transitive, and full_transitive");
+            throw new RegistryError(422, 42203, "Invalid compatibility level. Valid values are none, backward, "
+                    + "forward, full, backward_transitive, forward_transitive, and full_transitive");
         }
     }
 
-    private void storeConfig(String subject, Compatibility c) {
+    private ObjectNode putConfig(String subject, Compatibility c) {
         ObjectNode key = JSON.createObjectNode().put("keytype", "CONFIG").put("magic", 0);
         if (subject == null) {
             key.putNull("subject");
         } else {
             key.put("subject", subject);
         }
-        store(key, JSON.createObjectNode().put("compatibilityLevel", c.name()));
+        lockWriter();
+        try {
+            store(key, JSON.createObjectNode().put("compatibilityLevel", c.name()));
+            synchronized (state) {
+                if (subject == null) {
+                    globalCompatibility = c;
+                } else {
+                    subjectCompatibility.put(subject, c);
+                }
+            }
+        } finally {
+            writer.unlock();
+        }
+        return JSON.createObjectNode().put("compatibility", c.name());
     }
 
     @Override
     public void close() {
-        server.stop(0);
+        server.close();
         producer.close(Duration.ofSeconds(5));
     }
 }

@@ -14,21 +14,28 @@ public final class LocalStack implements AutoCloseable {
 
     private final EmbeddedKafka kafka;
     private EmbeddedSchemaRegistry registry;
-    private final int registryPort;
+    private final EmbeddedSchemaRegistry.Options registryOptions;
 
     private LocalStack(Path dataDir, int kafkaPort, int registryPort) {
-        this(dataDir, kafkaPort, registryPort, 0);
+        this(dataDir, kafkaPort, 0, EmbeddedSchemaRegistry.Options.defaults().withPort(registryPort));
     }
 
-    private LocalStack(Path dataDir, int kafkaPort, int registryPort, int controllerPort) {
+    private LocalStack(Path dataDir, int kafkaPort, int controllerPort, EmbeddedSchemaRegistry.Options registry) {
         this.kafka = EmbeddedKafka.start(dataDir.resolve("kafka"), kafkaPort, controllerPort);
-        this.registryPort = registryPort;
-        this.registry = EmbeddedSchemaRegistry.start(kafka.bootstrapServers(), registryPort);
+        this.registryOptions = registry;
+        this.registry = EmbeddedSchemaRegistry.start(kafka.bootstrapServers(), registry);
     }
 
     /** A stack kept in {@code dataDir} across runs: the controller's port is fixed too. */
     public static LocalStack start(Path dataDir, int kafkaPort, int registryPort, int controllerPort) {
-        return new LocalStack(dataDir, kafkaPort, registryPort, controllerPort);
+        return new LocalStack(dataDir, kafkaPort, controllerPort,
+                EmbeddedSchemaRegistry.Options.defaults().withPort(registryPort));
+    }
+
+    /** As above, with the registry's bind address, limits and users given. */
+    public static LocalStack start(Path dataDir, int kafkaPort, int controllerPort,
+            EmbeddedSchemaRegistry.Options registry) {
+        return new LocalStack(dataDir, kafkaPort, controllerPort, registry);
     }
 
     public static LocalStack start(Path dataDir, int kafkaPort, int registryPort) {
@@ -66,7 +73,7 @@ public final class LocalStack implements AutoCloseable {
         String url = registry.url();
         int port = Integer.parseInt(url.substring(url.lastIndexOf(':') + 1));
         registry.close();
-        registry = EmbeddedSchemaRegistry.start(kafka.bootstrapServers(), port);
+        registry = EmbeddedSchemaRegistry.start(kafka.bootstrapServers(), registryOptions.withPort(port));
     }
 
     @Override

@@ -15,6 +15,9 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.util.UUID;
 
+import static io.sockflow.embedded.RawHttp.exchange;
+import static io.sockflow.embedded.RawHttp.request;
+
 import static org.junit.jupiter.api.Assertions.*;
 
 /** The embedded registry answers as Confluent Schema Registry does, and keeps its ids across a restart. */
@@ -38,6 +41,11 @@ class EmbeddedSchemaRegistryTest {
         HttpResponse<String> r = HTTP.send(b.build(), HttpResponse.BodyHandlers.ofString());
         assertEquals("application/vnd.schemaregistry.v1+json", r.headers().firstValue("Content-Type").orElse(""));
         return new Answer(r.statusCode(), JSON.readTree(r.body()));
+    }
+
+    static int port() {
+        String url = stack.registryUrl();
+        return Integer.parseInt(url.substring(url.lastIndexOf(':') + 1));
     }
 
     static String schemaBody(String schema) throws Exception {
@@ -181,5 +189,131 @@ class EmbeddedSchemaRegistryTest {
         RegistryException unreachable = assertThrows(RegistryException.class, () -> down.byId(1));
         assertTrue(unreachable.getMessage().contains("unreachable"), unreachable.getMessage());
         assertEquals(3, down.errors(), "each attempt counted");
+    }
+
+    @Test
+    void aBadPercentEscapeIsA400WithAJsonBody() throws Exception {
+        for (String target : new String[]{"/subjects/%zz/versions", "/subjects/a%/versions", "/subjects/a%2/versions",
+                "/subjects/%u0041/versions", "/subjects/%E0%A4/versions" /* not UTF-8 */, "/config/x?defaultToGlobal=%G1",
+                "/%"}) {
+            RawHttp.Reply r = exchange(port(), request("GET", target, null)).assertError(400, 400);
+            assertTrue(r.json().get("message").asText().contains("%"), r.body());
+        }
+        // a well-formed escape still reaches the subject it names, '+' in a path included
+        String s = "t-" + UUID.randomUUID() + " a+b/c";
+        String enc = java.net.URLEncoder.encode(s, java.nio.charset.StandardCharsets.UTF_8).replace("+", "%20")
+                .replace("%2B", "+"); // a raw '+' in a path is a plus, not a space
+        assertEquals(200, call("POST", "/subjects/" + enc + "/versions", schemaBody(V1)).status());
+        assertEquals(s, call("GET", "/subjects/" + enc + "/versions/1", null).body().get("subject").asText());
+    }
+
+    @Test
+    void everyBadRequestIsA4xxWithConfluentsJsonShape() throws Exception {
+        String s = subject();
+        call("POST", "/subjects/" + s + "/versions", schemaBody(V1));
+        String type = "Content-Type: application/vnd.schemaregistry.v1+json";
+        int p = port();
+        // the body
+        exchange(p, request("POST", "/subjects/" + s + "/versions", "{\"schema\": ", type)).assertError(400, 400);
+        exchange(p, request("POST", "/subjects/" + s + "/versions", "[1, 2]", type)).assertError(400, 400);
+        exchange(p, request("PUT", "/config", "not json", type)).assertError(400, 400);
+        exchange(p, request("POST", "/subjects/" + s + "/versions", "{\"schema\": 5}", type)).assertError(422, 42201);
+        exchange(p, request("POST", "/subjects/" + s + "/versions", "{\"schema\": \"{\\\"type\\\": \\\"int\\\"}\", "
+                + "\"references\": [{\"name\": \"x\", \"subject\": \"y\", \"version\": 1}]}", type)).assertError(422, 42201);
+        exchange(p, request("POST", "/subjects/" + s + "/versions", "{\"schema\": \"x\", \"schemaType\": \"PROTOBUF\"}",
+                type)).assertError(422, 42201);
+        exchange(p, request("POST", "/compatibility/subjects/" + s + "/versions/0", schemaBody(V1), type))
+                .assertError(422, 42202);
+        exchange(p, request("POST", "/compatibility/subjects/" + s + "/versions/9", schemaBody(V1), type))
+                .assertError(404, 40402);
+        exchange(p, request("POST", "/compatibility/subjects/nope-" + s + "/versions/latest", schemaBody(V1), type))
+                .assertError(404, 40401);
+        exchange(p, request("GET", "/subjects/" + s + "/versions/2147483648", null)).assertError(422, 42202);
+        exchange(p, request("GET", "/schemas/ids/99999999999", null)).assertError(404, 40403);
+        // paths and methods
+        exchange(p, request("GET", "/nowhere", null)).assertError(404, 404);
+        exchange(p, request("GET", "/schemas/ids/abc", null)).assertError(404, 404);
+        exchange(p, request("GET", "/subjects/" + s + "/versions/1/other", null)).assertError(404, 404);
+        RawHttp.Reply method = exchange(p, request("DELETE", "/subjects/" + s + "/versions", null)).assertError(405, 405);
+        assertEquals("GET, POST", method.headers().get("allow"));
+        exchange(p, request("PATCH", "/config", "{}", type)).assertError(405, 405);
+        // media types
+        exchange(p, request("POST", "/subjects/" + s + "/versions", schemaBody(V1), "Content-Type: text/plain"))
+                .assertError(415, 415);
+        exchange(p, request("POST", "/subjects/" + s + "/versions", schemaBody(V1),
+                "Content-Type: application/x-www-form-urlencoded")).assertError(415, 415);
+        exchange(p, request("GET", "/subjects", null, "Accept: text/html")).assertError(406, 406);
+        assertEquals(200, exchange(p, request("GET", "/subjects", null,
+                "Accept: application/vnd.schemaregistry.v1+json, application/vnd.schemaregistry+json; qs=0.9")).status());
+        assertEquals(200, exchange(p, request("POST", "/subjects/" + s + "/versions", schemaBody(V1),
+                "Content-Type: application/json; charset=utf-8")).status());
+        // HTTP itself
+        exchange(p, "GARBAGE\r\n\r\n").assertError(400, 400);
+        exchange(p, "GET /subjects HTTP/2.0\r\n\r\n").assertError(505, 505);
+        exchange(p, "GET /subjects HTTPS/1.1\r\n\r\n").assertError(400, 400);
+        exchange(p, "GET subjects HTTP/1.1\r\n\r\n").assertError(400, 400);
+        exchange(p, "GET /sub\u00e9jects HTTP/1.1\r\n\r\n").assertError(400, 400);
+        exchange(p, "GET /subjects HTTP/1.1\r\nno colon here\r\n\r\n").assertError(400, 400);
+        exchange(p, "GET /subjects HTTP/1.1\r\nX-A: 1\r\n folded\r\n\r\n").assertError(400, 400);
+        exchange(p, "GET /" + "a".repeat(9000) + " HTTP/1.1\r\n\r\n").assertError(414, 414);
+        exchange(p, "GET /subjects HTTP/1.1\r\nX-Big: " + "b".repeat(70_000) + "\r\n\r\n").assertError(431, 431);
+        exchange(p, "GET /subjects HTTP/1.1\r\n" + "X-Many: 1\r\n".repeat(150) + "\r\n").assertError(431, 431);
+        exchange(p, "POST /subjects/" + s + "/versions HTTP/1.1\r\nContent-Length: 12x\r\n\r\n").assertError(400, 400);
+        exchange(p, "POST /subjects/" + s + "/versions HTTP/1.1\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\n{}")
+                .assertError(400, 400);
+        exchange(p, "POST /subjects/" + s + "/versions HTTP/1.1\r\nContent-Length: 2\r\n"
+                + "Transfer-Encoding: chunked\r\n\r\n{}").assertError(400, 400);
+        exchange(p, "POST /subjects/" + s + "/versions HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n")
+                .assertError(501, 501);
+        exchange(p, "POST /subjects/" + s + "/versions HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n")
+                .assertError(400, 400);
+        exchange(p, "POST /subjects/" + s + "/versions HTTP/1.1\r\nExpect: 200-ok\r\nContent-Length: 2\r\n\r\n{}")
+                .assertError(417, 417);
+    }
+
+    @Test
+    void wellFormedHttpVariantsAreServed() throws Exception {
+        int p = port();
+        String s = subject();
+        String body = schemaBody(V1);
+        // chunked, with an extension and a trailer
+        String half = body.substring(0, body.length() / 2);
+        String rest = body.substring(body.length() / 2);
+        RawHttp.Reply chunked = exchange(p, "POST /subjects/" + s + "/versions HTTP/1.1\r\nHost: x\r\n"
+                + "Content-Type: application/vnd.schemaregistry.v1+json\r\nTransfer-Encoding: chunked\r\n\r\n"
+                + Integer.toHexString(half.length()) + ";ext=1\r\n" + half + "\r\n"
+                + Integer.toHexString(rest.length()) + "\r\n" + rest + "\r\n0\r\nX-Trailer: t\r\n\r\n");
+        assertEquals(200, chunked.status(), chunked.body());
+        int id = chunked.json().get("id").asInt();
+        // keep-alive: three requests on one connection, the last two sent at once (pipelined)
+        try (java.net.Socket c = RawHttp.connect(p)) {
+            RawHttp.send(c, request("GET", "/subjects/" + s + "/versions", null));
+            assertEquals("[1]", RawHttp.read(c.getInputStream()).body());
+            RawHttp.send(c, request("GET", "/schemas/ids/" + id, null) + request("POST", "/subjects/" + s, body,
+                    "Expect: 100-continue"));
+            assertEquals(200, RawHttp.read(c.getInputStream()).status());
+            RawHttp.Reply cont = RawHttp.read(c.getInputStream());
+            assertEquals(100, cont.status(), "an interim answer to Expect: 100-continue");
+            RawHttp.Reply found = RawHttp.read(c.getInputStream());
+            assertEquals(id, found.json().get("id").asInt(), found.body());
+        }
+        // HTTP/1.0 gets its answer and the connection closes
+        try (java.net.Socket c = RawHttp.connect(p)) {
+            RawHttp.send(c, "GET /subjects/" + s + "/versions HTTP/1.0\r\n\r\n");
+            RawHttp.Reply r = RawHttp.read(c.getInputStream());
+            assertEquals("[1]", r.body());
+            assertEquals("close", r.headers().get("connection"));
+            assertEquals(-1, c.getInputStream().read());
+        }
+    }
+
+    @Test
+    void theSharedRegistryListensOnLoopbackOnly() {
+        EmbeddedSchemaRegistry r = EmbeddedSchemaRegistry.start(stack.bootstrapServers(),
+                EmbeddedSchemaRegistry.Options.defaults().withTopic("_schemas-bind-" + UUID.randomUUID()));
+        try (r) {
+            assertTrue(r.address().getAddress().isLoopbackAddress(), r.address().toString());
+            assertTrue(stack.registryUrl().startsWith("http://127.0.0.1:"), stack.registryUrl());
+        }
     }
 }

@@ -182,7 +182,7 @@ public final class SockflowJob {
                 .setTopics(cfg.get(JobConfig.EVENTS_TOPIC))
                 .setGroupId(cfg.get(JobConfig.GROUP_ID))
                 .setStartingOffsets(start)
-                .setDeserializer(new EventDecoder(registry))
+                .setDeserializer(new EventDecoder(registry, EventDecoder.Limits.of(cfg)))
                 .setProperties(kafka)
                 .setProperty("partition.discovery.interval.ms", "30000")
                 .setProperty("commit.offsets.on.checkpoint", "true");
@@ -191,7 +191,8 @@ public final class SockflowJob {
         }
         WatermarkStrategy<Decoded> watermarks = WatermarkStrategy
                 .<Decoded>forBoundedOutOfOrderness(cfg.getDuration(JobConfig.OUT_OF_ORDERNESS))
-                .withTimestampAssigner((d, kafkaTs) -> d.event != null ? d.event.getTimestamp().toEpochMilli() : kafkaTs)
+                // a dead letter's time is whatever its producer wrote: it must not move the watermark
+                .withTimestampAssigner((d, kafkaTs) -> d.event != null ? d.event.getTimestamp().toEpochMilli() : Long.MIN_VALUE)
                 .withIdleness(cfg.getDuration(JobConfig.IDLENESS));
         SingleOutputStreamOperator<SocketEvent> decoded = env
                 .fromSource(sourceBuilder.build(), watermarks, "sockflow.events")
@@ -201,7 +202,8 @@ public final class SockflowJob {
                 .name("split-dead-letters").uid("split");
         DataStream<DeadLetter> dead = decoded.getSideOutput(EventDecoder.Split.DEAD_LETTERS);
         dead.sinkTo(kafkaSink(cfg, kafka, cfg.get(JobConfig.DEAD_LETTER_TOPIC) + "-dlq",
-                new DeadLetterSerializer(cfg.get(JobConfig.DEAD_LETTER_TOPIC)))).name("dead-letter-sink").uid("dead-letter-sink");
+                new DeadLetterSerializer(cfg.get(JobConfig.DEAD_LETTER_TOPIC), cfg.getInt(JobConfig.MAX_RECORD_BYTES))))
+                .name("dead-letter-sink").uid("dead-letter-sink");
 
         DataStream<SocketEvent> events = decoded;
         long failAfter = cfg.getLong(JobConfig.FAIL_AFTER);
@@ -226,7 +228,7 @@ public final class SockflowJob {
                     .returns(BinaryTypeInfo.records(SocketLifecycle.class)).name("lifecycle").uid("lifecycle");
             if (jobs.contains("lifecycle")) {
                 sinks(cfg, kafka, lifecycles, JobConfig.LIFECYCLES_TOPIC, SocketLifecycle.getClassSchema(),
-                        l -> l.getHost() + "|" + l.getBootId() + "|" + l.getSocketInode(), lake, ns, LIFECYCLES_TABLE, kafkaOut, "lifecycles");
+                        io.sockflow.schemas.SocketIdentity::key, lake, ns, LIFECYCLES_TABLE, kafkaOut, "lifecycles");
             }
             if (jobs.contains("flow")) {
                 TypeInformation<LifecycleChange> change = BinaryTypeInfo.lifecycleChanges();
@@ -284,7 +286,8 @@ public final class SockflowJob {
         String topic = cfg.get(topicOption);
         EventDecoder.RegistrySupplier registry = registry(cfg);
         if (kafkaOut) {
-            stream.sinkTo(kafkaSink(cfg, kafka, name, new AvroRecordSerializer<>(topic, schema, registry, key)))
+            stream.sinkTo(kafkaSink(cfg, kafka, name, new AvroRecordSerializer<>(topic, schema, registry, key,
+                            cfg.getInt(JobConfig.MAX_RECORD_BYTES))))
                     .name(name + "-kafka").uid(name + "-kafka");
         }
         if (lake != null) {
@@ -324,6 +327,25 @@ public final class SockflowJob {
                 .setDeliveryGuarantee(DeliveryGuarantee.EXACTLY_ONCE)
                 .setTransactionalIdPrefix(cfg.get(JobConfig.TRANSACTION_PREFIX) + "-" + name)
                 .build();
+    }
+
+    /**
+     * The restart strategy of sockflow's own runs ({@code up}, the tests of failure): exponential delay from 1 s to
+     * 30 s, with no limit on attempts. A record the jobs cannot use does not fail them (it is dead-lettered), so what
+     * fails them is the world around: a registry, broker or disk away for a while. A few attempts and then FAILED
+     * turned such a spell into a stopped pipeline that every later start resumed into; retrying ever more slowly
+     * picks up by itself once it is back, and restarts from the last checkpoint lose nothing. (A Flink cluster with
+     * checkpointing defaults to the same kind.)
+     */
+    public static org.apache.flink.configuration.Configuration restartForever(org.apache.flink.configuration.Configuration conf) {
+        conf.setString("restart-strategy.type", "exponential-delay");
+        conf.setString("restart-strategy.exponential-delay.initial-backoff", "1s");
+        conf.setString("restart-strategy.exponential-delay.max-backoff", "30s");
+        conf.setString("restart-strategy.exponential-delay.backoff-multiplier", "2.0");
+        conf.setString("restart-strategy.exponential-delay.reset-backoff-threshold", "5min");
+        conf.setString("restart-strategy.exponential-delay.jitter-factor", "0.1");
+        conf.setString("restart-strategy.exponential-delay.attempts-before-reset-backoff", Integer.toString(Integer.MAX_VALUE));
+        return conf;
     }
 
     /** Runs the job graph and waits (local environments; tests). */

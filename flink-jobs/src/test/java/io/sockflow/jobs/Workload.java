@@ -12,7 +12,8 @@ import static io.sockflow.schemas.EventKind.*;
  * A known workload as the collector reports it: a listener (python3, pid 200) on 127.0.0.1:8080 accepting
  * {@code n} connections from curl processes, each sending {@code 100 * (i + 1)} bytes and getting {@code 1000 + i}
  * back (counted by the kernel's sock_send/recv_length records), one refused connect, one UDP exchange on a
- * connected client socket, and a socketpair. Times in ms after {@link Ev#T0}.
+ * connected client socket, and a socketpair; each socket ends with the close of its last descriptor and the release
+ * the collector reports after it. Times in ms after {@link Ev#T0}.
  */
 public final class Workload {
     public static final String LO = "127.0.0.1";
@@ -58,14 +59,14 @@ public final class Workload {
                 out.add(Ev.of(SOCK_SEND, 200, "python3", at + 6).tid(tid).socket(si).tcp().local(LO, PORT).remote(LO, cport).bytes(down).get());
                 out.add(Ev.of(SOCK_RECV, pid, "curl", at + 6).tid(tid).socket(ci).tcp().local(LO, cport).remote(LO, PORT).bytes(down).get());
             }
-            out.add(Ev.of(CLOSE, pid, "curl", at + 7).socket(ci).tcp().local(LO, cport).remote(LO, PORT).get());
-            out.add(Ev.of(CLOSE, 200, "python3", at + 8).socket(si).tcp().local(LO, PORT).remote(LO, cport).get());
+            closeLast(out, Ev.of(CLOSE, pid, "curl", at + 7).socket(ci).tcp().local(LO, cport).remote(LO, PORT));
+            closeLast(out, Ev.of(CLOSE, 200, "python3", at + 8).socket(si).tcp().local(LO, PORT).remote(LO, cport));
         }
         long at = 100 + n * 50L;
         // a refused connect
         out.add(Ev.of(SOCKET, 400, "curl", at).socket(500).tcp().get());
         out.add(Ev.of(CONNECT, 400, "curl", at + 1).socket(500).tcp().sockaddr(LO, 9).ret(-111, "ECONNREFUSED").get());
-        out.add(Ev.of(CLOSE, 400, "curl", at + 2).socket(500).tcp().get());
+        closeLast(out, Ev.of(CLOSE, 400, "curl", at + 2).socket(500).tcp());
         // UDP: a connected client and an unconnected server
         out.add(Ev.of(SOCKET, 500, "dig", at + 10).socket(600).udp().get());
         out.add(Ev.of(SOCKET, 501, "named", at + 10).socket(601).udp().get());
@@ -75,17 +76,23 @@ public final class Workload {
         out.add(Ev.of(RECVFROM, 501, "named", at + 14).socket(601).udp().local(LO, 5353).sockaddr(LO, 50000).bytes(40).get());
         out.add(Ev.of(SENDTO, 501, "named", at + 15).socket(601).udp().local(LO, 5353).sockaddr(LO, 50000).bytes(120).get());
         out.add(Ev.of(RECVFROM, 500, "dig", at + 16).socket(600).udp().local(LO, 50000).remote(LO, 5353).bytes(120).get());
-        out.add(Ev.of(CLOSE, 500, "dig", at + 17).socket(600).udp().get());
-        out.add(Ev.of(CLOSE, 501, "named", at + 18).socket(601).udp().get());
+        closeLast(out, Ev.of(CLOSE, 500, "dig", at + 17).socket(600).udp());
+        closeLast(out, Ev.of(CLOSE, 501, "named", at + 18).socket(601).udp());
         // a socketpair
         out.add(Ev.of(SOCKETPAIR, 600, "worker", at + 20).socket(700).related(701).unix().get());
         out.add(Ev.of(SENDMSG, 600, "worker", at + 21).socket(700).unix().bytes(9).get());
         out.add(Ev.of(RECVMSG, 600, "worker", at + 22).socket(701).unix().bytes(9).get());
-        out.add(Ev.of(CLOSE, 600, "worker", at + 23).socket(700).unix().get());
-        out.add(Ev.of(CLOSE, 600, "worker", at + 24).socket(701).unix().get());
+        closeLast(out, Ev.of(CLOSE, 600, "worker", at + 23).socket(700).unix());
+        closeLast(out, Ev.of(CLOSE, 600, "worker", at + 24).socket(701).unix());
         // the listener closes last
-        out.add(Ev.of(CLOSE, 200, "python3", at + 30).socket(10).tcp().local(LO, PORT).get());
+        closeLast(out, Ev.of(CLOSE, 200, "python3", at + 30).socket(10).tcp().local(LO, PORT));
         return out;
+    }
+
+    /** The close of a socket's last descriptor and, as the collector reports it, the kernel's release of it. */
+    static void closeLast(List<SocketEvent> out, Ev close) {
+        out.add(close.last().get());
+        out.add(close.released("CLOSE").get());
     }
 
     /** Sockets in the workload: listener, 2 per connection, refused, 2 UDP, 2 pair ends. */

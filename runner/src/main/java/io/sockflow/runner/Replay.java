@@ -29,15 +29,19 @@ public final class Replay implements Runnable {
 
     private final List<SocketEvent> events;
     private final String bootstrap;
-    private final String registryUrl;
+    private final RegistryClient.Config registry;
     private final String topic;
     private final AtomicBoolean stop = new AtomicBoolean();
     private final AtomicLong sent = new AtomicLong();
 
     public Replay(List<SocketEvent> events, String bootstrap, String registryUrl, String topic) {
+        this(events, bootstrap, RegistryClient.Config.of(registryUrl), topic);
+    }
+
+    public Replay(List<SocketEvent> events, String bootstrap, RegistryClient.Config registry, String topic) {
         this.events = events;
         this.bootstrap = bootstrap;
-        this.registryUrl = registryUrl;
+        this.registry = registry;
         this.topic = topic;
     }
 
@@ -69,7 +73,7 @@ public final class Replay implements Runnable {
         p.put("enable.idempotence", "true");
         p.put("linger.ms", "20");
         ConfluentAvro.Serializer<SocketEvent> ser = new ConfluentAvro.Serializer<>(
-                new RegistryClient(RegistryClient.Config.of(registryUrl)), topic, SocketEvent.getClassSchema());
+                new RegistryClient(registry), topic, SocketEvent.getClassSchema());
         if (events.isEmpty()) {
             return;
         }

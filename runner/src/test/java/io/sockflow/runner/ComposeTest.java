@@ -43,8 +43,8 @@ class ComposeTest {
             assertTrue(services.get(s).has("healthcheck"), s + " has a health check");
             assertFalse(strings(services.get(s).get("healthcheck").get("test")).isEmpty());
         }
-        assertTrue(strings(services.get("kafka").get("ports")).contains("9092:9092"));
-        assertTrue(strings(services.get("schema-registry").get("ports")).contains("8081:8081"));
+        assertTrue(strings(services.get("kafka").get("ports")).contains("127.0.0.1:9092:9092"));
+        assertTrue(strings(services.get("schema-registry").get("ports")).contains("127.0.0.1:8081:8081"));
         assertTrue(strings(services.get("jobmanager").get("ports")).stream().anyMatch(p -> p.endsWith(":8081")), "Flink's REST port");
         assertEquals("KRaft", services.get("kafka").get("environment").get("KAFKA_PROCESS_ROLES").asText().contains("controller") ? "KRaft" : "");
         // the submitter waits for a healthy cluster and registry, and runs the job jar the build makes
@@ -63,13 +63,38 @@ class ComposeTest {
     }
 
     @Test
+    void everyPublishedPortIsOnLoopbackAndFlinkTakesNoWebSubmission() throws Exception {
+        JsonNode services = compose().get("services");
+        services.fields().forEachRemaining(e -> {
+            for (String port : strings(e.getValue().path("ports"))) {
+                assertTrue(port.startsWith("127.0.0.1:"), e.getKey() + " publishes " + port + " beyond this host");
+            }
+        });
+        String flink = services.get("jobmanager").get("environment").get("FLINK_PROPERTIES").asText();
+        assertTrue(flink.contains("web.submit.enable: false"), flink);
+    }
+
+    @Test
     void theCollectorHasTheHostAndTheLeastPrivilegeItNeeds() throws Exception {
         JsonNode c = compose().get("services").get("collector");
         assertEquals("host", c.get("pid").asText());
         assertEquals("host", c.get("network_mode").asText());
-        boolean privileged = c.path("privileged").asBoolean(false);
+        assertFalse(c.path("privileged").asBoolean(false), "not privileged");
+        assertEquals(List.of("ALL"), strings(c.path("cap_drop")), "every capability dropped first");
         List<String> caps = strings(c.path("cap_add"));
-        assertTrue(privileged || caps.containsAll(List.of("BPF", "PERFMON", "DAC_READ_SEARCH")), caps.toString());
+        assertEquals(Set.of("BPF", "PERFMON", "DAC_READ_SEARCH", "NET_ADMIN", "SETUID", "SETGID", "CHOWN"), Set.copyOf(caps),
+                "the named capabilities it needs, and no more (no SYS_ADMIN)");
+        List<String> security = strings(c.path("security_opt"));
+        assertTrue(security.stream().noneMatch(o -> o.contains("unconfined")), "the runtime's seccomp and AppArmor stay on: " + security);
+        assertTrue(security.contains("no-new-privileges:true"), security.toString());
+        // the reason for each, beside it (a comment, so read from the text)
+        List<String> lines = Files.readAllLines(ROOT.resolve("docker-compose.yml"));
+        for (String cap : caps) {
+            String line = lines.stream().filter(l -> l.strip().startsWith("- " + cap + " ") || l.strip().equals("- " + cap))
+                    .findFirst().orElseThrow();
+            assertTrue(line.contains("#") && line.substring(line.indexOf('#') + 1).strip().length() > 15, "a reason beside " + cap + ": " + line);
+        }
+        assertEquals("65534:65534", c.get("environment").get("SOCKFLOW_RUN_AS").asText(), "it gives its capabilities up once attached");
         List<String> mounts = strings(c.get("volumes"));
         for (String m : List.of("/sys/kernel/btf", "/sys/kernel/tracing", "/sys/fs/bpf")) {
             assertTrue(mounts.stream().anyMatch(v -> v.startsWith(m + ":" + m)), m + " mounted: " + mounts);

@@ -83,10 +83,24 @@ class UpTest {
             fail(what + " not seen within " + seconds + " s; output:\n" + tail(output()));
         }
 
+        /** Stops up as a user would (SIGTERM), so that a failed test leaves no process behind either. */
         @Override
         public void close() throws Exception {
+            List<ProcessHandle> children = process.descendants().toList();
             if (process.isAlive()) {
-                process.destroyForcibly();
+                process.destroy();
+                if (!process.waitFor(150, TimeUnit.SECONDS)) {
+                    process.destroyForcibly();
+                }
+            }
+            for (ProcessHandle c : children) {
+                if (!c.onExit().isDone()) {
+                    try {
+                        c.onExit().get(20, TimeUnit.SECONDS);
+                    } catch (java.util.concurrent.TimeoutException e) {
+                        c.destroyForcibly();
+                    }
+                }
             }
         }
     }
@@ -123,6 +137,8 @@ class UpTest {
     @Test
     @Order(1)
     void upShowsHostTrafficInTheViewAndInSqlAndStopsCleanlyOnSigterm() throws Exception {
+        // up runs its pipeline as nobody (root without sudo): nobody must be able to enter the folder above the data
+        Files.setPosixFilePermissions(dir, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
         data = dir.resolve("data");
         kafkaPort = freePort();
         registryPort = freePort();
@@ -268,6 +284,9 @@ class UpTest {
         Path d = dir.resolve("damaged");
         Path chk = Files.createDirectories(d.resolve("checkpoints/0123456789abcdef0123456789abcdef/chk-7"));
         Files.write(chk.resolve("_metadata"), new byte[] {1, 2, 3, 4, 5, 6, 7, 8});
+        // the folder is the runtime user's (nobody, as up runs as root without sudo here)
+        assertEquals(0, new ProcessBuilder("chown", "-R", "65534:65534", d.toString()).start().waitFor());
+        Files.setPosixFilePermissions(dir, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
         try (Running up = new Running(List.of(), "--headless", "--replay", "sample", "--duration", "40s", "--data", d.toString(),
                 "--kafka-port", Integer.toString(freePort()), "--registry-port", Integer.toString(freePort()), "--metrics-port", "0")) {
             up.await(l -> l.contains("resuming from checkpoints/0123456789abcdef0123456789abcdef/chk-7"), 90, "the resume");

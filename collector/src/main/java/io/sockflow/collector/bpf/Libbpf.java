@@ -74,6 +74,14 @@ public final class Libbpf {
             handle("bpf_program__fd", FunctionDescriptor.of(JAVA_INT, ADDRESS), false);
     private static final MethodHandle PROGRAM_ATTACH =
             handle("bpf_program__attach", FunctionDescriptor.of(ADDRESS, ADDRESS), true);
+    private static final MethodHandle PROGRAM_ATTACH_CGROUP =
+            handle("bpf_program__attach_cgroup", FunctionDescriptor.of(ADDRESS, ADDRESS, JAVA_INT), true);
+    private static final MethodHandle PROGRAM_ATTACH_ITER =
+            handle("bpf_program__attach_iter", FunctionDescriptor.of(ADDRESS, ADDRESS, ADDRESS), true);
+    private static final MethodHandle LINK_FD =
+            handle("bpf_link__fd", FunctionDescriptor.of(JAVA_INT, ADDRESS), false);
+    private static final MethodHandle ITER_CREATE =
+            handle("bpf_iter_create", FunctionDescriptor.of(JAVA_INT, JAVA_INT), false);
     private static final MethodHandle LINK_DESTROY =
             handle("bpf_link__destroy", FunctionDescriptor.of(JAVA_INT, ADDRESS), false);
     private static final MethodHandle MAP_NAME =
@@ -224,6 +232,41 @@ public final class Libbpf {
     public static MemorySegment programAttach(MemorySegment prog) {
         try {
             return (MemorySegment) PROGRAM_ATTACH.invokeExact(CALL_STATE_BUF.get(), prog);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** Attaches a cgroup program (cgroup/sock_create, cgroup/sock_release) to the cgroup open at {@code cgroupFd}. */
+    public static MemorySegment programAttachCgroup(MemorySegment prog, int cgroupFd) {
+        try {
+            return (MemorySegment) PROGRAM_ATTACH_CGROUP.invokeExact(CALL_STATE_BUF.get(), prog, cgroupFd);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** Attaches an iterator program (no options: the whole table), ready for {@link #iterCreate}. */
+    public static MemorySegment programAttachIter(MemorySegment prog) {
+        try {
+            return (MemorySegment) PROGRAM_ATTACH_ITER.invokeExact(CALL_STATE_BUF.get(), prog, MemorySegment.NULL);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    public static int linkFd(MemorySegment link) {
+        try {
+            return (int) LINK_FD.invokeExact(link);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** A new run of an attached iterator: a file descriptor whose read() runs the program; negative errno on failure. */
+    public static int iterCreate(int linkFd) {
+        try {
+            return (int) ITER_CREATE.invokeExact(linkFd);
         } catch (Throwable t) {
             throw rethrow(t);
         }

@@ -85,6 +85,21 @@ public final class LibbpfLog {
         }
     }
 
+    /** The program libbpf last said it failed to load (its "prog 'NAME': failed to load" line), or null. */
+    public static String failedProgram() {
+        List<String> lines = recent();
+        for (int i = lines.size() - 1; i >= 0; i--) {
+            java.util.regex.Matcher m = FAILED.matcher(lines.get(i));
+            if (m.find()) {
+                return m.group(1);
+            }
+        }
+        return null;
+    }
+
+    private static final java.util.regex.Pattern FAILED = java.util.regex.Pattern.compile(
+            "prog '([^']+)': (?:failed to load|BPF program load failed|failed to resolve CO-RE relocation)");
+
     /** The most telling line of a verifier log: the last one that is not the log's own frame. */
     public static String verifierReason() {
         List<String> lines = recent();

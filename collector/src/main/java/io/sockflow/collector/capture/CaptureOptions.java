@@ -16,10 +16,11 @@ import java.util.List;
  * @param tracefsPath     where tracefs is (or is to be) mounted
  * @param catalog         which tracepoints exist (tracefs by default)
  * @param groups          kernel tracepoint groups to record: sock, tcp, skb, net, xdp, udp
+ * @param features        what the kernel has (its BTF by default; tests pass a reduced one to play an older kernel)
  */
 public record CaptureOptions(List<Integer> pidInclude, List<Integer> pidExclude, List<Long> cgroupInclude,
         List<Long> cgroupExclude, boolean excludeSelf, int ringBufferBytes, Path btfPath, Path tracefsPath,
-        TracepointCatalog catalog, java.util.Set<String> groups) {
+        TracepointCatalog catalog, java.util.Set<String> groups, KernelFeatures features) {
 
     public static final Path DEFAULT_BTF = Path.of("/sys/kernel/btf/vmlinux");
     public static final Path DEFAULT_TRACEFS = Path.of("/sys/kernel/tracing");
@@ -27,51 +28,56 @@ public record CaptureOptions(List<Integer> pidInclude, List<Integer> pidExclude,
 
     public static CaptureOptions defaults() {
         return new CaptureOptions(List.of(), List.of(), List.of(), List.of(), true, DEFAULT_RING_BUFFER_BYTES,
-                DEFAULT_BTF, DEFAULT_TRACEFS, null, java.util.Set.copyOf(io.sockflow.collector.bpf.EventLayout.GROUPS));
+                DEFAULT_BTF, DEFAULT_TRACEFS, null, java.util.Set.copyOf(io.sockflow.collector.bpf.EventLayout.GROUPS), null);
     }
 
     public CaptureOptions withGroups(java.util.Set<String> g) {
         return new CaptureOptions(pidInclude, pidExclude, cgroupInclude, cgroupExclude, excludeSelf, ringBufferBytes,
-                btfPath, tracefsPath, catalog, java.util.Set.copyOf(g));
+                btfPath, tracefsPath, catalog, java.util.Set.copyOf(g), features);
     }
 
     public CaptureOptions withPidInclude(List<Integer> pids) {
         return new CaptureOptions(pids, pidExclude, cgroupInclude, cgroupExclude, excludeSelf, ringBufferBytes,
-                btfPath, tracefsPath, catalog, groups);
+                btfPath, tracefsPath, catalog, groups, features);
     }
 
     public CaptureOptions withPidExclude(List<Integer> pids) {
         return new CaptureOptions(pidInclude, pids, cgroupInclude, cgroupExclude, excludeSelf, ringBufferBytes,
-                btfPath, tracefsPath, catalog, groups);
+                btfPath, tracefsPath, catalog, groups, features);
     }
 
     public CaptureOptions withCgroups(List<Long> include, List<Long> exclude) {
         return new CaptureOptions(pidInclude, pidExclude, include, exclude, excludeSelf, ringBufferBytes, btfPath,
-                tracefsPath, catalog, groups);
+                tracefsPath, catalog, groups, features);
     }
 
     public CaptureOptions withExcludeSelf(boolean exclude) {
         return new CaptureOptions(pidInclude, pidExclude, cgroupInclude, cgroupExclude, exclude, ringBufferBytes,
-                btfPath, tracefsPath, catalog, groups);
+                btfPath, tracefsPath, catalog, groups, features);
     }
 
     public CaptureOptions withRingBufferBytes(int bytes) {
         return new CaptureOptions(pidInclude, pidExclude, cgroupInclude, cgroupExclude, excludeSelf, bytes, btfPath,
-                tracefsPath, catalog, groups);
+                tracefsPath, catalog, groups, features);
     }
 
     public CaptureOptions withBtfPath(Path path) {
         return new CaptureOptions(pidInclude, pidExclude, cgroupInclude, cgroupExclude, excludeSelf, ringBufferBytes,
-                path, tracefsPath, catalog, groups);
+                path, tracefsPath, catalog, groups, features);
     }
 
     public CaptureOptions withTracefsPath(Path path) {
         return new CaptureOptions(pidInclude, pidExclude, cgroupInclude, cgroupExclude, excludeSelf, ringBufferBytes,
-                btfPath, path, catalog, groups);
+                btfPath, path, catalog, groups, features);
+    }
+
+    public CaptureOptions withFeatures(KernelFeatures f) {
+        return new CaptureOptions(pidInclude, pidExclude, cgroupInclude, cgroupExclude, excludeSelf, ringBufferBytes,
+                btfPath, tracefsPath, catalog, groups, f);
     }
 
     public CaptureOptions withCatalog(TracepointCatalog c) {
         return new CaptureOptions(pidInclude, pidExclude, cgroupInclude, cgroupExclude, excludeSelf, ringBufferBytes,
-                btfPath, tracefsPath, c, groups);
+                btfPath, tracefsPath, c, groups, features);
     }
 }

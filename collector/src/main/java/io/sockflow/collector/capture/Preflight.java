@@ -14,6 +14,7 @@ import java.nio.file.Path;
  */
 public final class Preflight {
     static final int CAP_DAC_READ_SEARCH = 2;
+    static final int CAP_NET_ADMIN = 12;
     static final int CAP_SYS_ADMIN = 21;
     static final int CAP_PERFMON = 38;
     static final int CAP_BPF = 39;
@@ -60,6 +61,12 @@ public final class Preflight {
         return -1L;
     }
 
+    /** Whether this process may attach cgroup programs (the socket birth and release hooks): CAP_NET_ADMIN. */
+    public static boolean mayAttachCgroupPrograms() {
+        long caps = effectiveCapabilities();
+        return has(caps, CAP_NET_ADMIN) || has(caps, CAP_SYS_ADMIN);
+    }
+
     static boolean has(long caps, int cap) {
         return (caps & (1L << cap)) != 0;
     }
@@ -89,7 +96,7 @@ public final class Preflight {
                 }
             }
             throw new BpfException("missing privileges for live capture (" + missing.toString().trim()
-                    + "): run as root, or grant CAP_BPF, CAP_PERFMON and CAP_DAC_READ_SEARCH "
+                    + "): run as root, or grant CAP_BPF, CAP_PERFMON and CAP_DAC_READ_SEARCH (and CAP_NET_ADMIN for the cgroup hooks) "
                     + "(README, Security); --replay FILE runs without them", EXIT_PRIVILEGES);
         }
     }

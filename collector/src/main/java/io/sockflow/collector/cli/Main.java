@@ -12,6 +12,7 @@ public final class Main {
     }
 
     public static void main(String[] argv) {
+        io.sockflow.collector.sys.Privileges.privateFiles(); // the spool, a capture file, the status file: the owner's alone
         System.exit(run(argv));
     }
 
@@ -47,6 +48,15 @@ public final class Main {
         } catch (io.sockflow.collector.transport.TransportException e) {
             System.err.println("sockflow: " + e.getMessage());
             return 6;
+        } catch (org.apache.kafka.common.KafkaException e) {
+            // a Kafka client setting it refuses (from --kafka-config): its own words, on one line
+            Throwable t = e;
+            while (t.getCause() != null) {
+                t = t.getCause();
+            }
+            System.err.println("sockflow: the Kafka client refused its settings: " + t.getMessage()
+                    + ": check --bootstrap-servers and --kafka-config");
+            return 2;
         }
     }
 

@@ -51,11 +51,18 @@ public final class Settings extends AbstractConfig {
     public static final String SPOOL_DIR = "spool.dir";
     public static final String SPOOL_MAX_BYTES = "spool.max.bytes";
     public static final String SPOOL_FULL_POLICY = "spool.full.policy";
+    public static final String SPOOL_FSYNC_INTERVAL = "spool.fsync.interval";
     public static final String BUFFER_MEMORY = "buffer.memory.bytes";
     public static final String TRACEPOINT_GROUPS = "tracepoint.groups";
     public static final String COUNTERS_INTERVAL = "counters.interval";
+    public static final String SWEEP_INTERVAL = "sweep.interval";
     public static final String FILE = "file";
     public static final String METRICS_PORT = "metrics.port";
+    public static final String METRICS_ADDRESS = "metrics.address";
+    public static final String METRICS_USER_INFO = "metrics.basic.auth.user.info";
+    public static final String RUN_AS = "run.as";
+    public static final String STATUS_FILE = "status.file";
+    public static final String EXIT_WITH_PID = "exit.with.pid";
 
     public static final ConfigDef DEFINITION = new ConfigDef()
             .define(OUTPUT, ConfigDef.Type.STRING, "json", ConfigDef.ValidString.in("json", "kafka", "file"),
@@ -64,9 +71,9 @@ public final class Settings extends AbstractConfig {
                             + "capture that `sockflow up --replay` plays back).")
             .define(FILE, ConfigDef.Type.STRING, "capture.avro", ConfigDef.Importance.MEDIUM,
                     "The Avro file that --output file writes (overwritten).")
-            .define(BOOTSTRAP_SERVERS, ConfigDef.Type.STRING, "127.0.0.1:9092", ConfigDef.Importance.HIGH,
+            .define(BOOTSTRAP_SERVERS, ConfigDef.Type.STRING, "127.0.0.1:9092", new HostPorts(), ConfigDef.Importance.HIGH,
                     "Kafka brokers to write to (output kafka), host:port[,host:port].")
-            .define(REGISTRY_URL, ConfigDef.Type.STRING, "http://127.0.0.1:8081", ConfigDef.Importance.HIGH,
+            .define(REGISTRY_URL, ConfigDef.Type.STRING, "http://127.0.0.1:8081", new Urls(), ConfigDef.Importance.HIGH,
                     "Confluent-compatible schema registry URL(s), comma-separated (output kafka).")
             .define(REGISTRY_USER_INFO, ConfigDef.Type.PASSWORD, null, ConfigDef.Importance.LOW,
                     "user:password for the registry's basic authentication.")
@@ -93,6 +100,10 @@ public final class Settings extends AbstractConfig {
                     ConfigDef.ValidString.in("drop-newest", "drop-oldest"), ConfigDef.Importance.MEDIUM,
                     "When the spool is full: drop-newest keeps what is spooled, drop-oldest makes room; every "
                             + "dropped event is counted.")
+            .define(SPOOL_FSYNC_INTERVAL, ConfigDef.Type.STRING, "1s", new DurationValidator(),
+                    ConfigDef.Importance.LOW, "Most time between spooling an event and putting it on disk (fsync): "
+                            + "what a power loss can cost. A finished segment is fsynced at once, and everything at "
+                            + "a clean stop. 0 fsyncs every event (slow).")
             .define(BUFFER_MEMORY, ConfigDef.Type.LONG, 64L << 20, ConfigDef.Range.between(64 * 1024, 1L << 34),
                     ConfigDef.Importance.LOW, "Bytes of events the producer holds in memory; past that they are spooled.")
             .define(DURATION, ConfigDef.Type.STRING, "0", new DurationValidator(), ConfigDef.Importance.MEDIUM,
@@ -113,9 +124,28 @@ public final class Settings extends AbstractConfig {
             .define(COUNTERS_INTERVAL, ConfigDef.Type.STRING, "10s", new DurationValidator(), ConfigDef.Importance.LOW,
                     "How often the counters aggregated in the kernel (RTT, drops, interfaces, XDP, UDP overflows) are "
                             + "read, reset and emitted as records.")
+            .define(SWEEP_INTERVAL, ConfigDef.Type.STRING, "30s", new DurationValidator(), ConfigDef.Importance.LOW,
+                    "How often every process's socket descriptors are walked (about 20 ms per 10,000 sockets) to end "
+                            + "sockets that went without their end being seen (a dropped record, a unix socket released "
+                            + "by a late reference) and to learn sockets whose birth was not seen; 0 turns the sweep off.")
             .define(METRICS_PORT, ConfigDef.Type.INT, 0, ConfigDef.Range.between(0, 65535), ConfigDef.Importance.MEDIUM,
                     "Serve Prometheus metrics (events by kind, kernel drops, Kafka acks and failures, spool depth, "
-                            + "produce latency, registry errors) at http://0.0.0.0:PORT/metrics; 0 serves none.")
+                            + "produce latency, registry errors) at http://ADDRESS:PORT/metrics; 0 serves none.")
+            .define(METRICS_ADDRESS, ConfigDef.Type.STRING, "127.0.0.1", ConfigDef.Importance.LOW,
+                    "Address the metrics endpoint listens on. Loopback by default; any other address needs "
+                            + "--metrics-basic-auth-user-info, so that it is never open without authentication.")
+            .define(METRICS_USER_INFO, ConfigDef.Type.PASSWORD, null, ConfigDef.Importance.LOW,
+                    "user:password a scraper must send (HTTP basic authentication) to read the metrics.")
+            .define(RUN_AS, ConfigDef.Type.STRING, "auto", ConfigDef.Importance.MEDIUM,
+                    "Who the collector becomes once its programs are attached, giving up every capability (a "
+                            + "user name or uid[:gid]); auto: the user who ran sudo, else it stays as started and says so; root keeps "
+                            + "root and its capabilities. Only a collector started as root switches.")
+            .define(EXIT_WITH_PID, ConfigDef.Type.LONG, 0L, ConfigDef.Range.atLeast(0), ConfigDef.Importance.LOW,
+                    "Stop (cleanly) when the process with this pid ends: sockflow up gives its own, so that a killed "
+                            + "up leaves no collector behind; 0: none.")
+            .define(STATUS_FILE, ConfigDef.Type.STRING, null, ConfigDef.Importance.LOW,
+                    "A file the collector rewrites every second with its counters (name=value lines), for a "
+                            + "process that shows them (sockflow up's live view).")
             .define(EXCLUDE_SELF, ConfigDef.Type.BOOLEAN, true, ConfigDef.Importance.LOW,
                     "Leave the collector's own process out, so its own traffic never feeds back into the capture.")
             .define(RING_BUFFER_BYTES, ConfigDef.Type.INT, 16 * 1024 * 1024, new PowerOfTwo(4096, 1 << 30),
@@ -135,6 +165,28 @@ public final class Settings extends AbstractConfig {
 
     private Settings(Map<String, Object> values) {
         super(DEFINITION, values, false);
+        String address = getString(METRICS_ADDRESS);
+        if (getInt(METRICS_PORT) > 0 && !isLoopback(address) && getPassword(METRICS_USER_INFO) == null) {
+            throw new ConfigException("--metrics-address " + address + " opens the metrics endpoint beyond this host: "
+                    + "give --metrics-basic-auth-user-info user:password too, or leave it on 127.0.0.1");
+        }
+        if (getPassword(METRICS_USER_INFO) != null && !getPassword(METRICS_USER_INFO).value().contains(":")) {
+            throw new ConfigException("--metrics-basic-auth-user-info needs the form user:password");
+        }
+        String runAs = getString(RUN_AS);
+        if (!runAs.equals("auto") && !runAs.equals("root")) {
+            try {
+                io.sockflow.collector.sys.Privileges.parse(runAs);
+            } catch (IllegalArgumentException e) {
+                throw new ConfigException("--run-as " + runAs + ": " + e.getMessage() + ", or auto, or root");
+            }
+        }
+    }
+
+    /** True for a loopback address given as text (127.x.x.x, ::1, localhost). */
+    static boolean isLoopback(String address) {
+        String a = address.strip();
+        return a.equals("localhost") || a.equals("::1") || a.equals("[::1]") || a.matches("127(\\.\\d{1,3}){3}");
     }
 
     /** Parses flags over environment over file; a bad value throws {@link ConfigException} naming the setting. */
@@ -279,6 +331,53 @@ public final class Settings extends AbstractConfig {
         @Override
         public String toString() {
             return "0 or a duration: 500ms, 30s, 5m, 1h";
+        }
+    }
+
+    /** host:port[,host:port], each port from 1 to 65535 (an IPv6 address in brackets). */
+    static final class HostPorts implements ConfigDef.Validator {
+        @Override
+        public void ensureValid(String name, Object value) {
+            String v = value == null ? "" : value.toString();
+            for (String hp : v.split(",")) {
+                String s = hp.strip();
+                int colon = s.lastIndexOf(':');
+                boolean ok = colon > 0 && !s.substring(0, colon).isBlank() && s.substring(colon + 1).matches("\\d{1,5}")
+                        && Integer.parseInt(s.substring(colon + 1)) >= 1 && Integer.parseInt(s.substring(colon + 1)) <= 65535
+                        && (s.startsWith("[") ? s.substring(0, colon).endsWith("]") : !s.substring(0, colon).contains(":"));
+                if (!ok) {
+                    throw new ConfigException(name, value, "host:port[,host:port] (e.g. 127.0.0.1:9092; [::1]:9092)");
+                }
+            }
+        }
+
+        @Override
+        public String toString() {
+            return "host:port[,host:port]";
+        }
+    }
+
+    /** Comma-separated http:// or https:// URLs with a host. */
+    static final class Urls implements ConfigDef.Validator {
+        @Override
+        public void ensureValid(String name, Object value) {
+            String v = value == null ? "" : value.toString();
+            for (String u : v.split(",")) {
+                try {
+                    java.net.URI uri = new java.net.URI(u.strip());
+                    if (("http".equals(uri.getScheme()) || "https".equals(uri.getScheme())) && uri.getHost() != null) {
+                        continue;
+                    }
+                } catch (java.net.URISyntaxException e) {
+                    // below
+                }
+                throw new ConfigException(name, value, "http:// or https:// URLs with a host (e.g. http://127.0.0.1:8081)");
+            }
+        }
+
+        @Override
+        public String toString() {
+            return "http(s)://host:port[,...]";
         }
     }
 

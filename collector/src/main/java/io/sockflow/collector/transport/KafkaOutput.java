@@ -1,6 +1,7 @@
 package io.sockflow.collector.transport;
 
 import io.sockflow.schemas.SocketEvent;
+import io.sockflow.schemas.SocketIdentity;
 import io.sockflow.schemas.registry.ConfluentAvro;
 import io.sockflow.schemas.registry.RegistryClient;
 import org.apache.kafka.clients.admin.Admin;
@@ -37,10 +38,16 @@ public final class KafkaOutput implements AutoCloseable {
     private final Path stateFile;
     private final String previousRunReport;
 
-    /** Where and how to write. */
+    /** Where and how to write; spoolFsyncInterval: the most time between spooling a record and its fsync. */
     public record Options(String bootstrapServers, String topic, int partitions, short replicationFactor,
             Map<String, Object> clientConfig, Path spoolDir, long spoolMaxBytes, Spool.FullPolicy spoolPolicy,
-            long bufferBytes) {
+            long bufferBytes, Duration spoolFsyncInterval) {
+        public Options(String bootstrapServers, String topic, int partitions, short replicationFactor,
+                Map<String, Object> clientConfig, Path spoolDir, long spoolMaxBytes, Spool.FullPolicy spoolPolicy,
+                long bufferBytes) {
+            this(bootstrapServers, topic, partitions, replicationFactor, clientConfig, spoolDir, spoolMaxBytes,
+                    spoolPolicy, bufferBytes, Spool.DEFAULT_FSYNC_INTERVAL);
+        }
     }
 
     public KafkaOutput(Options o, RegistryClient registry) {
@@ -52,7 +59,7 @@ public final class KafkaOutput implements AutoCloseable {
         this.serializer = new ConfluentAvro.Serializer<>(registry, o.topic(), SocketEvent.getClassSchema(),
                 io.sockflow.schemas.avro.SocketEventWriter::write);
         serializer.register();
-        Spool spool = new Spool(o.spoolDir(), o.spoolMaxBytes(), o.spoolPolicy());
+        Spool spool = new Spool(o.spoolDir(), o.spoolMaxBytes(), o.spoolPolicy(), o.spoolFsyncInterval());
         this.shipper = new KafkaShipper(o.topic(), client, spool, o.bufferBytes());
         writeState(false);
     }
@@ -88,15 +95,20 @@ public final class KafkaOutput implements AutoCloseable {
 
     /** The partition key: host and socket inode (or pid for calls without a socket). */
     public static byte[] key(SocketEvent e) {
-        Long inode = e.getSocketInode();
         String host = e.getHost();
         KeyPrefixes p = lastPrefixes;
         if (p == null || p.host != host && !p.host.equals(host)) {
-            p = new KeyPrefixes(host, (host + "/").getBytes(StandardCharsets.UTF_8),
-                    (host + "/pid/").getBytes(StandardCharsets.UTF_8));
+            p = new KeyPrefixes(host, (host + "/c").getBytes(StandardCharsets.UTF_8),
+                    (host + "/i").getBytes(StandardCharsets.UTF_8), (host + "/pid/").getBytes(StandardCharsets.UTF_8));
             lastPrefixes = p;
         }
-        return inode != null ? cachedKey(p.socket, inode) : cachedKey(p.pid, e.getPid());
+        // the socket's identity (SocketIdentity): its cookie for an inet socket, its inode otherwise
+        Long cookie = e.getSocketCookie();
+        if (SocketIdentity.byCookie(e.getFamily(), cookie)) {
+            return cachedKey(p.cookie, cookie);
+        }
+        Long inode = e.getSocketInode();
+        return inode != null && inode != 0 ? cachedKey(p.inode, inode) : cachedKey(p.pid, e.getPid());
     }
 
     /**
@@ -122,10 +134,10 @@ public final class KafkaOutput implements AutoCloseable {
     }
 
     /**
-     * A host and its two key prefixes ("host/" and "host/pid/"), encoded once: the host is the same String for every
-     * event of a collector. Immutable, so threads may share the last one without a lock (at worst one re-encodes).
+     * A host and its key prefixes ("host/c", "host/i" and "host/pid/"), encoded once: the host is the same String for
+     * every event of a collector. Immutable, so threads may share the last one without a lock (at worst one re-encodes).
      */
-    private record KeyPrefixes(String host, byte[] socket, byte[] pid) {
+    private record KeyPrefixes(String host, byte[] cookie, byte[] inode, byte[] pid) {
     }
 
     private static KeyPrefixes lastPrefixes;

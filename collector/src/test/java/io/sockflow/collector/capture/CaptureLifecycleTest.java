@@ -19,28 +19,34 @@ import static org.junit.jupiter.api.Assertions.*;
 
 /** Loading, sizing, filtering, accounting and tearing down a real capture. */
 class CaptureLifecycleTest {
-    static final int PROGRAMS = 56;
-    static final int SYSCALL_PROGRAMS = 42;
+    /** 51 system-call programs and 6 kernel tracepoints (perf_event links), 10 tp_btf, 2 cgroup hooks, 5 iterators. */
+    static final int PROGRAMS = 74;
+    static final int SYSCALL_PROGRAMS = 51;
+    static final java.util.Map<String, Long> LINKS = java.util.Map.of("perf_event", 57L, "raw_tracepoint", 10L, "cgroup", 2L,
+            "iter", 5L);
 
+    static final long SELF = ProcessHandle.current().pid();
+
+    /** Counted for this JVM alone: another collector may be running on the machine. */
     static long sockflowPrograms() throws Exception {
-        return io.sockflow.collector.Bpftool.syscallPrograms();
-    }
-
-    static long perfEventLinks() throws Exception {
-        return io.sockflow.collector.Bpftool.perfEventLinks();
+        return io.sockflow.collector.Bpftool.syscallPrograms(SELF);
     }
 
     @Test
     void closingLeavesNoProgramOrLinkBehind() throws Exception {
         long progsBefore = sockflowPrograms();
-        long linksBefore = perfEventLinks();
+        java.util.Map<String, Long> linksBefore = io.sockflow.collector.Bpftool.heldLinksByType(SELF);
         try (LiveCapture live = new LiveCapture()) {
             assertEquals(PROGRAMS, live.capture.links().size());
             assertEquals(progsBefore + SYSCALL_PROGRAMS, sockflowPrograms());
-            assertEquals(linksBefore + PROGRAMS, perfEventLinks());
+            java.util.Map<String, Long> during = io.sockflow.collector.Bpftool.heldLinksByType(SELF);
+            for (var l : LINKS.entrySet()) {
+                assertEquals(linksBefore.getOrDefault(l.getKey(), 0L) + l.getValue(), during.getOrDefault(l.getKey(), 0L),
+                        l.getKey() + " links while attached");
+            }
         }
         assertEquals(progsBefore, sockflowPrograms(), "programs unloaded");
-        assertEquals(linksBefore, perfEventLinks(), "links destroyed");
+        assertEquals(linksBefore, io.sockflow.collector.Bpftool.heldLinksByType(SELF), "links destroyed, every type");
     }
 
     @Test

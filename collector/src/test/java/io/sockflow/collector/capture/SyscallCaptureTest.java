@@ -83,7 +83,11 @@ class SyscallCaptureTest {
         assertTrue(key.toString().contains("ino=" + e.getCgroupId() + ")"), () -> key + " vs " + e.getCgroupId());
         assertFalse(e.getTimestamp().isBefore(started.minusSeconds(1)), "timestamp " + e.getTimestamp());
         assertFalse(e.getTimestamp().isAfter(Instant.now().plusSeconds(1)), "timestamp " + e.getTimestamp());
-        assertTrue(e.getDurationNs() > 0 && e.getDurationNs() < 5_000_000_000L, "duration " + e.getDurationNs());
+        if (e.getKind() == EventKind.SOCK_RELEASE) {
+            assertEquals(0L, e.getDurationNs(), "a release is a moment, not a call");
+        } else {
+            assertTrue(e.getDurationNs() > 0 && e.getDurationNs() < 5_000_000_000L, "duration " + e.getDurationNs());
+        }
         assertNotNull(e.getHost());
         assertEquals(Files.readString(Path.of("/proc/sys/kernel/random/boot_id")).trim(), e.getBootId());
     }
@@ -285,6 +289,22 @@ class SyscallCaptureTest {
         assertEquals((int) l, lastClose.getFd());
         assertEquals(listenerSk, lastClose.getSocketKernelAddress());
         assertEquals(0, lastClose.getReturnValue());
+        assertTrue(closes.stream().allMatch(x -> Boolean.TRUE.equals(x.getLastReference())), "each close was the last descriptor");
+
+        // each socket ends with the kernel's release, in the thread that closed it, named by its cookie
+        List<SocketEvent> releases = ev.stream().filter(e -> e.getKind() == EventKind.SOCK_RELEASE).toList();
+        for (long ino : List.of(acceptedIno, clientIno, listenerIno)) {
+            SocketEvent r = releases.stream().filter(x -> x.getSocketInode() == ino).findFirst()
+                    .orElseThrow(() -> new AssertionError("no release of " + ino + " in " + releases));
+            assertEquals("CLOSE", r.getCause());
+            SocketEvent created = ev.stream().filter(x -> x.getSocketInode() != null && x.getSocketInode() == ino
+                    && (x.getKind() == EventKind.SOCKET || x.getKind() == EventKind.ACCEPT)).findFirst().orElseThrow();
+            assertNotNull(created.getSocketCookie(), "every inet socket has its cookie from birth");
+            assertEquals(created.getSocketCookie(), r.getSocketCookie());
+        }
+        SocketEvent clientRelease = releases.stream().filter(x -> x.getSocketInode() == clientIno).findFirst().orElseThrow();
+        assertEquals(5L, clientRelease.getKernelBytesSent(), "the kernel's own counters: data sent");
+        assertEquals(6L, clientRelease.getKernelBytesReceived(), "and received (the FIN not counted)");
     }
 
     /** The inode of a socket is what ls -l /proc/PID/fd shows: socket:[N]. (Known from the event itself here.) */
@@ -420,6 +440,11 @@ class SyscallCaptureTest {
             List<SocketEvent> closes = ev.stream().filter(e -> e.getKind() == EventKind.CLOSE).toList();
             assertEquals(List.of(p.getSocketInode(), p.getRelatedSocketInode()),
                     closes.stream().map(SocketEvent::getSocketInode).toList());
+            // unix sockets have no release hook: the close of the last descriptor is their end, and the collector says so
+            List<SocketEvent> releases = ev.stream().filter(e -> e.getKind() == EventKind.SOCK_RELEASE).toList();
+            assertEquals(List.of(p.getSocketInode(), p.getRelatedSocketInode()),
+                    releases.stream().map(SocketEvent::getSocketInode).toList());
+            assertTrue(releases.stream().allMatch(r -> "CLOSE".equals(r.getCause()) && "AF_UNIX".equals(r.getFamily())));
         }
     }
 

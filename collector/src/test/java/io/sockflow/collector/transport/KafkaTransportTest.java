@@ -127,10 +127,12 @@ class KafkaTransportTest {
             SocketEvent e = de.deserialize(r.value());
             read.add(e);
             String key = new String(r.key(), StandardCharsets.UTF_8);
-            // A socket's events are keyed by host and inode; a call with no socket to its name (the JVM's other
-            // threads are captured too, and some of their calls name none) by host and pid.
-            String expected = e.getSocketInode() != null ? e.getHost() + "/" + e.getSocketInode()
-                    : e.getHost() + "/pid/" + e.getPid();
+            // A socket's events are keyed by host and its identity (the cookie of an inet socket, else the inode); a
+            // call with no socket to its name (the JVM's other threads are captured too, and some of their calls name
+            // none) by host and pid.
+            String expected = io.sockflow.schemas.SocketIdentity.byCookie(e.getFamily(), e.getSocketCookie())
+                    ? e.getHost() + "/c" + e.getSocketCookie()
+                    : e.getSocketInode() != null ? e.getHost() + "/i" + e.getSocketInode() : e.getHost() + "/pid/" + e.getPid();
             assertEquals(expected, key, () -> "key of " + e);
             if (e.getSocketInode() != null) {
                 withSocket++;
@@ -138,7 +140,7 @@ class KafkaTransportTest {
             Integer before = partitionOfKey.put(key, r.partition());
             assertTrue(before == null || before == r.partition(), "one socket, one partition");
         }
-        assertTrue(withSocket >= 80, "the 20 sockets' 4 calls each are keyed by inode: " + withSocket);
+        assertTrue(withSocket >= 80, "the 20 sockets' 4 calls each are keyed by the socket: " + withSocket);
         assertEquals(new java.util.HashSet<>(delivered), new java.util.HashSet<>(read));
     }
 

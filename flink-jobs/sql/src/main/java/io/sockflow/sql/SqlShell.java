@@ -45,7 +45,9 @@ public final class SqlShell {
 
     /** With {@code kafka} set, also the catalog {@code kafka}: one table per topic ({@code kafka.sockflow.flows}, ...). */
     public SqlShell(String warehouse, String namespace, boolean streaming, KafkaTables.Kafka kafka, Map<String, String> topics) {
-        env = TableEnvironment.create(streaming ? EnvironmentSettings.inStreamingMode() : EnvironmentSettings.inBatchMode());
+        EnvironmentSettings.Builder settings = EnvironmentSettings.newInstance()
+                .withConfiguration(LocalCluster.secured(warehouse.contains("://") ? null : Path.of(warehouse.replaceFirst("^file:", ""))));
+        env = TableEnvironment.create((streaming ? settings.inStreamingMode() : settings.inBatchMode()).build());
         if (kafka != null) {
             env.executeSql("CREATE CATALOG kafka WITH ('type'='generic_in_memory', 'default-database'='sockflow')");
             for (Map.Entry<String, String> t : new TreeMap<>(topics).entrySet()) {
@@ -152,6 +154,20 @@ public final class SqlShell {
                 System.err.println("sockflow sql: " + a + " needs a value (see sockflow sql --help)");
                 return 2;
             }
+        }
+        for (String hp : bootstrap.split(",")) {
+            if (!hp.strip().matches("(\\[[0-9a-fA-F:.]+\\]|[^:\\s\\[\\]]+):\\d{1,5}")) {
+                System.err.println("sockflow sql: --bootstrap-servers '" + bootstrap + "' is not host:port[,host:port] (e.g. 127.0.0.1:9092)");
+                return 2;
+            }
+        }
+        if (!registry.matches("https?://[^\\s/]+.*")) {
+            System.err.println("sockflow sql: --registry-url '" + registry + "' is not an http:// or https:// URL (e.g. http://127.0.0.1:8081)");
+            return 2;
+        }
+        if (file != null && !Files.isReadable(Path.of(file))) {
+            System.err.println("sockflow sql: -f " + file + " is not a readable file");
+            return 2;
         }
         Path wh = Path.of(warehouse.replaceFirst("^file:", ""));
         if (!warehouse.contains("://") && !Files.isDirectory(wh.resolve(namespace))) {

@@ -56,6 +56,14 @@ public final class JobConfig implements Serializable {
             "Output topic of Alert records.");
     public static final Option DEAD_LETTER_TOPIC = opt("topic.dead-letter", Type.STRING, "sockflow.events.dlq",
             "Where input records that cannot be decoded go, with the reason in their headers.");
+    public static final Option MAX_EVENT_BYTES = opt("input.max-event-bytes", Type.INT, "16384",
+            "An input record larger than this goes to the dead-letter topic (the collector's events are under 1 KiB).");
+    public static final Option MAX_CLOCK_AHEAD = opt("input.max-clock-ahead", Type.DURATION, "5m",
+            "An event stamped further than this ahead of the job's clock goes to the dead-letter topic and is counted, "
+                    + "so that one host's wrong clock cannot push event time past every later record.");
+    public static final Option MAX_RECORD_BYTES = opt("sink.max-record-bytes", Type.INT, "1000000",
+            "Largest record (key, value, headers) the Kafka sinks write: keep it below the brokers' and topics' "
+                    + "message.max.bytes (1 MiB by default). Longer results are truncated, dead letters cut, both counted.");
     public static final Option TOPIC_PARTITIONS = opt("topic.partitions", Type.INT, "3",
             "Partitions of output topics created when missing.");
     public static final Option GROUP_ID = opt("group.id", Type.STRING, "sockflow-jobs",
@@ -86,8 +94,9 @@ public final class JobConfig implements Serializable {
             "A partition (host) silent this long stops holding back the watermark of the others.");
     public static final Option CLOSE_GRACE = opt("lifecycle.close-grace", Type.DURATION, "1s",
             "After a socket's close, how long (event time) its last kernel records may still arrive.");
-    public static final Option SOCKET_TIMEOUT = opt("lifecycle.timeout", Type.DURATION, "10m",
-            "A socket silent this long (event time) without a close seen is ended as TIMED_OUT.");
+    public static final Option SOCKET_TIMEOUT = opt("lifecycle.timeout", Type.DURATION, "0s",
+            "A socket silent this long (event time) without its release seen is ended as TIMED_OUT; 0 (the default) "
+                    + "never: the collector reports every release, and its sweep ends what went unseen.");
     public static final Option UPDATE_INTERVAL = opt("lifecycle.update-interval", Type.DURATION, "1m",
             "Long-lived sockets and flows get an update record this often (event time).");
     public static final Option FLOW_PAIR_GRACE = opt("flow.pair-grace", Type.DURATION, "2s",
@@ -220,6 +229,9 @@ public final class JobConfig implements Serializable {
                 default -> "text";
             };
             throw new IllegalArgumentException("bad value '" + v + "' for " + o.name() + ": expected " + allowed);
+        }
+        if ((o == MAX_EVENT_BYTES || o == MAX_RECORD_BYTES) && Integer.parseInt(v.trim()) < 1024) {
+            throw new IllegalArgumentException("bad value '" + v + "' for " + o.name() + ": expected at least 1024 (bytes)");
         }
         if (o == STARTING_OFFSETS && !Set.of("earliest", "latest", "committed").contains(v)) {
             throw new IllegalArgumentException("bad value '" + v + "' for " + o.name() + ": expected earliest, latest or committed");

@@ -20,8 +20,9 @@ import java.util.TreeSet;
  * Rules over a window of one process's events (event-time tumbling windows keyed by host, pid, process start and,
  * for scans, the target address), so the result does not depend on arrival order:
  * <ul>
- * <li>{@code port-scan}: connects to at least N distinct ports of one address refused (ECONNREFUSED), reset or
- * unreachable;</li>
+ * <li>{@code port-scan}: connects to at least N distinct ports of one address refused (ECONNREFUSED), reset,
+ * unreachable or timed out, as connect() said it or, for non-blocking connects, as the kernel reported the socket's
+ * error (a connect's EINPROGRESS says nothing);</li>
  * <li>{@code socket-recon}: a burst of at least N getsockname/getpeername calls.</li>
  * </ul>
  */
@@ -39,6 +40,11 @@ public final class BurstRules {
         if (e.getKind() == EventKind.TCP_RECEIVE_RESET && "SOCKET_OWNER".equals(e.getAttribution())
                 && "SYN_SENT".equals(e.getTcpState())) {
             return e.getRemotePort(); // a non-blocking connect answered by a reset
+        }
+        if (e.getKind() == EventKind.SOCK_ERROR && "SOCKET_OWNER".equals(e.getAttribution())
+                && ("ECONNREFUSED".equals(e.getErrno()) || "EHOSTUNREACH".equals(e.getErrno())
+                        || "ENETUNREACH".equals(e.getErrno()) || "ETIMEDOUT".equals(e.getErrno()))) {
+            return e.getRemotePort(); // how the kernel ended a connect, blocking or not
         }
         return null;
     }

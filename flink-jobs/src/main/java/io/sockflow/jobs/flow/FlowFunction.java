@@ -59,7 +59,8 @@ public final class FlowFunction extends KeyedProcessFunction<String, LifecycleCh
     }
 
     private static String sideId(SocketLifecycle l) {
-        return l.getBootId() + "/" + (l.getSocketInode() != 0 ? l.getSocketInode() : "sk" + l.getSocketKernelAddress());
+        return l.getBootId() + "/" + io.sockflow.schemas.SocketIdentity.local(l.getFamily(), l.getSocketCookie(),
+                l.getSocketInode());
     }
 
     private static boolean isFinal(SocketLifecycle l) {

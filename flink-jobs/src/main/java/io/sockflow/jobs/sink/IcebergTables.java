@@ -65,10 +65,10 @@ public final class IcebergTables {
                 // made by a concurrent start
             }
         }
-        if (catalog.tableExists(id)) {
-            return withWriteProperties(catalog.loadTable(id));
-        }
         org.apache.iceberg.Schema schema = icebergSchema(avro);
+        if (catalog.tableExists(id)) {
+            return withWriteProperties(withColumns(catalog.loadTable(id), schema));
+        }
         PartitionSpec spec = PartitionSpec.builderFor(schema).day(timeField).identity("host").build();
         Map<String, String> props = new java.util.HashMap<>(WRITE_PROPERTIES);
         props.put("format-version", "2");
@@ -88,6 +88,23 @@ public final class IcebergTables {
     static final Map<String, String> WRITE_PROPERTIES = Map.of(
             "write.parquet.compression-codec", "zstd",
             "write.parquet.dict-size-bytes", "16384");
+
+    /**
+     * Gives a table made by an earlier version the columns its schema gained since (fields are only ever added, as
+     * the schemas evolve BACKWARD-compatibly): old rows read them as null.
+     */
+    static Table withColumns(Table t, org.apache.iceberg.Schema current) {
+        if (current.columns().stream().allMatch(c -> t.schema().findField(c.name()) != null)) {
+            return t;
+        }
+        try {
+            t.updateSchema().unionByNameWith(current).commit();
+        } catch (org.apache.iceberg.exceptions.CommitFailedException e) {
+            // a concurrent start added them
+        }
+        t.refresh();
+        return t;
+    }
 
     /** Gives a table made by an earlier version the write properties it lacks; values someone set are kept. */
     private static Table withWriteProperties(Table t) {
@@ -156,6 +173,13 @@ public final class IcebergTables {
                 int v = ids.incrementAndGet();
                 yield Types.MapType.ofRequired(k, v, Types.StringType.get(), type(s.getValueType(), ids));
             }
+            case RECORD -> {
+                List<Types.NestedField> nested = new ArrayList<>();
+                for (Schema.Field f : s.getFields()) {
+                    nested.add(field(f.name(), f.schema(), f.doc(), ids));
+                }
+                yield Types.StructType.of(nested);
+            }
             default -> throw new IllegalArgumentException("no lake column type for Avro " + s);
         };
     }
@@ -203,6 +227,15 @@ public final class IcebergTables {
                     Map<Object, Object> out = new HashMap<>();
                     ((Map<?, ?>) v).forEach((k, x) -> out.put(StringData.fromString(k.toString()), value(s.getValueType(), x)));
                     yield new GenericMapData(out);
+                }
+                case RECORD -> {
+                    IndexedRecord rec = (IndexedRecord) v;
+                    List<Schema.Field> fs = s.getFields();
+                    GenericRowData nested = new GenericRowData(fs.size());
+                    for (int i = 0; i < fs.size(); i++) {
+                        nested.setField(i, value(nonNull(fs.get(i).schema()), rec.get(i)));
+                    }
+                    yield nested;
                 }
                 case BYTES -> {
                     java.nio.ByteBuffer b = ((java.nio.ByteBuffer) v).duplicate();

@@ -1,11 +1,15 @@
 package io.sockflow.jobs.input;
 
 import io.sockflow.embedded.LocalStack;
+import io.sockflow.jobs.Ev;
+import io.sockflow.jobs.Poison;
+import io.sockflow.jobs.RegistryProxy;
 import io.sockflow.jobs.Workload;
 import io.sockflow.jobs.types.SocketEventSerializer;
 import io.sockflow.schemas.SocketEvent;
 import io.sockflow.schemas.registry.ConfluentAvro;
 import io.sockflow.schemas.registry.RegistryClient;
+import io.sockflow.schemas.registry.RegistryException;
 import org.apache.avro.Schema;
 import org.apache.avro.generic.GenericData;
 import org.apache.avro.generic.GenericDatumWriter;
@@ -24,6 +28,8 @@ import org.junit.jupiter.api.Test;
 
 import java.io.ByteArrayOutputStream;
 import java.nio.ByteBuffer;
+import java.time.Duration;
+import java.time.Instant;
 import java.util.Arrays;
 import java.util.List;
 import java.util.UUID;
@@ -47,7 +53,11 @@ class EventDecoderTest {
 
     static EventDecoder decoder() {
         String url = stack.registryUrl();
-        EventDecoder d = new EventDecoder(() -> new RegistryClient(RegistryClient.Config.of(url)));
+        return decoder(() -> new RegistryClient(RegistryClient.Config.of(url)));
+    }
+
+    static EventDecoder decoder(EventDecoder.RegistrySupplier registry) {
+        EventDecoder d = new EventDecoder(registry);
         d.open(new DeserializationSchema.InitializationContext() {
             @Override
             public MetricGroup getMetricGroup() {
@@ -180,5 +190,46 @@ class EventDecoderTest {
         byte[] unknown = framed.clone();
         ByteBuffer.wrap(unknown).putInt(1, 999_999);
         assertTrue(d.decode(unknown).dead.reason.contains("schema id 999999 is not in the registry"), d.decode(unknown).dead.reason);
+    }
+
+    @Test
+    void everyKindOfPoisonIsADeadLetterWithItsReasonAndTheNextEventIsDecoded() throws Exception {
+        EventDecoder d = decoder();
+        ConfluentAvro.Serializer<SocketEvent> ser = collectorSide();
+        SocketEvent next = Workload.events(1).get(1);
+        List<Poison.Kind> kinds = Poison.all(registry, "decoder-" + UUID.randomUUID(), Ev.HOST, Instant.now());
+        for (Poison.Kind k : kinds) {
+            Decoded got = d.decode(k.value());
+            assertNull(got.event, k.name());
+            assertTrue(got.dead.reason.contains(k.reason()), k.name() + ": " + got.dead.reason);
+            assertEquals(next, d.decode(ser.serialize(next)).event, "after " + k.name());
+        }
+        // AF_UNIX sockaddrs are paths, and times a little ahead are a clock's usual drift: both go on
+        SocketEvent path = Ev.of(io.sockflow.schemas.EventKind.CONNECT, 9, "x", 0).socket(77).unix().get();
+        path.setSockaddrFamily("AF_UNIX");
+        path.setSockaddrAddress("/run/systemd/notify");
+        path.setTimestamp(Instant.now().plusSeconds(60));
+        assertEquals(path, d.decode(ser.serialize(path)).event);
+    }
+
+    @Test
+    void aRegistryThatFailsOrDoesNotAnswerFailsTheTaskInsteadOfDeadLetteringTheRecord() throws Exception {
+        byte[] framed = collectorSide().serialize(Workload.events(1).get(0));
+        try (RegistryProxy proxy = new RegistryProxy(stack.registryUrl())) {
+            String url = proxy.url();
+            // a client that gives up quickly: 2 attempts of 300 ms
+            EventDecoder d = decoder(() -> new RegistryClient(new RegistryClient.Config(List.of(url), null, null, null,
+                    Duration.ofMillis(300), 2, Duration.ofMillis(10), Duration.ofMillis(20))));
+            proxy.failFor(Duration.ofMinutes(1));
+            RegistryException failing = assertThrows(RegistryException.class, () -> d.decode(framed));
+            assertEquals(500, failing.status());
+            proxy.failFor(Duration.ZERO);
+            proxy.stallFor(Duration.ofMinutes(1), Duration.ofSeconds(2));
+            RegistryException silent = assertThrows(RegistryException.class, () -> d.decode(framed));
+            assertTrue(silent.getMessage().contains("unreachable"), silent.getMessage());
+            proxy.stallFor(Duration.ZERO, Duration.ZERO);
+            assertEquals(Workload.events(1).get(0), d.decode(framed).event, "decoded once the registry answers");
+            assertTrue(proxy.failed() >= 2 && proxy.stalled() >= 2, proxy.failed() + " failed, " + proxy.stalled() + " stalled");
+        }
     }
 }

@@ -156,9 +156,28 @@ class LifecycleFunctionTest {
         SocketLifecycle last = all.get(1);
         assertEquals(LifecycleStatus.TIMED_OUT, last.getStatus());
         assertEquals("TIMEOUT", last.getEndReason());
-        assertEquals(List.of("CREATE", "CLOSE"), last.getNotSeen());
+        assertEquals(List.of("CREATE", "RELEASE"), last.getNotSeen());
         assertEquals(10L, last.getBytesSent());
         assertEquals(Ev.T0.plusMillis(5), last.getClosedAt(), "ended at the last event seen");
+        h.close();
+    }
+
+    /** Without a timeout (the default), the end of a bounded input publishes what changed once, and stops. */
+    @Test
+    void theEndOfABoundedInputPublishesAnOpenSocketOnceAndEnds() throws Exception {
+        var h = new KeyedOneInputStreamOperatorTestHarness<>(
+                new KeyedProcessOperator<>(new LifecycleFunction(Duration.ofSeconds(1), Duration.ZERO, Duration.ofMinutes(1))),
+                SocketKeys::key, Types.STRING);
+        h.open();
+        h.processElement(new StreamRecord<>(Ev.of(SENDTO, 77, "sshd", 0).socket(42).tcp().local("10.0.0.1", 22).remote("10.0.0.9", 50000).bytes(10).get(), 0));
+        h.processWatermark(Ev.T0.toEpochMilli() + Duration.ofMinutes(3).toMillis());
+        h.processElement(new StreamRecord<>(Ev.of(RECVFROM, 77, "sshd", 190_000).socket(42).tcp().local("10.0.0.1", 22).remote("10.0.0.9", 50000).bytes(3).get(), 0));
+        h.processWatermark(Long.MAX_VALUE); // returns: no tick wraps around
+        List<SocketLifecycle> all = h.extractOutputValues();
+        assertEquals(2, all.size(), "the first minute's update and the one at the end: " + all);
+        assertTrue(all.stream().allMatch(l -> l.getStatus() == LifecycleStatus.OPEN), "a socket no one released stays open");
+        assertEquals(13L, all.get(1).getBytesSent() + all.get(1).getBytesReceived());
+        assertEquals(0, h.numEventTimeTimers(), "no timer is left");
         h.close();
     }
 
@@ -167,7 +186,8 @@ class LifecycleFunctionTest {
         var h = harness();
         feed(h, List.of(
                 Ev.of(SOCKET, 5, "nc", 0).socket(9).tcp().get(),
-                Ev.of(CLOSE, 5, "nc", 10).socket(9).tcp().get()));
+                Ev.of(CLOSE, 5, "nc", 10).socket(9).tcp().last().get(),
+                Ev.of(CLOSE, 5, "nc", 10).socket(9).tcp().released("CLOSE").get()));
         h.processWatermark(Ev.T0.toEpochMilli() + 2000);
         assertEquals(1, h.extractOutputValues().size());
         // the kernel's last state change comes after the grace
@@ -177,9 +197,37 @@ class LifecycleFunctionTest {
         h.close();
     }
 
-    /** A TCP socket of process {@code pid}, inode 9, made at {@code at} ms and closed {@code life} ms later. */
+    @Test
+    void aKernelRecordMinutesAfterTheReleaseMakesNoLifecycleAndOneBeforeTheBirthIsFoldedIn() throws Exception {
+        var h = harness();
+        long t0 = Ev.T0.toEpochMilli();
+        feed(h, shortSocket(5, 0, 10));
+        h.processWatermark(t0 + 2000);
+        assertEquals(1, h.extractOutputValues().size());
+        // FIN_WAIT2's timer ends the kernel's socket a minute later: long after the lifecycle and its tombstone
+        feed(h, List.of(Ev.of(TCP_STATE, 0, "swapper/0", 70_000).socket(9).tcp().state("FIN_WAIT2", "CLOSE").get()));
+        h.processWatermark(t0 + 5 * 60_000);
+        assertEquals(1, h.extractOutputValues().size(), "no lifecycle for a socket no process held");
+        assertEquals(0, h.numKeyedStateEntries(), "and nothing kept for it");
+        // an accepted connection's handshake reaches the job before its accept(): held, then folded in
+        var h2 = harness();
+        feed(h2, List.of(Ev.of(TCP_STATE, 0, "swapper/0", 10).socket(77).tcp().state("SYN_RECV", "ESTABLISHED").get()));
+        assertTrue(h2.extractOutputValues().isEmpty());
+        feed(h2, List.of(Ev.of(ACCEPT4, 8, "srv", 20).socket(77).related(76).tcp().local("127.0.0.1", 80).remote("127.0.0.1", 5000).ret(4, null).get(),
+                Ev.of(CLOSE, 8, "srv", 30).socket(77).tcp().last().get(), Ev.of(CLOSE, 8, "srv", 30).socket(77).tcp().released("CLOSE").get()));
+        h2.processWatermark(t0 + 2000);
+        SocketLifecycle l = h2.extractOutputValues().get(0);
+        assertEquals(3 + 1, l.getEventCount(), "the held state change is part of it");
+        assertEquals(Ev.T0.plusMillis(10), l.getConnectedAt());
+        h.close();
+        h2.close();
+    }
+
+    /** A TCP socket of process {@code pid}, inode 9, made at {@code at} ms and released {@code life} ms later. */
     private static List<SocketEvent> shortSocket(int pid, long at, long life) {
-        return List.of(Ev.of(SOCKET, pid, "nc", at).socket(9).tcp().get(), Ev.of(CLOSE, pid, "nc", at + life).socket(9).tcp().get());
+        return List.of(Ev.of(SOCKET, pid, "nc", at).socket(9).tcp().get(),
+                Ev.of(CLOSE, pid, "nc", at + life).socket(9).tcp().last().get(),
+                Ev.of(CLOSE, pid, "nc", at + life).socket(9).tcp().released("CLOSE").get());
     }
 
     @Test

@@ -86,6 +86,16 @@ public final class SocketEventReader {
         e.setDirection(in.readIndex() == 0 ? null : in.readString());
         e.setIntervalMs(in.readIndex() == 0 ? null : in.readLong());
         e.setEventProtocol(in.readIndex() == 0 ? null : in.readString());
+        e.setSocketCookie(in.readIndex() == 0 ? null : in.readLong());
+        e.setRelatedSocketCookie(in.readIndex() == 0 ? null : in.readLong());
+        e.setNetns(in.readIndex() == 0 ? null : in.readLong());
+        e.setSocketState(in.readIndex() == 0 ? null : in.readString());
+        e.setCause(in.readIndex() == 0 ? null : in.readString());
+        e.setLastReference(in.readIndex() == 0 ? null : in.readBoolean());
+        e.setKernelBytesSent(in.readIndex() == 0 ? null : in.readLong());
+        e.setKernelBytesReceived(in.readIndex() == 0 ? null : in.readLong());
+        e.setCloseOnExec(in.readIndex() == 0 ? null : in.readBoolean());
+        e.setPath(in.readIndex() == 0 ? null : in.readString());
         if (!in.atEnd()) {
             throw new IllegalArgumentException(in.remaining() + " bytes after the end of the record");
         }

@@ -74,7 +74,17 @@ public final class SocketEventWriter {
             "interfaceName",
             "direction",
             "intervalMs",
-            "eventProtocol");
+            "eventProtocol",
+            "socketCookie",
+            "relatedSocketCookie",
+            "netns",
+            "socketState",
+            "cause",
+            "lastReference",
+            "kernelBytesSent",
+            "kernelBytesReceived",
+            "closeOnExec",
+            "path");
 
     private SocketEventWriter() {
     }
@@ -427,6 +437,43 @@ public final class SocketEventWriter {
         } else {
             out.writeRawByte(2); // union branch 1, zig-zag encoded
             out.writeString(v60);
+        }
+        optionalLong(out, e.getSocketCookie());
+        optionalLong(out, e.getRelatedSocketCookie());
+        optionalLong(out, e.getNetns());
+        optionalString(out, e.getSocketState());
+        optionalString(out, e.getCause());
+        optionalBoolean(out, e.getLastReference());
+        optionalLong(out, e.getKernelBytesSent());
+        optionalLong(out, e.getKernelBytesReceived());
+        optionalBoolean(out, e.getCloseOnExec());
+        optionalString(out, e.getPath());
+    }
+
+    private static void optionalLong(AvroBinaryBuffer out, Long v) {
+        if (v == null) {
+            out.writeRawByte(0); // union branch 0: null
+        } else {
+            out.writeRawByte(2); // union branch 1, zig-zag encoded
+            out.writeLong(v);
+        }
+    }
+
+    private static void optionalString(AvroBinaryBuffer out, String v) {
+        if (v == null) {
+            out.writeRawByte(0);
+        } else {
+            out.writeRawByte(2);
+            out.writeString(v);
+        }
+    }
+
+    private static void optionalBoolean(AvroBinaryBuffer out, Boolean v) {
+        if (v == null) {
+            out.writeRawByte(0);
+        } else {
+            out.writeRawByte(2);
+            out.writeRawByte(v ? 1 : 0);
         }
     }
 }

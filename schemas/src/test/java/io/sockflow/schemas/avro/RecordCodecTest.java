@@ -99,6 +99,18 @@ class RecordCodecTest {
                 }
                 yield m;
             }
+            case RECORD -> {
+                SpecificRecord nested;
+                try {
+                    nested = (SpecificRecord) SpecificData.get().getClass(s).getConstructor().newInstance();
+                } catch (ReflectiveOperationException e) {
+                    throw new IllegalStateException(e);
+                }
+                for (Schema.Field f : s.getFields()) {
+                    nested.put(f.pos(), value(f.schema(), r));
+                }
+                yield nested;
+            }
             default -> throw new IllegalArgumentException(s.toString());
         };
     }

@@ -48,6 +48,7 @@ class SocketEventWriterTest {
                     yield bb;
                 }
                 case ENUM -> EventKind.values()[r.nextInt(EventKind.values().length)];
+                case BOOLEAN -> r.nextBoolean();
                 default -> throw new IllegalStateException(v.toString());
             };
             e.put(f.pos(), value);

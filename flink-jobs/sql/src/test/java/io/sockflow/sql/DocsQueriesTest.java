@@ -41,11 +41,11 @@ import java.util.regex.Pattern;
 import static org.junit.jupiter.api.Assertions.*;
 
 /**
- * The README's example queries, taken from the README itself, run through the same entry point as
+ * The example queries of docs/queries.md, taken from the page itself, run through the same entry point as
  * {@code ./sockflow sql -e} on lake tables written the way the jobs write them (same schema, same sink), and each
  * must return the rows the data implies.
  */
-class ReadmeQueriesTest {
+class DocsQueriesTest {
     @TempDir
     static Path dir;
     static String warehouse;
@@ -55,7 +55,7 @@ class ReadmeQueriesTest {
     @BeforeAll
     static void writeLake() throws Exception {
         warehouse = dir.resolve("warehouse").toString();
-        queries = readmeQueries();
+        queries = pageQueries();
         List<Flow> flows = List.of(
                 flow("a", FlowRecordType.NEW, "curl", "10.0.0.5", 443, 0, 0, 0),
                 flow("a", FlowRecordType.END, "curl", "10.0.0.5", 443, 5000, 100000, 2000),
@@ -117,9 +117,8 @@ class ReadmeQueriesTest {
                 .setComm(comm).setPid(66).setSummary(comm + " did " + rule).build();
     }
 
-    static Map<String, String> readmeQueries() throws Exception {
-        Path readme = Path.of("../../README.md");
-        String text = Files.readString(readme);
+    static Map<String, String> pageQueries() throws Exception {
+        String text = Files.readString(Path.of("../../docs/queries.md"));
         Map<String, String> out = new LinkedHashMap<>();
         Matcher m = Pattern.compile("<!-- query: ([a-z-]+) -->\\s*```sql\\n(.*?)```", Pattern.DOTALL).matcher(text);
         while (m.find()) {
@@ -143,7 +142,7 @@ class ReadmeQueriesTest {
     }
 
     @Test
-    void theReadmeHasTheFiveQueries() {
+    void thePageHasTheFiveQueries() {
         assertEquals(List.of("top-talkers", "failed-connects", "listeners", "longest", "recent-alerts"), List.copyOf(queries.keySet()));
     }
 
@@ -197,7 +196,7 @@ class ReadmeQueriesTest {
         } finally {
             System.setOut(old);
         }
-        Files.writeString(Path.of("target/readme-query-output.txt"), all);
+        Files.writeString(Path.of("target/docs-query-output.txt"), all);
         assertEquals(3, SqlShell.run(new String[] {"--warehouse", dir.resolve("nothing").toString(), "-e", "SELECT 1"}),
                 "no warehouse: a one-line error and exit 3");
     }
