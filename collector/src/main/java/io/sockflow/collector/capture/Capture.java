@@ -82,9 +82,14 @@ public final class Capture implements AutoCloseable {
         KernelFeatures kernel = o.features() != null ? o.features() : KernelFeatures.probe(o.btfPath());
         String resource = kernel.has("kfunc-rdonly-cast") ? KernelContract.OBJECT : KernelContract.COMPAT_OBJECT;
         byte[] elf = KernelContract.objectBytes(resource);
-        Map<String, String> off = new LinkedHashMap<>();
+        Map<String, String> refusedByVerifier = new LinkedHashMap<>();
         boolean netAdmin = Preflight.mayAttachCgroupPrograms();
+        if (netAdmin && kernel.cgroup2() != null && kernel.has("cgroup-task-storage")) {
+            probeCgroupTaskStorage(elf, o, kernel);
+        }
         for (int attempt = 0; ; attempt++) {
+            // asked again each time: a refusal can change what this kernel is known to lack
+            Map<String, String> off = new LinkedHashMap<>(refusedByVerifier);
             BpfObject obj = BpfObject.open(elf, "sockflow",
                     o.btfPath().equals(CaptureOptions.DEFAULT_BTF) ? null : o.btfPath().toString());
             try {
@@ -111,9 +116,16 @@ public final class Capture implements AutoCloseable {
                         throw refused;
                     }
                     String why = LibbpfLog.verifierReason();
-                    off.put(failed, "the kernel refused it" + (why != null ? ": " + why : ""));
+                    if (KernelFeatures.PLAIN_CGROUP.containsKey(failed) && why != null && why.contains("task_storage")
+                            && kernel.has("cgroup-task-storage")) {
+                        // one load tells it for both hooks: their variants without task storage go in together
+                        kernel.lacks("cgroup-task-storage");
+                        obj.close();
+                        continue;
+                    }
+                    refusedByVerifier.put(failed, "the kernel refused it" + (why != null ? ": " + why : ""));
                     for (String partner : partners(failed)) {
-                        off.putIfAbsent(partner, "its partner " + failed + " was refused");
+                        refusedByVerifier.putIfAbsent(partner, "its partner " + failed + " was refused");
                     }
                     obj.close();
                     continue;
@@ -131,6 +143,33 @@ public final class Capture implements AutoCloseable {
                 obj.close();
                 throw e;
             }
+        }
+    }
+
+    /**
+     * Whether this kernel lets cgroup programs use task storage (nothing in its BTF says): the release hook alone is
+     * loaded and unloaded, which costs one small program where a refused whole load would cost them all.
+     */
+    private static void probeCgroupTaskStorage(byte[] elf, CaptureOptions o, KernelFeatures kernel) {
+        BpfObject obj = BpfObject.open(elf, "sockflow",
+                o.btfPath().equals(CaptureOptions.DEFAULT_BTF) ? null : o.btfPath().toString());
+        try {
+            for (String p : obj.programNames()) {
+                if (!p.equals("sock_release")) {
+                    obj.disable(p);
+                }
+            }
+            obj.setMaxEntries("events", 4096);
+            writeConfig(obj.rodata(), o);
+            obj.load();
+        } catch (BpfException refused) {
+            String why = LibbpfLog.verifierReason();
+            if (why != null && why.contains("task_storage")) {
+                kernel.lacks("cgroup-task-storage");
+            }
+            // anything else is for the real load to meet and say
+        } finally {
+            obj.close();
         }
     }
 

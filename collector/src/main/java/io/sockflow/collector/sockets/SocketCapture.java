@@ -70,7 +70,8 @@ public final class SocketCapture implements AutoCloseable {
         if (options.excludeSelf()) {
             excluded.add((int) ProcessHandle.current().pid());
         }
-        boolean hook = capture.programNames().contains("sock_release");
+        boolean hook = capture.programNames().contains("sock_release")
+                || capture.programNames().contains("sock_release_plain");
         this.tracker = new SocketTracker(SocketTracker.Options.defaults()
                 .withExcluded(excluded, new HashSet<>(options.cgroupExclude()))
                 .withOnly(new HashSet<>(options.pidInclude()))

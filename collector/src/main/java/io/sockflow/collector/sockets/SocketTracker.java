@@ -75,6 +75,7 @@ public final class SocketTracker {
         final long sinceNs;
         SocketEvent template; // a record of the socket with its addresses, for what the tracker makes itself
         int handoverTries;
+        String lastDropCause; // how its last descriptor went, for a release that came without its cause
 
         Entry(String family, long inode, Proc owner, boolean excluded, long sinceNs) {
             this.family = family;
@@ -248,11 +249,18 @@ public final class SocketTracker {
                 if (kthread && entry != null) {
                     attribute(e, entry.owner, "SOCKET_OWNER");
                 }
+                if (e.getCause() == null) {
+                    // a kernel whose release hook cannot tell the cause: the drop of the last descriptor before it does
+                    e.setCause(entry != null && entry.lastDropCause != null ? entry.lastDropCause : "OTHER");
+                }
                 out.accept(e);
                 forget(key);
             }
             case CLOSE, FD_DROP -> {
                 out.accept(e);
+                if (entry != null && lastDrop(e)) {
+                    entry.lastDropCause = e.getCause();
+                }
                 if (k == EventKind.FD_DROP && "EXIT".equals(e.getCause()) && !Boolean.TRUE.equals(e.getLastReference())
                         && entry != null && entry.owner != null && entry.owner.pid() == e.getPid()) {
                     handover.add(key); // the owner is gone and someone else holds the socket: find who
