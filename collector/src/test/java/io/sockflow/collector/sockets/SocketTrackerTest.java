@@ -88,9 +88,24 @@ class SocketTrackerTest {
         t.accept(exitDrop, false, false, now, out::add);
         t.accept(rec(EventKind.SOCK_RELEASE, 10, "AF_INET", 700L, 70L), false, false, now, out::add);
         assertEquals("EXIT", out.getLast().getCause());
-        // one whose descriptors were never seen going
+        // close() releases before it returns (6.12): the release waits for the close's record, and goes out after it
+        t.accept(rec(EventKind.SOCKET, 10, "AF_INET", 703L, 73L), false, false, now, out::add);
+        int before = out.size();
+        t.accept(rec(EventKind.SOCK_RELEASE, 10, "AF_INET", 703L, 73L), false, false, now, out::add);
+        assertEquals(before, out.size());
+        SocketEvent close = rec(EventKind.CLOSE, 10, "AF_INET", 703L, 73L);
+        close.setCause("CLOSE");
+        close.setLastReference(true);
+        t.accept(close, false, false, now, out::add);
+        assertEquals(List.of(EventKind.CLOSE, EventKind.SOCK_RELEASE),
+                out.subList(before, out.size()).stream().map(SocketEvent::getKind).toList());
+        assertEquals("CLOSE", out.getLast().getCause());
+        // one whose descriptors were never seen going: OTHER, once it has waited long enough
         t.accept(rec(EventKind.SOCKET, 10, "AF_INET", 701L, 71L), false, false, now, out::add);
         t.accept(rec(EventKind.SOCK_RELEASE, 10, "AF_INET", 701L, 71L), false, false, now, out::add);
+        assertNotEquals(EventKind.SOCK_RELEASE, out.getLast().getKind());
+        t.expire(now + 2_000_000_000L, out::add);
+        assertEquals(EventKind.SOCK_RELEASE, out.getLast().getKind());
         assertEquals("OTHER", out.getLast().getCause());
         // a release that says its cause keeps it
         t.accept(rec(EventKind.SOCKET, 10, "AF_INET", 702L, 72L), false, false, now, out::add);
