@@ -418,6 +418,31 @@ public final class Capture implements AutoCloseable {
         return n;
     }
 
+    /**
+     * Whether this kernel refuses every bpf() call to a process without CAP_BPF: kernels before 6.5 do when
+     * kernel.unprivileged_bpf_disabled is set (Debian's and Ubuntu's set it), and then a collector that gave up its
+     * capabilities could read neither its counters nor run its iterators. Asked from a thread of its own that gives up
+     * CAP_BPF and CAP_SYS_ADMIN alone: a lookup in no map (fd -1) is refused (EPERM) before the map is looked for
+     * where the kernel gates every call, and fails with EBADF where it does not.
+     */
+    public static boolean bpfNeedsCapability() {
+        boolean[] gated = {false};
+        Thread t = Thread.ofPlatform().name("sockflow-bpf-probe").start(() -> {
+            if (Libc.dropEffectiveOfThisThread(1L << 39 /* CAP_BPF */ | 1L << 21 /* CAP_SYS_ADMIN */) != 0) {
+                return;
+            }
+            try (Arena a = Arena.ofConfined()) {
+                gated[0] = Libbpf.mapLookupElem(-1, a.allocate(8), a.allocate(8)) == -io.sockflow.collector.decode.Errno.EPERM;
+            }
+        });
+        try {
+            t.join();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        return gated[0]; // the thread ends with its reduced set: no other thread ever had it
+    }
+
     /** What this kernel gives and lacks. */
     public KernelFeatures kernel() {
         return kernel;
