@@ -1,5 +1,5 @@
 """Socket calls for the collector to see: a TCP listener on loopback, a client that connects, sends and receives,
-and a UDP datagram, repeated until killed. Prints its pid first so a check can pick its events."""
+and a UDP datagram, repeated every PAUSE seconds (argument 2, default 0.2) until killed. Prints its pid first so a check can pick its events."""
 import os
 import socket
 import sys
@@ -7,6 +7,7 @@ import time
 
 print(os.getpid(), flush=True)
 seconds = float(sys.argv[1]) if len(sys.argv) > 1 else 120
+pause = float(sys.argv[2]) if len(sys.argv) > 2 else 0.2
 end = time.monotonic() + seconds
 while time.monotonic() < end:
     srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -26,4 +27,4 @@ while time.monotonic() < end:
     u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     u.sendto(b"z" * 100, ("127.0.0.1", 9))
     u.close()
-    time.sleep(0.2)
+    time.sleep(pause)
