@@ -77,15 +77,21 @@ public final class Capture implements AutoCloseable {
      * off with its reason and the rest loaded again: one program never takes the others down.
      */
     public static Capture open(CaptureOptions o, RingBufferReader.RecordSink sink) {
+        long t0 = System.nanoTime();
         Preflight.checkAll(o);
         TracepointCatalog catalog = o.catalog() != null ? o.catalog() : TracepointCatalog.tracefs(o.tracefsPath());
+        long t1 = System.nanoTime();
         KernelFeatures kernel = o.features() != null ? o.features() : KernelFeatures.probe(o.btfPath());
+        LOG.debug("preflight and tracepoints {} ms, the kernel's BTF read {} ms", (t1 - t0) / 1_000_000,
+                (System.nanoTime() - t1) / 1_000_000);
         String resource = kernel.has("kfunc-rdonly-cast") ? KernelContract.OBJECT : KernelContract.COMPAT_OBJECT;
         byte[] elf = KernelContract.objectBytes(resource);
         Map<String, String> refusedByVerifier = new LinkedHashMap<>();
         boolean netAdmin = Preflight.mayAttachCgroupPrograms();
         if (netAdmin && kernel.cgroup2() != null && kernel.has("cgroup-task-storage")) {
+            long t2 = System.nanoTime();
             probeCgroupTaskStorage(elf, o, kernel);
+            LOG.debug("cgroup task storage probed in {} ms", (System.nanoTime() - t2) / 1_000_000);
         }
         for (int attempt = 0; ; attempt++) {
             // asked again each time: a refusal can change what this kernel is known to lack
