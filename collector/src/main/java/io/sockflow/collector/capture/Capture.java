@@ -425,8 +425,8 @@ public final class Capture implements AutoCloseable {
     }
 
     /**
-     * Whether this kernel refuses every bpf() call to a process without CAP_BPF: kernels before 6.5 do when
-     * kernel.unprivileged_bpf_disabled is set (Debian's and Ubuntu's set it), and then a collector that gave up its
+     * Whether this kernel refuses every bpf() call to a process without CAP_BPF: older kernels do when
+     * kernel.unprivileged_bpf_disabled is set (Debian's 6.1 and 6.12 do not), and then a collector that gave up its
      * capabilities could read neither its counters nor run its iterators. Asked from a thread of its own that gives up
      * CAP_BPF and CAP_SYS_ADMIN alone: a lookup in no map (fd -1) is refused (EPERM) before the map is looked for
      * where the kernel gates every call, and fails with EBADF where it does not.

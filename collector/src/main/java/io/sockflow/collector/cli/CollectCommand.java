@@ -146,7 +146,7 @@ public final class CollectCommand {
                 // giving up root here would silently stop the counters, the kernel's drop count and the sweep
                 System.err.println("sockflow: stays root, not " + who + ": this kernel refuses every bpf() call to a "
                         + "process without CAP_BPF (kernel.unprivileged_bpf_disabled=" + unprivilegedBpf()
-                        + ", kernels before 6.5), and the kernel counters, the drop count and the sweep need them");
+                        + ", as older kernels do), and the kernel counters, the drop count and the sweep need them");
                 who = null;
             }
             if (who != null) {
