@@ -857,6 +857,8 @@ __noinline int emit_drop(__u64 fp, int fd, __u16 cause, __u16 flags)
 struct fd_walk {
 	struct fdtable *fdt;
 	__u64 words;      /* bitmap words to look at */
+	__u64 open;       /* the word being walked: its open descriptors (close-on-exec ones only, for exec) */
+	__u32 word;       /* its index */
 	__u32 first;      /* close_range: the range */
 	__u32 last;
 	__u16 cause;
@@ -864,7 +866,27 @@ struct fd_walk {
 	bool cloexec_only;
 };
 
-/* One word of the open-descriptor bitmap: a drop record for each socket descriptor in it. */
+/* One descriptor of the word being walked: a drop record if it is an open socket. */
+static long walk_bit(__u32 b, void *vctx)
+{
+	struct fd_walk *fw = vctx;
+	__u32 fd = fw->word * 64 + b;
+	struct file *fp = NULL;
+
+	if (b >= 64 || !(fw->open >> b))
+		return 1; /* no open descriptor left in this word */
+	if (!(fw->open & (1UL << b)) || fd < fw->first || fd > fw->last)
+		return 0;
+	if (bpf_probe_read_kernel(&fp, sizeof(fp), &fw->fdt->fd[fd]) || !fp)
+		return 0;
+	emit_drop((__u64)fp, fd, fw->cause, fw->flags);
+	return 0;
+}
+
+/*
+ * One word of the open-descriptor bitmap, its bits walked by bpf_loop too: a loop of its own here would end in a
+ * fall-through back to its head, which verifiers before 6.3 refuse ("back-edge") whatever the bound.
+ */
 static long walk_word(__u32 w, void *vctx)
 {
 	struct fd_walk *fw = vctx;
@@ -879,18 +901,9 @@ static long walk_word(__u32 w, void *vctx)
 			return 0;
 		open &= mask;
 	}
-	for (int b = 0; b < 64; b++) {
-		__u32 fd = w * 64 + b;
-		struct file *fp = NULL;
-
-		if (!(open & (1UL << b)))
-			continue;
-		if (fd < fw->first || fd > fw->last)
-			continue;
-		if (bpf_probe_read_kernel(&fp, sizeof(fp), &fw->fdt->fd[fd]) || !fp)
-			continue;
-		emit_drop((__u64)fp, fd, fw->cause, fw->flags);
-	}
+	fw->open = open;
+	fw->word = w;
+	bpf_loop(64, walk_bit, fw, 0);
 	return 0;
 }
 
@@ -1138,9 +1151,19 @@ int sock_create(struct bpf_sock *ctx)
 	return 1;
 }
 
-/* The last reference to an inet socket went: the kernel releases it. Runs in the task that dropped it. */
-SEC("cgroup/sock_release")
-int sock_release(struct bpf_sock *ctx)
+/*
+ * Where cgroup programs may not use task storage (6.12 and before), nothing tells a socket() from io_uring here: the
+ * socket only gets its cookie, and sockets made outside socket() are not recorded as made.
+ */
+SEC("cgroup/sock_create")
+int sock_create_plain(struct bpf_sock *ctx)
+{
+	bpf_get_socket_cookie(ctx);
+	return 1;
+}
+
+/* The release record; with_cause: what the releasing task last did that drops descriptors (task storage). */
+static __always_inline int release(struct bpf_sock *ctx, bool with_cause)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
 	__u64 cookie = bpf_get_socket_cookie(ctx);
@@ -1163,12 +1186,28 @@ int sock_release(struct bpf_sock *ctx)
 	e->cause = SF_CAUSE_OTHER;
 	if (task->flags & 0x00200000 /* PF_KTHREAD */) {
 		e->flags = SF_FLAG_KTHREAD; /* a delayed release: the task says nothing of the socket */
+	} else if (!with_cause) {
+		e->cause = SF_CAUSE_NONE; /* not known here: the collector takes it from the descriptor drop before */
 	} else if ((t = bpf_task_storage_get(&inflight, task, 0, 0)) && t->cause &&
 		   e->ts_ns - t->cause_ns < SF_CAUSE_WINDOW_NS) {
 		e->cause = t->cause;
 	}
 	bpf_ringbuf_submit(e, wakeup_flags());
 	return 1;
+}
+
+/* The last reference to an inet socket went: the kernel releases it. Runs in the task that dropped it. */
+SEC("cgroup/sock_release")
+int sock_release(struct bpf_sock *ctx)
+{
+	return release(ctx, true);
+}
+
+/* The same where cgroup programs may not use task storage (6.12 and before): without the cause. */
+SEC("cgroup/sock_release")
+int sock_release_plain(struct bpf_sock *ctx)
+{
+	return release(ctx, false);
 }
 
 /* ---- kernel tracepoints (tp_btf: the kernel's own arguments) ---- */
@@ -1576,36 +1615,45 @@ int udp_queue_overflow(void *ctx)
 /* ---- the start-up inventory (iterators, run once by the collector) ---- */
 
 /* The kernel makes a socket's cookie on first request. These walk the socket tables of the families that have an
- * iterator and ask for each one's, so the descriptor walk below finds a cookie on every such socket. */
+ * iterator and ask for each one's, so the descriptor walk below finds a cookie on every such socket. The pointer is
+ * read once: 6.1's verifier loses the null check when it is read again for the call. */
 SEC("iter/tcp")
 int cookies_tcp(struct bpf_iter__tcp *ctx)
 {
-	if (ctx->sk_common)
-		bpf_get_socket_cookie(ctx->sk_common);
+	void *sk = ctx->sk_common;
+
+	if (sk)
+		bpf_get_socket_cookie(sk);
 	return 0;
 }
 
 SEC("iter/udp")
 int cookies_udp(struct bpf_iter__udp *ctx)
 {
-	if (ctx->udp_sk)
-		bpf_get_socket_cookie(ctx->udp_sk);
+	void *sk = ctx->udp_sk;
+
+	if (sk)
+		bpf_get_socket_cookie(sk);
 	return 0;
 }
 
 SEC("iter/unix")
 int cookies_unix(struct bpf_iter__unix *ctx)
 {
-	if (ctx->unix_sk)
-		bpf_get_socket_cookie(ctx->unix_sk);
+	void *sk = ctx->unix_sk;
+
+	if (sk)
+		bpf_get_socket_cookie(sk);
 	return 0;
 }
 
 SEC("iter/netlink")
 int cookies_netlink(struct bpf_iter__netlink *ctx)
 {
-	if (ctx->sk)
-		bpf_get_socket_cookie(ctx->sk);
+	void *sk = ctx->sk;
+
+	if (sk)
+		bpf_get_socket_cookie(sk);
 	return 0;
 }
 

@@ -83,14 +83,25 @@ public final class Capture implements AutoCloseable {
      * off with its reason and the rest loaded again: one program never takes the others down.
      */
     public static Capture open(CaptureOptions o, RingBufferReader.RecordSink sink) {
+        long t0 = System.nanoTime();
         Preflight.checkAll(o);
         TracepointCatalog catalog = o.catalog() != null ? o.catalog() : TracepointCatalog.tracefs(o.tracefsPath());
+        long t1 = System.nanoTime();
         KernelFeatures kernel = o.features() != null ? o.features() : KernelFeatures.probe(o.btfPath());
+        LOG.debug("preflight and tracepoints {} ms, the kernel's BTF read {} ms", (t1 - t0) / 1_000_000,
+                (System.nanoTime() - t1) / 1_000_000);
         String resource = kernel.has("kfunc-rdonly-cast") ? KernelContract.OBJECT : KernelContract.COMPAT_OBJECT;
         byte[] elf = KernelContract.objectBytes(resource);
-        Map<String, String> off = new LinkedHashMap<>();
+        Map<String, String> refusedByVerifier = new LinkedHashMap<>();
         boolean netAdmin = Preflight.mayAttachCgroupPrograms();
+        if (netAdmin && kernel.cgroup2() != null && kernel.has("cgroup-task-storage")) {
+            long t2 = System.nanoTime();
+            probeCgroupTaskStorage(elf, o, kernel);
+            LOG.debug("cgroup task storage probed in {} ms", (System.nanoTime() - t2) / 1_000_000);
+        }
         for (int attempt = 0; ; attempt++) {
+            // asked again each time: a refusal can change what this kernel is known to lack
+            Map<String, String> off = new LinkedHashMap<>(refusedByVerifier);
             BpfObject obj = BpfObject.open(elf, "sockflow",
                     o.btfPath().equals(CaptureOptions.DEFAULT_BTF) ? null : o.btfPath().toString());
             try {
@@ -117,9 +128,16 @@ public final class Capture implements AutoCloseable {
                         throw refused;
                     }
                     String why = LibbpfLog.verifierReason();
-                    off.put(failed, "the kernel refused it" + (why != null ? ": " + why : ""));
+                    if (KernelFeatures.PLAIN_CGROUP.containsKey(failed) && why != null && why.contains("task_storage")
+                            && kernel.has("cgroup-task-storage")) {
+                        // one load tells it for both hooks: their variants without task storage go in together
+                        kernel.lacks("cgroup-task-storage");
+                        obj.close();
+                        continue;
+                    }
+                    refusedByVerifier.put(failed, "the kernel refused it" + (why != null ? ": " + why : ""));
                     for (String partner : partners(failed)) {
-                        off.putIfAbsent(partner, "its partner " + failed + " was refused");
+                        refusedByVerifier.putIfAbsent(partner, "its partner " + failed + " was refused");
                     }
                     obj.close();
                     continue;
@@ -137,6 +155,33 @@ public final class Capture implements AutoCloseable {
                 obj.close();
                 throw e;
             }
+        }
+    }
+
+    /**
+     * Whether this kernel lets cgroup programs use task storage (nothing in its BTF says): the release hook alone is
+     * loaded and unloaded, which costs one small program where a refused whole load would cost them all.
+     */
+    private static void probeCgroupTaskStorage(byte[] elf, CaptureOptions o, KernelFeatures kernel) {
+        BpfObject obj = BpfObject.open(elf, "sockflow",
+                o.btfPath().equals(CaptureOptions.DEFAULT_BTF) ? null : o.btfPath().toString());
+        try {
+            for (String p : obj.programNames()) {
+                if (!p.equals("sock_release")) {
+                    obj.disable(p);
+                }
+            }
+            obj.setMaxEntries("events", 4096);
+            writeConfig(obj.rodata(), o);
+            obj.load();
+        } catch (BpfException refused) {
+            String why = LibbpfLog.verifierReason();
+            if (why != null && why.contains("task_storage")) {
+                kernel.lacks("cgroup-task-storage");
+            }
+            // anything else is for the real load to meet and say
+        } finally {
+            obj.close();
         }
     }
 
@@ -400,6 +445,31 @@ public final class Capture implements AutoCloseable {
             }
         }
         return n;
+    }
+
+    /**
+     * Whether this kernel refuses every bpf() call to a process without CAP_BPF: older kernels do when
+     * kernel.unprivileged_bpf_disabled is set (Debian's 6.1 and 6.12 do not), and then a collector that gave up its
+     * capabilities could read neither its counters nor run its iterators. Asked from a thread of its own that gives up
+     * CAP_BPF and CAP_SYS_ADMIN alone: a lookup in no map (fd -1) is refused (EPERM) before the map is looked for
+     * where the kernel gates every call, and fails with EBADF where it does not.
+     */
+    public static boolean bpfNeedsCapability() {
+        boolean[] gated = {false};
+        Thread t = Thread.ofPlatform().name("sockflow-bpf-probe").start(() -> {
+            if (Libc.dropEffectiveOfThisThread(1L << 39 /* CAP_BPF */ | 1L << 21 /* CAP_SYS_ADMIN */) != 0) {
+                return;
+            }
+            try (Arena a = Arena.ofConfined()) {
+                gated[0] = Libbpf.mapLookupElem(-1, a.allocate(8), a.allocate(8)) == -io.sockflow.collector.decode.Errno.EPERM;
+            }
+        });
+        try {
+            t.join();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        return gated[0]; // the thread ends with its reduced set: no other thread ever had it
     }
 
     /** What this kernel gives and lacks. */

@@ -38,6 +38,14 @@ public final class KernelFeatures {
                 "a non-blocking connect's error is taken from its TCP state alone (refused vs timed out not told apart)");
         add("cgroup-v2", cgroup2 != null, "inet sockets' releases and io_uring-made sockets are not seen: ends come "
                 + "from descriptors (close, exit, exec) and the periodic sweep");
+        Btf.Type funcIds = btf.find("bpf_func_id", Btf.ENUM);
+        add("bpf-loop", funcIds != null && funcIds.enumValues().containsKey("BPF_FUNC_loop"),
+                "descriptors dropped by exit, exec (close-on-exec) and close_range are not reported one by one: inet "
+                        + "sockets still end by the release hook, other families by the periodic sweep");
+        // no BTF sign of it: assumed, and taken back when the verifier refuses the hooks for it (Capture)
+        add("cgroup-task-storage", true, "a socket's release takes its cause (close, exit, exec, dup2, "
+                + "close_range) from the descriptor drop before it, and sockets made outside socket() (io_uring) are not "
+                + "recorded as made");
         add("iter-task-file", btf.find("bpf_iter__task_file", Btf.STRUCT) != null,
                 "no start-up inventory: sockets that existed before the start are learnt from their first records");
         add("iter-netlink", btf.find("bpf_iter__netlink", Btf.STRUCT) != null,
@@ -62,6 +70,19 @@ public final class KernelFeatures {
 
     static KernelFeatures of(Btf btf, Path cgroup2) {
         return new KernelFeatures(btf, cgroup2);
+    }
+
+    /** The cgroup hooks' variants for kernels whose cgroup programs may not use task storage (6.12 and before). */
+    public static final Map<String, String> PLAIN_CGROUP = Map.of("sock_create", "sock_create_plain",
+            "sock_release", "sock_release_plain");
+
+    /** Records that this kernel lacks a feature found out only by loading (the verifier's refusal). */
+    public void lacks(String feature) {
+        Feature f = features.get(feature);
+        if (f == null) {
+            throw new IllegalArgumentException("no feature " + feature);
+        }
+        features.put(feature, new Feature(feature, false, f.without()));
     }
 
     /** Where the cgroup v2 hierarchy is mounted (/sys/fs/cgroup, or /sys/fs/cgroup/unified on hybrid hosts). */
@@ -114,8 +135,15 @@ public final class KernelFeatures {
         return m;
     }
 
+    /** The programs that walk a descriptor table with bpf_loop (5.17 and later), with their exits. */
+    static final java.util.Set<String> WALKERS = java.util.Set.of("process_exit", "sys_enter_execve", "sys_exit_execve",
+            "sys_enter_execveat", "sys_exit_execveat", "sys_enter_close_range");
+
     /** Whether a program of this section can run on this kernel, and if not, why (null when it can). */
     public String refusal(String program, String section) {
+        if (WALKERS.contains(program) && !has("bpf-loop")) {
+            return "this kernel has no bpf_loop (5.17 and later) to walk a descriptor table with";
+        }
         if (section.startsWith("tp_btf/")) {
             String tp = section.substring("tp_btf/".length());
             int args = tracepointArgs(tp);
@@ -132,6 +160,18 @@ public final class KernelFeatures {
         }
         if (section.startsWith("cgroup/") && cgroup2 == null) {
             return "no cgroup v2 hierarchy is mounted";
+        }
+        if (section.startsWith("cgroup/")) {
+            boolean plain = has("cgroup-task-storage");
+            if (PLAIN_CGROUP.containsKey(program) && !plain) {
+                return "this kernel's cgroup programs may not use task storage (" + PLAIN_CGROUP.get(program)
+                        + " is loaded instead)";
+            }
+            for (Map.Entry<String, String> v : PLAIN_CGROUP.entrySet()) {
+                if (v.getValue().equals(program) && plain) {
+                    return v.getKey() + " is loaded instead";
+                }
+            }
         }
         if (section.startsWith("iter/")) {
             String it = section.substring("iter/".length());

@@ -88,6 +88,9 @@ public final class CollectCommand {
     CollectCommand(Settings settings) {
         this.settings = settings;
         System.setProperty("sockflow.log.level", settings.getString(Settings.LOG_LEVEL));
+        // log4j read its configuration when the first logger was made, before the settings: the level goes in now
+        org.apache.logging.log4j.core.config.Configurator.setRootLevel(
+                org.apache.logging.log4j.Level.toLevel(settings.getString(Settings.LOG_LEVEL), org.apache.logging.log4j.Level.WARN));
     }
 
     static String usage() {
@@ -139,6 +142,14 @@ public final class CollectCommand {
         Path statusFile = settings.getString(Settings.STATUS_FILE) == null ? null : Path.of(settings.getString(Settings.STATUS_FILE));
         Runnable attached = () -> {
             Privileges.Identity who = runAs();
+            boolean keptRoot = who != null && who.uid() != 0 && Capture.bpfNeedsCapability();
+            if (keptRoot) {
+                // giving up root here would silently stop the counters, the kernel's drop count and the sweep
+                System.err.println("sockflow: stays root, not " + who + ": this kernel refuses every bpf() call to a "
+                        + "process without CAP_BPF (kernel.unprivileged_bpf_disabled=" + unprivilegedBpf()
+                        + ", as older kernels do), and the kernel counters, the drop count and the sweep need them");
+                who = null;
+            }
             if (who != null) {
                 if (settings.getString(Settings.OUTPUT).equals("kafka")) {
                     handOver(Path.of(settings.getString(Settings.SPOOL_DIR)), who);
@@ -171,7 +182,7 @@ public final class CollectCommand {
             }
             // said once everything is open, so that a broker or registry that cannot be reached stays the one line
             System.err.println("sockflow: attached; running as " + Privileges.describe()
-                    + (who == null && Privileges.isRoot() ? " (--run-as USER gives them up)" : ""));
+                    + (who == null && Privileges.isRoot() && !keptRoot ? " (--run-as USER gives them up)" : ""));
         };
         // on SIGINT/SIGTERM: ask the loop to stop, and hold the JVM until it has detached and drained. Registered
         // before the programs are attached, so a signal during start-up still ends in a clean stop and a report.
@@ -278,6 +289,14 @@ public final class CollectCommand {
     }
 
     /** Whom the collector becomes after attaching; null: it stays as it is. */
+    private static String unprivilegedBpf() {
+        try {
+            return java.nio.file.Files.readString(Path.of("/proc/sys/kernel/unprivileged_bpf_disabled")).strip();
+        } catch (java.io.IOException e) {
+            return "?";
+        }
+    }
+
     Privileges.Identity runAs() {
         String s = settings.getString(Settings.RUN_AS);
         if (!Privileges.isRoot() || s.equals("root")) {

@@ -84,7 +84,8 @@ public final class SocketCapture implements AutoCloseable {
         if (options.excludeSelf()) {
             excluded.add((int) ProcessHandle.current().pid());
         }
-        boolean hook = capture.programNames().contains("sock_release");
+        boolean hook = capture.programNames().contains("sock_release")
+                || capture.programNames().contains("sock_release_plain");
         this.releaseHook = hook;
         this.totals = options.aggregate() ? new io.sockflow.collector.capture.SocketTotals(capture, decoder.host()) : null;
         this.nextTotals = System.nanoTime() + totalsNs;

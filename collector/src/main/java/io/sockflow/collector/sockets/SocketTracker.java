@@ -75,6 +75,7 @@ public final class SocketTracker {
         final long sinceNs;
         SocketEvent template; // a record of the socket with its addresses, for what the tracker makes itself
         int handoverTries;
+        String lastDropCause; // how its last descriptor went, for a release that came without its cause
 
         Entry(String family, long inode, Proc owner, boolean excluded, long sinceNs) {
             this.family = family;
@@ -108,6 +109,8 @@ public final class SocketTracker {
     private final Map<String, ArrayDeque<Held>> awaitingOwner = new LinkedHashMap<>();
     /** inet records waiting for their cookie, by inode */
     private final Map<Long, ArrayDeque<Held>> awaitingCookie = new LinkedHashMap<>();
+    /** releases without their cause (kernels whose release hook cannot tell it) waiting for their drop, by identity key */
+    private final Map<String, Held> releaseAwaitingCause = new LinkedHashMap<>();
     /** close-on-exec drops waiting for their exec's outcome, by pid */
     private final Map<Integer, ArrayDeque<Held>> awaitingExec = new LinkedHashMap<>();
     /** sockets whose owner exited while others held them */
@@ -248,11 +251,28 @@ public final class SocketTracker {
                 if (kthread && entry != null) {
                     attribute(e, entry.owner, "SOCKET_OWNER");
                 }
-                out.accept(e);
                 forget(key);
+                if (e.getCause() == null) {
+                    // a kernel whose release hook cannot tell the cause: the drop of the last descriptor says it
+                    if (entry == null || entry.lastDropCause == null) {
+                        // close() and dup2() release before they return, so their drop comes right after
+                        releaseAwaitingCause.put(key, new Held(nowNs, copy(e)));
+                        return;
+                    }
+                    e.setCause(entry.lastDropCause);
+                }
+                out.accept(e);
             }
             case CLOSE, FD_DROP -> {
                 out.accept(e);
+                if (entry != null && lastDrop(e)) {
+                    entry.lastDropCause = e.getCause();
+                }
+                Held waiting = lastDrop(e) ? releaseAwaitingCause.remove(key) : null;
+                if (waiting != null) {
+                    waiting.event().setCause(e.getCause());
+                    out.accept(waiting.event());
+                }
                 if (k == EventKind.FD_DROP && "EXIT".equals(e.getCause()) && !Boolean.TRUE.equals(e.getLastReference())
                         && entry != null && entry.owner != null && entry.owner.pid() == e.getPid()) {
                     handover.add(key); // the owner is gone and someone else holds the socket: find who
@@ -446,6 +466,15 @@ public final class SocketTracker {
                 unresolved++; // keyed by inode: the identity rule's fallback
                 route(h.event(), false, nowNs, out);
             }
+        }
+        for (Iterator<Map.Entry<String, Held>> it = releaseAwaitingCause.entrySet().iterator(); it.hasNext(); ) {
+            Held h = it.next().getValue();
+            if (nowNs - h.sinceNs() < o.holdNs()) {
+                continue;
+            }
+            it.remove();
+            h.event().setCause("OTHER"); // no drop of its last descriptor came: another path released it
+            out.accept(h.event());
         }
         for (Iterator<Map.Entry<Integer, ArrayDeque<Held>>> it = awaitingExec.entrySet().iterator(); it.hasNext(); ) {
             ArrayDeque<Held> q = it.next().getValue();

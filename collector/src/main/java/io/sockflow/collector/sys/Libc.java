@@ -74,6 +74,8 @@ public final class Libc {
     private static final MethodHandle GETSOCKOPT = LINKER.downcallHandle(
             LINKER.defaultLookup().find("getsockopt").orElseThrow(),
             FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, ADDRESS));
+    private static final long SYS_CAPGET = 125;
+    private static final long SYS_CAPSET = 126;
     private static final long SYS_PIDFD_OPEN = 434;
     private static final long SYS_PIDFD_GETFD = 438;
     private static final int SOL_SOCKET = 1;
@@ -84,6 +86,27 @@ public final class Libc {
     public static final int O_CLOEXEC = 02000000;
 
     private Libc() {
+    }
+
+    /**
+     * Takes capabilities out of the calling thread's effective set (capset(2) with pid 0 is this thread only; the
+     * others keep theirs). Returns 0, or -1 when the kernel refused.
+     */
+    public static int dropEffectiveOfThisThread(long caps) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment hdr = a.allocate(8, 4);
+            hdr.set(JAVA_INT, 0, 0x20080522); // _LINUX_CAPABILITY_VERSION_3: two 32-bit words per set
+            hdr.set(JAVA_INT, 4, 0);
+            MemorySegment data = a.allocate(24, 4); // {effective, permitted, inheritable} x 2
+            if ((long) SYSCALL3.invokeExact(SYS_CAPGET, hdr.address(), data.address(), 0L) != 0) {
+                return -1;
+            }
+            data.set(JAVA_INT, 0, data.get(JAVA_INT, 0) & ~(int) caps);
+            data.set(JAVA_INT, 12, data.get(JAVA_INT, 12) & ~(int) (caps >>> 32));
+            return (int) (long) SYSCALL3.invokeExact(SYS_CAPSET, hdr.address(), data.address(), 0L) == 0 ? 0 : -1;
+        } catch (Throwable t) {
+            throw t instanceof RuntimeException r ? r : new IllegalStateException(t);
+        }
     }
 
     /** open(2); returns the descriptor, or the negative errno. */

@@ -72,6 +72,50 @@ class SocketTrackerTest {
     }
 
     @Test
+    void aReleaseWithoutItsCauseTakesItFromTheDropOfTheLastDescriptor() {
+        // kernels whose cgroup programs may not read task storage (6.12 and before) release without a cause
+        SocketTracker t = tracker();
+        List<SocketEvent> out = new ArrayList<>();
+        t.accept(rec(EventKind.SOCKET, 10, "AF_INET", 700L, 70L), false, false, now, out::add);
+        // a forked child closes its copy: not the last reference, so not the cause
+        SocketEvent childClose = rec(EventKind.CLOSE, 11, "AF_INET", 700L, 70L);
+        childClose.setCause("CLOSE");
+        childClose.setLastReference(false);
+        t.accept(childClose, false, false, now, out::add);
+        SocketEvent exitDrop = rec(EventKind.FD_DROP, 10, "AF_INET", 700L, 70L);
+        exitDrop.setCause("EXIT");
+        exitDrop.setLastReference(true);
+        t.accept(exitDrop, false, false, now, out::add);
+        t.accept(rec(EventKind.SOCK_RELEASE, 10, "AF_INET", 700L, 70L), false, false, now, out::add);
+        assertEquals("EXIT", out.getLast().getCause());
+        // close() releases before it returns (6.12): the release waits for the close's record, and goes out after it
+        t.accept(rec(EventKind.SOCKET, 10, "AF_INET", 703L, 73L), false, false, now, out::add);
+        int before = out.size();
+        t.accept(rec(EventKind.SOCK_RELEASE, 10, "AF_INET", 703L, 73L), false, false, now, out::add);
+        assertEquals(before, out.size());
+        SocketEvent close = rec(EventKind.CLOSE, 10, "AF_INET", 703L, 73L);
+        close.setCause("CLOSE");
+        close.setLastReference(true);
+        t.accept(close, false, false, now, out::add);
+        assertEquals(List.of(EventKind.CLOSE, EventKind.SOCK_RELEASE),
+                out.subList(before, out.size()).stream().map(SocketEvent::getKind).toList());
+        assertEquals("CLOSE", out.getLast().getCause());
+        // one whose descriptors were never seen going: OTHER, once it has waited long enough
+        t.accept(rec(EventKind.SOCKET, 10, "AF_INET", 701L, 71L), false, false, now, out::add);
+        t.accept(rec(EventKind.SOCK_RELEASE, 10, "AF_INET", 701L, 71L), false, false, now, out::add);
+        assertNotEquals(EventKind.SOCK_RELEASE, out.getLast().getKind());
+        t.expire(now + 2_000_000_000L, out::add);
+        assertEquals(EventKind.SOCK_RELEASE, out.getLast().getKind());
+        assertEquals("OTHER", out.getLast().getCause());
+        // a release that says its cause keeps it
+        t.accept(rec(EventKind.SOCKET, 10, "AF_INET", 702L, 72L), false, false, now, out::add);
+        SocketEvent told = rec(EventKind.SOCK_RELEASE, 10, "AF_INET", 702L, 72L);
+        told.setCause("EXEC");
+        t.accept(told, false, false, now, out::add);
+        assertEquals("EXEC", out.getLast().getCause());
+    }
+
+    @Test
     void aKernelRecordIsAttributedToTheSocketsOwnerOnceItIsKnown() {
         SocketTracker t = tracker();
         List<SocketEvent> out = new ArrayList<>();
