@@ -461,7 +461,7 @@ public final class Capture implements AutoCloseable {
                 return;
             }
             try (Arena a = Arena.ofConfined()) {
-                gated[0] = Libbpf.mapLookupElem(-1, a.allocate(8), a.allocate(8)) == -io.sockflow.collector.decode.Errno.EPERM;
+                gated[0] = Libbpf.mapLookupElem(-1, a.allocate(8), a.allocate(8)) == -io.sockflow.collector.sys.Errno.EPERM;
             }
         });
         try {
