@@ -27,20 +27,20 @@
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
-#define S_IFMT 00170000
-#define S_IFSOCK 0140000
-#define AF_UNIX 1
-#define AF_INET 2
-#define AF_INET6 10
-#define SF_MMSG_SUM_MAX 32
-#define SF_UTS_LEN 64
-#define RCV_SHUTDOWN 1
+#define S_IFMT		    00170000
+#define S_IFSOCK	    0140000
+#define AF_UNIX		    1
+#define AF_INET		    2
+#define AF_INET6	    10
+#define SF_MMSG_SUM_MAX	    32
+#define SF_UTS_LEN	    64
+#define RCV_SHUTDOWN	    1
 #define CLOSE_RANGE_CLOEXEC (1U << 2)
 /* descriptor walks (exit, exec, close_range) look at no more than this many bitmap words: 65536 descriptors */
-#define SF_FD_WORDS_MAX 1024
+#define SF_FD_WORDS_MAX	    1024
 /* a cause set by a call counts for the releases that follow it within this time (the release of a socket that
  * close() dropped runs as the call returns to user space, after sys_exit) */
-#define SF_CAUSE_WINDOW_NS 100000000ULL
+#define SF_CAUSE_WINDOW_NS  100000000ULL
 
 /* Puts the contract's types into the object's BTF, where the collector reads their layouts and values. */
 struct sf_event *sf_event_btf_anchor __attribute__((unused));
@@ -77,15 +77,15 @@ struct {
 struct sf_task {
 	__u64 start_ns;
 	__u64 a[6];
-	__u64 sock_ino;   /* close, dup2: the descriptor's socket, resolved at enter while the fd still exists */
+	__u64 sock_ino; /* close, dup2: the descriptor's socket, resolved at enter while the fd still exists */
 	__u64 sock_addr;
 	__u64 cookie;
-	__u64 cause_ns;   /* when cause was set */
+	__u64 cause_ns; /* when cause was set */
 	__u16 kind;
 	__u16 data_kind;
 	__u16 data_len;
-	__u16 cause;      /* enum sf_cause of the last call that could drop a descriptor */
-	__u16 flags;      /* close, dup2: SF_FLAG_LAST_REFERENCE */
+	__u16 cause; /* enum sf_cause of the last call that could drop a descriptor */
+	__u16 flags; /* close, dup2: SF_FLAG_LAST_REFERENCE */
 	__u16 family;
 	__u16 _pad[2];
 	__u8 data[SF_DATA_LEN];
@@ -103,14 +103,21 @@ struct {
 
 #ifdef SF_KFUNC_CAST
 extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym;
-#define SF_CAST(ptr, type) ((type *)bpf_rdonly_cast((void *)(ptr), bpf_core_type_id_kernel(type)))
-#define SF_GET(ptr, type, field) (SF_CAST(ptr, type)->field)
+#define SF_CAST(ptr, type)		  ((type *)bpf_rdonly_cast((void *)(ptr), bpf_core_type_id_kernel(type)))
+#define SF_GET(ptr, type, field)	  (SF_CAST(ptr, type)->field)
 #define SF_COPY(dst, ptr, type, field, n) __builtin_memcpy(dst, &SF_CAST(ptr, type)->field, n)
 #else
 /* the pointer goes through a local first: CO-RE must relocate the field, not the expression that gave the pointer */
-#define SF_GET(ptr, type, field) ({ type *__sf_p = (type *)(ptr); BPF_CORE_READ(__sf_p, field); })
-#define SF_COPY(dst, ptr, type, field, n) ({ type *__sf_p = (type *)(ptr); \
-	bpf_probe_read_kernel(dst, n, __builtin_preserve_access_index(&__sf_p->field)); })
+#define SF_GET(ptr, type, field)                                                                                       \
+	({                                                                                                             \
+		type *__sf_p = (type *)(ptr);                                                                          \
+		BPF_CORE_READ(__sf_p, field);                                                                          \
+	})
+#define SF_COPY(dst, ptr, type, field, n)                                                                              \
+	({                                                                                                             \
+		type *__sf_p = (type *)(ptr);                                                                          \
+		bpf_probe_read_kernel(dst, n, __builtin_preserve_access_index(&__sf_p->field));                        \
+	})
 #endif
 
 /* struct file's reference count: f_ref (file_ref_t, 6.13 on: raw 0 means one reference) or f_count before. */
@@ -169,11 +176,9 @@ static __always_inline bool wanted(struct task_struct *task)
 		return false;
 	if (sf_cfg.cgroup_include_count || sf_cfg.cgroup_exclude_count) {
 		__u64 cg = task_cgroup(task);
-		if (sf_cfg.cgroup_include_count &&
-		    !cgroup_in(sf_cfg.cgroup_include, sf_cfg.cgroup_include_count, cg))
+		if (sf_cfg.cgroup_include_count && !cgroup_in(sf_cfg.cgroup_include, sf_cfg.cgroup_include_count, cg))
 			return false;
-		if (sf_cfg.cgroup_exclude_count &&
-		    cgroup_in(sf_cfg.cgroup_exclude, sf_cfg.cgroup_exclude_count, cg))
+		if (sf_cfg.cgroup_exclude_count && cgroup_in(sf_cfg.cgroup_exclude, sf_cfg.cgroup_exclude_count, cg))
 			return false;
 	}
 	return true;
@@ -607,7 +612,8 @@ static __always_inline struct sf_task *take_args(struct task_struct *task, __u16
 }
 
 /* Fills the parts of a socket call's record that depend on the kind: the socket, the arguments, the data. */
-static __always_inline void fill_call(struct sf_event *e, struct sf_task *a, struct task_struct *task, __u16 kind, long ret)
+static __always_inline void fill_call(struct sf_event *e, struct sf_task *a, struct task_struct *task, __u16 kind,
+				      long ret)
 {
 	switch (kind) {
 	case SF_KIND_SOCKET:
@@ -792,16 +798,16 @@ static __always_inline int on_exit(struct trace_event_raw_sys_exit *ctx, __u16 k
 	return 0;
 }
 
-#define SF_SYSCALL(name, kind, nargs)                                                        \
-	SEC("tracepoint/syscalls/sys_enter_" #name)                                   \
-	int sys_enter_##name(struct trace_event_raw_sys_enter *ctx)                   \
-	{                                                                             \
-		return on_enter(ctx, kind, nargs);                                         \
-	}                                                                             \
-	SEC("tracepoint/syscalls/sys_exit_" #name)                                    \
-	int sys_exit_##name(struct trace_event_raw_sys_exit *ctx)                     \
-	{                                                                             \
-		return on_exit(ctx, kind);                                            \
+#define SF_SYSCALL(name, kind, nargs)                                                                                  \
+	SEC("tracepoint/syscalls/sys_enter_" #name)                                                                    \
+	int sys_enter_##name(struct trace_event_raw_sys_enter *ctx)                                                    \
+	{                                                                                                              \
+		return on_enter(ctx, kind, nargs);                                                                     \
+	}                                                                                                              \
+	SEC("tracepoint/syscalls/sys_exit_" #name)                                                                     \
+	int sys_exit_##name(struct trace_event_raw_sys_exit *ctx)                                                      \
+	{                                                                                                              \
+		return on_exit(ctx, kind);                                                                             \
 	}
 
 SF_SYSCALL(socket, SF_KIND_SOCKET, 3)
@@ -856,10 +862,10 @@ __noinline int emit_drop(__u64 fp, int fd, __u16 cause, __u16 flags)
 
 struct fd_walk {
 	struct fdtable *fdt;
-	__u64 words;      /* bitmap words to look at */
-	__u64 open;       /* the word being walked: its open descriptors (close-on-exec ones only, for exec) */
-	__u32 word;       /* its index */
-	__u32 first;      /* close_range: the range */
+	__u64 words; /* bitmap words to look at */
+	__u64 open;  /* the word being walked: its open descriptors (close-on-exec ones only, for exec) */
+	__u32 word;  /* its index */
+	__u32 first; /* close_range: the range */
 	__u32 last;
 	__u16 cause;
 	__u16 flags;
@@ -913,7 +919,11 @@ static __always_inline void walk_fds(struct task_struct *task, __u16 cause, __u1
 {
 	struct sf_counters *c;
 	struct fd_walk fw = {
-		.cause = cause, .flags = flags, .cloexec_only = cloexec_only, .first = first, .last = last,
+		.cause = cause,
+		.flags = flags,
+		.cloexec_only = cloexec_only,
+		.first = first,
+		.last = last,
 	};
 	__u32 max;
 
@@ -1529,7 +1539,7 @@ int skb_drop(struct trace_event_raw_kfree_skb *ctx)
 	struct sf_drop_key k = {};
 
 	if (!(sf_cfg.groups & SF_GROUP_SKB))
-		return 0; /* group switched off */
+		return 0;			/* group switched off */
 	if (bpf_core_field_exists(ctx->reason)) /* 5.17 on; older kernels count every drop under reason 0 */
 		k.reason = ctx->reason;
 	k.protocol = ctx->protocol;

@@ -47,7 +47,7 @@ enum sf_kind {
 	SF_KIND_SENDMMSG = 18,
 	SF_KIND_SETHOSTNAME = 19,
 	SF_KIND_SETDOMAINNAME = 20,
-	SF_KIND_CLOSE = 21,          /* flags: SF_FLAG_LAST_REFERENCE when this close dropped the file's last reference */
+	SF_KIND_CLOSE = 21, /* flags: SF_FLAG_LAST_REFERENCE when this close dropped the file's last reference */
 	/* a socket descriptor dropped other than by close(): one record per descriptor; cause says how (exit, exec of a
 	 * close-on-exec descriptor, dup2/dup3 over it, close_range); pid/comm of the process that dropped it */
 	SF_KIND_FD_DROP = 22,
@@ -63,14 +63,14 @@ enum sf_kind {
 
 	SF_KIND_FIRST_KERNEL = 32,
 	/* kernel tracepoints, one record per event, keyed by the socket cookie */
-	SF_KIND_TCP_STATE = 32,          /* sock:inet_sock_set_state: arg_a old state, arg_b new state */
-	SF_KIND_SOCK_SEND = 33,          /* sock:sock_send_length: bytes, arg_flags */
-	SF_KIND_SOCK_RECV = 34,          /* sock:sock_recv_length: bytes, arg_flags */
-	SF_KIND_TCP_RETRANSMIT = 35,     /* tcp:tcp_retransmit_skb: sk_state */
-	SF_KIND_TCP_SEND_RESET = 36,     /* tcp:tcp_send_reset: sk_state, arg_b reason (6.10+) */
-	SF_KIND_TCP_RECEIVE_RESET = 37,  /* tcp:tcp_receive_reset: sk_state */
-	SF_KIND_TCP_DESTROY = 38,        /* tcp:tcp_destroy_sock */
-	SF_KIND_SOCK_ERROR = 39,         /* sock:inet_sk_error_report: arg_a the socket's error (an errno) */
+	SF_KIND_TCP_STATE = 32,		/* sock:inet_sock_set_state: arg_a old state, arg_b new state */
+	SF_KIND_SOCK_SEND = 33,		/* sock:sock_send_length: bytes, arg_flags */
+	SF_KIND_SOCK_RECV = 34,		/* sock:sock_recv_length: bytes, arg_flags */
+	SF_KIND_TCP_RETRANSMIT = 35,	/* tcp:tcp_retransmit_skb: sk_state */
+	SF_KIND_TCP_SEND_RESET = 36,	/* tcp:tcp_send_reset: sk_state, arg_b reason (6.10+) */
+	SF_KIND_TCP_RECEIVE_RESET = 37, /* tcp:tcp_receive_reset: sk_state */
+	SF_KIND_TCP_DESTROY = 38,	/* tcp:tcp_destroy_sock */
+	SF_KIND_SOCK_ERROR = 39,	/* sock:inet_sk_error_report: arg_a the socket's error (an errno) */
 	/* never in the ring buffer: the collector makes it from the sock_totals map (struct sf_totals), one per socket
 	 * per interval and one at its release */
 	SF_KIND_SOCK_TOTALS = 40,
@@ -79,21 +79,22 @@ enum sf_kind {
 /* How a socket descriptor or a socket went: sf_event.cause of FD_DROP, CLOSE and SOCK_RELEASE records. */
 enum sf_cause {
 	SF_CAUSE_NONE = 0,
-	SF_CAUSE_CLOSE = 1,        /* close() */
-	SF_CAUSE_EXIT = 2,         /* the process exited (or was killed) holding it */
-	SF_CAUSE_EXEC = 3,         /* a successful exec closed it (close-on-exec) */
-	SF_CAUSE_DUP2 = 4,         /* dup2()/dup3() onto its descriptor number */
-	SF_CAUSE_CLOSE_RANGE = 5,  /* close_range() */
-	SF_CAUSE_OTHER = 6,        /* another path: a call that held a reference returned, io_uring, unix gc */
+	SF_CAUSE_CLOSE = 1,	  /* close() */
+	SF_CAUSE_EXIT = 2,	  /* the process exited (or was killed) holding it */
+	SF_CAUSE_EXEC = 3,	  /* a successful exec closed it (close-on-exec) */
+	SF_CAUSE_DUP2 = 4,	  /* dup2()/dup3() onto its descriptor number */
+	SF_CAUSE_CLOSE_RANGE = 5, /* close_range() */
+	SF_CAUSE_OTHER = 6,	  /* another path: a call that held a reference returned, io_uring, unix gc */
 };
 
 /* Bits of sf_event.flags. */
 enum sf_flag {
-	SF_FLAG_LAST_REFERENCE = 1,  /* the descriptor held the file's last reference: the socket goes with it */
-	SF_FLAG_PENDING_EXEC = 2,    /* FD_DROP seen at exec's start: valid only if the exec succeeds (an exec_result follows) */
-	SF_FLAG_CLOEXEC = 4,         /* INVENTORY: the descriptor is close-on-exec */
-	SF_FLAG_KTHREAD = 8,         /* SOCK_RELEASE: released by a kernel thread (delayed fput), not by a process */
-	SF_FLAG_EXEC_FAILED = 16,    /* EXEC: the exec failed; the drops pending on it did not happen */
+	SF_FLAG_LAST_REFERENCE = 1, /* the descriptor held the file's last reference: the socket goes with it */
+	SF_FLAG_PENDING_EXEC =
+		2, /* FD_DROP seen at exec's start: valid only if the exec succeeds (an exec_result follows) */
+	SF_FLAG_CLOEXEC = 4,	  /* INVENTORY: the descriptor is close-on-exec */
+	SF_FLAG_KTHREAD = 8,	  /* SOCK_RELEASE: released by a kernel thread (delayed fput), not by a process */
+	SF_FLAG_EXEC_FAILED = 16, /* EXEC: the exec failed; the drops pending on it did not happen */
 };
 
 /* Tracepoint groups, for sf_config.groups: a bit each, in this order. */
@@ -130,17 +131,17 @@ struct sf_totals_key {
 };
 
 struct sf_totals {
-	__u64 bytes_out;      /* bytes moved by calls that returned > 0 */
+	__u64 bytes_out; /* bytes moved by calls that returned > 0 */
 	__u64 bytes_in;
-	__u64 calls_out;      /* calls that moved data (returned > 0) */
+	__u64 calls_out; /* calls that moved data (returned > 0) */
 	__u64 calls_in;
-	__u64 errors_out;     /* calls that failed (returned < 0: EAGAIN included) */
+	__u64 errors_out; /* calls that failed (returned < 0: EAGAIN included) */
 	__u64 errors_in;
-	__u64 last_ns;        /* CLOCK_BOOTTIME of this CPU's last call: tells which CPU's TCP figures are the latest */
-	__u64 sock_ino;       /* sockfs inode, when the entry was made on this CPU */
+	__u64 last_ns;	/* CLOCK_BOOTTIME of this CPU's last call: tells which CPU's TCP figures are the latest */
+	__u64 sock_ino; /* sockfs inode, when the entry was made on this CPU */
 	__u32 netns;
-	__u32 retransmits;    /* TCP: tcp_sock.total_retrans at this CPU's last call */
-	__u32 srtt_us;        /* TCP: smoothed RTT at this CPU's last call, microseconds */
+	__u32 retransmits; /* TCP: tcp_sock.total_retrans at this CPU's last call */
+	__u32 srtt_us;	   /* TCP: smoothed RTT at this CPU's last call, microseconds */
 	__u32 _pad0;
 	__u16 family;
 	__u16 sk_type;
@@ -154,11 +155,11 @@ struct sf_totals {
 
 /* Aggregated in the kernel and read (and reset) by the collector at an interval. */
 struct sf_rtt_key {
-	__u64 cookie;  /* socket cookie */
+	__u64 cookie; /* socket cookie */
 };
 
 struct sf_rtt {
-	__u32 srtt_us_last;   /* smoothed RTT, microseconds (tcp_sock.srtt_us >> 3) */
+	__u32 srtt_us_last; /* smoothed RTT, microseconds (tcp_sock.srtt_us >> 3) */
 	__u32 srtt_us_min;
 	__u32 srtt_us_max;
 	__u32 cwnd_last;
@@ -174,8 +175,8 @@ struct sf_rtt {
 };
 
 struct sf_drop_key {
-	__u32 reason;    /* enum skb_drop_reason */
-	__u16 protocol;  /* skb->protocol (ethertype), host order as the tracepoint gives it */
+	__u32 reason;	/* enum skb_drop_reason */
+	__u16 protocol; /* skb->protocol (ethertype), host order as the tracepoint gives it */
 	__u16 _pad;
 };
 
@@ -192,7 +193,7 @@ struct sf_netdev {
 struct sf_xdp_key {
 	__u32 ifindex;
 	__u32 action;
-	__u32 kind;      /* 0 xdp_exception, 1 xdp_redirect_err */
+	__u32 kind; /* 0 xdp_exception, 1 xdp_redirect_err */
 	__u32 _pad;
 };
 
@@ -217,58 +218,58 @@ struct sf_xdp_key {
  *   sock_error:             the socket's error
  */
 struct sf_event {
-	__u64 ts_ns;           /* CLOCK_BOOTTIME when the call returned or the event happened */
-	__u64 duration_ns;     /* time spent in the call */
-	__u64 proc_start_ns;   /* thread-group leader's start, CLOCK_BOOTTIME: (pid, this) names a process */
-	__u64 cgroup_id;       /* cgroup v2 id of the calling task */
-	__u64 sock_ino;        /* sockfs inode of the socket the record concerns; 0 if none or not known */
-	__u64 sock_addr;       /* kernel address of its struct sock (reused at once after the socket is freed: never a key) */
-	__u64 cookie;          /* socket cookie; 0 if the kernel has not made one */
-	__u64 peer_ino;        /* socketpair: the second end; accept: the listener */
-	__u64 peer_sock_addr;  /* struct sock of the same */
-	__u64 peer_cookie;     /* cookie of the same */
-	__s64 ret;             /* return value; negative errno on failure */
-	__u64 bytes;           /* bytes moved: ret for send/recv, summed msg_len for the *mmsg calls */
-	__u64 arg_flags;       /* MSG_* flags, accept4 flags */
-	__u64 tcp_bytes_out;   /* SOCK_RELEASE, INVENTORY of TCP: data bytes sent so far, by the kernel's own counters */
-	__u64 tcp_bytes_in;    /* SOCK_RELEASE, INVENTORY of TCP: data bytes received so far, likewise */
-	__u32 pid;             /* thread-group id */
-	__u32 tid;             /* thread id */
+	__u64 ts_ns;	     /* CLOCK_BOOTTIME when the call returned or the event happened */
+	__u64 duration_ns;   /* time spent in the call */
+	__u64 proc_start_ns; /* thread-group leader's start, CLOCK_BOOTTIME: (pid, this) names a process */
+	__u64 cgroup_id;     /* cgroup v2 id of the calling task */
+	__u64 sock_ino;	     /* sockfs inode of the socket the record concerns; 0 if none or not known */
+	__u64 sock_addr; /* kernel address of its struct sock (reused at once after the socket is freed: never a key) */
+	__u64 cookie;	 /* socket cookie; 0 if the kernel has not made one */
+	__u64 peer_ino;	 /* socketpair: the second end; accept: the listener */
+	__u64 peer_sock_addr; /* struct sock of the same */
+	__u64 peer_cookie;    /* cookie of the same */
+	__s64 ret;	      /* return value; negative errno on failure */
+	__u64 bytes;	      /* bytes moved: ret for send/recv, summed msg_len for the *mmsg calls */
+	__u64 arg_flags;      /* MSG_* flags, accept4 flags */
+	__u64 tcp_bytes_out;  /* SOCK_RELEASE, INVENTORY of TCP: data bytes sent so far, by the kernel's own counters */
+	__u64 tcp_bytes_in;   /* SOCK_RELEASE, INVENTORY of TCP: data bytes received so far, likewise */
+	__u32 pid;	      /* thread-group id */
+	__u32 tid;	      /* thread id */
 	__u32 uid;
 	__u32 gid;
-	__u32 netns;           /* inode of the socket's network namespace (the caller's, for records without a socket) */
-	__s32 fd;              /* the fd the call was given (accept: the listener; socket: -1) */
-	__s32 peer_fd;         /* socket/accept: the new fd; socketpair: sv[0]; -1 otherwise */
-	__s32 peer_fd2;        /* socketpair: sv[1]; -1 otherwise */
+	__u32 netns;	/* inode of the socket's network namespace (the caller's, for records without a socket) */
+	__s32 fd;	/* the fd the call was given (accept: the listener; socket: -1) */
+	__s32 peer_fd;	/* socket/accept: the new fd; socketpair: sv[0]; -1 otherwise */
+	__s32 peer_fd2; /* socketpair: sv[1]; -1 otherwise */
 	__s32 arg_a;
 	__s32 arg_b;
 	__s32 arg_c;
 	__s32 opt_value;
-	__u16 kind;            /* enum sf_kind */
-	__u16 family;          /* of the socket (from struct sock), 0 if unknown */
+	__u16 kind;   /* enum sf_kind */
+	__u16 family; /* of the socket (from struct sock), 0 if unknown */
 	__u16 sk_type;
 	__u16 sk_protocol;
-	__u16 sk_state;        /* struct sock's state (TCP_* numbering; 7 CLOSE for a closed or unconnected socket) */
-	__u16 lport;           /* local port, host order, from struct sock after the call */
-	__u16 rport;           /* remote port, host order */
-	__u16 cause;           /* enum sf_cause */
-	__u16 flags;           /* enum sf_flag bits */
-	__u16 data_kind;       /* enum sf_data_kind */
-	__u16 data_len;        /* valid bytes in data[] */
+	__u16 sk_state;	 /* struct sock's state (TCP_* numbering; 7 CLOSE for a closed or unconnected socket) */
+	__u16 lport;	 /* local port, host order, from struct sock after the call */
+	__u16 rport;	 /* remote port, host order */
+	__u16 cause;	 /* enum sf_cause */
+	__u16 flags;	 /* enum sf_flag bits */
+	__u16 data_kind; /* enum sf_data_kind */
+	__u16 data_len;	 /* valid bytes in data[] */
 	__u16 _pad;
-	__u8 laddr[16];        /* local address from struct sock: IPv4 in the first 4 bytes, or IPv6 */
-	__u8 raddr[16];        /* remote address from struct sock */
+	__u8 laddr[16]; /* local address from struct sock: IPv4 in the first 4 bytes, or IPv6 */
+	__u8 raddr[16]; /* remote address from struct sock */
 	char comm[SF_COMM_LEN];
 	__u8 data[SF_DATA_LEN];
 };
 
 /* Per-CPU accounting; submitted = received by the collector + dropped, exactly. */
 struct sf_counters {
-	__u64 submitted;      /* records the programs tried to hand over (ring-buffer reservations) */
-	__u64 dropped;        /* reservations refused because the ring buffer was full */
-	__u64 orphan_exits;   /* exits whose enter was not seen (started before attach) */
-	__u64 fd_walk_cut;    /* descriptor walks (exit, exec) that stopped at their bound before the table's end */
-	__u64 totals_full;    /* data-path calls not summed because sock_totals was full: sent as per-call records */
+	__u64 submitted;    /* records the programs tried to hand over (ring-buffer reservations) */
+	__u64 dropped;	    /* reservations refused because the ring buffer was full */
+	__u64 orphan_exits; /* exits whose enter was not seen (started before attach) */
+	__u64 fd_walk_cut;  /* descriptor walks (exit, exec) that stopped at their bound before the table's end */
+	__u64 totals_full;  /* data-path calls not summed because sock_totals was full: sent as per-call records */
 };
 
 /* Filters, set by the collector before load (the programs' .rodata). An empty list means "any". */
@@ -288,7 +289,7 @@ struct sf_config {
 	 * and let it poll on a timer. A wakeup per record costs microseconds in the kernel.
 	 */
 	__u64 wakeup_bytes;
-	__u32 groups;    /* enum sf_group bits of the tracepoint groups to record */
+	__u32 groups;	 /* enum sf_group bits of the tracepoint groups to record */
 	__u32 data_path; /* enum sf_data_path bits; 0: one record per send and receive */
 };
 

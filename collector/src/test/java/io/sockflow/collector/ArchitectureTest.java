@@ -1,13 +1,12 @@
 package io.sockflow.collector;
 
+import static com.tngtech.archunit.library.dependencies.SlicesRuleDefinition.slices;
+
 import com.tngtech.archunit.ArchConfiguration;
 import com.tngtech.archunit.core.domain.JavaClasses;
 import com.tngtech.archunit.core.importer.ClassFileImporter;
-import org.junit.jupiter.api.Test;
-
 import java.nio.file.Path;
-
-import static com.tngtech.archunit.library.dependencies.SlicesRuleDefinition.slices;
+import org.junit.jupiter.api.Test;
 
 /** The module's packages depend on each other one way: a cycle means two packages that cannot be read apart. */
 class ArchitectureTest {

@@ -5,8 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 
 /** What bpftool says is loaded in the kernel. */
 public final class Bpftool {
-    private Bpftool() {
-    }
+    private Bpftool() {}
 
     static JsonNode show(String what) throws Exception {
         Process p = new ProcessBuilder("bpftool", what, "show", "-j").start();
@@ -14,7 +13,6 @@ public final class Bpftool {
         p.waitFor();
         return n;
     }
-
 
     /** Ids of the BPF programs one process holds, directly or through links (from /proc/PID/fdinfo). */
     public static java.util.Set<Long> heldProgramIds(long pid) {
@@ -76,12 +74,11 @@ public final class Bpftool {
         long n = 0;
         for (JsonNode prog : show("prog")) {
             String name = prog.path("name").asText();
-            if ((name.startsWith("sys_enter_") || name.startsWith("sys_exit_")) && ids.contains(prog.path("id").asLong())) {
+            if ((name.startsWith("sys_enter_") || name.startsWith("sys_exit_"))
+                    && ids.contains(prog.path("id").asLong())) {
                 n++;
             }
         }
         return n;
     }
-
-
 }

@@ -8,7 +8,6 @@ import io.sockflow.collector.decode.SocketEventDecoder;
 import io.sockflow.collector.sockets.SocketCapture;
 import io.sockflow.schemas.EventKind;
 import io.sockflow.schemas.SocketEvent;
-
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -88,11 +87,13 @@ public final class LiveCapture implements AutoCloseable {
             }
         }
         throw new AssertionError("no matching event within " + timeout + "; got " + events.size() + " events: "
-                + events.stream().map(e -> e.getKind() + "(" + e.getPid() + "," + e.getSocketCookie() + ")").toList());
+                + events.stream()
+                        .map(e -> e.getKind() + "(" + e.getPid() + "," + e.getSocketCookie() + ")")
+                        .toList());
     }
 
-    private static final java.util.concurrent.atomic.AtomicInteger MARK = new java.util.concurrent.atomic.AtomicInteger(
-            0x5f10_0000);
+    private static final java.util.concurrent.atomic.AtomicInteger MARK =
+            new java.util.concurrent.atomic.AtomicInteger(0x5f10_0000);
 
     /**
      * Waits for a marker call made now on this thread (setsockopt with a value never used before); a thread's
@@ -105,8 +106,12 @@ public final class LiveCapture implements AutoCloseable {
             Sys.call(Sys.SETSOCKOPT, fd, 0xffff, 0x7fff, Sys.addr(Sys.intValue(a, mark)), 4);
             Sys.ok(Sys.CLOSE, fd);
         }
-        await(e -> e.getTid() == tid && e.getKind() == EventKind.SETSOCKOPT && e.getOptionValue() != null
-                && e.getOptionValue() == mark, Duration.ofSeconds(10));
+        await(
+                e -> e.getTid() == tid
+                        && e.getKind() == EventKind.SETSOCKOPT
+                        && e.getOptionValue() != null
+                        && e.getOptionValue() == mark,
+                Duration.ofSeconds(10));
     }
 
     /** Now, on the kernel's boot clock: events of calls made after this have a later monotonicNs. */
@@ -116,15 +121,20 @@ public final class LiveCapture implements AutoCloseable {
 
     /** Events of a thread since {@code sinceNs}, without the barrier calls' own records. */
     public List<SocketEvent> since(int tid, long sinceNs) {
-        List<SocketEvent> all = of(tid).stream().filter(e -> e.getMonotonicNs() >= sinceNs).toList();
+        List<SocketEvent> all =
+                of(tid).stream().filter(e -> e.getMonotonicNs() >= sinceNs).toList();
         java.util.Set<Long> markers = new java.util.HashSet<>();
         for (SocketEvent e : all) {
-            if (e.getKind() == EventKind.SETSOCKOPT && "65535".equals(e.getOptionLevel()) && e.getSocketInode() != null) {
+            if (e.getKind() == EventKind.SETSOCKOPT
+                    && "65535".equals(e.getOptionLevel())
+                    && e.getSocketInode() != null) {
                 markers.add(e.getSocketInode());
             }
         }
         // the marker socket's socket/setsockopt/close and its release, in whatever order the kernel wrote them
-        return all.stream().filter(e -> e.getSocketInode() == null || !markers.contains(e.getSocketInode())).toList();
+        return all.stream()
+                .filter(e -> e.getSocketInode() == null || !markers.contains(e.getSocketInode()))
+                .toList();
     }
 
     @Override

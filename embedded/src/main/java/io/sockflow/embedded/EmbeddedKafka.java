@@ -1,5 +1,18 @@
 package io.sockflow.embedded;
 
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.PrintStream;
+import java.io.UncheckedIOException;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.concurrent.TimeUnit;
 import kafka.server.KafkaConfig;
 import kafka.server.KafkaRaftServer;
 import org.apache.kafka.clients.admin.Admin;
@@ -16,20 +29,6 @@ import org.apache.kafka.common.utils.Time;
 import org.apache.kafka.metadata.storage.Formatter;
 import org.apache.kafka.server.common.Feature;
 import org.apache.kafka.server.common.MetadataVersion;
-
-import java.io.IOException;
-import java.io.OutputStream;
-import java.io.PrintStream;
-import java.io.UncheckedIOException;
-import java.net.ServerSocket;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.HashMap;
-import java.util.List;
-import java.util.Map;
-import java.util.Properties;
-import java.util.concurrent.TimeUnit;
 
 /**
  * A single-node Kafka cluster (one process that is both KRaft controller and broker) inside this JVM, with its log
@@ -65,8 +64,8 @@ public final class EmbeddedKafka implements AutoCloseable {
      * ({@link KafkaCredentials#ADMIN} a super user; the reader only what {@link #grantReader} gives it).
      */
     public static EmbeddedKafka start(Path dir, int port, int controllerPort, KafkaCredentials auth) {
-        EmbeddedKafka k = new EmbeddedKafka(dir, port == 0 ? freePort() : port,
-                controllerPort == 0 ? freePort() : controllerPort, auth);
+        EmbeddedKafka k = new EmbeddedKafka(
+                dir, port == 0 ? freePort() : port, controllerPort == 0 ? freePort() : controllerPort, auth);
         k.start();
         return k;
     }
@@ -125,8 +124,12 @@ public final class EmbeddedKafka implements AutoCloseable {
         String brokerSide = KafkaCredentials.jaas(KafkaCredentials.ADMIN, auth.adminPassword(), users);
         p.put("listener.name.sasl_plaintext.plain.sasl.jaas.config", brokerSide);
         // the controller is spoken to by the broker alone: only the admin account is accepted there
-        p.put("listener.name.controller.plain.sasl.jaas.config", KafkaCredentials.jaas(KafkaCredentials.ADMIN,
-                auth.adminPassword(), Map.of(KafkaCredentials.ADMIN, auth.adminPassword())));
+        p.put(
+                "listener.name.controller.plain.sasl.jaas.config",
+                KafkaCredentials.jaas(
+                        KafkaCredentials.ADMIN,
+                        auth.adminPassword(),
+                        Map.of(KafkaCredentials.ADMIN, auth.adminPassword())));
         p.put("authorizer.class.name", "org.apache.kafka.metadata.authorizer.StandardAuthorizer");
         p.put("super.users", "User:" + KafkaCredentials.ADMIN);
         p.put("allow.everyone.if.no.acl.found", "false");
@@ -153,13 +156,15 @@ public final class EmbeddedKafka implements AutoCloseable {
         List<AclBinding> acls = new ArrayList<>();
         for (String t : topics) {
             for (AclOperation op : List.of(AclOperation.READ, AclOperation.DESCRIBE)) {
-                acls.add(new AclBinding(new ResourcePattern(ResourceType.TOPIC, t, PatternType.LITERAL),
+                acls.add(new AclBinding(
+                        new ResourcePattern(ResourceType.TOPIC, t, PatternType.LITERAL),
                         new AccessControlEntry(principal, "*", op, AclPermissionType.ALLOW)));
             }
         }
         for (AclOperation op : List.of(AclOperation.READ, AclOperation.DESCRIBE)) {
-            acls.add(new AclBinding(new ResourcePattern(ResourceType.GROUP, KafkaCredentials.READER_GROUP_PREFIX,
-                    PatternType.PREFIXED), new AccessControlEntry(principal, "*", op, AclPermissionType.ALLOW)));
+            acls.add(new AclBinding(
+                    new ResourcePattern(ResourceType.GROUP, KafkaCredentials.READER_GROUP_PREFIX, PatternType.PREFIXED),
+                    new AccessControlEntry(principal, "*", op, AclPermissionType.ALLOW)));
         }
         try (Admin admin = Admin.create(adminConfig())) {
             admin.createAcls(acls).all().get(30, TimeUnit.SECONDS);

@@ -64,9 +64,14 @@ public record KafkaCredentials(String adminPassword, String readerPassword) {
 
     /** A PLAIN login line: the client's own account, and on the broker the accounts it accepts. */
     static String jaas(String user, String password, Map<String, String> accepted) {
-        StringBuilder b = new StringBuilder("org.apache.kafka.common.security.plain.PlainLoginModule required username=\"")
-                .append(user).append("\" password=\"").append(password).append('"');
-        accepted.forEach((u, p) -> b.append(" user_").append(u).append("=\"").append(p).append('"'));
+        StringBuilder b = new StringBuilder(
+                        "org.apache.kafka.common.security.plain.PlainLoginModule required username=\"")
+                .append(user)
+                .append("\" password=\"")
+                .append(password)
+                .append('"');
+        accepted.forEach(
+                (u, p) -> b.append(" user_").append(u).append("=\"").append(p).append('"'));
         return b.append(';').toString();
     }
 
@@ -97,13 +102,18 @@ public record KafkaCredentials(String adminPassword, String readerPassword) {
     }
 
     private static void write(Path file, Map<String, String> client) throws IOException {
-        StringBuilder b = new StringBuilder("# Kafka client settings for the embedded broker of sockflow up (the Kafka tools' --command-config, --consumer.config)\n");
+        StringBuilder b = new StringBuilder(
+                "# Kafka client settings for the embedded broker of sockflow up (the Kafka tools' --command-config, --consumer.config)\n");
         client.forEach((k, v) -> b.append(k).append('=').append(v).append('\n'));
         Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
         Files.deleteIfExists(tmp);
         // made owner-only before a byte is written: the password is never readable by others, even for a moment
         Files.createFile(tmp, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
         Files.writeString(tmp, b, StandardOpenOption.TRUNCATE_EXISTING);
-        Files.move(tmp, file, java.nio.file.StandardCopyOption.ATOMIC_MOVE, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        Files.move(
+                tmp,
+                file,
+                java.nio.file.StandardCopyOption.ATOMIC_MOVE,
+                java.nio.file.StandardCopyOption.REPLACE_EXISTING);
     }
 }

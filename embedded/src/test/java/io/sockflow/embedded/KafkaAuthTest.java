@@ -1,11 +1,27 @@
 package io.sockflow.embedded;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.ClusterAuthorizationException;
 import org.apache.kafka.common.errors.GroupAuthorizationException;
@@ -18,23 +34,6 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermissions;
-import java.time.Duration;
-import java.util.ArrayList;
-import java.util.HashMap;
-import java.util.List;
-import java.util.Map;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.TimeUnit;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertInstanceOf;
-import static org.junit.jupiter.api.Assertions.assertNotEquals;
-import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTrue;
-
 /**
  * The embedded broker with authentication on: without credentials nothing, the reader the result topics only (read),
  * the admin everything. A real broker, real clients.
@@ -45,6 +44,7 @@ class KafkaAuthTest {
 
     @TempDir
     static Path data;
+
     static KafkaCredentials creds;
     static EmbeddedKafka kafka;
 
@@ -55,7 +55,8 @@ class KafkaAuthTest {
         kafka.grantReader(List.of(LIFECYCLES, "sockflow.flows", "sockflow.alerts"));
         try (Admin admin = Admin.create(with(creds.adminClient(), Map.of()))) {
             admin.createTopics(List.of(new NewTopic(EVENTS, 1, (short) 1), new NewTopic(LIFECYCLES, 1, (short) 1)))
-                    .all().get(30, TimeUnit.SECONDS);
+                    .all()
+                    .get(30, TimeUnit.SECONDS);
         }
         // the admin writes one record to each: what the others try to read
         try (KafkaProducer<String, String> p = producer(creds.adminClient())) {
@@ -139,11 +140,14 @@ class KafkaAuthTest {
         for (String topic : List.of(EVENTS, LIFECYCLES)) {
             Throwable w = produce(Map.of(), topic, Map.of("max.block.ms", 5_000));
             assertInstanceOf(org.apache.kafka.common.errors.TimeoutException.class, w, "produce to " + topic);
-            assertThrows(org.apache.kafka.common.errors.TimeoutException.class, () -> {
-                try (KafkaConsumer<String, String> c = consumer(Map.of(), null)) {
-                    c.partitionsFor(topic, Duration.ofSeconds(5));
-                }
-            }, "read " + topic);
+            assertThrows(
+                    org.apache.kafka.common.errors.TimeoutException.class,
+                    () -> {
+                        try (KafkaConsumer<String, String> c = consumer(Map.of(), null)) {
+                            c.partitionsFor(topic, Duration.ofSeconds(5));
+                        }
+                    },
+                    "read " + topic);
         }
         // a client that speaks SASL with a wrong password: refused by name
         Map<String, String> wrong = KafkaCredentials.client(KafkaCredentials.READER, "not-the-password");
@@ -162,10 +166,14 @@ class KafkaAuthTest {
         for (String topic : List.of(EVENTS, LIFECYCLES)) {
             // a plain producer reaches the topic's ACL; an idempotent one (the default) may be stopped before that, at
             // the cluster (it needs IDEMPOTENT_WRITE) when the topic is one the reader can describe
-            assertInstanceOf(TopicAuthorizationException.class, produce(reader, topic, Map.of("enable.idempotence", false)),
+            assertInstanceOf(
+                    TopicAuthorizationException.class,
+                    produce(reader, topic, Map.of("enable.idempotence", false)),
                     "produce to " + topic);
             Throwable idempotent = produce(reader, topic);
-            assertTrue(idempotent instanceof TopicAuthorizationException || idempotent instanceof ClusterAuthorizationException,
+            assertTrue(
+                    idempotent instanceof TopicAuthorizationException
+                            || idempotent instanceof ClusterAuthorizationException,
                     "idempotent produce to " + topic + ": " + idempotent);
         }
     }

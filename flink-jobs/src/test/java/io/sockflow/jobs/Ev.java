@@ -2,7 +2,6 @@ package io.sockflow.jobs;
 
 import io.sockflow.schemas.EventKind;
 import io.sockflow.schemas.SocketEvent;
-
 import java.time.Instant;
 
 /**

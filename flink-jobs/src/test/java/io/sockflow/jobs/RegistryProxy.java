@@ -2,7 +2,6 @@ package io.sockflow.jobs;
 
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
-
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -25,8 +24,10 @@ import java.util.function.Predicate;
 public final class RegistryProxy implements AutoCloseable {
     private final String upstream;
     private final HttpServer server;
-    private final ExecutorService threads = Executors.newCachedThreadPool(r -> Thread.ofPlatform().daemon().name("registry-proxy").unstarted(r));
-    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+    private final ExecutorService threads = Executors.newCachedThreadPool(
+            r -> Thread.ofPlatform().daemon().name("registry-proxy").unstarted(r));
+    private final HttpClient http =
+            HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
     private final AtomicInteger failed = new AtomicInteger();
     private final AtomicInteger stalled = new AtomicInteger();
     private final AtomicInteger passed = new AtomicInteger();
@@ -113,8 +114,13 @@ public final class RegistryProxy implements AutoCloseable {
             try (InputStream in = x.getRequestBody()) {
                 body = in.readAllBytes();
             }
-            HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(upstream + path)).timeout(Duration.ofSeconds(10))
-                    .method(x.getRequestMethod(), body.length == 0 ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofByteArray(body));
+            HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(upstream + path))
+                    .timeout(Duration.ofSeconds(10))
+                    .method(
+                            x.getRequestMethod(),
+                            body.length == 0
+                                    ? HttpRequest.BodyPublishers.noBody()
+                                    : HttpRequest.BodyPublishers.ofByteArray(body));
             String type = x.getRequestHeaders().getFirst("Content-Type");
             if (type != null) {
                 b.header("Content-Type", type);

@@ -40,7 +40,8 @@ final class Cgroup {
         try {
             Path mount = mount();
             if (mount == null) {
-                System.err.println("sockflow up: no cgroup v2 mounted: sockflow's own processes are left out by pid only");
+                System.err.println(
+                        "sockflow up: no cgroup v2 mounted: sockflow's own processes are left out by pid only");
                 return null;
             }
             String self = null;
@@ -51,7 +52,9 @@ final class Cgroup {
             }
             Path home = mount.resolve(self == null || self.equals("/") ? "" : self.substring(1));
             Path dir = Files.createDirectories(mount.resolve("sockflow"));
-            Files.writeString(dir.resolve("cgroup.procs"), Long.toString(ProcessHandle.current().pid()));
+            Files.writeString(
+                    dir.resolve("cgroup.procs"),
+                    Long.toString(ProcessHandle.current().pid()));
             return new Cgroup(dir, home, (Long) Files.getAttribute(dir, "unix:ino"));
         } catch (IOException | RuntimeException e) {
             System.err.println("sockflow up: cannot use the cgroup sockflow (" + e.getMessage()
@@ -63,7 +66,9 @@ final class Cgroup {
     /** Moves this process back where it came from and removes the cgroup when no other sockflow uses it. */
     void leave() {
         try {
-            Files.writeString(home.resolve("cgroup.procs"), Long.toString(ProcessHandle.current().pid()));
+            Files.writeString(
+                    home.resolve("cgroup.procs"),
+                    Long.toString(ProcessHandle.current().pid()));
             Files.delete(dir);
         } catch (IOException | RuntimeException e) {
             // another up still runs in it, or it has processes left: the next one reuses it

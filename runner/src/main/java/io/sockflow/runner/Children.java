@@ -1,7 +1,6 @@
 package io.sockflow.runner;
 
 import io.sockflow.collector.sys.Privileges;
-
 import java.io.IOException;
 import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
@@ -16,8 +15,7 @@ final class Children {
     private static final Path SETSID = Path.of("/usr/bin/setsid");
     private static final Path SETPRIV = Path.of("/usr/bin/setpriv");
 
-    private Children() {
-    }
+    private Children() {}
 
     /**
      * Starts {@code main} in a JVM of its own with this JVM's flags (the module openings Flink needs, native access),
@@ -25,23 +23,35 @@ final class Children {
      * only {@code up}, which then stops the children in order. With {@code as}, it runs as that user from its first
      * instruction: no supplementary groups, no capability (bounding set emptied), no way to gain one (no_new_privs).
      */
-    static Process java(String main, String heap, List<String> jvm, String classPath, Privileges.Identity as,
-            List<String> args) throws IOException {
+    static Process java(
+            String main, String heap, List<String> jvm, String classPath, Privileges.Identity as, List<String> args)
+            throws IOException {
         List<String> cmd = new ArrayList<>();
         if (Files.isExecutable(SETSID)) {
             cmd.add(SETSID.toString());
         }
         if (as != null) {
             if (!Files.isExecutable(SETPRIV)) {
-                throw new IOException("setpriv (util-linux) is missing: install util-linux, or run up as the user itself with --replay");
+                throw new IOException(
+                        "setpriv (util-linux) is missing: install util-linux, or run up as the user itself with --replay");
             }
-            cmd.addAll(List.of(SETPRIV.toString(), "--reuid=" + as.uid(), "--regid=" + as.gid(), "--clear-groups",
-                    "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs", "--"));
+            cmd.addAll(List.of(
+                    SETPRIV.toString(),
+                    "--reuid=" + as.uid(),
+                    "--regid=" + as.gid(),
+                    "--clear-groups",
+                    "--inh-caps=-all",
+                    "--bounding-set=-all",
+                    "--no-new-privs",
+                    "--"));
         }
         cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         for (String a : ManagementFactory.getRuntimeMXBean().getInputArguments()) {
-            if (a.startsWith("--add-opens") || a.startsWith("--add-exports") || a.startsWith("--enable-native-access")
-                    || a.startsWith("--sun-misc-unsafe-memory-access") || a.startsWith("-Dlog4j")) {
+            if (a.startsWith("--add-opens")
+                    || a.startsWith("--add-exports")
+                    || a.startsWith("--enable-native-access")
+                    || a.startsWith("--sun-misc-unsafe-memory-access")
+                    || a.startsWith("-Dlog4j")) {
                 cmd.add(a);
             }
         }
@@ -62,7 +72,8 @@ final class Children {
             p.destroy();
             try {
                 if (!p.waitFor(grace.toSeconds(), TimeUnit.SECONDS)) {
-                    System.err.println("sockflow up: " + what + " did not stop within " + grace.toSeconds() + " s: killing it");
+                    System.err.println(
+                            "sockflow up: " + what + " did not stop within " + grace.toSeconds() + " s: killing it");
                     p.destroyForcibly();
                     p.waitFor(10, TimeUnit.SECONDS);
                 }

@@ -1,7 +1,6 @@
 package io.sockflow.runner;
 
 import io.sockflow.collector.sys.Privileges;
-
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
@@ -19,8 +18,7 @@ import java.util.stream.Stream;
  * would then run code the user can change.
  */
 final class ClassPath {
-    private ClassPath() {
-    }
+    private ClassPath() {}
 
     static String forUser(String classPath, Path lib, Privileges.Identity user) throws IOException {
         List<String> out = new ArrayList<>();
@@ -59,7 +57,8 @@ final class ClassPath {
             return;
         }
         FileTime built = Files.getLastModifiedTime(from);
-        if (Files.isRegularFile(to, LinkOption.NOFOLLOW_LINKS) && Files.size(to) == Files.size(from)
+        if (Files.isRegularFile(to, LinkOption.NOFOLLOW_LINKS)
+                && Files.size(to) == Files.size(from)
                 && Files.getLastModifiedTime(to).equals(built)) {
             return;
         }

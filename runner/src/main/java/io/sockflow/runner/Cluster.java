@@ -1,19 +1,6 @@
 package io.sockflow.runner;
 
 import io.sockflow.jobs.config.JobConfig;
-import org.apache.flink.configuration.Configuration;
-import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.NewTopic;
-import org.apache.kafka.common.Uuid;
-import org.apache.kafka.common.errors.TopicExistsException;
-import org.apache.kafka.metadata.storage.Formatter;
-import org.apache.kafka.server.common.Feature;
-import org.apache.kafka.server.common.MetadataVersion;
-
-import javax.net.ssl.KeyManagerFactory;
-import javax.net.ssl.SSLContext;
-import javax.net.ssl.SSLParameters;
-import javax.net.ssl.TrustManagerFactory;
 import java.io.File;
 import java.io.IOException;
 import java.io.InputStream;
@@ -44,6 +31,18 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import javax.net.ssl.KeyManagerFactory;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLParameters;
+import javax.net.ssl.TrustManagerFactory;
+import org.apache.flink.configuration.Configuration;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.common.Uuid;
+import org.apache.kafka.common.errors.TopicExistsException;
+import org.apache.kafka.metadata.storage.Formatter;
+import org.apache.kafka.server.common.Feature;
+import org.apache.kafka.server.common.MetadataVersion;
 
 /**
  * {@code sockflow cluster up|status|down}: on this machine, as separate processes bound to 127.0.0.1, a 3-broker
@@ -68,8 +67,14 @@ public final class Cluster {
               --dir   the cluster's private folder (default data/cluster)""";
     private static final Pattern JOB_ID = Pattern.compile("JobID ([0-9a-f]{32})");
 
-    record Options(Path dir, Path home, int parallelism, int partitions, boolean submit, boolean fresh, List<String> jobArgs) {
-    }
+    record Options(
+            Path dir,
+            Path home,
+            int parallelism,
+            int partitions,
+            boolean submit,
+            boolean fresh,
+            List<String> jobArgs) {}
 
     private final Options o;
     private final PrintStream out;
@@ -114,8 +119,10 @@ public final class Cluster {
                 }
             }
         }
-        Cluster c = new Cluster(new Options(dir.toAbsolutePath(), home.toAbsolutePath(), parallelism, partitions, submit, fresh,
-                jobArgs), System.out);
+        Cluster c = new Cluster(
+                new Options(
+                        dir.toAbsolutePath(), home.toAbsolutePath(), parallelism, partitions, submit, fresh, jobArgs),
+                System.out);
         int rc;
         try {
             rc = switch (args[0]) {
@@ -137,12 +144,14 @@ public final class Cluster {
         if (Files.exists(dir.resolve(STATE))) {
             load();
             if (!alive().isEmpty()) {
-                throw new IllegalStateException("a cluster already runs from " + dir + ": ./sockflow cluster status, or down first");
+                throw new IllegalStateException(
+                        "a cluster already runs from " + dir + ": ./sockflow cluster status, or down first");
             }
         }
         if (Files.isDirectory(dir.resolve("kafka"))) {
             if (!o.fresh()) {
-                throw new IllegalStateException(dir + " holds a previous cluster's data: --fresh deletes it, or give another --dir");
+                throw new IllegalStateException(
+                        dir + " holds a previous cluster's data: --fresh deletes it, or give another --dir");
             }
             for (String sub : List.of("kafka", "checkpoints", "warehouse", "logs", "conf", "tmp", STATE)) {
                 DataFolder.deleteTree(dir.resolve(sub));
@@ -176,7 +185,9 @@ public final class Cluster {
         save();
         Files.writeString(conf.resolve("log4j2.properties"), LOG4J);
 
-        out.printf("[1/4] Kafka: %d brokers (KRaft, each also a controller), replication %d, min ISR 2%n", BROKERS, BROKERS);
+        out.printf(
+                "[1/4] Kafka: %d brokers (KRaft, each also a controller), replication %d, min ISR 2%n",
+                BROKERS, BROKERS);
         out.flush();
         String voters = voters(controllerPorts);
         String clusterId = Uuid.randomUuid().toString();
@@ -187,21 +198,39 @@ public final class Cluster {
             Path props = conf.resolve("kafka-" + id + ".properties");
             store(brokerConfig(id, kafkaPorts[i], controllerPorts[i], voters, logDir), props);
             format(id, clusterId, logDir);
-            start("kafka-" + id, kafkaPorts[i], List.of("-Xms256m", "-Xmx512m", "-XX:+UseSerialGC"), cp, "kafka.Kafka",
-                    List.of(props.toString()), conf, logs);
+            start(
+                    "kafka-" + id,
+                    kafkaPorts[i],
+                    List.of("-Xms256m", "-Xmx512m", "-XX:+UseSerialGC"),
+                    cp,
+                    "kafka.Kafka",
+                    List.of(props.toString()),
+                    conf,
+                    logs);
         }
         createTopics(String.join(",", bootstrap));
         out.printf("      ready after %d s: %s%n", seconds(t0), String.join(",", bootstrap));
 
         out.println("[2/4] schema registry");
         out.flush();
-        start("registry", registryPort, List.of("-Xmx128m", "-XX:+UseSerialGC"), cp, ClusterRegistry.class.getName(),
-                List.of("--bootstrap", String.join(",", bootstrap), "--port", Integer.toString(registryPort)), conf, logs);
-        waitFor(() -> httpOk(HttpClient.newHttpClient(), URI.create(state.getProperty("registry.url") + "/subjects")),
-                Duration.ofSeconds(60), "the registry did not answer on " + state.getProperty("registry.url"));
+        start(
+                "registry",
+                registryPort,
+                List.of("-Xmx128m", "-XX:+UseSerialGC"),
+                cp,
+                ClusterRegistry.class.getName(),
+                List.of("--bootstrap", String.join(",", bootstrap), "--port", Integer.toString(registryPort)),
+                conf,
+                logs);
+        waitFor(
+                () -> httpOk(HttpClient.newHttpClient(), URI.create(state.getProperty("registry.url") + "/subjects")),
+                Duration.ofSeconds(60),
+                "the registry did not answer on " + state.getProperty("registry.url"));
         out.printf("      ready after %d s: %s%n", seconds(t0), state.getProperty("registry.url"));
 
-        out.printf("[3/4] Flink session cluster: a JobManager and %d TaskManagers (2 slots each), mutual TLS%n", TASKMANAGERS);
+        out.printf(
+                "[3/4] Flink session cluster: a JobManager and %d TaskManagers (2 slots each), mutual TLS%n",
+                TASKMANAGERS);
         out.flush();
         LocalFlink.Tls tls = LocalFlink.tls(dir.resolve("tls"));
         Files.writeString(conf.resolve("config.yaml"), flinkConfig(tls, rpcPort, restPort));
@@ -209,24 +238,38 @@ public final class Cluster {
         List<String> jm = resourceParams(flinkCp, conf, "GET_JM_RESOURCE_PARAMS");
         List<String> jmArgs = new ArrayList<>(List.of("--configDir", conf.toString()));
         jmArgs.addAll(dynamicOptions(jm.get(1)));
-        start("jobmanager", restPort, jvmFlags(jm.get(0)), flinkCp,
-                "org.apache.flink.runtime.entrypoint.StandaloneSessionClusterEntrypoint", jmArgs, conf, logs);
+        start(
+                "jobmanager",
+                restPort,
+                jvmFlags(jm.get(0)),
+                flinkCp,
+                "org.apache.flink.runtime.entrypoint.StandaloneSessionClusterEntrypoint",
+                jmArgs,
+                conf,
+                logs);
         List<String> tm = resourceParams(flinkCp, conf, "GET_TM_RESOURCE_PARAMS");
         for (int i = 1; i <= TASKMANAGERS; i++) {
             startTaskManager(i, tm, flinkCp, conf, logs);
         }
         HttpClient rest = rest(tls);
-        waitFor(() -> taskManagers(rest) >= TASKMANAGERS, Duration.ofSeconds(180),
+        waitFor(
+                () -> taskManagers(rest) >= TASKMANAGERS,
+                Duration.ofSeconds(180),
                 "the TaskManagers did not register with the JobManager (see " + logs + ")");
-        out.printf("      ready after %d s: REST %s, %d TaskManagers registered%n", seconds(t0), state.getProperty("rest.url"), TASKMANAGERS);
+        out.printf(
+                "      ready after %d s: REST %s, %d TaskManagers registered%n",
+                seconds(t0), state.getProperty("rest.url"), TASKMANAGERS);
 
         if (o.submit()) {
-            out.printf("[4/4] the jobs jar, submitted with Flink's client over REST at parallelism %d%n", o.parallelism());
+            out.printf(
+                    "[4/4] the jobs jar, submitted with Flink's client over REST at parallelism %d%n", o.parallelism());
             out.flush();
             String id = submit(flinkCp, conf, jobJar, logs);
             state.setProperty("job.id", id);
             save();
-            waitFor(() -> "RUNNING".equals(jobState(rest, id)), Duration.ofSeconds(180),
+            waitFor(
+                    () -> "RUNNING".equals(jobState(rest, id)),
+                    Duration.ofSeconds(180),
                     "the job " + id + " did not reach RUNNING (see " + logs.resolve("jobmanager.log") + ")");
             out.printf("      job %s RUNNING after %d s%n", id, seconds(t0));
         }
@@ -239,15 +282,27 @@ public final class Cluster {
     void startTaskManager(int i, List<String> params, String flinkCp, Path conf, Path logs) throws IOException {
         List<String> args = new ArrayList<>(List.of("--configDir", conf.toString()));
         args.addAll(dynamicOptions(params.get(1)));
-        start("taskmanager-" + i, 0, jvmFlags(params.get(0)), flinkCp, "org.apache.flink.runtime.taskexecutor.TaskManagerRunner",
-                args, conf, logs);
+        start(
+                "taskmanager-" + i,
+                0,
+                jvmFlags(params.get(0)),
+                flinkCp,
+                "org.apache.flink.runtime.taskexecutor.TaskManagerRunner",
+                args,
+                conf,
+                logs);
     }
 
     /** A TaskManager started again after its loss (same name, a new pid), as an operator would replace one. */
     void restartTaskManager(int i) throws Exception {
         Path conf = o.dir().resolve("conf");
         String flinkCp = Files.readString(flinkLib()).strip();
-        startTaskManager(i, resourceParams(flinkCp, conf, "GET_TM_RESOURCE_PARAMS"), flinkCp, conf, o.dir().resolve("logs"));
+        startTaskManager(
+                i,
+                resourceParams(flinkCp, conf, "GET_TM_RESOURCE_PARAMS"),
+                flinkCp,
+                conf,
+                o.dir().resolve("logs"));
     }
 
     String state(String key) {
@@ -314,19 +369,31 @@ public final class Cluster {
 
     /** The jobs' topics with the partitions asked for, and the registry's, all replicated 3 (a broker can go). */
     void createTopics(String bootstrap) throws Exception {
-        Map<String, Object> c = Map.of("bootstrap.servers", bootstrap, "default.api.timeout.ms", 20000, "request.timeout.ms", 10000);
+        Map<String, Object> c =
+                Map.of("bootstrap.servers", bootstrap, "default.api.timeout.ms", 20000, "request.timeout.ms", 10000);
         JobConfig defaults = JobConfig.defaults();
         try (Admin admin = Admin.create(c)) {
-            waitFor(() -> {
-                try {
-                    return admin.describeCluster().nodes().get(10, TimeUnit.SECONDS).size() == BROKERS;
-                } catch (Exception e) {
-                    return false;
-                }
-            }, Duration.ofSeconds(150), "the Kafka brokers did not form a cluster (see " + o.dir().resolve("logs") + ")");
+            waitFor(
+                    () -> {
+                        try {
+                            return admin.describeCluster()
+                                            .nodes()
+                                            .get(10, TimeUnit.SECONDS)
+                                            .size()
+                                    == BROKERS;
+                        } catch (Exception e) {
+                            return false;
+                        }
+                    },
+                    Duration.ofSeconds(150),
+                    "the Kafka brokers did not form a cluster (see " + o.dir().resolve("logs") + ")");
             List<NewTopic> topics = new ArrayList<>();
-            for (JobConfig.Option t : List.of(JobConfig.EVENTS_TOPIC, JobConfig.LIFECYCLES_TOPIC, JobConfig.FLOWS_TOPIC,
-                    JobConfig.ALERTS_TOPIC, JobConfig.DEAD_LETTER_TOPIC)) {
+            for (JobConfig.Option t : List.of(
+                    JobConfig.EVENTS_TOPIC,
+                    JobConfig.LIFECYCLES_TOPIC,
+                    JobConfig.FLOWS_TOPIC,
+                    JobConfig.ALERTS_TOPIC,
+                    JobConfig.DEAD_LETTER_TOPIC)) {
                 topics.add(new NewTopic(defaults.get(t), o.partitions(), (short) BROKERS));
             }
             topics.add(new NewTopic("_schemas", 1, (short) BROKERS).configs(Map.of("cleanup.policy", "compact")));
@@ -335,7 +402,10 @@ public final class Cluster {
                     admin.createTopics(List.of(t)).all().get(60, TimeUnit.SECONDS);
                 } catch (ExecutionException e) {
                     if (!(e.getCause() instanceof TopicExistsException)) {
-                        throw new IllegalStateException("cannot create topic " + t.name() + ": " + e.getCause().getMessage(), e);
+                        throw new IllegalStateException(
+                                "cannot create topic " + t.name() + ": "
+                                        + e.getCause().getMessage(),
+                                e);
                     }
                 }
             }
@@ -355,7 +425,9 @@ public final class Cluster {
         m.put("taskmanager.memory.managed.fraction", "0.05"); // heap state: managed memory would sit unused
         m.put("taskmanager.numberOfTaskSlots", "2");
         m.put("parallelism.default", Integer.toString(o.parallelism()));
-        m.put("taskmanager.load-balance.mode", "SLOTS"); // slots spread over both: a lost TaskManager takes half the job
+        m.put(
+                "taskmanager.load-balance.mode",
+                "SLOTS"); // slots spread over both: a lost TaskManager takes half the job
         m.put("io.tmp.dirs", privateDir(o.dir().resolve("tmp")).toString());
         m.put("heartbeat.timeout", "20000");
         m.put("blob.server.port", "0");
@@ -364,7 +436,10 @@ public final class Cluster {
         new SockflowJobRestarts().apply(m);
         StringBuilder y = new StringBuilder("# written by sockflow cluster up\n");
         for (Map.Entry<String, String> e : m.entrySet()) {
-            y.append(e.getKey()).append(": '").append(e.getValue().replace("'", "''")).append("'\n");
+            y.append(e.getKey())
+                    .append(": '")
+                    .append(e.getValue().replace("'", "''"))
+                    .append("'\n");
         }
         return y.toString();
     }
@@ -379,9 +454,18 @@ public final class Cluster {
 
     /** The JVM flags (line 1) and dynamic options (line 2) that Flink's scripts would compute from the memory settings. */
     List<String> resourceParams(String flinkCp, Path conf, String what) throws IOException, InterruptedException {
-        List<String> cmd = new ArrayList<>(List.of(java(), "-Xmx128m", "-XX:+UseSerialGC", "-cp", flinkCp,
-                "-Dlog4j.configurationFile=" + conf.resolve("log4j2.properties"), "-Dsockflow.log.file=" + o.dir().resolve("logs/resources.log"),
-                "org.apache.flink.runtime.util.bash.BashJavaUtils", what, "--configDir", conf.toString()));
+        List<String> cmd = new ArrayList<>(List.of(
+                java(),
+                "-Xmx128m",
+                "-XX:+UseSerialGC",
+                "-cp",
+                flinkCp,
+                "-Dlog4j.configurationFile=" + conf.resolve("log4j2.properties"),
+                "-Dsockflow.log.file=" + o.dir().resolve("logs/resources.log"),
+                "org.apache.flink.runtime.util.bash.BashJavaUtils",
+                what,
+                "--configDir",
+                conf.toString()));
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
         String text = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         p.waitFor(60, TimeUnit.SECONDS);
@@ -392,7 +476,8 @@ public final class Cluster {
             }
         }
         if (lines.size() < 2) {
-            throw new IllegalStateException("Flink could not size its processes from " + conf.resolve("config.yaml") + ": " + text.strip());
+            throw new IllegalStateException(
+                    "Flink could not size its processes from " + conf.resolve("config.yaml") + ": " + text.strip());
         }
         return lines;
     }
@@ -417,14 +502,28 @@ public final class Cluster {
     String submit(String flinkCp, Path conf, Path jobJar, Path logs) throws Exception {
         List<String> cmd = new ArrayList<>(List.of(java()));
         cmd.addAll(opens());
-        cmd.addAll(List.of("-Xmx384m", "-XX:+UseSerialGC", "-cp", flinkCp,
-                "-Dlog4j.configurationFile=" + conf.resolve("log4j2.properties"), "-Dsockflow.log.file=" + logs.resolve("client.log"),
-                "org.apache.flink.client.cli.CliFrontend", "run", "-d", "-p", Integer.toString(o.parallelism()),
-                "-c", JOB_CLASS, jobJar.toString()));
+        cmd.addAll(List.of(
+                "-Xmx384m",
+                "-XX:+UseSerialGC",
+                "-cp",
+                flinkCp,
+                "-Dlog4j.configurationFile=" + conf.resolve("log4j2.properties"),
+                "-Dsockflow.log.file=" + logs.resolve("client.log"),
+                "org.apache.flink.client.cli.CliFrontend",
+                "run",
+                "-d",
+                "-p",
+                Integer.toString(o.parallelism()),
+                "-c",
+                JOB_CLASS,
+                jobJar.toString()));
         cmd.addAll(jobArgs());
         ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
         pb.environment().put("FLINK_CONF_DIR", conf.toString());
-        pb.environment().put("FLINK_PLUGINS_DIR", privateDir(o.dir().resolve("tmp/plugins")).toString());
+        pb.environment()
+                .put(
+                        "FLINK_PLUGINS_DIR",
+                        privateDir(o.dir().resolve("tmp/plugins")).toString());
         Process p = pb.start();
         String text = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         if (!p.waitFor(300, TimeUnit.SECONDS) || p.exitValue() != 0) {
@@ -466,7 +565,12 @@ public final class Cluster {
             boolean up = handle(name).isPresent();
             ok &= up;
             int port = Integer.parseInt(state.getProperty("process." + name + ".port", "0"));
-            out.printf("%-14s %-8d %-8s %-9s %s%n", name, pid, up ? "running" : "gone", up ? rssMiB(pid) + " MiB" : "-",
+            out.printf(
+                    "%-14s %-8d %-8s %-9s %s%n",
+                    name,
+                    pid,
+                    up ? "running" : "gone",
+                    up ? rssMiB(pid) + " MiB" : "-",
                     port == 0 ? "" : LOOPBACK + ":" + port);
         }
         String id = state.getProperty("job.id");
@@ -487,8 +591,9 @@ public final class Cluster {
         } else {
             out.println("job: none submitted");
         }
-        out.printf("kafka %s  registry %s  flink REST %s (mutual TLS)%n", state.getProperty("bootstrap"),
-                state.getProperty("registry.url"), state.getProperty("rest.url"));
+        out.printf(
+                "kafka %s  registry %s  flink REST %s (mutual TLS)%n",
+                state.getProperty("bootstrap"), state.getProperty("registry.url"), state.getProperty("rest.url"));
         return ok ? 0 : 1;
     }
 
@@ -505,11 +610,17 @@ public final class Cluster {
         if (id != null && alive().contains("jobmanager")) {
             try {
                 HttpClient rest = rest(LocalFlink.tls(o.dir().resolve("tls")));
-                rest.send(HttpRequest.newBuilder(URI.create(state.getProperty("rest.url") + "/jobs/" + id + "?mode=cancel"))
-                        .method("PATCH", HttpRequest.BodyPublishers.noBody()).timeout(Duration.ofSeconds(10)).build(),
+                rest.send(
+                        HttpRequest.newBuilder(
+                                        URI.create(state.getProperty("rest.url") + "/jobs/" + id + "?mode=cancel"))
+                                .method("PATCH", HttpRequest.BodyPublishers.noBody())
+                                .timeout(Duration.ofSeconds(10))
+                                .build(),
                         HttpResponse.BodyHandlers.discarding());
-                waitFor(() -> !"RUNNING".equals(jobState(rest, id)) && !"CANCELLING".equals(jobState(rest, id)),
-                        Duration.ofSeconds(30), "");
+                waitFor(
+                        () -> !"RUNNING".equals(jobState(rest, id)) && !"CANCELLING".equals(jobState(rest, id)),
+                        Duration.ofSeconds(30),
+                        "");
                 out.println("job " + id + " cancelled");
             } catch (Exception e) {
                 out.println("job " + id + ": could not cancel (" + e.getMessage() + "): stopping the processes");
@@ -522,7 +633,11 @@ public final class Cluster {
         for (String name : order) {
             // the last broker of the quorum cannot finish a clean shutdown alone (no majority): it gets a short grace
             boolean last = name.equals("kafka-1");
-            stop(name, last ? Duration.ofSeconds(5) : name.startsWith("kafka") ? Duration.ofSeconds(30) : Duration.ofSeconds(20));
+            stop(
+                    name,
+                    last
+                            ? Duration.ofSeconds(5)
+                            : name.startsWith("kafka") ? Duration.ofSeconds(30) : Duration.ofSeconds(20));
         }
         List<String> left = alive();
         if (!left.isEmpty()) {
@@ -551,14 +666,17 @@ public final class Cluster {
                 // checked by the caller
             }
             out.println("killed " + name + " (it did not stop within " + grace.toSeconds() + " s"
-                    + (name.equals("kafka-1") ? ": the last broker of a KRaft quorum waits for a majority that is gone)" : ")"));
+                    + (name.equals("kafka-1")
+                            ? ": the last broker of a KRaft quorum waits for a majority that is gone)"
+                            : ")"));
         }
     }
 
     // ---------------------------------------------------------------- processes and state
 
     /** A process of the cluster: a JVM in a session of its own, its output in logs/NAME.out, its log in logs/NAME.log. */
-    Process start(String name, int port, List<String> jvm, String cp, String main, List<String> args, Path conf, Path logs)
+    Process start(
+            String name, int port, List<String> jvm, String cp, String main, List<String> args, Path conf, Path logs)
             throws IOException {
         List<String> cmd = new ArrayList<>();
         if (Files.isExecutable(Path.of("/usr/bin/setsid"))) {
@@ -579,7 +697,9 @@ public final class Cluster {
                 .redirectErrorStream(true)
                 .start();
         state.setProperty("process." + name + ".pid", Long.toString(p.pid()));
-        state.setProperty("process." + name + ".started", Long.toString(p.info().startInstant().map(Instant::toEpochMilli).orElse(0L)));
+        state.setProperty(
+                "process." + name + ".started",
+                Long.toString(p.info().startInstant().map(Instant::toEpochMilli).orElse(0L)));
         state.setProperty("process." + name + ".port", Integer.toString(port));
         save();
         return p;
@@ -592,8 +712,10 @@ public final class Cluster {
             return Optional.empty();
         }
         long started = Long.parseLong(state.getProperty("process." + name + ".started", "0"));
-        return ProcessHandle.of(Long.parseLong(pid)).filter(ProcessHandle::isAlive)
-                .filter(h -> started == 0 || h.info().startInstant().map(Instant::toEpochMilli).orElse(0L) == started);
+        return ProcessHandle.of(Long.parseLong(pid))
+                .filter(ProcessHandle::isAlive)
+                .filter(h -> started == 0
+                        || h.info().startInstant().map(Instant::toEpochMilli).orElse(0L) == started);
     }
 
     long pid(String name) {
@@ -642,7 +764,11 @@ public final class Cluster {
         try (Writer w = Files.newBufferedWriter(tmp)) {
             p.store(w, "sockflow cluster");
         }
-        Files.move(tmp, file, java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        Files.move(
+                tmp,
+                file,
+                java.nio.file.StandardCopyOption.REPLACE_EXISTING,
+                java.nio.file.StandardCopyOption.ATOMIC_MOVE);
     }
 
     static Path privateDir(Path d) throws IOException {
@@ -654,7 +780,8 @@ public final class Cluster {
     Path flinkLib() {
         Path f = o.home().resolve("runner/flink-lib/target/classpath.txt");
         if (!Files.isRegularFile(f)) {
-            throw new IllegalStateException("the Flink cluster's class path " + f + " is missing: run ./sockflow build");
+            throw new IllegalStateException(
+                    "the Flink cluster's class path " + f + " is missing: run ./sockflow build");
         }
         return f;
     }
@@ -663,13 +790,16 @@ public final class Cluster {
         Path target = o.home().resolve("flink-jobs/target");
         if (Files.isDirectory(target)) {
             try (var s = Files.list(target)) {
-                Optional<Path> jar = s.filter(p -> p.getFileName().toString().matches("sockflow-flink-jobs-.*-job\\.jar")).findFirst();
+                Optional<Path> jar = s.filter(
+                                p -> p.getFileName().toString().matches("sockflow-flink-jobs-.*-job\\.jar"))
+                        .findFirst();
                 if (jar.isPresent()) {
                     return jar.get();
                 }
             }
         }
-        throw new IllegalStateException("the jobs jar (flink-jobs/target/sockflow-flink-jobs-*-job.jar) is missing: run ./sockflow build");
+        throw new IllegalStateException(
+                "the jobs jar (flink-jobs/target/sockflow-flink-jobs-*-job.jar) is missing: run ./sockflow build");
     }
 
     static String java() {
@@ -680,7 +810,9 @@ public final class Cluster {
     static List<String> opens() {
         List<String> f = new ArrayList<>();
         for (String a : ManagementFactory.getRuntimeMXBean().getInputArguments()) {
-            if (a.startsWith("--add-opens") || a.startsWith("--add-exports") || a.startsWith("--enable-native-access")
+            if (a.startsWith("--add-opens")
+                    || a.startsWith("--add-exports")
+                    || a.startsWith("--enable-native-access")
                     || a.startsWith("--sun-misc-unsafe-memory-access")) {
                 f.add(a);
             }
@@ -689,8 +821,20 @@ public final class Cluster {
             f.add("--enable-native-access=ALL-UNNAMED"); // netty and Kafka's compression libraries load native code
         }
         if (f.stream().noneMatch(a -> a.startsWith("--add-opens=java.base/java.nio="))) {
-            for (String m : List.of("java.nio", "java.lang", "java.util", "sun.nio.ch", "java.lang.invoke", "java.time", "java.net",
-                    "java.io", "java.util.concurrent", "java.util.concurrent.atomic", "java.math", "java.text", "java.lang.reflect")) {
+            for (String m : List.of(
+                    "java.nio",
+                    "java.lang",
+                    "java.util",
+                    "sun.nio.ch",
+                    "java.lang.invoke",
+                    "java.time",
+                    "java.net",
+                    "java.io",
+                    "java.util.concurrent",
+                    "java.util.concurrent.atomic",
+                    "java.math",
+                    "java.text",
+                    "java.lang.reflect")) {
                 f.add("--add-opens=java.base/" + m + "=ALL-UNNAMED");
             }
         }
@@ -764,12 +908,19 @@ public final class Cluster {
         ssl.init(kmf.getKeyManagers(), tmf.getTrustManagers(), null);
         SSLParameters params = new SSLParameters();
         params.setProtocols(new String[] {"TLSv1.3"});
-        return HttpClient.newBuilder().sslContext(ssl).sslParameters(params).connectTimeout(Duration.ofSeconds(20)).build();
+        return HttpClient.newBuilder()
+                .sslContext(ssl)
+                .sslParameters(params)
+                .connectTimeout(Duration.ofSeconds(20))
+                .build();
     }
 
     String get(HttpClient rest, String path) throws Exception {
-        HttpResponse<String> r = rest.send(HttpRequest.newBuilder(URI.create(state.getProperty("rest.url") + path))
-                .timeout(Duration.ofSeconds(30)).build(), HttpResponse.BodyHandlers.ofString());
+        HttpResponse<String> r = rest.send(
+                HttpRequest.newBuilder(URI.create(state.getProperty("rest.url") + path))
+                        .timeout(Duration.ofSeconds(30))
+                        .build(),
+                HttpResponse.BodyHandlers.ofString());
         if (r.statusCode() != 200) {
             throw new IOException("GET " + path + ": HTTP " + r.statusCode());
         }
@@ -787,8 +938,13 @@ public final class Cluster {
     }
 
     static boolean httpOk(HttpClient c, URI u) throws Exception {
-        return c.send(HttpRequest.newBuilder(u).timeout(Duration.ofSeconds(5)).build(), HttpResponse.BodyHandlers.discarding())
-                .statusCode() == 200;
+        return c.send(
+                                HttpRequest.newBuilder(u)
+                                        .timeout(Duration.ofSeconds(5))
+                                        .build(),
+                                HttpResponse.BodyHandlers.discarding())
+                        .statusCode()
+                == 200;
     }
 
     /** Every process logs to its own file under logs/ (INFO: recoveries and commits are in it), not to the terminal. */

@@ -1,7 +1,6 @@
 package io.sockflow.runner;
 
 import io.sockflow.embedded.EmbeddedSchemaRegistry;
-
 import java.util.concurrent.CountDownLatch;
 
 /**
@@ -9,8 +8,7 @@ import java.util.concurrent.CountDownLatch;
  * the cluster's {@code _schemas} topic (replicated), bound to loopback. It runs until SIGTERM.
  */
 public final class ClusterRegistry {
-    private ClusterRegistry() {
-    }
+    private ClusterRegistry() {}
 
     public static void main(String[] args) throws InterruptedException {
         String bootstrap = null;
@@ -26,8 +24,8 @@ public final class ClusterRegistry {
             System.err.println("sockflow cluster registry: --bootstrap and --port are needed");
             System.exit(2);
         }
-        EmbeddedSchemaRegistry registry = EmbeddedSchemaRegistry.start(bootstrap,
-                EmbeddedSchemaRegistry.Options.defaults().withPort(port));
+        EmbeddedSchemaRegistry registry = EmbeddedSchemaRegistry.start(
+                bootstrap, EmbeddedSchemaRegistry.Options.defaults().withPort(port));
         CountDownLatch stop = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             registry.close();

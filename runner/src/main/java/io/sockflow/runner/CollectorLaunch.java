@@ -2,7 +2,6 @@ package io.sockflow.runner;
 
 import io.sockflow.collector.cli.Settings;
 import io.sockflow.schemas.config.Flags;
-
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -15,14 +14,43 @@ import java.util.Map;
  * declarations before it starts. Credentials never appear here: they reach the collector through its environment, or (Kafka's) through a file of
  * the data folder that only its runtime user can read.
  */
-record CollectorLaunch(String bootstrapServers, String registryUrl, String topic, String metricsAddress, int metricsPort,
-        Path spoolDir, Path statusFile, long exitWithPid, String runAs, Long cgroupExclude, Path kafkaConfig) {
+record CollectorLaunch(
+        String bootstrapServers,
+        String registryUrl,
+        String topic,
+        String metricsAddress,
+        int metricsPort,
+        Path spoolDir,
+        Path statusFile,
+        long exitWithPid,
+        String runAs,
+        Long cgroupExclude,
+        Path kafkaConfig) {
 
     /** Without a Kafka client settings file (a broker without authentication). */
-    CollectorLaunch(String bootstrapServers, String registryUrl, String topic, String metricsAddress, int metricsPort,
-            Path spoolDir, Path statusFile, long exitWithPid, String runAs, Long cgroupExclude) {
-        this(bootstrapServers, registryUrl, topic, metricsAddress, metricsPort, spoolDir, statusFile, exitWithPid, runAs,
-                cgroupExclude, null);
+    CollectorLaunch(
+            String bootstrapServers,
+            String registryUrl,
+            String topic,
+            String metricsAddress,
+            int metricsPort,
+            Path spoolDir,
+            Path statusFile,
+            long exitWithPid,
+            String runAs,
+            Long cgroupExclude) {
+        this(
+                bootstrapServers,
+                registryUrl,
+                topic,
+                metricsAddress,
+                metricsPort,
+                spoolDir,
+                statusFile,
+                exitWithPid,
+                runAs,
+                cgroupExclude,
+                null);
     }
 
     /** How often up has the collector read the kernel's counters: the live view shows them. */

@@ -3,7 +3,6 @@ package io.sockflow.runner;
 import io.sockflow.collector.cli.Settings;
 import io.sockflow.jobs.config.JobConfig;
 import io.sockflow.schemas.config.Explain;
-
 import java.io.PrintStream;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -18,8 +17,7 @@ public final class ConfigCommand {
             allows, its flag and environment variable, and what it does.
             """;
 
-    private ConfigCommand() {
-    }
+    private ConfigCommand() {}
 
     public static void main(String[] args) {
         System.exit(run(args, System.out));
@@ -33,8 +31,8 @@ public final class ConfigCommand {
         }
         Map<String, String> sections = sections();
         if (!a.getFirst().equals("--explain") || a.size() > 2 || (a.size() == 2 && !sections.containsKey(a.get(1)))) {
-            System.err.println("sockflow config: unknown argument '" + String.join(" ", a) + "': try --explain, or --explain "
-                    + String.join("|", sections.keySet()));
+            System.err.println("sockflow config: unknown argument '" + String.join(" ", a)
+                    + "': try --explain, or --explain " + String.join("|", sections.keySet()));
             return 2;
         }
         sections.forEach((part, text) -> {
@@ -48,14 +46,30 @@ public final class ConfigCommand {
 
     static Map<String, String> sections() {
         Map<String, String> s = new LinkedHashMap<>();
-        s.put("up", Explain.section("up: sudo ./sockflow up [flags]", "The whole pipeline on this host. Flags only; "
-                + "job settings are passed with --set KEY=VALUE (see the jobs below).", UpSettings.DEFINITION, null));
-        s.put("collector", Explain.section("collector: sudo ./sockflow collect [flags]", "The capture. Each setting is a "
-                + "flag, an environment variable, or a line KEY=VALUE of the --config file; a flag wins over the environment, "
-                + "which wins over the file.", Settings.DEFINITION, Settings.ENV_PREFIX));
-        s.put("jobs", Explain.section("jobs: the Flink jobs (io.sockflow.jobs.SockflowJob [flags]; under up: --set KEY=VALUE)",
-                "Lifecycles, flows and alerts. Flags, environment variables and --config file as for the collector.",
-                JobConfig.DEFINITION, JobConfig.ENV_PREFIX));
+        s.put(
+                "up",
+                Explain.section(
+                        "up: sudo ./sockflow up [flags]",
+                        "The whole pipeline on this host. Flags only; "
+                                + "job settings are passed with --set KEY=VALUE (see the jobs below).",
+                        UpSettings.DEFINITION,
+                        null));
+        s.put(
+                "collector",
+                Explain.section(
+                        "collector: sudo ./sockflow collect [flags]",
+                        "The capture. Each setting is a "
+                                + "flag, an environment variable, or a line KEY=VALUE of the --config file; a flag wins over the environment, "
+                                + "which wins over the file.",
+                        Settings.DEFINITION,
+                        Settings.ENV_PREFIX));
+        s.put(
+                "jobs",
+                Explain.section(
+                        "jobs: the Flink jobs (io.sockflow.jobs.SockflowJob [flags]; under up: --set KEY=VALUE)",
+                        "Lifecycles, flows and alerts. Flags, environment variables and --config file as for the collector.",
+                        JobConfig.DEFINITION,
+                        JobConfig.ENV_PREFIX));
         return s;
     }
 }

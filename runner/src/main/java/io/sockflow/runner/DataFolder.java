@@ -1,7 +1,6 @@
 package io.sockflow.runner;
 
 import io.sockflow.collector.sys.Privileges;
-
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -16,8 +15,7 @@ import java.util.stream.Stream;
  * else's (both could point the pipeline, and the collector's root start, at files it must not touch).
  */
 final class DataFolder {
-    private DataFolder() {
-    }
+    private DataFolder() {}
 
     /**
      * Checks and makes the folder; returns its absolute path. {@code user} is who will use it (null: this process's
@@ -32,12 +30,14 @@ final class DataFolder {
         }
         if (Files.exists(data, LinkOption.NOFOLLOW_LINKS)) {
             if (!Files.isDirectory(data, LinkOption.NOFOLLOW_LINKS)) {
-                throw new Up.UsageError("--data " + data + " is not a folder: give a folder, or a path that does not exist yet");
+                throw new Up.UsageError(
+                        "--data " + data + " is not a folder: give a folder, or a path that does not exist yet");
             }
             int has = (Integer) Files.getAttribute(data, "unix:uid", LinkOption.NOFOLLOW_LINKS);
             if (has != owner) {
                 throw new Up.UsageError("--data " + data + " belongs to uid " + has + ", not to uid " + owner
-                        + " who runs the pipeline: give a folder of uid " + owner + "'s, or `chown -R " + owner + " " + data + "`");
+                        + " who runs the pipeline: give a folder of uid " + owner + "'s, or `chown -R " + owner + " "
+                        + data + "`");
             }
         }
         if (user != null) {
@@ -70,10 +70,13 @@ final class DataFolder {
             int mode = (Integer) Files.getAttribute(p, "unix:mode");
             int uid = (Integer) Files.getAttribute(p, "unix:uid");
             int gid = (Integer) Files.getAttribute(p, "unix:gid");
-            boolean x = uid == user.uid() ? (mode & 0100) != 0 : gid == user.gid() ? (mode & 0010) != 0 : (mode & 0001) != 0;
+            boolean x = uid == user.uid()
+                    ? (mode & 0100) != 0
+                    : gid == user.gid() ? (mode & 0010) != 0 : (mode & 0001) != 0;
             if (!x) {
                 throw new Up.UsageError("uid " + user.uid() + ", who runs the pipeline, cannot enter " + p + " (mode "
-                        + Integer.toOctalString(mode & 07777) + "): put --data under a folder it can enter, or name its owner with --user");
+                        + Integer.toOctalString(mode & 07777)
+                        + "): put --data under a folder it can enter, or name its owner with --user");
             }
         }
     }

@@ -8,11 +8,6 @@ import io.sockflow.schemas.SocketLifecycle;
 import io.sockflow.schemas.SocketRole;
 import io.sockflow.schemas.registry.ConfluentAvro;
 import io.sockflow.schemas.registry.RegistryClient;
-import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
-
 import java.time.Duration;
 import java.time.Instant;
 import java.time.ZoneId;
@@ -28,6 +23,10 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Properties;
 import java.util.function.Supplier;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 
 /**
  * The terminal view of {@code sockflow up}: what the jobs have committed to Kafka (read_committed), folded into
@@ -35,7 +34,8 @@ import java.util.function.Supplier;
  * every second, in place on a terminal or as plain text blocks ({@code --headless}).
  */
 public final class LiveView implements AutoCloseable {
-    private static final DateTimeFormatter CLOCK = DateTimeFormatter.ofPattern("HH:mm:ss").withZone(ZoneId.systemDefault());
+    private static final DateTimeFormatter CLOCK =
+            DateTimeFormatter.ofPattern("HH:mm:ss").withZone(ZoneId.systemDefault());
 
     private final KafkaConsumer<byte[], byte[]> consumer;
     private final ConfluentAvro.Deserializer<SocketLifecycle> lifecycles;
@@ -68,8 +68,12 @@ public final class LiveView implements AutoCloseable {
     /** The collector's counters, as its status file gives them. */
     public record Collector(long received, long droppedInKernel, long acked, long spoolDepth, long spoolDropped) {
         public static Collector of(Map<String, String> status) {
-            return new Collector(num(status, "received"), num(status, "droppedInKernel"), num(status, "acked"),
-                    num(status, "spoolDepth"), num(status, "spoolDropped"));
+            return new Collector(
+                    num(status, "received"),
+                    num(status, "droppedInKernel"),
+                    num(status, "acked"),
+                    num(status, "spoolDepth"),
+                    num(status, "spoolDropped"));
         }
 
         private static long num(Map<String, String> m, String k) {
@@ -85,13 +89,23 @@ public final class LiveView implements AutoCloseable {
         this(bootstrap, RegistryClient.Config.of(registryUrl), lifecycleTopic, flowTopic, alertTopic);
     }
 
-    public LiveView(String bootstrap, RegistryClient.Config registryConfig, String lifecycleTopic, String flowTopic, String alertTopic) {
+    public LiveView(
+            String bootstrap,
+            RegistryClient.Config registryConfig,
+            String lifecycleTopic,
+            String flowTopic,
+            String alertTopic) {
         this(bootstrap, java.util.Map.of(), registryConfig, lifecycleTopic, flowTopic, alertTopic);
     }
 
     /** With extra Kafka client settings (the broker's credentials). */
-    public LiveView(String bootstrap, java.util.Map<String, String> kafkaClient, RegistryClient.Config registryConfig,
-            String lifecycleTopic, String flowTopic, String alertTopic) {
+    public LiveView(
+            String bootstrap,
+            java.util.Map<String, String> kafkaClient,
+            RegistryClient.Config registryConfig,
+            String lifecycleTopic,
+            String flowTopic,
+            String alertTopic) {
         Properties p = new Properties();
         p.putAll(kafkaClient);
         p.put("bootstrap.servers", bootstrap);
@@ -107,7 +121,8 @@ public final class LiveView implements AutoCloseable {
         this.alertTopic = alertTopic;
         List<TopicPartition> parts = new ArrayList<>();
         for (String t : List.of(lifecycleTopic, flowTopic, alertTopic)) {
-            consumer.partitionsFor(t, Duration.ofSeconds(10)).forEach(i -> parts.add(new TopicPartition(t, i.partition())));
+            consumer.partitionsFor(t, Duration.ofSeconds(10))
+                    .forEach(i -> parts.add(new TopicPartition(t, i.partition())));
         }
         consumer.assign(parts);
         consumer.seekToBeginning(parts); // the previous runs' results too
@@ -169,7 +184,8 @@ public final class LiveView implements AutoCloseable {
     private void lifecycle(SocketLifecycle l) {
         String id = l.getHost() + "/" + l.getBootId() + "/"
                 + (l.getSocketCookie() != null ? "c" + l.getSocketCookie() : "i" + l.getSocketInode());
-        boolean stale = bootId != null && l.getHost().equals(hostName) && !l.getBootId().equals(bootId);
+        boolean stale =
+                bootId != null && l.getHost().equals(hostName) && !l.getBootId().equals(bootId);
         if (l.getRole() == SocketRole.LISTENER && l.getStatus() == LifecycleStatus.OPEN && !stale) {
             listeners.put(id, l);
         } else {
@@ -204,31 +220,72 @@ public final class LiveView implements AutoCloseable {
         }
         b.append(String.format(Locale.ROOT, "sockflow  %s  %s%n", CLOCK.format(now), source.get()));
         if (health != null) {
-            b.append(String.format(Locale.ROOT, "collector  %,d events/s  %,d events  %,d dropped in kernel  %,d acked  spool %,d  spool drops %,d%n",
-                    eventsPerSec, health.received(), health.droppedInKernel(), health.acked(), health.spoolDepth(), health.spoolDropped()));
+            b.append(String.format(
+                    Locale.ROOT,
+                    "collector  %,d events/s  %,d events  %,d dropped in kernel  %,d acked  spool %,d  spool drops %,d%n",
+                    eventsPerSec,
+                    health.received(),
+                    health.droppedInKernel(),
+                    health.acked(),
+                    health.spoolDepth(),
+                    health.spoolDropped()));
         }
-        b.append(String.format(Locale.ROOT, "results    %,d flow records  %,d lifecycles  %,d alerts   sockets created %.1f/s  ended %.1f/s%n",
-                flowRecords, lifecycleRecords, alertRecords, rate(opened, now), rate(closed, now)));
-        b.append(String.format(Locale.ROOT, "%nTOP FLOWS%n%-24s %-28s %10s %10s %9s %s%n", "PROCESS", "PEER", "SENT", "RECEIVED", "DURATION", "STATE"));
+        b.append(String.format(
+                Locale.ROOT,
+                "results    %,d flow records  %,d lifecycles  %,d alerts   sockets created %.1f/s  ended %.1f/s%n",
+                flowRecords,
+                lifecycleRecords,
+                alertRecords,
+                rate(opened, now),
+                rate(closed, now)));
+        b.append(String.format(
+                Locale.ROOT,
+                "%nTOP FLOWS%n%-24s %-28s %10s %10s %9s %s%n",
+                "PROCESS",
+                "PEER",
+                "SENT",
+                "RECEIVED",
+                "DURATION",
+                "STATE"));
         List<Flow> top = new ArrayList<>(flows.values());
-        top.sort(Comparator.comparingLong((Flow f) -> f.getSourceBytes() + f.getDestinationBytes()).reversed()
+        top.sort(Comparator.comparingLong((Flow f) -> f.getSourceBytes() + f.getDestinationBytes())
+                .reversed()
                 .thenComparing(Flow::getStart, Comparator.reverseOrder()));
         for (Flow f : top.subList(0, Math.min(10, top.size()))) {
-            String proc = f.getSourceComm() != null ? safe(f.getSourceComm()) + " (" + f.getSourcePid() + ")"
+            String proc = f.getSourceComm() != null
+                    ? safe(f.getSourceComm()) + " (" + f.getSourcePid() + ")"
                     : safe(f.getDestinationComm()) + " (" + f.getDestinationPid() + ")";
-            String peer = f.getSourceComm() != null ? safe(f.getDestinationAddress()) + ":" + f.getDestinationPort()
+            String peer = f.getSourceComm() != null
+                    ? safe(f.getDestinationAddress()) + ":" + f.getDestinationPort()
                     : safe(f.getSourceAddress()) + ":" + f.getSourcePort();
-            b.append(String.format(Locale.ROOT, "%-24s %-28s %10s %10s %9s %s%n", cut(proc, 24), cut(f.getNetworkTransport() + " " + peer, 28),
-                    bytes(f.getSourceBytes()), bytes(f.getDestinationBytes()), duration(f.getDurationMs()),
+            b.append(String.format(
+                    Locale.ROOT,
+                    "%-24s %-28s %10s %10s %9s %s%n",
+                    cut(proc, 24),
+                    cut(f.getNetworkTransport() + " " + peer, 28),
+                    bytes(f.getSourceBytes()),
+                    bytes(f.getDestinationBytes()),
+                    duration(f.getDurationMs()),
                     f.getRecordType() == FlowRecordType.END ? "ended" : "open"));
         }
         b.append(String.format(Locale.ROOT, "%nLISTENERS%n"));
-        listeners.values().stream().sorted(Comparator.comparing(SocketLifecycle::getLocalPort, Comparator.nullsLast(Integer::compare)))
-                .limit(8).forEach(l -> b.append(String.format(Locale.ROOT, "%-24s %s:%s%n", cut(safe(l.getComm()) + " (" + l.getPid() + ")", 24),
-                        safe(l.getLocalAddress()), l.getLocalPort())));
+        listeners.values().stream()
+                .sorted(Comparator.comparing(SocketLifecycle::getLocalPort, Comparator.nullsLast(Integer::compare)))
+                .limit(8)
+                .forEach(l -> b.append(String.format(
+                        Locale.ROOT,
+                        "%-24s %s:%s%n",
+                        cut(safe(l.getComm()) + " (" + l.getPid() + ")", 24),
+                        safe(l.getLocalAddress()),
+                        l.getLocalPort())));
         b.append(String.format(Locale.ROOT, "%nLATEST ALERTS%n"));
         for (Alert a : alerts) {
-            b.append(String.format(Locale.ROOT, "%s %-8s %-16s %s%n", CLOCK.format(a.getTimestamp()), a.getSeverity(), safe(a.getRule()),
+            b.append(String.format(
+                    Locale.ROOT,
+                    "%s %-8s %-16s %s%n",
+                    CLOCK.format(a.getTimestamp()),
+                    a.getSeverity(),
+                    safe(a.getRule()),
                     cut(safe(a.getSummary()), 80)));
         }
         return b.toString();
@@ -255,11 +312,18 @@ public final class LiveView implements AutoCloseable {
         for (int i = 0; i < s.length(); i++) {
             char c = s.charAt(i);
             int type = Character.getType(c);
-            boolean bad = c == '\\' || type == Character.CONTROL || type == Character.FORMAT
-                    || type == Character.LINE_SEPARATOR || type == Character.PARAGRAPH_SEPARATOR
-                    || type == Character.SURROGATE && !(Character.isHighSurrogate(c) && i + 1 < s.length()
-                    && Character.isLowSurrogate(s.charAt(i + 1)) || Character.isLowSurrogate(c) && i > 0
-                    && Character.isHighSurrogate(s.charAt(i - 1)));
+            boolean bad = c == '\\'
+                    || type == Character.CONTROL
+                    || type == Character.FORMAT
+                    || type == Character.LINE_SEPARATOR
+                    || type == Character.PARAGRAPH_SEPARATOR
+                    || type == Character.SURROGATE
+                            && !(Character.isHighSurrogate(c)
+                                            && i + 1 < s.length()
+                                            && Character.isLowSurrogate(s.charAt(i + 1))
+                                    || Character.isLowSurrogate(c)
+                                            && i > 0
+                                            && Character.isHighSurrogate(s.charAt(i - 1)));
             if (bad && b == null) {
                 b = new StringBuilder(s.length() + 8).append(s, 0, i);
             }

@@ -1,7 +1,5 @@
 package io.sockflow.runner;
 
-import org.apache.flink.configuration.Configuration;
-
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -10,6 +8,7 @@ import java.security.SecureRandom;
 import java.util.Base64;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import org.apache.flink.configuration.Configuration;
 
 /**
  * The Flink settings of sockflow's local MiniCluster: every endpoint on loopback, no web submission, and mutual
@@ -21,19 +20,18 @@ import java.util.concurrent.TimeUnit;
 final class LocalFlink {
     static final String LOOPBACK = "127.0.0.1";
 
-    private LocalFlink() {
-    }
+    private LocalFlink() {}
 
     /** The key store (PKCS12, one self-signed key pair) and its password, made on first use: both 0600. */
-    record Tls(Path store, String password) {
-    }
+    record Tls(Path store, String password) {}
 
     /** The data folder's key store, made with the JDK's keytool the first time. */
     static Tls tls(Path dir) throws IOException {
         Path store = dir.resolve("flink.p12");
         Path secret = dir.resolve("flink.password");
         if (Files.isRegularFile(store) && Files.isRegularFile(secret)) {
-            return new Tls(store, Files.readString(secret, StandardCharsets.US_ASCII).strip());
+            return new Tls(
+                    store, Files.readString(secret, StandardCharsets.US_ASCII).strip());
         }
         Files.createDirectories(dir);
         Files.deleteIfExists(store);
@@ -41,10 +39,30 @@ final class LocalFlink {
         new SecureRandom().nextBytes(raw);
         String password = Base64.getUrlEncoder().withoutPadding().encodeToString(raw);
         Path keytool = Path.of(System.getProperty("java.home"), "bin", "keytool");
-        ProcessBuilder pb = new ProcessBuilder(List.of(keytool.toString(), "-genkeypair", "-noprompt", "-alias", "sockflow",
-                "-keyalg", "EC", "-groupname", "secp256r1", "-validity", "3650", "-dname", "CN=sockflow-local",
-                "-ext", "SAN=ip:127.0.0.1", "-storetype", "PKCS12", "-keystore", store.toString(),
-                "-storepass:env", "SOCKFLOW_STOREPASS", "-keypass:env", "SOCKFLOW_STOREPASS"))
+        ProcessBuilder pb = new ProcessBuilder(List.of(
+                        keytool.toString(),
+                        "-genkeypair",
+                        "-noprompt",
+                        "-alias",
+                        "sockflow",
+                        "-keyalg",
+                        "EC",
+                        "-groupname",
+                        "secp256r1",
+                        "-validity",
+                        "3650",
+                        "-dname",
+                        "CN=sockflow-local",
+                        "-ext",
+                        "SAN=ip:127.0.0.1",
+                        "-storetype",
+                        "PKCS12",
+                        "-keystore",
+                        store.toString(),
+                        "-storepass:env",
+                        "SOCKFLOW_STOREPASS",
+                        "-keypass:env",
+                        "SOCKFLOW_STOREPASS"))
                 .redirectErrorStream(true);
         pb.environment().put("SOCKFLOW_STOREPASS", password); // not on a command line others can read
         Process p = pb.start();

@@ -6,11 +6,6 @@ import io.sockflow.embedded.LocalStack;
 import io.sockflow.jobs.SockflowJob;
 import io.sockflow.jobs.config.JobConfig;
 import io.sockflow.schemas.config.Flags;
-import org.apache.flink.configuration.Configuration;
-import org.apache.flink.core.execution.JobClient;
-import org.apache.kafka.common.config.ConfigDef;
-
-import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -25,6 +20,9 @@ import java.util.Optional;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.core.execution.JobClient;
+import org.apache.kafka.common.config.ConfigDef;
 
 /**
  * The unprivileged half of {@code sockflow up}, in a process of its own that {@link Up} starts: the embedded Kafka
@@ -37,21 +35,70 @@ public final class Pipeline {
      * What {@link Up} hands the pipeline process: rendered to its argument list by {@link #args()} and read back by
      * {@link #parse}, the two in one place. {@code jobSettings} are the {@code --set} pairs, already checked by up.
      */
-    record Options(Path data, int kafkaPort, int controllerPort, int registryPort, String replay, boolean headless,
-            boolean live, int metricsPort, String registryAddress, String metricsAddress, Map<String, String> jobSettings) {
+    record Options(
+            Path data,
+            int kafkaPort,
+            int controllerPort,
+            int registryPort,
+            String replay,
+            boolean headless,
+            boolean live,
+            int metricsPort,
+            String registryAddress,
+            String metricsAddress,
+            Map<String, String> jobSettings) {
         /** What the pipeline process is told, declared like every other part's settings; not for users. */
         static final ConfigDef DEFINITION = new ConfigDef()
-                .define("data", ConfigDef.Type.STRING, ConfigDef.NO_DEFAULT_VALUE, ConfigDef.Importance.HIGH, "The data folder.")
-                .define("kafka.port", ConfigDef.Type.INT, ConfigDef.NO_DEFAULT_VALUE, ConfigDef.Importance.HIGH, "Broker port.")
-                .define("controller.port", ConfigDef.Type.INT, ConfigDef.NO_DEFAULT_VALUE, ConfigDef.Importance.HIGH,
+                .define(
+                        "data",
+                        ConfigDef.Type.STRING,
+                        ConfigDef.NO_DEFAULT_VALUE,
+                        ConfigDef.Importance.HIGH,
+                        "The data folder.")
+                .define(
+                        "kafka.port",
+                        ConfigDef.Type.INT,
+                        ConfigDef.NO_DEFAULT_VALUE,
+                        ConfigDef.Importance.HIGH,
+                        "Broker port.")
+                .define(
+                        "controller.port",
+                        ConfigDef.Type.INT,
+                        ConfigDef.NO_DEFAULT_VALUE,
+                        ConfigDef.Importance.HIGH,
                         "KRaft controller port.")
-                .define("registry.port", ConfigDef.Type.INT, ConfigDef.NO_DEFAULT_VALUE, ConfigDef.Importance.HIGH, "Registry port.")
-                .define("metrics.port", ConfigDef.Type.INT, 0, ConfigDef.Importance.LOW, "The collector's metrics port.")
+                .define(
+                        "registry.port",
+                        ConfigDef.Type.INT,
+                        ConfigDef.NO_DEFAULT_VALUE,
+                        ConfigDef.Importance.HIGH,
+                        "Registry port.")
+                .define(
+                        "metrics.port",
+                        ConfigDef.Type.INT,
+                        0,
+                        ConfigDef.Importance.LOW,
+                        "The collector's metrics port.")
                 .define("replay", ConfigDef.Type.STRING, null, ConfigDef.Importance.LOW, "The capture to replay.")
                 .define("headless", ConfigDef.Type.BOOLEAN, false, ConfigDef.Importance.LOW, "Plain text view.")
-                .define("live", ConfigDef.Type.BOOLEAN, false, ConfigDef.Importance.LOW, "A collector feeds the events.")
-                .define("registry.address", ConfigDef.Type.STRING, "127.0.0.1", ConfigDef.Importance.LOW, "Registry bind.")
-                .define("metrics.address", ConfigDef.Type.STRING, "127.0.0.1", ConfigDef.Importance.LOW, "Metrics bind.");
+                .define(
+                        "live",
+                        ConfigDef.Type.BOOLEAN,
+                        false,
+                        ConfigDef.Importance.LOW,
+                        "A collector feeds the events.")
+                .define(
+                        "registry.address",
+                        ConfigDef.Type.STRING,
+                        "127.0.0.1",
+                        ConfigDef.Importance.LOW,
+                        "Registry bind.")
+                .define(
+                        "metrics.address",
+                        ConfigDef.Type.STRING,
+                        "127.0.0.1",
+                        ConfigDef.Importance.LOW,
+                        "Metrics bind.");
 
         List<String> args() {
             Map<String, String> v = new LinkedHashMap<>();
@@ -77,10 +124,18 @@ public final class Pipeline {
             List<String> rest = new ArrayList<>();
             Map<String, String> sets = Flags.takePairs(List.of(args), "--set", rest);
             Map<String, Object> v = DEFINITION.parse(Flags.collect(DEFINITION, rest, Map.of(), null));
-            return new Options(Path.of((String) v.get("data")), (Integer) v.get("kafka.port"), (Integer) v.get("controller.port"),
-                    (Integer) v.get("registry.port"), (String) v.get("replay"), (Boolean) v.get("headless"),
-                    (Boolean) v.get("live"), (Integer) v.get("metrics.port"), (String) v.get("registry.address"),
-                    (String) v.get("metrics.address"), Map.copyOf(sets));
+            return new Options(
+                    Path.of((String) v.get("data")),
+                    (Integer) v.get("kafka.port"),
+                    (Integer) v.get("controller.port"),
+                    (Integer) v.get("registry.port"),
+                    (String) v.get("replay"),
+                    (Boolean) v.get("headless"),
+                    (Boolean) v.get("live"),
+                    (Integer) v.get("metrics.port"),
+                    (String) v.get("registry.address"),
+                    (String) v.get("metrics.address"),
+                    Map.copyOf(sets));
         }
     }
 
@@ -109,7 +164,8 @@ public final class Pipeline {
 
     /** Where a client of this host reaches a server bound to {@code bind}: loopback for a wildcard address. */
     static String clientHost(String bind) {
-        return bind.equals("0.0.0.0") || bind.equals("::") || bind.equals("[::]") ? "127.0.0.1"
+        return bind.equals("0.0.0.0") || bind.equals("::") || bind.equals("[::]")
+                ? "127.0.0.1"
                 : bind.contains(":") && !bind.startsWith("[") ? "[" + bind + "]" : bind;
     }
 
@@ -139,14 +195,16 @@ public final class Pipeline {
     }
 
     int run() {
-        Thread hook = new Thread(() -> {
-            stopped.countDown();
-            try {
-                done.await(90, TimeUnit.SECONDS);
-            } catch (InterruptedException ignored) {
-                Thread.currentThread().interrupt();
-            }
-        }, "sockflow-pipeline-stop");
+        Thread hook = new Thread(
+                () -> {
+                    stopped.countDown();
+                    try {
+                        done.await(90, TimeUnit.SECONDS);
+                    } catch (InterruptedException ignored) {
+                        Thread.currentThread().interrupt();
+                    }
+                },
+                "sockflow-pipeline-stop");
         Runtime.getRuntime().addShutdownHook(hook);
         watchParent();
         LocalStack stack = null;
@@ -158,13 +216,19 @@ public final class Pipeline {
         Path status = run.resolve("collector.status");
         try {
             boolean previous = Files.isDirectory(data.resolve("kafka"));
-            step(1, "Kafka broker (KRaft) and schema registry in " + data + (previous ? " (previous run's data found)" : ""));
+            step(
+                    1,
+                    "Kafka broker (KRaft) and schema registry in " + data
+                            + (previous ? " (previous run's data found)" : ""));
             // credentials come through the environment (Up checked them); every client below sends them
             String auth = System.getenv(Up.REGISTRY_AUTH_ENV);
-            io.sockflow.embedded.EmbeddedSchemaRegistry.Options registryOptions = io.sockflow.embedded.EmbeddedSchemaRegistry.Options
-                    .defaults().withPort(o.registryPort()).withBindAddress(o.registryAddress());
+            io.sockflow.embedded.EmbeddedSchemaRegistry.Options registryOptions =
+                    io.sockflow.embedded.EmbeddedSchemaRegistry.Options.defaults()
+                            .withPort(o.registryPort())
+                            .withBindAddress(o.registryAddress());
             if (auth != null && auth.indexOf(':') > 0) {
-                registryOptions = registryOptions.withUser(auth.substring(0, auth.indexOf(':')), auth.substring(auth.indexOf(':') + 1));
+                registryOptions = registryOptions.withUser(
+                        auth.substring(0, auth.indexOf(':')), auth.substring(auth.indexOf(':') + 1));
             } else {
                 auth = null;
             }
@@ -177,16 +241,26 @@ public final class Pipeline {
             // the jobs go on from the previous run's last checkpoint (its open sockets, flows and learned listeners),
             // whether it stopped cleanly or was killed; without one they start at the committed Kafka offsets
             Optional<Path> resume = io.sockflow.jobs.Checkpoints.latest(data.resolve("checkpoints"));
-            step(2, "Flink jobs on a local MiniCluster (lifecycles, flows, alerts → Kafka and Iceberg)"
-                    + resume.map(c -> ", resuming from " + data.relativize(c)).orElse(""));
+            step(
+                    2,
+                    "Flink jobs on a local MiniCluster (lifecycles, flows, alerts → Kafka and Iceberg)"
+                            + resume.map(c -> ", resuming from " + data.relativize(c))
+                                    .orElse(""));
             JobConfig cfg = jobConfig(stack.bootstrapServers(), registryUrl, auth, data, o.jobSettings())
-                    .with(Map.of("kafka.config", data.resolve(io.sockflow.embedded.KafkaCredentials.ADMIN_FILE).toString()));
-            stack.kafka().grantReader(List.of(cfg.get(JobConfig.LIFECYCLES_TOPIC), cfg.get(JobConfig.FLOWS_TOPIC),
-                    cfg.get(JobConfig.ALERTS_TOPIC)));
+                    .with(Map.of(
+                            "kafka.config",
+                            data.resolve(io.sockflow.embedded.KafkaCredentials.ADMIN_FILE)
+                                    .toString()));
+            stack.kafka()
+                    .grantReader(List.of(
+                            cfg.get(JobConfig.LIFECYCLES_TOPIC),
+                            cfg.get(JobConfig.FLOWS_TOPIC),
+                            cfg.get(JobConfig.ALERTS_TOPIC)));
             SockflowJob.prepare(cfg);
             // no attempt limit: a spell without the registry or broker must not stop the pipeline for good
             Configuration conf = SockflowJob.restartForever(new Configuration());
-            conf.setString("io.tmp.dirs", Files.createDirectories(run.resolve("tmp")).toString());
+            conf.setString(
+                    "io.tmp.dirs", Files.createDirectories(run.resolve("tmp")).toString());
             LocalFlink.secure(conf, LocalFlink.tls(data.resolve("tls")));
             if (resume.isEmpty()) {
                 job.set(Up.startJobs(cfg, conf));
@@ -205,14 +279,23 @@ public final class Pipeline {
 
             String source;
             if (o.replay() != null) {
-                step(3, "replaying " + (Replay.SAMPLE.equals(o.replay()) ? "the sample capture" : o.replay()) + " (no live capture)");
-                replay = new Replay(Replay.load(o.replay()), stack.bootstrapServers(), kafkaClient, registry(registryUrl, auth), cfg.get(JobConfig.EVENTS_TOPIC));
+                step(
+                        3,
+                        "replaying " + (Replay.SAMPLE.equals(o.replay()) ? "the sample capture" : o.replay())
+                                + " (no live capture)");
+                replay = new Replay(
+                        Replay.load(o.replay()),
+                        stack.bootstrapServers(),
+                        kafkaClient,
+                        registry(registryUrl, auth),
+                        cfg.get(JobConfig.EVENTS_TOPIC));
                 replayThread = Thread.ofPlatform().name("sockflow-replay").start(replay);
                 source = "replay of " + o.replay();
             } else {
                 step(3, "collector: attaching the eBPF programs to this kernel");
                 long deadline = System.nanoTime() + Duration.ofSeconds(90).toNanos();
-                while (!"true".equals(StatusFile.read(status).get("attached")) && stopped.getCount() > 0
+                while (!"true".equals(StatusFile.read(status).get("attached"))
+                        && stopped.getCount() > 0
                         && System.nanoTime() < deadline) {
                     stopped.await(100, TimeUnit.MILLISECONDS);
                 }
@@ -222,7 +305,8 @@ public final class Pipeline {
                 source = "live capture (sockflow's own processes excluded)";
             }
             step(4, "ready");
-            out.printf("""
+            out.printf(
+                    """
                     Kafka            %s   topics sockflow.events, .lifecycles, .flows, .alerts, .events.dlq
                     schema registry  %s%s
                     lake (Iceberg)   %s
@@ -230,23 +314,36 @@ public final class Pipeline {
                     query            ./sockflow sql --warehouse %s
                     metrics          %s
                     stop             Ctrl-C (data kept in %s; --fresh starts over)
-                    %n""", stack.bootstrapServers(), registryUrl, auth != null ? " (basic auth)" : "", data.resolve("warehouse"), data.resolve("checkpoints"),
+                    %n""",
+                    stack.bootstrapServers(),
+                    registryUrl,
+                    auth != null ? " (basic auth)" : "",
                     data.resolve("warehouse"),
-                    o.live() && o.metricsPort() > 0 ? "http://" + clientHost(o.metricsAddress()) + ":" + o.metricsPort()
-                            + "/metrics (the collector, Prometheus)"
+                    data.resolve("checkpoints"),
+                    data.resolve("warehouse"),
+                    o.live() && o.metricsPort() > 0
+                            ? "http://" + clientHost(o.metricsAddress()) + ":" + o.metricsPort()
+                                    + "/metrics (the collector, Prometheus)"
                             : "the collector's health is in the view below",
                     data);
             step(5, "live view" + (o.headless() ? " (headless: a block every second)" : ""));
             Files.writeString(run.resolve("view.started"), ""); // --duration counts from here
-            try (LiveView view = new LiveView(stack.bootstrapServers(), kafkaClient, registry(registryUrl, auth), cfg.get(JobConfig.LIFECYCLES_TOPIC),
-                    cfg.get(JobConfig.FLOWS_TOPIC), cfg.get(JobConfig.ALERTS_TOPIC))) {
+            try (LiveView view = new LiveView(
+                    stack.bootstrapServers(),
+                    kafkaClient,
+                    registry(registryUrl, auth),
+                    cfg.get(JobConfig.LIFECYCLES_TOPIC),
+                    cfg.get(JobConfig.FLOWS_TOPIC),
+                    cfg.get(JobConfig.ALERTS_TOPIC))) {
                 final String src = source;
                 final Replay rep = replay;
                 while (stopped.getCount() > 0) {
                     long t0 = System.nanoTime();
                     view.poll();
-                    String text = view.render(o.live() ? LiveView.Collector.of(StatusFile.read(status)) : null,
-                            () -> rep == null ? src : src + " (" + rep.sent() + " events sent)", Instant.now());
+                    String text = view.render(
+                            o.live() ? LiveView.Collector.of(StatusFile.read(status)) : null,
+                            () -> rep == null ? src : src + " (" + rep.sent() + " events sent)",
+                            Instant.now());
                     if (o.headless()) {
                         out.print("--- view\n" + text + "\n");
                     } else {
@@ -279,7 +376,8 @@ public final class Pipeline {
                     // the cancel is acknowledged before the tasks and the Kafka source's enumerator have closed:
                     // Kafka waits for them, or their clients log that the broker went away
                     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-                    while (System.nanoTime() < deadline && !jobs.getJobStatus().get(5, TimeUnit.SECONDS).isGloballyTerminalState()) {
+                    while (System.nanoTime() < deadline
+                            && !jobs.getJobStatus().get(5, TimeUnit.SECONDS).isGloballyTerminalState()) {
                         Thread.sleep(100);
                     }
                 } catch (Exception e) {
@@ -300,7 +398,8 @@ public final class Pipeline {
     }
 
     static io.sockflow.schemas.registry.RegistryClient.Config registry(String url, String auth) {
-        io.sockflow.schemas.registry.RegistryClient.Config c = io.sockflow.schemas.registry.RegistryClient.Config.of(url);
+        io.sockflow.schemas.registry.RegistryClient.Config c =
+                io.sockflow.schemas.registry.RegistryClient.Config.of(url);
         return auth == null ? c : c.withBasicAuth(auth);
     }
 

@@ -1,10 +1,5 @@
 package io.sockflow.runner;
 
-import org.apache.hadoop.fs.LocalFileSystem;
-import org.apache.hadoop.fs.Path;
-import org.apache.hadoop.fs.RawLocalFileSystem;
-import org.apache.hadoop.fs.permission.FsPermission;
-
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
@@ -14,6 +9,10 @@ import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.UserPrincipalLookupService;
 import java.util.EnumSet;
 import java.util.Set;
+import org.apache.hadoop.fs.LocalFileSystem;
+import org.apache.hadoop.fs.Path;
+import org.apache.hadoop.fs.RawLocalFileSystem;
+import org.apache.hadoop.fs.permission.FsPermission;
 
 /**
  * Hadoop's local file system (core-site.xml names it {@code fs.file.impl}) with permissions and owners set through
@@ -27,10 +26,17 @@ public class PrivateLocalFileSystem extends LocalFileSystem {
 
     /** The raw file system under the checksums. */
     public static class Raw extends RawLocalFileSystem {
-        private static final PosixFilePermission[] BITS = {PosixFilePermission.OTHERS_EXECUTE, PosixFilePermission.OTHERS_WRITE,
-                PosixFilePermission.OTHERS_READ, PosixFilePermission.GROUP_EXECUTE, PosixFilePermission.GROUP_WRITE,
-                PosixFilePermission.GROUP_READ, PosixFilePermission.OWNER_EXECUTE, PosixFilePermission.OWNER_WRITE,
-                PosixFilePermission.OWNER_READ};
+        private static final PosixFilePermission[] BITS = {
+            PosixFilePermission.OTHERS_EXECUTE,
+            PosixFilePermission.OTHERS_WRITE,
+            PosixFilePermission.OTHERS_READ,
+            PosixFilePermission.GROUP_EXECUTE,
+            PosixFilePermission.GROUP_WRITE,
+            PosixFilePermission.GROUP_READ,
+            PosixFilePermission.OWNER_EXECUTE,
+            PosixFilePermission.OWNER_WRITE,
+            PosixFilePermission.OWNER_READ
+        };
 
         @Override
         public void setPermission(Path p, FsPermission permission) throws IOException {
@@ -47,7 +53,8 @@ public class PrivateLocalFileSystem extends LocalFileSystem {
         @Override
         public void setOwner(Path p, String user, String group) throws IOException {
             java.nio.file.Path f = pathToFile(p).toPath();
-            PosixFileAttributeView view = Files.getFileAttributeView(f, PosixFileAttributeView.class, LinkOption.NOFOLLOW_LINKS);
+            PosixFileAttributeView view =
+                    Files.getFileAttributeView(f, PosixFileAttributeView.class, LinkOption.NOFOLLOW_LINKS);
             UserPrincipalLookupService names = f.getFileSystem().getUserPrincipalLookupService();
             if (user != null) {
                 view.setOwner(names.lookupPrincipalByName(user));

@@ -9,11 +9,6 @@ import io.sockflow.jobs.config.JobConfig;
 import io.sockflow.schemas.config.Check;
 import io.sockflow.schemas.config.Durations;
 import io.sockflow.schemas.config.Flags;
-import org.apache.flink.configuration.Configuration;
-import org.apache.flink.core.execution.JobClient;
-import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
-import org.apache.kafka.common.config.ConfigException;
-
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
@@ -25,6 +20,10 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.core.execution.JobClient;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.apache.kafka.common.config.ConfigException;
 
 /**
  * {@code sockflow up}: the whole pipeline on this host, as separate processes. This one only supervises: it checks
@@ -53,10 +52,22 @@ public final class Up {
 
     /** The environment variables that carry credentials to up's processes (never their command lines). */
     static final String REGISTRY_AUTH_ENV = "SOCKFLOW_REGISTRY_BASIC_AUTH_USER_INFO";
+
     static final String METRICS_AUTH_ENV = "SOCKFLOW_METRICS_BASIC_AUTH_USER_INFO";
 
-    record Options(Path data, boolean fresh, String replay, boolean headless, Duration duration, int kafkaPort, int registryPort,
-            int metricsPort, String user, String registryAddress, String metricsAddress, Map<String, String> jobSettings) {
+    record Options(
+            Path data,
+            boolean fresh,
+            String replay,
+            boolean headless,
+            Duration duration,
+            int kafkaPort,
+            int registryPort,
+            int metricsPort,
+            String user,
+            String registryAddress,
+            String metricsAddress,
+            Map<String, String> jobSettings) {
         static Options parse(String[] args) {
             return parse(args, System.getenv());
         }
@@ -77,7 +88,8 @@ public final class Up {
                 given = Flags.collect(UpSettings.DEFINITION, rest, Map.of(), null);
                 if (given.containsKey(UpSettings.SET)) {
                     // --set is taken from the command line only: anywhere else it would be dropped unseen
-                    throw new ConfigException("set in a --config file: give job settings as --set KEY=VALUE on the command line");
+                    throw new ConfigException(
+                            "set in a --config file: give job settings as --set KEY=VALUE on the command line");
                 }
                 Check.values(UpSettings.DEFINITION, given);
             } catch (ConfigException e) {
@@ -90,10 +102,16 @@ public final class Up {
             } catch (java.nio.file.InvalidPathException e) {
                 throw new IllegalArgumentException("--data '" + v.get(UpSettings.DATA) + "' is not a path");
             }
-            return new Options(data, (Boolean) v.get(UpSettings.FRESH), (String) v.get(UpSettings.REPLAY),
-                    (Boolean) v.get(UpSettings.HEADLESS), Durations.parse((String) v.get(UpSettings.DURATION)),
-                    (Integer) v.get(UpSettings.KAFKA_PORT), (Integer) v.get(UpSettings.REGISTRY_PORT),
-                    (Integer) v.get(UpSettings.METRICS_PORT), (String) v.get(UpSettings.USER),
+            return new Options(
+                    data,
+                    (Boolean) v.get(UpSettings.FRESH),
+                    (String) v.get(UpSettings.REPLAY),
+                    (Boolean) v.get(UpSettings.HEADLESS),
+                    Durations.parse((String) v.get(UpSettings.DURATION)),
+                    (Integer) v.get(UpSettings.KAFKA_PORT),
+                    (Integer) v.get(UpSettings.REGISTRY_PORT),
+                    (Integer) v.get(UpSettings.METRICS_PORT),
+                    (String) v.get(UpSettings.USER),
                     opened("--registry-address", (String) v.get(UpSettings.REGISTRY_ADDRESS), REGISTRY_AUTH_ENV, env),
                     opened("--metrics-address", (String) v.get(UpSettings.METRICS_ADDRESS), METRICS_AUTH_ENV, env),
                     Map.copyOf(sets));
@@ -103,12 +121,13 @@ public final class Up {
         private static void jobSetting(String key, String value, Map<String, String> sets) {
             String pair = key + "=" + value;
             if (!JobConfig.options().containsKey(key)) {
-                throw new IllegalArgumentException("--set " + pair + ": no job setting '" + key
-                        + "': ./sockflow config --explain lists them");
+                throw new IllegalArgumentException(
+                        "--set " + pair + ": no job setting '" + key + "': ./sockflow config --explain lists them");
             }
             if (UpSettings.OWN_JOB_SETTINGS.contains(key)) {
-                throw new IllegalArgumentException("--set " + pair + ": up sets " + key + " itself (its own Kafka, registry "
-                        + "and data folder); run the jobs on their own to choose it");
+                throw new IllegalArgumentException(
+                        "--set " + pair + ": up sets " + key + " itself (its own Kafka, registry "
+                                + "and data folder); run the jobs on their own to choose it");
             }
             try {
                 JobConfig.check(key, value);
@@ -124,8 +143,9 @@ public final class Up {
             boolean loopback = a.equals("localhost") || a.equals("::1") || a.matches("127(\\.\\d{1,3}){3}");
             String auth = env.get(authEnv);
             if (!loopback && (auth == null || auth.indexOf(':') <= 0)) {
-                throw new IllegalArgumentException(flag + " " + a + " opens it beyond this host: set " + authEnv
-                        + "=user:password in the environment (it is then required of every client), or leave it on 127.0.0.1");
+                throw new IllegalArgumentException(
+                        flag + " " + a + " opens it beyond this host: set " + authEnv
+                                + "=user:password in the environment (it is then required of every client), or leave it on 127.0.0.1");
             }
             return a;
         }
@@ -157,12 +177,14 @@ public final class Up {
             user = runtimeUser(o.user());
         } catch (IllegalArgumentException e) {
             String m = e.getMessage();
-            System.err.println("sockflow up: " + m + (m.contains("--help") || m.contains("--explain") ? "" : " (see sockflow up --help)"));
+            System.err.println("sockflow up: " + m
+                    + (m.contains("--help") || m.contains("--explain") ? "" : " (see sockflow up --help)"));
             return 2;
         }
         if (o.replay() != null && !Replay.SAMPLE.equals(o.replay()) && !Files.isReadable(Path.of(o.replay()))) {
-            System.err.println("sockflow up: --replay " + o.replay() + " is not a readable file: give a capture made with "
-                    + "sockflow collect --output file, or --replay sample");
+            System.err.println(
+                    "sockflow up: --replay " + o.replay() + " is not a readable file: give a capture made with "
+                            + "sockflow collect --output file, or --replay sample");
             return 2;
         }
         if (o.replay() == null) {
@@ -203,7 +225,8 @@ public final class Up {
                 throw new IllegalArgumentException("--user " + given + ": " + e.getMessage());
             }
             if (who.uid() == 0) {
-                throw new IllegalArgumentException("--user " + given + " is root: name an ordinary user; root runs only the collector's attach");
+                throw new IllegalArgumentException(
+                        "--user " + given + " is root: name an ordinary user; root runs only the collector's attach");
             }
             return who;
         }
@@ -226,14 +249,16 @@ public final class Up {
     }
 
     int start() {
-        Thread hook = new Thread(() -> {
-            stopped.countDown();
-            try {
-                done.await(180, TimeUnit.SECONDS);
-            } catch (InterruptedException ignored) {
-                Thread.currentThread().interrupt();
-            }
-        }, "sockflow-up-stop");
+        Thread hook = new Thread(
+                () -> {
+                    stopped.countDown();
+                    try {
+                        done.await(180, TimeUnit.SECONDS);
+                    } catch (InterruptedException ignored) {
+                        Thread.currentThread().interrupt();
+                    }
+                },
+                "sockflow-up-stop");
         Runtime.getRuntime().addShutdownHook(hook);
         Cgroup cgroup = null;
         Process pipeline = null;
@@ -255,17 +280,34 @@ public final class Up {
                     // a capture recorded with sudo is root's and 0600: the pipeline reads the copy it is given
                     Path copy = run.resolve("replay.capture");
                     Files.copy(Path.of(replay), copy, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
-                    Files.setPosixFilePermissions(copy, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
+                    Files.setPosixFilePermissions(
+                            copy, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
                     DataFolder.chown(copy, user);
                     replay = copy.toString();
                 }
             }
-            List<String> p = new Pipeline.Options(data, kafkaPort, controllerPort, registryPort, replay, o.headless(),
-                    o.replay() == null, o.metricsPort(), o.registryAddress(), o.metricsAddress(), o.jobSettings()).args();
+            List<String> p = new Pipeline.Options(
+                            data,
+                            kafkaPort,
+                            controllerPort,
+                            registryPort,
+                            replay,
+                            o.headless(),
+                            o.replay() == null,
+                            o.metricsPort(),
+                            o.registryAddress(),
+                            o.metricsAddress(),
+                            o.jobSettings())
+                    .args();
             String classPath = System.getProperty("java.class.path");
             String pipelinePath = user == null ? classPath : ClassPath.forUser(classPath, data.resolve("lib"), user);
-            pipeline = Children.java(Pipeline.class.getName(), "3g", List.of("-XX:+UseParallelGC",
-                    "-Djava.io.tmpdir=" + run.resolve("tmp")), pipelinePath, user, p);
+            pipeline = Children.java(
+                    Pipeline.class.getName(),
+                    "3g",
+                    List.of("-XX:+UseParallelGC", "-Djava.io.tmpdir=" + run.resolve("tmp")),
+                    pipelinePath,
+                    user,
+                    p);
             // the collector comes once the jobs are submitted, as its events are what they read
             while (!Files.exists(run.resolve("jobs.started")) && pipeline.isAlive() && stopped.getCount() > 0) {
                 stopped.await(200, TimeUnit.MILLISECONDS);
@@ -280,12 +322,19 @@ public final class Up {
                 }
                 List<String> c = launch.args();
                 // as root, from root's own class path; it becomes the user itself once attached
-                collector = Children.java("io.sockflow.collector.cli.Main", "1g", List.of("-XX:+UseSerialGC", "-Xss1m"),
-                        classPath, null, c);
+                collector = Children.java(
+                        "io.sockflow.collector.cli.Main",
+                        "1g",
+                        List.of("-XX:+UseSerialGC", "-Xss1m"),
+                        classPath,
+                        null,
+                        c);
             }
             // --duration counts from the live view, as a user sees it (start-up takes its own time)
             long end = Long.MAX_VALUE;
-            while (stopped.getCount() > 0 && System.nanoTime() < end && pipeline.isAlive()
+            while (stopped.getCount() > 0
+                    && System.nanoTime() < end
+                    && pipeline.isAlive()
                     && (collector == null || collector.isAlive())) {
                 if (end == Long.MAX_VALUE && !o.duration().isZero() && Files.exists(run.resolve("view.started"))) {
                     end = System.nanoTime() + o.duration().toNanos();
@@ -327,10 +376,17 @@ public final class Up {
 
     /** The collector up runs: its Kafka, registry and topic, its metrics, spool and status file, its user. */
     CollectorLaunch collectorLaunch(int kafkaPort, int registryPort, Path run, Cgroup cgroup) {
-        return new CollectorLaunch("127.0.0.1:" + kafkaPort, "http://" + Pipeline.clientHost(o.registryAddress()) + ":"
-                + registryPort, o.jobSettings().getOrDefault(JobConfig.EVENTS_TOPIC.name(), JobConfig.EVENTS_TOPIC.defaultValue()),
-                o.metricsAddress(), o.metricsPort(), data.resolve("spool"), run.resolve("collector.status"),
-                ProcessHandle.current().pid(), user == null ? null : user.toString(), cgroup == null ? null : cgroup.id(),
+        return new CollectorLaunch(
+                "127.0.0.1:" + kafkaPort,
+                "http://" + Pipeline.clientHost(o.registryAddress()) + ":" + registryPort,
+                o.jobSettings().getOrDefault(JobConfig.EVENTS_TOPIC.name(), JobConfig.EVENTS_TOPIC.defaultValue()),
+                o.metricsAddress(),
+                o.metricsPort(),
+                data.resolve("spool"),
+                run.resolve("collector.status"),
+                ProcessHandle.current().pid(),
+                user == null ? null : user.toString(),
+                cgroup == null ? null : cgroup.id(),
                 data.resolve(io.sockflow.embedded.KafkaCredentials.ADMIN_FILE));
     }
 
@@ -351,14 +407,19 @@ public final class Up {
      * down: when the resumed jobs fail within their first minute, they start afresh from the committed offsets, and
      * the line says so. The checkpoint stays where it is.
      */
-    static void watchResume(java.util.concurrent.atomic.AtomicReference<JobClient> job, Path checkpoint, JobConfig fresh,
-            Configuration conf, PrintStream out) {
+    static void watchResume(
+            java.util.concurrent.atomic.AtomicReference<JobClient> job,
+            Path checkpoint,
+            JobConfig fresh,
+            Configuration conf,
+            PrintStream out) {
         JobClient resumed = job.get();
         Thread.ofPlatform().daemon().name("sockflow-up-resume").start(() -> {
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
             try {
                 while (System.nanoTime() < deadline && job.get() == resumed) {
-                    if (resumed.getJobStatus().get(10, TimeUnit.SECONDS) == org.apache.flink.api.common.JobStatus.FAILED) {
+                    if (resumed.getJobStatus().get(10, TimeUnit.SECONDS)
+                            == org.apache.flink.api.common.JobStatus.FAILED) {
                         Exception why = new IllegalStateException("failed");
                         try {
                             resumed.getJobExecutionResult().get(10, TimeUnit.SECONDS);

@@ -1,5 +1,7 @@
 package io.sockflow.runner;
 
+import static org.junit.jupiter.api.Assertions.*;
+
 import io.sockflow.collector.transport.KafkaOutput;
 import io.sockflow.embedded.LocalStack;
 import io.sockflow.jobs.Results;
@@ -13,6 +15,24 @@ import io.sockflow.schemas.SocketEvent;
 import io.sockflow.schemas.SocketLifecycle;
 import io.sockflow.schemas.registry.ConfluentAvro;
 import io.sockflow.schemas.registry.RegistryClient;
+import java.io.IOException;
+import java.net.http.HttpClient;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
 import org.apache.flink.api.common.JobID;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.runtime.minicluster.MiniCluster;
@@ -32,28 +52,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.io.IOException;
-import java.net.http.HttpClient;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermissions;
-import java.time.Duration;
-import java.time.Instant;
-import java.util.ArrayList;
-import java.util.HashMap;
-import java.util.HashSet;
-import java.util.List;
-import java.util.Map;
-import java.util.Properties;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
-import java.util.stream.Stream;
-
-import static org.junit.jupiter.api.Assertions.*;
-
 /**
  * {@code sockflow cluster} for real: up (3 brokers, the registry, a JobManager and 2 TaskManagers as processes of
  * their own, the jobs at parallelism 2 over 4 partitions), status and down. The shipped sample capture is played into
@@ -66,8 +64,10 @@ import static org.junit.jupiter.api.Assertions.*;
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class ClusterTest {
     static final int TICKS_AHEAD_S = 120;
+
     @TempDir
     static Path tmp;
+
     static Path dir;
     static Cluster cluster;
     static HttpClient rest;
@@ -76,14 +76,19 @@ class ClusterTest {
     static Reference reference;
 
     static Path home() {
-        return Path.of(System.getProperty("basedir", ".")).toAbsolutePath().resolve("..").normalize();
+        return Path.of(System.getProperty("basedir", "."))
+                .toAbsolutePath()
+                .resolve("..")
+                .normalize();
     }
 
     static ProcessResult cli(String... args) throws Exception {
-        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
+        List<String> cmd = new ArrayList<>(
+                List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
         cmd.addAll(List.of(System.getProperty("sockflow.opens", "").split(" ")));
         cmd.removeIf(String::isBlank);
-        cmd.addAll(List.of("-Xmx256m", "-XX:+UseSerialGC", "-cp", System.getProperty("java.class.path"), Cluster.class.getName()));
+        cmd.addAll(List.of(
+                "-Xmx256m", "-XX:+UseSerialGC", "-cp", System.getProperty("java.class.path"), Cluster.class.getName()));
         cmd.addAll(List.of(args));
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
@@ -92,18 +97,31 @@ class ClusterTest {
         return new ProcessResult(p.exitValue(), out);
     }
 
-    record ProcessResult(int exit, String out) {
-    }
+    record ProcessResult(int exit, String out) {}
 
     @BeforeAll
     static void up() throws Exception {
-        assertTrue(Files.isRegularFile(home().resolve("runner/flink-lib/target/classpath.txt")),
+        assertTrue(
+                Files.isRegularFile(home().resolve("runner/flink-lib/target/classpath.txt")),
                 "build first (mvn -o -q -B -DskipTests package): the Flink lib's class path is missing");
         capture = Replay.load(Replay.SAMPLE);
         dir = tmp.resolve("cluster");
         long t0 = System.nanoTime();
-        ProcessResult up = cli("up", "--dir", dir.toString(), "--home", home().toString(), "--parallelism", "2", "--partitions", "4",
-                "--", "--checkpoint.interval", "2s", "--lifecycle.update-interval", "24h");
+        ProcessResult up = cli(
+                "up",
+                "--dir",
+                dir.toString(),
+                "--home",
+                home().toString(),
+                "--parallelism",
+                "2",
+                "--partitions",
+                "4",
+                "--",
+                "--checkpoint.interval",
+                "2s",
+                "--lifecycle.update-interval",
+                "24h");
         assertEquals(0, up.exit(), up.out());
         System.out.printf("cluster up took %.1f s%n", (System.nanoTime() - t0) / 1e9);
         cluster = new Cluster(new Cluster.Options(dir, home(), 2, 4, true, false, List.of()), System.out);
@@ -128,7 +146,9 @@ class ClusterTest {
         ProcessResult down = cli("down", "--dir", dir.toString());
         assertEquals(0, down.exit(), down.out());
         for (long pid : pids) {
-            assertFalse(ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false), "pid " + pid + " is still running after down");
+            assertFalse(
+                    ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false),
+                    "pid " + pid + " is still running after down");
         }
         assertFalse(Files.exists(dir.resolve(Cluster.STATE)));
         ProcessResult status = cli("status", "--dir", dir.toString());
@@ -140,15 +160,21 @@ class ClusterTest {
     void statusShowsEveryProcessRunningAndTheJob() throws Exception {
         ProcessResult status = cli("status", "--dir", dir.toString());
         assertEquals(0, status.exit(), status.out());
-        List<String> names = List.of("kafka-1", "kafka-2", "kafka-3", "registry", "jobmanager", "taskmanager-1", "taskmanager-2");
+        List<String> names =
+                List.of("kafka-1", "kafka-2", "kafka-3", "registry", "jobmanager", "taskmanager-1", "taskmanager-2");
         for (String n : names) {
-            assertTrue(Pattern.compile("(?m)^" + n + "\\s+\\d+\\s+running\\s+\\d+ MiB").matcher(status.out()).find(), n + ":\n" + status.out());
+            assertTrue(
+                    Pattern.compile("(?m)^" + n + "\\s+\\d+\\s+running\\s+\\d+ MiB")
+                            .matcher(status.out())
+                            .find(),
+                    n + ":\n" + status.out());
         }
         assertTrue(status.out().contains("job " + jobId + ": RUNNING"), status.out());
         // separate processes, on loopback only, the state private
         assertEquals(names.size(), names.stream().map(cluster::pid).distinct().count());
         assertEquals("rwx------", PosixFilePermissions.toString(Files.getPosixFilePermissions(dir)));
-        assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(dir.resolve(Cluster.STATE))));
+        assertEquals(
+                "rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(dir.resolve(Cluster.STATE))));
         for (String n : names) {
             for (String listen : listening(cluster.pid(n))) {
                 assertTrue(listen.startsWith("127.0.0.1:"), n + " listens on " + listen);
@@ -156,7 +182,9 @@ class ClusterTest {
         }
         // the topics: partitions and replication as asked, min ISR 2
         try (Admin admin = Admin.create(Map.of("bootstrap.servers", cluster.state("bootstrap")))) {
-            var d = admin.describeTopics(List.of("sockflow.events", "sockflow.lifecycles")).allTopicNames().get(30, TimeUnit.SECONDS);
+            var d = admin.describeTopics(List.of("sockflow.events", "sockflow.lifecycles"))
+                    .allTopicNames()
+                    .get(30, TimeUnit.SECONDS);
             for (var t : d.values()) {
                 assertEquals(4, t.partitions().size(), t.name());
                 t.partitions().forEach(p -> assertEquals(3, p.replicas().size(), t.name()));
@@ -167,7 +195,8 @@ class ClusterTest {
         assertTrue(plan.contains("\"parallelism\":2"), plan);
         // 2 slots in use, one on each TaskManager (slots spread): losing one TaskManager takes half the job, not all
         String tms = cluster.get(rest, "/taskmanagers");
-        assertEquals(2, Pattern.compile("\"freeSlots\":1\\b").matcher(tms).results().count(), tms);
+        assertEquals(
+                2, Pattern.compile("\"freeSlots\":1\\b").matcher(tms).results().count(), tms);
     }
 
     /** The addresses the process listens on (TCP), from /proc: its sockets' inodes against /proc/net/tcp{,6}. */
@@ -218,11 +247,16 @@ class ClusterTest {
         play.assertSame();
         // the collector's keys spread the capture over every partition; the clock ticks go to one of them, and the
         // others, idle, must not hold the watermark back (or nothing would close)
-        try (var c = new org.apache.kafka.clients.consumer.KafkaConsumer<byte[], byte[]>(Map.of("bootstrap.servers",
-                cluster.state("bootstrap"), "key.deserializer", org.apache.kafka.common.serialization.ByteArrayDeserializer.class,
-                "value.deserializer", org.apache.kafka.common.serialization.ByteArrayDeserializer.class))) {
+        try (var c = new org.apache.kafka.clients.consumer.KafkaConsumer<byte[], byte[]>(Map.of(
+                "bootstrap.servers",
+                cluster.state("bootstrap"),
+                "key.deserializer",
+                org.apache.kafka.common.serialization.ByteArrayDeserializer.class,
+                "value.deserializer",
+                org.apache.kafka.common.serialization.ByteArrayDeserializer.class))) {
             var parts = c.partitionsFor("sockflow.events").stream()
-                    .map(i -> new org.apache.kafka.common.TopicPartition("sockflow.events", i.partition())).toList();
+                    .map(i -> new org.apache.kafka.common.TopicPartition("sockflow.events", i.partition()))
+                    .toList();
             var ends = c.endOffsets(parts);
             long nonEmpty = ends.values().stream().filter(v -> v > 0).count();
             System.out.println("events per partition: " + ends);
@@ -242,8 +276,12 @@ class ClusterTest {
         // back to two TaskManagers for what follows
         long t0 = System.nanoTime();
         cluster.restartTaskManager(1);
-        Cluster.waitFor(() -> cluster.taskManagers(rest) >= 2, Duration.ofSeconds(180), "the replacement TaskManager did not register");
-        System.out.printf("a replacement TaskManager registered %.1f s after its start%n", (System.nanoTime() - t0) / 1e9);
+        Cluster.waitFor(
+                () -> cluster.taskManagers(rest) >= 2,
+                Duration.ofSeconds(180),
+                "the replacement TaskManager did not register");
+        System.out.printf(
+                "a replacement TaskManager registered %.1f s after its start%n", (System.nanoTime() - t0) / 1e9);
     }
 
     @Test
@@ -319,8 +357,12 @@ class ClusterTest {
             p.put("acks", "all");
             p.put("enable.idempotence", "true");
             p.put("linger.ms", "5");
-            return new Sink(new KafkaProducer<>(p, new ByteArraySerializer(), new ByteArraySerializer()),
-                    new ConfluentAvro.Serializer<>(new RegistryClient(RegistryClient.Config.of(registry)), topic, SocketEvent.getClassSchema()),
+            return new Sink(
+                    new KafkaProducer<>(p, new ByteArraySerializer(), new ByteArraySerializer()),
+                    new ConfluentAvro.Serializer<>(
+                            new RegistryClient(RegistryClient.Config.of(registry)),
+                            topic,
+                            SocketEvent.getClassSchema()),
                     topic);
         }
 
@@ -340,8 +382,12 @@ class ClusterTest {
         AtomicBoolean stop = new AtomicBoolean();
         java.util.concurrent.CompletableFuture<String> faultDone = new java.util.concurrent.CompletableFuture<>();
         long[] faultAt = new long[1];
-        Thread toCluster = feeder("cluster-" + n, Sink.of(cluster.state("bootstrap"), cluster.state("registry.url"), "sockflow.events"),
-                events, stop, () -> {
+        Thread toCluster = feeder(
+                "cluster-" + n,
+                Sink.of(cluster.state("bootstrap"), cluster.state("registry.url"), "sockflow.events"),
+                events,
+                stop,
+                () -> {
                     if (fault != null) {
                         faultAt[0] = System.nanoTime();
                         String what = fault.inject();
@@ -349,8 +395,12 @@ class ClusterTest {
                         faultDone.complete(what);
                     }
                 });
-        Thread toReference = feeder("reference-" + n, Sink.of(reference.stack.bootstrapServers(), reference.stack.registryUrl(),
-                reference.events), events, stop, () -> { });
+        Thread toReference = feeder(
+                "reference-" + n,
+                Sink.of(reference.stack.bootstrapServers(), reference.stack.registryUrl(), reference.events),
+                events,
+                stop,
+                () -> {});
         try {
             if (fault != null) {
                 faultDone.get(3, TimeUnit.MINUTES);
@@ -366,13 +416,16 @@ class ClusterTest {
                     got = Outcome.read(cluster.state("bootstrap"), cluster.state("registry.url"), "sockflow", host);
                     break;
                 }
-                assertTrue(System.nanoTime() < deadline, host + ": the cluster's results did not come in 4 minutes: " + got.sizes()
-                        + " of " + expected.sizes());
+                assertTrue(
+                        System.nanoTime() < deadline,
+                        host + ": the cluster's results did not come in 4 minutes: " + got.sizes() + " of "
+                                + expected.sizes());
                 Thread.sleep(2000);
             }
             if (fault != null) {
-                System.out.printf("%s: after %s, the results were complete %.1f s after the fault%n", host, faultDone.get(),
-                        (System.nanoTime() - faultAt[0]) / 1e9);
+                System.out.printf(
+                        "%s: after %s, the results were complete %.1f s after the fault%n",
+                        host, faultDone.get(), (System.nanoTime() - faultAt[0]) / 1e9);
             }
             return new Play(host, expected, got);
         } finally {
@@ -420,9 +473,13 @@ class ClusterTest {
             return;
         }
         double detected = (System.nanoTime() - faultAt) / 1e9;
-        Cluster.waitFor(this::allRunning, Duration.ofMinutes(3), host + ": the job did not run again within 3 minutes of the fault");
-        System.out.printf("%s: failure seen by Flink %.1f s after the fault; every task running again after %.1f s%n", host, detected,
-                (System.nanoTime() - faultAt) / 1e9);
+        Cluster.waitFor(
+                this::allRunning,
+                Duration.ofMinutes(3),
+                host + ": the job did not run again within 3 minutes of the fault");
+        System.out.printf(
+                "%s: failure seen by Flink %.1f s after the fault; every task running again after %.1f s%n",
+                host, detected, (System.nanoTime() - faultAt) / 1e9);
     }
 
     boolean allRunning() throws Exception {
@@ -430,20 +487,41 @@ class ClusterTest {
         Matcher s = Pattern.compile("\"state\":\"([A-Z]+)\"").matcher(o);
         Matcher r = Pattern.compile("\"running\":(\\d+)").matcher(o);
         Matcher t = Pattern.compile("\"total\":(\\d+)").matcher(o);
-        return s.find() && s.group(1).equals("RUNNING") && r.find() && t.find() && r.group(1).equals(t.group(1));
+        return s.find()
+                && s.group(1).equals("RUNNING")
+                && r.find()
+                && t.find()
+                && r.group(1).equals(t.group(1));
     }
 
     record Play(String host, Outcome expected, Outcome got) {
         void assertSame() {
-            System.out.printf("%s: single host %s; cluster %s; duplicates in the cluster's output: %d%n", host, expected.sizes(),
-                    got.sizes(), got.duplicates());
-            assertTrue(expected.lifecycles().size() > 40 && !expected.flows().isEmpty(), "the reference saw little: " + expected.sizes());
+            System.out.printf(
+                    "%s: single host %s; cluster %s; duplicates in the cluster's output: %d%n",
+                    host, expected.sizes(), got.sizes(), got.duplicates());
+            assertTrue(
+                    expected.lifecycles().size() > 40 && !expected.flows().isEmpty(),
+                    "the reference saw little: " + expected.sizes());
             assertEquals(0, got.duplicates(), host + ": records repeated");
             assertEqualRecords(sorted(expected.lifecycles()), sorted(got.lifecycles()), host + " lifecycles");
-            assertEqualRecords(sorted(expected.flows().stream().filter(f -> f.getRecordType() == FlowRecordType.END).toList()),
-                    sorted(got.flows().stream().filter(f -> f.getRecordType() == FlowRecordType.END).toList()), host + " flows (END)");
-            assertEqualRecords(expected.flows().stream().map(f -> f.getFlowId() + " " + f.getRecordType()).sorted().toList(),
-                    got.flows().stream().map(f -> f.getFlowId() + " " + f.getRecordType()).sorted().toList(), host + " flows");
+            assertEqualRecords(
+                    sorted(expected.flows().stream()
+                            .filter(f -> f.getRecordType() == FlowRecordType.END)
+                            .toList()),
+                    sorted(got.flows().stream()
+                            .filter(f -> f.getRecordType() == FlowRecordType.END)
+                            .toList()),
+                    host + " flows (END)");
+            assertEqualRecords(
+                    expected.flows().stream()
+                            .map(f -> f.getFlowId() + " " + f.getRecordType())
+                            .sorted()
+                            .toList(),
+                    got.flows().stream()
+                            .map(f -> f.getFlowId() + " " + f.getRecordType())
+                            .sorted()
+                            .toList(),
+                    host + " flows");
             assertEqualRecords(sorted(expected.alerts()), sorted(got.alerts()), host + " alerts");
         }
     }
@@ -452,16 +530,33 @@ class ClusterTest {
     record Outcome(List<SocketLifecycle> lifecycles, List<Flow> flows, List<Alert> alerts) {
         static Outcome read(String bootstrap, String registry, String prefix, String host) {
             return new Outcome(
-                    Results.<SocketLifecycle>decode(registry, Results.readCommitted(bootstrap, prefix + ".lifecycles"), SocketLifecycle.getClassSchema())
-                            .stream().filter(l -> host.equals(l.getHost())).toList(),
-                    Results.<Flow>decode(registry, Results.readCommitted(bootstrap, prefix + ".flows"), Flow.getClassSchema())
-                            .stream().filter(f -> host.equals(f.getHost())).toList(),
-                    Results.<Alert>decode(registry, Results.readCommitted(bootstrap, prefix + ".alerts"), Alert.getClassSchema())
-                            .stream().filter(a -> host.equals(a.getHost())).toList());
+                    Results.<SocketLifecycle>decode(
+                                    registry,
+                                    Results.readCommitted(bootstrap, prefix + ".lifecycles"),
+                                    SocketLifecycle.getClassSchema())
+                            .stream()
+                            .filter(l -> host.equals(l.getHost()))
+                            .toList(),
+                    Results.<Flow>decode(
+                                    registry,
+                                    Results.readCommitted(bootstrap, prefix + ".flows"),
+                                    Flow.getClassSchema())
+                            .stream()
+                            .filter(f -> host.equals(f.getHost()))
+                            .toList(),
+                    Results.<Alert>decode(
+                                    registry,
+                                    Results.readCommitted(bootstrap, prefix + ".alerts"),
+                                    Alert.getClassSchema())
+                            .stream()
+                            .filter(a -> host.equals(a.getHost()))
+                            .toList());
         }
 
         boolean covers(Outcome o) {
-            return lifecycles.size() >= o.lifecycles.size() && flows.size() >= o.flows.size() && alerts.size() >= o.alerts.size();
+            return lifecycles.size() >= o.lifecycles.size()
+                    && flows.size() >= o.flows.size()
+                    && alerts.size() >= o.alerts.size();
         }
 
         String sizes() {
@@ -469,9 +564,15 @@ class ClusterTest {
         }
 
         long duplicates() {
-            return (lifecycles.size() - lifecycles.stream().map(Object::toString).distinct().count())
-                    + (flows.size() - flows.stream().map(Object::toString).distinct().count())
-                    + (alerts.size() - alerts.stream().map(Object::toString).distinct().count());
+            return (lifecycles.size()
+                            - lifecycles.stream()
+                                    .map(Object::toString)
+                                    .distinct()
+                                    .count())
+                    + (flows.size()
+                            - flows.stream().map(Object::toString).distinct().count())
+                    + (alerts.size()
+                            - alerts.stream().map(Object::toString).distinct().count());
         }
     }
 
@@ -487,7 +588,8 @@ class ClusterTest {
         got.forEach(missing::remove);
         List<String> extra = new ArrayList<>(got);
         expected.forEach(extra::remove);
-        fail(what + ": " + expected.size() + " expected, " + got.size() + " got; missing " + missing + "; extra " + extra);
+        fail(what + ": " + expected.size() + " expected, " + got.size() + " got; missing " + missing + "; extra "
+                + extra);
     }
 
     // ------------------------------------------------------------------ the single host
@@ -529,19 +631,28 @@ class ClusterTest {
             m.put("transactional.id.prefix", prefix);
             JobConfig cfg = JobConfig.of(m);
             try (Admin admin = Admin.create(Map.of("bootstrap.servers", stack.bootstrapServers()))) {
-                admin.createTopics(List.of(new NewTopic(prefix + ".events", 1, (short) 1))).all().get(30, TimeUnit.SECONDS);
+                admin.createTopics(List.of(new NewTopic(prefix + ".events", 1, (short) 1)))
+                        .all()
+                        .get(30, TimeUnit.SECONDS);
             }
             SockflowJob.prepare(cfg);
             Configuration conf = SockflowJob.restartForever(new Configuration());
             conf.setString("rest.bind-address", "127.0.0.1");
             conf.setString("rest.address", "127.0.0.1");
             conf.setString("rest.bind-port", "0");
-            MiniCluster mini = new MiniCluster(new MiniClusterConfiguration.Builder().setConfiguration(conf)
-                    .setNumTaskManagers(1).setNumSlotsPerTaskManager(1).build());
+            MiniCluster mini = new MiniCluster(new MiniClusterConfiguration.Builder()
+                    .setConfiguration(conf)
+                    .setNumTaskManagers(1)
+                    .setNumSlotsPerTaskManager(1)
+                    .build());
             mini.start();
             StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironment(1, conf);
             SockflowJob.build(env, cfg);
-            return new Reference(stack, prefix, mini, mini.submitJob(env.getStreamGraph()).get().getJobID());
+            return new Reference(
+                    stack,
+                    prefix,
+                    mini,
+                    mini.submitJob(env.getStreamGraph()).get().getJobID());
         }
 
         /** The host's results once they have not changed for 10 s (and some have come). */
@@ -555,7 +666,8 @@ class ClusterTest {
                 if (!sizes.equals(last)) {
                     last = sizes;
                     since = System.nanoTime();
-                } else if (!o.lifecycles().isEmpty() && System.nanoTime() - since > Duration.ofSeconds(10).toNanos()) {
+                } else if (!o.lifecycles().isEmpty()
+                        && System.nanoTime() - since > Duration.ofSeconds(10).toNanos()) {
                     return o;
                 }
                 assertTrue(System.nanoTime() < deadline, "the single-host run did not settle: " + sizes);

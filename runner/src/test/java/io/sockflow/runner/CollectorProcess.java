@@ -1,5 +1,7 @@
 package io.sockflow.runner;
 
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
@@ -8,8 +10,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
-
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * The real collector as its own process (as deployed), writing to Kafka; started, waited for until it has attached,
@@ -24,7 +24,8 @@ final class CollectorProcess implements AutoCloseable {
     private CollectorProcess(List<String> cmd) throws Exception {
         process = new ProcessBuilder(cmd).redirectErrorStream(true).start();
         reader = new Thread(() -> {
-            try (BufferedReader r = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
+            try (BufferedReader r =
+                    new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
                 for (String line; (line = r.readLine()) != null; ) {
                     log.append(line).append('\n');
                     if (line.contains("inventory:")) {
@@ -41,12 +42,31 @@ final class CollectorProcess implements AutoCloseable {
     /** A collector writing to {@code topic}, excluding this test JVM; more settings in {@code extra}. */
     static CollectorProcess start(String bootstrap, String registry, String topic, Path spool, List<String> extra)
             throws Exception {
-        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"),
-                "io.sockflow.collector.cli.Main", "collect", "--output", "kafka",
-                "--bootstrap-servers", bootstrap, "--registry-url", registry, "--topic", topic,
-                "--pid-exclude", Long.toString(ProcessHandle.current().pid()), "--spool-dir", spool.toString(),
-                "--counters-interval", "1s", "--log-level", "info", "--stats-interval", "1s"));
+        List<String> cmd = new ArrayList<>(List.of(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "--enable-native-access=ALL-UNNAMED",
+                "-cp",
+                System.getProperty("java.class.path"),
+                "io.sockflow.collector.cli.Main",
+                "collect",
+                "--output",
+                "kafka",
+                "--bootstrap-servers",
+                bootstrap,
+                "--registry-url",
+                registry,
+                "--topic",
+                topic,
+                "--pid-exclude",
+                Long.toString(ProcessHandle.current().pid()),
+                "--spool-dir",
+                spool.toString(),
+                "--counters-interval",
+                "1s",
+                "--log-level",
+                "info",
+                "--stats-interval",
+                "1s"));
         cmd.addAll(extra);
         CollectorProcess c = new CollectorProcess(cmd);
         assertTrue(c.attached.await(90, TimeUnit.SECONDS), "collector did not attach: " + c.log);

@@ -2,7 +2,6 @@ package io.sockflow.runner;
 
 import io.sockflow.schemas.LifecycleStatus;
 import io.sockflow.schemas.SocketLifecycle;
-
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
@@ -23,19 +22,18 @@ import java.util.regex.Pattern;
  */
 final class KernelSockets {
     /** One socket as ss shows it. */
-    record Sock(String key, String netid, String state, String local, String peer, List<Integer> pids, String line) {
-    }
+    record Sock(String key, String netid, String state, String local, String peer, List<Integer> pids, String line) {}
 
     private static final Pattern USERS = Pattern.compile("users:\\((.*?)\\)\\s");
     private static final Pattern PID = Pattern.compile("pid=(\\d+)");
     private static final Pattern COOKIE = Pattern.compile("\\bsk:([0-9a-f]+)");
 
-    private KernelSockets() {
-    }
+    private KernelSockets() {}
 
     /** Every socket with a file now, by key. */
     static Map<String, Sock> now() throws IOException, InterruptedException {
-        Process p = new ProcessBuilder("ss", "-tuxanpeH").redirectErrorStream(true).start();
+        Process p =
+                new ProcessBuilder("ss", "-tuxanpeH").redirectErrorStream(true).start();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         p.waitFor();
         Map<String, Sock> m = new LinkedHashMap<>();
@@ -71,8 +69,14 @@ final class KernelSockets {
         if (!cookie.find()) {
             return null;
         }
-        return new Sock("c" + Long.toHexString(Long.parseUnsignedLong(cookie.group(1), 16)), netid, f[1], f[4], f[5],
-                pids, line);
+        return new Sock(
+                "c" + Long.toHexString(Long.parseUnsignedLong(cookie.group(1), 16)),
+                netid,
+                f[1],
+                f[4],
+                f[5],
+                pids,
+                line);
     }
 
     /**
@@ -81,12 +85,14 @@ final class KernelSockets {
      */
     static Map<Long, Set<Integer>> heldInodes() {
         Map<Long, Set<Integer>> m = new HashMap<>();
-        java.io.File[] procs = new java.io.File("/proc").listFiles((d, n) -> n.chars().allMatch(Character::isDigit));
+        java.io.File[] procs =
+                new java.io.File("/proc").listFiles((d, n) -> n.chars().allMatch(Character::isDigit));
         for (java.io.File proc : procs == null ? new java.io.File[0] : procs) {
             java.io.File[] fds = new java.io.File(proc, "fd").listFiles();
             for (java.io.File fd : fds == null ? new java.io.File[0] : fds) {
                 try {
-                    String target = java.nio.file.Files.readSymbolicLink(fd.toPath()).toString();
+                    String target =
+                            java.nio.file.Files.readSymbolicLink(fd.toPath()).toString();
                     if (target.startsWith("socket:[")) {
                         long inode = Long.parseLong(target.substring(8, target.length() - 1));
                         m.computeIfAbsent(inode, k -> new TreeSet<>()).add(Integer.parseInt(proc.getName()));
@@ -128,7 +134,8 @@ final class KernelSockets {
         Map<String, Instant> born = new HashMap<>();
         Map<String, Instant> ended = new HashMap<>();
         for (SocketLifecycle l : records) {
-            String key = io.sockflow.schemas.SocketIdentity.local(l.getFamily(), l.getSocketCookie(), l.getSocketInode());
+            String key =
+                    io.sockflow.schemas.SocketIdentity.local(l.getFamily(), l.getSocketCookie(), l.getSocketInode());
             Instant b = l.getCreatedAt() != null ? l.getCreatedAt() : l.getInventoriedAt();
             if (b != null) {
                 born.merge(key, b, (x, y) -> x.isBefore(y) ? x : y);
@@ -157,7 +164,8 @@ final class KernelSockets {
         java.time.Duration skew = java.time.Duration.ofMillis(100); // kernel clock to wall clock
         Set<String> m = new TreeSet<>();
         for (SocketLifecycle l : records) {
-            String key = io.sockflow.schemas.SocketIdentity.local(l.getFamily(), l.getSocketCookie(), l.getSocketInode());
+            String key =
+                    io.sockflow.schemas.SocketIdentity.local(l.getFamily(), l.getSocketCookie(), l.getSocketInode());
             Instant b = l.getCreatedAt() != null ? l.getCreatedAt() : l.getInventoriedAt();
             if (b != null && b.isAfter(first[0].minus(skew)) && b.isBefore(first[1].plus(skew))) {
                 m.add(key);
@@ -176,28 +184,56 @@ final class KernelSockets {
     }
 
     /** What one side has and the other lacks, printed with every record sockflow has of each (by cookie or inode). */
-    static String difference(Map<String, Sock> kernel, Map<String, SocketLifecycle> sockflow, List<SocketLifecycle> all) {
+    static String difference(
+            Map<String, Sock> kernel, Map<String, SocketLifecycle> sockflow, List<SocketLifecycle> all) {
         Set<String> onlyKernel = new TreeSet<>(kernel.keySet());
         onlyKernel.removeAll(sockflow.keySet());
         Set<String> onlySockflow = new TreeSet<>(sockflow.keySet());
         onlySockflow.removeAll(kernel.keySet());
         StringBuilder b = new StringBuilder();
-        b.append(kernel.size()).append(" sockets held by processes (ss), ").append(sockflow.size())
-                .append(" open lifecycles; in the kernel's view only: ").append(onlyKernel.size())
-                .append(", in sockflow's only: ").append(onlySockflow.size()).append('\n');
+        b.append(kernel.size())
+                .append(" sockets held by processes (ss), ")
+                .append(sockflow.size())
+                .append(" open lifecycles; in the kernel's view only: ")
+                .append(onlyKernel.size())
+                .append(", in sockflow's only: ")
+                .append(onlySockflow.size())
+                .append('\n');
         for (String k : onlyKernel) {
-            b.append("  kernel only  ").append(kernel.get(k).line().trim().replaceAll("\\s+", " ")).append('\n');
-            java.util.regex.Matcher ino = Pattern.compile("\\bino:(\\d+)").matcher(kernel.get(k).line());
+            b.append("  kernel only  ")
+                    .append(kernel.get(k).line().trim().replaceAll("\\s+", " "))
+                    .append('\n');
+            java.util.regex.Matcher ino =
+                    Pattern.compile("\\bino:(\\d+)").matcher(kernel.get(k).line());
             long inode = ino.find() ? Long.parseLong(ino.group(1)) : -1;
-            records(b, all, l -> k.equals(io.sockflow.schemas.SocketIdentity.local(l.getFamily(), l.getSocketCookie(),
-                    l.getSocketInode())) || l.getSocketInode() == inode);
+            records(
+                    b,
+                    all,
+                    l -> k.equals(io.sockflow.schemas.SocketIdentity.local(
+                                    l.getFamily(), l.getSocketCookie(), l.getSocketInode()))
+                            || l.getSocketInode() == inode);
         }
         for (String k : onlySockflow) {
             SocketLifecycle l = sockflow.get(k);
-            b.append("  sockflow only ").append(k).append(' ').append(l.getFamily()).append(' ').append(l.getRole())
-                    .append(" pid ").append(l.getPid()).append(' ').append(l.getComm()).append(' ')
-                    .append(l.getLocalAddress()).append(':').append(l.getLocalPort()).append(" -> ")
-                    .append(l.getRemoteAddress()).append(':').append(l.getRemotePort()).append('\n');
+            b.append("  sockflow only ")
+                    .append(k)
+                    .append(' ')
+                    .append(l.getFamily())
+                    .append(' ')
+                    .append(l.getRole())
+                    .append(" pid ")
+                    .append(l.getPid())
+                    .append(' ')
+                    .append(l.getComm())
+                    .append(' ')
+                    .append(l.getLocalAddress())
+                    .append(':')
+                    .append(l.getLocalPort())
+                    .append(" -> ")
+                    .append(l.getRemoteAddress())
+                    .append(':')
+                    .append(l.getRemotePort())
+                    .append('\n');
             records(b, all, r -> r.getSocketInode() == l.getSocketInode());
         }
         return b.toString();

@@ -1,5 +1,7 @@
 package io.sockflow.runner;
 
+import static org.junit.jupiter.api.Assertions.*;
+
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.sockflow.embedded.LocalStack;
@@ -10,14 +12,6 @@ import io.sockflow.schemas.LifecycleStatus;
 import io.sockflow.schemas.ProcessRef;
 import io.sockflow.schemas.SocketLifecycle;
 import io.sockflow.schemas.SocketRole;
-import org.apache.flink.configuration.Configuration;
-import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Tag;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
-
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.io.OutputStreamWriter;
@@ -33,8 +27,13 @@ import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
-
-import static org.junit.jupiter.api.Assertions.*;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Lifecycle truth, live through the whole pipeline (the real kernel, the collector as its own process, Kafka, the
@@ -45,6 +44,7 @@ import static org.junit.jupiter.api.Assertions.*;
 class LifecycleTruthTest {
     @TempDir
     static Path dir;
+
     static LocalStack stack;
     static JobConfig cfg;
     static final Map<String, JsonNode> facts = new HashMap<>();
@@ -68,7 +68,9 @@ class LifecycleTruthTest {
             }
             List<String> cmd = new ArrayList<>(List.of("/usr/bin/python3", script.toString()));
             cmd.addAll(List.of(args));
-            process = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT).start();
+            process = new ProcessBuilder(cmd)
+                    .redirectError(ProcessBuilder.Redirect.INHERIT)
+                    .start();
             out = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8));
             in = new OutputStreamWriter(process.getOutputStream(), StandardCharsets.UTF_8);
         }
@@ -142,21 +144,39 @@ class LifecycleTruthTest {
         sh("ip", "netns", "exec", ns, "ip", "addr", "add", "10.213.9.2/30", "dev", "sfltb" + id);
         sh("ip", "netns", "exec", ns, "ip", "link", "set", "sfltb" + id, "up");
         sh("ip", "netns", "exec", ns, "nft", "add", "table", "inet", "sfdrop");
-        sh("ip", "netns", "exec", ns, "nft", "add", "chain", "inet", "sfdrop", "input",
+        sh(
+                "ip",
+                "netns",
+                "exec",
+                ns,
+                "nft",
+                "add",
+                "chain",
+                "inet",
+                "sfdrop",
+                "input",
                 "{ type filter hook input priority 0 ; policy accept ; }");
         sh("ip", "netns", "exec", ns, "nft", "add", "rule", "inet", "sfdrop", "input", "tcp", "dport", "7171", "drop");
 
         // (a) sockets made before the collector starts
         try (Scenario before = new Scenario("fork-server-before")) {
             assertTrue(before.next().has("ready"));
-            try (CollectorProcess collector = CollectorProcess.start(stack.bootstrapServers(), stack.registryUrl(), topic,
-                    dir.resolve("spool"), List.of("--sweep-interval", "2s",
+            try (CollectorProcess collector = CollectorProcess.start(
+                    stack.bootstrapServers(),
+                    stack.registryUrl(),
+                    topic,
+                    dir.resolve("spool"),
+                    List.of(
+                            "--sweep-interval",
+                            "2s",
                             // the sockets' totals every second: the records keep coming, so the watermark and the
                             // open lifecycles' update ticks move while a scenario waits
-                            "--aggregate-interval", "1s",
+                            "--aggregate-interval",
+                            "1s",
                             // one partition: the replay afterwards reads the records in the order they happened, as a
                             // live job would, so the open lifecycle's updates show each moment
-                            "--topic-partitions", "1"))) {
+                            "--topic-partitions",
+                            "1"))) {
                 Configuration conf = new Configuration();
                 conf.setString("restart-strategy.type", "none");
                 StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironment(1, conf);
@@ -193,11 +213,15 @@ class LifecycleTruthTest {
                 int rc = collector.stop();
                 assertTrue(rc == 0 || rc == 143, collector.log.toString());
                 // drained: the watermark goes to the end, every timer fires, the last transaction commits
-                job.stopWithSavepoint(true, dir.resolve("savepoints").toUri().toString(),
-                        org.apache.flink.core.execution.SavepointFormatType.CANONICAL).get(5, TimeUnit.MINUTES);
+                job.stopWithSavepoint(
+                                true,
+                                dir.resolve("savepoints").toUri().toString(),
+                                org.apache.flink.core.execution.SavepointFormatType.CANONICAL)
+                        .get(5, TimeUnit.MINUTES);
             }
         }
-        all = Results.decode(stack.registryUrl(),
+        all = Results.decode(
+                stack.registryUrl(),
                 Results.readCommitted(stack.bootstrapServers(), cfg.get(JobConfig.LIFECYCLES_TOPIC)),
                 SocketLifecycle.getClassSchema());
     }
@@ -220,14 +244,18 @@ class LifecycleTruthTest {
         boolean inet = sock.get("family").asText().startsWith("AF_INET");
         long cookie = sock.get("cookie").asLong();
         long inode = sock.get("inode").asLong();
-        return all.stream().filter(l -> inet ? l.getSocketCookie() != null && l.getSocketCookie() == cookie
-                : l.getSocketInode() == inode).toList();
+        return all.stream()
+                .filter(l -> inet
+                        ? l.getSocketCookie() != null && l.getSocketCookie() == cookie
+                        : l.getSocketInode() == inode)
+                .toList();
     }
 
     /** The one final record of a socket: it ended once, released by the kernel. */
     static SocketLifecycle ended(JsonNode sock) {
         List<SocketLifecycle> rs = records(sock);
-        List<SocketLifecycle> ends = rs.stream().filter(l -> l.getStatus() != LifecycleStatus.OPEN).toList();
+        List<SocketLifecycle> ends =
+                rs.stream().filter(l -> l.getStatus() != LifecycleStatus.OPEN).toList();
         assertEquals(1, ends.size(), "one end for " + sock + ": " + rs);
         assertEquals(LifecycleStatus.CLOSED, ends.get(0).getStatus(), "released, not timed out: " + ends.get(0));
         return ends.get(0);
@@ -336,8 +364,13 @@ class LifecycleTruthTest {
         int receiver = f.get("receiver").asInt();
         List<SocketLifecycle> rs = records(f.get("passed"));
         assertTrue(rs.stream().allMatch(l -> l.getPid() == owner), "the creator owns it throughout: " + rs);
-        assertTrue(rs.stream().anyMatch(l -> l.getStatus() == LifecycleStatus.OPEN
-                && l.getHolders().stream().map(ProcessRef::getPid).toList().equals(List.of(receiver))),
+        assertTrue(
+                rs.stream()
+                        .anyMatch(l -> l.getStatus() == LifecycleStatus.OPEN
+                                && l.getHolders().stream()
+                                        .map(ProcessRef::getPid)
+                                        .toList()
+                                        .equals(List.of(receiver))),
                 "while both hold it, the receiver is listed as a holder: " + rs);
         SocketLifecycle end = ended(f.get("passed"));
         assertEquals(owner, end.getReleasedByPid());
@@ -365,9 +398,13 @@ class LifecycleTruthTest {
 
     @Test
     void noSocketOfTheScenariosEndedTwiceOrTimedOut() {
-        Map<String, Long> endsPerSocket = all.stream().filter(l -> l.getStatus() != LifecycleStatus.OPEN)
+        Map<String, Long> endsPerSocket = all.stream()
+                .filter(l -> l.getStatus() != LifecycleStatus.OPEN)
                 .collect(Collectors.groupingBy(l -> io.sockflow.schemas.SocketIdentity.key(l), Collectors.counting()));
-        List<String> twice = endsPerSocket.entrySet().stream().filter(e -> e.getValue() > 1).map(Map.Entry::getKey).toList();
+        List<String> twice = endsPerSocket.entrySet().stream()
+                .filter(e -> e.getValue() > 1)
+                .map(Map.Entry::getKey)
+                .toList();
         assertEquals(List.of(), twice, "sockets ended more than once");
         assertTrue(all.stream().noneMatch(l -> l.getStatus() == LifecycleStatus.TIMED_OUT), "nothing timed out");
     }

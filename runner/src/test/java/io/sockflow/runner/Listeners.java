@@ -20,8 +20,7 @@ final class Listeners {
         }
     }
 
-    private Listeners() {
-    }
+    private Listeners() {}
 
     static List<Listener> of(long pid) throws IOException {
         Set<String> inodes = new HashSet<>();
@@ -39,7 +38,8 @@ final class Listeners {
         }
         List<Listener> out = new ArrayList<>();
         for (String table : List.of("tcp", "tcp6")) {
-            List<String> lines = Files.readAllLines(Path.of("/proc/" + pid + "/net/" + table), StandardCharsets.US_ASCII);
+            List<String> lines =
+                    Files.readAllLines(Path.of("/proc/" + pid + "/net/" + table), StandardCharsets.US_ASCII);
             for (String line : lines.subList(1, lines.size())) {
                 String[] f = line.trim().split("\\s+");
                 if (!f[3].equals("0A") || !inodes.contains(f[9])) {
@@ -63,7 +63,9 @@ final class Listeners {
         try {
             String s = java.net.InetAddress.getByAddress(b).getHostAddress();
             if (b.length == 16 && s.startsWith("0:0:0:0:0:ffff:")) {
-                return "::ffff:" + java.net.InetAddress.getByAddress(java.util.Arrays.copyOfRange(b, 12, 16)).getHostAddress();
+                return "::ffff:"
+                        + java.net.InetAddress.getByAddress(java.util.Arrays.copyOfRange(b, 12, 16))
+                                .getHostAddress();
             }
             return s.equals("0:0:0:0:0:0:0:1") ? "::1" : s;
         } catch (java.net.UnknownHostException e) {
@@ -79,19 +81,40 @@ final class Listeners {
     static List<String> trySubmit(int port, Path jar, Path jobGraph) throws Exception {
         List<String> codes = new ArrayList<>();
         for (String scheme : List.of("http", "https")) {
-            codes.add(curl(List.of("-F", "jarfile=@" + jar + ";type=application/x-java-archive",
+            codes.add(curl(List.of(
+                    "-F",
+                    "jarfile=@" + jar + ";type=application/x-java-archive",
                     scheme + "://127.0.0.1:" + port + "/jars/upload")));
-            codes.add(curl(List.of("-F", "request={\"jobGraphFileName\":\"job.bin\",\"jobJarFileNames\":[],"
+            codes.add(curl(List.of(
+                    "-F",
+                    "request={\"jobGraphFileName\":\"job.bin\",\"jobJarFileNames\":[],"
                             + "\"jobArtifactFileNames\":[]};type=application/json",
-                    "-F", "file_0=@" + jobGraph + ";filename=job.bin;type=application/octet-stream",
+                    "-F",
+                    "file_0=@" + jobGraph + ";filename=job.bin;type=application/octet-stream",
                     scheme + "://127.0.0.1:" + port + "/jobs")));
         }
         return codes;
     }
 
     private static String curl(List<String> args) throws Exception {
-        List<String> cmd = new ArrayList<>(List.of("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
-                "--inh-caps=-all", "--", "curl", "-k", "-s", "-o", "/dev/null", "-m", "10", "-w", "%{http_code}", "-X", "POST"));
+        List<String> cmd = new ArrayList<>(List.of(
+                "setpriv",
+                "--reuid=65534",
+                "--regid=65534",
+                "--clear-groups",
+                "--inh-caps=-all",
+                "--",
+                "curl",
+                "-k",
+                "-s",
+                "-o",
+                "/dev/null",
+                "-m",
+                "10",
+                "-w",
+                "%{http_code}",
+                "-X",
+                "POST"));
         cmd.addAll(args);
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();

@@ -1,5 +1,7 @@
 package io.sockflow.runner;
 
+import static org.junit.jupiter.api.Assertions.*;
+
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.sockflow.embedded.LocalStack;
@@ -7,12 +9,6 @@ import io.sockflow.jobs.Results;
 import io.sockflow.jobs.SockflowJob;
 import io.sockflow.jobs.config.JobConfig;
 import io.sockflow.schemas.Alert;
-import org.apache.flink.configuration.Configuration;
-import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
-
 import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
@@ -24,8 +20,11 @@ import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.stream.Collectors;
-
-import static org.junit.jupiter.api.Assertions.*;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Detection live, through the whole pipeline: the collector (its own process) captures attacks and ordinary work
@@ -35,6 +34,7 @@ import static org.junit.jupiter.api.Assertions.*;
 class LiveAlertsTest {
     @TempDir
     static Path dir;
+
     static LocalStack stack;
     static JobConfig cfg;
     static JsonNode attack;
@@ -72,10 +72,16 @@ class LiveAlertsTest {
         }
         listenPort = freePortBelowEphemeral();
         int scanBase = closedRange();
-        try (CollectorProcess collector = CollectorProcess.start(stack.bootstrapServers(), stack.registryUrl(), topic,
-                dir.resolve("spool"), List.of())) {
+        try (CollectorProcess collector = CollectorProcess.start(
+                stack.bootstrapServers(), stack.registryUrl(), topic, dir.resolve("spool"), List.of())) {
             Thread.sleep(6000); // past the learning period
-            attack = run(script, "attack", Integer.toString(listenPort), Integer.toString(scanBase), "--password", "hunter2",
+            attack = run(
+                    script,
+                    "attack",
+                    Integer.toString(listenPort),
+                    Integer.toString(scanBase),
+                    "--password",
+                    "hunter2",
                     "token=s3cret");
             benign = run(script, "benign");
             Thread.sleep(2500); // owners joined, the producer flushed
@@ -88,14 +94,18 @@ class LiveAlertsTest {
         Configuration conf = new Configuration();
         conf.setString("restart-strategy.type", "none");
         SockflowJob.run(StreamExecutionEnvironment.createLocalEnvironment(1, conf), cfg);
-        alerts = Results.decode(stack.registryUrl(), Results.readCommitted(stack.bootstrapServers(), cfg.get(JobConfig.ALERTS_TOPIC)),
+        alerts = Results.decode(
+                stack.registryUrl(),
+                Results.readCommitted(stack.bootstrapServers(), cfg.get(JobConfig.ALERTS_TOPIC)),
                 Alert.getClassSchema());
     }
 
     static JsonNode run(Path script, String... args) throws Exception {
         List<String> cmd = new java.util.ArrayList<>(List.of("/usr/bin/python3", script.toString()));
         cmd.addAll(List.of(args));
-        Process p = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT).start();
+        Process p = new ProcessBuilder(cmd)
+                .redirectError(ProcessBuilder.Redirect.INHERIT)
+                .start();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertEquals(0, p.waitFor(), "attacks.py " + String.join(" ", args) + " failed: " + out);
         String[] lines = out.strip().split("\n");
@@ -135,11 +145,15 @@ class LiveAlertsTest {
     }
 
     static List<Alert> of(int pid, String rule) {
-        return alerts.stream().filter(a -> a.getPid() != null && a.getPid() == pid && a.getRule().equals(rule)).toList();
+        return alerts.stream()
+                .filter(a ->
+                        a.getPid() != null && a.getPid() == pid && a.getRule().equals(rule))
+                .toList();
     }
 
     static String all() {
-        return alerts.stream().map(a -> a.getRule() + " pid " + a.getPid() + " " + a.getComm() + ": " + a.getSummary())
+        return alerts.stream()
+                .map(a -> a.getRule() + " pid " + a.getPid() + " " + a.getComm() + ": " + a.getSummary())
                 .collect(Collectors.joining("\n"));
     }
 
@@ -158,10 +172,21 @@ class LiveAlertsTest {
     @Test
     void rawIpSocketsWithFlagsAndPacketSocketsAreAlertedNetlinkIsNot() {
         List<Alert> raw = of(attack.get("pid").asInt(), "raw-socket");
-        assertEquals(List.of("AF_INET SOCK_RAW", "AF_INET6 SOCK_RAW", "AF_PACKET SOCK_RAW"),
-                raw.stream().map(a -> a.getAttributes().get("family") + " " + a.getAttributes().get("type")).sorted().toList(), all());
-        assertTrue(raw.stream().anyMatch(a -> "SOCK_RAW|SOCK_CLOEXEC".equals(a.getAttributes().get("requested"))), all());
-        assertEquals(List.of(), of(benign.get("pid").asInt(), "raw-socket"), "a raw netlink socket is not a raw IP socket");
+        assertEquals(
+                List.of("AF_INET SOCK_RAW", "AF_INET6 SOCK_RAW", "AF_PACKET SOCK_RAW"),
+                raw.stream()
+                        .map(a -> a.getAttributes().get("family") + " "
+                                + a.getAttributes().get("type"))
+                        .sorted()
+                        .toList(),
+                all());
+        assertTrue(
+                raw.stream()
+                        .anyMatch(a ->
+                                "SOCK_RAW|SOCK_CLOEXEC".equals(a.getAttributes().get("requested"))),
+                all());
+        assertEquals(
+                List.of(), of(benign.get("pid").asInt(), "raw-socket"), "a raw netlink socket is not a raw IP socket");
     }
 
     @Test
@@ -183,7 +208,8 @@ class LiveAlertsTest {
 
     @Test
     void reconIsAlertedClientsAskingTheirOwnConnectionsAreNot() {
-        assertFalse(of(attack.get("pid").asInt(), "socket-recon").isEmpty(), all()); // two if the burst straddles windows
+        assertFalse(
+                of(attack.get("pid").asInt(), "socket-recon").isEmpty(), all()); // two if the burst straddles windows
         assertEquals(List.of(), of(benign.get("pid").asInt(), "socket-recon"), all());
     }
 
@@ -195,21 +221,33 @@ class LiveAlertsTest {
 
     @Test
     void theOrdinaryWorkRaisesNothing() {
-        assertEquals(List.of(), alerts.stream().filter(a -> a.getPid() != null && a.getPid() == benign.get("pid").asInt()).toList());
+        assertEquals(
+                List.of(),
+                alerts.stream()
+                        .filter(a -> a.getPid() != null
+                                && a.getPid() == benign.get("pid").asInt())
+                        .toList());
     }
 
     @Test
     void everyAlertOfTheAttackerNamesItsParentChainProgramAndRedactedCommandLine() {
         int me = (int) ProcessHandle.current().pid();
-        List<Alert> mine = alerts.stream().filter(a -> a.getPid() != null && a.getPid() == attack.get("pid").asInt()).toList();
+        List<Alert> mine = alerts.stream()
+                .filter(a ->
+                        a.getPid() != null && a.getPid() == attack.get("pid").asInt())
+                .toList();
         assertFalse(mine.isEmpty());
         for (Alert a : mine) {
             assertEquals(me, a.getPpid(), a.toString());
             assertEquals("/usr/bin/python3", a.getExe(), a.toString());
-            assertTrue(a.getCmdline().contains("attacks.py attack") && a.getCmdline().endsWith("--password *** token=***"),
+            assertTrue(
+                    a.getCmdline().contains("attacks.py attack")
+                            && a.getCmdline().endsWith("--password *** token=***"),
                     a.getCmdline());
             assertFalse(a.getCmdline().contains("hunter2") || a.getCmdline().contains("s3cret"), a.getCmdline());
-            assertTrue(a.getAncestry().get(0).startsWith(me + " java "), a.getAncestry().toString());
+            assertTrue(
+                    a.getAncestry().get(0).startsWith(me + " java "),
+                    a.getAncestry().toString());
             assertEquals(0, a.getUid());
         }
         // the renamed child's alert names its parent, the attacker, and its own program
@@ -219,7 +257,8 @@ class LiveAlertsTest {
         assertEquals("/usr/bin/python3", pair.getExe());
         if (pair.getPpid() != null) {
             assertEquals(attack.get("pid").asInt(), pair.getPpid());
-            assertTrue(pair.getAncestry().get(0).startsWith(attack.get("pid").asInt() + " python3 /usr/bin/python3"),
+            assertTrue(
+                    pair.getAncestry().get(0).startsWith(attack.get("pid").asInt() + " python3 /usr/bin/python3"),
                     pair.getAncestry().toString());
         }
         Alert shell = of(attack.get("shell").asInt(), "shell-connect").get(0);
@@ -227,8 +266,10 @@ class LiveAlertsTest {
     }
 
     static List<Alert> reverseShellsOf(int pid) {
-        return alerts.stream().filter(a -> a.getRule().equals("reverse-shell")
-                && (a.getPid() != null && a.getPid() == pid || a.getPpid() != null && a.getPpid() == pid)).toList();
+        return alerts.stream()
+                .filter(a -> a.getRule().equals("reverse-shell")
+                        && (a.getPid() != null && a.getPid() == pid || a.getPpid() != null && a.getPpid() == pid))
+                .toList();
     }
 
     @Test
@@ -237,8 +278,10 @@ class LiveAlertsTest {
             List<Alert> r = reverseShellsOf(attack.get(form).asInt());
             assertEquals(1, r.size(), form + "\n" + all());
             Alert a = r.get(0);
-            assertTrue(a.getAttributes().get("stdio").startsWith("0,1,2 127.0.0.1:")
-                    && a.getAttributes().get("stdio").contains("->127.0.0.1:" + listenPort), a.getAttributes().toString());
+            assertTrue(
+                    a.getAttributes().get("stdio").startsWith("0,1,2 127.0.0.1:")
+                            && a.getAttributes().get("stdio").contains("->127.0.0.1:" + listenPort),
+                    a.getAttributes().toString());
             assertTrue(List.of("bash", "sh").contains(a.getComm()), a.toString());
             assertNotNull(a.getExe(), a.toString());
         }
@@ -247,8 +290,12 @@ class LiveAlertsTest {
     @Test
     void controlPlaneSocketOptionsAndASurveyOfThemAreAlerted() {
         int pid = attack.get("pid").asInt();
-        assertEquals(java.util.Set.of("SO_BINDTODEVICE", "IP_TRANSPARENT"), of(pid, "sockopt-control").stream()
-                .map(a -> a.getAttributes().get("option")).collect(Collectors.toSet()), all());
+        assertEquals(
+                java.util.Set.of("SO_BINDTODEVICE", "IP_TRANSPARENT"),
+                of(pid, "sockopt-control").stream()
+                        .map(a -> a.getAttributes().get("option"))
+                        .collect(Collectors.toSet()),
+                all());
         assertEquals(1, of(pid, "ip-hdrincl").size(), all());
         assertEquals(1, of(pid, "so-debug").size(), all());
         assertFalse(of(pid, "sockopt-probe").isEmpty(), all());

@@ -1,17 +1,12 @@
 package io.sockflow.runner;
 
+import static org.junit.jupiter.api.Assertions.*;
+
 import io.sockflow.embedded.LocalStack;
 import io.sockflow.jobs.Results;
 import io.sockflow.jobs.SockflowJob;
 import io.sockflow.jobs.config.JobConfig;
 import io.sockflow.schemas.SocketLifecycle;
-import org.apache.flink.configuration.Configuration;
-import org.apache.flink.core.execution.JobClient;
-import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
-import org.junit.jupiter.api.Tag;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
-
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
@@ -22,8 +17,12 @@ import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
-
-import static org.junit.jupiter.api.Assertions.*;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.core.execution.JobClient;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * At a moment of a live run beside a busy workload (forking servers, exits without close, kills, execs, non-blocking
@@ -70,10 +69,17 @@ class LiveTruthTest {
         }
         // the workload starts first: its servers and idle connections are older than the collector
         Process workload = new ProcessBuilder("/usr/bin/python3", script.toString(), "0")
-                .redirectError(ProcessBuilder.Redirect.INHERIT).start();
-        assertEquals("ready", new java.io.BufferedReader(new java.io.InputStreamReader(workload.getInputStream())).readLine());
-        try (CollectorProcess collector = CollectorProcess.start(stack.bootstrapServers(), stack.registryUrl(), topic,
-                dir.resolve("spool"), List.of("--sweep-interval", "5s"))) {
+                .redirectError(ProcessBuilder.Redirect.INHERIT)
+                .start();
+        assertEquals(
+                "ready",
+                new java.io.BufferedReader(new java.io.InputStreamReader(workload.getInputStream())).readLine());
+        try (CollectorProcess collector = CollectorProcess.start(
+                stack.bootstrapServers(),
+                stack.registryUrl(),
+                topic,
+                dir.resolve("spool"),
+                List.of("--sweep-interval", "5s"))) {
             Thread.sleep(15_000); // the workload runs beside the collector: forks, exits, kills, execs
             Set<Integer> sockflow = Set.of((int) ProcessHandle.current().pid(), (int) collector.process.pid());
             // each snapshot takes time; a socket born during the first or ended during the second may or may not be
@@ -96,14 +102,16 @@ class LiveTruthTest {
                 }
             });
             Thread.sleep(20_000); // past the watermark's delay, an update tick and a checkpoint
-            List<SocketLifecycle> records = Results.decode(stack.registryUrl(),
+            List<SocketLifecycle> records = Results.decode(
+                    stack.registryUrl(),
                     Results.readCommitted(stack.bootstrapServers(), cfg.get(JobConfig.LIFECYCLES_TOPIC)),
                     SocketLifecycle.getClassSchema());
             Map<String, SocketLifecycle> open = new LinkedHashMap<>();
             KernelSockets.openLifecycles(records, t1, t2).forEach((k, l) -> {
                 // the families ss -tux shows: TCP and UDP over IP, and unix
-                boolean shown = "AF_UNIX".equals(l.getFamily()) || ("AF_INET".equals(l.getFamily())
-                        || "AF_INET6".equals(l.getFamily())) && ("TCP".equals(l.getProtocol()) || "UDP".equals(l.getProtocol()));
+                boolean shown = "AF_UNIX".equals(l.getFamily())
+                        || ("AF_INET".equals(l.getFamily()) || "AF_INET6".equals(l.getFamily()))
+                                && ("TCP".equals(l.getProtocol()) || "UDP".equals(l.getProtocol()));
                 if (shown) {
                     open.put(k, l);
                 }
@@ -117,11 +125,24 @@ class LiveTruthTest {
                 long inode = l.getSocketInode();
                 Set<Integer> a = heldFirst.get(inode);
                 Set<Integer> b = heldSecond.get(inode);
-                if (!kernel.containsKey(k) && "UDP".equals(l.getProtocol()) && !inSs.contains(inode)
-                        && a != null && b != null && a.contains(l.getPid()) && b.contains(l.getPid())
+                if (!kernel.containsKey(k)
+                        && "UDP".equals(l.getProtocol())
+                        && !inSs.contains(inode)
+                        && a != null
+                        && b != null
+                        && a.contains(l.getPid())
+                        && b.contains(l.getPid())
                         && a.stream().noneMatch(sockflow::contains)) {
-                    kernel.put(k, new KernelSockets.Sock(k, "udp-unbound", "UNCONN", "0.0.0.0:0", "*",
-                            List.copyOf(a), "udp (in no table) ino:" + inode + " pids " + a));
+                    kernel.put(
+                            k,
+                            new KernelSockets.Sock(
+                                    k,
+                                    "udp-unbound",
+                                    "UNCONN",
+                                    "0.0.0.0:0",
+                                    "*",
+                                    List.copyOf(a),
+                                    "udp (in no table) ino:" + inode + " pids " + a));
                 }
             });
             Set<String> uncertain = KernelSockets.uncertain(records, during1, during2);

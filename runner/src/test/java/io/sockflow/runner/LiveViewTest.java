@@ -1,5 +1,7 @@
 package io.sockflow.runner;
 
+import static org.junit.jupiter.api.Assertions.*;
+
 import io.sockflow.schemas.Alert;
 import io.sockflow.schemas.Flow;
 import io.sockflow.schemas.FlowRecordType;
@@ -7,13 +9,10 @@ import io.sockflow.schemas.LifecycleStatus;
 import io.sockflow.schemas.Severity;
 import io.sockflow.schemas.SocketLifecycle;
 import io.sockflow.schemas.SocketRole;
-import org.junit.jupiter.api.Test;
-
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
-
-import static org.junit.jupiter.api.Assertions.*;
+import org.junit.jupiter.api.Test;
 
 /** The live view renders what it reads: names from the capture cannot drive the terminal, and listeners are live ones. */
 class LiveViewTest {
@@ -70,14 +69,21 @@ class LiveViewTest {
             view.accept(a);
             String text = view.render(null, () -> "test", Instant.now());
             for (char c : text.toCharArray()) {
-                assertTrue(c == '\n' || c >= 0x20 && c != 0x7f && !(c >= 0x80 && c < 0xa0) && c != '\u202e',
+                assertTrue(
+                        c == '\n' || c >= 0x20 && c != 0x7f && !(c >= 0x80 && c < 0xa0) && c != '\u202e',
                         "no control character reaches the terminal: U+" + Integer.toHexString(c) + " in\n" + text);
             }
             assertTrue(text.contains("evil\\x1b[2J\\x1b]0;pwned\\x07\\u202eexe."), text);
             assertTrue(text.contains("10.0.0.1\\x0d\\x0a:443"), text);
-            assertEquals(3, text.lines().filter(l -> l.contains("evil\\x1b")).count(), "the flow, the listener and the alert:\n" + text);
+            assertEquals(
+                    3,
+                    text.lines().filter(l -> l.contains("evil\\x1b")).count(),
+                    "the flow, the listener and the alert:\n" + text);
         }
-        assertEquals("a\\\\x1bb", LiveView.safe("a\\x1bb"), "a backslash in a name is doubled, so no name can fake an escape");
+        assertEquals(
+                "a\\\\x1bb",
+                LiveView.safe("a\\x1bb"),
+                "a backslash in a name is doubled, so no name can fake an escape");
         assertEquals("plain name-1 ünïcødé", LiveView.safe("plain name-1 ünïcødé"));
     }
 
@@ -88,10 +94,11 @@ class LiveViewTest {
             view.accept(listener(2, "sshd", LifecycleStatus.OPEN, BOOT));
             view.accept(listener(3, "redis", LifecycleStatus.OPEN, BOOT));
             view.accept(listener(4, "oldboot", LifecycleStatus.OPEN, "00000000-0000-0000-0000-000000000000"));
-            view.accept(listener(2, "sshd", LifecycleStatus.CLOSED, BOOT));   // released by the kernel
+            view.accept(listener(2, "sshd", LifecycleStatus.CLOSED, BOOT)); // released by the kernel
             view.accept(listener(3, "redis", LifecycleStatus.TIMED_OUT, BOOT));
             SocketLifecycle notListening = listener(1, "nginx", LifecycleStatus.OPEN, BOOT);
-            notListening.setRole(SocketRole.ACCEPTED); // not the listener any more (its identity reused by a record of another role)
+            notListening.setRole(
+                    SocketRole.ACCEPTED); // not the listener any more (its identity reused by a record of another role)
             view.accept(listener(5, "postgres", LifecycleStatus.OPEN, BOOT));
             String text = view.render(null, () -> "test", Instant.now());
             String listeners = text.substring(text.indexOf("LISTENERS"), text.indexOf("LATEST ALERTS"));
@@ -102,7 +109,10 @@ class LiveViewTest {
             assertFalse(listeners.contains("oldboot"), "a listener of an earlier boot is not open:\n" + listeners);
             view.accept(notListening);
             String after = view.render(null, () -> "test", Instant.now());
-            assertFalse(after.substring(after.indexOf("LISTENERS"), after.indexOf("LATEST ALERTS")).contains("nginx"), after);
+            assertFalse(
+                    after.substring(after.indexOf("LISTENERS"), after.indexOf("LATEST ALERTS"))
+                            .contains("nginx"),
+                    after);
         }
     }
 }

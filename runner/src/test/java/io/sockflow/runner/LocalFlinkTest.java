@@ -1,16 +1,7 @@
 package io.sockflow.runner;
 
-import org.apache.flink.configuration.Configuration;
-import org.apache.flink.core.execution.JobClient;
-import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
-import org.apache.flink.streaming.api.functions.sink.v2.DiscardingSink;
-import org.junit.jupiter.api.Tag;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import static org.junit.jupiter.api.Assertions.*;
 
-import javax.net.ssl.KeyManagerFactory;
-import javax.net.ssl.SSLContext;
-import javax.net.ssl.TrustManagerFactory;
 import java.io.FileInputStream;
 import java.io.ObjectOutputStream;
 import java.io.OutputStream;
@@ -30,8 +21,16 @@ import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.jar.JarOutputStream;
 import java.util.jar.Manifest;
-
-import static org.junit.jupiter.api.Assertions.*;
+import javax.net.ssl.KeyManagerFactory;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.TrustManagerFactory;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.core.execution.JobClient;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.apache.flink.streaming.api.functions.sink.v2.DiscardingSink;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The local MiniCluster with sockflow's settings ({@link LocalFlink}): every port it opens is on loopback, and a
@@ -54,16 +53,21 @@ class LocalFlinkTest {
         LocalFlink.secure(conf, tls);
         conf.setString("restart-strategy.type", "none");
         StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironment(1, conf);
-        env.fromSequence(0, Long.MAX_VALUE).map(i -> {
-            Thread.sleep(100); // a job that runs until cancelled, without using a core
-            return i;
-        }).returns(Long.class).sinkTo(new DiscardingSink<>());
+        env.fromSequence(0, Long.MAX_VALUE)
+                .map(i -> {
+                    Thread.sleep(100); // a job that runs until cancelled, without using a core
+                    return i;
+                })
+                .returns(Long.class)
+                .sinkTo(new DiscardingSink<>());
         JobClient job = env.executeAsync("sockflow-local-flink-test");
         try {
             List<Listeners.Listener> opened = new ArrayList<>();
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
             while (System.nanoTime() < deadline) {
-                opened = Listeners.of(self).stream().filter(l -> !before.contains(l.port())).toList();
+                opened = Listeners.of(self).stream()
+                        .filter(l -> !before.contains(l.port()))
+                        .toList();
                 if (job.getJobStatus().get() == org.apache.flink.api.common.JobStatus.RUNNING && opened.size() >= 2) {
                     break;
                 }
@@ -91,7 +95,8 @@ class LocalFlinkTest {
                 Manifest mf = new Manifest();
                 mf.getMainAttributes().putValue("Manifest-Version", "1.0");
                 mf.getMainAttributes().putValue("Main-Class", "Evil");
-                try (OutputStream o = Files.newOutputStream(jar); JarOutputStream j = new JarOutputStream(o, mf)) {
+                try (OutputStream o = Files.newOutputStream(jar);
+                        JarOutputStream j = new JarOutputStream(o, mf)) {
                     j.flush();
                 }
                 // a real job graph, serialized as Flink's own REST client sends it
@@ -107,12 +112,17 @@ class LocalFlinkTest {
                 for (Listeners.Listener l : opened) {
                     List<String> codes = Listeners.trySubmit(l.port(), jar, graph);
                     System.out.println("port " + l.port() + (l.port() == rest ? " (REST)" : "") + ": " + codes);
-                    assertTrue(codes.stream().allMatch(Listeners::refused), "port " + l.port() + " took a submission: " + codes);
+                    assertTrue(
+                            codes.stream().allMatch(Listeners::refused),
+                            "port " + l.port() + " took a submission: " + codes);
                 }
             } finally {
                 DataFolder.deleteTree(shared);
             }
-            assertEquals(1, job.getJobStatus().get() == org.apache.flink.api.common.JobStatus.RUNNING ? 1 : 0, "the job still runs");
+            assertEquals(
+                    1,
+                    job.getJobStatus().get() == org.apache.flink.api.common.JobStatus.RUNNING ? 1 : 0,
+                    "the job still runs");
         } finally {
             job.cancel().get(30, TimeUnit.SECONDS);
         }
@@ -130,9 +140,15 @@ class LocalFlinkTest {
             tmf.init(ks);
             SSLContext ssl = SSLContext.getInstance("TLS");
             ssl.init(kmf.getKeyManagers(), tmf.getTrustManagers(), null);
-            HttpClient c = HttpClient.newBuilder().sslContext(ssl).connectTimeout(Duration.ofSeconds(5)).build();
-            HttpResponse<String> r = c.send(HttpRequest.newBuilder(URI.create("https://127.0.0.1:" + port + "/overview"))
-                    .timeout(Duration.ofSeconds(5)).build(), HttpResponse.BodyHandlers.ofString());
+            HttpClient c = HttpClient.newBuilder()
+                    .sslContext(ssl)
+                    .connectTimeout(Duration.ofSeconds(5))
+                    .build();
+            HttpResponse<String> r = c.send(
+                    HttpRequest.newBuilder(URI.create("https://127.0.0.1:" + port + "/overview"))
+                            .timeout(Duration.ofSeconds(5))
+                            .build(),
+                    HttpResponse.BodyHandlers.ofString());
             System.out.println("with the key, port " + port + ": " + r.statusCode() + " " + r.body());
             return r.statusCode() == 200 && r.body().contains("taskmanagers");
         } catch (Exception e) {

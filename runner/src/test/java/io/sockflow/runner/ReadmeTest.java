@@ -1,7 +1,6 @@
 package io.sockflow.runner;
 
-import org.junit.jupiter.api.Tag;
-import org.junit.jupiter.api.Test;
+import static org.junit.jupiter.api.Assertions.*;
 
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -14,8 +13,8 @@ import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-
-import static org.junit.jupiter.api.Assertions.*;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
 
 /**
  * The README as the front door: short, the two commands first, a way to every page; every link between the pages
@@ -41,7 +40,10 @@ class ReadmeTest {
 
     /** GitHub's anchor of a heading: lower case, punctuation dropped, spaces as dashes. */
     static String anchor(String heading) {
-        return heading.strip().toLowerCase(Locale.ROOT).replaceAll("[^\\p{L}\\p{N} _-]", "").replace(' ', '-');
+        return heading.strip()
+                .toLowerCase(Locale.ROOT)
+                .replaceAll("[^\\p{L}\\p{N} _-]", "")
+                .replace(' ', '-');
     }
 
     static Set<String> anchors(Path page) throws Exception {
@@ -60,10 +62,13 @@ class ReadmeTest {
     @Test
     void theReadmeIsAFrontDoor() throws Exception {
         String readme = readme();
-        assertTrue(readme.getBytes(StandardCharsets.UTF_8).length < 10 * 1024, "the README stays under 10 KB: " + readme.length());
+        assertTrue(
+                readme.getBytes(StandardCharsets.UTF_8).length < 10 * 1024,
+                "the README stays under 10 KB: " + readme.length());
         int block = readme.indexOf("```");
         String first = readme.substring(block, readme.indexOf("```", block + 3));
-        assertTrue(first.contains("sudo ./sockflow up") && first.contains("sudo ./sockflow test"),
+        assertTrue(
+                first.contains("sudo ./sockflow up") && first.contains("sudo ./sockflow test"),
                 "the two commands are the README's first code block");
         for (Path page : pages()) {
             if (!page.getFileName().toString().equals("README.md")) {
@@ -85,7 +90,11 @@ class ReadmeTest {
                     continue; // a URL: not checked here
                 }
                 int hash = target.indexOf('#');
-                Path file = hash == 0 ? page : page.getParent().resolve(hash < 0 ? target : target.substring(0, hash)).normalize();
+                Path file = hash == 0
+                        ? page
+                        : page.getParent()
+                                .resolve(hash < 0 ? target : target.substring(0, hash))
+                                .normalize();
                 String where = ROOT.relativize(page) + ": " + target;
                 if (!Files.exists(file)) {
                     broken.add(where + " (no such file)");
@@ -98,7 +107,10 @@ class ReadmeTest {
     }
 
     static String run(String... cmd) throws Exception {
-        Process p = new ProcessBuilder(cmd).directory(ROOT.toFile()).redirectErrorStream(true).start();
+        Process p = new ProcessBuilder(cmd)
+                .directory(ROOT.toFile())
+                .redirectErrorStream(true)
+                .start();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertTrue(p.waitFor(120, TimeUnit.SECONDS));
         assertEquals(0, p.exitValue(), String.join(" ", cmd) + ":\n" + out);
@@ -111,15 +123,20 @@ class ReadmeTest {
         assertTrue(readme.contains("sudo ./sockflow up"), "the run command is at the top");
         assertTrue(readme.contains("sudo ./sockflow test"), "the test command is at the top");
         // the capture command as written in the README (as root here, so without sudo)
-        String collect = readme.lines().filter(l -> l.startsWith("sudo ./sockflow collect --output json")).findFirst().orElseThrow();
-        List<String> cmd = new ArrayList<>(List.of(collect.replaceFirst("^sudo ", "").split(" ")));
+        String collect = readme.lines()
+                .filter(l -> l.startsWith("sudo ./sockflow collect --output json"))
+                .findFirst()
+                .orElseThrow();
+        List<String> cmd =
+                new ArrayList<>(List.of(collect.replaceFirst("^sudo ", "").split(" ")));
         cmd.set(0, ROOT.resolve("sockflow").toString());
         // some traffic of this JVM while it captures (a quiet host has none)
         java.util.concurrent.atomic.AtomicBoolean busy = new java.util.concurrent.atomic.AtomicBoolean(true);
         Thread traffic = new Thread(() -> {
             try (java.net.ServerSocket server = new java.net.ServerSocket(0)) {
                 while (busy.get()) {
-                    try (java.net.Socket c = new java.net.Socket("127.0.0.1", server.getLocalPort()); java.net.Socket a = server.accept()) {
+                    try (java.net.Socket c = new java.net.Socket("127.0.0.1", server.getLocalPort());
+                            java.net.Socket a = server.accept()) {
                         c.getOutputStream().write(1);
                     }
                     Thread.sleep(200);
@@ -136,7 +153,9 @@ class ReadmeTest {
             busy.set(false);
             traffic.join();
         }
-        assertTrue(out.lines().anyMatch(l -> l.startsWith("{\"host\"")), "JSON events:\n" + out.substring(0, Math.min(2000, out.length())));
+        assertTrue(
+                out.lines().anyMatch(l -> l.startsWith("{\"host\"")),
+                "JSON events:\n" + out.substring(0, Math.min(2000, out.length())));
         assertTrue(run(ROOT.resolve("sockflow").toString(), "help").contains("up "));
         assertTrue(run(ROOT.resolve("sockflow").toString(), "up", "--help").contains("--replay"));
         assertTrue(run(ROOT.resolve("sockflow").toString(), "sql", "--help").contains("--warehouse"));

@@ -4,7 +4,6 @@ import io.sockflow.jobs.Results;
 import io.sockflow.schemas.LifecycleStatus;
 import io.sockflow.schemas.SocketIdentity;
 import io.sockflow.schemas.SocketLifecycle;
-
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
@@ -32,15 +31,19 @@ import java.util.stream.Stream;
  * the pids of sockflow's processes then). Exits 1 when any count is not 0.
  */
 public final class SoakCheck {
-    private SoakCheck() {
-    }
+    private SoakCheck() {}
 
     /**
      * One look at the kernel: when it began and ended (ss and /proc take a while on a busy host), the sockets ss showed,
      * the socket inodes each process held (/proc), and sockflow's pids then.
      */
-    record Snapshot(Instant at, Instant done, Map<String, KernelSockets.Sock> sockets, Map<Long, Set<Integer>> held,
-                    Set<Integer> sockflow, Set<Integer> cgroup) {
+    record Snapshot(
+            Instant at,
+            Instant done,
+            Map<String, KernelSockets.Sock> sockets,
+            Map<Long, Set<Integer>> held,
+            Set<Integer> sockflow,
+            Set<Integer> cgroup) {
         Snapshot(Instant at, Map<String, KernelSockets.Sock> sockets, Set<Integer> sockflow) {
             this(at, at, sockets, Map.of(), sockflow, Set.of());
         }
@@ -58,7 +61,8 @@ public final class SoakCheck {
         Set<Integer> sockflow = new HashSet<>();
         snapshots.forEach(s -> sockflow.addAll(s.sockflow()));
         List<SocketLifecycle> all = new ArrayList<>();
-        for (Map<String, Object> row : Results.lake(warehouse.toString(), "sockflow", io.sockflow.jobs.SockflowJob.LIFECYCLES_TABLE)) {
+        for (Map<String, Object> row :
+                Results.lake(warehouse.toString(), "sockflow", io.sockflow.jobs.SockflowJob.LIFECYCLES_TABLE)) {
             all.add(fromRow(row));
         }
         int errors = check(all, snapshots, sockflow, System.out);
@@ -68,7 +72,9 @@ public final class SoakCheck {
     static List<Snapshot> snapshots(Path dir) throws Exception {
         List<Snapshot> out = new ArrayList<>();
         try (Stream<Path> files = Files.list(dir)) {
-            for (Path p : files.filter(f -> f.getFileName().toString().startsWith("ss-")).sorted().toList()) {
+            for (Path p : files.filter(f -> f.getFileName().toString().startsWith("ss-"))
+                    .sorted()
+                    .toList()) {
                 String stamp = p.getFileName().toString().replaceAll("\\D", "");
                 Map<String, KernelSockets.Sock> socks = new LinkedHashMap<>();
                 for (String line : Files.readAllLines(p)) {
@@ -85,13 +91,17 @@ public final class SoakCheck {
                     for (String l : Files.readAllLines(hf)) {
                         String[] f = l.trim().split(" ");
                         if (f.length == 2) {
-                            held.computeIfAbsent(Long.parseLong(f[1]), k -> new HashSet<>()).add(Integer.parseInt(f[0]));
+                            held.computeIfAbsent(Long.parseLong(f[1]), k -> new HashSet<>())
+                                    .add(Integer.parseInt(f[0]));
                         }
                     }
                 }
                 Instant at = Instant.ofEpochMilli(Long.parseLong(stamp));
                 Path df = dir.resolve("done-" + stamp + ".txt");
-                Instant done = Files.exists(df) ? Instant.ofEpochMilli(Long.parseLong(Files.readString(df).trim())) : at;
+                Instant done = Files.exists(df)
+                        ? Instant.ofEpochMilli(
+                                Long.parseLong(Files.readString(df).trim()))
+                        : at;
                 out.add(new Snapshot(at, done, socks, held, pids, cgroup));
             }
         }
@@ -112,11 +122,14 @@ public final class SoakCheck {
     }
 
     /** The checks; returns how many errors, after printing them. */
-    static int check(List<SocketLifecycle> all, List<Snapshot> snapshots, Set<Integer> sockflow, java.io.PrintStream out) {
+    static int check(
+            List<SocketLifecycle> all, List<Snapshot> snapshots, Set<Integer> sockflow, java.io.PrintStream out) {
         Map<String, List<SocketLifecycle>> byKey = new HashMap<>();
         for (SocketLifecycle l : all) {
-            byKey.computeIfAbsent(SocketIdentity.local(l.getFamily(), l.getSocketCookie(), l.getSocketInode()),
-                    k -> new ArrayList<>()).add(l);
+            byKey.computeIfAbsent(
+                            SocketIdentity.local(l.getFamily(), l.getSocketCookie(), l.getSocketInode()),
+                            k -> new ArrayList<>())
+                    .add(l);
         }
         Map<String, String> falseEnds = new TreeMap<>();
         Map<String, String> missed = new TreeMap<>();
@@ -130,50 +143,65 @@ public final class SoakCheck {
             own.addAll(b.cgroup());
             Map<String, KernelSockets.Sock> kernel = new LinkedHashMap<>();
             KernelSockets.stable(a.sockets(), b.sockets()).forEach((k, s) -> {
-                if (s.pids().stream().noneMatch(own::contains) && s.pids().stream().noneMatch(sockflow::contains)
+                if (s.pids().stream().noneMatch(own::contains)
+                        && s.pids().stream().noneMatch(sockflow::contains)
                         && !ownCgroup(s)) {
                     kernel.put(k, s);
                 }
             });
             Map<String, SocketLifecycle> open = new LinkedHashMap<>();
             // a socket born while the first look ran, or ended while the second ran, may or may not be in it
-            Set<String> uncertain = KernelSockets.uncertain(all, new Instant[] {a.at(), a.done()},
-                    new Instant[] {b.at(), b.done()});
+            Set<String> uncertain =
+                    KernelSockets.uncertain(all, new Instant[] {a.at(), a.done()}, new Instant[] {b.at(), b.done()});
             kernel.keySet().removeAll(uncertain);
             KernelSockets.openLifecycles(all, a.done(), b.at()).forEach((k, l) -> {
                 if (uncertain.contains(k)) {
                     return;
                 }
-                if ("AF_UNIX".equals(l.getFamily()) || ("TCP".equals(l.getProtocol()) || "UDP".equals(l.getProtocol()))
-                        && SocketIdentity.inet(l.getFamily())) {
+                if ("AF_UNIX".equals(l.getFamily())
+                        || ("TCP".equals(l.getProtocol()) || "UDP".equals(l.getProtocol()))
+                                && SocketIdentity.inet(l.getFamily())) {
                     open.put(k, l);
                 }
             });
             for (Map.Entry<String, KernelSockets.Sock> k : kernel.entrySet()) {
                 List<SocketLifecycle> ls = byKey.getOrDefault(k.getKey(), List.of());
                 for (SocketLifecycle l : ls) {
-                    if (l.getStatus() != LifecycleStatus.OPEN && l.getClosedAt() != null
+                    if (l.getStatus() != LifecycleStatus.OPEN
+                            && l.getClosedAt() != null
                             && l.getClosedAt().isBefore(a.at().minusSeconds(1))) {
-                        falseEnds.putIfAbsent(k.getKey(), "ended " + l.getClosedAt() + " (" + l.getEndReason()
-                                + ") but held at " + a.at() + ": " + k.getValue().line().trim().replaceAll("\\s+", " "));
+                        falseEnds.putIfAbsent(
+                                k.getKey(),
+                                "ended " + l.getClosedAt() + " (" + l.getEndReason() + ") but held at " + a.at() + ": "
+                                        + k.getValue().line().trim().replaceAll("\\s+", " "));
                     }
                 }
                 if (!open.containsKey(k.getKey()) && falseEnds.get(k.getKey()) == null) {
                     StringBuilder seen = new StringBuilder();
                     long inode = KernelSockets.inode(k.getValue());
                     KernelSockets.records(seen, all, l -> l.getSocketInode() == inode);
-                    missed.putIfAbsent(k.getKey(), "held from " + a.at() + " to " + b.at() + ", no open lifecycle: "
-                            + k.getValue().line().trim().replaceAll("\\s+", " ")
-                            + (seen.isEmpty() ? " (no record of it)" : "\n" + seen.toString().stripTrailing()));
+                    missed.putIfAbsent(
+                            k.getKey(),
+                            "held from " + a.at() + " to " + b.at() + ", no open lifecycle: "
+                                    + k.getValue().line().trim().replaceAll("\\s+", " ")
+                                    + (seen.isEmpty()
+                                            ? " (no record of it)"
+                                            : "\n" + seen.toString().stripTrailing()));
                 }
             }
             for (Map.Entry<String, SocketLifecycle> o : open.entrySet()) {
-                if (!kernel.containsKey(o.getKey()) && !held(a, o.getKey()) && !held(b, o.getKey())
-                        && !heldInProc(a, o.getValue()) && !heldInProc(b, o.getValue())) {
+                if (!kernel.containsKey(o.getKey())
+                        && !held(a, o.getKey())
+                        && !held(b, o.getKey())
+                        && !heldInProc(a, o.getValue())
+                        && !heldInProc(b, o.getValue())) {
                     SocketLifecycle l = o.getValue();
-                    phantom.putIfAbsent(o.getKey(), "open from " + a.at() + " to " + b.at() + " in sockflow, held by no "
-                            + "process: " + l.getFamily() + " " + l.getRole() + " " + l.getComm() + " (" + l.getPid() + ") "
-                            + l.getLocalAddress() + ":" + l.getLocalPort());
+                    phantom.putIfAbsent(
+                            o.getKey(),
+                            "open from " + a.at() + " to " + b.at() + " in sockflow, held by no "
+                                    + "process: " + l.getFamily() + " " + l.getRole() + " " + l.getComm() + " ("
+                                    + l.getPid() + ") "
+                                    + l.getLocalAddress() + ":" + l.getLocalPort());
                 }
             }
         }
@@ -187,19 +215,28 @@ public final class SoakCheck {
                 own.add(key + " " + l.getComm() + " (" + l.getPid() + ")");
             }
         }
-        long ended = all.stream().filter(l -> l.getStatus() != LifecycleStatus.OPEN).count();
-        long timedOut = all.stream().filter(l -> l.getStatus() == LifecycleStatus.TIMED_OUT).count();
-        out.printf("soak: %,d lifecycle records, %,d of them ends (%,d timed out), %d snapshots of the kernel's view%n",
+        long ended =
+                all.stream().filter(l -> l.getStatus() != LifecycleStatus.OPEN).count();
+        long timedOut = all.stream()
+                .filter(l -> l.getStatus() == LifecycleStatus.TIMED_OUT)
+                .count();
+        out.printf(
+                "soak: %,d lifecycle records, %,d of them ends (%,d timed out), %d snapshots of the kernel's view%n",
                 all.size(), ended, timedOut, snapshots.size());
-        out.printf("soak: false ends %d, sockets held with no open lifecycle %d, open lifecycles of sockets no process "
-                        + "held %d, lifecycles with no owner %d, sockflow's own %d%n", falseEnds.size(), missed.size(),
-                phantom.size(), noOwner.size(), own.size());
+        out.printf(
+                "soak: false ends %d, sockets held with no open lifecycle %d, open lifecycles of sockets no process "
+                        + "held %d, lifecycles with no owner %d, sockflow's own %d%n",
+                falseEnds.size(), missed.size(), phantom.size(), noOwner.size(), own.size());
         Map<String, Integer> missedBy = new TreeMap<>();
         for (String m : missed.values()) {
-            java.util.regex.Matcher u = java.util.regex.Pattern.compile("users:\\(\\(\"([^\"]*)\",pid=(\\d+)").matcher(m);
-            java.util.regex.Matcher c = java.util.regex.Pattern.compile("\\scgroup:(\\S+)").matcher(m);
-            missedBy.merge((u.find() ? u.group(1) + " (" + u.group(2) + ")" : "?") + (c.find() ? " cgroup " + c.group(1) : ""),
-                    1, Integer::sum);
+            java.util.regex.Matcher u = java.util.regex.Pattern.compile("users:\\(\\(\"([^\"]*)\",pid=(\\d+)")
+                    .matcher(m);
+            java.util.regex.Matcher c =
+                    java.util.regex.Pattern.compile("\\scgroup:(\\S+)").matcher(m);
+            missedBy.merge(
+                    (u.find() ? u.group(1) + " (" + u.group(2) + ")" : "?") + (c.find() ? " cgroup " + c.group(1) : ""),
+                    1,
+                    Integer::sum);
         }
         missedBy.forEach((who, n) -> out.println("  missed, by process: " + who + ": " + n));
         print(out, "false end", falseEnds.values());

@@ -1,8 +1,6 @@
 package io.sockflow.runner;
 
-import org.junit.jupiter.api.Tag;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import static org.junit.jupiter.api.Assertions.*;
 
 import java.io.ObjectOutputStream;
 import java.io.OutputStream;
@@ -18,8 +16,9 @@ import java.util.concurrent.TimeUnit;
 import java.util.jar.JarOutputStream;
 import java.util.jar.Manifest;
 import java.util.stream.Stream;
-
-import static org.junit.jupiter.api.Assertions.*;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * {@code sockflow up} as the launcher runs it (root, its own JVM, which starts the others): every port of its
@@ -34,13 +33,25 @@ class UpSafetyTest {
 
     @Test
     void upListensOnLoopbackOnlyTakesNoJobRunsUnprivilegedAndKeepsItsFilesPrivate() throws Exception {
-        assertEquals(0, (Integer) Files.getAttribute(Path.of("/proc/self"), "unix:uid"), "runs as root, as sudo ./sockflow up does");
+        assertEquals(
+                0,
+                (Integer) Files.getAttribute(Path.of("/proc/self"), "unix:uid"),
+                "runs as root, as sudo ./sockflow up does");
         Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxr-xr-x")); // nobody enters it
         Path data = dir.resolve("data");
         int metricsPort = UpTest.freePort();
         UpTest.dir = dir;
-        try (UpTest.Running up = new UpTest.Running(List.of(), "--headless", "--data", data.toString(), "--kafka-port", "0",
-                "--registry-port", "0", "--metrics-port", Integer.toString(metricsPort))) {
+        try (UpTest.Running up = new UpTest.Running(
+                List.of(),
+                "--headless",
+                "--data",
+                data.toString(),
+                "--kafka-port",
+                "0",
+                "--registry-port",
+                "0",
+                "--metrics-port",
+                Integer.toString(metricsPort))) {
             // every listening socket of up's processes, seen at any time from start to the live view
             Map<Integer, Listeners.Listener> seen = new LinkedHashMap<>();
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(180);
@@ -76,11 +87,13 @@ class UpSafetyTest {
                 Path jar = shared.resolve("job.jar");
                 Manifest mf = new Manifest();
                 mf.getMainAttributes().putValue("Manifest-Version", "1.0");
-                try (OutputStream o = Files.newOutputStream(jar); JarOutputStream j = new JarOutputStream(o, mf)) {
+                try (OutputStream o = Files.newOutputStream(jar);
+                        JarOutputStream j = new JarOutputStream(o, mf)) {
                     j.flush();
                 }
                 Path graph = shared.resolve("job.bin");
-                var other = org.apache.flink.streaming.api.environment.StreamExecutionEnvironment.getExecutionEnvironment();
+                var other =
+                        org.apache.flink.streaming.api.environment.StreamExecutionEnvironment.getExecutionEnvironment();
                 other.fromData(1L, 2L).sinkTo(new org.apache.flink.streaming.api.functions.sink.v2.DiscardingSink<>());
                 try (ObjectOutputStream o = new ObjectOutputStream(Files.newOutputStream(graph))) {
                     o.writeObject(other.getStreamGraph().getJobGraph());
@@ -91,7 +104,9 @@ class UpSafetyTest {
                 for (Listeners.Listener l : seen.values()) {
                     List<String> codes = Listeners.trySubmit(l.port(), jar, graph);
                     System.out.println("port " + l.port() + " (pid " + l.pid() + "): " + codes);
-                    assertTrue(codes.stream().allMatch(Listeners::refused), "port " + l.port() + " took a submission: " + codes);
+                    assertTrue(
+                            codes.stream().allMatch(Listeners::refused),
+                            "port " + l.port() + " took a submission: " + codes);
                 }
             } finally {
                 DataFolder.deleteTree(shared);
@@ -99,7 +114,10 @@ class UpSafetyTest {
 
             // who runs what: the supervisor is root; the pipeline and the collector are nobody, with no capability
             String out = up.output();
-            assertTrue(out.lines().anyMatch(l -> l.equals("sockflow: attached; running as uid 65534, gid 65534, capabilities: none")),
+            assertTrue(
+                    out.lines()
+                            .anyMatch(l -> l.equals(
+                                    "sockflow: attached; running as uid 65534, gid 65534, capabilities: none")),
                     "the collector's line after attaching:\n" + UpTest.tail(out));
             int unprivileged = 0;
             for (ProcessHandle p : processes(up.process)) {
@@ -108,8 +126,12 @@ class UpSafetyTest {
                 }
                 String main;
                 try {
-                    main = List.of(Files.readString(Path.of("/proc/" + p.pid() + "/cmdline")).split("\0")).stream()
-                            .filter(a -> a.startsWith("io.sockflow.")).findFirst().orElse("");
+                    main = List.of(Files.readString(Path.of("/proc/" + p.pid() + "/cmdline"))
+                                    .split("\0"))
+                            .stream()
+                            .filter(a -> a.startsWith("io.sockflow."))
+                            .findFirst()
+                            .orElse("");
                 } catch (java.io.IOException gone) {
                     continue;
                 }
@@ -121,19 +143,27 @@ class UpSafetyTest {
                 for (Path task : tasks(p.pid())) {
                     Map<String, String> t = statusOf(task.resolve("status"));
                     if (!t.isEmpty()) {
-                        assertEquals("0000000000000000", t.get("CapEff"), main + " thread " + task.getFileName() + " CapEff");
-                        assertEquals("0000000000000000", t.get("CapPrm"), main + " thread " + task.getFileName() + " CapPrm");
+                        assertEquals(
+                                "0000000000000000",
+                                t.get("CapEff"),
+                                main + " thread " + task.getFileName() + " CapEff");
+                        assertEquals(
+                                "0000000000000000",
+                                t.get("CapPrm"),
+                                main + " thread " + task.getFileName() + " CapPrm");
                     }
                 }
                 if (main.equals("io.sockflow.runner.Pipeline")) {
-                    assertEquals("0000000000000000", status.get("CapBnd"), "the pipeline cannot gain a capability either");
+                    assertEquals(
+                            "0000000000000000", status.get("CapBnd"), "the pipeline cannot gain a capability either");
                     assertEquals("1", status.get("NoNewPrivs"));
                 }
                 unprivileged++;
             }
             assertEquals(2, unprivileged, "the pipeline and the collector");
 
-            // all of them in the cgroup sockflow, whose id the collector leaves out: none of their sockets is in the view
+            // all of them in the cgroup sockflow, whose id the collector leaves out: none of their sockets is in the
+            // view
             Path cgroup = Cgroup.mount().resolve("sockflow");
             long id = (Long) Files.getAttribute(cgroup, "unix:ino");
             String view = up.output();
@@ -145,11 +175,16 @@ class UpSafetyTest {
                     continue;
                 }
                 assertTrue(lines.contains("0::/sockflow"), p.pid() + " in the cgroup sockflow: " + lines);
-                String cmd = Files.readString(Path.of("/proc/" + p.pid() + "/cmdline")).replace('\0', ' ');
+                String cmd = Files.readString(Path.of("/proc/" + p.pid() + "/cmdline"))
+                        .replace('\0', ' ');
                 if (cmd.contains("io.sockflow.collector.cli.Main")) {
-                    assertTrue(cmd.contains("--cgroup-exclude " + id + " "), "the collector leaves cgroup " + id + " out: " + cmd);
+                    assertTrue(
+                            cmd.contains("--cgroup-exclude " + id + " "),
+                            "the collector leaves cgroup " + id + " out: " + cmd);
                 }
-                assertFalse(view.contains("(" + p.pid() + ")"), "a process of up (" + p.pid() + ") in the view:\n" + UpTest.tail(view));
+                assertFalse(
+                        view.contains("(" + p.pid() + ")"),
+                        "a process of up (" + p.pid() + ") in the view:\n" + UpTest.tail(view));
             }
 
             up.process.destroy();

@@ -1,8 +1,6 @@
 package io.sockflow.schemas;
 
-import org.apache.avro.LogicalType;
-import org.apache.avro.Schema;
-import org.junit.jupiter.api.Test;
+import static org.junit.jupiter.api.Assertions.*;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -15,8 +13,9 @@ import java.util.Map;
 import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-
-import static org.junit.jupiter.api.Assertions.*;
+import org.apache.avro.LogicalType;
+import org.apache.avro.Schema;
+import org.junit.jupiter.api.Test;
 
 /**
  * docs/data-model.md against the Avro schemas, which are the one definition of every record: each field table there
@@ -35,14 +34,19 @@ class DataModelDocsTest {
     }
 
     static String begin(String name) {
-        return "<!-- fields of " + name + ": generated from schemas/src/main/avro/" + name + ".avsc by DataModelDocsTest -->";
+        return "<!-- fields of " + name + ": generated from schemas/src/main/avro/" + name
+                + ".avsc by DataModelDocsTest -->";
     }
 
     /** The schema's type as a reader of the table wants it: nullable unions end in '?'. */
     static String type(Schema s) {
         if (s.getType() == Schema.Type.UNION) {
-            List<Schema> other = s.getTypes().stream().filter(t -> t.getType() != Schema.Type.NULL).toList();
-            String t = other.size() == 1 ? type(other.get(0)) : other.stream().map(DataModelDocsTest::type).toList().toString();
+            List<Schema> other = s.getTypes().stream()
+                    .filter(t -> t.getType() != Schema.Type.NULL)
+                    .toList();
+            String t = other.size() == 1
+                    ? type(other.get(0))
+                    : other.stream().map(DataModelDocsTest::type).toList().toString();
             return other.size() < s.getTypes().size() ? t + "?" : t;
         }
         LogicalType logical = s.getLogicalType();
@@ -62,8 +66,12 @@ class DataModelDocsTest {
     static Schema nested(Schema s, StringBuilder suffix) {
         return switch (s.getType()) {
             case RECORD -> s;
-            case UNION -> s.getTypes().stream().filter(t -> t.getType() != Schema.Type.NULL).findFirst()
-                    .map(t -> nested(t, suffix)).orElse(null);
+            case UNION ->
+                s.getTypes().stream()
+                        .filter(t -> t.getType() != Schema.Type.NULL)
+                        .findFirst()
+                        .map(t -> nested(t, suffix))
+                        .orElse(null);
             case ARRAY -> {
                 suffix.append("[]");
                 yield nested(s.getElementType(), suffix);
@@ -99,8 +107,7 @@ class DataModelDocsTest {
             case UNION -> s.getTypes().forEach(t -> enums(t, out));
             case ARRAY -> enums(s.getElementType(), out);
             case MAP -> enums(s.getValueType(), out);
-            default -> {
-            }
+            default -> {}
         }
         return out;
     }
@@ -116,14 +123,28 @@ class DataModelDocsTest {
         StringBuilder b = new StringBuilder(begin(name)).append("\n\n");
         b.append(cell(s.getDoc())).append("\n\n");
         b.append("| field | type | meaning |\n|---|---|---|\n");
-        rows(s, "").forEach((field, r) -> b.append("| `").append(field).append("` | `").append(r[0]).append("` | ")
-                .append(cell(r[1])).append(" |\n"));
+        rows(s, "")
+                .forEach((field, r) -> b.append("| `")
+                        .append(field)
+                        .append("` | `")
+                        .append(r[0])
+                        .append("` | ")
+                        .append(cell(r[1]))
+                        .append(" |\n"));
         Map<String, Schema> enums = enums(s, new LinkedHashMap<>());
         if (!enums.isEmpty()) {
             b.append('\n');
             for (Schema e : enums.values()) {
-                b.append("- `").append(e.getName()).append("`: ").append(e.getDoc() == null ? "" : cell(e.getDoc()) + " ")
-                        .append("Values: ").append(String.join(", ", e.getEnumSymbols().stream().map(x -> "`" + x + "`").toList()))
+                b.append("- `")
+                        .append(e.getName())
+                        .append("`: ")
+                        .append(e.getDoc() == null ? "" : cell(e.getDoc()) + " ")
+                        .append("Values: ")
+                        .append(String.join(
+                                ", ",
+                                e.getEnumSymbols().stream()
+                                        .map(x -> "`" + x + "`")
+                                        .toList()))
                         .append('\n');
             }
         }
@@ -161,7 +182,8 @@ class DataModelDocsTest {
 
     /** The part of the page under {@code ### name}, up to the next heading of level 2 or 3. */
     static String section(String page, String name) {
-        Matcher m = Pattern.compile("(?m)^### " + Pattern.quote(name) + "\\b.*$").matcher(page);
+        Matcher m =
+                Pattern.compile("(?m)^### " + Pattern.quote(name) + "\\b.*$").matcher(page);
         assertTrue(m.find(), "docs/data-model.md has a section '### " + name + "'");
         Matcher next = Pattern.compile("(?m)^#{2,3} ").matcher(page);
         int end = next.find(m.end()) ? next.start() : page.length();
@@ -192,23 +214,30 @@ class DataModelDocsTest {
             }
             for (String r : rows) {
                 if (!fields.contains(r)) {
-                    problems.add("docs/data-model.md has a row " + name + "." + r + ", a field " + name + ".avsc does not have");
+                    problems.add("docs/data-model.md has a row " + name + "." + r + ", a field " + name
+                            + ".avsc does not have");
                 }
             }
             if (new LinkedHashSet<>(rows).size() != rows.size()) {
                 problems.add("docs/data-model.md lists a field of " + name + " twice");
             }
         }
-        assertEquals(List.of(), problems, "regenerate the tables: mvn -o -q -pl schemas test -Dtest=DataModelDocsTest "
-                + "-Dsockflow.docs.write=true");
+        assertEquals(
+                List.of(),
+                problems,
+                "regenerate the tables: mvn -o -q -pl schemas test -Dtest=DataModelDocsTest "
+                        + "-Dsockflow.docs.write=true");
     }
 
     @Test
     void theFieldTablesAreGeneratedFromTheSchemasDocs() throws Exception {
         String page = page();
-        assertEquals(generated(page), page, "docs/data-model.md's field tables differ from the schemas' docs: edit the "
-                + "docs in schemas/src/main/avro, then regenerate the tables with mvn -o -q -pl schemas test "
-                + "-Dtest=DataModelDocsTest -Dsockflow.docs.write=true");
+        assertEquals(
+                generated(page),
+                page,
+                "docs/data-model.md's field tables differ from the schemas' docs: edit the "
+                        + "docs in schemas/src/main/avro, then regenerate the tables with mvn -o -q -pl schemas test "
+                        + "-Dtest=DataModelDocsTest -Dsockflow.docs.write=true");
     }
 
     @Test

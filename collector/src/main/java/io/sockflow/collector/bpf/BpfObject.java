@@ -1,7 +1,6 @@
 package io.sockflow.collector.bpf;
 
 import io.sockflow.collector.sys.Errno;
-
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
@@ -22,13 +21,13 @@ public final class BpfObject implements AutoCloseable {
     private boolean closed;
 
     /** One attached program. */
-    public record Link(String program, String section, MemorySegment handle) {
-    }
+    public record Link(String program, String section, MemorySegment handle) {}
 
     private BpfObject(Arena arena, MemorySegment obj) {
         this.arena = arena;
         this.obj = obj;
-        for (MemorySegment p = Libbpf.objectNextProgram(obj, MemorySegment.NULL); !p.equals(MemorySegment.NULL);
+        for (MemorySegment p = Libbpf.objectNextProgram(obj, MemorySegment.NULL);
+                !p.equals(MemorySegment.NULL);
                 p = Libbpf.objectNextProgram(obj, p)) {
             programs.put(Libbpf.programName(p), p);
         }
@@ -47,11 +46,13 @@ public final class BpfObject implements AutoCloseable {
             buf.copyFrom(MemorySegment.ofArray(elf));
             MemorySegment opts = arena.allocate(Libbpf.OPEN_OPTS);
             opts.set(java.lang.foreign.ValueLayout.JAVA_LONG, 0, Libbpf.OPEN_OPTS.byteSize());
-            opts.set(java.lang.foreign.ValueLayout.ADDRESS,
+            opts.set(
+                    java.lang.foreign.ValueLayout.ADDRESS,
                     Libbpf.OPEN_OPTS.byteOffset(java.lang.foreign.MemoryLayout.PathElement.groupElement("object_name")),
                     arena.allocateFrom(name));
             if (btfPath != null) {
-                opts.set(java.lang.foreign.ValueLayout.ADDRESS,
+                opts.set(
+                        java.lang.foreign.ValueLayout.ADDRESS,
                         Libbpf.OPEN_OPTS.byteOffset(
                                 java.lang.foreign.MemoryLayout.PathElement.groupElement("btf_custom_path")),
                         arena.allocateFrom(btfPath));
@@ -112,7 +113,8 @@ public final class BpfObject implements AutoCloseable {
     /** The writable initial value of the object's .rodata (its const volatile globals), before load. */
     public MemorySegment rodata() {
         checkNotLoaded();
-        for (MemorySegment m = Libbpf.objectNextMap(obj, MemorySegment.NULL); !m.equals(MemorySegment.NULL);
+        for (MemorySegment m = Libbpf.objectNextMap(obj, MemorySegment.NULL);
+                !m.equals(MemorySegment.NULL);
                 m = Libbpf.objectNextMap(obj, m)) {
             String n = Libbpf.mapName(m);
             if (n != null && n.endsWith(".rodata")) {
@@ -138,9 +140,11 @@ public final class BpfObject implements AutoCloseable {
         if (rc < 0) {
             int err = -rc;
             if (err == Errno.EPERM || err == Errno.EACCES && LibbpfLog.verifierReason() == null) {
-                throw new BpfException("permission denied loading BPF programs (" + Errno.name(err)
-                        + "): run as root, or grant CAP_BPF, CAP_PERFMON and CAP_DAC_READ_SEARCH (and CAP_NET_ADMIN for the cgroup hooks) "
-                        + "(see README, Security)", 4);
+                throw new BpfException(
+                        "permission denied loading BPF programs (" + Errno.name(err)
+                                + "): run as root, or grant CAP_BPF, CAP_PERFMON and CAP_DAC_READ_SEARCH (and CAP_NET_ADMIN for the cgroup hooks) "
+                                + "(see README, Security)",
+                        4);
             }
             String why = LibbpfLog.verifierReason();
             throw new BpfException("the kernel refused sockflow's BPF programs (" + Errno.describe(err) + ")"
@@ -161,8 +165,10 @@ public final class BpfObject implements AutoCloseable {
             int err = Libbpf.lastErrno();
             String section = Libbpf.programSection(p);
             if (err == Errno.EACCES || err == Errno.EPERM) {
-                throw new BpfException("permission denied attaching " + section + " (" + Errno.name(err)
-                        + "): tracefs needs CAP_DAC_READ_SEARCH besides CAP_BPF and CAP_PERFMON, or run as root", 4);
+                throw new BpfException(
+                        "permission denied attaching " + section + " (" + Errno.name(err)
+                                + "): tracefs needs CAP_DAC_READ_SEARCH besides CAP_BPF and CAP_PERFMON, or run as root",
+                        4);
             }
             throw new BpfException("cannot attach " + section + ": " + Errno.describe(err)
                     + ": check that the tracepoint exists under /sys/kernel/tracing/events");
@@ -183,8 +189,10 @@ public final class BpfObject implements AutoCloseable {
         if (l.equals(MemorySegment.NULL)) {
             int err = Libbpf.lastErrno();
             if (err == Errno.EACCES || err == Errno.EPERM) {
-                throw new BpfException("permission denied attaching " + section + " (" + Errno.name(err)
-                        + "): cgroup programs need CAP_NET_ADMIN besides CAP_BPF and CAP_PERFMON, or run as root", 4);
+                throw new BpfException(
+                        "permission denied attaching " + section + " (" + Errno.name(err)
+                                + "): cgroup programs need CAP_NET_ADMIN besides CAP_BPF and CAP_PERFMON, or run as root",
+                        4);
             }
             throw new BpfException("cannot attach " + section + " to the cgroup v2 root: " + Errno.describe(err));
         }

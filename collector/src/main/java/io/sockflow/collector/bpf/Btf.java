@@ -21,19 +21,42 @@ import java.util.Map;
  */
 public final class Btf {
     /** BTF kinds (include/uapi/linux/btf.h). */
-    public static final int INT = 1, PTR = 2, ARRAY = 3, STRUCT = 4, UNION = 5, ENUM = 6, FWD = 7, TYPEDEF = 8,
-            VOLATILE = 9, CONST = 10, RESTRICT = 11, FUNC = 12, FUNC_PROTO = 13, VAR = 14, DATASEC = 15, FLOAT = 16,
-            DECL_TAG = 17, TYPE_TAG = 18, ENUM64 = 19;
+    public static final int INT = 1,
+            PTR = 2,
+            ARRAY = 3,
+            STRUCT = 4,
+            UNION = 5,
+            ENUM = 6,
+            FWD = 7,
+            TYPEDEF = 8,
+            VOLATILE = 9,
+            CONST = 10,
+            RESTRICT = 11,
+            FUNC = 12,
+            FUNC_PROTO = 13,
+            VAR = 14,
+            DATASEC = 15,
+            FLOAT = 16,
+            DECL_TAG = 17,
+            TYPE_TAG = 18,
+            ENUM64 = 19;
+
     private static final int MAGIC = 0xeB9F;
 
     /** A struct or union member: its name, type and offset in bits. */
-    public record Member(String name, int type, long bitOffset) {
-    }
+    public record Member(String name, int type, long bitOffset) {}
 
     /** One type. {@code sizeOrType} is the size for INT/STRUCT/UNION/ENUM/DATASEC, the referred type otherwise. */
-    public record Type(int id, int kind, String name, int sizeOrType, int vlen, List<Member> members,
-            Map<String, Long> enumValues, int arrayElem, int arrayLen) {
-    }
+    public record Type(
+            int id,
+            int kind,
+            String name,
+            int sizeOrType,
+            int vlen,
+            List<Member> members,
+            Map<String, Long> enumValues,
+            int arrayElem,
+            int arrayLen) {}
 
     private final List<Type> types = new ArrayList<>();
     private final Map<String, List<Type>> byName = new HashMap<>();
@@ -106,8 +129,7 @@ public final class Btf {
                 case FUNC_PROTO -> p += 8 * vlen;
                 case VAR, DECL_TAG -> p += 4;
                 case DATASEC -> p += 12 * vlen;
-                case PTR, FWD, TYPEDEF, VOLATILE, CONST, RESTRICT, FUNC, FLOAT, TYPE_TAG -> {
-                }
+                case PTR, FWD, TYPEDEF, VOLATILE, CONST, RESTRICT, FUNC, FLOAT, TYPE_TAG -> {}
                 default -> throw new IllegalArgumentException("unknown BTF kind " + kind + " at type " + types.size());
             }
             Type t = new Type(types.size(), kind, name, sizeOrType, vlen, members, values, elem, len);
@@ -193,7 +215,10 @@ public final class Btf {
     /** The type behind typedefs and qualifiers. */
     public Type resolve(int id) {
         Type t = types.get(id);
-        while (t.kind() == TYPEDEF || t.kind() == VOLATILE || t.kind() == CONST || t.kind() == RESTRICT
+        while (t.kind() == TYPEDEF
+                || t.kind() == VOLATILE
+                || t.kind() == CONST
+                || t.kind() == RESTRICT
                 || t.kind() == TYPE_TAG) {
             t = types.get(t.sizeOrType());
         }

@@ -1,14 +1,14 @@
 package io.sockflow.collector.bpf;
 
+import static java.lang.foreign.ValueLayout.JAVA_INT_UNALIGNED;
+import static java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED;
+import static java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED;
+
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-
-import static java.lang.foreign.ValueLayout.JAVA_INT_UNALIGNED;
-import static java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED;
-import static java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED;
 
 /**
  * The offsets the collector reads records at, taken by name from the kernel contract (bpf/sockflow.h through the
@@ -91,8 +91,7 @@ public final class EventLayout {
     /** Tracepoint groups (sf_config.groups bits, enum sf_group), in bit order, by their lower-case names. */
     public static final List<String> GROUPS = groups();
 
-    private EventLayout() {
-    }
+    private EventLayout() {}
 
     private static List<String> groups() {
         List<String> g = new ArrayList<>();

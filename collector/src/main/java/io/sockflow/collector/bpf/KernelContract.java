@@ -100,8 +100,10 @@ public final class KernelContract {
     public static byte[] objectBytes(String resource) {
         try (InputStream in = KernelContract.class.getResourceAsStream(resource)) {
             if (in == null) {
-                throw new BpfException("the BPF object " + resource + " is not on the class path: "
-                        + "build it with ./sockflow build (needs clang and libbpf headers)", 2);
+                throw new BpfException(
+                        "the BPF object " + resource + " is not on the class path: "
+                                + "build it with ./sockflow build (needs clang and libbpf headers)",
+                        2);
             }
             return in.readAllBytes();
         } catch (IOException e) {
@@ -124,8 +126,8 @@ public final class KernelContract {
             t = btf.find(enumName, Btf.ENUM64);
         }
         if (t == null) {
-            throw new IllegalStateException("enum " + enumName + " is not in the BPF object's BTF: anchor it in "
-                    + "sockflow.bpf.c");
+            throw new IllegalStateException(
+                    "enum " + enumName + " is not in the BPF object's BTF: anchor it in " + "sockflow.bpf.c");
         }
         return t.enumValues();
     }

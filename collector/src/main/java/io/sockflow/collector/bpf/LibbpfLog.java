@@ -1,9 +1,6 @@
 package io.sockflow.collector.bpf;
 
 import io.sockflow.collector.sys.Libc;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
-
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.invoke.MethodHandles;
@@ -12,6 +9,8 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
 import java.util.List;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Routes libbpf's messages into the collector's log and keeps the last lines, so that a load failure can carry
@@ -24,8 +23,7 @@ public final class LibbpfLog {
     private static final Deque<String> RECENT = new ArrayDeque<>();
     private static volatile boolean installed;
 
-    private LibbpfLog() {
-    }
+    private LibbpfLog() {}
 
     public static synchronized void install() {
         if (installed) {
@@ -33,9 +31,15 @@ public final class LibbpfLog {
         }
         MemorySegment fn;
         try {
-            fn = Libbpf.upcall(MethodHandles.lookup().findStatic(LibbpfLog.class, "print",
-                    MethodType.methodType(int.class, int.class, MemorySegment.class, MemorySegment.class)),
-                    Libbpf.PRINT_FN, Arena.global());
+            fn = Libbpf.upcall(
+                    MethodHandles.lookup()
+                            .findStatic(
+                                    LibbpfLog.class,
+                                    "print",
+                                    MethodType.methodType(
+                                            int.class, int.class, MemorySegment.class, MemorySegment.class)),
+                    Libbpf.PRINT_FN,
+                    Arena.global());
         } catch (ReflectiveOperationException e) {
             throw new IllegalStateException(e);
         }
@@ -48,7 +52,8 @@ public final class LibbpfLog {
     private static int print(int level, MemorySegment fmt, MemorySegment args) {
         try {
             // a refusal's warning carries the whole verifier log, whose end says why: room for all of it
-            String line = Libc.vformat(fmt.reinterpret(4096), args, level == 0 ? 1 << 20 : 2048).stripTrailing();
+            String line = Libc.vformat(fmt.reinterpret(4096), args, level == 0 ? 1 << 20 : 2048)
+                    .stripTrailing();
             synchronized (RECENT) {
                 RECENT.addLast(line);
                 if (RECENT.size() > KEEP) {
@@ -123,8 +128,12 @@ public final class LibbpfLog {
             String[] lines = m.substring(begin + 25, end < 0 ? m.length() : end).split("\n");
             for (int j = lines.length - 1; j >= 0; j--) {
                 String l = lines[j].trim();
-                if (!l.isEmpty() && !l.startsWith("processed ") && !l.startsWith("verification time")
-                        && !l.startsWith("stack depth") && !l.startsWith("If it used") && !l.startsWith("--")) {
+                if (!l.isEmpty()
+                        && !l.startsWith("processed ")
+                        && !l.startsWith("verification time")
+                        && !l.startsWith("stack depth")
+                        && !l.startsWith("If it used")
+                        && !l.startsWith("--")) {
                     return l;
                 }
             }

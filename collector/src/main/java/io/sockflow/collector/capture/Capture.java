@@ -1,5 +1,9 @@
 package io.sockflow.collector.capture;
 
+import static java.lang.foreign.ValueLayout.JAVA_INT_UNALIGNED;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+import static java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED;
+
 import io.sockflow.collector.bpf.BpfException;
 import io.sockflow.collector.bpf.BpfObject;
 import io.sockflow.collector.bpf.EventLayout;
@@ -9,9 +13,6 @@ import io.sockflow.collector.bpf.LibbpfLog;
 import io.sockflow.collector.bpf.RingBufferReader;
 import io.sockflow.collector.sys.Errno;
 import io.sockflow.collector.sys.Libc;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
-
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -21,10 +22,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
-
-import static java.lang.foreign.ValueLayout.JAVA_INT_UNALIGNED;
-import static java.lang.foreign.ValueLayout.JAVA_LONG;
-import static java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * A live capture: sockflow's programs loaded and attached, and a reader on their ring buffer. Closing it detaches
@@ -49,7 +48,13 @@ public final class Capture implements AutoCloseable {
     private boolean closed;
 
     /** Kernel and reader counters: submitted = received + dropped once the buffer is drained. */
-    public record Stats(long submitted, long dropped, long orphanExits, long received, long sinkErrors, long walkCuts,
+    public record Stats(
+            long submitted,
+            long dropped,
+            long orphanExits,
+            long received,
+            long sinkErrors,
+            long walkCuts,
             long totalsFull) {
         public Stats(long submitted, long dropped, long orphanExits, long received, long sinkErrors) {
             this(submitted, dropped, orphanExits, received, sinkErrors, 0, 0);
@@ -65,8 +70,13 @@ public final class Capture implements AutoCloseable {
         }
     }
 
-    private Capture(BpfObject object, RingBufferReader reader, List<String> missing, Map<String, String> switchedOff,
-            KernelFeatures kernel, String objectResource) {
+    private Capture(
+            BpfObject object,
+            RingBufferReader reader,
+            List<String> missing,
+            Map<String, String> switchedOff,
+            KernelFeatures kernel,
+            String objectResource) {
         this.object = object;
         this.reader = reader;
         this.missing = missing;
@@ -88,7 +98,9 @@ public final class Capture implements AutoCloseable {
         TracepointCatalog catalog = o.catalog() != null ? o.catalog() : TracepointCatalog.tracefs(o.tracefsPath());
         long t1 = System.nanoTime();
         KernelFeatures kernel = o.features() != null ? o.features() : KernelFeatures.probe(o.btfPath());
-        LOG.debug("preflight and tracepoints {} ms, the kernel's BTF read {} ms", (t1 - t0) / 1_000_000,
+        LOG.debug(
+                "preflight and tracepoints {} ms, the kernel's BTF read {} ms",
+                (t1 - t0) / 1_000_000,
                 (System.nanoTime() - t1) / 1_000_000);
         String resource = kernel.has("kfunc-rdonly-cast") ? KernelContract.OBJECT : KernelContract.COMPAT_OBJECT;
         byte[] elf = KernelContract.objectBytes(resource);
@@ -102,8 +114,12 @@ public final class Capture implements AutoCloseable {
         for (int attempt = 0; ; attempt++) {
             // asked again each time: a refusal can change what this kernel is known to lack
             Map<String, String> off = new LinkedHashMap<>(refusedByVerifier);
-            BpfObject obj = BpfObject.open(elf, "sockflow",
-                    o.btfPath().equals(CaptureOptions.DEFAULT_BTF) ? null : o.btfPath().toString());
+            BpfObject obj = BpfObject.open(
+                    elf,
+                    "sockflow",
+                    o.btfPath().equals(CaptureOptions.DEFAULT_BTF)
+                            ? null
+                            : o.btfPath().toString());
             try {
                 List<String> missing = disableMissing(obj, catalog);
                 disableGroups(obj, o.groups());
@@ -128,7 +144,9 @@ public final class Capture implements AutoCloseable {
                         throw refused;
                     }
                     String why = LibbpfLog.verifierReason();
-                    if (KernelFeatures.PLAIN_CGROUP.containsKey(failed) && why != null && why.contains("task_storage")
+                    if (KernelFeatures.PLAIN_CGROUP.containsKey(failed)
+                            && why != null
+                            && why.contains("task_storage")
                             && kernel.has("cgroup-task-storage")) {
                         // one load tells it for both hooks: their variants without task storage go in together
                         kernel.lacks("cgroup-task-storage");
@@ -147,7 +165,9 @@ public final class Capture implements AutoCloseable {
                 Map<String, String> switchedOff = new LinkedHashMap<>(off);
                 // of the two variants of one program, the one not loaded is no loss
                 switchedOff.values().removeIf(why -> why.contains("is loaded instead"));
-                LOG.info("attached {} programs ({}){}", obj.links().size(),
+                LOG.info(
+                        "attached {} programs ({}){}",
+                        obj.links().size(),
                         resource.substring(resource.lastIndexOf('/') + 1),
                         missing.isEmpty() ? "" : " (" + missing.size() + " tracepoints missing: " + missing + ")");
                 return new Capture(obj, reader, missing, switchedOff, kernel, resource);
@@ -163,8 +183,12 @@ public final class Capture implements AutoCloseable {
      * loaded and unloaded, which costs one small program where a refused whole load would cost them all.
      */
     private static void probeCgroupTaskStorage(byte[] elf, CaptureOptions o, KernelFeatures kernel) {
-        BpfObject obj = BpfObject.open(elf, "sockflow",
-                o.btfPath().equals(CaptureOptions.DEFAULT_BTF) ? null : o.btfPath().toString());
+        BpfObject obj = BpfObject.open(
+                elf,
+                "sockflow",
+                o.btfPath().equals(CaptureOptions.DEFAULT_BTF)
+                        ? null
+                        : o.btfPath().toString());
         try {
             for (String p : obj.programNames()) {
                 if (!p.equals("sock_release")) {
@@ -207,7 +231,8 @@ public final class Capture implements AutoCloseable {
                 }
                 if (section.startsWith("cgroup/")) {
                     if (cgroupFd < 0) {
-                        cgroupFd = Libc.open(kernel.cgroup2().toString(), Libc.O_RDONLY | Libc.O_DIRECTORY | Libc.O_CLOEXEC);
+                        cgroupFd = Libc.open(
+                                kernel.cgroup2().toString(), Libc.O_RDONLY | Libc.O_DIRECTORY | Libc.O_CLOEXEC);
                         if (cgroupFd < 0) {
                             throw new BpfException("cannot open the cgroup v2 root " + kernel.cgroup2() + ": "
                                     + Errno.describe(-cgroupFd));
@@ -240,12 +265,14 @@ public final class Capture implements AutoCloseable {
             if (parts.length == 2 && !catalog.exists(parts[0], parts[1])) {
                 if (parts[0].equals("syscalls")) {
                     calls.add(callOf(parts[1]));
-                    LOG.warn("tracepoint {}/{} is missing on this kernel: {} is not captured", parts[0], parts[1],
+                    LOG.warn(
+                            "tracepoint {}/{} is missing on this kernel: {} is not captured",
+                            parts[0],
+                            parts[1],
                             callOf(parts[1]));
                 } else {
                     calls.add(parts[0] + ":" + parts[1]);
-                    LOG.warn("tracepoint {}/{} is missing on this kernel: its records are skipped", parts[0],
-                            parts[1]);
+                    LOG.warn("tracepoint {}/{} is missing on this kernel: its records are skipped", parts[0], parts[1]);
                     obj.disable(p);
                 }
             }
@@ -286,7 +313,8 @@ public final class Capture implements AutoCloseable {
     static void writeConfig(MemorySegment rodata, CaptureOptions o, List<String> loaded) {
         KernelContract.Struct cfg = EventLayout.CONFIG;
         if (rodata.byteSize() < cfg.size()) {
-            throw new IllegalStateException(".rodata is " + rodata.byteSize() + " bytes, sf_config needs " + cfg.size());
+            throw new IllegalStateException(
+                    ".rodata is " + rodata.byteSize() + " bytes, sf_config needs " + cfg.size());
         }
         List<Integer> exclude = new ArrayList<>(o.pidExclude());
         if (o.excludeSelf()) {
@@ -308,7 +336,9 @@ public final class Capture implements AutoCloseable {
         int dataPath = 0;
         if (o.aggregate()) {
             dataPath = EventLayout.DATA_PATH_AGGREGATE;
-            if (o.groups().contains("sock") && loaded.contains("sock_send_length") && loaded.contains("sock_recv_length")) {
+            if (o.groups().contains("sock")
+                    && loaded.contains("sock_send_length")
+                    && loaded.contains("sock_recv_length")) {
                 dataPath |= EventLayout.DATA_PATH_LENGTH_HOOKS; // they see read() and write() too
             }
         }
@@ -317,8 +347,8 @@ public final class Capture implements AutoCloseable {
 
     private static void putPids(MemorySegment ro, String list, String count, List<Integer> pids) {
         if (pids.size() > EventLayout.FILTER_PIDS) {
-            throw new IllegalArgumentException("at most " + EventLayout.FILTER_PIDS + " pids in " + list.replace('_', '-')
-                    + ", got " + pids.size());
+            throw new IllegalArgumentException("at most " + EventLayout.FILTER_PIDS + " pids in "
+                    + list.replace('_', '-') + ", got " + pids.size());
         }
         long base = EventLayout.CONFIG.offset(list);
         for (int i = 0; i < pids.size(); i++) {
@@ -352,8 +382,11 @@ public final class Capture implements AutoCloseable {
         runCookieIterators();
         long t1 = System.nanoTime();
         byte[] walked = walk();
-        LOG.debug("inventory: cookie iterators {} ms, descriptor walk {} ms ({} records)", (t1 - t0) / 1_000_000,
-                (System.nanoTime() - t1) / 1_000_000, walked.length / (int) EventLayout.SIZE);
+        LOG.debug(
+                "inventory: cookie iterators {} ms, descriptor walk {} ms ({} records)",
+                (t1 - t0) / 1_000_000,
+                (System.nanoTime() - t1) / 1_000_000,
+                walked.length / (int) EventLayout.SIZE);
         long ownNetns = ownNetns();
         Map<Long, Integer> foreign = new LinkedHashMap<>();
         int size = (int) EventLayout.SIZE;
@@ -461,7 +494,8 @@ public final class Capture implements AutoCloseable {
                 return;
             }
             try (Arena a = Arena.ofConfined()) {
-                gated[0] = Libbpf.mapLookupElem(-1, a.allocate(8), a.allocate(8)) == -io.sockflow.collector.sys.Errno.EPERM;
+                gated[0] = Libbpf.mapLookupElem(-1, a.allocate(8), a.allocate(8))
+                        == -io.sockflow.collector.sys.Errno.EPERM;
             }
         });
         try {
@@ -567,7 +601,7 @@ public final class Capture implements AutoCloseable {
         closed = true;
         detach();
         reader.close();
-        object.close();    // programs and maps released
+        object.close(); // programs and maps released
     }
 
     /** Detaches the programs and hands over what they had queued; the maps stay readable until {@link #close()}. */
@@ -576,8 +610,8 @@ public final class Capture implements AutoCloseable {
             return;
         }
         detached = true;
-        object.detach();   // no new records
-        reader.stop();     // the polling thread ends after its current poll
-        drain();           // what the kernel had queued still reaches the sink
+        object.detach(); // no new records
+        reader.stop(); // the polling thread ends after its current poll
+        drain(); // what the kernel had queued still reaches the sink
     }
 }

@@ -1,5 +1,10 @@
 package io.sockflow.collector.capture;
 
+import static java.lang.foreign.ValueLayout.JAVA_BYTE;
+import static java.lang.foreign.ValueLayout.JAVA_INT_UNALIGNED;
+import static java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED;
+import static java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED;
+
 import io.sockflow.collector.bpf.EventLayout;
 import io.sockflow.collector.bpf.KernelContract;
 import io.sockflow.collector.bpf.Libbpf;
@@ -9,7 +14,6 @@ import io.sockflow.collector.decode.KernelSymbols;
 import io.sockflow.collector.sys.Libc;
 import io.sockflow.schemas.EventKind;
 import io.sockflow.schemas.SocketEvent;
-
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -20,11 +24,6 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
-
-import static java.lang.foreign.ValueLayout.JAVA_BYTE;
-import static java.lang.foreign.ValueLayout.JAVA_INT_UNALIGNED;
-import static java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED;
-import static java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED;
 
 /**
  * Reads (and resets) the counters the kernel aggregates per CPU: RTT and congestion window per TCP socket, packet
@@ -53,9 +52,15 @@ public final class KernelCounters {
         Map<Integer, String> ifnames = interfaceNames();
         try (Arena a = Arena.ofConfined()) {
             KernelContract.Struct rtt = EventLayout.RTT;
-            long oSamples = rtt.offset("samples"), oLast = rtt.offset("srtt_us_last"), oMin = rtt.offset("srtt_us_min"),
-                    oMax = rtt.offset("srtt_us_max"), oCwnd = rtt.offset("cwnd_last"), oFamily = rtt.offset("family"),
-                    oSport = rtt.offset("sport"), oDport = rtt.offset("dport"), oSaddr = rtt.offset("saddr"),
+            long oSamples = rtt.offset("samples"),
+                    oLast = rtt.offset("srtt_us_last"),
+                    oMin = rtt.offset("srtt_us_min"),
+                    oMax = rtt.offset("srtt_us_max"),
+                    oCwnd = rtt.offset("cwnd_last"),
+                    oFamily = rtt.offset("family"),
+                    oSport = rtt.offset("sport"),
+                    oDport = rtt.offset("dport"),
+                    oSaddr = rtt.offset("saddr"),
                     oDaddr = rtt.offset("daddr");
             drain(a, "rtt", EventLayout.RTT_KEY.size(), rtt.size(), (key, values) -> {
                 long cookie = key.get(JAVA_LONG_UNALIGNED, EventLayout.RTT_KEY.offset("cookie"));
@@ -67,7 +72,9 @@ public final class KernelCounters {
                     if (n == 0) {
                         continue;
                     }
-                    if (first == null || v.get(JAVA_SHORT_UNALIGNED, oFamily) != 0 && first.get(JAVA_SHORT_UNALIGNED, oFamily) == 0) {
+                    if (first == null
+                            || v.get(JAVA_SHORT_UNALIGNED, oFamily) != 0
+                                    && first.get(JAVA_SHORT_UNALIGNED, oFamily) == 0) {
                         first = v; // the CPU that created the entry holds the socket's addresses
                     }
                     samples += n;
@@ -103,8 +110,10 @@ public final class KernelCounters {
                     return;
                 }
                 SocketEvent e = base(EventKind.SKB_DROPS, now, intervalMs);
-                e.setReason(KernelSymbols.local().dropReason(key.get(JAVA_INT_UNALIGNED, EventLayout.DROP_KEY.offset("reason"))));
-                e.setEventProtocol(ethertype(Short.toUnsignedInt(key.get(JAVA_SHORT_UNALIGNED, EventLayout.DROP_KEY.offset("protocol")))));
+                e.setReason(KernelSymbols.local()
+                        .dropReason(key.get(JAVA_INT_UNALIGNED, EventLayout.DROP_KEY.offset("reason"))));
+                e.setEventProtocol(ethertype(
+                        Short.toUnsignedInt(key.get(JAVA_SHORT_UNALIGNED, EventLayout.DROP_KEY.offset("protocol")))));
                 e.setCount(n);
                 out.add(e);
             });
@@ -116,7 +125,10 @@ public final class KernelCounters {
                 int ifindex = key.get(JAVA_INT_UNALIGNED, EventLayout.NETDEV_KEY.offset("ifindex"));
                 SocketEvent e = base(EventKind.NETDEV_TRAFFIC, now, intervalMs);
                 e.setInterfaceName(ifnames.getOrDefault(ifindex, "ifindex-" + ifindex));
-                e.setDirection(key.get(JAVA_INT_UNALIGNED, EventLayout.NETDEV_KEY.offset("direction")) == 0 ? "TRANSMIT" : "RECEIVE");
+                e.setDirection(
+                        key.get(JAVA_INT_UNALIGNED, EventLayout.NETDEV_KEY.offset("direction")) == 0
+                                ? "TRANSMIT"
+                                : "RECEIVE");
                 e.setCount(packets);
                 e.setBytes(sum(values, EventLayout.NETDEV.offset("bytes")));
                 out.add(e);
@@ -238,7 +250,10 @@ public final class KernelCounters {
         try (Stream<Path> s = Files.list(Path.of("/sys/class/net"))) {
             for (Path p : s.toList()) {
                 try {
-                    m.put(Integer.parseInt(Files.readString(p.resolve("ifindex")).trim()), p.getFileName().toString());
+                    m.put(
+                            Integer.parseInt(
+                                    Files.readString(p.resolve("ifindex")).trim()),
+                            p.getFileName().toString());
                 } catch (IOException | NumberFormatException ignored) {
                     // an interface that went away
                 }

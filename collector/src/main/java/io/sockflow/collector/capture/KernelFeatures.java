@@ -1,7 +1,6 @@
 package io.sockflow.collector.capture;
 
 import io.sockflow.collector.bpf.Btf;
-
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -18,8 +17,7 @@ import java.util.Map;
  */
 public final class KernelFeatures {
     /** A feature and whether this kernel has it, with what sockflow does without it. */
-    public record Feature(String name, boolean present, String without) {
-    }
+    public record Feature(String name, boolean present, String without) {}
 
     private final Btf btf;
     private final Path cgroup2;
@@ -28,27 +26,45 @@ public final class KernelFeatures {
     private KernelFeatures(Btf btf, Path cgroup2) {
         this.btf = btf;
         this.cgroup2 = cgroup2;
-        add("kfunc-rdonly-cast", btf.find("bpf_rdonly_cast", Btf.FUNC) != null,
+        add(
+                "kfunc-rdonly-cast",
+                btf.find("bpf_rdonly_cast", Btf.FUNC) != null,
                 "kernel memory is read with bpf_probe_read_kernel (the compat object; a little more per record)");
-        add("sock-send-recv-length", tracepointArgs("sock_send_length") >= 3 && tracepointArgs("sock_recv_length") >= 3,
+        add(
+                "sock-send-recv-length",
+                tracepointArgs("sock_send_length") >= 3 && tracepointArgs("sock_recv_length") >= 3,
                 "bytes of read()/write() on inet sockets are not seen per call; TCP byte totals come from the kernel's TCP "
                         + "counters at release, other sockets count their send and receive calls");
         add("tcp-reset-reason", tracepointArgs("tcp_send_reset") >= 3, "resets sent carry no reason");
-        add("sock-error-report", tracepointArgs("inet_sk_error_report") >= 1,
+        add(
+                "sock-error-report",
+                tracepointArgs("inet_sk_error_report") >= 1,
                 "a non-blocking connect's error is taken from its TCP state alone (refused vs timed out not told apart)");
-        add("cgroup-v2", cgroup2 != null, "inet sockets' releases and io_uring-made sockets are not seen: ends come "
-                + "from descriptors (close, exit, exec) and the periodic sweep");
+        add(
+                "cgroup-v2",
+                cgroup2 != null,
+                "inet sockets' releases and io_uring-made sockets are not seen: ends come "
+                        + "from descriptors (close, exit, exec) and the periodic sweep");
         Btf.Type funcIds = btf.find("bpf_func_id", Btf.ENUM);
-        add("bpf-loop", funcIds != null && funcIds.enumValues().containsKey("BPF_FUNC_loop"),
+        add(
+                "bpf-loop",
+                funcIds != null && funcIds.enumValues().containsKey("BPF_FUNC_loop"),
                 "descriptors dropped by exit, exec (close-on-exec) and close_range are not reported one by one: inet "
                         + "sockets still end by the release hook, other families by the periodic sweep");
         // no BTF sign of it: assumed, and taken back when the verifier refuses the hooks for it (Capture)
-        add("cgroup-task-storage", true, "a socket's release takes its cause (close, exit, exec, dup2, "
-                + "close_range) from the descriptor drop before it, and sockets made outside socket() (io_uring) are not "
-                + "recorded as made");
-        add("iter-task-file", btf.find("bpf_iter__task_file", Btf.STRUCT) != null,
+        add(
+                "cgroup-task-storage",
+                true,
+                "a socket's release takes its cause (close, exit, exec, dup2, "
+                        + "close_range) from the descriptor drop before it, and sockets made outside socket() (io_uring) are not "
+                        + "recorded as made");
+        add(
+                "iter-task-file",
+                btf.find("bpf_iter__task_file", Btf.STRUCT) != null,
                 "no start-up inventory: sockets that existed before the start are learnt from their first records");
-        add("iter-netlink", btf.find("bpf_iter__netlink", Btf.STRUCT) != null,
+        add(
+                "iter-netlink",
+                btf.find("bpf_iter__netlink", Btf.STRUCT) != null,
                 "existing netlink sockets have no cookie (they are named by inode anyway)");
         add("file-ref", btf.hasMember("file", "f_ref"), "the file reference count is read from f_count (older layout)");
     }
@@ -62,8 +78,9 @@ public final class KernelFeatures {
         try {
             return new KernelFeatures(Btf.read(btfPath), cgroup2Mount(Path.of("/proc/self/mounts")));
         } catch (IOException e) {
-            throw new io.sockflow.collector.bpf.BpfException("cannot read the kernel's BTF at " + btfPath + " ("
-                    + e.getMessage() + "): check that the file is readable (root or CAP_DAC_READ_SEARCH)",
+            throw new io.sockflow.collector.bpf.BpfException(
+                    "cannot read the kernel's BTF at " + btfPath + " (" + e.getMessage()
+                            + "): check that the file is readable (root or CAP_DAC_READ_SEARCH)",
                     Preflight.EXIT_KERNEL);
         }
     }
@@ -73,8 +90,8 @@ public final class KernelFeatures {
     }
 
     /** The cgroup hooks' variants for kernels whose cgroup programs may not use task storage (6.12 and before). */
-    public static final Map<String, String> PLAIN_CGROUP = Map.of("sock_create", "sock_create_plain",
-            "sock_release", "sock_release_plain");
+    public static final Map<String, String> PLAIN_CGROUP =
+            Map.of("sock_create", "sock_create_plain", "sock_release", "sock_release_plain");
 
     /** Records that this kernel lacks a feature found out only by loading (the verifier's refusal). */
     public void lacks(String feature) {
@@ -136,8 +153,13 @@ public final class KernelFeatures {
     }
 
     /** The programs that walk a descriptor table with bpf_loop (5.17 and later), with their exits. */
-    static final java.util.Set<String> WALKERS = java.util.Set.of("process_exit", "sys_enter_execve", "sys_exit_execve",
-            "sys_enter_execveat", "sys_exit_execveat", "sys_enter_close_range");
+    static final java.util.Set<String> WALKERS = java.util.Set.of(
+            "process_exit",
+            "sys_enter_execve",
+            "sys_exit_execve",
+            "sys_enter_execveat",
+            "sys_exit_execveat",
+            "sys_enter_close_range");
 
     /** Whether a program of this section can run on this kernel, and if not, why (null when it can). */
     public String refusal(String program, String section) {

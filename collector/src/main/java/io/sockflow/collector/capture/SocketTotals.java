@@ -1,5 +1,10 @@
 package io.sockflow.collector.capture;
 
+import static java.lang.foreign.ValueLayout.JAVA_BYTE;
+import static java.lang.foreign.ValueLayout.JAVA_INT_UNALIGNED;
+import static java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED;
+import static java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED;
+
 import io.sockflow.collector.bpf.EventLayout;
 import io.sockflow.collector.bpf.KernelContract;
 import io.sockflow.collector.bpf.Libbpf;
@@ -9,7 +14,6 @@ import io.sockflow.collector.decode.SocketNames;
 import io.sockflow.collector.sys.Libc;
 import io.sockflow.schemas.EventKind;
 import io.sockflow.schemas.SocketEvent;
-
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
@@ -17,11 +21,6 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Consumer;
-
-import static java.lang.foreign.ValueLayout.JAVA_BYTE;
-import static java.lang.foreign.ValueLayout.JAVA_INT_UNALIGNED;
-import static java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED;
-import static java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED;
 
 /**
  * The data path summed in the kernel (map sock_totals, struct sf_totals): one SOCK_TOTALS record per socket that
@@ -33,6 +32,7 @@ import static java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED;
 public final class SocketTotals implements AutoCloseable {
     /** Sockets read at most per interval; the map holds 65,536. */
     private static final int MAX_KEYS = 65_536;
+
     private static final int AF_INET6 = 10;
 
     private final HostInfo host;
@@ -46,16 +46,29 @@ public final class SocketTotals implements AutoCloseable {
     private final MemorySegment keys;
     /** The totals last sent per cookie (bytes and calls both ways, errors both ways): unchanged sockets send nothing. */
     private final Map<Long, long[]> sent = new HashMap<>();
+
     private long lastReadNs;
     private long records;
 
     private static final KernelContract.Struct T = EventLayout.TOTALS;
-    private static final long BYTES_OUT = T.offset("bytes_out"), BYTES_IN = T.offset("bytes_in"),
-            CALLS_OUT = T.offset("calls_out"), CALLS_IN = T.offset("calls_in"), ERRORS_OUT = T.offset("errors_out"),
-            ERRORS_IN = T.offset("errors_in"), LAST_NS = T.offset("last_ns"), SOCK_INO = T.offset("sock_ino"),
-            NETNS = T.offset("netns"), RETRANSMITS = T.offset("retransmits"), SRTT = T.offset("srtt_us"),
-            FAMILY = T.offset("family"), SK_TYPE = T.offset("sk_type"), SK_PROTOCOL = T.offset("sk_protocol"),
-            LPORT = T.offset("lport"), RPORT = T.offset("rport"), LADDR = T.offset("laddr"), RADDR = T.offset("raddr");
+    private static final long BYTES_OUT = T.offset("bytes_out"),
+            BYTES_IN = T.offset("bytes_in"),
+            CALLS_OUT = T.offset("calls_out"),
+            CALLS_IN = T.offset("calls_in"),
+            ERRORS_OUT = T.offset("errors_out"),
+            ERRORS_IN = T.offset("errors_in"),
+            LAST_NS = T.offset("last_ns"),
+            SOCK_INO = T.offset("sock_ino"),
+            NETNS = T.offset("netns"),
+            RETRANSMITS = T.offset("retransmits"),
+            SRTT = T.offset("srtt_us"),
+            FAMILY = T.offset("family"),
+            SK_TYPE = T.offset("sk_type"),
+            SK_PROTOCOL = T.offset("sk_protocol"),
+            LPORT = T.offset("lport"),
+            RPORT = T.offset("rport"),
+            LADDR = T.offset("laddr"),
+            RADDR = T.offset("raddr");
     private static final long[] SUMMED = {BYTES_OUT, BYTES_IN, CALLS_OUT, CALLS_IN, ERRORS_OUT, ERRORS_IN};
 
     public SocketTotals(Capture capture, HostInfo host) {

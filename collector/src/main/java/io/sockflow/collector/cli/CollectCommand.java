@@ -6,22 +6,20 @@ import io.sockflow.collector.capture.KernelCounters;
 import io.sockflow.collector.decode.ContainerResolver;
 import io.sockflow.collector.decode.HostInfo;
 import io.sockflow.collector.decode.SocketEventDecoder;
-import io.sockflow.collector.sockets.SocketCapture;
-import io.sockflow.collector.bpf.RingBufferReader;
 import io.sockflow.collector.output.CaptureFile;
 import io.sockflow.collector.output.JsonEventWriter;
+import io.sockflow.collector.sockets.SocketCapture;
 import io.sockflow.collector.sys.Privileges;
 import io.sockflow.collector.transport.KafkaOutput;
 import io.sockflow.collector.transport.KafkaShipper;
 import io.sockflow.collector.transport.Spool;
 import io.sockflow.collector.transport.TransportException;
+import io.sockflow.schemas.SocketEvent;
 import io.sockflow.schemas.registry.RegistryClient;
 import io.sockflow.schemas.registry.RegistryException;
-import io.sockflow.schemas.SocketEvent;
-
 import java.io.BufferedOutputStream;
-import java.io.FileOutputStream;
 import java.io.FileDescriptor;
+import java.io.FileOutputStream;
 import java.io.OutputStream;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -43,10 +41,20 @@ public final class CollectCommand {
     private final long[] byKind = new long[io.sockflow.schemas.EventKind.values().length];
 
     /** What the collector reports of itself while it runs (for a live view or metrics), refreshed every second. */
-    public record Health(long received, long droppedInKernel, long acked, long spoolDepth, long spoolDropped,
-            long decodeErrors, boolean attached, long kafkaFailed, long spoolBytes, double produceLatencyMs,
-            long registryErrors, long spoolLost, long spoolLostBytes) {
-    }
+    public record Health(
+            long received,
+            long droppedInKernel,
+            long acked,
+            long spoolDepth,
+            long spoolDropped,
+            long decodeErrors,
+            boolean attached,
+            long kafkaFailed,
+            long spoolBytes,
+            double produceLatencyMs,
+            long registryErrors,
+            long spoolLost,
+            long spoolLostBytes) {}
 
     /**
      * The most a stop takes, step by step: detach and drain the kernel's queue, then Kafka's grace, the shipper's
@@ -89,8 +97,8 @@ public final class CollectCommand {
         this.settings = settings;
         System.setProperty("sockflow.log.level", settings.getString(Settings.LOG_LEVEL));
         // log4j read its configuration when the first logger was made, before the settings: the level goes in now
-        org.apache.logging.log4j.core.config.Configurator.setRootLevel(
-                org.apache.logging.log4j.Level.toLevel(settings.getString(Settings.LOG_LEVEL), org.apache.logging.log4j.Level.WARN));
+        org.apache.logging.log4j.core.config.Configurator.setRootLevel(org.apache.logging.log4j.Level.toLevel(
+                settings.getString(Settings.LOG_LEVEL), org.apache.logging.log4j.Level.WARN));
     }
 
     static String usage() {
@@ -117,14 +125,15 @@ public final class CollectCommand {
         Duration duration = settings.duration(Settings.DURATION);
         Duration statsEvery = settings.duration(Settings.STATS_INTERVAL);
         HostInfo host = HostInfo.local(settings.getString(Settings.HOST_NAME));
-        SocketEventDecoder decoder = new SocketEventDecoder(host,
-                ContainerResolver.fromCgroupFs(Path.of("/sys/fs/cgroup")));
+        SocketEventDecoder decoder =
+                new SocketEventDecoder(host, ContainerResolver.fromCgroupFs(Path.of("/sys/fs/cgroup")));
         OutputStream stdout = new BufferedOutputStream(new FileOutputStream(FileDescriptor.out), 1 << 16);
         JsonEventWriter json = new JsonEventWriter(stdout);
         CountDownLatch done = new CountDownLatch(1);
 
         CaptureFile file = settings.getString(Settings.OUTPUT).equals("file")
-                ? CaptureFile.create(Path.of(settings.getString(Settings.FILE))) : null;
+                ? CaptureFile.create(Path.of(settings.getString(Settings.FILE)))
+                : null;
         // Kafka and the metrics endpoint are opened once the programs are attached and the privileges given up, so
         // that no network client or server of the collector ever runs as root
         KafkaOutput[] kafkaRef = new KafkaOutput[1];
@@ -139,7 +148,9 @@ public final class CollectCommand {
                 json.write(e);
             }
         };
-        Path statusFile = settings.getString(Settings.STATUS_FILE) == null ? null : Path.of(settings.getString(Settings.STATUS_FILE));
+        Path statusFile = settings.getString(Settings.STATUS_FILE) == null
+                ? null
+                : Path.of(settings.getString(Settings.STATUS_FILE));
         Runnable attached = () -> {
             Privileges.Identity who = runAs();
             boolean keptRoot = who != null && who.uid() != 0 && Capture.bpfNeedsCapability();
@@ -155,7 +166,10 @@ public final class CollectCommand {
                     handOver(Path.of(settings.getString(Settings.SPOOL_DIR)), who);
                     // the Kafka client reads its version from its jar when first used; read it while root may
                     try {
-                        Class.forName("org.apache.kafka.common.utils.AppInfoParser", true, getClass().getClassLoader());
+                        Class.forName(
+                                "org.apache.kafka.common.utils.AppInfoParser",
+                                true,
+                                getClass().getClassLoader());
                     } catch (ClassNotFoundException ignored) {
                         // no Kafka client: openKafka says so
                     }
@@ -163,8 +177,10 @@ public final class CollectCommand {
                 try {
                     Privileges.switchTo(who);
                 } catch (IllegalStateException e) {
-                    throw new io.sockflow.collector.bpf.BpfException("after attaching: " + e.getMessage()
-                            + ": grant CAP_SETUID and CAP_SETGID, or keep root with --run-as root", 4);
+                    throw new io.sockflow.collector.bpf.BpfException(
+                            "after attaching: " + e.getMessage()
+                                    + ": grant CAP_SETUID and CAP_SETGID, or keep root with --run-as root",
+                            4);
                 }
             }
             if (settings.getString(Settings.OUTPUT).equals("kafka")) {
@@ -176,9 +192,14 @@ public final class CollectCommand {
             // what the spool's recovery found is known now, before the first poll of the ring buffer
             health = health(new Capture.Stats(0, 0, 0, 0, 0), false, kafkaRef[0], registry);
             if (settings.getInt(Settings.METRICS_PORT) > 0) {
-                metricsRef[0] = CollectorMetrics.serve(settings.getString(Settings.METRICS_ADDRESS),
-                        settings.getInt(Settings.METRICS_PORT), settings.getPassword(Settings.METRICS_USER_INFO) == null
-                                ? null : settings.getPassword(Settings.METRICS_USER_INFO).value(), this);
+                metricsRef[0] = CollectorMetrics.serve(
+                        settings.getString(Settings.METRICS_ADDRESS),
+                        settings.getInt(Settings.METRICS_PORT),
+                        settings.getPassword(Settings.METRICS_USER_INFO) == null
+                                ? null
+                                : settings.getPassword(Settings.METRICS_USER_INFO)
+                                        .value(),
+                        this);
             }
             // said once everything is open, so that a broker or registry that cannot be reached stays the one line
             System.err.println("sockflow: attached; running as " + Privileges.describe()
@@ -187,17 +208,20 @@ public final class CollectCommand {
         // on SIGINT/SIGTERM: ask the loop to stop, and hold the JVM until it has detached and drained. Registered
         // before the programs are attached, so a signal during start-up still ends in a clean stop and a report.
         // The JVM halts when this hook returns, so it waits the whole stop budget (and a margin), not less.
-        Thread hook = new Thread(() -> {
-            stop.countDown();
-            try {
-                long limit = stopBudget().plusSeconds(5).toSeconds();
-                if (!done.await(limit, TimeUnit.SECONDS)) {
-                    System.err.println("sockflow: the stop took longer than " + limit + " s; exiting before it ended");
-                }
-            } catch (InterruptedException ignored) {
-                Thread.currentThread().interrupt();
-            }
-        }, "sockflow-stop");
+        Thread hook = new Thread(
+                () -> {
+                    stop.countDown();
+                    try {
+                        long limit = stopBudget().plusSeconds(5).toSeconds();
+                        if (!done.await(limit, TimeUnit.SECONDS)) {
+                            System.err.println(
+                                    "sockflow: the stop took longer than " + limit + " s; exiting before it ended");
+                        }
+                    } catch (InterruptedException ignored) {
+                        Thread.currentThread().interrupt();
+                    }
+                },
+                "sockflow-stop");
         Runtime.getRuntime().addShutdownHook(hook);
         long parent = settings.getLong(Settings.EXIT_WITH_PID);
         if (parent > 0) {
@@ -207,9 +231,10 @@ public final class CollectCommand {
         CollectorMetrics metrics = null;
         // with Kafka the spool folder is the collector's own: the live sockets are kept there between runs
         Path state = settings.getString(Settings.OUTPUT).equals("kafka")
-                ? Path.of(settings.getString(Settings.SPOOL_DIR)).resolve("live-sockets.tsv") : null;
-        try (SocketCapture sockets = new SocketCapture(captureOptions(), decoder,
-                settings.duration(Settings.SWEEP_INTERVAL), state, write, attached)) {
+                ? Path.of(settings.getString(Settings.SPOOL_DIR)).resolve("live-sockets.tsv")
+                : null;
+        try (SocketCapture sockets = new SocketCapture(
+                captureOptions(), decoder, settings.duration(Settings.SWEEP_INTERVAL), state, write, attached)) {
             kafka = kafkaRef[0];
             metrics = metricsRef[0];
             Capture capture = sockets.capture();
@@ -259,7 +284,8 @@ public final class CollectCommand {
             }
             if (file != null) {
                 file.close();
-                System.err.println("sockflow: " + file.count() + " events recorded in " + settings.getString(Settings.FILE));
+                System.err.println(
+                        "sockflow: " + file.count() + " events recorded in " + settings.getString(Settings.FILE));
             }
             Capture.Stats s = capture.stats();
             System.err.println("sockflow: " + describe(s) + describe(sockets.tracker(), written()) + describe(kafka));
@@ -291,7 +317,8 @@ public final class CollectCommand {
     /** Whom the collector becomes after attaching; null: it stays as it is. */
     private static String unprivilegedBpf() {
         try {
-            return java.nio.file.Files.readString(Path.of("/proc/sys/kernel/unprivileged_bpf_disabled")).strip();
+            return java.nio.file.Files.readString(Path.of("/proc/sys/kernel/unprivileged_bpf_disabled"))
+                    .strip();
         } catch (java.io.IOException e) {
             return "?";
         }
@@ -324,23 +351,33 @@ public final class CollectCommand {
     KafkaOutput openKafka() {
         RegistryClient.Config rc = RegistryClient.Config.of(settings.getString(Settings.REGISTRY_URL));
         if (settings.getPassword(Settings.REGISTRY_USER_INFO) != null) {
-            rc = rc.withBasicAuth(settings.getPassword(Settings.REGISTRY_USER_INFO).value());
+            rc = rc.withBasicAuth(
+                    settings.getPassword(Settings.REGISTRY_USER_INFO).value());
         }
         if (settings.getString(Settings.REGISTRY_TRUSTSTORE) != null) {
-            rc = rc.withTrustStore(Path.of(settings.getString(Settings.REGISTRY_TRUSTSTORE)),
-                    settings.getPassword(Settings.REGISTRY_TRUSTSTORE_PASSWORD) == null ? null
-                            : settings.getPassword(Settings.REGISTRY_TRUSTSTORE_PASSWORD).value());
+            rc = rc.withTrustStore(
+                    Path.of(settings.getString(Settings.REGISTRY_TRUSTSTORE)),
+                    settings.getPassword(Settings.REGISTRY_TRUSTSTORE_PASSWORD) == null
+                            ? null
+                            : settings.getPassword(Settings.REGISTRY_TRUSTSTORE_PASSWORD)
+                                    .value());
         }
         String extra = settings.getString(Settings.KAFKA_CONFIG);
         java.util.Map<String, Object> client = KafkaOutput.clientConfig(extra == null ? null : Path.of(extra));
         client.putIfAbsent("compression.type", settings.getString(Settings.COMPRESSION));
-        KafkaOutput.Options o = new KafkaOutput.Options(settings.getString(Settings.BOOTSTRAP_SERVERS),
-                settings.getString(Settings.TOPIC), settings.getInt(Settings.TOPIC_PARTITIONS),
-                settings.getShort(Settings.TOPIC_REPLICATION), client, Path.of(settings.getString(Settings.SPOOL_DIR)),
+        KafkaOutput.Options o = new KafkaOutput.Options(
+                settings.getString(Settings.BOOTSTRAP_SERVERS),
+                settings.getString(Settings.TOPIC),
+                settings.getInt(Settings.TOPIC_PARTITIONS),
+                settings.getShort(Settings.TOPIC_REPLICATION),
+                client,
+                Path.of(settings.getString(Settings.SPOOL_DIR)),
                 settings.getLong(Settings.SPOOL_MAX_BYTES),
-                settings.getString(Settings.SPOOL_FULL_POLICY).equals("drop-oldest") ? Spool.FullPolicy.DROP_OLDEST
+                settings.getString(Settings.SPOOL_FULL_POLICY).equals("drop-oldest")
+                        ? Spool.FullPolicy.DROP_OLDEST
                         : Spool.FullPolicy.DROP_NEWEST,
-                settings.getLong(Settings.BUFFER_MEMORY), settings.duration(Settings.SPOOL_FSYNC_INTERVAL));
+                settings.getLong(Settings.BUFFER_MEMORY),
+                settings.duration(Settings.SPOOL_FSYNC_INTERVAL));
         try {
             registry = new RegistryClient(rc);
             return new KafkaOutput(o, registry);
@@ -352,10 +389,20 @@ public final class CollectCommand {
 
     private static Health health(Capture.Stats s, boolean attached, KafkaOutput kafka, RegistryClient registry) {
         KafkaShipper.Stats k = kafka == null ? null : kafka.stats();
-        return new Health(s.received(), s.dropped(), k == null ? 0 : k.acked(), k == null ? 0 : k.spoolDepth(),
-                k == null ? 0 : k.spoolDropped(), s.sinkErrors(), attached, k == null ? 0 : k.failed(),
-                k == null ? 0 : k.spoolBytes(), k == null ? 0 : k.meanLatencyMs(), registry == null ? 0 : registry.errors(),
-                k == null ? 0 : k.spoolCorrupt(), k == null ? 0 : k.spoolLostBytes());
+        return new Health(
+                s.received(),
+                s.dropped(),
+                k == null ? 0 : k.acked(),
+                k == null ? 0 : k.spoolDepth(),
+                k == null ? 0 : k.spoolDropped(),
+                s.sinkErrors(),
+                attached,
+                k == null ? 0 : k.failed(),
+                k == null ? 0 : k.spoolBytes(),
+                k == null ? 0 : k.meanLatencyMs(),
+                registry == null ? 0 : registry.errors(),
+                k == null ? 0 : k.spoolCorrupt(),
+                k == null ? 0 : k.spoolLostBytes());
     }
 
     static String describe(KafkaOutput kafka) {
@@ -363,39 +410,53 @@ public final class CollectCommand {
             return "";
         }
         KafkaShipper.Stats k = kafka.stats();
-        return String.format("; Kafka: %d acknowledged, %d in flight, spool %d records (%d bytes), "
+        return String.format(
+                "; Kafka: %d acknowledged, %d in flight, spool %d records (%d bytes), "
                         + "%d dropped by the spool policy, %d lost to spool damage (%d bytes), %d refused",
-                k.acked(), k.inFlight(), k.spoolDepth(), k.spoolBytes(), k.spoolDropped(),
-                k.spoolCorrupt(), k.spoolLostBytes(), k.failed());
+                k.acked(),
+                k.inFlight(),
+                k.spoolDepth(),
+                k.spoolBytes(),
+                k.spoolDropped(),
+                k.spoolCorrupt(),
+                k.spoolLostBytes(),
+                k.failed());
     }
 
     /** What this kernel lacks, one line each, and what sockflow does without it; what the inventory found. */
     static java.util.List<String> kernelReport(SocketCapture sockets) {
         java.util.List<String> lines = new java.util.ArrayList<>();
-        for (io.sockflow.collector.capture.KernelFeatures.Feature f : sockets.capture().kernel().all()) {
+        for (io.sockflow.collector.capture.KernelFeatures.Feature f :
+                sockets.capture().kernel().all()) {
             if (!f.present()) {
                 lines.add("this kernel lacks " + f.name() + ": " + f.without());
             }
         }
         sockets.capture().switchedOff().forEach((p, why) -> lines.add("program " + p + " is off: " + why));
-        lines.add("inventory: " + sockets.inventoried() + " socket descriptors of processes that existed before the start ("
+        lines.add("inventory: " + sockets.inventoried()
+                + " socket descriptors of processes that existed before the start ("
                 + sockets.inventoryNanos() / 1_000_000 + " ms)");
         return lines;
     }
 
     /** What the socket tracker did: records written, and what it left out or made itself. */
     static String describe(io.sockflow.collector.sockets.SocketTracker.Stats t, long written) {
-        return String.format("; %d records written (%d of sockflow's own or filtered processes left out, %d kernel "
+        return String.format(
+                "; %d records written (%d of sockflow's own or filtered processes left out, %d kernel "
                         + "records after their socket's release, %d ends found by the sweep, %d owners taken "
-                        + "over, %d records without a known owner)", written, t.excluded(), t.afterRelease(),
-                t.sweptEnds(), t.ownerChanges(), t.unknownOwners());
+                        + "over, %d records without a known owner)",
+                written, t.excluded(), t.afterRelease(), t.sweptEnds(), t.ownerChanges(), t.unknownOwners());
     }
 
     static String describe(Capture.Stats s) {
-        return String.format("%d events received, %d dropped in the kernel (ring buffer full)%s%s%s",
-                s.received(), s.dropped(),
-                s.totalsFull() > 0 ? ", " + s.totalsFull() + " sends and receives recorded per call (the kernel's "
-                        + "per-socket totals were full)" : "",
+        return String.format(
+                "%d events received, %d dropped in the kernel (ring buffer full)%s%s%s",
+                s.received(),
+                s.dropped(),
+                s.totalsFull() > 0
+                        ? ", " + s.totalsFull() + " sends and receives recorded per call (the kernel's "
+                                + "per-socket totals were full)"
+                        : "",
                 s.sinkErrors() > 0 ? ", " + s.sinkErrors() + " failed to decode" : "",
                 s.inFlight() > 0 ? ", " + s.inFlight() + " still queued" : "");
     }

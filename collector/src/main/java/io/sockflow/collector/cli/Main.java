@@ -1,25 +1,26 @@
 package io.sockflow.collector.cli;
 
 import io.sockflow.collector.bpf.BpfException;
-import org.apache.kafka.common.config.ConfigException;
-
 import java.util.Arrays;
 import java.util.List;
+import org.apache.kafka.common.config.ConfigException;
 
 /** Entry point of the collector: {@code sockflow collect [settings]}. */
 public final class Main {
-    private Main() {
-    }
+    private Main() {}
 
     public static void main(String[] argv) {
-        io.sockflow.collector.sys.Privileges.privateFiles(); // the spool, a capture file, the status file: the owner's alone
+        io.sockflow.collector.sys.Privileges
+                .privateFiles(); // the spool, a capture file, the status file: the owner's alone
         System.exit(run(argv));
     }
 
     /** Runs a command and returns its exit code; every expected failure is one line on standard error. */
     public static int run(String[] argv) {
         List<String> args = Arrays.asList(argv);
-        if (args.isEmpty() || args.getFirst().equals("--help") || args.getFirst().equals("help")) {
+        if (args.isEmpty()
+                || args.getFirst().equals("--help")
+                || args.getFirst().equals("help")) {
             System.out.print(usage());
             return args.isEmpty() ? 2 : 0;
         }
@@ -70,7 +71,7 @@ public final class Main {
                   sql       Flink SQL on the jobs' results (./sockflow sql --help)
                   config    every setting of up, the collector and the jobs (./sockflow config --explain)
                   test      run the test suite (./sockflow test)
-                
+
                 Run `sockflow COMMAND --help` for a command's settings.
                 """;
     }

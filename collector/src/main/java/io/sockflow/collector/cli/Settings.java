@@ -5,15 +5,14 @@ import io.sockflow.schemas.config.Durations;
 import io.sockflow.schemas.config.Explain;
 import io.sockflow.schemas.config.Flags;
 import io.sockflow.schemas.config.Validators;
-import org.apache.kafka.common.config.AbstractConfig;
-import org.apache.kafka.common.config.ConfigDef;
-import org.apache.kafka.common.config.ConfigException;
-
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import org.apache.kafka.common.config.AbstractConfig;
+import org.apache.kafka.common.config.ConfigDef;
+import org.apache.kafka.common.config.ConfigException;
 
 /**
  * Every setting of the collector, declared once (name, type, default, allowed values, documentation) with Kafka's
@@ -38,6 +37,7 @@ public final class Settings extends AbstractConfig {
     public static final String CONFIG_FILE = Flags.CONFIG;
     /** Environment variables of collector settings: SOCKFLOW_RING_BUFFER_BYTES for ring.buffer.bytes. */
     public static final String ENV_PREFIX = "SOCKFLOW_";
+
     public static final String BOOTSTRAP_SERVERS = "bootstrap.servers";
     public static final String REGISTRY_URL = "registry.url";
     public static final String REGISTRY_USER_INFO = "registry.basic.auth.user.info";
@@ -67,111 +67,290 @@ public final class Settings extends AbstractConfig {
     public static final String EXIT_WITH_PID = "exit.with.pid";
 
     public static final ConfigDef DEFINITION = new ConfigDef()
-            .define(OUTPUT, ConfigDef.Type.STRING, "json", ConfigDef.ValidString.in("json", "kafka", "file"),
-                    ConfigDef.Importance.HIGH, "Where events go: json (one JSON object per event on standard output), "
+            .define(
+                    OUTPUT,
+                    ConfigDef.Type.STRING,
+                    "json",
+                    ConfigDef.ValidString.in("json", "kafka", "file"),
+                    ConfigDef.Importance.HIGH,
+                    "Where events go: json (one JSON object per event on standard output), "
                             + "kafka (Avro via the schema registry) or file (an Avro container file, --file: a recorded "
                             + "capture that `sockflow up --replay` plays back).")
-            .define(FILE, ConfigDef.Type.STRING, "capture.avro", ConfigDef.Importance.MEDIUM,
+            .define(
+                    FILE,
+                    ConfigDef.Type.STRING,
+                    "capture.avro",
+                    ConfigDef.Importance.MEDIUM,
                     "The Avro file that --output file writes (overwritten).")
-            .define(BOOTSTRAP_SERVERS, ConfigDef.Type.STRING, "127.0.0.1:9092", Validators.hostPorts(), ConfigDef.Importance.HIGH,
+            .define(
+                    BOOTSTRAP_SERVERS,
+                    ConfigDef.Type.STRING,
+                    "127.0.0.1:9092",
+                    Validators.hostPorts(),
+                    ConfigDef.Importance.HIGH,
                     "Kafka brokers to write to (output kafka), host:port[,host:port].")
-            .define(REGISTRY_URL, ConfigDef.Type.STRING, "http://127.0.0.1:8081", Validators.urls(), ConfigDef.Importance.HIGH,
+            .define(
+                    REGISTRY_URL,
+                    ConfigDef.Type.STRING,
+                    "http://127.0.0.1:8081",
+                    Validators.urls(),
+                    ConfigDef.Importance.HIGH,
                     "Confluent-compatible schema registry URL(s), comma-separated (output kafka).")
-            .define(REGISTRY_USER_INFO, ConfigDef.Type.PASSWORD, null, ConfigDef.Importance.LOW,
+            .define(
+                    REGISTRY_USER_INFO,
+                    ConfigDef.Type.PASSWORD,
+                    null,
+                    ConfigDef.Importance.LOW,
                     "user:password for the registry's basic authentication.")
-            .define(REGISTRY_TRUSTSTORE, ConfigDef.Type.STRING, null, ConfigDef.Importance.LOW,
+            .define(
+                    REGISTRY_TRUSTSTORE,
+                    ConfigDef.Type.STRING,
+                    null,
+                    ConfigDef.Importance.LOW,
                     "Trust store (PKCS12/JKS) for a registry behind TLS.")
-            .define(REGISTRY_TRUSTSTORE_PASSWORD, ConfigDef.Type.PASSWORD, null, ConfigDef.Importance.LOW,
+            .define(
+                    REGISTRY_TRUSTSTORE_PASSWORD,
+                    ConfigDef.Type.PASSWORD,
+                    null,
+                    ConfigDef.Importance.LOW,
                     "Password of that trust store.")
-            .define(TOPIC, ConfigDef.Type.STRING, "sockflow.events", new ConfigDef.NonEmptyString(),
-                    ConfigDef.Importance.MEDIUM, "Topic the events go to; created when missing.")
-            .define(TOPIC_PARTITIONS, ConfigDef.Type.INT, 6, ConfigDef.Range.between(1, 10_000),
-                    ConfigDef.Importance.LOW, "Partitions of the topic when the collector creates it.")
-            .define(TOPIC_REPLICATION, ConfigDef.Type.SHORT, (short) -1, ConfigDef.Importance.LOW,
+            .define(
+                    TOPIC,
+                    ConfigDef.Type.STRING,
+                    "sockflow.events",
+                    new ConfigDef.NonEmptyString(),
+                    ConfigDef.Importance.MEDIUM,
+                    "Topic the events go to; created when missing.")
+            .define(
+                    TOPIC_PARTITIONS,
+                    ConfigDef.Type.INT,
+                    6,
+                    ConfigDef.Range.between(1, 10_000),
+                    ConfigDef.Importance.LOW,
+                    "Partitions of the topic when the collector creates it.")
+            .define(
+                    TOPIC_REPLICATION,
+                    ConfigDef.Type.SHORT,
+                    (short) -1,
+                    ConfigDef.Importance.LOW,
                     "Replication factor when the collector creates the topic; -1 takes the broker's default.")
-            .define(KAFKA_CONFIG, ConfigDef.Type.STRING, null, ConfigDef.Importance.LOW,
+            .define(
+                    KAFKA_CONFIG,
+                    ConfigDef.Type.STRING,
+                    null,
+                    ConfigDef.Importance.LOW,
                     "Properties file of extra Kafka client settings (security.protocol, sasl.*, ssl.*).")
-            .define(COMPRESSION, ConfigDef.Type.STRING, "lz4",
-                    ConfigDef.ValidString.in("none", "gzip", "snappy", "lz4", "zstd"), ConfigDef.Importance.LOW,
+            .define(
+                    COMPRESSION,
+                    ConfigDef.Type.STRING,
+                    "lz4",
+                    ConfigDef.ValidString.in("none", "gzip", "snappy", "lz4", "zstd"),
+                    ConfigDef.Importance.LOW,
                     "Compression of the producer's batches.")
-            .define(SPOOL_DIR, ConfigDef.Type.STRING, "/var/lib/sockflow/spool", ConfigDef.Importance.MEDIUM,
+            .define(
+                    SPOOL_DIR,
+                    ConfigDef.Type.STRING,
+                    "/var/lib/sockflow/spool",
+                    ConfigDef.Importance.MEDIUM,
                     "Folder of the on-disk spool that holds events while Kafka is unreachable.")
-            .define(SPOOL_MAX_BYTES, ConfigDef.Type.LONG, 1L << 30, ConfigDef.Range.atLeast(64 * 1024),
-                    ConfigDef.Importance.MEDIUM, "Most the spool may hold on disk, in bytes.")
-            .define(SPOOL_FULL_POLICY, ConfigDef.Type.STRING, "drop-newest",
-                    ConfigDef.ValidString.in("drop-newest", "drop-oldest"), ConfigDef.Importance.MEDIUM,
+            .define(
+                    SPOOL_MAX_BYTES,
+                    ConfigDef.Type.LONG,
+                    1L << 30,
+                    ConfigDef.Range.atLeast(64 * 1024),
+                    ConfigDef.Importance.MEDIUM,
+                    "Most the spool may hold on disk, in bytes.")
+            .define(
+                    SPOOL_FULL_POLICY,
+                    ConfigDef.Type.STRING,
+                    "drop-newest",
+                    ConfigDef.ValidString.in("drop-newest", "drop-oldest"),
+                    ConfigDef.Importance.MEDIUM,
                     "When the spool is full: drop-newest keeps what is spooled, drop-oldest makes room; every "
                             + "dropped event is counted.")
-            .define(SPOOL_FSYNC_INTERVAL, ConfigDef.Type.STRING, "1s", Validators.duration(),
-                    ConfigDef.Importance.LOW, "Most time between spooling an event and putting it on disk (fsync): "
+            .define(
+                    SPOOL_FSYNC_INTERVAL,
+                    ConfigDef.Type.STRING,
+                    "1s",
+                    Validators.duration(),
+                    ConfigDef.Importance.LOW,
+                    "Most time between spooling an event and putting it on disk (fsync): "
                             + "what a power loss can cost. A finished segment is fsynced at once, and everything at "
                             + "a clean stop. 0 fsyncs every event (slow).")
-            .define(BUFFER_MEMORY, ConfigDef.Type.LONG, 64L << 20, ConfigDef.Range.between(64 * 1024, 1L << 34),
-                    ConfigDef.Importance.LOW, "Bytes of events the producer holds in memory; past that they are spooled.")
-            .define(DURATION, ConfigDef.Type.STRING, "0", Validators.duration(), ConfigDef.Importance.MEDIUM,
+            .define(
+                    BUFFER_MEMORY,
+                    ConfigDef.Type.LONG,
+                    64L << 20,
+                    ConfigDef.Range.between(64 * 1024, 1L << 34),
+                    ConfigDef.Importance.LOW,
+                    "Bytes of events the producer holds in memory; past that they are spooled.")
+            .define(
+                    DURATION,
+                    ConfigDef.Type.STRING,
+                    "0",
+                    Validators.duration(),
+                    ConfigDef.Importance.MEDIUM,
                     "Stop by itself after this long (e.g. 30s, 5m, 1h); 0 runs until interrupted.")
-            .define(PID_INCLUDE, ConfigDef.Type.LIST, "", Validators.idList(8), ConfigDef.Importance.MEDIUM,
+            .define(
+                    PID_INCLUDE,
+                    ConfigDef.Type.LIST,
+                    "",
+                    Validators.idList(8),
+                    ConfigDef.Importance.MEDIUM,
                     "Capture only these process ids (comma-separated, at most 8); empty captures every process.")
-            .define(PID_EXCLUDE, ConfigDef.Type.LIST, "", Validators.idList(7), ConfigDef.Importance.MEDIUM,
+            .define(
+                    PID_EXCLUDE,
+                    ConfigDef.Type.LIST,
+                    "",
+                    Validators.idList(7),
+                    ConfigDef.Importance.MEDIUM,
                     "Never capture these process ids (at most 7; the collector's own pid is added unless exclude.self=false).")
-            .define(CGROUP_INCLUDE, ConfigDef.Type.LIST, "", Validators.idList(4), ConfigDef.Importance.LOW,
+            .define(
+                    CGROUP_INCLUDE,
+                    ConfigDef.Type.LIST,
+                    "",
+                    Validators.idList(4),
+                    ConfigDef.Importance.LOW,
                     "Capture only these cgroup v2 ids (inode numbers of cgroup directories, at most 4).")
-            .define(CGROUP_EXCLUDE, ConfigDef.Type.LIST, "", Validators.idList(4), ConfigDef.Importance.LOW,
+            .define(
+                    CGROUP_EXCLUDE,
+                    ConfigDef.Type.LIST,
+                    "",
+                    Validators.idList(4),
+                    ConfigDef.Importance.LOW,
                     "Never capture these cgroup v2 ids (at most 4).")
-            .define(TRACEPOINT_GROUPS, ConfigDef.Type.LIST, "sock,tcp,skb,net,xdp,udp",
-                    ConfigDef.ValidList.in(true, "sock", "tcp", "skb", "net", "xdp", "udp"), ConfigDef.Importance.MEDIUM,
+            .define(
+                    TRACEPOINT_GROUPS,
+                    ConfigDef.Type.LIST,
+                    "sock,tcp,skb,net,xdp,udp",
+                    ConfigDef.ValidList.in(true, "sock", "tcp", "skb", "net", "xdp", "udp"),
+                    ConfigDef.Importance.MEDIUM,
                     "Kernel tracepoint groups to record besides the system calls (empty for none): sock (TCP state "
                             + "changes, bytes of every send and receive), tcp (retransmits, resets, RTT), skb (drops by "
                             + "reason), net (packets per interface), xdp (XDP errors), udp (receive-queue overflows).")
-            .define(COUNTERS_INTERVAL, ConfigDef.Type.STRING, "10s", Validators.duration(), ConfigDef.Importance.LOW,
+            .define(
+                    COUNTERS_INTERVAL,
+                    ConfigDef.Type.STRING,
+                    "10s",
+                    Validators.duration(),
+                    ConfigDef.Importance.LOW,
                     "How often the counters aggregated in the kernel (RTT, drops, interfaces, XDP, UDP overflows) are "
                             + "read, reset and emitted as records.")
-            .define(DATA_PATH, ConfigDef.Type.STRING, "aggregate", ConfigDef.ValidString.in("aggregate", "per-call"),
+            .define(
+                    DATA_PATH,
+                    ConfigDef.Type.STRING,
+                    "aggregate",
+                    ConfigDef.ValidString.in("aggregate", "per-call"),
                     ConfigDef.Importance.MEDIUM,
                     "How sends and receives of inet sockets are recorded: aggregate (summed per socket in the kernel: "
                             + "one SOCK_TOTALS record per socket per --aggregate-interval while it moves data and one "
                             + "at its end) or per-call (a record for every call, for forensics; costs far more). "
                             + "Datagram sends and receives keep their per-call records either way (each names its peer).")
-            .define(AGGREGATE_INTERVAL, ConfigDef.Type.STRING, "5s", Validators.duration(), ConfigDef.Importance.LOW,
+            .define(
+                    AGGREGATE_INTERVAL,
+                    ConfigDef.Type.STRING,
+                    "5s",
+                    Validators.duration(),
+                    ConfigDef.Importance.LOW,
                     "How often, with --data-path aggregate, every socket's totals are read and sent (more than 0, at "
                             + "most 10s).")
-            .define(SWEEP_INTERVAL, ConfigDef.Type.STRING, "30s", Validators.duration(), ConfigDef.Importance.LOW,
+            .define(
+                    SWEEP_INTERVAL,
+                    ConfigDef.Type.STRING,
+                    "30s",
+                    Validators.duration(),
+                    ConfigDef.Importance.LOW,
                     "How often every process's socket descriptors are walked (about 20 ms per 10,000 sockets) to end "
                             + "sockets that went without their end being seen (a dropped record, a unix socket released "
                             + "by a late reference) and to learn sockets whose birth was not seen; 0 turns the sweep off.")
-            .define(METRICS_PORT, ConfigDef.Type.INT, 0, ConfigDef.Range.between(0, 65535), ConfigDef.Importance.MEDIUM,
+            .define(
+                    METRICS_PORT,
+                    ConfigDef.Type.INT,
+                    0,
+                    ConfigDef.Range.between(0, 65535),
+                    ConfigDef.Importance.MEDIUM,
                     "Serve Prometheus metrics (events by kind, kernel drops, Kafka acks and failures, spool depth, "
                             + "produce latency, registry errors) at http://ADDRESS:PORT/metrics; 0 serves none.")
-            .define(METRICS_ADDRESS, ConfigDef.Type.STRING, "127.0.0.1", ConfigDef.Importance.LOW,
+            .define(
+                    METRICS_ADDRESS,
+                    ConfigDef.Type.STRING,
+                    "127.0.0.1",
+                    ConfigDef.Importance.LOW,
                     "Address the metrics endpoint listens on. Loopback by default; any other address needs "
                             + "--metrics-basic-auth-user-info, so that it is never open without authentication.")
-            .define(METRICS_USER_INFO, ConfigDef.Type.PASSWORD, null, ConfigDef.Importance.LOW,
+            .define(
+                    METRICS_USER_INFO,
+                    ConfigDef.Type.PASSWORD,
+                    null,
+                    ConfigDef.Importance.LOW,
                     "user:password a scraper must send (HTTP basic authentication) to read the metrics.")
-            .define(RUN_AS, ConfigDef.Type.STRING, "auto", ConfigDef.Importance.MEDIUM,
+            .define(
+                    RUN_AS,
+                    ConfigDef.Type.STRING,
+                    "auto",
+                    ConfigDef.Importance.MEDIUM,
                     "Who the collector becomes once its programs are attached, giving up every capability (a "
                             + "user name or uid[:gid]); auto: the user who ran sudo, else it stays as started and says so; root keeps "
                             + "root and its capabilities. Only a collector started as root switches.")
-            .define(EXIT_WITH_PID, ConfigDef.Type.LONG, 0L, ConfigDef.Range.atLeast(0), ConfigDef.Importance.LOW,
+            .define(
+                    EXIT_WITH_PID,
+                    ConfigDef.Type.LONG,
+                    0L,
+                    ConfigDef.Range.atLeast(0),
+                    ConfigDef.Importance.LOW,
                     "Stop (cleanly) when the process with this pid ends: sockflow up gives its own, so that a killed "
                             + "up leaves no collector behind; 0: none.")
-            .define(STATUS_FILE, ConfigDef.Type.STRING, null, ConfigDef.Importance.LOW,
+            .define(
+                    STATUS_FILE,
+                    ConfigDef.Type.STRING,
+                    null,
+                    ConfigDef.Importance.LOW,
                     "A file the collector rewrites every second with its counters (name=value lines), for a "
                             + "process that shows them (sockflow up's live view).")
-            .define(EXCLUDE_SELF, ConfigDef.Type.BOOLEAN, true, ConfigDef.Importance.LOW,
+            .define(
+                    EXCLUDE_SELF,
+                    ConfigDef.Type.BOOLEAN,
+                    true,
+                    ConfigDef.Importance.LOW,
                     "Leave the collector's own process out, so its own traffic never feeds back into the capture.")
-            .define(RING_BUFFER_BYTES, ConfigDef.Type.INT, 16 * 1024 * 1024, Validators.powerOfTwo(4096, 1 << 30),
+            .define(
+                    RING_BUFFER_BYTES,
+                    ConfigDef.Type.INT,
+                    16 * 1024 * 1024,
+                    Validators.powerOfTwo(4096, 1 << 30),
                     ConfigDef.Importance.MEDIUM,
                     "Size of the kernel ring buffer in bytes: a power of two from 4096 to 1073741824. Larger absorbs longer bursts.")
-            .define(BTF_PATH, ConfigDef.Type.STRING, "/sys/kernel/btf/vmlinux", ConfigDef.Importance.LOW,
+            .define(
+                    BTF_PATH,
+                    ConfigDef.Type.STRING,
+                    "/sys/kernel/btf/vmlinux",
+                    ConfigDef.Importance.LOW,
                     "Kernel BTF to relocate the programs against (a BTFHub file for kernels that lack /sys/kernel/btf/vmlinux).")
-            .define(TRACEFS_PATH, ConfigDef.Type.STRING, "/sys/kernel/tracing", ConfigDef.Importance.LOW,
+            .define(
+                    TRACEFS_PATH,
+                    ConfigDef.Type.STRING,
+                    "/sys/kernel/tracing",
+                    ConfigDef.Importance.LOW,
                     "Where tracefs is mounted; the collector mounts it there when it is absent.")
-            .define(HOST_NAME, ConfigDef.Type.STRING, null, ConfigDef.Importance.LOW,
+            .define(
+                    HOST_NAME,
+                    ConfigDef.Type.STRING,
+                    null,
+                    ConfigDef.Importance.LOW,
                     "Host name written into every event; the kernel's hostname by default.")
-            .define(STATS_INTERVAL, ConfigDef.Type.STRING, "0", Validators.duration(), ConfigDef.Importance.LOW,
+            .define(
+                    STATS_INTERVAL,
+                    ConfigDef.Type.STRING,
+                    "0",
+                    Validators.duration(),
+                    ConfigDef.Importance.LOW,
                     "Print capture counters (events, drops) to standard error this often; 0 prints them only at the end.")
-            .define(LOG_LEVEL, ConfigDef.Type.STRING, "warn",
-                    ConfigDef.ValidString.in("error", "warn", "info", "debug", "trace"), ConfigDef.Importance.LOW,
+            .define(
+                    LOG_LEVEL,
+                    ConfigDef.Type.STRING,
+                    "warn",
+                    ConfigDef.ValidString.in("error", "warn", "info", "debug", "trace"),
+                    ConfigDef.Importance.LOW,
                     "How much the collector logs to standard error.");
 
     private Settings(Map<String, Object> values) {
@@ -181,7 +360,8 @@ public final class Settings extends AbstractConfig {
             throw new ConfigException("--metrics-address " + address + " opens the metrics endpoint beyond this host: "
                     + "give --metrics-basic-auth-user-info user:password too, or leave it on 127.0.0.1");
         }
-        if (getPassword(METRICS_USER_INFO) != null && !getPassword(METRICS_USER_INFO).value().contains(":")) {
+        if (getPassword(METRICS_USER_INFO) != null
+                && !getPassword(METRICS_USER_INFO).value().contains(":")) {
             throw new ConfigException("--metrics-basic-auth-user-info needs the form user:password");
         }
         java.time.Duration every = duration(AGGREGATE_INTERVAL);

@@ -15,14 +15,16 @@ import java.util.Map;
  * shows them (sockflow up's live view) needs no port and no privilege to read them.
  */
 public final class StatusFile {
-    private StatusFile() {
-    }
+    private StatusFile() {}
 
     static void write(Path file, CollectCommand.Health h) {
         StringBuilder b = new StringBuilder();
         for (RecordComponent c : CollectCommand.Health.class.getRecordComponents()) {
             try {
-                b.append(c.getName()).append('=').append(c.getAccessor().invoke(h)).append('\n');
+                b.append(c.getName())
+                        .append('=')
+                        .append(c.getAccessor().invoke(h))
+                        .append('\n');
             } catch (ReflectiveOperationException e) {
                 throw new IllegalStateException(e);
             }

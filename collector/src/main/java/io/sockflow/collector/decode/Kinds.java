@@ -2,7 +2,6 @@ package io.sockflow.collector.decode;
 
 import io.sockflow.collector.bpf.KernelContract;
 import io.sockflow.schemas.EventKind;
-
 import java.util.EnumSet;
 import java.util.Map;
 import java.util.Set;
@@ -40,12 +39,15 @@ public final class Kinds {
         KERNEL_CONTEXT.remove(EventKind.SOCK_SEND);
         KERNEL_CONTEXT.remove(EventKind.SOCK_RECV);
         // the aggregated counters the collector reads from maps are kernel context too
-        KERNEL_CONTEXT.addAll(EnumSet.of(EventKind.TCP_RTT, EventKind.SKB_DROPS, EventKind.NETDEV_TRAFFIC,
-                EventKind.XDP_ERRORS, EventKind.UDP_QUEUE_OVERFLOWS));
+        KERNEL_CONTEXT.addAll(EnumSet.of(
+                EventKind.TCP_RTT,
+                EventKind.SKB_DROPS,
+                EventKind.NETDEV_TRAFFIC,
+                EventKind.XDP_ERRORS,
+                EventKind.UDP_QUEUE_OVERFLOWS));
     }
 
-    private Kinds() {
-    }
+    private Kinds() {}
 
     /** The schema's kind for a kernel kind name (SF_KIND_X is X); fails when the schema has no such symbol. */
     static EventKind schemaKind(String kernelName) {

@@ -268,6 +268,5 @@ final class LinuxNames {
             Map.entry(201, "IPV6_TLV_HAO"),
             Map.entry(255, "IPV6_FL_S_ANY"));
 
-    private LinuxNames() {
-    }
+    private LinuxNames() {}
 }

@@ -1,16 +1,15 @@
 package io.sockflow.collector.decode;
 
+import static io.sockflow.collector.bpf.EventLayout.*;
+import static java.lang.foreign.ValueLayout.JAVA_BYTE;
+
 import io.sockflow.collector.sys.Errno;
 import io.sockflow.schemas.EventKind;
 import io.sockflow.schemas.SocketEvent;
-
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
-
-import static io.sockflow.collector.bpf.EventLayout.*;
-import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 
 /**
  * Turns one {@code struct sf_event} into a {@link SocketEvent}. Single-threaded (it keeps caches); one per reader.
@@ -47,8 +46,22 @@ public final class SocketEventDecoder {
         return new String(b, 0, n, StandardCharsets.UTF_8);
     }
 
-    private static final String[] TCP_STATES = {null, "ESTABLISHED", "SYN_SENT", "SYN_RECV", "FIN_WAIT1", "FIN_WAIT2",
-        "TIME_WAIT", "CLOSE", "CLOSE_WAIT", "LAST_ACK", "LISTEN", "CLOSING", "NEW_SYN_RECV", "BOUND_INACTIVE"};
+    private static final String[] TCP_STATES = {
+        null,
+        "ESTABLISHED",
+        "SYN_SENT",
+        "SYN_RECV",
+        "FIN_WAIT1",
+        "FIN_WAIT2",
+        "TIME_WAIT",
+        "CLOSE",
+        "CLOSE_WAIT",
+        "LAST_ACK",
+        "LISTEN",
+        "CLOSING",
+        "NEW_SYN_RECV",
+        "BOUND_INACTIVE"
+    };
 
     /** Kernel-side kind numbers (enum sf_kind) to the schema's symbols. */
     public static EventKind kind(int k) {
@@ -130,8 +143,12 @@ public final class SocketEventDecoder {
             // a close and a dup2 know the family only (their socket may be gone by the time they return)
             e.setSocketType(type != 0 ? SocketNames.type(type) : null);
             // protocol numbers name IP protocols only in the inet families
-            e.setProtocol(type == 0 ? null : family == AF_INET || family == AF_INET6 ? SocketNames.protocol(proto)
-                    : Integer.toString(proto));
+            e.setProtocol(
+                    type == 0
+                            ? null
+                            : family == AF_INET || family == AF_INET6
+                                    ? SocketNames.protocol(proto)
+                                    : Integer.toString(proto));
         } else {
             e.setFamily(null);
             e.setSocketType(null);
@@ -160,8 +177,10 @@ public final class SocketEventDecoder {
     private static void decodeLifeOfSocket(MemorySegment rec, EventKind kind, int family, SocketEvent e) {
         int flags = u16(rec, FLAGS);
         // the state as read from struct sock; a close and a dup2 do not read it (their socket may be gone)
-        e.setSocketState(u16(rec, SK_TYPE) != 0 && (family == AF_INET || family == AF_INET6 || family == AF_UNIX)
-                ? tcpState(u16(rec, SK_STATE)) : null);
+        e.setSocketState(
+                u16(rec, SK_TYPE) != 0 && (family == AF_INET || family == AF_INET6 || family == AF_UNIX)
+                        ? tcpState(u16(rec, SK_STATE))
+                        : null);
         e.setCause(Kinds.cause(u16(rec, CAUSE)));
         boolean drop = kind == EventKind.CLOSE || kind == EventKind.FD_DROP;
         e.setLastReference(drop && e.getReturnValue() >= 0 ? (flags & FLAG_LAST_REFERENCE) != 0 : null);
@@ -183,8 +202,7 @@ public final class SocketEventDecoder {
             }
             case INVENTORY -> e.setAttribution("HOLDER");
             case SOCK_RELEASE, SOCK_CREATE -> e.setFd(null);
-            default -> {
-            }
+            default -> {}
         }
     }
 
@@ -244,8 +262,7 @@ public final class SocketEventDecoder {
                 int err = s32(rec, ARG_A);
                 e.setErrno(err > 0 ? Errno.name(err) : null);
             }
-            default -> {
-            }
+            default -> {}
         }
     }
 
@@ -347,8 +364,7 @@ public final class SocketEventDecoder {
                 e.setMessageCount(a);
                 e.setBytes(u64(rec, BYTES));
             }
-            default -> {
-            }
+            default -> {}
         }
     }
 
@@ -376,8 +392,7 @@ public final class SocketEventDecoder {
                         return new Sockaddr(family, "", null); // unnamed
                     }
                     if (d[2] == 0) { // abstract namespace: every byte counts, no terminator
-                        return new Sockaddr(family,
-                                "@" + new String(d, 3, d.length - 3, StandardCharsets.UTF_8), null);
+                        return new Sockaddr(family, "@" + new String(d, 3, d.length - 3, StandardCharsets.UTF_8), null);
                     }
                     int end = 2;
                     while (end < d.length && d[end] != 0) {

@@ -36,7 +36,9 @@ public final class SafeMessageConverter extends LogEventPatternConverter {
         for (int i = 0; i < s.length(); i++) {
             char c = s.charAt(i);
             int type = Character.getType(c);
-            if (type == Character.CONTROL || type == Character.FORMAT || type == Character.LINE_SEPARATOR
+            if (type == Character.CONTROL
+                    || type == Character.FORMAT
+                    || type == Character.LINE_SEPARATOR
                     || type == Character.PARAGRAPH_SEPARATOR) {
                 out.append(c < 0x100 ? String.format("\\x%02x", (int) c) : String.format("\\u%04x", (int) c));
             } else {

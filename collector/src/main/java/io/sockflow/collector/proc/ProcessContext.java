@@ -2,7 +2,6 @@ package io.sockflow.collector.proc;
 
 import io.sockflow.schemas.EventKind;
 import io.sockflow.schemas.SocketEvent;
-
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -25,10 +24,24 @@ public final class ProcessContext {
     static final int MAX_ANCESTORS = 8;
     private static final int MAX_KNOWN = 65_536;
     /** Names of arguments whose value is a secret: NAME=VALUE, --NAME VALUE and --NAME=VALUE are redacted. */
-    static final List<String> SECRET_NAMES = List.of("password", "passwd", "pass", "pwd", "token", "secret", "api-key",
-            "api_key", "apikey", "access-key", "access_key", "private-key", "credentials", "auth");
-    private static final Pattern ASSIGNED = Pattern.compile(
-            "(?i)((?:^|[\\s,;&?])-{0,2}[\\w.-]*(?:" + alternatives() + ")[\\w.-]*=)([^\\s,;&]+)");
+    static final List<String> SECRET_NAMES = List.of(
+            "password",
+            "passwd",
+            "pass",
+            "pwd",
+            "token",
+            "secret",
+            "api-key",
+            "api_key",
+            "apikey",
+            "access-key",
+            "access_key",
+            "private-key",
+            "credentials",
+            "auth");
+
+    private static final Pattern ASSIGNED =
+            Pattern.compile("(?i)((?:^|[\\s,;&?])-{0,2}[\\w.-]*(?:" + alternatives() + ")[\\w.-]*=)([^\\s,;&]+)");
     private static final Pattern FLAG = Pattern.compile("(?i)^-{1,2}[\\w.-]*(?:" + alternatives() + ")[\\w.-]*$");
     static final String REDACTED = "***";
 
@@ -93,7 +106,8 @@ public final class ProcessContext {
         Map<Long, List<Integer>> fdsByInode = new LinkedHashMap<>();
         for (int fd = 0; fd <= 2; fd++) {
             try {
-                String link = Files.readSymbolicLink(proc.resolve(pid + "/fd/" + fd)).toString();
+                String link =
+                        Files.readSymbolicLink(proc.resolve(pid + "/fd/" + fd)).toString();
                 if (link.startsWith("socket:[") && link.endsWith("]")) {
                     long inode = Long.parseLong(link.substring(8, link.length() - 1));
                     fdsByInode.computeIfAbsent(inode, i -> new ArrayList<>()).add(fd);
@@ -109,8 +123,9 @@ public final class ProcessContext {
         for (Map.Entry<Long, List<Integer>> s : fdsByInode.entrySet()) {
             String conn = tcpConnection(pid, s.getKey());
             if (conn != null) {
-                found.add(String.join(",", s.getValue().stream().map(String::valueOf).toList()) + " " + conn
-                        + " socket:[" + s.getKey() + "]");
+                found.add(String.join(
+                                ",", s.getValue().stream().map(String::valueOf).toList()) + " " + conn + " socket:["
+                        + s.getKey() + "]");
             }
         }
         return found.isEmpty() ? null : String.join("; ", found);
@@ -167,8 +182,7 @@ public final class ProcessContext {
         }
     }
 
-    record Stat(String comm, int ppid) {
-    }
+    record Stat(String comm, int ppid) {}
 
     /** /proc/PID/stat: "pid (comm) state ppid ..."; comm may hold spaces and parentheses, so it ends at the last ')'. */
     Stat stat(int pid) {

@@ -2,7 +2,6 @@ package io.sockflow.collector.sockets;
 
 import io.sockflow.schemas.EventKind;
 import io.sockflow.schemas.SocketEvent;
-
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.AtomicMoveNotSupportedException;
@@ -22,18 +21,35 @@ import java.util.List;
 final class LiveSocketsFile {
     private static final String HEADER = "# sockflow live sockets v1";
 
-    private LiveSocketsFile() {
-    }
+    private LiveSocketsFile() {}
 
     static void write(Path file, List<SocketEvent> live) throws IOException {
         StringBuilder b = new StringBuilder(HEADER).append('\n');
         for (SocketEvent e : live) {
-            b.append(clean(e.getHost())).append('\t').append(clean(e.getBootId())).append('\t')
-                    .append(clean(e.getFamily())).append('\t').append(n(e.getSocketCookie())).append('\t')
-                    .append(n(e.getSocketInode())).append('\t').append(clean(e.getSocketType())).append('\t')
-                    .append(clean(e.getProtocol())).append('\t').append(clean(e.getLocalAddress())).append('\t')
-                    .append(n(e.getLocalPort())).append('\t').append(e.getPid()).append('\t')
-                    .append(e.getProcessStartNs()).append('\t').append(clean(e.getComm())).append('\n');
+            b.append(clean(e.getHost()))
+                    .append('\t')
+                    .append(clean(e.getBootId()))
+                    .append('\t')
+                    .append(clean(e.getFamily()))
+                    .append('\t')
+                    .append(n(e.getSocketCookie()))
+                    .append('\t')
+                    .append(n(e.getSocketInode()))
+                    .append('\t')
+                    .append(clean(e.getSocketType()))
+                    .append('\t')
+                    .append(clean(e.getProtocol()))
+                    .append('\t')
+                    .append(clean(e.getLocalAddress()))
+                    .append('\t')
+                    .append(n(e.getLocalPort()))
+                    .append('\t')
+                    .append(e.getPid())
+                    .append('\t')
+                    .append(e.getProcessStartNs())
+                    .append('\t')
+                    .append(clean(e.getComm()))
+                    .append('\n');
         }
         Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
         Files.writeString(tmp, b, StandardCharsets.UTF_8);

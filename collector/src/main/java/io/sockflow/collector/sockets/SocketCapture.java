@@ -6,15 +6,14 @@ import io.sockflow.collector.capture.CaptureOptions;
 import io.sockflow.collector.decode.SocketEventDecoder;
 import io.sockflow.collector.sys.Libc;
 import io.sockflow.schemas.SocketEvent;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
-
 import java.lang.foreign.MemorySegment;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashSet;
 import java.util.Set;
 import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * A live capture that tells the truth about sockets: the kernel's records, decoded, passed through the
@@ -43,19 +42,22 @@ public final class SocketCapture implements AutoCloseable {
     private volatile boolean closed;
     /** The data path summed in the kernel (aggregate mode), or null: records per call. */
     private final io.sockflow.collector.capture.SocketTotals totals;
+
     private final boolean releaseHook;
     private boolean totalsClosed;
     private long totalsNs = DEFAULT_TOTALS_INTERVAL.toNanos();
     private long nextTotals;
     /** How often sockets' totals are read by default; at most {@link #MAX_TOTALS_INTERVAL}. */
     public static final Duration DEFAULT_TOTALS_INTERVAL = Duration.ofSeconds(5);
+
     public static final Duration MAX_TOTALS_INTERVAL = Duration.ofSeconds(10);
 
     /**
      * @param sweep the interval of the sweep (zero: none; the inventory still runs)
      */
-    public SocketCapture(CaptureOptions options, SocketEventDecoder decoder, Duration sweep, Consumer<SocketEvent> out) {
-        this(options, decoder, sweep, null, out, () -> { });
+    public SocketCapture(
+            CaptureOptions options, SocketEventDecoder decoder, Duration sweep, Consumer<SocketEvent> out) {
+        this(options, decoder, sweep, null, out, () -> {});
     }
 
     /**
@@ -67,8 +69,13 @@ public final class SocketCapture implements AutoCloseable {
      *                  caller gives up its privileges and opens what {@code out} writes to (records queue in the ring
      *                  buffer meanwhile)
      */
-    public SocketCapture(CaptureOptions options, SocketEventDecoder decoder, Duration sweep, Path stateFile,
-            Consumer<SocketEvent> out, Runnable attached) {
+    public SocketCapture(
+            CaptureOptions options,
+            SocketEventDecoder decoder,
+            Duration sweep,
+            Path stateFile,
+            Consumer<SocketEvent> out,
+            Runnable attached) {
         this.stateFile = stateFile;
         this.decoder = decoder;
         io.sockflow.collector.proc.ProcessContext context = new io.sockflow.collector.proc.ProcessContext();
@@ -87,7 +94,8 @@ public final class SocketCapture implements AutoCloseable {
         boolean hook = capture.programNames().contains("sock_release")
                 || capture.programNames().contains("sock_release_plain");
         this.releaseHook = hook;
-        this.totals = options.aggregate() ? new io.sockflow.collector.capture.SocketTotals(capture, decoder.host()) : null;
+        this.totals =
+                options.aggregate() ? new io.sockflow.collector.capture.SocketTotals(capture, decoder.host()) : null;
         this.nextTotals = System.nanoTime() + totalsNs;
         this.tracker = new SocketTracker(SocketTracker.Options.defaults()
                 .withExcluded(excluded, new HashSet<>(options.cgroupExclude()))
@@ -103,8 +111,10 @@ public final class SocketCapture implements AutoCloseable {
                 withCookie(e); // while the collector may still take a copy of any process's descriptor
             }
             long t2 = System.nanoTime();
-            LOG.debug("inventory: kernel walk and decode {} ms, cookies of sockets in no table {} ms",
-                    (t1 - t0) / 1_000_000, (t2 - t1) / 1_000_000);
+            LOG.debug(
+                    "inventory: kernel walk and decode {} ms, cookies of sockets in no table {} ms",
+                    (t1 - t0) / 1_000_000,
+                    (t2 - t1) / 1_000_000);
             attached.run();
         } catch (RuntimeException | Error e) {
             capture.close();
@@ -116,8 +126,12 @@ public final class SocketCapture implements AutoCloseable {
         }
         inventoryNs = System.nanoTime() - t0;
         if (stateFile != null && java.nio.file.Files.exists(stateFile)) {
-            int gone = tracker.endedWhileStopped(LiveSocketsFile.read(stateFile), decoder.host().bootId(),
-                    Libc.clockNanos(Libc.CLOCK_BOOTTIME), java.time.Instant.now(), out);
+            int gone = tracker.endedWhileStopped(
+                    LiveSocketsFile.read(stateFile),
+                    decoder.host().bootId(),
+                    Libc.clockNanos(Libc.CLOCK_BOOTTIME),
+                    java.time.Instant.now(),
+                    out);
             if (gone > 0) {
                 LOG.info("{} sockets alive at the last stop are gone now: ended (cause UNSEEN)", gone);
             }
@@ -125,7 +139,10 @@ public final class SocketCapture implements AutoCloseable {
         saveLive();
         lastWalk = System.nanoTime();
         nextSweep = sweepNs > 0 ? System.nanoTime() + sweepNs : Long.MAX_VALUE;
-        LOG.info("inventory: {} socket descriptors of existing processes in {} ms", inventoried, inventoryNs / 1_000_000);
+        LOG.info(
+                "inventory: {} socket descriptors of existing processes in {} ms",
+                inventoried,
+                inventoryNs / 1_000_000);
     }
 
     /**
@@ -141,12 +158,15 @@ public final class SocketCapture implements AutoCloseable {
             }
         }
         for (SocketEvent e : inventory) {
-            if (!"TCP".equals(e.getProtocol()) || "LISTEN".equals(e.getSocketState()) || e.getLocalPort() == null
+            if (!"TCP".equals(e.getProtocol())
+                    || "LISTEN".equals(e.getSocketState())
+                    || e.getLocalPort() == null
                     || e.getRemotePort() == null) {
                 continue;
             }
             SocketEvent l = listeners.get(e.getNetns() + "|" + e.getFamily() + "|" + e.getLocalPort());
-            if (l != null && (isWildcard(l.getLocalAddress()) || l.getLocalAddress().equals(e.getLocalAddress()))) {
+            if (l != null
+                    && (isWildcard(l.getLocalAddress()) || l.getLocalAddress().equals(e.getLocalAddress()))) {
                 e.setRelatedSocketInode(l.getSocketInode());
                 e.setRelatedSocketCookie(l.getSocketCookie());
             }
@@ -163,16 +183,20 @@ public final class SocketCapture implements AutoCloseable {
             // the socket's last totals before its end: no call can add to them any more
             totals.released(e.getSocketCookie(), t -> tracker.accept(t, false, false, System.nanoTime(), out));
         }
-        tracker.accept(e, SocketEventDecoder.pendingExec(rec), SocketEventDecoder.releasedByKernelThread(rec),
-                System.nanoTime(), out);
+        tracker.accept(
+                e,
+                SocketEventDecoder.pendingExec(rec),
+                SocketEventDecoder.releasedByKernelThread(rec),
+                System.nanoTime(),
+                out);
     }
 
     /** Whether the record is the socket's end: its release, or without the release hook its last descriptor. */
     private boolean ended(SocketEvent e, MemorySegment rec) {
         return switch (e.getKind()) {
             case SOCK_RELEASE -> true;
-            case CLOSE, FD_DROP -> !releaseHook && Boolean.TRUE.equals(e.getLastReference())
-                    && !SocketEventDecoder.pendingExec(rec);
+            case CLOSE, FD_DROP ->
+                !releaseHook && Boolean.TRUE.equals(e.getLastReference()) && !SocketEventDecoder.pendingExec(rec);
             default -> false;
         };
     }
@@ -276,7 +300,10 @@ public final class SocketCapture implements AutoCloseable {
     private SocketEvent withCookie(SocketEvent e) {
         Long cookie = e.getSocketCookie();
         String family = e.getFamily();
-        if ((cookie == null || cookie == 0) && e.getSocketInode() != null && e.getFd() != null && e.getFd() >= 0
+        if ((cookie == null || cookie == 0)
+                && e.getSocketInode() != null
+                && e.getFd() != null
+                && e.getFd() >= 0
                 && ("AF_INET".equals(family) || "AF_INET6".equals(family))) {
             Long known = cookies.get(e.getSocketInode());
             long c = known != null ? known : Libc.socketCookie(e.getPid(), e.getFd());
@@ -295,7 +322,9 @@ public final class SocketCapture implements AutoCloseable {
         try {
             LiveSocketsFile.write(stateFile, tracker.live());
         } catch (java.io.IOException e) {
-            LOG.warn("cannot keep the live sockets in {} ({}): a restart will not end what goes meanwhile", stateFile,
+            LOG.warn(
+                    "cannot keep the live sockets in {} ({}): a restart will not end what goes meanwhile",
+                    stateFile,
                     e.getMessage());
         }
     }

@@ -4,7 +4,6 @@ import io.sockflow.collector.decode.Kinds;
 import io.sockflow.schemas.EventKind;
 import io.sockflow.schemas.SocketEvent;
 import io.sockflow.schemas.SocketIdentity;
-
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -35,26 +34,42 @@ import java.util.function.Consumer;
  */
 public final class SocketTracker {
     /** Who owns (or holds) a socket. */
-    public record Proc(int pid, int tid, long startNs, String comm, int uid, int gid, long cgroupId, String containerId) {
+    public record Proc(
+            int pid, int tid, long startNs, String comm, int uid, int gid, long cgroupId, String containerId) {
         static Proc of(SocketEvent e) {
-            return new Proc(e.getPid(), e.getTid(), e.getProcessStartNs(), e.getComm(), e.getUid(), e.getGid(),
-                    e.getCgroupId(), e.getContainerId());
+            return new Proc(
+                    e.getPid(),
+                    e.getTid(),
+                    e.getProcessStartNs(),
+                    e.getComm(),
+                    e.getUid(),
+                    e.getGid(),
+                    e.getCgroupId(),
+                    e.getContainerId());
         }
     }
 
     /** What it takes to decide what is excluded. */
-    public record Options(Set<Integer> excludedPids, Set<Long> excludedCgroups, Set<Integer> onlyPids,
-            boolean releaseHook, long holdNs, long execHoldNs, int maxSockets) {
+    public record Options(
+            Set<Integer> excludedPids,
+            Set<Long> excludedCgroups,
+            Set<Integer> onlyPids,
+            boolean releaseHook,
+            long holdNs,
+            long execHoldNs,
+            int maxSockets) {
         public static Options defaults() {
             return new Options(Set.of(), Set.of(), Set.of(), true, 1_000_000_000L, 5_000_000_000L, 1 << 20);
         }
 
         public Options withExcluded(Set<Integer> pids, Set<Long> cgroups) {
-            return new Options(Set.copyOf(pids), Set.copyOf(cgroups), onlyPids, releaseHook, holdNs, execHoldNs, maxSockets);
+            return new Options(
+                    Set.copyOf(pids), Set.copyOf(cgroups), onlyPids, releaseHook, holdNs, execHoldNs, maxSockets);
         }
 
         public Options withOnly(Set<Integer> pids) {
-            return new Options(excludedPids, excludedCgroups, Set.copyOf(pids), releaseHook, holdNs, execHoldNs, maxSockets);
+            return new Options(
+                    excludedPids, excludedCgroups, Set.copyOf(pids), releaseHook, holdNs, execHoldNs, maxSockets);
         }
 
         public Options withReleaseHook(boolean hook) {
@@ -63,9 +78,17 @@ public final class SocketTracker {
     }
 
     /** Counters of what the tracker did, for the collector's report and metrics. */
-    public record Stats(int live, long unresolvedIdentities, long unknownOwners, long excluded, long afterRelease,
-            long ownerChanges, long sweptEnds, long sweptFound, long execDropsDiscarded, long walks) {
-    }
+    public record Stats(
+            int live,
+            long unresolvedIdentities,
+            long unknownOwners,
+            long excluded,
+            long afterRelease,
+            long ownerChanges,
+            long sweptEnds,
+            long sweptFound,
+            long execDropsDiscarded,
+            long walks) {}
 
     private static final class Entry {
         final String family;
@@ -86,8 +109,7 @@ public final class SocketTracker {
         }
     }
 
-    private record Held(long sinceNs, SocketEvent event) {
-    }
+    private record Held(long sinceNs, SocketEvent event) {}
 
     private static final int RECENTLY_RELEASED = 65_536;
 
@@ -135,8 +157,17 @@ public final class SocketTracker {
     }
 
     public Stats stats() {
-        return new Stats(table.size(), unresolved, unknownOwners, excludedCount, afterRelease, ownerChanges, sweptEnds,
-                sweptFound, execDiscarded, walks);
+        return new Stats(
+                table.size(),
+                unresolved,
+                unknownOwners,
+                excludedCount,
+                afterRelease,
+                ownerChanges,
+                sweptEnds,
+                sweptFound,
+                execDiscarded,
+                walks);
     }
 
     /** Whether a walk would settle something now: an owner gone while others hold its socket. */
@@ -145,12 +176,16 @@ public final class SocketTracker {
     }
 
     private boolean excludedProc(int pid, long cgroup) {
-        return o.excludedPids().contains(pid) || o.excludedCgroups().contains(cgroup)
+        return o.excludedPids().contains(pid)
+                || o.excludedCgroups().contains(cgroup)
                 || !o.onlyPids().isEmpty() && !o.onlyPids().contains(pid);
     }
 
     private static boolean creates(EventKind k) {
-        return k == EventKind.SOCKET || k == EventKind.SOCKETPAIR || k == EventKind.ACCEPT || k == EventKind.ACCEPT4
+        return k == EventKind.SOCKET
+                || k == EventKind.SOCKETPAIR
+                || k == EventKind.ACCEPT
+                || k == EventKind.ACCEPT4
                 || k == EventKind.SOCK_CREATE;
     }
 
@@ -273,8 +308,12 @@ public final class SocketTracker {
                     waiting.event().setCause(e.getCause());
                     out.accept(waiting.event());
                 }
-                if (k == EventKind.FD_DROP && "EXIT".equals(e.getCause()) && !Boolean.TRUE.equals(e.getLastReference())
-                        && entry != null && entry.owner != null && entry.owner.pid() == e.getPid()) {
+                if (k == EventKind.FD_DROP
+                        && "EXIT".equals(e.getCause())
+                        && !Boolean.TRUE.equals(e.getLastReference())
+                        && entry != null
+                        && entry.owner != null
+                        && entry.owner.pid() == e.getPid()) {
                     handover.add(key); // the owner is gone and someone else holds the socket: find who
                 }
                 if (lastDrop(e) && (!o.releaseHook() || !SocketIdentity.inet(e.getFamily()))) {
@@ -289,7 +328,8 @@ public final class SocketTracker {
 
     private static boolean lastDrop(SocketEvent e) {
         return (e.getKind() == EventKind.CLOSE || e.getKind() == EventKind.FD_DROP)
-                && Boolean.TRUE.equals(e.getLastReference()) && e.getReturnValue() >= 0;
+                && Boolean.TRUE.equals(e.getLastReference())
+                && e.getReturnValue() >= 0;
     }
 
     /** A socketpair record as its second end sees it. */
@@ -311,8 +351,12 @@ public final class SocketTracker {
             if (table.size() >= o.maxSockets()) {
                 return null; // bounded: a host with more sockets than this is attributed less, never grows the heap
             }
-            entry = new Entry(e.getFamily(), e.getSocketInode() == null ? 0 : e.getSocketInode(), owner,
-                    excludedProc(owner.pid(), owner.cgroupId()), e.getMonotonicNs());
+            entry = new Entry(
+                    e.getFamily(),
+                    e.getSocketInode() == null ? 0 : e.getSocketInode(),
+                    owner,
+                    excludedProc(owner.pid(), owner.cgroupId()),
+                    e.getMonotonicNs());
             table.put(key, entry);
         }
         if (e.getLocalPort() != null || entry.template == null) {
@@ -446,7 +490,9 @@ public final class SocketTracker {
 
     /** Emits what waited too long: records without an owner or a cookie, drops of an exec never answered. */
     public void expire(long nowNs, Consumer<SocketEvent> out) {
-        for (Iterator<Map.Entry<String, ArrayDeque<Held>>> it = awaitingOwner.entrySet().iterator(); it.hasNext(); ) {
+        for (Iterator<Map.Entry<String, ArrayDeque<Held>>> it =
+                        awaitingOwner.entrySet().iterator();
+                it.hasNext(); ) {
             ArrayDeque<Held> q = it.next().getValue();
             if (nowNs - q.peekFirst().sinceNs() < o.holdNs()) {
                 continue;
@@ -456,7 +502,9 @@ public final class SocketTracker {
                 unknownOwner(h.event(), out);
             }
         }
-        for (Iterator<Map.Entry<Long, ArrayDeque<Held>>> it = awaitingCookie.entrySet().iterator(); it.hasNext(); ) {
+        for (Iterator<Map.Entry<Long, ArrayDeque<Held>>> it =
+                        awaitingCookie.entrySet().iterator();
+                it.hasNext(); ) {
             ArrayDeque<Held> q = it.next().getValue();
             if (nowNs - q.peekFirst().sinceNs() < o.holdNs()) {
                 continue;
@@ -467,7 +515,9 @@ public final class SocketTracker {
                 route(h.event(), false, nowNs, out);
             }
         }
-        for (Iterator<Map.Entry<String, Held>> it = releaseAwaitingCause.entrySet().iterator(); it.hasNext(); ) {
+        for (Iterator<Map.Entry<String, Held>> it =
+                        releaseAwaitingCause.entrySet().iterator();
+                it.hasNext(); ) {
             Held h = it.next().getValue();
             if (nowNs - h.sinceNs() < o.holdNs()) {
                 continue;
@@ -476,13 +526,16 @@ public final class SocketTracker {
             h.event().setCause("OTHER"); // no drop of its last descriptor came: another path released it
             out.accept(h.event());
         }
-        for (Iterator<Map.Entry<Integer, ArrayDeque<Held>>> it = awaitingExec.entrySet().iterator(); it.hasNext(); ) {
+        for (Iterator<Map.Entry<Integer, ArrayDeque<Held>>> it =
+                        awaitingExec.entrySet().iterator();
+                it.hasNext(); ) {
             ArrayDeque<Held> q = it.next().getValue();
             if (nowNs - q.peekFirst().sinceNs() < o.execHoldNs()) {
                 continue;
             }
             it.remove();
-            execDiscarded += q.size(); // no outcome: the exec never returned (the process died in it, and its exit says)
+            execDiscarded +=
+                    q.size(); // no outcome: the exec never returned (the process died in it, and its exit says)
         }
     }
 
@@ -521,7 +574,11 @@ public final class SocketTracker {
      * Ends the sockets a previous run knew alive that the inventory did not find: they went while no collector ran
      * (SOCK_RELEASE, cause UNSEEN, at {@code nowBootNs}). A socket of another boot went with that boot.
      */
-    public int endedWhileStopped(List<SocketEvent> previous, String bootId, long nowBootNs, java.time.Instant now,
+    public int endedWhileStopped(
+            List<SocketEvent> previous,
+            String bootId,
+            long nowBootNs,
+            java.time.Instant now,
             Consumer<SocketEvent> out) {
         int n = 0;
         for (SocketEvent p : previous) {
@@ -562,7 +619,8 @@ public final class SocketTracker {
 
     private boolean resolveCookieQuietly(SocketEvent e) {
         Long inode = e.getSocketInode();
-        if ((e.getSocketCookie() == null || e.getSocketCookie() == 0) && inode != null
+        if ((e.getSocketCookie() == null || e.getSocketCookie() == 0)
+                && inode != null
                 && SocketIdentity.inet(e.getFamily())) {
             Long known = cookieByInode.get(inode);
             if (known != null) {
@@ -631,8 +689,8 @@ public final class SocketTracker {
                 Proc old = entry.owner;
                 SocketEvent best = null;
                 for (SocketEvent h : s.getValue()) {
-                    if ((old == null || h.getPid() != old.pid()) && (best == null
-                            || h.getProcessStartNs() < best.getProcessStartNs())) {
+                    if ((old == null || h.getPid() != old.pid())
+                            && (best == null || h.getProcessStartNs() < best.getProcessStartNs())) {
                         best = h;
                     }
                 }

@@ -148,8 +148,7 @@ public final class Errno {
         NAMES[133] = "EHWPOISON";
     }
 
-    private Errno() {
-    }
+    private Errno() {}
 
     /** The symbolic name, e.g. ECONNREFUSED, or E&lt;n&gt; for a number without one. */
     public static String name(int errno) {

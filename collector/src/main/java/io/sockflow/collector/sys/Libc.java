@@ -1,5 +1,9 @@
 package io.sockflow.collector.sys;
 
+import static java.lang.foreign.ValueLayout.ADDRESS;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.Linker;
@@ -8,10 +12,6 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.StructLayout;
 import java.lang.invoke.MethodHandle;
 import java.lang.invoke.VarHandle;
-
-import static java.lang.foreign.ValueLayout.ADDRESS;
-import static java.lang.foreign.ValueLayout.JAVA_INT;
-import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
 /**
  * The few libc functions the collector itself needs: clocks, mount, formatting libbpf's messages, and plain file
@@ -23,8 +23,7 @@ public final class Libc {
 
     private static final Linker LINKER = Linker.nativeLinker();
     private static final StructLayout CALL_STATE = Linker.Option.captureStateLayout();
-    private static final VarHandle ERRNO =
-            CALL_STATE.varHandle(MemoryLayout.PathElement.groupElement("errno"));
+    private static final VarHandle ERRNO = CALL_STATE.varHandle(MemoryLayout.PathElement.groupElement("errno"));
     private static final MethodHandle CLOCK_GETTIME = LINKER.downcallHandle(
             LINKER.defaultLookup().find("clock_gettime").orElseThrow(),
             FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS));
@@ -38,17 +37,19 @@ public final class Libc {
 
     private static final MethodHandle OPEN = LINKER.downcallHandle(
             LINKER.defaultLookup().find("open").orElseThrow(),
-            FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT), Linker.Option.captureCallState("errno"));
+            FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT),
+            Linker.Option.captureCallState("errno"));
     private static final MethodHandle READ = LINKER.downcallHandle(
             LINKER.defaultLookup().find("read").orElseThrow(),
-            FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG), Linker.Option.captureCallState("errno"));
+            FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG),
+            Linker.Option.captureCallState("errno"));
     private static final MethodHandle CLOSE = LINKER.downcallHandle(
-            LINKER.defaultLookup().find("close").orElseThrow(),
-            FunctionDescriptor.of(JAVA_INT, JAVA_INT));
+            LINKER.defaultLookup().find("close").orElseThrow(), FunctionDescriptor.of(JAVA_INT, JAVA_INT));
 
     private static final MethodHandle SETNS = LINKER.downcallHandle(
             LINKER.defaultLookup().find("setns").orElseThrow(),
-            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT), Linker.Option.captureCallState("errno"));
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT),
+            Linker.Option.captureCallState("errno"));
 
     public static final int CLONE_NEWNET = 0x40000000;
 
@@ -59,18 +60,23 @@ public final class Libc {
     // glibc applies these three to every thread of the process (its setxid broadcast), as a JVM needs
     private static final MethodHandle SETGROUPS = LINKER.downcallHandle(
             LINKER.defaultLookup().find("setgroups").orElseThrow(),
-            FunctionDescriptor.of(JAVA_INT, JAVA_LONG, ADDRESS), Linker.Option.captureCallState("errno"));
+            FunctionDescriptor.of(JAVA_INT, JAVA_LONG, ADDRESS),
+            Linker.Option.captureCallState("errno"));
     private static final MethodHandle SETRESGID = LINKER.downcallHandle(
             LINKER.defaultLookup().find("setresgid").orElseThrow(),
-            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT), Linker.Option.captureCallState("errno"));
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT),
+            Linker.Option.captureCallState("errno"));
     private static final MethodHandle SETRESUID = LINKER.downcallHandle(
             LINKER.defaultLookup().find("setresuid").orElseThrow(),
-            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT), Linker.Option.captureCallState("errno"));
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT),
+            Linker.Option.captureCallState("errno"));
 
-    // syscall(2) with two long arguments (pidfd_open, pidfd_getfd take ints and an unsigned flags word: longs carry them)
+    // syscall(2) with two long arguments (pidfd_open, pidfd_getfd take ints and an unsigned flags word: longs carry
+    // them)
     private static final MethodHandle SYSCALL3 = LINKER.downcallHandle(
             LINKER.defaultLookup().find("syscall").orElseThrow(),
-            FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG), Linker.Option.firstVariadicArg(1));
+            FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG),
+            Linker.Option.firstVariadicArg(1));
     private static final MethodHandle GETSOCKOPT = LINKER.downcallHandle(
             LINKER.defaultLookup().find("getsockopt").orElseThrow(),
             FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, ADDRESS));
@@ -85,8 +91,7 @@ public final class Libc {
     public static final int O_DIRECTORY = 0200000;
     public static final int O_CLOEXEC = 02000000;
 
-    private Libc() {
-    }
+    private Libc() {}
 
     /**
      * Takes capabilities out of the calling thread's effective set (capset(2) with pid 0 is this thread only; the
@@ -270,8 +275,13 @@ public final class Libc {
     public static int mount(String source, String target, String type) {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment state = a.allocate(CALL_STATE);
-            int rc = (int) MOUNT.invokeExact(state, a.allocateFrom(source), a.allocateFrom(target),
-                    a.allocateFrom(type), 0L, MemorySegment.NULL);
+            int rc = (int) MOUNT.invokeExact(
+                    state,
+                    a.allocateFrom(source),
+                    a.allocateFrom(target),
+                    a.allocateFrom(type),
+                    0L,
+                    MemorySegment.NULL);
             return rc == 0 ? 0 : (int) ERRNO.get(state, 0L);
         } catch (Throwable t) {
             throw t instanceof RuntimeException r ? r : new IllegalStateException(t);

@@ -1,16 +1,5 @@
 package io.sockflow.collector.transport;
 
-import org.apache.kafka.clients.producer.Callback;
-import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.clients.producer.ProducerConfig;
-import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.clients.producer.RecordMetadata;
-import org.apache.kafka.common.errors.RecordTooLargeException;
-import org.apache.kafka.common.errors.SerializationException;
-import org.apache.kafka.common.serialization.ByteArraySerializer;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
-
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.time.Duration;
@@ -23,6 +12,16 @@ import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.concurrent.locks.LockSupport;
+import org.apache.kafka.clients.producer.Callback;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.clients.producer.RecordMetadata;
+import org.apache.kafka.common.errors.RecordTooLargeException;
+import org.apache.kafka.common.errors.SerializationException;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Moves serialized records to Kafka without losing any. The capture thread hands each record straight to an
@@ -117,8 +116,7 @@ public final class KafkaShipper implements AutoCloseable {
     private boolean trySend(byte[] key, byte[] value, long spoolSegment) {
         long n = seq.incrementAndGet();
         // the produce latency is sampled (one record in 64): a clock read per record shows in the profile
-        Ack ack = new Ack(n, key, value, spoolSegment, (n & 63) == 0 ? System.nanoTime() : 0L,
-                Thread.currentThread());
+        Ack ack = new Ack(n, key, value, spoolSegment, (n & 63) == 0 ? System.nanoTime() : 0L, Thread.currentThread());
         producer.send(new ProducerRecord<>(topic, key, value), ack);
         ack.returned = true;
         if (ack.refused) {
@@ -216,16 +214,35 @@ public final class KafkaShipper implements AutoCloseable {
     }
 
     /** What has happened so far; spoolCorrupt and spoolLostBytes: records and bytes lost to spool damage. */
-    public record Stats(long offered, long acked, long ackedBytes, long failed, long queued, long inFlight,
-            long spoolDepth, long spoolBytes, long spoolDropped, long spoolCorrupt, double meanLatencyMs,
-            long spoolLostBytes) {
-    }
+    public record Stats(
+            long offered,
+            long acked,
+            long ackedBytes,
+            long failed,
+            long queued,
+            long inFlight,
+            long spoolDepth,
+            long spoolBytes,
+            long spoolDropped,
+            long spoolCorrupt,
+            double meanLatencyMs,
+            long spoolLostBytes) {}
 
     public Stats stats() {
         long samples = acks.latencySamples();
-        return new Stats(offered.sum(), acks.acked(), acks.bytes(), failed.sum(), 0, inFlight(), spool.depth(),
-                spool.bytes(), spool.dropped(), spool.corrupt(),
-                samples == 0 ? 0 : acks.latencyNsSum() / (double) samples / 1e6, spool.lostBytes());
+        return new Stats(
+                offered.sum(),
+                acks.acked(),
+                acks.bytes(),
+                failed.sum(),
+                0,
+                inFlight(),
+                spool.depth(),
+                spool.bytes(),
+                spool.dropped(),
+                spool.corrupt(),
+                samples == 0 ? 0 : acks.latencyNsSum() / (double) samples / 1e6,
+                spool.lostBytes());
     }
 
     private long inFlight() {

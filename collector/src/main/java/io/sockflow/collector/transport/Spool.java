@@ -1,8 +1,5 @@
 package io.sockflow.collector.transport;
 
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
-
 import java.io.BufferedInputStream;
 import java.io.BufferedOutputStream;
 import java.io.DataInputStream;
@@ -42,6 +39,8 @@ import java.util.regex.Pattern;
 import java.util.stream.Stream;
 import java.util.zip.CRC32;
 import java.util.zip.CRC32C;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * A bounded, ordered, on-disk queue of Kafka records for the time the broker cannot take them. Thread-safe: the
@@ -74,6 +73,7 @@ public final class Spool implements AutoCloseable {
     static final String LOCK = "spool.lock";
     /** "SFSP" */
     static final int MAGIC = 0x53465350;
+
     static final int VERSION = 2;
     static final int HEADER = 8;
     /** body length, CRC and key length */
@@ -82,11 +82,13 @@ public final class Spool implements AutoCloseable {
     static final int MAX_BODY = 64 << 20;
     /** the key length that marks a tombstone: records a recovery counted as lost, so that the count holds later */
     static final int TOMBSTONE = -1;
+
     static final int TOMBSTONE_BODY = 4 + 8 + 8;
     /** how long a power loss can cost, by default */
     public static final Duration DEFAULT_FSYNC_INTERVAL = Duration.ofSeconds(1);
     /** for benchmarks only: never fsync */
     static final Duration NO_FSYNC = Duration.ofNanos(-1);
+
     private static final Pattern NAME = Pattern.compile("spool-(-?\\d{1,20})(?:-(\\d{1,20}))?\\.seg");
     private static final ValueLayout.OfInt INT = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
     private static final ValueLayout.OfLong LONG = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
@@ -104,8 +106,7 @@ public final class Spool implements AutoCloseable {
     }
 
     /** One spooled record and where it came from. */
-    public record Entry(long segment, byte[] key, byte[] value) {
-    }
+    public record Entry(long segment, byte[] key, byte[] value) {}
 
     /** One segment file and what has become of its records in this run. */
     private static final class Seg {
@@ -130,9 +131,11 @@ public final class Spool implements AutoCloseable {
     private final FullPolicy policy;
     /** negative: never (benchmarks); 0: after every record; else the most time between writing and fsync */
     private final long fsyncNanos;
+
     private final TreeMap<Long, Seg> segments = new TreeMap<>();
     /** numbers of files left in place (unreadable, duplicates): never reused */
     private final Set<Long> taken = new HashSet<>();
+
     private final AtomicLong dropped = new AtomicLong();
     private final AtomicLong lostRecords = new AtomicLong();
     private final AtomicLong lostBytes = new AtomicLong();
@@ -189,8 +192,8 @@ public final class Spool implements AutoCloseable {
                 Files.createDirectories(dir, PRIVATE_DIR);
             }
             // two collectors on one folder would rename and delete each other's segments
-            lockChannel = FileChannel.open(dir.resolve(LOCK), Set.of(StandardOpenOption.CREATE,
-                    StandardOpenOption.WRITE), PRIVATE_FILE);
+            lockChannel = FileChannel.open(
+                    dir.resolve(LOCK), Set.of(StandardOpenOption.CREATE, StandardOpenOption.WRITE), PRIVATE_FILE);
             FileLock held;
             try {
                 held = lockChannel.tryLock(); // released when the channel closes
@@ -208,7 +211,8 @@ public final class Spool implements AutoCloseable {
             throw new TransportException("cannot use the spool folder " + dir + ": " + e.getMessage()
                     + ": check --spool-dir (a folder this user can write, on a POSIX file system)");
         }
-        this.syncer = fsyncNanos > 0 ? Thread.ofPlatform().name("sockflow-spool-sync").daemon().start(this::syncLoop)
+        this.syncer = fsyncNanos > 0
+                ? Thread.ofPlatform().name("sockflow-spool-sync").daemon().start(this::syncLoop)
                 : null;
     }
 
@@ -224,8 +228,10 @@ public final class Spool implements AutoCloseable {
         long body = 4L + key.length + value.length;
         if (body > MAX_BODY) {
             dropped.incrementAndGet();
-            rateLimitedError("a record of {} bytes is larger than the spool takes ({}): it is dropped and counted",
-                    body, MAX_BODY);
+            rateLimitedError(
+                    "a record of {} bytes is larger than the spool takes ({}): it is dropped and counted",
+                    body,
+                    MAX_BODY);
             return false;
         }
         long frame = 8 + body;
@@ -243,8 +249,8 @@ public final class Spool implements AutoCloseable {
             }
         } catch (IOException e) {
             dropped.incrementAndGet();
-            rateLimitedError("cannot start a spool segment in {}: {}; the record is dropped and counted", dir,
-                    e.getMessage());
+            rateLimitedError(
+                    "cannot start a spool segment in {}: {}; the record is dropped and counted", dir, e.getMessage());
             return false;
         }
         try {
@@ -275,7 +281,8 @@ public final class Spool implements AutoCloseable {
         } catch (IOException e) {
             // what the buffer held is lost with the writer: its records are counted when the reader finds them missing
             dropped.incrementAndGet();
-            rateLimitedError("cannot write to the spool {}: {}; the record is dropped and counted", dir, e.getMessage());
+            rateLimitedError(
+                    "cannot write to the spool {}: {}; the record is dropped and counted", dir, e.getMessage());
             abandonWriter();
             return false;
         }
@@ -290,8 +297,8 @@ public final class Spool implements AutoCloseable {
             n = ++highest;
         }
         Path p = dir.resolve(openName(n));
-        FileChannel ch = FileChannel.open(p, Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE),
-                PRIVATE_FILE);
+        FileChannel ch =
+                FileChannel.open(p, Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE), PRIVATE_FILE);
         DataOutputStream o = new DataOutputStream(new BufferedOutputStream(Channels.newOutputStream(ch), 1 << 16));
         try {
             o.writeInt(MAGIC);
@@ -353,8 +360,8 @@ public final class Spool implements AutoCloseable {
             Files.move(s.path, to, StandardCopyOption.ATOMIC_MOVE);
             s.path = to;
         } catch (IOException e) {
-            rateLimitedError("cannot rename spool segment {} to {}: {}", s.path.getFileName(), to.getFileName(),
-                    e.getMessage());
+            rateLimitedError(
+                    "cannot rename spool segment {} to {}: {}", s.path.getFileName(), to.getFileName(), e.getMessage());
         }
     }
 
@@ -389,8 +396,10 @@ public final class Spool implements AutoCloseable {
         Path tmp = dir.resolve(openName(n) + TMP);
         Path target = dir.resolve(sealedName(n, records.size()));
         long bytes = HEADER;
-        try (FileChannel ch = FileChannel.open(tmp, Set.of(StandardOpenOption.CREATE, StandardOpenOption.WRITE,
-                StandardOpenOption.TRUNCATE_EXISTING), PRIVATE_FILE)) {
+        try (FileChannel ch = FileChannel.open(
+                tmp,
+                Set.of(StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING),
+                PRIVATE_FILE)) {
             DataOutputStream d = new DataOutputStream(new BufferedOutputStream(Channels.newOutputStream(ch), 1 << 16));
             d.writeInt(MAGIC);
             d.writeInt(VERSION);
@@ -413,7 +422,10 @@ public final class Spool implements AutoCloseable {
             }
         } catch (IOException e) {
             dropped.addAndGet(records.size());
-            LOG.error("cannot write to the spool {}: {}; {} records dropped and counted", dir, e.getMessage(),
+            LOG.error(
+                    "cannot write to the spool {}: {}; {} records dropped and counted",
+                    dir,
+                    e.getMessage(),
                     records.size());
             try {
                 Files.deleteIfExists(tmp);
@@ -563,8 +575,13 @@ public final class Spool implements AutoCloseable {
         lostRecords.addAndGet(lost);
         lostBytes.addAndGet(bytes);
         damagedSegments.incrementAndGet();
-        LOG.warn("spool segment {} holds {} after record {}: its last {} records ({} bytes) are lost and counted",
-                s.path.getFileName(), what, s.handedOut, lost, bytes);
+        LOG.warn(
+                "spool segment {} holds {} after record {}: its last {} records ({} bytes) are lost and counted",
+                s.path.getFileName(),
+                what,
+                s.handedOut,
+                lost,
+                bytes);
         s.acked += lost;
         s.handedOut = s.records;
         closeReader();
@@ -770,8 +787,10 @@ public final class Spool implements AutoCloseable {
         } catch (ClosedChannelException e) {
             // closed because its records were all delivered (or the spool closed and fsynced it)
         } catch (IOException e) {
-            rateLimitedError("cannot fsync the spool in {}: {}; its latest records may not survive a power loss",
-                    dir, e.getMessage());
+            rateLimitedError(
+                    "cannot fsync the spool in {}: {}; its latest records may not survive a power loss",
+                    dir,
+                    e.getMessage());
         }
     }
 
@@ -863,6 +882,7 @@ public final class Spool implements AutoCloseable {
         boolean torn;
         /** damage with valid frames after it */
         boolean middle;
+
         boolean header;
         boolean legacy;
         /** for legacy files: where the readable frames end */
@@ -1071,21 +1091,33 @@ public final class Spool implements AutoCloseable {
             records += s.records;
         }
         if (!damage.isEmpty() || !strays.isEmpty() || !unreadable.isEmpty()) {
-            StringBuilder b = new StringBuilder("spool ").append(dir).append(": ")
-                    .append(plural(records, "record", "records")).append(" in ")
-                    .append(plural(segments.size(), "segment", "segments")).append(" to send");
+            StringBuilder b = new StringBuilder("spool ")
+                    .append(dir)
+                    .append(": ")
+                    .append(plural(records, "record", "records"))
+                    .append(" in ")
+                    .append(plural(segments.size(), "segment", "segments"))
+                    .append(" to send");
             if (!damage.isEmpty()) {
-                b.append("; ").append(plural(damage.size(), "damaged segment", "damaged segments"))
-                        .append(" skipped in part or whole, ").append(plural(lostRecords.get(), "record", "records"))
-                        .append(" and ").append(plural(lostBytes.get(), "byte", "bytes")).append(" lost: ")
+                b.append("; ")
+                        .append(plural(damage.size(), "damaged segment", "damaged segments"))
+                        .append(" skipped in part or whole, ")
+                        .append(plural(lostRecords.get(), "record", "records"))
+                        .append(" and ")
+                        .append(plural(lostBytes.get(), "byte", "bytes"))
+                        .append(" lost: ")
                         .append(String.join("; ", damage));
             }
             if (!unreadable.isEmpty()) {
-                b.append("; ").append(unreadable.size()).append(" unreadable, left in place and not sent this run: ")
+                b.append("; ")
+                        .append(unreadable.size())
+                        .append(" unreadable, left in place and not sent this run: ")
                         .append(String.join(", ", unreadable));
             }
             if (!strays.isEmpty()) {
-                b.append("; ").append(strays.size()).append(" files that are not spool segments, left in place: ")
+                b.append("; ")
+                        .append(strays.size())
+                        .append(" files that are not spool segments, left in place: ")
                         .append(String.join(", ", strays));
             }
             LOG.warn(b.toString());
@@ -1126,8 +1158,12 @@ public final class Spool implements AutoCloseable {
                 exact = true;
             } else if (sc.damaged()) {
                 // the header alone is no record; a record cut short at the end is exactly one
-                boolean headerOnly = !sc.header && !sc.legacy && sc.firstDamage == 0 && sc.damageRegions == 1
-                        && !sc.tail && sc.damagedBytes <= HEADER;
+                boolean headerOnly = !sc.header
+                        && !sc.legacy
+                        && sc.firstDamage == 0
+                        && sc.damageRegions == 1
+                        && !sc.tail
+                        && sc.damagedBytes <= HEADER;
                 lost = headerOnly ? 0 : sc.damageRegions;
                 exact = headerOnly || sc.torn && sc.damageRegions == 1;
             } else {
@@ -1197,8 +1233,14 @@ public final class Spool implements AutoCloseable {
         } else {
             what = plural(sc.damageRegions, "damaged stretch", "damaged stretches") + " from byte " + sc.firstDamage;
         }
-        return String.format(Locale.ROOT, "%s: %s, %s%s (%s) lost, %s kept", name, what, exact ? "" : "at least ",
-                plural(lost, "record", "records"), plural(sc.damagedBytes, "byte", "bytes"),
+        return String.format(
+                Locale.ROOT,
+                "%s: %s, %s%s (%s) lost, %s kept",
+                name,
+                what,
+                exact ? "" : "at least ",
+                plural(lost, "record", "records"),
+                plural(sc.damagedBytes, "byte", "bytes"),
                 plural(good, "record", "records"));
     }
 
@@ -1210,16 +1252,22 @@ public final class Spool implements AutoCloseable {
     private long rewrite(MemorySegment m, Scan sc, Path target, long tombRecords, long tombBytes) throws IOException {
         Path tmp = target.resolveSibling(target.getFileName() + TMP);
         long bytes = HEADER;
-        try (FileChannel w = FileChannel.open(tmp, Set.of(StandardOpenOption.CREATE, StandardOpenOption.WRITE,
-                StandardOpenOption.TRUNCATE_EXISTING), PRIVATE_FILE)) {
-            writeFully(w, ByteBuffer.allocate(HEADER).putInt(MAGIC).putInt(VERSION).flip());
+        try (FileChannel w = FileChannel.open(
+                tmp,
+                Set.of(StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING),
+                PRIVATE_FILE)) {
+            writeFully(
+                    w, ByteBuffer.allocate(HEADER).putInt(MAGIC).putInt(VERSION).flip());
             if (sc.legacy) {
                 CRC32C c = new CRC32C();
                 for (long pos = 0; pos < sc.legacyEnd; ) {
                     int len = m.get(INT, pos);
                     int keyLen = m.get(INT, pos + 12);
                     ByteBuffer f = ByteBuffer.allocate(FRAME_OVERHEAD + len - 12);
-                    f.putInt(4 + len - 12).putInt(0).putInt(keyLen).put(m.asSlice(pos + 16, len - 12).asByteBuffer());
+                    f.putInt(4 + len - 12)
+                            .putInt(0)
+                            .putInt(keyLen)
+                            .put(m.asSlice(pos + 16, len - 12).asByteBuffer());
                     c.reset();
                     c.update(f.array(), 8, f.capacity() - 8);
                     f.putInt(4, (int) c.getValue()).flip();
@@ -1233,7 +1281,11 @@ public final class Spool implements AutoCloseable {
             }
             if (tombRecords > 0) {
                 ByteBuffer t = ByteBuffer.allocate(8 + TOMBSTONE_BODY);
-                t.putInt(TOMBSTONE_BODY).putInt(0).putInt(TOMBSTONE).putLong(tombRecords).putLong(tombBytes);
+                t.putInt(TOMBSTONE_BODY)
+                        .putInt(0)
+                        .putInt(TOMBSTONE)
+                        .putLong(tombRecords)
+                        .putLong(tombBytes);
                 CRC32C c = new CRC32C();
                 c.update(t.array(), 8, TOMBSTONE_BODY);
                 t.putInt(4, (int) c.getValue()).flip();

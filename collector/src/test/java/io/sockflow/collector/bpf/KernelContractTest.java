@@ -1,14 +1,13 @@
 package io.sockflow.collector.bpf;
 
+import static org.junit.jupiter.api.Assertions.*;
+
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.sockflow.collector.decode.Kinds;
 import io.sockflow.schemas.EventKind;
 import io.sockflow.schemas.SocketEvent;
 import io.sockflow.schemas.SocketLifecycle;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Test;
-
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashMap;
@@ -17,8 +16,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-
-import static org.junit.jupiter.api.Assertions.*;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
 
 /**
  * bpf/sockflow.h, the Java side and the schema held together: the collector takes every layout and enum value from
@@ -66,8 +65,9 @@ class KernelContractTest {
                 if (kv.length == 2) {
                     String v = kv[1].trim();
                     Matcher s = shift.matcher(v);
-                    values.put(kv[0].trim(), s.matches()
-                            ? Long.parseLong(s.group(1)) << Long.parseLong(s.group(2)) : Long.decode(v));
+                    values.put(
+                            kv[0].trim(),
+                            s.matches() ? Long.parseLong(s.group(1)) << Long.parseLong(s.group(2)) : Long.decode(v));
                 }
             }
             enums.put(m.group(1), values);
@@ -78,11 +78,17 @@ class KernelContractTest {
     @Test
     void everyEnumOfTheHeaderIsInTheObjectWithTheSameValues() throws Exception {
         Map<String, Map<String, Long>> header = headerEnums();
-        assertTrue(header.keySet().containsAll(List.of("sf_kind", "sf_cause", "sf_flag", "sf_group", "sf_data_kind",
-                "sf_limits")), header.keySet().toString());
+        assertTrue(
+                header.keySet()
+                        .containsAll(
+                                List.of("sf_kind", "sf_cause", "sf_flag", "sf_group", "sf_data_kind", "sf_limits")),
+                header.keySet().toString());
         for (Map.Entry<String, Map<String, Long>> e : header.entrySet()) {
-            assertEquals(e.getValue(), contract.enumValues(e.getKey()),
-                    e.getKey() + " in the object's BTF differs from bpf/sockflow.h (is it anchored in sockflow.bpf.c?)");
+            assertEquals(
+                    e.getValue(),
+                    contract.enumValues(e.getKey()),
+                    e.getKey()
+                            + " in the object's BTF differs from bpf/sockflow.h (is it anchored in sockflow.bpf.c?)");
         }
     }
 
@@ -93,7 +99,9 @@ class KernelContractTest {
                 continue;
             }
             EventKind schema = Kinds.of(k.getValue().intValue());
-            assertEquals(k.getKey().substring("SF_KIND_".length()), schema.name(),
+            assertEquals(
+                    k.getKey().substring("SF_KIND_".length()),
+                    schema.name(),
                     k.getKey() + " = " + k.getValue() + " has no EventKind of its name in SocketEvent.avsc");
         }
     }
@@ -101,7 +109,8 @@ class KernelContractTest {
     @Test
     void everyCauseIsDocumentedInTheSchemas() throws Exception {
         String eventDoc = SocketEvent.getClassSchema().getField("cause").doc();
-        String lifecycleDoc = SocketLifecycle.getClassSchema().getField("releaseCause").doc();
+        String lifecycleDoc =
+                SocketLifecycle.getClassSchema().getField("releaseCause").doc();
         for (Map.Entry<String, Long> c : headerEnums().get("sf_cause").entrySet()) {
             if (c.getValue() == 0) {
                 continue;
@@ -146,21 +155,25 @@ class KernelContractTest {
     void recordsAreWholeWordsAndTheConfigIsAloneInRodata() {
         assertEquals(0, EventLayout.SIZE % 8, "records stay 8-byte multiples");
         JsonNode rodata = bpftool.values().stream()
-                .filter(t -> t.get("kind").asText().equals("DATASEC") && t.path("name").asText().equals(".rodata"))
-                .findFirst().orElseThrow();
+                .filter(t -> t.get("kind").asText().equals("DATASEC")
+                        && t.path("name").asText().equals(".rodata"))
+                .findFirst()
+                .orElseThrow();
         JsonNode vars = rodata.get("vars");
         assertEquals(1, vars.size(), "sf_cfg is the only const volatile global");
         assertEquals(0, vars.get(0).get("offset").asInt());
-        assertEquals("sf_cfg", bpftool.get(vars.get(0).get("type_id").asInt()).get("name").asText());
+        assertEquals(
+                "sf_cfg",
+                bpftool.get(vars.get(0).get("type_id").asInt()).get("name").asText());
     }
 
     @Test
     void aNameTheJavaSideAsksForAndTheHeaderLacksFailsWithTheName() {
-        IllegalStateException e = assertThrows(IllegalStateException.class,
-                () -> EventLayout.EVENT.offset("no_such_field"));
+        IllegalStateException e =
+                assertThrows(IllegalStateException.class, () -> EventLayout.EVENT.offset("no_such_field"));
         assertTrue(e.getMessage().contains("sf_event has no member no_such_field"), e.getMessage());
-        IllegalStateException k = assertThrows(IllegalStateException.class,
-                () -> contract.value("sf_kind", "SF_KIND_NO_SUCH"));
+        IllegalStateException k =
+                assertThrows(IllegalStateException.class, () -> contract.value("sf_kind", "SF_KIND_NO_SUCH"));
         assertTrue(k.getMessage().contains("SF_KIND_NO_SUCH"), k.getMessage());
     }
 }

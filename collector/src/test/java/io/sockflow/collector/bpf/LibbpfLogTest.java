@@ -1,10 +1,9 @@
 package io.sockflow.collector.bpf;
 
-import org.junit.jupiter.api.Test;
+import static org.junit.jupiter.api.Assertions.*;
 
 import java.util.List;
-
-import static org.junit.jupiter.api.Assertions.*;
+import org.junit.jupiter.api.Test;
 
 /** The one line a refused program is switched off with, from libbpf's messages as libbpf 1.1 writes them. */
 class LibbpfLogTest {
@@ -29,7 +28,8 @@ class LibbpfLogTest {
                 "libbpf: prog 'sock_send_length': failed to find kernel BTF type ID of 'sock_send_length': -3",
                 "libbpf: prog 'sock_send_length': failed to load: -3",
                 "libbpf: failed to load object 'sockflow'");
-        assertEquals("prog 'sock_send_length': failed to find kernel BTF type ID of 'sock_send_length': -3",
+        assertEquals(
+                "prog 'sock_send_length': failed to find kernel BTF type ID of 'sock_send_length': -3",
                 LibbpfLog.reason(messages));
         assertNull(LibbpfLog.reason(List.of("libbpf: failed to load object 'sockflow'")));
     }

@@ -4,6 +4,5 @@ package io.sockflow.collector.capture;
 public final class CaptureLifecycleTestAccess {
     public static final int SYSCALL_PROGRAMS = CaptureLifecycleTest.SYSCALL_PROGRAMS;
 
-    private CaptureLifecycleTestAccess() {
-    }
+    private CaptureLifecycleTestAccess() {}
 }

@@ -1,11 +1,13 @@
 package io.sockflow.collector.capture;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import io.sockflow.collector.LiveCapture;
 import io.sockflow.collector.Sys;
 import io.sockflow.schemas.EventKind;
 import io.sockflow.schemas.SocketEvent;
-import org.junit.jupiter.api.Test;
-
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.lang.foreign.Arena;
@@ -17,10 +19,7 @@ import java.net.Socket;
 import java.time.Duration;
 import java.util.List;
 import java.util.Set;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.Test;
 
 /**
  * The data path summed in the kernel (aggregate mode): a socket's sends and receives reach user space as its totals,
@@ -32,8 +31,12 @@ class SocketTotalsTest {
 
     /** The last totals of the socket on this local port: the record read at its release. */
     private static SocketEvent finalTotals(LiveCapture c, int localPort) {
-        return c.await(e -> e.getKind() == EventKind.SOCK_TOTALS && Boolean.TRUE.equals(e.getTotalsFinal())
-                && e.getLocalPort() != null && e.getLocalPort() == localPort, WAIT);
+        return c.await(
+                e -> e.getKind() == EventKind.SOCK_TOTALS
+                        && Boolean.TRUE.equals(e.getTotalsFinal())
+                        && e.getLocalPort() != null
+                        && e.getLocalPort() == localPort,
+                WAIT);
     }
 
     private static void readFully(InputStream in, int n) throws Exception {
@@ -51,12 +54,12 @@ class SocketTotalsTest {
     @Test
     void aConnectionEndingBetweenReadsHasExactTotalsBothWaysAndNoRecordPerCall() throws Exception {
         try (LiveCapture c = new LiveCapture(CaptureOptions.defaults().withAggregate(true)).start();
-             ServerSocket server = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+                ServerSocket server = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
             c.sockets.totalsInterval(Duration.ofSeconds(10)); // the connection ends long before a read is due
             int clientPort;
             int serverPort;
             try (Socket client = new Socket(InetAddress.getLoopbackAddress(), server.getLocalPort());
-                 Socket accepted = server.accept()) {
+                    Socket accepted = server.accept()) {
                 clientPort = client.getLocalPort();
                 serverPort = accepted.getLocalPort();
                 OutputStream up = client.getOutputStream();
@@ -75,18 +78,25 @@ class SocketTotalsTest {
             assertEquals("TCP", cl.getProtocol());
             assertEquals(server.getLocalPort(), cl.getRemotePort());
             assertTrue(cl.getSocketInode() != null && cl.getSocketInode() != 0, "the socket's inode");
-            SocketEvent sv = c.await(e -> e.getKind() == EventKind.SOCK_TOTALS && Boolean.TRUE.equals(e.getTotalsFinal())
-                    && e.getLocalPort() != null && e.getLocalPort() == serverPort && e.getRemotePort() != null
-                    && e.getRemotePort() == clientPort, WAIT);
+            SocketEvent sv = c.await(
+                    e -> e.getKind() == EventKind.SOCK_TOTALS
+                            && Boolean.TRUE.equals(e.getTotalsFinal())
+                            && e.getLocalPort() != null
+                            && e.getLocalPort() == serverPort
+                            && e.getRemotePort() != null
+                            && e.getRemotePort() == clientPort,
+                    WAIT);
             assertEquals(6_225L, sv.getBytesReceived());
             assertEquals(3_000L, sv.getBytesSent());
             assertEquals(1L, sv.getCallsSent());
             // attributed to the socket's owner, this process, like the kernel's other records
             assertEquals((int) ProcessHandle.current().pid(), cl.getPid());
             Set<Long> cookies = Set.of(cl.getSocketCookie(), sv.getSocketCookie());
-            List<SocketEvent> perCall = c.events().stream().filter(e -> e.getSocketCookie() != null
-                    && cookies.contains(e.getSocketCookie()) && (e.getKind() == EventKind.SOCK_SEND
-                    || e.getKind() == EventKind.SOCK_RECV)).toList();
+            List<SocketEvent> perCall = c.events().stream()
+                    .filter(e -> e.getSocketCookie() != null
+                            && cookies.contains(e.getSocketCookie())
+                            && (e.getKind() == EventKind.SOCK_SEND || e.getKind() == EventKind.SOCK_RECV))
+                    .toList();
             assertEquals(List.of(), perCall, "no record per call in aggregate mode");
             // the release follows its socket's last totals
             List<SocketEvent> all = c.events();
@@ -94,7 +104,8 @@ class SocketTotalsTest {
             int releaseAt = -1;
             for (int i = 0; i < all.size(); i++) {
                 SocketEvent e = all.get(i);
-                if (e.getKind() == EventKind.SOCK_RELEASE && cl.getSocketCookie().equals(e.getSocketCookie())) {
+                if (e.getKind() == EventKind.SOCK_RELEASE
+                        && cl.getSocketCookie().equals(e.getSocketCookie())) {
                     releaseAt = i;
                 }
             }
@@ -105,26 +116,38 @@ class SocketTotalsTest {
     @Test
     void aReadMidwayCarriesTheTotalsSoFarAndAnUnchangedSocketSendsNothing() throws Exception {
         try (LiveCapture c = new LiveCapture(CaptureOptions.defaults().withAggregate(true)).start();
-             ServerSocket server = new ServerSocket(0, 1, InetAddress.getLoopbackAddress());
-             Socket client = new Socket(InetAddress.getLoopbackAddress(), server.getLocalPort());
-             Socket accepted = server.accept()) {
+                ServerSocket server = new ServerSocket(0, 1, InetAddress.getLoopbackAddress());
+                Socket client = new Socket(InetAddress.getLoopbackAddress(), server.getLocalPort());
+                Socket accepted = server.accept()) {
             client.getOutputStream().write(new byte[1_000]);
             readFully(accepted.getInputStream(), 1_000);
             c.sockets.readTotals();
-            SocketEvent first = c.await(e -> e.getKind() == EventKind.SOCK_TOTALS
-                    && Integer.valueOf(client.getLocalPort()).equals(e.getLocalPort()), WAIT);
+            SocketEvent first = c.await(
+                    e -> e.getKind() == EventKind.SOCK_TOTALS
+                            && Integer.valueOf(client.getLocalPort()).equals(e.getLocalPort()),
+                    WAIT);
             assertEquals(1_000L, first.getBytesSent());
             assertFalse(first.getTotalsFinal());
-            long before = c.events().stream().filter(e -> e.getKind() == EventKind.SOCK_TOTALS
-                    && Integer.valueOf(client.getLocalPort()).equals(e.getLocalPort())).count();
+            long before = c.events().stream()
+                    .filter(e -> e.getKind() == EventKind.SOCK_TOTALS
+                            && Integer.valueOf(client.getLocalPort()).equals(e.getLocalPort()))
+                    .count();
             c.sockets.readTotals();
-            assertEquals(before, c.events().stream().filter(e -> e.getKind() == EventKind.SOCK_TOTALS
-                    && Integer.valueOf(client.getLocalPort()).equals(e.getLocalPort())).count(), "nothing moved: no new record");
+            assertEquals(
+                    before,
+                    c.events().stream()
+                            .filter(e -> e.getKind() == EventKind.SOCK_TOTALS
+                                    && Integer.valueOf(client.getLocalPort()).equals(e.getLocalPort()))
+                            .count(),
+                    "nothing moved: no new record");
             client.getOutputStream().write(new byte[500]);
             readFully(accepted.getInputStream(), 500);
             c.sockets.readTotals();
-            SocketEvent second = c.await(e -> e.getKind() == EventKind.SOCK_TOTALS
-                    && Integer.valueOf(client.getLocalPort()).equals(e.getLocalPort()) && e.getBytesSent() == 1_500L, WAIT);
+            SocketEvent second = c.await(
+                    e -> e.getKind() == EventKind.SOCK_TOTALS
+                            && Integer.valueOf(client.getLocalPort()).equals(e.getLocalPort())
+                            && e.getBytesSent() == 1_500L,
+                    WAIT);
             assertEquals(2L, second.getCallsSent());
         }
     }
@@ -132,10 +155,11 @@ class SocketTotalsTest {
     @Test
     void withoutTheLengthTracepointsTheSystemCallsSumStreamSockets() throws Exception {
         // without the sock group the length tracepoints are off, as on kernels before 6.3: sendto/recvfrom sum instead
-        try (LiveCapture c = new LiveCapture(CaptureOptions.defaults().withAggregate(true).withGroups(Set.of("tcp")))
-                .start();
-             ServerSocket server = new ServerSocket(0, 1, InetAddress.getLoopbackAddress());
-             Arena a = Arena.ofConfined()) {
+        try (LiveCapture c = new LiveCapture(
+                                CaptureOptions.defaults().withAggregate(true).withGroups(Set.of("tcp")))
+                        .start();
+                ServerSocket server = new ServerSocket(0, 1, InetAddress.getLoopbackAddress());
+                Arena a = Arena.ofConfined()) {
             long fd = Sys.ok(Sys.SOCKET, Sys.AF_INET, Sys.SOCK_STREAM, 0);
             Sys.ok(Sys.CONNECT, fd, Sys.addr(Sys.sockaddrIn(a, new byte[] {127, 0, 0, 1}, server.getLocalPort())), 16);
             int clientPort;
@@ -157,8 +181,11 @@ class SocketTotalsTest {
             assertEquals(4_000L, cl.getBytesSent());
             assertEquals(700L, cl.getBytesReceived());
             assertEquals(10L, cl.getCallsSent());
-            assertTrue(c.events().stream().noneMatch(e -> e.getKind() == EventKind.SENDTO
-                    && cl.getSocketCookie().equals(e.getSocketCookie())), "no sendto record of a summed socket");
+            assertTrue(
+                    c.events().stream()
+                            .noneMatch(e -> e.getKind() == EventKind.SENDTO
+                                    && cl.getSocketCookie().equals(e.getSocketCookie())),
+                    "no sendto record of a summed socket");
         }
     }
 
@@ -167,15 +194,21 @@ class SocketTotalsTest {
         try (ServerSocket server = new ServerSocket()) {
             server.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
             // every process here (the child's pid is not known before it starts), this JVM's own sockets included
-            try (LiveCapture c = new LiveCapture(CaptureOptions.defaults().withAggregate(true).withExcludeSelf(false),
-                    Duration.ZERO).start()) {
-                Process child = new ProcessBuilder("python3", "-c", "import socket,sys,time\n"
-                        + "s=socket.create_connection(('127.0.0.1'," + server.getLocalPort() + "))\n"
-                        + "for i in range(20): s.sendall(b'x'*250)\n"
-                        + "d=b''\n"
-                        + "while len(d)<1234: d+=s.recv(65536)\n"
-                        + "print('ready',flush=True)\n"
-                        + "time.sleep(60)\n").redirectErrorStream(true).start();
+            try (LiveCapture c = new LiveCapture(
+                            CaptureOptions.defaults().withAggregate(true).withExcludeSelf(false), Duration.ZERO)
+                    .start()) {
+                Process child = new ProcessBuilder(
+                                "python3",
+                                "-c",
+                                "import socket,sys,time\n"
+                                        + "s=socket.create_connection(('127.0.0.1'," + server.getLocalPort() + "))\n"
+                                        + "for i in range(20): s.sendall(b'x'*250)\n"
+                                        + "d=b''\n"
+                                        + "while len(d)<1234: d+=s.recv(65536)\n"
+                                        + "print('ready',flush=True)\n"
+                                        + "time.sleep(60)\n")
+                        .redirectErrorStream(true)
+                        .start();
                 try (Socket accepted = server.accept()) {
                     int childPort = accepted.getPort();
                     readFully(accepted.getInputStream(), 5_000);
@@ -188,8 +221,10 @@ class SocketTotalsTest {
                     assertEquals(5_000L, t.getBytesSent());
                     assertEquals(1_234L, t.getBytesReceived());
                     assertEquals(child.pid(), (long) t.getPid());
-                    SocketEvent release = c.await(e -> e.getKind() == EventKind.SOCK_RELEASE
-                            && t.getSocketCookie().equals(e.getSocketCookie()), WAIT);
+                    SocketEvent release = c.await(
+                            e -> e.getKind() == EventKind.SOCK_RELEASE
+                                    && t.getSocketCookie().equals(e.getSocketCookie()),
+                            WAIT);
                     assertEquals("EXIT", release.getCause());
                 }
             }

@@ -1,13 +1,11 @@
 package io.sockflow.collector.cli;
 
+import static org.junit.jupiter.api.Assertions.*;
+
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.sockflow.collector.Sys;
 import io.sockflow.schemas.SocketEvent;
-import org.apache.avro.Schema;
-import org.junit.jupiter.api.Tag;
-import org.junit.jupiter.api.Test;
-
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -21,14 +19,14 @@ import java.util.Iterator;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
-
-import static org.junit.jupiter.api.Assertions.*;
+import org.apache.avro.Schema;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
 
 /** The collector's command line: its errors, its output, its stop, and the least privilege it runs with. */
 @Tag("root")
 class CliTest {
-    record Result(int code, String out, String err) {
-    }
+    record Result(int code, String out, String err) {}
 
     static Result inProcess(String... args) {
         PrintStream oldOut = System.out;
@@ -68,9 +66,13 @@ class CliTest {
         assertOneLine(inProcess("collect", "--bootstrap-servers", ":::"), 2, "bootstrap.servers", "host:port");
         assertOneLine(inProcess("collect", "--bootstrap-servers", "broker:99999"), 2, "bootstrap.servers");
         assertOneLine(inProcess("collect", "--registry-url", "registry:8081"), 2, "registry.url", "http://");
-        assertOneLine(inProcess("collect", "--run-as", "no-such-user-here"), 2, "--run-as no-such-user-here", "uid[:gid]");
-        assertOneLine(inProcess("collect", "--metrics-port", "9999", "--metrics-address", "0.0.0.0"), 2,
-                "--metrics-address 0.0.0.0", "--metrics-basic-auth-user-info");
+        assertOneLine(
+                inProcess("collect", "--run-as", "no-such-user-here"), 2, "--run-as no-such-user-here", "uid[:gid]");
+        assertOneLine(
+                inProcess("collect", "--metrics-port", "9999", "--metrics-address", "0.0.0.0"),
+                2,
+                "--metrics-address 0.0.0.0",
+                "--metrics-basic-auth-user-info");
         assertOneLine(inProcess("collect", "--metrics-basic-auth-user-info", "nopassword"), 2, "user:password");
     }
 
@@ -81,9 +83,24 @@ class CliTest {
         Path out = Files.createTempFile("collect", ".json");
         Path err = Files.createTempFile("collect", ".err");
         // the sweep (a descriptor walk through an iterator) and the kernel counters (map reads) run every second
-        Process p = new ProcessBuilder(javaCommand(cp, "collect", "--output", "json", "--duration", "10s", "--run-as", "65534",
-                "--sweep-interval", "1s", "--counters-interval", "1s", "--pid-include", Long.toString(self)))
-                .redirectOutput(out.toFile()).redirectError(err.toFile()).start();
+        Process p = new ProcessBuilder(javaCommand(
+                        cp,
+                        "collect",
+                        "--output",
+                        "json",
+                        "--duration",
+                        "10s",
+                        "--run-as",
+                        "65534",
+                        "--sweep-interval",
+                        "1s",
+                        "--counters-interval",
+                        "1s",
+                        "--pid-include",
+                        Long.toString(self)))
+                .redirectOutput(out.toFile())
+                .redirectError(err.toFile())
+                .start();
         List<String> statuses = new ArrayList<>();
         while (p.isAlive()) {
             long fd = Sys.ok(Sys.SOCKET, Sys.AF_INET, Sys.SOCK_STREAM, 0);
@@ -106,13 +123,22 @@ class CliTest {
         }
         String stderr = Files.readString(err);
         assertEquals(0, p.waitFor(), stderr);
-        assertTrue(stderr.lines().anyMatch(l -> l.equals("sockflow: attached; running as uid 65534, gid 65534, capabilities: none")), stderr);
-        assertFalse(stderr.contains("Exception") || stderr.contains("cannot run the iterator") || stderr.contains("ERROR"), stderr);
+        assertTrue(
+                stderr.lines()
+                        .anyMatch(l ->
+                                l.equals("sockflow: attached; running as uid 65534, gid 65534, capabilities: none")),
+                stderr);
+        assertFalse(
+                stderr.contains("Exception") || stderr.contains("cannot run the iterator") || stderr.contains("ERROR"),
+                stderr);
         assertFalse(statuses.isEmpty(), "read the collector's threads");
         for (String s : statuses) {
-            assertTrue(s.equals("Uid: 65534 65534 65534 65534") || s.endsWith(" 0000000000000000"), "every thread: " + s);
+            assertTrue(
+                    s.equals("Uid: 65534 65534 65534 65534") || s.endsWith(" 0000000000000000"), "every thread: " + s);
         }
-        long refused = Files.readAllLines(out).stream().filter(l -> l.contains("\"kind\":\"CONNECT\"") && l.contains("ECONNREFUSED")).count();
+        long refused = Files.readAllLines(out).stream()
+                .filter(l -> l.contains("\"kind\":\"CONNECT\"") && l.contains("ECONNREFUSED"))
+                .count();
         assertTrue(refused > 20, "the connects made after the switch are captured: " + refused);
     }
 
@@ -130,7 +156,8 @@ class CliTest {
     void flagsWinOverEnvironmentWhichWinsOverTheFile() throws IOException {
         Path f = Files.createTempFile("sockflow", ".properties");
         Files.writeString(f, "ring.buffer.bytes=8192\nduration=5s\nlog.level=info\n");
-        Settings s = Settings.parse(List.of("--config", f.toString(), "--duration", "7s"),
+        Settings s = Settings.parse(
+                List.of("--config", f.toString(), "--duration", "7s"),
                 java.util.Map.of("SOCKFLOW_RING_BUFFER_BYTES", "65536"));
         assertEquals(65536, s.getInt(Settings.RING_BUFFER_BYTES));
         assertEquals(java.time.Duration.ofSeconds(7), s.duration(Settings.DURATION));
@@ -142,17 +169,47 @@ class CliTest {
     void anUnreachableRegistryOrBrokerIsOneLineWithTheFix() throws Exception {
         io.sockflow.embedded.LocalStack stack = io.sockflow.embedded.LocalStack.shared();
         Path spool = Files.createTempDirectory("spool");
-        assertOneLine(inProcess("collect", "--output", "kafka", "--bootstrap-servers", stack.bootstrapServers(),
-                "--registry-url", "http://127.0.0.1:1", "--spool-dir", spool.toString(), "--duration", "1s"), 6,
-                "schema registry http://127.0.0.1:1", "unreachable", "--registry-url");
-        assertOneLine(inProcess("collect", "--output", "kafka", "--bootstrap-servers", "127.0.0.1:1",
-                "--registry-url", stack.registryUrl(), "--spool-dir", spool.toString(), "--duration", "1s"), 6,
-                "Kafka at 127.0.0.1:1", "--bootstrap-servers");
+        assertOneLine(
+                inProcess(
+                        "collect",
+                        "--output",
+                        "kafka",
+                        "--bootstrap-servers",
+                        stack.bootstrapServers(),
+                        "--registry-url",
+                        "http://127.0.0.1:1",
+                        "--spool-dir",
+                        spool.toString(),
+                        "--duration",
+                        "1s"),
+                6,
+                "schema registry http://127.0.0.1:1",
+                "unreachable",
+                "--registry-url");
+        assertOneLine(
+                inProcess(
+                        "collect",
+                        "--output",
+                        "kafka",
+                        "--bootstrap-servers",
+                        "127.0.0.1:1",
+                        "--registry-url",
+                        stack.registryUrl(),
+                        "--spool-dir",
+                        spool.toString(),
+                        "--duration",
+                        "1s"),
+                6,
+                "Kafka at 127.0.0.1:1",
+                "--bootstrap-servers");
     }
 
     @Test
     void withoutBtfCollectExitsWithOneLine() {
-        assertOneLine(inProcess("collect", "--btf-path", "/nonexistent/btf"), 5, "no kernel BTF at /nonexistent/btf",
+        assertOneLine(
+                inProcess("collect", "--btf-path", "/nonexistent/btf"),
+                5,
+                "no kernel BTF at /nonexistent/btf",
                 "--btf-path");
     }
 
@@ -161,7 +218,8 @@ class CliTest {
     static List<String> classpath() throws IOException {
         List<String> cp = new ArrayList<>();
         cp.add(Path.of("target/classes").toAbsolutePath().toString());
-        cp.addAll(List.of(Files.readString(Path.of("target/classpath.txt")).trim().split(":")));
+        cp.addAll(
+                List.of(Files.readString(Path.of("target/classpath.txt")).trim().split(":")));
         return cp;
     }
 
@@ -170,8 +228,13 @@ class CliTest {
     }
 
     static List<String> javaCommand(String cp, String... args) {
-        List<String> cmd = new ArrayList<>(List.of(java(), "--enable-native-access=ALL-UNNAMED", "-XX:+UseSerialGC",
-                "-cp", cp, "io.sockflow.collector.cli.Main"));
+        List<String> cmd = new ArrayList<>(List.of(
+                java(),
+                "--enable-native-access=ALL-UNNAMED",
+                "-XX:+UseSerialGC",
+                "-cp",
+                cp,
+                "io.sockflow.collector.cli.Main"));
         cmd.addAll(List.of(args));
         return cmd;
     }
@@ -194,13 +257,27 @@ class CliTest {
         long self = ProcessHandle.current().pid();
         Path out = Files.createTempFile("collect", ".json");
         Path err = Files.createTempFile("collect", ".err");
-        Process p = new ProcessBuilder(javaCommand(cp, "collect", "--output", "json", "--duration", "4s",
-                "--pid-include", Long.toString(self), "--tracepoint-groups", "")).redirectOutput(out.toFile()).redirectError(err.toFile()).start();
+        Process p = new ProcessBuilder(javaCommand(
+                        cp,
+                        "collect",
+                        "--output",
+                        "json",
+                        "--duration",
+                        "4s",
+                        "--pid-include",
+                        Long.toString(self),
+                        "--tracepoint-groups",
+                        ""))
+                .redirectOutput(out.toFile())
+                .redirectError(err.toFile())
+                .start();
         callWhileAlive(p);
         assertEquals(0, p.waitFor(), Files.readString(err));
         List<String> lines = Files.readAllLines(out);
         assertFalse(lines.isEmpty(), "events printed");
-        List<String> expected = SocketEvent.getClassSchema().getFields().stream().map(Schema.Field::name).toList();
+        List<String> expected = SocketEvent.getClassSchema().getFields().stream()
+                .map(Schema.Field::name)
+                .toList();
         boolean sawRefused = false;
         ObjectMapper json = new ObjectMapper();
         for (String line : lines) {
@@ -211,12 +288,15 @@ class CliTest {
             }
             assertEquals(expected, names);
             assertEquals(self, e.get("pid").asLong());
-            sawRefused |= "CONNECT".equals(e.get("kind").asText()) && "ECONNREFUSED".equals(e.get("errno").asText());
+            sawRefused |= "CONNECT".equals(e.get("kind").asText())
+                    && "ECONNREFUSED".equals(e.get("errno").asText());
         }
         assertTrue(sawRefused, "the refused connects are there");
         String summary = Files.readString(err);
-        assertTrue(summary.matches("(?s).*sockflow: \\d+ events received, 0 dropped in the kernel.*; " + lines.size()
-                + " records written.*"), summary);
+        assertTrue(
+                summary.matches("(?s).*sockflow: \\d+ events received, 0 dropped in the kernel.*; " + lines.size()
+                        + " records written.*"),
+                summary);
     }
 
     @Test
@@ -224,11 +304,14 @@ class CliTest {
         String cp = String.join(":", classpath());
         Path err = Files.createTempFile("collect", ".err");
         Process p = new ProcessBuilder(javaCommand(cp, "collect", "--pid-include", "1"))
-                .redirectOutput(ProcessBuilder.Redirect.DISCARD).redirectError(err.toFile()).start();
+                .redirectOutput(ProcessBuilder.Redirect.DISCARD)
+                .redirectError(err.toFile())
+                .start();
         try {
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
             int syscallPrograms = io.sockflow.collector.capture.CaptureLifecycleTestAccess.SYSCALL_PROGRAMS;
-            while (io.sockflow.collector.Bpftool.syscallPrograms(p.pid()) < syscallPrograms && System.nanoTime() < deadline) {
+            while (io.sockflow.collector.Bpftool.syscallPrograms(p.pid()) < syscallPrograms
+                    && System.nanoTime() < deadline) {
                 Thread.sleep(100);
             }
             assertEquals(syscallPrograms, io.sockflow.collector.Bpftool.syscallPrograms(p.pid()), "attached");
@@ -236,7 +319,8 @@ class CliTest {
             p.destroy(); // SIGTERM
             assertTrue(p.waitFor(20, TimeUnit.SECONDS));
             assertTrue(Files.readString(err).contains("events received"), Files.readString(err));
-            assertTrue(io.sockflow.collector.Bpftool.programIds().stream().noneMatch(held::contains),
+            assertTrue(
+                    io.sockflow.collector.Bpftool.programIds().stream().noneMatch(held::contains),
                     "nothing it loaded is left in the kernel");
         } finally {
             p.destroyForcibly();
@@ -275,10 +359,12 @@ class CliTest {
     @Test
     void asAnUnprivilegedUserCollectNamesTheMissingCapabilities() throws Exception {
         String cp = worldReadableClasspath();
-        List<String> cmd = new ArrayList<>(List.of("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
-                "--inh-caps=-all", "--"));
+        List<String> cmd = new ArrayList<>(
+                List.of("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all", "--"));
         cmd.addAll(javaCommand(cp, "collect", "--duration", "1s"));
-        Process p = new ProcessBuilder(cmd).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+        Process p = new ProcessBuilder(cmd)
+                .redirectOutput(ProcessBuilder.Redirect.DISCARD)
+                .start();
         String err = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8).stripTrailing();
         assertEquals(4, p.waitFor(), err);
         assertFalse(err.contains("\n"), err);
@@ -290,15 +376,23 @@ class CliTest {
     void threeCapabilitiesAreEnoughWithoutRoot() throws Exception {
         String cp = worldReadableClasspath();
         long self = ProcessHandle.current().pid();
-        List<String> cmd = new ArrayList<>(List.of("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+        List<String> cmd = new ArrayList<>(List.of(
+                "setpriv",
+                "--reuid=65534",
+                "--regid=65534",
+                "--clear-groups",
                 "--inh-caps=-all,+bpf,+perfmon,+dac_read_search",
-                "--ambient-caps=-all,+bpf,+perfmon,+dac_read_search", "--"));
-        cmd.addAll(javaCommand(cp, "collect", "--duration", "4s", "--pid-include", Long.toString(self),
-                "--tracepoint-groups", ""));
+                "--ambient-caps=-all,+bpf,+perfmon,+dac_read_search",
+                "--"));
+        cmd.addAll(javaCommand(
+                cp, "collect", "--duration", "4s", "--pid-include", Long.toString(self), "--tracepoint-groups", ""));
         Path out = Files.createTempFile("collect", ".json");
         Files.setPosixFilePermissions(out, PosixFilePermissions.fromString("rw-rw-rw-"));
         Path err = Files.createTempFile("collect", ".err");
-        Process p = new ProcessBuilder(cmd).redirectOutput(out.toFile()).redirectError(err.toFile()).start();
+        Process p = new ProcessBuilder(cmd)
+                .redirectOutput(out.toFile())
+                .redirectError(err.toFile())
+                .start();
         callWhileAlive(p);
         assertEquals(0, p.waitFor(), Files.readString(err));
         List<String> lines = Files.readAllLines(out);

@@ -1,24 +1,23 @@
 package io.sockflow.collector.decode;
 
+import static org.junit.jupiter.api.Assertions.*;
+
 import io.sockflow.collector.bpf.EventLayout;
 import io.sockflow.collector.sockets.SocketTracker;
 import io.sockflow.schemas.SocketEvent;
 import io.sockflow.schemas.avro.AvroBinaryBuffer;
 import io.sockflow.schemas.avro.SocketEventWriter;
-import net.jqwik.api.Arbitraries;
-import net.jqwik.api.Arbitrary;
-import net.jqwik.api.ForAll;
-import net.jqwik.api.Property;
-import net.jqwik.api.Provide;
-
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
-
-import static org.junit.jupiter.api.Assertions.*;
+import net.jqwik.api.Arbitraries;
+import net.jqwik.api.Arbitrary;
+import net.jqwik.api.ForAll;
+import net.jqwik.api.Property;
+import net.jqwik.api.Provide;
 
 /**
  * Any bytes the ring buffer could hand over (a kernel bug, a contract drift, a torn record) go through the whole
@@ -29,7 +28,8 @@ import static org.junit.jupiter.api.Assertions.*;
 class KernelRecordFuzzTest {
     static final int SIZE = (int) EventLayout.SIZE;
     final SocketEventDecoder decoder = new SocketEventDecoder(new HostInfo("h1", "boot-1", 1_000_000_000_000_000_000L));
-    final SocketTracker tracker = new SocketTracker(SocketTracker.Options.defaults().withExcluded(Set.of(), Set.of()));
+    final SocketTracker tracker =
+            new SocketTracker(SocketTracker.Options.defaults().withExcluded(Set.of(), Set.of()));
     final AvroBinaryBuffer out = new AvroBinaryBuffer(1024);
     long now = 1;
 
@@ -68,7 +68,8 @@ class KernelRecordFuzzTest {
     }
 
     @Property(tries = 500)
-    void plausibleRecordsInAnyOrderDecodeTrackAndSerializeWithoutAnError(@ForAll("plausibleSequence") List<byte[]> seq) {
+    void plausibleRecordsInAnyOrderDecodeTrackAndSerializeWithoutAnError(
+            @ForAll("plausibleSequence") List<byte[]> seq) {
         for (byte[] b : seq) {
             pass(b);
         }
@@ -81,8 +82,12 @@ class KernelRecordFuzzTest {
             SocketEvent e = decoder.decode(rec);
             assertNotNull(e.getKind(), "every record has a kind, UNKNOWN at worst");
             List<SocketEvent> emitted = new ArrayList<>();
-            tracker.accept(e, SocketEventDecoder.pendingExec(rec), SocketEventDecoder.releasedByKernelThread(rec),
-                    now++, emitted::add);
+            tracker.accept(
+                    e,
+                    SocketEventDecoder.pendingExec(rec),
+                    SocketEventDecoder.releasedByKernelThread(rec),
+                    now++,
+                    emitted::add);
             for (SocketEvent x : emitted) {
                 out.reset();
                 SocketEventWriter.write(x, out);

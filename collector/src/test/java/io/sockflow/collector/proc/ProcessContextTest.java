@@ -1,26 +1,32 @@
 package io.sockflow.collector.proc;
 
+import static org.junit.jupiter.api.Assertions.*;
+
 import io.sockflow.schemas.EventKind;
 import io.sockflow.schemas.SocketEvent;
-import org.junit.jupiter.api.Test;
-
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Collections;
 import java.util.List;
-
-import static org.junit.jupiter.api.Assertions.*;
+import org.junit.jupiter.api.Test;
 
 /** The context an exec's record gets: from this host's real /proc, and the redaction of secrets. */
 class ProcessContextTest {
     @Test
     void secretsInCommandLinesAreRedacted() {
-        assertEquals("mysql --user root --password *** -h db",
+        assertEquals(
+                "mysql --user root --password *** -h db",
                 ProcessContext.redact(List.of("mysql", "--user", "root", "--password", "hunter2", "-h", "db")));
-        assertEquals("app password=*** DB_PASSWORD=*** --token=*** url=https://x/?token=***&page=2",
-                ProcessContext.redact(List.of("app", "password=hunter2", "DB_PASSWORD=s3cret", "--token=abc.def",
+        assertEquals(
+                "app password=*** DB_PASSWORD=*** --token=*** url=https://x/?token=***&page=2",
+                ProcessContext.redact(List.of(
+                        "app",
+                        "password=hunter2",
+                        "DB_PASSWORD=s3cret",
+                        "--token=abc.def",
                         "url=https://x/?token=abc&page=2")));
-        assertEquals("curl -H x --api-key *** https://example.org",
+        assertEquals(
+                "curl -H x --api-key *** https://example.org",
                 ProcessContext.redact(List.of("curl", "-H", "x", "--api-key", "K-123", "https://example.org")));
         assertEquals("ls -la /tmp", ProcessContext.redact(List.of("ls", "-la", "/tmp")));
         String longLine = ProcessContext.redact(Collections.nCopies(500, "argument"));
@@ -30,7 +36,8 @@ class ProcessContextTest {
 
     @Test
     void anExecGetsItsParentCommandLineAndParentChainFromProc() throws Exception {
-        Process child = new ProcessBuilder("/usr/bin/python3", "-c", "import time; time.sleep(30)", "token=abc").start();
+        Process child =
+                new ProcessBuilder("/usr/bin/python3", "-c", "import time; time.sleep(30)", "token=abc").start();
         try {
             SocketEvent e = new SocketEvent();
             e.setKind(EventKind.EXEC);

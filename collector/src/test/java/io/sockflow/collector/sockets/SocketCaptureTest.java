@@ -1,18 +1,17 @@
 package io.sockflow.collector.sockets;
 
+import static org.junit.jupiter.api.Assertions.*;
+
 import io.sockflow.collector.LiveCapture;
 import io.sockflow.collector.Sys;
 import io.sockflow.collector.sys.Libc;
 import io.sockflow.schemas.EventKind;
 import io.sockflow.schemas.SocketEvent;
-import org.junit.jupiter.api.Tag;
-import org.junit.jupiter.api.Test;
-
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-
-import static org.junit.jupiter.api.Assertions.*;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
 
 /** The socket capture on the real kernel: what the inventory says of sockets that predate it. */
 @Tag("root")
@@ -35,18 +34,24 @@ class SocketCaptureTest {
         long ino6 = inode(udp6);
         try (LiveCapture live = new LiveCapture()) {
             live.start();
-            SocketEvent seen = live.await(e -> e.getKind() == EventKind.INVENTORY && e.getSocketInode() == ino,
-                    Duration.ofSeconds(10));
-            SocketEvent seen6 = live.await(e -> e.getKind() == EventKind.INVENTORY && e.getSocketInode() == ino6,
-                    Duration.ofSeconds(10));
+            SocketEvent seen = live.await(
+                    e -> e.getKind() == EventKind.INVENTORY && e.getSocketInode() == ino, Duration.ofSeconds(10));
+            SocketEvent seen6 = live.await(
+                    e -> e.getKind() == EventKind.INVENTORY && e.getSocketInode() == ino6, Duration.ofSeconds(10));
             assertNotNull(seen.getSocketCookie(), "the inventory names it by its cookie: " + seen);
             assertNotEquals(0L, seen.getSocketCookie());
             Sys.ok(Sys.CLOSE, udp);
             Sys.ok(Sys.CLOSE, udp6);
-            SocketEvent end = live.await(e -> e.getKind() == EventKind.SOCK_RELEASE && e.getSocketInode() != null
-                    && e.getSocketInode() == ino, Duration.ofSeconds(10));
-            SocketEvent end6 = live.await(e -> e.getKind() == EventKind.SOCK_RELEASE && e.getSocketInode() != null
-                    && e.getSocketInode() == ino6, Duration.ofSeconds(10));
+            SocketEvent end = live.await(
+                    e -> e.getKind() == EventKind.SOCK_RELEASE
+                            && e.getSocketInode() != null
+                            && e.getSocketInode() == ino,
+                    Duration.ofSeconds(10));
+            SocketEvent end6 = live.await(
+                    e -> e.getKind() == EventKind.SOCK_RELEASE
+                            && e.getSocketInode() != null
+                            && e.getSocketInode() == ino6,
+                    Duration.ofSeconds(10));
             assertEquals(seen.getSocketCookie(), end.getSocketCookie(), "the release names the same socket");
             assertEquals(seen6.getSocketCookie(), end6.getSocketCookie(), "the release names the same socket (IPv6)");
             assertNotEquals(seen.getSocketCookie(), seen6.getSocketCookie());

@@ -1,17 +1,16 @@
 package io.sockflow.collector.sockets;
 
+import static org.junit.jupiter.api.Assertions.*;
+
 import io.sockflow.schemas.EventKind;
 import io.sockflow.schemas.SocketEvent;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
-
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
-
-import static org.junit.jupiter.api.Assertions.*;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The collector's socket table on record sequences as the kernel writes them: cookies learnt late, kernel records
@@ -61,7 +60,9 @@ class SocketTrackerTest {
         assertEquals(List.of(), out);
         // the inventory names both: the waiting record goes out with the cookie
         t.accept(rec(EventKind.INVENTORY, 10, "AF_INET", 500L, 77L), false, false, now, out::add);
-        assertEquals(List.of(EventKind.SENDTO, EventKind.INVENTORY), out.stream().map(SocketEvent::getKind).toList());
+        assertEquals(
+                List.of(EventKind.SENDTO, EventKind.INVENTORY),
+                out.stream().map(SocketEvent::getKind).toList());
         assertEquals(500L, out.get(0).getSocketCookie());
         // later records without the cookie get it at once
         t.accept(rec(EventKind.RECVFROM, 10, "AF_INET", null, 77L), false, false, now, out::add);
@@ -97,8 +98,11 @@ class SocketTrackerTest {
         close.setCause("CLOSE");
         close.setLastReference(true);
         t.accept(close, false, false, now, out::add);
-        assertEquals(List.of(EventKind.CLOSE, EventKind.SOCK_RELEASE),
-                out.subList(before, out.size()).stream().map(SocketEvent::getKind).toList());
+        assertEquals(
+                List.of(EventKind.CLOSE, EventKind.SOCK_RELEASE),
+                out.subList(before, out.size()).stream()
+                        .map(SocketEvent::getKind)
+                        .toList());
         assertEquals("CLOSE", out.getLast().getCause());
         // one whose descriptors were never seen going: OTHER, once it has waited long enough
         t.accept(rec(EventKind.SOCKET, 10, "AF_INET", 701L, 71L), false, false, now, out::add);
@@ -125,7 +129,10 @@ class SocketTrackerTest {
         t.accept(state, false, false, now, out::add);
         assertEquals(List.of(), out, "waits for its owner");
         t.accept(rec(EventKind.ACCEPT4, 20, "AF_INET", 600L, 90L), false, false, now, out::add);
-        SocketEvent attributed = out.stream().filter(e -> e.getKind() == EventKind.TCP_STATE).findFirst().orElseThrow();
+        SocketEvent attributed = out.stream()
+                .filter(e -> e.getKind() == EventKind.TCP_STATE)
+                .findFirst()
+                .orElseThrow();
         assertEquals(20, attributed.getPid());
         assertEquals("SOCKET_OWNER", attributed.getAttribution());
         // one whose owner never shows up goes out as unknown, never as the task the kernel ran in
@@ -153,11 +160,15 @@ class SocketTrackerTest {
         SocketEvent failed = rec(EventKind.EXEC, 30, null, null, null);
         failed.setReturnValue(-2L);
         t.accept(failed, false, false, now, out::add);
-        assertTrue(out.stream().noneMatch(e -> e.getKind() == EventKind.SOCK_RELEASE || e.getKind() == EventKind.FD_DROP));
+        assertTrue(
+                out.stream().noneMatch(e -> e.getKind() == EventKind.SOCK_RELEASE || e.getKind() == EventKind.FD_DROP));
         // a successful one did
         t.accept(pending, true, false, now, out::add);
         t.accept(rec(EventKind.EXEC, 30, null, null, null), false, false, now, out::add);
-        SocketEvent end = out.stream().filter(e -> e.getKind() == EventKind.SOCK_RELEASE).findFirst().orElseThrow();
+        SocketEvent end = out.stream()
+                .filter(e -> e.getKind() == EventKind.SOCK_RELEASE)
+                .findFirst()
+                .orElseThrow();
         assertEquals("EXEC", end.getCause());
         assertEquals(100L, end.getSocketInode());
     }
@@ -176,7 +187,10 @@ class SocketTrackerTest {
         t.walkRecord(rec(EventKind.INVENTORY, 40, "AF_INET", 700L, 110L)); // the exiting owner, not gone yet
         t.walkRecord(rec(EventKind.INVENTORY, 41, "AF_INET", 700L, 110L));
         t.endWalk(now, out::add);
-        SocketEvent change = out.stream().filter(e -> e.getKind() == EventKind.OWNER_CHANGE).findFirst().orElseThrow();
+        SocketEvent change = out.stream()
+                .filter(e -> e.getKind() == EventKind.OWNER_CHANGE)
+                .findFirst()
+                .orElseThrow();
         assertEquals(41, change.getPid());
         assertFalse(t.wantsWalk());
         // a kernel record of the socket is now the new owner's
@@ -192,7 +206,10 @@ class SocketTrackerTest {
         t.beginWalk(now + 1);
         t.walkRecord(rec(EventKind.INVENTORY, 51, "AF_UNIX", null, 121L)); // born unseen (a dropped record)
         t.endWalk(now, out::add);
-        SocketEvent gone = out.stream().filter(e -> e.getKind() == EventKind.SOCK_RELEASE).findFirst().orElseThrow();
+        SocketEvent gone = out.stream()
+                .filter(e -> e.getKind() == EventKind.SOCK_RELEASE)
+                .findFirst()
+                .orElseThrow();
         assertEquals("UNSEEN", gone.getCause());
         assertEquals(800L, gone.getSocketCookie());
         assertTrue(out.stream().anyMatch(e -> e.getKind() == EventKind.INVENTORY && e.getSocketInode() == 121L));
@@ -201,7 +218,9 @@ class SocketTrackerTest {
         t.beginWalk(now - 5);
         t.walkRecord(rec(EventKind.INVENTORY, 51, "AF_UNIX", null, 121L)); // still held
         t.endWalk(now, out::add);
-        assertEquals(1, out.stream().filter(e -> e.getKind() == EventKind.SOCK_RELEASE).count());
+        assertEquals(
+                1,
+                out.stream().filter(e -> e.getKind() == EventKind.SOCK_RELEASE).count());
     }
 
     @Test
@@ -239,7 +258,6 @@ class SocketTrackerTest {
         assertEquals(1000L, gone.getSocketCookie());
         assertEquals("UNSEEN", gone.getCause());
         // after a reboot, every socket of the old boot went with it
-        assertEquals(2, tracker().endedWhileStopped(LiveSocketsFile.read(file), "boot-2", now, Instant.now(), x -> {
-        }));
+        assertEquals(2, tracker().endedWhileStopped(LiveSocketsFile.read(file), "boot-2", now, Instant.now(), x -> {}));
     }
 }

@@ -1,15 +1,9 @@
 package io.sockflow.collector.transport;
 
+import static org.junit.jupiter.api.Assertions.*;
+
 import io.sockflow.collector.cli.CollectCommand;
 import io.sockflow.embedded.LocalStack;
-import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Tag;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
-
 import java.io.IOException;
 import java.net.ServerSocket;
 import java.net.URI;
@@ -29,8 +23,13 @@ import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-
-import static org.junit.jupiter.api.Assertions.*;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The spool as the collector uses it, the collector running as users run it (a separate process, attached to this
@@ -49,30 +48,61 @@ class SpoolAcceptanceTest {
 
     /** UDP sends from a process of its own, so that the collector (told to watch it alone) has events to spool. */
     static Process load() throws IOException {
-        return new ProcessBuilder("/usr/bin/python3", "-c", String.join("\n",
-                "import socket, time",
-                "while True:",
-                "    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)",
-                "    s.sendto(b'sockflow spool test', ('127.0.0.1', 9))",
-                "    s.close()",
-                "    time.sleep(0.0005)")).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD)
+        return new ProcessBuilder(
+                        "/usr/bin/python3",
+                        "-c",
+                        String.join(
+                                "\n",
+                                "import socket, time",
+                                "while True:",
+                                "    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)",
+                                "    s.sendto(b'sockflow spool test', ('127.0.0.1', 9))",
+                                "    s.close()",
+                                "    time.sleep(0.0005)"))
+                .redirectErrorStream(true)
+                .redirectOutput(ProcessBuilder.Redirect.DISCARD)
                 .start();
     }
 
     static Process collector(String topic, Path spool, long pid, int metricsPort, Path err) throws IOException {
         List<String> cp = new ArrayList<>();
         cp.add(Path.of("target/classes").toAbsolutePath().toString());
-        cp.addAll(List.of(Files.readString(Path.of("target/classpath.txt")).trim().split(":")));
-        List<String> cmd = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElse("java"),
-                "--enable-native-access=ALL-UNNAMED", "-XX:+UseSerialGC", "-cp", String.join(":", cp),
-                "io.sockflow.collector.cli.Main", "collect", "--output", "kafka",
-                "--bootstrap-servers", stack.bootstrapServers(), "--registry-url", stack.registryUrl(),
-                "--topic", topic, "--topic-partitions", "3", "--spool-dir", spool.toString(),
+        cp.addAll(
+                List.of(Files.readString(Path.of("target/classpath.txt")).trim().split(":")));
+        List<String> cmd = new ArrayList<>(List.of(
+                ProcessHandle.current().info().command().orElse("java"),
+                "--enable-native-access=ALL-UNNAMED",
+                "-XX:+UseSerialGC",
+                "-cp",
+                String.join(":", cp),
+                "io.sockflow.collector.cli.Main",
+                "collect",
+                "--output",
+                "kafka",
+                "--bootstrap-servers",
+                stack.bootstrapServers(),
+                "--registry-url",
+                stack.registryUrl(),
+                "--topic",
+                topic,
+                "--topic-partitions",
+                "3",
+                "--spool-dir",
+                spool.toString(),
                 // a small producer buffer, so that records reach the spool at once; segments of 1 MiB
-                "--buffer-memory-bytes", "65536", "--spool-max-bytes", Long.toString(8L << 20),
-                "--pid-include", Long.toString(pid), "--tracepoint-groups", "",
-                "--metrics-port", Integer.toString(metricsPort)));
-        return new ProcessBuilder(cmd).redirectOutput(ProcessBuilder.Redirect.DISCARD).redirectError(err.toFile())
+                "--buffer-memory-bytes",
+                "65536",
+                "--spool-max-bytes",
+                Long.toString(8L << 20),
+                "--pid-include",
+                Long.toString(pid),
+                "--tracepoint-groups",
+                "",
+                "--metrics-port",
+                Integer.toString(metricsPort)));
+        return new ProcessBuilder(cmd)
+                .redirectOutput(ProcessBuilder.Redirect.DISCARD)
+                .redirectError(err.toFile())
                 .start();
     }
 
@@ -89,8 +119,8 @@ class SpoolAcceptanceTest {
         c.put("group.id", "t-" + UUID.randomUUID());
         c.put("auto.offset.reset", "earliest");
         Map<ByteBuffer, Integer> seen = new HashMap<>();
-        try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(c, new ByteArrayDeserializer(),
-                new ByteArrayDeserializer())) {
+        try (KafkaConsumer<byte[], byte[]> consumer =
+                new KafkaConsumer<>(c, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
             consumer.subscribe(List.of(topic));
             long deadline = System.nanoTime() + timeout.toNanos();
             while (System.nanoTime() < deadline) {
@@ -125,7 +155,8 @@ class SpoolAcceptanceTest {
     /** Sealed segments by their names alone: the collector renames them while this looks. */
     static long sealedNames(Path spool) throws IOException {
         try (var files = Files.list(spool)) {
-            return files.filter(f -> f.getFileName().toString().matches("spool-\\d+-\\d+\\.seg")).count();
+            return files.filter(f -> f.getFileName().toString().matches("spool-\\d+-\\d+\\.seg"))
+                    .count();
         }
     }
 
@@ -158,8 +189,12 @@ class SpoolAcceptanceTest {
     }
 
     static long metric(int port, String name) throws Exception {
-        String body = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port
-                + "/metrics")).build(), HttpResponse.BodyHandlers.ofString()).body();
+        String body = HttpClient.newHttpClient()
+                .send(
+                        HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/metrics"))
+                                .build(),
+                        HttpResponse.BodyHandlers.ofString())
+                .body();
         Matcher m = Pattern.compile("(?m)^" + name + " ([0-9.eE+]+)$").matcher(body);
         assertTrue(m.find(), name + " in " + body);
         return (long) Double.parseDouble(m.group(1));
@@ -193,7 +228,8 @@ class SpoolAcceptanceTest {
             assertFalse(open.sealed(), "the segment being written when the collector was killed: " + segments);
             // a record the kill cut short is one record; a segment only just created holds none
             tornRecords = open.leftover() > 0 && Files.size(open.path()) > 8 ? 1 : 0;
-            List<SpoolFiles.Segment> sealed = segments.stream().filter(SpoolFiles.Segment::sealed).toList();
+            List<SpoolFiles.Segment> sealed =
+                    segments.stream().filter(SpoolFiles.Segment::sealed).toList();
             victim = sealed.get(sealed.size() / 2);
             assertTrue(victim.records().size() > 100, "a segment with records: " + victim);
             List<SpoolFiles.Segment> others = new ArrayList<>(segments);
@@ -212,8 +248,13 @@ class SpoolAcceptanceTest {
         Process again = collector(topic, spool, p[0].pid(), port, err2); // watches the load's pid: nothing new
         try {
             Map<ByteBuffer, Integer> seen = onTopic(topic, intact, Duration.ofSeconds(180));
-            assertEquals(0, missing(intact, seen), () -> "every record of the intact segments delivered ("
-                    + intact.values().stream().mapToInt(Integer::intValue).sum() + "): " + read(err2));
+            assertEquals(
+                    0,
+                    missing(intact, seen),
+                    () -> "every record of the intact segments delivered ("
+                            + intact.values().stream()
+                                    .mapToInt(Integer::intValue)
+                                    .sum() + "): " + read(err2));
             long lost = victim.records().size() + tornRecords;
             assertEquals(lost, metric(port, "sockflow_spool_lost_events_total"), "the loss counted, as a metric");
             assertFalse(Files.exists(victim.path()), "nothing readable was left in it");
@@ -223,12 +264,21 @@ class SpoolAcceptanceTest {
         }
         String said = read(err2);
         assertTrue(again.exitValue() == 0 || again.exitValue() == 143, said); // 143: the JVM's status after SIGTERM
-        String line = said.lines().filter(l -> l.contains("damaged segment")).findFirst().orElse("");
+        String line = said.lines()
+                .filter(l -> l.contains("damaged segment"))
+                .findFirst()
+                .orElse("");
         System.out.println("the restarted collector said: " + line);
-        assertTrue(line.contains(victim.path().getFileName() + ": no readable record in it, "
-                + String.format(java.util.Locale.ROOT, "%,d records", victim.records().size()) + " ("), said);
+        assertTrue(
+                line.contains(victim.path().getFileName() + ": no readable record in it, "
+                        + String.format(
+                                java.util.Locale.ROOT,
+                                "%,d records",
+                                victim.records().size()) + " ("),
+                said);
         assertTrue(said.contains("the previous run stopped without a clean shutdown"), said);
-        assertTrue(said.matches("(?s).*, " + (victim.records().size() + tornRecords) + " lost to spool damage.*"), said);
+        assertTrue(
+                said.matches("(?s).*, " + (victim.records().size() + tornRecords) + " lost to spool damage.*"), said);
     }
 
     @Test
@@ -242,7 +292,8 @@ class SpoolAcceptanceTest {
         try {
             awaitSealed(spool, 2, p[1], err1);
             p[1].destroy(); // SIGTERM, while the load still runs
-            assertTrue(p[1].waitFor(CollectCommand.stopBudget().plusSeconds(10).toSeconds(), TimeUnit.SECONDS),
+            assertTrue(
+                    p[1].waitFor(CollectCommand.stopBudget().plusSeconds(10).toSeconds(), TimeUnit.SECONDS),
                     "stopped within its budget");
             p[0].destroyForcibly();
             String said = read(err1);

@@ -22,19 +22,20 @@ import java.util.stream.Stream;
  * Writes bench/results/spool.json. Run by bench/spool.
  */
 public final class SpoolBench {
-    private SpoolBench() {
-    }
+    private SpoolBench() {}
 
-    record Mode(String name, Duration fsync, int records) {
-    }
+    record Mode(String name, Duration fsync, int records) {}
 
     public static void main(String[] args) throws Exception {
         Path json = Path.of(args.length > 0 ? args[0] : "bench/results/spool.json");
         int reps = args.length > 1 ? Integer.parseInt(args[1]) : 3;
         Path dir = Files.createTempDirectory(Path.of(args.length > 2 ? args[2] : "/var/tmp"), "sockflow-spool-bench");
         int n = 1_000_000;
-        List<Mode> modes = List.of(new Mode("off", Spool.NO_FSYNC, n), new Mode("1s", Duration.ofSeconds(1), n),
-                new Mode("100ms", Duration.ofMillis(100), n), new Mode("every record", Duration.ZERO, 3_000));
+        List<Mode> modes = List.of(
+                new Mode("off", Spool.NO_FSYNC, n),
+                new Mode("1s", Duration.ofSeconds(1), n),
+                new Mode("100ms", Duration.ofMillis(100), n),
+                new Mode("every record", Duration.ZERO, 3_000));
         byte[][] keys = new byte[64][];
         byte[][] values = new byte[256][];
         Random r = new Random(1);
@@ -66,25 +67,54 @@ public final class SpoolBench {
                 ratios.get(m.name()).add(thisRep.get(m.name()) / off);
             }
             saves.add(save(dir, keys, values));
-            System.out.printf(Locale.ROOT, "  run %d/%d: %s; saving 64 MiB at a stop %.2f s%n", rep + 1, reps,
-                    String.join(", ", modes.stream().map(m -> String.format(Locale.ROOT, "%s %,.0f records/s (%.3f)",
-                            m.name(), thisRep.get(m.name()), thisRep.get(m.name()) / off)).toList()), saves.getLast());
+            System.out.printf(
+                    Locale.ROOT,
+                    "  run %d/%d: %s; saving 64 MiB at a stop %.2f s%n",
+                    rep + 1,
+                    reps,
+                    String.join(
+                            ", ",
+                            modes.stream()
+                                    .map(m -> String.format(
+                                            Locale.ROOT,
+                                            "%s %,.0f records/s (%.3f)",
+                                            m.name(),
+                                            thisRep.get(m.name()),
+                                            thisRep.get(m.name()) / off))
+                                    .toList()),
+                    saves.getLast());
         }
         System.out.println();
-        System.out.printf(Locale.ROOT, "%-14s %22s %28s%n", "fsync", "records/s (median)", "vs off, same run (min-max)");
+        System.out.printf(
+                Locale.ROOT, "%-14s %22s %28s%n", "fsync", "records/s (median)", "vs off, same run (min-max)");
         StringBuilder j = new StringBuilder("{\n");
         for (Mode m : modes) {
             double[] rt = stats(rates.get(m.name()));
             double[] ra = stats(ratios.get(m.name()));
             System.out.printf(Locale.ROOT, "%-14s %,22.0f %14.3f (%.3f-%.3f)%n", m.name(), rt[0], ra[0], ra[1], ra[2]);
-            j.append(String.format(Locale.ROOT, "  \"%s\": {\"records_per_sec\": %.0f, \"ratio_to_off\": {\"median\": "
-                    + "%.3f, \"min\": %.3f, \"max\": %.3f}},%n", m.name().replace(' ', '_'), rt[0], ra[0], ra[1], ra[2]));
+            j.append(String.format(
+                    Locale.ROOT,
+                    "  \"%s\": {\"records_per_sec\": %.0f, \"ratio_to_off\": {\"median\": "
+                            + "%.3f, \"min\": %.3f, \"max\": %.3f}},%n",
+                    m.name().replace(' ', '_'),
+                    rt[0],
+                    ra[0],
+                    ra[1],
+                    ra[2]));
         }
         double[] sv = stats(saves);
-        System.out.printf(Locale.ROOT, "%nsaving 64 MiB to the spool at a stop, fsync included: %.2f s (%.2f-%.2f)%n",
-                sv[0], sv[1], sv[2]);
-        j.append(String.format(Locale.ROOT, "  \"stop_save_64mib_seconds\": {\"median\": %.2f, \"min\": %.2f, "
-                + "\"max\": %.2f}%n}%n", sv[0], sv[1], sv[2]));
+        System.out.printf(
+                Locale.ROOT,
+                "%nsaving 64 MiB to the spool at a stop, fsync included: %.2f s (%.2f-%.2f)%n",
+                sv[0],
+                sv[1],
+                sv[2]);
+        j.append(String.format(
+                Locale.ROOT,
+                "  \"stop_save_64mib_seconds\": {\"median\": %.2f, \"min\": %.2f, " + "\"max\": %.2f}%n}%n",
+                sv[0],
+                sv[1],
+                sv[2]));
         Files.createDirectories(json.toAbsolutePath().getParent());
         Files.writeString(json, j.toString());
         System.out.println("\nwrote " + json);

@@ -18,8 +18,7 @@ import java.util.zip.CRC32C;
 final class SpoolFiles {
     private static final Pattern NAME = Pattern.compile("spool-(-?\\d+)(?:-(\\d+))?\\.seg");
 
-    private SpoolFiles() {
-    }
+    private SpoolFiles() {}
 
     /** One segment file: its number, the count its name gives (-1 while open), its records and what follows them. */
     record Segment(Path path, long number, long claimed, List<byte[][]> records, List<Long> offsets, long leftover) {

@@ -1,8 +1,8 @@
 package io.sockflow.collector.transport;
 
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import static io.sockflow.collector.transport.SpoolTest.b;
+import static io.sockflow.collector.transport.SpoolTest.drain;
+import static org.junit.jupiter.api.Assertions.*;
 
 import java.io.ByteArrayOutputStream;
 import java.io.DataOutputStream;
@@ -17,10 +17,9 @@ import java.util.List;
 import java.util.Random;
 import java.util.stream.Stream;
 import java.util.zip.CRC32;
-
-import static io.sockflow.collector.transport.SpoolTest.b;
-import static io.sockflow.collector.transport.SpoolTest.drain;
-import static org.junit.jupiter.api.Assertions.*;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * What a spool folder left by a crash, a power loss or a damaged disk gives back: every record whose frame checks
@@ -50,7 +49,9 @@ class SpoolRecoveryTest {
     }
 
     static List<String> values(SpoolFiles.Segment s) {
-        return s.records().stream().map(r -> new String(r[1], java.nio.charset.StandardCharsets.UTF_8)).toList();
+        return s.records().stream()
+                .map(r -> new String(r[1], java.nio.charset.StandardCharsets.UTF_8))
+                .toList();
     }
 
     static void overwrite(Path p, long at, byte[] bytes) throws IOException {
@@ -150,8 +151,11 @@ class SpoolRecoveryTest {
             f.setLength(f.length() - 5); // the crash came in the middle of the last write
         }
         Spool again = SpoolTest.spool(crashed, 1 << 20, 1 << 16, Spool.FullPolicy.DROP_NEWEST);
-        assertEquals(List.of("value-0", "value-1", "value-2", "value-3", "value-4", "value-5", "value-6", "value-7",
-                "value-8"), drain(again, true));
+        assertEquals(
+                List.of(
+                        "value-0", "value-1", "value-2", "value-3", "value-4", "value-5", "value-6", "value-7",
+                        "value-8"),
+                drain(again, true));
         assertEquals(1, again.corrupt(), "the record cut short");
         assertEquals(8 + 4 + 1 + 7 - 5, again.lostBytes(), "the part of it that was written");
     }
@@ -205,8 +209,12 @@ class SpoolRecoveryTest {
         assertEquals(written, drain(again, true));
         assertEquals(4, again.strayFiles());
         assertEquals(0, again.corrupt());
-        for (String n : List.of("spool-abc.seg", "spool-00000000000000000001.seg.bak",
-                "spool-999999999999999999999.seg", Spool.openName(500), "collector.state")) {
+        for (String n : List.of(
+                "spool-abc.seg",
+                "spool-00000000000000000001.seg.bak",
+                "spool-999999999999999999999.seg",
+                Spool.openName(500),
+                "collector.state")) {
             assertTrue(Files.exists(dir.resolve(n), java.nio.file.LinkOption.NOFOLLOW_LINKS), n + " left in place");
         }
         assertEquals("a segment name that points elsewhere", Files.readString(target));
@@ -302,7 +310,11 @@ class SpoolRecoveryTest {
         Spool s = new Spool(dir, 1 << 20, 1 << 16, Spool.FullPolicy.DROP_NEWEST, Duration.ZERO);
         for (int i = 0; i < 5; i++) {
             s.append(b("k"), b("r" + i));
-            assertEquals(i + 1, SpoolFiles.read(dir.resolve(Spool.openName(1)), 1, -1).records().size());
+            assertEquals(
+                    i + 1,
+                    SpoolFiles.read(dir.resolve(Spool.openName(1)), 1, -1)
+                            .records()
+                            .size());
         }
         s.close();
     }
@@ -311,8 +323,10 @@ class SpoolRecoveryTest {
     void aSecondSpoolOnAFolderInUseIsRefusedWithTheFix(@TempDir Path dir) {
         Spool first = open(dir);
         TransportException e = assertThrows(TransportException.class, () -> open(dir));
-        assertEquals("the spool folder " + dir + " is in use by another collector: give each collector a "
-                + "--spool-dir of its own", e.getMessage());
+        assertEquals(
+                "the spool folder " + dir + " is in use by another collector: give each collector a "
+                        + "--spool-dir of its own",
+                e.getMessage());
         first.close();
         open(dir).close(); // free again once closed
     }

@@ -1,7 +1,5 @@
 package io.sockflow.sql;
 
-import org.apache.flink.configuration.Configuration;
-
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -11,6 +9,7 @@ import java.security.SecureRandom;
 import java.util.Base64;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import org.apache.flink.configuration.Configuration;
 
 /**
  * The settings of the MiniCluster that runs the shell's queries, as {@code sockflow up} sets its own (the runner's
@@ -20,20 +19,25 @@ import java.util.concurrent.TimeUnit;
  * run in a private temporary folder and deleted at exit.
  */
 final class LocalCluster {
-    private LocalCluster() {
-    }
+    private LocalCluster() {}
 
     static Configuration secured(Path warehouse) {
         Path store;
         String password;
         try {
-            Path tls = warehouse == null ? null : warehouse.toAbsolutePath().normalize().resolveSibling("tls");
-            if (tls != null && Files.isReadable(tls.resolve("flink.p12")) && Files.isReadable(tls.resolve("flink.password"))) {
+            Path tls = warehouse == null
+                    ? null
+                    : warehouse.toAbsolutePath().normalize().resolveSibling("tls");
+            if (tls != null
+                    && Files.isReadable(tls.resolve("flink.p12"))
+                    && Files.isReadable(tls.resolve("flink.password"))) {
                 store = tls.resolve("flink.p12");
-                password = Files.readString(tls.resolve("flink.password"), StandardCharsets.US_ASCII).strip();
+                password = Files.readString(tls.resolve("flink.password"), StandardCharsets.US_ASCII)
+                        .strip();
             } else {
-                Path dir = Files.createTempDirectory("sockflow-sql-tls", PosixFilePermissions.asFileAttribute(
-                        PosixFilePermissions.fromString("rwx------")));
+                Path dir = Files.createTempDirectory(
+                        "sockflow-sql-tls",
+                        PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
                 store = dir.resolve("flink.p12");
                 password = make(store);
                 Runtime.getRuntime().addShutdownHook(new Thread(() -> {
@@ -79,10 +83,30 @@ final class LocalCluster {
         byte[] raw = new byte[24];
         new SecureRandom().nextBytes(raw);
         String password = Base64.getUrlEncoder().withoutPadding().encodeToString(raw);
-        ProcessBuilder pb = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "keytool").toString(),
-                "-genkeypair", "-noprompt", "-alias", "sockflow", "-keyalg", "EC", "-groupname", "secp256r1",
-                "-validity", "2", "-dname", "CN=sockflow-sql", "-storetype", "PKCS12", "-keystore", store.toString(),
-                "-storepass:env", "SOCKFLOW_STOREPASS", "-keypass:env", "SOCKFLOW_STOREPASS").redirectErrorStream(true);
+        ProcessBuilder pb = new ProcessBuilder(
+                        Path.of(System.getProperty("java.home"), "bin", "keytool")
+                                .toString(),
+                        "-genkeypair",
+                        "-noprompt",
+                        "-alias",
+                        "sockflow",
+                        "-keyalg",
+                        "EC",
+                        "-groupname",
+                        "secp256r1",
+                        "-validity",
+                        "2",
+                        "-dname",
+                        "CN=sockflow-sql",
+                        "-storetype",
+                        "PKCS12",
+                        "-keystore",
+                        store.toString(),
+                        "-storepass:env",
+                        "SOCKFLOW_STOREPASS",
+                        "-keypass:env",
+                        "SOCKFLOW_STOREPASS")
+                .redirectErrorStream(true);
         pb.environment().put("SOCKFLOW_STOREPASS", password);
         Process p = pb.start();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);

@@ -1,11 +1,12 @@
 package io.sockflow.sql;
 
-import org.apache.flink.table.api.EnvironmentSettings;
-import org.apache.flink.table.api.TableEnvironment;
-import org.apache.flink.table.api.TableResult;
-import org.apache.flink.types.Row;
-import org.apache.flink.util.CloseableIterator;
-
+import io.sockflow.schemas.Alert;
+import io.sockflow.schemas.Flow;
+import io.sockflow.schemas.SocketEvent;
+import io.sockflow.schemas.SocketLifecycle;
+import io.sockflow.schemas.config.Check;
+import io.sockflow.schemas.config.Flags;
+import io.sockflow.schemas.config.Validators;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
@@ -16,17 +17,14 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
-
-import io.sockflow.schemas.Alert;
-import io.sockflow.schemas.Flow;
-import io.sockflow.schemas.SocketEvent;
-import io.sockflow.schemas.SocketLifecycle;
-import io.sockflow.schemas.config.Check;
-import io.sockflow.schemas.config.Flags;
-import io.sockflow.schemas.config.Validators;
+import org.apache.avro.Schema;
+import org.apache.flink.table.api.EnvironmentSettings;
+import org.apache.flink.table.api.TableEnvironment;
+import org.apache.flink.table.api.TableResult;
+import org.apache.flink.types.Row;
+import org.apache.flink.util.CloseableIterator;
 import org.apache.kafka.common.config.ConfigDef;
 import org.apache.kafka.common.config.ConfigException;
-import org.apache.avro.Schema;
 
 /**
  * {@code sockflow sql}: Flink SQL on sockflow's results. The catalog {@code lake} is the Iceberg warehouse the jobs
@@ -39,31 +37,60 @@ public final class SqlShell {
     private final TableEnvironment env;
 
     /** The default topic of each Kafka table. */
-    public static final Map<String, String> TOPICS = Map.of("events", "sockflow.events", "lifecycles", "sockflow.lifecycles",
-            "flows", "sockflow.flows", "alerts", "sockflow.alerts");
-    private static final Map<String, Schema> SCHEMAS = Map.of("events", SocketEvent.getClassSchema(),
-            "lifecycles", SocketLifecycle.getClassSchema(), "flows", Flow.getClassSchema(), "alerts", Alert.getClassSchema());
+    public static final Map<String, String> TOPICS = Map.of(
+            "events",
+            "sockflow.events",
+            "lifecycles",
+            "sockflow.lifecycles",
+            "flows",
+            "sockflow.flows",
+            "alerts",
+            "sockflow.alerts");
+
+    private static final Map<String, Schema> SCHEMAS = Map.of(
+            "events",
+            SocketEvent.getClassSchema(),
+            "lifecycles",
+            SocketLifecycle.getClassSchema(),
+            "flows",
+            Flow.getClassSchema(),
+            "alerts",
+            Alert.getClassSchema());
 
     public SqlShell(String warehouse, String namespace, boolean streaming) {
         this(warehouse, namespace, streaming, null, TOPICS);
     }
 
     /** With {@code kafka} set, also the catalog {@code kafka}: one table per topic ({@code kafka.sockflow.flows}, ...). */
-    public SqlShell(String warehouse, String namespace, boolean streaming, KafkaTables.Kafka kafka, Map<String, String> topics) {
+    public SqlShell(
+            String warehouse,
+            String namespace,
+            boolean streaming,
+            KafkaTables.Kafka kafka,
+            Map<String, String> topics) {
         EnvironmentSettings.Builder settings = EnvironmentSettings.newInstance()
-                .withConfiguration(LocalCluster.secured(warehouse.contains("://") ? null : Path.of(warehouse.replaceFirst("^file:", ""))));
+                .withConfiguration(LocalCluster.secured(
+                        warehouse.contains("://") ? null : Path.of(warehouse.replaceFirst("^file:", ""))));
         env = TableEnvironment.create((streaming ? settings.inStreamingMode() : settings.inBatchMode()).build());
         if (kafka != null) {
             env.executeSql("CREATE CATALOG kafka WITH ('type'='generic_in_memory', 'default-database'='sockflow')");
             for (Map.Entry<String, String> t : new TreeMap<>(topics).entrySet()) {
-                env.executeSql(KafkaTables.ddl("kafka.sockflow.`" + t.getKey() + "`", t.getValue(), SCHEMAS.get(t.getKey()),
-                        new KafkaTables.Kafka(kafka.bootstrapServers(), kafka.registryUrl(), kafka.registryUserInfo(), !streaming,
+                env.executeSql(KafkaTables.ddl(
+                        "kafka.sockflow.`" + t.getKey() + "`",
+                        t.getValue(),
+                        SCHEMAS.get(t.getKey()),
+                        new KafkaTables.Kafka(
+                                kafka.bootstrapServers(),
+                                kafka.registryUrl(),
+                                kafka.registryUserInfo(),
+                                !streaming,
                                 kafka.client())));
             }
         }
         env.getConfig().set("table.display.max-column-width", "20");
         env.getConfig().set("parallelism.default", "1");
-        String uri = warehouse.contains("://") || warehouse.startsWith("file:") ? warehouse
+        String uri = warehouse.contains("://") || warehouse.startsWith("file:")
+                ? warehouse
                 : Path.of(warehouse).toAbsolutePath().normalize().toUri().toString();
         env.executeSql("CREATE CATALOG lake WITH ('type'='iceberg', 'catalog-type'='hadoop', 'warehouse'='" + uri
                 + "', 'default-database'='" + namespace + "')");
@@ -131,24 +158,53 @@ public final class SqlShell {
 
     /** The shell's settings, declared once and read by sockflow's one flag parser. */
     static final ConfigDef DEFINITION = new ConfigDef()
-            .define("warehouse", ConfigDef.Type.STRING, "data/warehouse", new ConfigDef.NonEmptyString(),
-                    ConfigDef.Importance.HIGH, "The jobs' Iceberg warehouse.")
-            .define("namespace", ConfigDef.Type.STRING, "sockflow", new ConfigDef.NonEmptyString(), ConfigDef.Importance.LOW,
+            .define(
+                    "warehouse",
+                    ConfigDef.Type.STRING,
+                    "data/warehouse",
+                    new ConfigDef.NonEmptyString(),
+                    ConfigDef.Importance.HIGH,
+                    "The jobs' Iceberg warehouse.")
+            .define(
+                    "namespace",
+                    ConfigDef.Type.STRING,
+                    "sockflow",
+                    new ConfigDef.NonEmptyString(),
+                    ConfigDef.Importance.LOW,
                     "The Iceberg namespace.")
-            .define("bootstrap.servers", ConfigDef.Type.STRING, "127.0.0.1:9092", Validators.hostPorts(),
-                    ConfigDef.Importance.MEDIUM, "Kafka, for the kafka catalog.")
-            .define("registry.url", ConfigDef.Type.STRING, "http://127.0.0.1:8081", Validators.urls(),
-                    ConfigDef.Importance.MEDIUM, "The schema registry.")
-            .define("kafka.config", ConfigDef.Type.STRING, null, ConfigDef.Importance.MEDIUM,
+            .define(
+                    "bootstrap.servers",
+                    ConfigDef.Type.STRING,
+                    "127.0.0.1:9092",
+                    Validators.hostPorts(),
+                    ConfigDef.Importance.MEDIUM,
+                    "Kafka, for the kafka catalog.")
+            .define(
+                    "registry.url",
+                    ConfigDef.Type.STRING,
+                    "http://127.0.0.1:8081",
+                    Validators.urls(),
+                    ConfigDef.Importance.MEDIUM,
+                    "The schema registry.")
+            .define(
+                    "kafka.config",
+                    ConfigDef.Type.STRING,
+                    null,
+                    ConfigDef.Importance.MEDIUM,
                     "Properties file of Kafka client settings (SASL, TLS) for the kafka catalog; default: up's "
                             + "kafka-admin.properties, else kafka-reader.properties, beside the warehouse, if readable.")
-            .define("streaming", ConfigDef.Type.BOOLEAN, false, ConfigDef.Importance.LOW,
+            .define(
+                    "streaming",
+                    ConfigDef.Type.BOOLEAN,
+                    false,
+                    ConfigDef.Importance.LOW,
                     "Streaming mode (default batch: Kafka tables read up to their end).")
             .define("execute", ConfigDef.Type.STRING, null, ConfigDef.Importance.MEDIUM, "SQL to run (-e).")
             .define("file", ConfigDef.Type.STRING, null, ConfigDef.Importance.MEDIUM, "A file of SQL to run (-f).");
 
     /** The environment variables the shell reads, shared with the collector's names (SOCKFLOW_ + the setting). */
-    private static final java.util.Set<String> FROM_ENV = java.util.Set.of("warehouse", "bootstrap.servers", "registry.url", "kafka.config");
+    private static final java.util.Set<String> FROM_ENV =
+            java.util.Set.of("warehouse", "bootstrap.servers", "registry.url", "kafka.config");
 
     /**
      * The given file's settings; without one, those of up's credentials beside the warehouse (its broker asks for
@@ -178,8 +234,11 @@ public final class SqlShell {
                     return 0;
                 }
                 // SQL may begin with a -- comment: glued to its flag, it is never read as a flag itself
-                case "-e", "--execute", "-f", "--file" -> given.add(i + 1 < args.length
-                        ? (a.equals("-e") || a.equals("--execute") ? "--execute=" : "--file=") + args[++i] : a);
+                case "-e", "--execute", "-f", "--file" ->
+                    given.add(
+                            i + 1 < args.length
+                                    ? (a.equals("-e") || a.equals("--execute") ? "--execute=" : "--file=") + args[++i]
+                                    : a);
                 default -> given.add(a);
             }
         }
@@ -222,12 +281,16 @@ public final class SqlShell {
         try {
             kafkaClient = kafkaClient((String) v.get("kafka.config"), wh);
         } catch (java.io.IOException e) {
-            System.err.println("sockflow sql: --kafka-config " + v.get("kafka.config") + " cannot be read (" + e.getMessage()
-                    + "): give a readable Kafka client properties file");
+            System.err.println("sockflow sql: --kafka-config " + v.get("kafka.config") + " cannot be read ("
+                    + e.getMessage() + "): give a readable Kafka client properties file");
             return 2;
         }
-        SqlShell shell = new SqlShell(warehouse, namespace, streaming,
-                new KafkaTables.Kafka(bootstrap, registry, userInfo, !streaming, kafkaClient), TOPICS);
+        SqlShell shell = new SqlShell(
+                warehouse,
+                namespace,
+                streaming,
+                new KafkaTables.Kafka(bootstrap, registry, userInfo, !streaming, kafkaClient),
+                TOPICS);
         try {
             if (sql != null || file != null) {
                 String script = sql != null ? sql : Files.readString(Path.of(file), StandardCharsets.UTF_8);

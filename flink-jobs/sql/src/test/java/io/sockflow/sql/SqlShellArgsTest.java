@@ -1,14 +1,13 @@
 package io.sockflow.sql;
 
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import static org.junit.jupiter.api.Assertions.*;
 
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-
-import static org.junit.jupiter.api.Assertions.*;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** The shell's flags go through sockflow's one flag parser: a bad one is one line and exit code 2. */
 class SqlShellArgsTest {
@@ -35,8 +34,10 @@ class SqlShellArgsTest {
     @Test
     void badFlagsAreOneLine() {
         assertTrue(refused("--bogus").contains("unknown setting --bogus"));
-        assertTrue(refused("--bootstrap-servers", "broker").contains("bad value 'broker' for bootstrap.servers: expected host:port"));
-        assertTrue(refused("--registry-url", "registry:8081").contains("bad value 'registry:8081' for registry.url: expected http://"));
+        assertTrue(refused("--bootstrap-servers", "broker")
+                .contains("bad value 'broker' for bootstrap.servers: expected host:port"));
+        assertTrue(refused("--registry-url", "registry:8081")
+                .contains("bad value 'registry:8081' for registry.url: expected http://"));
         assertTrue(refused("--warehouse").contains("--warehouse needs a value"));
     }
 

@@ -4,6 +4,10 @@ import io.sockflow.jobs.types.BinaryTypeInfo;
 import io.sockflow.schemas.Alert;
 import io.sockflow.schemas.EventKind;
 import io.sockflow.schemas.SocketEvent;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
 import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.api.common.state.ListState;
 import org.apache.flink.api.common.state.ListStateDescriptor;
@@ -12,11 +16,6 @@ import org.apache.flink.api.common.state.ValueState;
 import org.apache.flink.api.common.state.ValueStateDescriptor;
 import org.apache.flink.streaming.api.functions.co.KeyedCoProcessFunction;
 import org.apache.flink.util.Collector;
-
-import java.time.Duration;
-import java.util.ArrayList;
-import java.util.Arrays;
-import java.util.List;
 
 /**
  * Gives every alert its process's context: parent, program, command line and parent chain, from the collector's
@@ -42,7 +41,8 @@ public final class AlertContext extends KeyedCoProcessFunction<String, SocketEve
         ValueStateDescriptor<SocketEvent> d = new ValueStateDescriptor<>("exec", BinaryTypeInfo.socketEvents());
         d.enableTimeToLive(StateTtlConfig.newBuilder(Duration.ofDays(1)).build()); // no process end is seen here
         exec = getRuntimeContext().getState(d);
-        waiting = getRuntimeContext().getListState(new ListStateDescriptor<>("alerts", BinaryTypeInfo.records(Alert.class)));
+        waiting = getRuntimeContext()
+                .getListState(new ListStateDescriptor<>("alerts", BinaryTypeInfo.records(Alert.class)));
     }
 
     @Override
@@ -80,6 +80,9 @@ public final class AlertContext extends KeyedCoProcessFunction<String, SocketEve
         a.setPpid(exec.getPpid());
         a.setExe(exec.getPath());
         a.setCmdline(exec.getCmdline());
-        a.setAncestry(exec.getAncestry() == null ? List.of() : Arrays.asList(exec.getAncestry().split("\n")));
+        a.setAncestry(
+                exec.getAncestry() == null
+                        ? List.of()
+                        : Arrays.asList(exec.getAncestry().split("\n")));
     }
 }

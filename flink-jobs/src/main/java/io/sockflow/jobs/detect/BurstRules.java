@@ -4,10 +4,6 @@ import io.sockflow.schemas.Alert;
 import io.sockflow.schemas.EventKind;
 import io.sockflow.schemas.Severity;
 import io.sockflow.schemas.SocketEvent;
-import org.apache.flink.streaming.api.functions.windowing.ProcessWindowFunction;
-import org.apache.flink.streaming.api.windowing.windows.TimeWindow;
-import org.apache.flink.util.Collector;
-
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -15,6 +11,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.TreeSet;
+import org.apache.flink.streaming.api.functions.windowing.ProcessWindowFunction;
+import org.apache.flink.streaming.api.windowing.windows.TimeWindow;
+import org.apache.flink.util.Collector;
 
 /**
  * Rules over a window of one process's events (event-time tumbling windows keyed by host, pid, process start and,
@@ -27,12 +26,11 @@ import java.util.TreeSet;
  * </ul>
  */
 public final class BurstRules {
-    private BurstRules() {
-    }
+    private BurstRules() {}
 
     /** The errors that end a connection attempt that never reached a listener, as the kernel sets them on the socket. */
-    private static final java.util.Set<String> ATTEMPT_FAILED = java.util.Set.of("ECONNREFUSED", "ETIMEDOUT", "EHOSTUNREACH",
-            "ENETUNREACH");
+    private static final java.util.Set<String> ATTEMPT_FAILED =
+            java.util.Set.of("ECONNREFUSED", "ETIMEDOUT", "EHOSTUNREACH", "ENETUNREACH");
 
     /**
      * The port of a connection attempt that failed, from the kernel's view of the socket; null when the record says
@@ -48,7 +46,8 @@ public final class BurstRules {
         return switch (e.getKind()) {
             case CONNECT -> e.getReturnValue() < 0 && attemptFailed(e.getErrno()) ? e.getSockaddrPort() : null;
             case SOCK_ERROR -> attemptFailed(e.getErrno()) && e.getRemoteAddress() != null ? e.getRemotePort() : null;
-            case TCP_STATE -> "SYN_SENT".equals(e.getTcpOldState()) && "CLOSE".equals(e.getTcpState()) ? e.getRemotePort() : null;
+            case TCP_STATE ->
+                "SYN_SENT".equals(e.getTcpOldState()) && "CLOSE".equals(e.getTcpState()) ? e.getRemotePort() : null;
             case TCP_RECEIVE_RESET -> "SYN_SENT".equals(e.getTcpState()) ? e.getRemotePort() : null;
             default -> null;
         };
@@ -69,7 +68,8 @@ public final class BurstRules {
 
     /** A socket's name within its host: cookie for inet sockets, inode otherwise. */
     static String socketOf(SocketEvent e) {
-        return e.getSocketCookie() != null && e.getSocketCookie() != 0 ? "c" + e.getSocketCookie()
+        return e.getSocketCookie() != null && e.getSocketCookie() != 0
+                ? "c" + e.getSocketCookie()
                 : e.getSocketInode() != null ? "i" + e.getSocketInode() : "e" + Alerts.eventId(e);
     }
 
@@ -129,11 +129,24 @@ public final class BurstRules {
             List<String> evidence = new ArrayList<>();
             byPort.values().stream().limit(50).forEach(e -> evidence.add(Alerts.describe(e)));
             String target = scanTarget(first);
-            out.collect(Alerts.of("port-scan", Severity.HIGH, Instant.ofEpochMilli(ctx.window().getEnd() - 1), first,
+            out.collect(Alerts.of(
+                    "port-scan",
+                    Severity.HIGH,
+                    Instant.ofEpochMilli(ctx.window().getEnd() - 1),
+                    first,
                     first.getComm() + " (pid " + first.getPid() + ") failed to connect to " + byPort.size()
-                            + " distinct ports of " + target + " within " + (ctx.window().getEnd() - ctx.window().getStart()) / 1000 + " s",
-                    evidence, Map.of("target", String.valueOf(target), "ports", String.valueOf(byPort.size()),
-                            "portList", compact(byPort.keySet()), "attempts", String.valueOf(sockets.size())),
+                            + " distinct ports of " + target + " within "
+                            + (ctx.window().getEnd() - ctx.window().getStart()) / 1000 + " s",
+                    evidence,
+                    Map.of(
+                            "target",
+                            String.valueOf(target),
+                            "ports",
+                            String.valueOf(byPort.size()),
+                            "portList",
+                            compact(byPort.keySet()),
+                            "attempts",
+                            String.valueOf(sockets.size())),
                     key + "|" + ctx.window().getStart()));
         }
     }
@@ -186,11 +199,26 @@ public final class BurstRules {
             SocketEvent first = all.get(0);
             List<String> evidence = new ArrayList<>();
             all.stream().limit(20).forEach(e -> evidence.add(Alerts.describe(e)));
-            out.collect(Alerts.of("socket-recon", Severity.MEDIUM, Instant.ofEpochMilli(ctx.window().getEnd() - 1), first,
-                    first.getComm() + " (pid " + first.getPid() + ") made " + all.size() + " getsockname/getpeername calls on "
-                            + sockets.size() + " sockets within " + (ctx.window().getEnd() - ctx.window().getStart()) / 1000 + " s",
-                    evidence, Map.of("calls", String.valueOf(all.size()), "getsockname", String.valueOf(names),
-                            "getpeername", String.valueOf(all.size() - names), "sockets", String.valueOf(sockets.size()), "routine", String.valueOf(skipped)),
+            out.collect(Alerts.of(
+                    "socket-recon",
+                    Severity.MEDIUM,
+                    Instant.ofEpochMilli(ctx.window().getEnd() - 1),
+                    first,
+                    first.getComm() + " (pid " + first.getPid() + ") made " + all.size()
+                            + " getsockname/getpeername calls on " + sockets.size() + " sockets within "
+                            + (ctx.window().getEnd() - ctx.window().getStart()) / 1000 + " s",
+                    evidence,
+                    Map.of(
+                            "calls",
+                            String.valueOf(all.size()),
+                            "getsockname",
+                            String.valueOf(names),
+                            "getpeername",
+                            String.valueOf(all.size() - names),
+                            "sockets",
+                            String.valueOf(sockets.size()),
+                            "routine",
+                            String.valueOf(skipped)),
                     key + "|" + ctx.window().getStart()));
         }
     }

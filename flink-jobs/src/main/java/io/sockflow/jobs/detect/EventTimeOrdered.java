@@ -3,15 +3,14 @@ package io.sockflow.jobs.detect;
 import io.sockflow.jobs.types.BinaryTypeInfo;
 import io.sockflow.schemas.Alert;
 import io.sockflow.schemas.SocketEvent;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
 import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.api.common.state.ListState;
 import org.apache.flink.api.common.state.ListStateDescriptor;
 import org.apache.flink.streaming.api.functions.KeyedProcessFunction;
 import org.apache.flink.util.Collector;
-
-import java.util.ArrayList;
-import java.util.Comparator;
-import java.util.List;
 
 /**
  * A keyed rule that sees its events in event-time order: the events topic is spread over partitions read at their

@@ -4,17 +4,16 @@ import io.sockflow.schemas.Alert;
 import io.sockflow.schemas.EventKind;
 import io.sockflow.schemas.Severity;
 import io.sockflow.schemas.SocketEvent;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
 import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.api.common.state.MapState;
 import org.apache.flink.api.common.state.MapStateDescriptor;
 import org.apache.flink.api.common.state.ValueState;
 import org.apache.flink.api.common.state.ValueStateDescriptor;
 import org.apache.flink.util.Collector;
-
-import java.time.Duration;
-import java.util.List;
-import java.util.Map;
-import java.util.Set;
 
 /**
  * {@code new-listener}: a socket starts listening on a port this host was never seen listening on. Keyed by host,
@@ -96,11 +95,21 @@ public final class NewListenerRule extends EventTimeOrdered {
             return; // not learned: the same port later on another address is still news
         }
         known.put(port, t);
-        out.collect(Alerts.of("new-listener", Severity.MEDIUM, e.getTimestamp(), e,
+        out.collect(Alerts.of(
+                "new-listener",
+                Severity.MEDIUM,
+                e.getTimestamp(),
+                e,
                 e.getComm() + " (pid " + e.getPid() + ") listens on " + e.getLocalAddress() + ":" + e.getLocalPort()
                         + ", a port never seen listening on " + e.getHost(),
-                List.of(Alerts.describe(e)), Map.of("port", String.valueOf(e.getLocalPort()),
-                        "address", String.valueOf(e.getLocalAddress()), "protocol", String.valueOf(e.getProtocol())),
+                List.of(Alerts.describe(e)),
+                Map.of(
+                        "port",
+                        String.valueOf(e.getLocalPort()),
+                        "address",
+                        String.valueOf(e.getLocalAddress()),
+                        "protocol",
+                        String.valueOf(e.getProtocol())),
                 Alerts.eventId(e)));
     }
 }

@@ -4,16 +4,15 @@ import io.sockflow.schemas.Alert;
 import io.sockflow.schemas.EventKind;
 import io.sockflow.schemas.Severity;
 import io.sockflow.schemas.SocketEvent;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
 import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.api.common.state.StateTtlConfig;
 import org.apache.flink.api.common.state.ValueState;
 import org.apache.flink.api.common.state.ValueStateDescriptor;
 import org.apache.flink.util.Collector;
-
-import java.time.Duration;
-import java.util.List;
-import java.util.Map;
-import java.util.Set;
 
 /**
  * Rules over one process's history (keyed by host, pid and process start), in event-time order:
@@ -69,11 +68,21 @@ public final class ProcessRules extends EventTimeOrdered {
         if (given == null || !mainThread || given.equals(e.getComm()) || socketpairAllow.contains(e.getComm())) {
             return; // exec not seen (older than the capture), a thread's own name, or not renamed
         }
-        out.collect(Alerts.of("socketpair-ipc", Severity.MEDIUM, e.getTimestamp(), e,
+        out.collect(Alerts.of(
+                "socketpair-ipc",
+                Severity.MEDIUM,
+                e.getTimestamp(),
+                e,
                 e.getComm() + " (pid " + e.getPid() + "), started as " + given + " (" + execPath.value()
                         + ") and renamed since, created a socketpair",
-                List.of(Alerts.describe(e)), Map.of("inodes", e.getSocketInode() + "," + e.getRelatedSocketInode(),
-                        "execName", given, "execPath", String.valueOf(execPath.value())),
+                List.of(Alerts.describe(e)),
+                Map.of(
+                        "inodes",
+                        e.getSocketInode() + "," + e.getRelatedSocketInode(),
+                        "execName",
+                        given,
+                        "execPath",
+                        String.valueOf(execPath.value())),
                 Alerts.eventId(e)));
     }
 }

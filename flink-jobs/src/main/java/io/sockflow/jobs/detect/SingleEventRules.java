@@ -4,12 +4,11 @@ import io.sockflow.schemas.Alert;
 import io.sockflow.schemas.EventKind;
 import io.sockflow.schemas.Severity;
 import io.sockflow.schemas.SocketEvent;
-import org.apache.flink.api.common.functions.FlatMapFunction;
-import org.apache.flink.util.Collector;
-
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import org.apache.flink.api.common.functions.FlatMapFunction;
+import org.apache.flink.util.Collector;
 
 /**
  * Rules that one event is enough for:
@@ -53,47 +52,79 @@ public final class SingleEventRules implements FlatMapFunction<SocketEvent, Aler
     public void flatMap(SocketEvent e, Collector<Alert> out) {
         EventKind k = e.getKind();
         switch (k) {
-            case SETHOSTNAME, SETDOMAINNAME -> out.collect(Alerts.of("hostname-change", Severity.HIGH, e.getTimestamp(), e,
-                    e.getComm() + " (pid " + e.getPid() + ") called " + k.name().toLowerCase() + "('" + e.getName() + "')"
-                            + (e.getReturnValue() < 0 ? ", refused with " + e.getErrno() : ""),
-                    List.of(Alerts.describe(e)), Map.of("call", k.name(), "name", String.valueOf(e.getName()),
-                            "result", e.getReturnValue() < 0 ? String.valueOf(e.getErrno()) : "OK"),
-                    Alerts.eventId(e)));
+            case SETHOSTNAME, SETDOMAINNAME ->
+                out.collect(Alerts.of(
+                        "hostname-change",
+                        Severity.HIGH,
+                        e.getTimestamp(),
+                        e,
+                        e.getComm() + " (pid " + e.getPid() + ") called "
+                                + k.name().toLowerCase() + "('" + e.getName() + "')"
+                                + (e.getReturnValue() < 0 ? ", refused with " + e.getErrno() : ""),
+                        List.of(Alerts.describe(e)),
+                        Map.of(
+                                "call",
+                                k.name(),
+                                "name",
+                                String.valueOf(e.getName()),
+                                "result",
+                                e.getReturnValue() < 0 ? String.valueOf(e.getErrno()) : "OK"),
+                        Alerts.eventId(e)));
             case SOCKET -> {
                 if (e.getReturnValue() >= 0 && SocketKinds.packetLevel(e)) {
                     String family = SocketKinds.family(e);
                     String type = SocketKinds.baseType(e);
-                    out.collect(Alerts.of("raw-socket", Severity.MEDIUM, e.getTimestamp(), e,
+                    out.collect(Alerts.of(
+                            "raw-socket",
+                            Severity.MEDIUM,
+                            e.getTimestamp(),
+                            e,
                             e.getComm() + " (pid " + e.getPid() + ") opened a " + family + " " + type + " socket"
                                     + (e.getArgProtocol() != null ? " (protocol " + e.getArgProtocol() + ")" : ""),
-                            List.of(Alerts.describe(e)), Map.of("family", String.valueOf(family), "type", String.valueOf(type),
-                                    "requested", String.valueOf(e.getArgType())),
+                            List.of(Alerts.describe(e)),
+                            Map.of(
+                                    "family",
+                                    String.valueOf(family),
+                                    "type",
+                                    String.valueOf(type),
+                                    "requested",
+                                    String.valueOf(e.getArgType())),
                             Alerts.eventId(e)));
                 }
             }
             case EXEC -> {
-                if (e.getReturnValue() == 0 && e.getStdio() != null
+                if (e.getReturnValue() == 0
+                        && e.getStdio() != null
                         && (named(e.getComm(), shells) || named(e.getComm(), interpreters))) {
-                    out.collect(Alerts.of("reverse-shell", Severity.CRITICAL, e.getTimestamp(), e,
-                            e.getComm() + " (pid " + e.getPid() + ") started with its standard streams on a TCP connection: "
-                                    + e.getStdio(),
+                    out.collect(Alerts.of(
+                            "reverse-shell",
+                            Severity.CRITICAL,
+                            e.getTimestamp(),
+                            e,
+                            e.getComm() + " (pid " + e.getPid()
+                                    + ") started with its standard streams on a TCP connection: " + e.getStdio(),
                             List.of(Alerts.describe(e) + " stdio " + e.getStdio()),
-                            Map.of("program", String.valueOf(e.getPath()), "stdio", e.getStdio()), Alerts.eventId(e)));
+                            Map.of("program", String.valueOf(e.getPath()), "stdio", e.getStdio()),
+                            Alerts.eventId(e)));
                 }
             }
             case CONNECT -> {
                 boolean tried = e.getReturnValue() >= 0 || "EINPROGRESS".equals(e.getErrno());
                 boolean inet = "AF_INET".equals(e.getSockaddrFamily()) || "AF_INET6".equals(e.getSockaddrFamily());
                 if (tried && inet && shells.contains(e.getComm())) {
-                    out.collect(Alerts.of("shell-connect", Severity.HIGH, e.getTimestamp(), e,
-                            "shell " + e.getComm() + " (pid " + e.getPid() + ") connected to " + e.getSockaddrAddress() + ":"
-                                    + e.getSockaddrPort(),
-                            List.of(Alerts.describe(e)), Map.of("destination", e.getSockaddrAddress() + ":" + e.getSockaddrPort()),
+                    out.collect(Alerts.of(
+                            "shell-connect",
+                            Severity.HIGH,
+                            e.getTimestamp(),
+                            e,
+                            "shell " + e.getComm() + " (pid " + e.getPid() + ") connected to " + e.getSockaddrAddress()
+                                    + ":" + e.getSockaddrPort(),
+                            List.of(Alerts.describe(e)),
+                            Map.of("destination", e.getSockaddrAddress() + ":" + e.getSockaddrPort()),
                             Alerts.eventId(e)));
                 }
             }
-            default -> {
-            }
+            default -> {}
         }
     }
 }

@@ -8,8 +8,7 @@ import io.sockflow.schemas.SocketEvent;
  * type carries SOCK_CLOEXEC and SOCK_NONBLOCK beside it ({@code SOCK_RAW|SOCK_CLOEXEC}).
  */
 public final class SocketKinds {
-    private SocketKinds() {
-    }
+    private SocketKinds() {}
 
     public static String family(SocketEvent e) {
         return e.getFamily() != null ? e.getFamily() : e.getArgFamily();
@@ -49,6 +48,7 @@ public final class SocketKinds {
 
     /** Loopback addresses, as the collector writes them (127.0.0.0/8, ::1, IPv4-mapped loopback). */
     public static boolean loopback(String address) {
-        return address != null && (address.startsWith("127.") || address.equals("::1") || address.startsWith("::ffff:127."));
+        return address != null
+                && (address.startsWith("127.") || address.equals("::1") || address.startsWith("::ffff:127."));
     }
 }

@@ -4,11 +4,6 @@ import io.sockflow.schemas.Alert;
 import io.sockflow.schemas.EventKind;
 import io.sockflow.schemas.Severity;
 import io.sockflow.schemas.SocketEvent;
-import org.apache.flink.api.common.functions.FlatMapFunction;
-import org.apache.flink.streaming.api.functions.windowing.ProcessWindowFunction;
-import org.apache.flink.streaming.api.windowing.windows.TimeWindow;
-import org.apache.flink.util.Collector;
-
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -17,6 +12,10 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
+import org.apache.flink.api.common.functions.FlatMapFunction;
+import org.apache.flink.streaming.api.functions.windowing.ProcessWindowFunction;
+import org.apache.flink.streaming.api.windowing.windows.TimeWindow;
+import org.apache.flink.util.Collector;
 
 /**
  * Rules over the socket options a process sets or reads, each switched on by its name in
@@ -40,7 +39,8 @@ public final class SockoptRules implements FlatMapFunction<SocketEvent, Alert> {
     public SockoptRules(Set<String> enabled, Set<String> allow) {
         for (String r : enabled) {
             if (!ALL.contains(r)) {
-                throw new IllegalArgumentException("detect.sockopt.rules: no rule '" + r + "'; choose among " + new TreeSet<>(ALL));
+                throw new IllegalArgumentException(
+                        "detect.sockopt.rules: no rule '" + r + "'; choose among " + new TreeSet<>(ALL));
             }
         }
         this.enabled = Set.copyOf(enabled);
@@ -61,14 +61,18 @@ public final class SockoptRules implements FlatMapFunction<SocketEvent, Alert> {
         switch (opt) {
             case "SO_BINDTODEVICE" -> {
                 // the value is an interface name; an empty one unbinds
-                if (enabled.contains("sockopt-control") && !allow.contains(e.getComm())
+                if (enabled.contains("sockopt-control")
+                        && !allow.contains(e.getComm())
                         && (e.getOptionLength() == null || e.getOptionLength() > 0)) {
                     out.collect(alert("sockopt-control", Severity.MEDIUM, e, "bound a socket to a network interface"));
                 }
             }
             case "IP_TRANSPARENT", "IPV6_TRANSPARENT" -> {
                 if (enabled.contains("sockopt-control") && !allow.contains(e.getComm()) && switchedOn(e)) {
-                    out.collect(alert("sockopt-control", Severity.HIGH, e,
+                    out.collect(alert(
+                            "sockopt-control",
+                            Severity.HIGH,
+                            e,
                             "made a socket transparent (it can take traffic for addresses not its own)"));
                 }
             }
@@ -82,16 +86,26 @@ public final class SockoptRules implements FlatMapFunction<SocketEvent, Alert> {
                     out.collect(alert("so-debug", Severity.LOW, e, "switched on SO_DEBUG"));
                 }
             }
-            default -> {
-            }
+            default -> {}
         }
     }
 
     private static Alert alert(String rule, Severity severity, SocketEvent e, String what) {
-        return Alerts.of(rule, severity, e.getTimestamp(), e, e.getComm() + " (pid " + e.getPid() + ") " + what,
-                List.of(Alerts.describe(e) + " " + e.getOptionLevel() + "/" + e.getOptionName() + "=" + e.getOptionValue()),
-                Map.of("option", e.getOptionName(), "level", String.valueOf(e.getOptionLevel()),
-                        "value", String.valueOf(e.getOptionValue())),
+        return Alerts.of(
+                rule,
+                severity,
+                e.getTimestamp(),
+                e,
+                e.getComm() + " (pid " + e.getPid() + ") " + what,
+                List.of(Alerts.describe(e) + " " + e.getOptionLevel() + "/" + e.getOptionName() + "="
+                        + e.getOptionValue()),
+                Map.of(
+                        "option",
+                        e.getOptionName(),
+                        "level",
+                        String.valueOf(e.getOptionLevel()),
+                        "value",
+                        String.valueOf(e.getOptionValue())),
                 Alerts.eventId(e));
     }
 
@@ -123,14 +137,28 @@ public final class SockoptRules implements FlatMapFunction<SocketEvent, Alert> {
             }
             SocketEvent first = all.get(0);
             List<String> evidence = new ArrayList<>();
-            byOption.values().stream().limit(30).forEach(e -> evidence.add(Alerts.describe(e) + " " + e.getOptionLevel()
-                    + "/" + e.getOptionName()));
-            out.collect(Alerts.of("sockopt-probe", Severity.LOW, Instant.ofEpochMilli(ctx.window().getEnd() - 1), first,
-                    first.getComm() + " (pid " + first.getPid() + ") read " + byOption.size() + " distinct socket options in "
-                            + all.size() + " getsockopt calls within " + (ctx.window().getEnd() - ctx.window().getStart()) / 1000 + " s",
-                    evidence, Map.of("options", String.valueOf(byOption.size()), "calls", String.valueOf(all.size()),
-                            "optionList", String.join(",", byOption.keySet()).length() > 300
-                                    ? String.join(",", byOption.keySet()).substring(0, 300) + ",..." : String.join(",", byOption.keySet())),
+            byOption.values().stream()
+                    .limit(30)
+                    .forEach(
+                            e -> evidence.add(Alerts.describe(e) + " " + e.getOptionLevel() + "/" + e.getOptionName()));
+            out.collect(Alerts.of(
+                    "sockopt-probe",
+                    Severity.LOW,
+                    Instant.ofEpochMilli(ctx.window().getEnd() - 1),
+                    first,
+                    first.getComm() + " (pid " + first.getPid() + ") read " + byOption.size()
+                            + " distinct socket options in " + all.size() + " getsockopt calls within "
+                            + (ctx.window().getEnd() - ctx.window().getStart()) / 1000 + " s",
+                    evidence,
+                    Map.of(
+                            "options",
+                            String.valueOf(byOption.size()),
+                            "calls",
+                            String.valueOf(all.size()),
+                            "optionList",
+                            String.join(",", byOption.keySet()).length() > 300
+                                    ? String.join(",", byOption.keySet()).substring(0, 300) + ",..."
+                                    : String.join(",", byOption.keySet())),
                     key + "|" + ctx.window().getStart()));
         }
     }

@@ -1,7 +1,6 @@
 package io.sockflow.jobs.flow;
 
 import io.sockflow.jobs.input.IpLiteral;
-
 import java.nio.ByteBuffer;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -15,8 +14,7 @@ import java.util.Base64;
  * instead of failing the job.
  */
 public final class CommunityId {
-    private CommunityId() {
-    }
+    private CommunityId() {}
 
     public static String v1(String srcAddress, int srcPort, String dstAddress, int dstPort, int protocol, int seed) {
         try {
@@ -27,7 +25,13 @@ public final class CommunityId {
     }
 
     /** The same with a SHA-1 digest of the caller's (looking one up costs more than the hash itself). */
-    public static String v1(String srcAddress, int srcPort, String dstAddress, int dstPort, int protocol, int seed,
+    public static String v1(
+            String srcAddress,
+            int srcPort,
+            String dstAddress,
+            int dstPort,
+            int protocol,
+            int seed,
             MessageDigest sha1) {
         byte[] a = IpLiteral.parse(srcAddress);
         byte[] b = IpLiteral.parse(dstAddress);

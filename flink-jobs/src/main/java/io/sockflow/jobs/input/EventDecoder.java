@@ -6,6 +6,10 @@ import io.sockflow.schemas.SocketEvent;
 import io.sockflow.schemas.registry.ConfluentAvro;
 import io.sockflow.schemas.registry.RegistryClient;
 import io.sockflow.schemas.registry.RegistryException;
+import java.io.Serializable;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.function.Supplier;
 import org.apache.flink.api.common.serialization.DeserializationSchema;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.connector.kafka.source.reader.deserializer.KafkaRecordDeserializationSchema;
@@ -14,11 +18,6 @@ import org.apache.flink.streaming.api.functions.ProcessFunction;
 import org.apache.flink.util.Collector;
 import org.apache.flink.util.OutputTag;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
-
-import java.io.Serializable;
-import java.time.Duration;
-import java.time.Instant;
-import java.util.function.Supplier;
 
 /**
  * Decodes in the Kafka source itself, so event-time watermarks are kept per partition (a partition that lags or
@@ -38,8 +37,7 @@ public final class EventDecoder implements KafkaRecordDeserializationSchema<Deco
     private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(EventDecoder.class);
 
     /** Serializable way to make the registry client in the task. */
-    public interface RegistrySupplier extends Supplier<RegistryClient>, Serializable {
-    }
+    public interface RegistrySupplier extends Supplier<RegistryClient>, Serializable {}
 
     /** What the source accepts: values up to {@code maxEventBytes}, times up to {@code maxAhead} past its clock. */
     public record Limits(int maxEventBytes, Duration maxAhead) implements Serializable {
@@ -74,8 +72,8 @@ public final class EventDecoder implements KafkaRecordDeserializationSchema<Deco
 
     @Override
     public void open(DeserializationSchema.InitializationContext ctx) {
-        deserializer = new ConfluentAvro.Deserializer<>(registry.get(), SocketEvent.getClassSchema(),
-                io.sockflow.schemas.avro.SocketEventReader::read);
+        deserializer = new ConfluentAvro.Deserializer<>(
+                registry.get(), SocketEvent.getClassSchema(), io.sockflow.schemas.avro.SocketEventReader::read);
         decoded = ctx.getMetricGroup().counter("eventsDecoded");
         dead = ctx.getMetricGroup().counter("eventsDeadLettered");
         aheadOfClock = ctx.getMetricGroup().counter("eventsAheadOfClock");
@@ -100,7 +98,8 @@ public final class EventDecoder implements KafkaRecordDeserializationSchema<Deco
         String reason = framing(value);
         if (reason == null && value.length > limits.maxEventBytes()) {
             count(oversized);
-            reason = "a value of " + value.length + " bytes, more than input.max-event-bytes (" + limits.maxEventBytes() + ")";
+            reason = "a value of " + value.length + " bytes, more than input.max-event-bytes (" + limits.maxEventBytes()
+                    + ")";
         }
         if (reason == null) {
             try {
@@ -109,7 +108,8 @@ public final class EventDecoder implements KafkaRecordDeserializationSchema<Deco
                 if (reason == null) {
                     if (deserializer.lastWasCurrentSchema()) {
                         // the shuffles can send these bytes as they are instead of encoding the event again
-                        SocketEventSerializer.rememberEncoding(e, value, ConfluentAvro.HEADER, value.length - ConfluentAvro.HEADER);
+                        SocketEventSerializer.rememberEncoding(
+                                e, value, ConfluentAvro.HEADER, value.length - ConfluentAvro.HEADER);
                     }
                     return Decoded.of(e);
                 }
@@ -118,7 +118,8 @@ public final class EventDecoder implements KafkaRecordDeserializationSchema<Deco
                     // the registry is away or failing: fail the task, which is retried from its last checkpoint
                     throw ex;
                 }
-                reason = "schema id " + ConfluentAvro.schemaId(value) + " is not in the registry (" + ex.getMessage() + ")";
+                reason = "schema id " + ConfluentAvro.schemaId(value) + " is not in the registry (" + ex.getMessage()
+                        + ")";
             } catch (IllegalArgumentException ex) {
                 reason = "undecodable Avro: " + ex.getMessage();
             }
@@ -152,8 +153,9 @@ public final class EventDecoder implements KafkaRecordDeserializationSchema<Deco
         long ahead = t.toEpochMilli() - System.currentTimeMillis();
         if (ahead > limits.maxAhead().toMillis()) {
             count(aheadOfClock);
-            return "timestamp " + t + " is " + Duration.ofMillis(ahead).toSeconds() + " s ahead of this job's clock, more than "
-                    + "input.max-clock-ahead (" + limits.maxAhead().toSeconds() + " s): fix the clock of host " + quote(e.getHost());
+            return "timestamp " + t + " is " + Duration.ofMillis(ahead).toSeconds()
+                    + " s ahead of this job's clock, more than " + "input.max-clock-ahead ("
+                    + limits.maxAhead().toSeconds() + " s): fix the clock of host " + quote(e.getHost());
         }
         String bad = address("localAddress", e.getLocalAddress());
         if (bad == null) {
@@ -225,8 +227,13 @@ public final class EventDecoder implements KafkaRecordDeserializationSchema<Deco
         deadSinceLog++;
         long now = System.nanoTime();
         if (lastLogNanos == 0 || now - lastLogNanos > 60_000_000_000L) {
-            LOG.warn("{} input record(s) went to the dead-letter topic; the latest, {}-{}@{}: {}", deadSinceLog, r.topic(),
-                    r.partition(), r.offset(), reason);
+            LOG.warn(
+                    "{} input record(s) went to the dead-letter topic; the latest, {}-{}@{}: {}",
+                    deadSinceLog,
+                    r.topic(),
+                    r.partition(),
+                    r.offset(),
+                    reason);
             deadSinceLog = 0;
             lastLogNanos = now;
         }
@@ -240,9 +247,8 @@ public final class EventDecoder implements KafkaRecordDeserializationSchema<Deco
     /** Splits decoded events from dead letters (a side output). */
     public static final class Split extends ProcessFunction<Decoded, SocketEvent> {
         private static final long serialVersionUID = 1L;
-        public static final OutputTag<DeadLetter> DEAD_LETTERS = new OutputTag<>("dead-letters",
-                TypeInformation.of(DeadLetter.class)) {
-        };
+        public static final OutputTag<DeadLetter> DEAD_LETTERS =
+                new OutputTag<>("dead-letters", TypeInformation.of(DeadLetter.class)) {};
 
         @Override
         public void processElement(Decoded d, Context ctx, Collector<SocketEvent> out) {

@@ -10,8 +10,7 @@ public final class IpLiteral {
     /** Longer than any literal (an IPv6 address with an IPv4 tail and a zone): longer text is not one. */
     static final int MAX_LENGTH = 64;
 
-    private IpLiteral() {
-    }
+    private IpLiteral() {}
 
     /** Whether {@code s} is an IP address literal (the IPv4 case allocates nothing). */
     public static boolean isValid(String s) {

@@ -4,6 +4,7 @@ import io.sockflow.jobs.types.BinaryTypeInfo;
 import io.sockflow.schemas.LifecycleStatus;
 import io.sockflow.schemas.SocketEvent;
 import io.sockflow.schemas.SocketLifecycle;
+import java.time.Duration;
 import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.api.common.state.ValueState;
 import org.apache.flink.api.common.state.ValueStateDescriptor;
@@ -13,8 +14,6 @@ import org.apache.flink.metrics.Counter;
 import org.apache.flink.streaming.api.functions.KeyedProcessFunction;
 import org.apache.flink.util.Collector;
 import org.apache.flink.util.OutputTag;
-
-import java.time.Duration;
 
 /**
  * One socket's state machine, keyed by its identity ({@link io.sockflow.schemas.SocketIdentity}), on event time.
@@ -29,8 +28,8 @@ import java.time.Duration;
 public final class LifecycleFunction extends KeyedProcessFunction<String, SocketEvent, SocketLifecycle> {
     private static final long serialVersionUID = 1L;
     /** Early notice for the flow function: this socket is connected and both its ends are known. */
-    public static final OutputTag<SocketLifecycle> CONNECTED = new OutputTag<>("connected",
-            BinaryTypeInfo.records(SocketLifecycle.class));
+    public static final OutputTag<SocketLifecycle> CONNECTED =
+            new OutputTag<>("connected", BinaryTypeInfo.records(SocketLifecycle.class));
 
     private final long graceMs;
     private final long timeoutMs;
@@ -46,9 +45,11 @@ public final class LifecycleFunction extends KeyedProcessFunction<String, Socket
     private transient Counter orphans;
     /** records of a socket not (yet) seen alive, and how many */
     private transient org.apache.flink.api.common.state.ListState<SocketEvent> waiting;
+
     private transient ValueState<Integer> waitingCount;
     /** how long such records wait (event time) for the record that shows their socket alive */
     private static final long WAIT_MS = 30_000;
+
     private static final int WAIT_MAX = 256;
 
     public LifecycleFunction(Duration closeGrace, Duration timeout, Duration updateInterval) {
@@ -60,17 +61,18 @@ public final class LifecycleFunction extends KeyedProcessFunction<String, Socket
 
     @Override
     public void open(OpenContext ctx) {
-        state = getRuntimeContext().getState(new ValueStateDescriptor<>("socket",
-                TypeInformation.of(new TypeHint<SocketLifecycleState>() {
-                })));
+        state = getRuntimeContext()
+                .getState(new ValueStateDescriptor<>(
+                        "socket", TypeInformation.of(new TypeHint<SocketLifecycleState>() {})));
         endedAt = getRuntimeContext().getState(new ValueStateDescriptor<>("endedAt", Long.class));
         nextUpdate = getRuntimeContext().getState(new ValueStateDescriptor<>("nextUpdate", Long.class));
         afterEnd = getRuntimeContext().getMetricGroup().counter("eventsAfterEnd");
         duplicates = getRuntimeContext().getMetricGroup().counter("duplicateEvents");
         ended = getRuntimeContext().getMetricGroup().counter("lifecyclesEnded");
         orphans = getRuntimeContext().getMetricGroup().counter("recordsOfNoLiveSocket");
-        waiting = getRuntimeContext().getListState(new org.apache.flink.api.common.state.ListStateDescriptor<>(
-                "waiting", io.sockflow.jobs.types.BinaryTypeInfo.socketEvents()));
+        waiting = getRuntimeContext()
+                .getListState(new org.apache.flink.api.common.state.ListStateDescriptor<>(
+                        "waiting", io.sockflow.jobs.types.BinaryTypeInfo.socketEvents()));
         waitingCount = getRuntimeContext().getState(new ValueStateDescriptor<>("waitingCount", Integer.class));
     }
 
@@ -140,8 +142,17 @@ public final class LifecycleFunction extends KeyedProcessFunction<String, Socket
      */
     static boolean startsALifecycle(io.sockflow.schemas.SocketEvent e) {
         return switch (e.getKind()) {
-            case CLOSE, FD_DROP, SOCK_RELEASE, TCP_STATE, TCP_RETRANSMIT, TCP_SEND_RESET, TCP_RECEIVE_RESET, TCP_DESTROY,
-                    TCP_RTT, SOCK_ERROR, UNKNOWN -> false;
+            case CLOSE,
+                    FD_DROP,
+                    SOCK_RELEASE,
+                    TCP_STATE,
+                    TCP_RETRANSMIT,
+                    TCP_SEND_RESET,
+                    TCP_RECEIVE_RESET,
+                    TCP_DESTROY,
+                    TCP_RTT,
+                    SOCK_ERROR,
+                    UNKNOWN -> false;
             default -> true;
         };
     }
@@ -211,7 +222,8 @@ public final class LifecycleFunction extends KeyedProcessFunction<String, Socket
         }
     }
 
-    private void finish(OnTimerContext ctx, Collector<SocketLifecycle> out, SocketLifecycle r, long ts) throws Exception {
+    private void finish(OnTimerContext ctx, Collector<SocketLifecycle> out, SocketLifecycle r, long ts)
+            throws Exception {
         out.collect(r);
         ended.inc();
         Long tick = nextUpdate.value();

@@ -3,7 +3,6 @@ package io.sockflow.jobs.lifecycle;
 import io.sockflow.schemas.EventKind;
 import io.sockflow.schemas.SocketEvent;
 import io.sockflow.schemas.SocketIdentity;
-
 import java.util.List;
 
 /**
@@ -12,8 +11,7 @@ import java.util.List;
  * its channel, and again by the operator that receives it).
  */
 public final class SocketKeys {
-    private SocketKeys() {
-    }
+    private SocketKeys() {}
 
     /** The lifecycle key, or null for records that concern no socket (sethostname, counters). */
     public static String key(SocketEvent e) {
@@ -41,8 +39,7 @@ public final class SocketKeys {
      * Keys made lately: one String per socket instead of two per record, with its hash code computed once. Entries
      * are immutable, so threads share the table without a lock; a miss only makes a key anew.
      */
-    private record Recent(String host, String boot, long id, boolean byCookie, String key) {
-    }
+    private record Recent(String host, String boot, long id, boolean byCookie, String key) {}
 
     private static final int RECENT = 4096;
     private static final Recent[] RECENT_KEYS = new Recent[RECENT];

@@ -7,7 +7,6 @@ import io.sockflow.schemas.SocketEvent;
 import io.sockflow.schemas.SocketIdentity;
 import io.sockflow.schemas.SocketLifecycle;
 import io.sockflow.schemas.SocketRole;
-
 import java.io.Serializable;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -155,6 +154,7 @@ public final class SocketLifecycleState implements Serializable {
     private final LinkedHashSet<String> seen = new LinkedHashSet<>();
     /** boot-clock to wall-clock offset taken from the records themselves (the earliest one's) */
     private long wallOffsetNs;
+
     private long wallOffsetAtNs = Long.MAX_VALUE;
 
     /** Folds one record in; returns false when it was already folded in (a duplicate). */
@@ -204,7 +204,8 @@ public final class SocketLifecycleState implements Serializable {
                     created(e, t);
                     pair = true;
                     pairInode = e.getSocketInode() != null && e.getSocketInode() == inode
-                            ? e.getRelatedSocketInode() : e.getSocketInode();
+                            ? e.getRelatedSocketInode()
+                            : e.getSocketInode();
                 }
             }
             case ACCEPT, ACCEPT4 -> {
@@ -315,8 +316,7 @@ public final class SocketLifecycleState implements Serializable {
                     rttMinUs = rttMinUs == null ? low : Math.min(rttMinUs, low);
                 }
             }
-            default -> {
-            }
+            default -> {}
         }
         return true;
     }
@@ -324,8 +324,25 @@ public final class SocketLifecycleState implements Serializable {
     /** System calls and descriptor records: what a process did to the socket (not what the kernel did with it). */
     private static boolean isCall(EventKind k) {
         return switch (k) {
-            case SOCKET, SOCKETPAIR, SETSOCKOPT, GETSOCKOPT, GETSOCKNAME, GETPEERNAME, BIND, LISTEN, ACCEPT, ACCEPT4,
-                    CONNECT, SHUTDOWN, RECVFROM, RECVMSG, RECVMMSG, SENDTO, SENDMSG, SENDMMSG, CLOSE -> true;
+            case SOCKET,
+                    SOCKETPAIR,
+                    SETSOCKOPT,
+                    GETSOCKOPT,
+                    GETSOCKNAME,
+                    GETPEERNAME,
+                    BIND,
+                    LISTEN,
+                    ACCEPT,
+                    ACCEPT4,
+                    CONNECT,
+                    SHUTDOWN,
+                    RECVFROM,
+                    RECVMSG,
+                    RECVMMSG,
+                    SENDTO,
+                    SENDMSG,
+                    SENDMMSG,
+                    CLOSE -> true;
             default -> false;
         };
     }
@@ -389,7 +406,8 @@ public final class SocketLifecycleState implements Serializable {
     private void inventory(SocketEvent e, long t) {
         inventoriedNs = min(inventoriedNs, t);
         Proc p = Proc.of(e);
-        if (inventoryOwner == null || p.startNs < inventoryOwner.startNs
+        if (inventoryOwner == null
+                || p.startNs < inventoryOwner.startNs
                 || p.startNs == inventoryOwner.startNs && p.pid < inventoryOwner.pid) {
             if (inventoryOwner != null) {
                 holder(inventoryOwner);
@@ -496,7 +514,8 @@ public final class SocketLifecycleState implements Serializable {
     }
 
     private boolean attempted() {
-        return connectPendingNs != null || connected && !accepted && !"SOCK_DGRAM".equals(socketType)
+        return connectPendingNs != null
+                || connected && !accepted && !"SOCK_DGRAM".equals(socketType)
                 || connectError != null;
     }
 
@@ -507,7 +526,11 @@ public final class SocketLifecycleState implements Serializable {
     private void datagramPeer(SocketEvent e, long t) {
         boolean dgram = "SOCK_DGRAM".equals(e.getSocketType());
         boolean unconnected = e.getRemotePort() == null || e.getRemotePort() == 0;
-        if (dgram && unconnected && e.getReturnValue() >= 0 && e.getSockaddrPort() != null && e.getSockaddrPort() != 0
+        if (dgram
+                && unconnected
+                && e.getReturnValue() >= 0
+                && e.getSockaddrPort() != null
+                && e.getSockaddrPort() != 0
                 && t >= lastPeerNs) {
             lastPeerNs = t;
             remoteAddress = e.getSockaddrAddress();
@@ -553,15 +576,18 @@ public final class SocketLifecycleState implements Serializable {
 
     /** Whether the connection came up: a successful connect, an accept, or the TCP handshake. */
     private boolean isConnected() {
-        return connected && connectedNs != null || accepted
+        return connected && connectedNs != null
+                || accepted
                 || connectedNs != null && (attemptError() == null || connectedNs < attemptErrorNs())
                 || "SOCK_DGRAM".equals(socketType) && connected;
     }
 
     /** Connected (or accepted) with both ends known: a flow can be opened for it. */
     public boolean connectedWithEndpoints() {
-        return (connectedNs != null || connected || "ESTABLISHED".equals(inventoryState)) && localPort != null
-                && remotePort != null && (attemptError() == null || connectedNs != null && connectedNs < attemptErrorNs());
+        return (connectedNs != null || connected || "ESTABLISHED".equals(inventoryState))
+                && localPort != null
+                && remotePort != null
+                && (attemptError() == null || connectedNs != null && connectedNs < attemptErrorNs());
     }
 
     /** The owner: the latest hand-over, else the creator, else the inventory's, else the first process seen acting. */
@@ -576,8 +602,11 @@ public final class SocketLifecycleState implements Serializable {
     }
 
     String ownerSource() {
-        return takenOver != null ? "TAKEN_OVER" : creator != null ? "CREATED" : inventoryOwner != null ? "INVENTORY"
-                : firstCaller != null ? "FIRST_SEEN" : null;
+        return takenOver != null
+                ? "TAKEN_OVER"
+                : creator != null
+                        ? "CREATED"
+                        : inventoryOwner != null ? "INVENTORY" : firstCaller != null ? "FIRST_SEEN" : null;
     }
 
     SocketRole role() {
@@ -597,10 +626,12 @@ public final class SocketLifecycleState implements Serializable {
             return SocketRole.DATAGRAM;
         }
         if (inventoryState != null && "TCP".equals(protocol) && remotePort != null && remotePort != 0) {
-            return SocketRole.CLIENT; // connected before capture started, and not on a listener's port: it connected out
+            return SocketRole
+                    .CLIENT; // connected before capture started, and not on a listener's port: it connected out
         }
         if ("ESTABLISHED".equals(inventoryState)) {
-            return SocketRole.UNKNOWN; // a unix socket connected before capture started: by connect, accept or socketpair
+            return SocketRole
+                    .UNKNOWN; // a unix socket connected before capture started: by connect, accept or socketpair
         }
         return events > 0 && family != null ? SocketRole.UNCONNECTED : SocketRole.UNKNOWN;
     }
@@ -677,7 +708,8 @@ public final class SocketLifecycleState implements Serializable {
         r.setListenerInode(listenerInode);
         r.setPairInode(pairInode);
         bytes(r);
-        r.setRetransmits(Math.max(retransmits, totalRetransmits)); // the records and the totals count the same retransmits
+        r.setRetransmits(
+                Math.max(retransmits, totalRetransmits)); // the records and the totals count the same retransmits
         r.setResetsSent(resetsSent);
         r.setResetsReceived(resetsReceived);
         r.setRttUs(rttUs);
@@ -688,10 +720,14 @@ public final class SocketLifecycleState implements Serializable {
         r.setLastError(lastError);
         String outcome = connectOutcome();
         r.setConnectOutcome(outcome);
-        boolean failedConnect = outcome != null && !"CONNECTED".equals(outcome) && !"IN_PROGRESS".equals(outcome)
+        boolean failedConnect = outcome != null
+                && !"CONNECTED".equals(outcome)
+                && !"IN_PROGRESS".equals(outcome)
                 && !"ABANDONED".equals(outcome);
-        r.setEndReason(status == LifecycleStatus.TIMED_OUT ? "TIMEOUT"
-                : status == LifecycleStatus.CLOSED ? (failedConnect ? outcome : releaseCause) : null);
+        r.setEndReason(
+                status == LifecycleStatus.TIMED_OUT
+                        ? "TIMEOUT"
+                        : status == LifecycleStatus.CLOSED ? (failedConnect ? outcome : releaseCause) : null);
         List<String> notSeen = new ArrayList<>();
         if (createdNs == null) {
             notSeen.add("CREATE"); // existed before capture started (the inventory found it), or its creation was lost
@@ -725,8 +761,10 @@ public final class SocketLifecycleState implements Serializable {
         } else {
             r.setBytesSent(sent);
             r.setBytesReceived(received);
-            r.setByteSource(createdNs == null && inventoriedNs != null ? "SINCE_INVENTORY"
-                    : kernelCounted ? "KERNEL" : "CALLS");
+            r.setByteSource(
+                    createdNs == null && inventoriedNs != null
+                            ? "SINCE_INVENTORY"
+                            : kernelCounted ? "KERNEL" : "CALLS");
         }
     }
 

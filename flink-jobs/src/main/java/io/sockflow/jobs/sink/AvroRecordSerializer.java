@@ -2,8 +2,9 @@ package io.sockflow.jobs.sink;
 
 import io.sockflow.jobs.config.JobConfig;
 import io.sockflow.jobs.input.EventDecoder;
-import io.sockflow.schemas.registry.ConfluentAvro;
 import io.sockflow.schemas.avro.RecordCodec;
+import io.sockflow.schemas.registry.ConfluentAvro;
+import java.nio.charset.StandardCharsets;
 import org.apache.avro.Schema;
 import org.apache.avro.specific.SpecificData;
 import org.apache.avro.specific.SpecificRecord;
@@ -11,8 +12,6 @@ import org.apache.flink.api.common.serialization.SerializationSchema;
 import org.apache.flink.connector.kafka.sink.KafkaRecordSerializationSchema;
 import org.apache.flink.metrics.Counter;
 import org.apache.kafka.clients.producer.ProducerRecord;
-
-import java.nio.charset.StandardCharsets;
 
 /**
  * Writes a result record in the Confluent wire format under the topic's {@code <topic>-value} subject (registered
@@ -44,8 +43,8 @@ public final class AvroRecordSerializer<T extends SpecificRecord> implements Kaf
         this(topic, schema, registry, keyOf, JobConfig.defaults().getInt(JobConfig.MAX_RECORD_BYTES));
     }
 
-    public AvroRecordSerializer(String topic, Schema schema, EventDecoder.RegistrySupplier registry, KeyOf<T> keyOf,
-            int maxRecordBytes) {
+    public AvroRecordSerializer(
+            String topic, Schema schema, EventDecoder.RegistrySupplier registry, KeyOf<T> keyOf, int maxRecordBytes) {
         this.topic = topic;
         this.schemaJson = schema.toString();
         this.registry = registry;
@@ -58,7 +57,8 @@ public final class AvroRecordSerializer<T extends SpecificRecord> implements Kaf
         Schema schema = new Schema.Parser().parse(schemaJson);
         @SuppressWarnings("unchecked")
         Class<T> type = (Class<T>) SpecificData.get().getClass(schema);
-        // written by a codec planned from the schema, byte for byte what Avro's writer writes, at a fraction of its cost
+        // written by a codec planned from the schema, byte for byte what Avro's writer writes, at a fraction of its
+        // cost
         RecordCodec<T> codec = RecordCodec.of(type);
         serializer = new ConfluentAvro.Serializer<>(registry.get(), topic, schema, codec::write);
         serializer.register();
@@ -88,8 +88,8 @@ public final class AvroRecordSerializer<T extends SpecificRecord> implements Kaf
             }
             if (value == null) {
                 dropped.inc();
-                log("left out a " + topic + " record of " + size + " bytes that no cut makes smaller than sink.max-record-bytes ("
-                        + maxRecordBytes + ")");
+                log("left out a " + topic + " record of " + size
+                        + " bytes that no cut makes smaller than sink.max-record-bytes (" + maxRecordBytes + ")");
                 return null;
             }
             cut.inc();

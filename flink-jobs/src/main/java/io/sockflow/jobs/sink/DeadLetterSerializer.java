@@ -2,14 +2,13 @@ package io.sockflow.jobs.sink;
 
 import io.sockflow.jobs.config.JobConfig;
 import io.sockflow.jobs.input.DeadLetter;
+import java.nio.charset.StandardCharsets;
 import org.apache.flink.api.common.serialization.SerializationSchema;
 import org.apache.flink.connector.kafka.sink.KafkaRecordSerializationSchema;
 import org.apache.flink.metrics.Counter;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.header.Header;
 import org.apache.kafka.common.header.internals.RecordHeaders;
-
-import java.nio.charset.StandardCharsets;
 
 /**
  * A dead letter goes out as it came in (same key and value bytes), with where it came from and why it could not be
@@ -22,6 +21,7 @@ public final class DeadLetterSerializer implements KafkaRecordSerializationSchem
     private static final long serialVersionUID = 1L;
     /** A reason is one line: this is plenty, and bounds the headers. */
     static final int MAX_REASON_CHARS = 1024;
+
     private final String topic;
     private final int maxRecordBytes;
     private transient Counter cut;

@@ -1,5 +1,14 @@
 package io.sockflow.jobs.sink;
 
+import java.io.Serializable;
+import java.net.URI;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.avro.LogicalType;
 import org.apache.avro.LogicalTypes;
 import org.apache.avro.Schema;
@@ -22,16 +31,6 @@ import org.apache.iceberg.flink.CatalogLoader;
 import org.apache.iceberg.types.Type;
 import org.apache.iceberg.types.Types;
 
-import java.io.Serializable;
-import java.net.URI;
-import java.nio.file.Path;
-import java.time.Instant;
-import java.util.ArrayList;
-import java.util.HashMap;
-import java.util.List;
-import java.util.Map;
-import java.util.concurrent.atomic.AtomicInteger;
-
 /**
  * The lake side: Iceberg tables whose columns are the Avro schema's fields (one definition of every record), in
  * a Hadoop catalog under the warehouse path, partitioned by day and host, and the conversion of a record to the
@@ -39,8 +38,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  * timestamp-micros/millis to timestamptz, arrays and maps of strings; unions with null are optional columns.
  */
 public final class IcebergTables {
-    private IcebergTables() {
-    }
+    private IcebergTables() {}
 
     /** A warehouse given as a folder or a URI, as the Hadoop catalog wants it. */
     public static String warehouseUri(String warehouse) {
@@ -69,7 +67,8 @@ public final class IcebergTables {
         if (catalog.tableExists(id)) {
             return withWriteProperties(withColumns(catalog.loadTable(id), schema));
         }
-        PartitionSpec spec = PartitionSpec.builderFor(schema).day(timeField).identity("host").build();
+        PartitionSpec spec =
+                PartitionSpec.builderFor(schema).day(timeField).identity("host").build();
         Map<String, String> props = new java.util.HashMap<>(WRITE_PROPERTIES);
         props.put("format-version", "2");
         try {
@@ -140,7 +139,9 @@ public final class IcebergTables {
         int id = ids.incrementAndGet();
         Schema t = nonNull(s);
         Type type = type(t, ids);
-        return t != s ? Types.NestedField.optional(id, name, type, doc) : Types.NestedField.required(id, name, type, doc);
+        return t != s
+                ? Types.NestedField.optional(id, name, type, doc)
+                : Types.NestedField.required(id, name, type, doc);
     }
 
     private static Schema nonNull(Schema s) {
@@ -225,7 +226,9 @@ public final class IcebergTables {
                 }
                 case MAP -> {
                     Map<Object, Object> out = new HashMap<>();
-                    ((Map<?, ?>) v).forEach((k, x) -> out.put(StringData.fromString(k.toString()), value(s.getValueType(), x)));
+                    ((Map<?, ?>) v)
+                            .forEach(
+                                    (k, x) -> out.put(StringData.fromString(k.toString()), value(s.getValueType(), x)));
                     yield new GenericMapData(out);
                 }
                 case RECORD -> {

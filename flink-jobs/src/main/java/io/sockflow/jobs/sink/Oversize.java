@@ -1,15 +1,14 @@
 package io.sockflow.jobs.sink;
 
-import org.apache.avro.Schema;
-import org.apache.avro.specific.SpecificData;
-import org.apache.avro.specific.SpecificRecord;
-
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.apache.avro.Schema;
+import org.apache.avro.specific.SpecificData;
+import org.apache.avro.specific.SpecificRecord;
 
 /**
  * What the Kafka sinks do with a record larger than a broker takes (which would fail the job, and again after every
@@ -20,8 +19,7 @@ final class Oversize {
     /** Room for what Kafka adds to a record's key, value and headers (batch header, lengths, attributes). */
     static final int KAFKA_OVERHEAD = 512;
 
-    private Oversize() {
-    }
+    private Oversize() {}
 
     /**
      * A copy of {@code r} with strings longer than {@code maxChars} and lists and maps longer than {@code maxItems}

@@ -1,12 +1,11 @@
 package io.sockflow.jobs.config;
 
-import io.sockflow.schemas.config.Flags;
-import org.junit.jupiter.api.Test;
+import static org.junit.jupiter.api.Assertions.*;
 
+import io.sockflow.schemas.config.Flags;
 import java.time.Duration;
 import java.util.Map;
-
-import static org.junit.jupiter.api.Assertions.*;
+import org.junit.jupiter.api.Test;
 
 /** The jobs' settings read through the shared config system: both flag spellings, env, checks with one-line errors. */
 class JobConfigTest {
@@ -18,9 +17,16 @@ class JobConfigTest {
 
     @Test
     void flagsEnvironmentAndDefaultsReachTheAccessors() {
-        JobConfig c = JobConfig.fromArgs(new String[] {"--detect.portscan.ports", "30", "--topic-dead-letter=dlq2",
-                "--bounded", "--detect-portscan-window", "90s"}, Map.of("SOCKFLOW_JOBS_LIFECYCLE_CLOSE_GRACE", "3s",
-                "SOCKFLOW_JOBS_DETECT_PORTSCAN_PORTS", "5"));
+        JobConfig c = JobConfig.fromArgs(
+                new String[] {
+                    "--detect.portscan.ports",
+                    "30",
+                    "--topic-dead-letter=dlq2",
+                    "--bounded",
+                    "--detect-portscan-window",
+                    "90s"
+                },
+                Map.of("SOCKFLOW_JOBS_LIFECYCLE_CLOSE_GRACE", "3s", "SOCKFLOW_JOBS_DETECT_PORTSCAN_PORTS", "5"));
         assertEquals(30, c.getInt(JobConfig.SCAN_PORTS), "a flag wins over the environment");
         assertEquals("dlq2", c.get(JobConfig.DEAD_LETTER_TOPIC));
         assertTrue(c.getBoolean(JobConfig.BOUNDED), "a boolean alone means true");
@@ -32,20 +38,30 @@ class JobConfigTest {
 
     @Test
     void badValuesAndUnknownNamesAreOneLineNamingTheSetting() {
-        assertEquals("bad value 'abc' for detect.portscan.ports: expected a whole number",
+        assertEquals(
+                "bad value 'abc' for detect.portscan.ports: expected a whole number",
                 refused(() -> JobConfig.of(Map.of("detect.portscan.ports", "abc"))));
         assertTrue(refused(() -> JobConfig.of(Map.of("detect.portscan.window", "soon")))
                 .startsWith("bad value 'soon' for detect.portscan.window: expected a duration"));
-        assertEquals("bad value 'sometimes' for starting.offsets: allowed: [earliest, latest, committed]",
+        assertEquals(
+                "bad value 'sometimes' for starting.offsets: allowed: [earliest, latest, committed]",
                 refused(() -> JobConfig.of(Map.of("starting.offsets", "sometimes"))));
-        assertTrue(refused(() -> JobConfig.of(Map.of("jobs", "lifecycle,magic"))).startsWith("bad value 'lifecycle,magic' for jobs"));
-        assertTrue(refused(() -> JobConfig.of(Map.of("sink.max-record-bytes", "10"))).contains("sink.max-record-bytes"));
-        assertEquals("bad value '0' for parallelism: allowed: [1,...,1024]", refused(() -> JobConfig.of(Map.of("parallelism", "0"))));
-        assertEquals("unknown setting 'detect.nope': known settings are listed by --help",
+        assertTrue(refused(() -> JobConfig.of(Map.of("jobs", "lifecycle,magic")))
+                .startsWith("bad value 'lifecycle,magic' for jobs"));
+        assertTrue(refused(() -> JobConfig.of(Map.of("sink.max-record-bytes", "10")))
+                .contains("sink.max-record-bytes"));
+        assertEquals(
+                "bad value '0' for parallelism: allowed: [1,...,1024]",
+                refused(() -> JobConfig.of(Map.of("parallelism", "0"))));
+        assertEquals(
+                "unknown setting 'detect.nope': known settings are listed by --help",
                 refused(() -> JobConfig.of(Map.of("detect.nope", "1"))));
-        assertEquals("unknown setting --nope: see --help for the settings there are",
+        assertEquals(
+                "unknown setting --nope: see --help for the settings there are",
                 refused(() -> JobConfig.fromArgs(new String[] {"--nope", "1"}, Map.of())));
-        assertEquals("--parallelism needs a value", refused(() -> JobConfig.fromArgs(new String[] {"--parallelism"}, Map.of())));
+        assertEquals(
+                "--parallelism needs a value",
+                refused(() -> JobConfig.fromArgs(new String[] {"--parallelism"}, Map.of())));
     }
 
     @Test

@@ -1,11 +1,11 @@
 package io.sockflow.jobs.lifecycle;
 
-import io.sockflow.schemas.SocketEvent;
-import org.junit.jupiter.api.Test;
-
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertSame;
+
+import io.sockflow.schemas.SocketEvent;
+import org.junit.jupiter.api.Test;
 
 /**
  * Socket keys follow the identity rule (an inet socket's cookie, any other socket's inode) and are remembered by id: a
@@ -31,12 +31,18 @@ class SocketKeysTest {
             for (String host : new String[] {"web-1", "web-2", new String("web-1")}) {
                 for (String boot : new String[] {"b1", "b2", new String("b1")}) {
                     for (long id : ids) {
-                        assertEquals(host + "|" + boot + "|i" + id,
-                                SocketKeys.key(event(host, boot, "AF_UNIX", id, 99L)), "a unix socket: its inode");
-                        assertEquals(host + "|" + boot + "|c" + Long.toHexString(id),
-                                SocketKeys.key(event(host, boot, "AF_INET", 7L, id)), "an inet socket: its cookie");
-                        assertEquals(host + "|" + boot + "|i" + id,
-                                SocketKeys.key(event(host, boot, "AF_INET6", id, null)), "an inet socket without cookie");
+                        assertEquals(
+                                host + "|" + boot + "|i" + id,
+                                SocketKeys.key(event(host, boot, "AF_UNIX", id, 99L)),
+                                "a unix socket: its inode");
+                        assertEquals(
+                                host + "|" + boot + "|c" + Long.toHexString(id),
+                                SocketKeys.key(event(host, boot, "AF_INET", 7L, id)),
+                                "an inet socket: its cookie");
+                        assertEquals(
+                                host + "|" + boot + "|i" + id,
+                                SocketKeys.key(event(host, boot, "AF_INET6", id, null)),
+                                "an inet socket without cookie");
                     }
                 }
             }
@@ -48,7 +54,9 @@ class SocketKeysTest {
     @Test
     void aSocketsRecordsShareOneKey() {
         String first = SocketKeys.key(event("web-1", "b1", "AF_INET", 77L, 0xabcL));
-        assertSame(first, SocketKeys.key(event("web-1", "b1", "AF_INET", null, 0xabcL)),
+        assertSame(
+                first,
+                SocketKeys.key(event("web-1", "b1", "AF_INET", null, 0xabcL)),
                 "a kernel record without the inode is keyed with the socket's calls");
     }
 }

@@ -1,20 +1,19 @@
 package io.sockflow.jobs.lifecycle;
 
+import static org.junit.jupiter.api.Assertions.*;
+
 import io.sockflow.schemas.EventKind;
 import io.sockflow.schemas.LifecycleStatus;
 import io.sockflow.schemas.ProcessRef;
 import io.sockflow.schemas.SocketEvent;
 import io.sockflow.schemas.SocketLifecycle;
 import io.sockflow.schemas.SocketRole;
-import org.junit.jupiter.api.Test;
-
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.Random;
-
-import static org.junit.jupiter.api.Assertions.*;
+import org.junit.jupiter.api.Test;
 
 /**
  * The lifecycle fold on record sequences as the collector sends them: in order, shuffled, duplicated, with records
@@ -52,9 +51,12 @@ class SocketLifecycleStateTest {
         e.setSocketType("SOCK_STREAM");
         e.setProtocol("TCP");
         e.setReturnValue(ret);
-        e.setAttribution(kind.ordinal() >= EventKind.TCP_STATE.ordinal() && kind.ordinal() <= EventKind.UDP_QUEUE_OVERFLOWS.ordinal()
-                || kind == EventKind.SOCK_ERROR ? "SOCKET_OWNER" : kind == EventKind.INVENTORY || kind == EventKind.OWNER_CHANGE
-                ? "HOLDER" : "CALLER");
+        e.setAttribution(
+                kind.ordinal() >= EventKind.TCP_STATE.ordinal()
+                                        && kind.ordinal() <= EventKind.UDP_QUEUE_OVERFLOWS.ordinal()
+                                || kind == EventKind.SOCK_ERROR
+                        ? "SOCKET_OWNER"
+                        : kind == EventKind.INVENTORY || kind == EventKind.OWNER_CHANGE ? "HOLDER" : "CALLER");
         if (ret < 0) {
             e.setErrno(ret == -115 ? "EINPROGRESS" : "ECONNREFUSED");
         }
@@ -110,8 +112,14 @@ class SocketLifecycleStateTest {
 
     /** A client: socket, connect, two sends, a receive, shutdown, the close of its last descriptor, the release. */
     static List<SocketEvent> client() {
-        return List.of(ev(EventKind.SOCKET, 1_000, 3), withPorts(ev(EventKind.CONNECT, 2_000, 0)), send(3_000, 10),
-                send(4_000, 20), recv(5_000, 7), ev(EventKind.SHUTDOWN, 6_000, 0), close(7_000, true, 100, "curl"),
+        return List.of(
+                ev(EventKind.SOCKET, 1_000, 3),
+                withPorts(ev(EventKind.CONNECT, 2_000, 0)),
+                send(3_000, 10),
+                send(4_000, 20),
+                recv(5_000, 7),
+                ev(EventKind.SHUTDOWN, 6_000, 0),
+                close(7_000, true, 100, "curl"),
                 release(7_100, "CLOSE", 100, "curl"));
     }
 
@@ -146,7 +154,9 @@ class SocketLifecycleStateTest {
         SocketEvent mid = totals(3_000, 4_000, 1_000, 4, false);
         SocketEvent last = totals(5_000, 9_000, 2_500, 9, true);
         SocketEvent end = release(5_001, "CLOSE", 100, "client");
-        for (List<SocketEvent> order : List.of(List.of(created, mid, last, end), List.of(created, last, mid, end, mid),
+        for (List<SocketEvent> order : List.of(
+                List.of(created, mid, last, end),
+                List.of(created, last, mid, end, mid),
                 List.of(end, last, created, mid))) {
             SocketLifecycle r = fold(order);
             assertEquals(9_000, r.getBytesSent(), order.toString());
@@ -196,7 +206,10 @@ class SocketLifecycleStateTest {
         for (int i = 0; i < 50; i++) {
             List<SocketEvent> shuffled = new ArrayList<>(client());
             Collections.shuffle(shuffled, random);
-            assertEquals(expected, fold(shuffled), "order " + shuffled.stream().map(SocketEvent::getKind).toList());
+            assertEquals(
+                    expected,
+                    fold(shuffled),
+                    "order " + shuffled.stream().map(SocketEvent::getKind).toList());
         }
     }
 
@@ -215,8 +228,12 @@ class SocketLifecycleStateTest {
     void aCloseOfOneDescriptorAmongSeveralIsACallNotAnEnd() {
         // dup()ed, then one of the two closed: the file still has a reference, the kernel has not released it
         SocketLifecycleState s = new SocketLifecycleState();
-        List.of(ev(EventKind.SOCKET, 1_000, 3), withPorts(ev(EventKind.CONNECT, 2_000, 0)), close(3_000, false, 100, "curl"),
-                send(4_000, 5)).forEach(s::apply);
+        List.of(
+                        ev(EventKind.SOCKET, 1_000, 3),
+                        withPorts(ev(EventKind.CONNECT, 2_000, 0)),
+                        close(3_000, false, 100, "curl"),
+                        send(4_000, 5))
+                .forEach(s::apply);
         assertFalse(s.closed());
         SocketLifecycle r = s.toRecord(LifecycleStatus.OPEN, null);
         assertNull(r.getClosedAt());
@@ -353,9 +370,15 @@ class SocketLifecycleStateTest {
         reset.setTcpState("SYN_SENT");
         SocketEvent error = ev(EventKind.SOCK_ERROR, 2_100, 0);
         error.setErrno("ECONNREFUSED");
-        List<SocketEvent> events = List.of(ev(EventKind.SOCKET, 1_000, 3), ev(EventKind.CONNECT, 2_000, -115),
-                tcpState(2_000, "CLOSE", "SYN_SENT"), reset, tcpState(2_100, "SYN_SENT", "CLOSE"), error,
-                close(3_000, true, 100, "curl"), release(3_000, "CLOSE", 100, "curl"));
+        List<SocketEvent> events = List.of(
+                ev(EventKind.SOCKET, 1_000, 3),
+                ev(EventKind.CONNECT, 2_000, -115),
+                tcpState(2_000, "CLOSE", "SYN_SENT"),
+                reset,
+                tcpState(2_100, "SYN_SENT", "CLOSE"),
+                error,
+                close(3_000, true, 100, "curl"),
+                release(3_000, "CLOSE", 100, "curl"));
         SocketLifecycle r = fold(events);
         assertEquals(SocketRole.CLIENT, r.getRole());
         assertNull(r.getConnectedAt());
@@ -371,8 +394,12 @@ class SocketLifecycleStateTest {
 
     @Test
     void aNonBlockingConnectThatSucceedsIsConnectedAtTheHandshake() {
-        SocketLifecycle r = fold(List.of(ev(EventKind.SOCKET, 1_000, 3), ev(EventKind.CONNECT, 2_000, -115),
-                tcpState(2_000, "CLOSE", "SYN_SENT"), tcpState(2_050, "SYN_SENT", "ESTABLISHED"), send(3_000, 9)));
+        SocketLifecycle r = fold(List.of(
+                ev(EventKind.SOCKET, 1_000, 3),
+                ev(EventKind.CONNECT, 2_000, -115),
+                tcpState(2_000, "CLOSE", "SYN_SENT"),
+                tcpState(2_050, "SYN_SENT", "ESTABLISHED"),
+                send(3_000, 9)));
         assertEquals("CONNECTED", r.getConnectOutcome());
         assertEquals(at(2_050), r.getConnectedAt());
         assertEquals(SocketRole.CLIENT, r.getRole());
@@ -382,9 +409,14 @@ class SocketLifecycleStateTest {
     void aConnectTheKernelGivesUpOnTimesOut() {
         SocketEvent error = ev(EventKind.SOCK_ERROR, 130_000, 0);
         error.setErrno("ETIMEDOUT");
-        SocketLifecycle r = fold(List.of(ev(EventKind.SOCKET, 1_000, 3), ev(EventKind.CONNECT, 2_000, -115),
-                tcpState(2_000, "CLOSE", "SYN_SENT"), error, tcpState(130_000, "SYN_SENT", "CLOSE"),
-                close(131_000, true, 100, "curl"), release(131_000, "CLOSE", 100, "curl")));
+        SocketLifecycle r = fold(List.of(
+                ev(EventKind.SOCKET, 1_000, 3),
+                ev(EventKind.CONNECT, 2_000, -115),
+                tcpState(2_000, "CLOSE", "SYN_SENT"),
+                error,
+                tcpState(130_000, "SYN_SENT", "CLOSE"),
+                close(131_000, true, 100, "curl"),
+                release(131_000, "CLOSE", 100, "curl")));
         assertEquals("ETIMEDOUT", r.getConnectOutcome());
         assertEquals("ETIMEDOUT", r.getEndReason());
     }
@@ -393,8 +425,12 @@ class SocketLifecycleStateTest {
     void aConnectAbandonedByItsProcessSaysSo() {
         SocketEvent rel = release(5_000, "CLOSE", 100, "curl");
         rel.setSocketState("SYN_SENT");
-        SocketLifecycle r = fold(List.of(ev(EventKind.SOCKET, 1_000, 3), ev(EventKind.CONNECT, 2_000, -115),
-                tcpState(2_000, "CLOSE", "SYN_SENT"), close(5_000, true, 100, "curl"), rel));
+        SocketLifecycle r = fold(List.of(
+                ev(EventKind.SOCKET, 1_000, 3),
+                ev(EventKind.CONNECT, 2_000, -115),
+                tcpState(2_000, "CLOSE", "SYN_SENT"),
+                close(5_000, true, 100, "curl"),
+                rel));
         assertEquals("ABANDONED", r.getConnectOutcome());
         assertEquals("CLOSE", r.getEndReason());
         SocketLifecycle pending = fold(List.of(ev(EventKind.SOCKET, 1_000, 3), ev(EventKind.CONNECT, 2_000, -115)));
@@ -403,8 +439,11 @@ class SocketLifecycleStateTest {
 
     @Test
     void aBlockingConnectRefusedEndsWithItsError() {
-        SocketLifecycle r = fold(List.of(ev(EventKind.SOCKET, 1_000, 3), ev(EventKind.CONNECT, 2_000, -111),
-                close(3_000, true, 100, "curl"), release(3_000, "CLOSE", 100, "curl")));
+        SocketLifecycle r = fold(List.of(
+                ev(EventKind.SOCKET, 1_000, 3),
+                ev(EventKind.CONNECT, 2_000, -111),
+                close(3_000, true, 100, "curl"),
+                release(3_000, "CLOSE", 100, "curl")));
         assertEquals(SocketRole.CLIENT, r.getRole());
         assertNull(r.getConnectedAt());
         assertEquals(1, r.getErrorCount());
@@ -439,16 +478,16 @@ class SocketLifecycleStateTest {
 
     @Test
     void listenersAcceptedSocketsAndPairsGetTheirRoles() {
-        SocketLifecycle listener = fold(List.of(ev(EventKind.SOCKET, 1_000, 3), ev(EventKind.BIND, 2_000, 0),
-                ev(EventKind.LISTEN, 3_000, 0)));
+        SocketLifecycle listener = fold(
+                List.of(ev(EventKind.SOCKET, 1_000, 3), ev(EventKind.BIND, 2_000, 0), ev(EventKind.LISTEN, 3_000, 0)));
         assertEquals(SocketRole.LISTENER, listener.getRole());
         assertEquals(at(3_000), listener.getListeningAt());
         assertEquals(LifecycleStatus.OPEN, listener.getStatus());
 
         SocketEvent accept = ev(EventKind.ACCEPT4, 10_000, 5);
         accept.setRelatedSocketInode(3L);
-        SocketLifecycle accepted = fold(List.of(accept, close(20_000, true, 100, "curl"),
-                release(20_000, "CLOSE", 100, "curl")));
+        SocketLifecycle accepted =
+                fold(List.of(accept, close(20_000, true, 100, "curl"), release(20_000, "CLOSE", 100, "curl")));
         assertEquals(SocketRole.ACCEPTED, accepted.getRole());
         assertEquals(3L, accepted.getListenerInode());
         assertEquals(at(10_000), accepted.getCreatedAt());

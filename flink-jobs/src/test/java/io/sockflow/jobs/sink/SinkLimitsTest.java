@@ -1,5 +1,7 @@
 package io.sockflow.jobs.sink;
 
+import static org.junit.jupiter.api.Assertions.*;
+
 import io.sockflow.embedded.LocalStack;
 import io.sockflow.jobs.Results;
 import io.sockflow.jobs.config.JobConfig;
@@ -8,6 +10,13 @@ import io.sockflow.jobs.input.RawRecord;
 import io.sockflow.schemas.Alert;
 import io.sockflow.schemas.Severity;
 import io.sockflow.schemas.registry.RegistryClient;
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
 import org.apache.flink.api.common.serialization.SerializationSchema;
 import org.apache.flink.metrics.MetricGroup;
 import org.apache.flink.metrics.groups.UnregisteredMetricsGroup;
@@ -21,16 +30,6 @@ import org.apache.kafka.clients.producer.ProducerRecord;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
-
-import java.nio.charset.StandardCharsets;
-import java.time.Instant;
-import java.util.ArrayList;
-import java.util.HashMap;
-import java.util.List;
-import java.util.Map;
-import java.util.UUID;
-
-import static org.junit.jupiter.api.Assertions.*;
 
 /**
  * The Kafka sinks never hand the broker a record it refuses for its size (which failed the job at every restart):
@@ -85,17 +84,23 @@ class SinkLimitsTest {
         value[0] = 0;
         value[1] = 42;
         // a reason that quotes a lot, and a record without a timestamp (-1), which Kafka refuses as it is
-        DeadLetter d = new DeadLetter(new RawRecord("sockflow.events", 2, 77, -1, "k".getBytes(StandardCharsets.UTF_8), value),
+        DeadLetter d = new DeadLetter(
+                new RawRecord("sockflow.events", 2, 77, -1, "k".getBytes(StandardCharsets.UTF_8), value),
                 "x".repeat(50_000));
         send(s.serialize(d, null, null));
         // a key and a value each larger than the limit (no broker sent these, but no input is trusted)
-        send(s.serialize(new DeadLetter(new RawRecord("sockflow.events", 0, 1, 5, new byte[2_000_000], new byte[3_000_000]), "big"),
-                null, null));
+        send(s.serialize(
+                new DeadLetter(
+                        new RawRecord("sockflow.events", 0, 1, 5, new byte[2_000_000], new byte[3_000_000]), "big"),
+                null,
+                null));
         List<ConsumerRecord<byte[], byte[]>> got = Results.readCommitted(stack.bootstrapServers(), topic);
         assertEquals(2, got.size());
         ConsumerRecord<byte[], byte[]> first = got.get(0);
         assertEquals(42, first.value()[1], "the record's head is kept");
-        assertTrue(first.value().length < value.length && first.value().length > 900_000, first.value().length + " bytes kept");
+        assertTrue(
+                first.value().length < value.length && first.value().length > 900_000,
+                first.value().length + " bytes kept");
         assertEquals("1040000", header(first, "sockflow.error.value.length"));
         assertEquals("1", header(first, "sockflow.error.key.length"));
         assertArrayEquals("k".getBytes(StandardCharsets.UTF_8), first.key(), "a short key is kept whole");
@@ -113,16 +118,28 @@ class SinkLimitsTest {
     }
 
     static Alert alert(String id) {
-        return Alert.newBuilder().setAlertId(id).setRule("test").setSeverity(Severity.LOW).setTimestamp(Instant.parse("2026-11-25T10:00:00Z"))
-                .setHost("web-1").setSummary("a summary").setEvidence(new ArrayList<>()).setAttributes(new HashMap<>()).build();
+        return Alert.newBuilder()
+                .setAlertId(id)
+                .setRule("test")
+                .setSeverity(Severity.LOW)
+                .setTimestamp(Instant.parse("2026-11-25T10:00:00Z"))
+                .setHost("web-1")
+                .setSummary("a summary")
+                .setEvidence(new ArrayList<>())
+                .setAttributes(new HashMap<>())
+                .build();
     }
 
     @Test
     void aResultTooLargeForTheBrokerIsWrittenWithItsLongPartsCutAndCounted() throws Exception {
         String topic = topic();
         String url = stack.registryUrl();
-        AvroRecordSerializer<Alert> s = new AvroRecordSerializer<>(topic, Alert.getClassSchema(),
-                () -> new RegistryClient(RegistryClient.Config.of(url)), Alert::getAlertId, LIMIT);
+        AvroRecordSerializer<Alert> s = new AvroRecordSerializer<>(
+                topic,
+                Alert.getClassSchema(),
+                () -> new RegistryClient(RegistryClient.Config.of(url)),
+                Alert::getAlertId,
+                LIMIT);
         s.open(context(), null);
         Alert small = alert("small");
         Alert huge = alert("huge");
@@ -137,19 +154,28 @@ class SinkLimitsTest {
         send(s.serialize(small, null, 1_000L));
         send(s.serialize(huge, null, -5L));
         assertEquals(5_003, huge.getEvidence().size(), "the original is not changed (it may go to another sink too)");
-        List<Alert> got = Results.decode(url, Results.readCommitted(stack.bootstrapServers(), topic), Alert.getClassSchema());
+        List<Alert> got =
+                Results.decode(url, Results.readCommitted(stack.bootstrapServers(), topic), Alert.getClassSchema());
         assertEquals(List.of(small), got.subList(0, 1));
         Alert cut = got.get(1);
         assertEquals("huge", cut.getAlertId());
         assertEquals("s".repeat(2_000), cut.getSummary(), "a string shorter than the first cut is kept");
         assertTrue(cut.getEvidence().get(0).startsWith("event 0 event 0"));
-        assertTrue(cut.getEvidence().get(0).endsWith("more characters cut]"), cut.getEvidence().get(0).substring(4000));
-        assertTrue(cut.getEvidence().getLast().matches("\\[\\d+ more items cut]"), cut.getEvidence().getLast());
+        assertTrue(
+                cut.getEvidence().get(0).endsWith("more characters cut]"),
+                cut.getEvidence().get(0).substring(4000));
+        assertTrue(
+                cut.getEvidence().getLast().matches("\\[\\d+ more items cut]"),
+                cut.getEvidence().getLast());
         assertTrue(cut.getAttributes().containsKey("sockflow.cut"));
 
         // a record no cut makes small enough (a limit below Kafka's own framing) is left out, not sent to fail
-        AvroRecordSerializer<Alert> tiny = new AvroRecordSerializer<>(topic, Alert.getClassSchema(),
-                () -> new RegistryClient(RegistryClient.Config.of(url)), Alert::getAlertId, 600);
+        AvroRecordSerializer<Alert> tiny = new AvroRecordSerializer<>(
+                topic,
+                Alert.getClassSchema(),
+                () -> new RegistryClient(RegistryClient.Config.of(url)),
+                Alert::getAlertId,
+                600);
         tiny.open(context(), null);
         assertNull(tiny.serialize(huge, null, 1L));
     }

@@ -1,9 +1,8 @@
 package io.sockflow.schemas.avro;
 
-import org.apache.avro.Schema;
-
 import java.util.IdentityHashMap;
 import java.util.Map;
+import org.apache.avro.Schema;
 
 /**
  * Walks one record's Avro binary along its writer's schema without building anything, so that Avro's own reader,
@@ -46,8 +45,7 @@ public final class AvroBinaryCheck {
             throw new IllegalArgumentException("values nested more than " + MAX_DEPTH + " deep");
         }
         switch (s.getType()) {
-            case NULL -> {
-            }
+            case NULL -> {}
             case BOOLEAN -> in.readBoolean();
             case INT -> in.readInt();
             case LONG -> in.readLong();
@@ -58,13 +56,15 @@ public final class AvroBinaryCheck {
             case ENUM -> {
                 int i = in.readInt();
                 if (i < 0 || i >= s.getEnumSymbols().size()) {
-                    throw new IllegalArgumentException("enum index " + i + " of " + s.getEnumSymbols().size() + " symbols");
+                    throw new IllegalArgumentException(
+                            "enum index " + i + " of " + s.getEnumSymbols().size() + " symbols");
                 }
             }
             case UNION -> {
                 long i = in.readLong();
                 if (i < 0 || i >= s.getTypes().size()) {
-                    throw new IllegalArgumentException("a union branch " + i + " where there are " + s.getTypes().size());
+                    throw new IllegalArgumentException("a union branch " + i + " where there are "
+                            + s.getTypes().size());
                 }
                 value(s.getTypes().get((int) i), depth + 1);
             }
@@ -89,7 +89,8 @@ public final class AvroBinaryCheck {
             if (empty) {
                 emptyBudget -= n;
                 if (emptyBudget < 0) {
-                    throw new IllegalArgumentException("more than " + MAX_EMPTY_ITEMS + " array items that take no bytes");
+                    throw new IllegalArgumentException(
+                            "more than " + MAX_EMPTY_ITEMS + " array items that take no bytes");
                 }
             } else if (n > in.remaining()) {
                 throw new IllegalArgumentException("a block of " + n + " items with " + in.remaining() + " bytes left");
@@ -101,7 +102,8 @@ public final class AvroBinaryCheck {
                 value(item, depth + 1);
             }
             if (size >= 0 && start - in.remaining() != size) {
-                throw new IllegalArgumentException("a block said to be " + size + " bytes whose items take " + (start - in.remaining()));
+                throw new IllegalArgumentException(
+                        "a block said to be " + size + " bytes whose items take " + (start - in.remaining()));
             }
         }
     }
@@ -117,7 +119,8 @@ public final class AvroBinaryCheck {
             n = -n;
             long size = in.readLong();
             if (size < 0 || size > in.remaining()) {
-                throw new IllegalArgumentException("a block of " + size + " bytes with " + in.remaining() + " bytes left");
+                throw new IllegalArgumentException(
+                        "a block of " + size + " bytes with " + in.remaining() + " bytes left");
             }
             blockSize = size;
         }

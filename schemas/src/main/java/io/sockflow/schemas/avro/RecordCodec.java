@@ -1,10 +1,5 @@
 package io.sockflow.schemas.avro;
 
-import org.apache.avro.LogicalType;
-import org.apache.avro.Schema;
-import org.apache.avro.specific.SpecificData;
-import org.apache.avro.specific.SpecificRecord;
-
 import java.nio.ByteBuffer;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -12,6 +7,10 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Supplier;
+import org.apache.avro.LogicalType;
+import org.apache.avro.Schema;
+import org.apache.avro.specific.SpecificData;
+import org.apache.avro.specific.SpecificRecord;
 
 /**
  * Avro binary for a generated record class, planned once from its schema: each field is an operation code (with
@@ -75,13 +74,16 @@ public final class RecordCodec<T extends SpecificRecord> {
         } catch (NoSuchMethodException e) {
             throw new IllegalArgumentException(type.getName() + " has no public no-argument constructor");
         }
-        return new RecordCodec<>(schema, () -> {
-            try {
-                return constructor.newInstance();
-            } catch (ReflectiveOperationException e) {
-                throw new IllegalStateException("cannot make a " + type.getName(), e);
-            }
-        }, ops);
+        return new RecordCodec<>(
+                schema,
+                () -> {
+                    try {
+                        return constructor.newInstance();
+                    } catch (ReflectiveOperationException e) {
+                        throw new IllegalStateException("cannot make a " + type.getName(), e);
+                    }
+                },
+                ops);
     }
 
     private static Op plan(Schema s, boolean unionAllowed) {
@@ -90,7 +92,8 @@ public final class RecordCodec<T extends SpecificRecord> {
             if (!unionAllowed || branches.size() != 2) {
                 throw new IllegalArgumentException("only unions of null and one type are supported: " + s);
             }
-            int nullAt = branches.get(0).getType() == Schema.Type.NULL ? 0
+            int nullAt = branches.get(0).getType() == Schema.Type.NULL
+                    ? 0
                     : branches.get(1).getType() == Schema.Type.NULL ? 1 : -1;
             if (nullAt < 0) {
                 throw new IllegalArgumentException("only unions of null and one type are supported: " + s);
@@ -114,7 +117,8 @@ public final class RecordCodec<T extends SpecificRecord> {
                 yield switch (logical.getName()) {
                     case "timestamp-micros" -> new Op(MICROS, -1, null, null);
                     case "timestamp-millis" -> new Op(MILLIS, -1, null, null);
-                    default -> throw new IllegalArgumentException("logical type " + logical.getName() + " is not supported");
+                    default ->
+                        throw new IllegalArgumentException("logical type " + logical.getName() + " is not supported");
                 };
             }
             case BOOLEAN -> new Op(BOOLEAN, -1, null, null);
@@ -180,8 +184,8 @@ public final class RecordCodec<T extends SpecificRecord> {
             }
             out.writeRawByte((1 - op.nullIndex) << 1);
         } else if (v == null) {
-            throw new NullPointerException(schema.getName() + "." + schema.getFields().get(field).name()
-                    + " is required but null");
+            throw new NullPointerException(
+                    schema.getName() + "." + schema.getFields().get(field).name() + " is required but null");
         }
         switch (op.code) {
             case STRING -> out.writeString(v.toString());
@@ -304,7 +308,8 @@ public final class RecordCodec<T extends SpecificRecord> {
             n = -n;
             long size = in.readLong();
             if (size < 0 || size > in.remaining()) {
-                throw new IllegalArgumentException("a block of " + size + " bytes with " + in.remaining() + " bytes left");
+                throw new IllegalArgumentException(
+                        "a block of " + size + " bytes with " + in.remaining() + " bytes left");
             }
         }
         // every item this codec reads takes at least one byte: a count beyond the bytes left is a lie

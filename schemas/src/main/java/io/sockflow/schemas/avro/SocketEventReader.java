@@ -2,7 +2,6 @@ package io.sockflow.schemas.avro;
 
 import io.sockflow.schemas.EventKind;
 import io.sockflow.schemas.SocketEvent;
-
 import java.time.Instant;
 
 /**
@@ -15,8 +14,7 @@ import java.time.Instant;
 public final class SocketEventReader {
     private static final EventKind[] KINDS = EventKind.values();
 
-    private SocketEventReader() {
-    }
+    private SocketEventReader() {}
 
     static Instant instant(long micros) {
         return Instant.ofEpochSecond(Math.floorDiv(micros, 1_000_000L), Math.floorMod(micros, 1_000_000L) * 1_000L);

@@ -1,7 +1,6 @@
 package io.sockflow.schemas.avro;
 
 import io.sockflow.schemas.SocketEvent;
-
 import java.time.Instant;
 import java.util.List;
 
@@ -98,8 +97,7 @@ public final class SocketEventWriter {
             "ancestry",
             "stdio");
 
-    private SocketEventWriter() {
-    }
+    private SocketEventWriter() {}
 
     static long micros(Instant t) {
         return Math.addExact(Math.multiplyExact(t.getEpochSecond(), 1_000_000L), t.getNano() / 1_000);

@@ -1,17 +1,15 @@
 package io.sockflow.schemas.config;
 
+import java.util.Map;
 import org.apache.kafka.common.config.ConfigDef;
 import org.apache.kafka.common.config.ConfigException;
-
-import java.util.Map;
 
 /**
  * Checks values given as text against their declarations, failing on the first bad one with one line that names the
  * setting and says what it allows: {@code bad value 'abc' for detect.portscan.ports: expected a whole number}.
  */
 public final class Check {
-    private Check() {
-    }
+    private Check() {}
 
     /** Each value is parsed to its declared type and run through its validator; unknown names are refused. */
     public static void values(ConfigDef def, Map<String, String> values) {

@@ -5,8 +5,7 @@ import java.util.Locale;
 
 /** The one way sockflow reads a duration: a whole number with a unit (ms, s, m or min, h, d); a bare number is seconds. */
 public final class Durations {
-    private Durations() {
-    }
+    private Durations() {}
 
     /** The duration, or an {@link IllegalArgumentException} saying what is wrong with the text. */
     public static Duration parse(String text) {

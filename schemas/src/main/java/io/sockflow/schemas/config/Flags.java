@@ -1,8 +1,5 @@
 package io.sockflow.schemas.config;
 
-import org.apache.kafka.common.config.ConfigDef;
-import org.apache.kafka.common.config.ConfigException;
-
 import java.io.IOException;
 import java.io.Reader;
 import java.nio.file.Files;
@@ -13,6 +10,8 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Properties;
+import org.apache.kafka.common.config.ConfigDef;
+import org.apache.kafka.common.config.ConfigException;
 
 /**
  * The one flag parser of sockflow. A setting {@code a.b-c} is given as {@code --a-b-c VALUE}, {@code --a.b-c=VALUE}
@@ -23,11 +22,11 @@ import java.util.Properties;
 public final class Flags {
     public static final String CONFIG = "config";
 
-    private Flags() {
-    }
+    private Flags() {}
 
     /** The settings given, as text, by name; values are not checked here (see {@link Check}). */
-    public static Map<String, String> collect(ConfigDef def, List<String> args, Map<String, String> env, String envPrefix) {
+    public static Map<String, String> collect(
+            ConfigDef def, List<String> args, Map<String, String> env, String envPrefix) {
         Map<String, String> byFlag = new HashMap<>();
         for (String name : def.names()) {
             String previous = byFlag.put(normal(name), name);
@@ -135,7 +134,8 @@ public final class Flags {
         Map<String, String> out = new LinkedHashMap<>();
         for (String k : p.stringPropertyNames()) {
             if (!def.names().contains(k)) {
-                throw new ConfigException("unknown setting '" + k + "' in " + file + ": see --help for the settings there are");
+                throw new ConfigException(
+                        "unknown setting '" + k + "' in " + file + ": see --help for the settings there are");
             }
             out.put(k, p.getProperty(k).trim());
         }

@@ -1,16 +1,14 @@
 package io.sockflow.schemas.config;
 
-import org.apache.kafka.common.config.ConfigDef;
-import org.apache.kafka.common.config.ConfigException;
-
 import java.net.URI;
 import java.net.URISyntaxException;
 import java.util.List;
+import org.apache.kafka.common.config.ConfigDef;
+import org.apache.kafka.common.config.ConfigException;
 
 /** Validators Kafka's {@link ConfigDef} lacks, shared by every part of sockflow; each says in toString what it allows. */
 public final class Validators {
-    private Validators() {
-    }
+    private Validators() {}
 
     /** A STRING setting that holds a duration (see {@link Durations}); {@link Explain} shows its type as duration. */
     public static ConfigDef.Validator duration() {
@@ -28,11 +26,14 @@ public final class Validators {
                     int colon = s.lastIndexOf(':');
                     String host = colon > 0 ? s.substring(0, colon) : "";
                     String port = colon > 0 ? s.substring(colon + 1) : "";
-                    boolean ok = !host.isBlank() && port.matches("\\d{1,5}") && Integer.parseInt(port) >= 1
+                    boolean ok = !host.isBlank()
+                            && port.matches("\\d{1,5}")
+                            && Integer.parseInt(port) >= 1
                             && Integer.parseInt(port) <= 65535
                             && (host.startsWith("[") ? host.endsWith("]") : !host.contains(":"));
                     if (!ok) {
-                        throw new ConfigException(name, value, "expected host:port[,host:port] (e.g. 127.0.0.1:9092; [::1]:9092)");
+                        throw new ConfigException(
+                                name, value, "expected host:port[,host:port] (e.g. 127.0.0.1:9092; [::1]:9092)");
                     }
                 }
             }
@@ -53,13 +54,15 @@ public final class Validators {
                 for (String u : v.split(",")) {
                     try {
                         URI uri = new URI(u.strip());
-                        if (("http".equals(uri.getScheme()) || "https".equals(uri.getScheme())) && uri.getHost() != null) {
+                        if (("http".equals(uri.getScheme()) || "https".equals(uri.getScheme()))
+                                && uri.getHost() != null) {
                             continue;
                         }
                     } catch (URISyntaxException e) {
                         // refused below
                     }
-                    throw new ConfigException(name, value, "expected http:// or https:// URLs with a host (e.g. http://127.0.0.1:8081)");
+                    throw new ConfigException(
+                            name, value, "expected http:// or https:// URLs with a host (e.g. http://127.0.0.1:8081)");
                 }
             }
 
@@ -127,7 +130,8 @@ public final class Validators {
                             throw new NumberFormatException();
                         }
                     } catch (NumberFormatException e) {
-                        throw new ConfigException(name, value, "expected comma-separated numbers from " + min + " to " + max);
+                        throw new ConfigException(
+                                name, value, "expected comma-separated numbers from " + min + " to " + max);
                     }
                 }
             }

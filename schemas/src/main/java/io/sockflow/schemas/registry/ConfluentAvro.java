@@ -1,5 +1,11 @@
 package io.sockflow.schemas.registry;
 
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.util.HashMap;
+import java.util.Map;
 import org.apache.avro.Schema;
 import org.apache.avro.io.BinaryDecoder;
 import org.apache.avro.io.BinaryEncoder;
@@ -11,13 +17,6 @@ import org.apache.avro.specific.SpecificDatumReader;
 import org.apache.avro.specific.SpecificDatumWriter;
 import org.apache.avro.specific.SpecificRecord;
 
-import java.io.ByteArrayOutputStream;
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.nio.ByteBuffer;
-import java.util.HashMap;
-import java.util.Map;
-
 /**
  * Avro in the Confluent wire format: a zero magic byte, the writer schema's registry id as a 4-byte big-endian int,
  * then the Avro binary encoding of the record. What Kafka Connect, ksqlDB, Flink's avro-confluent format and
@@ -27,8 +26,7 @@ public final class ConfluentAvro {
     public static final byte MAGIC = 0;
     public static final int HEADER = 5;
 
-    private ConfluentAvro() {
-    }
+    private ConfluentAvro() {}
 
     /** The subject of a topic's values under the default TopicNameStrategy. */
     public static String valueSubject(String topic) {
@@ -38,8 +36,8 @@ public final class ConfluentAvro {
     /** The schema id of a framed record; throws {@link IllegalArgumentException} when it is not one. */
     public static int schemaId(byte[] framed) {
         if (framed == null || framed.length < HEADER) {
-            throw new IllegalArgumentException("not a Confluent-framed Avro record: "
-                    + (framed == null ? "null" : framed.length + " bytes"));
+            throw new IllegalArgumentException(
+                    "not a Confluent-framed Avro record: " + (framed == null ? "null" : framed.length + " bytes"));
         }
         if (framed[0] != MAGIC) {
             throw new IllegalArgumentException("not a Confluent-framed Avro record: magic byte " + framed[0]);
@@ -55,7 +53,8 @@ public final class ConfluentAvro {
         private final SpecificDatumWriter<T> writer;
         private final ByteArrayOutputStream out = new ByteArrayOutputStream(512);
         private final java.util.function.BiConsumer<T, io.sockflow.schemas.avro.AvroBinaryBuffer> fastWriter;
-        private final io.sockflow.schemas.avro.AvroBinaryBuffer fastOut = new io.sockflow.schemas.avro.AvroBinaryBuffer(512);
+        private final io.sockflow.schemas.avro.AvroBinaryBuffer fastOut =
+                new io.sockflow.schemas.avro.AvroBinaryBuffer(512);
         private BinaryEncoder encoder;
         private int id = -1;
 
@@ -67,7 +66,10 @@ public final class ConfluentAvro {
          * @param fastWriter a hand-written encoder of the record's Avro binary (byte for byte Avro's), or null for
          *                   Avro's generic writer
          */
-        public Serializer(RegistryClient registry, String topic, Schema schema,
+        public Serializer(
+                RegistryClient registry,
+                String topic,
+                Schema schema,
                 java.util.function.BiConsumer<T, io.sockflow.schemas.avro.AvroBinaryBuffer> fastWriter) {
             this.registry = registry;
             this.subject = valueSubject(topic);
@@ -127,6 +129,7 @@ public final class ConfluentAvro {
         private final Map<Integer, Resolving<T>> readers = new HashMap<>();
         /** Schema ids whose schema is the reader's own: the fast reader reads those. */
         private final Map<Integer, Boolean> current = new HashMap<>();
+
         private final java.util.function.Function<io.sockflow.schemas.avro.AvroBinaryInput, T> fastReader;
         private final io.sockflow.schemas.avro.AvroBinaryInput fastIn = new io.sockflow.schemas.avro.AvroBinaryInput();
         private BinaryDecoder decoder;
@@ -135,8 +138,7 @@ public final class ConfluentAvro {
         private boolean lastFast;
 
         /** Avro's resolving reader of one writer schema, and the check that runs before it. */
-        private record Resolving<T>(DatumReader<T> reader, io.sockflow.schemas.avro.AvroBinaryCheck check) {
-        }
+        private record Resolving<T>(DatumReader<T> reader, io.sockflow.schemas.avro.AvroBinaryCheck check) {}
 
         public Deserializer(RegistryClient registry, Schema readerSchema) {
             this(registry, readerSchema, null);
@@ -146,7 +148,9 @@ public final class ConfluentAvro {
          * With a hand-written reader for records written with {@code readerSchema} itself (the common case); records
          * of other schema versions go through Avro's resolving reader. Single-threaded (it reuses its buffers).
          */
-        public Deserializer(RegistryClient registry, Schema readerSchema,
+        public Deserializer(
+                RegistryClient registry,
+                Schema readerSchema,
                 java.util.function.Function<io.sockflow.schemas.avro.AvroBinaryInput, T> fastReader) {
             this.registry = registry;
             this.readerSchema = readerSchema;
@@ -172,7 +176,8 @@ public final class ConfluentAvro {
             Resolving<T> r = readers.get(id);
             if (r == null) {
                 Schema writer = writerSchema(id);
-                r = new Resolving<>(new SpecificDatumReader<>(writer, readerSchema, SpecificData.getForSchema(readerSchema)),
+                r = new Resolving<>(
+                        new SpecificDatumReader<>(writer, readerSchema, SpecificData.getForSchema(readerSchema)),
                         new io.sockflow.schemas.avro.AvroBinaryCheck(writer));
                 readers.put(id, r);
             }
@@ -197,7 +202,8 @@ public final class ConfluentAvro {
             } catch (RegistryException e) {
                 throw e;
             } catch (org.apache.avro.AvroRuntimeException e) {
-                throw new IllegalArgumentException("schema id " + id + " is not a usable Avro schema: " + e.getMessage(), e);
+                throw new IllegalArgumentException(
+                        "schema id " + id + " is not a usable Avro schema: " + e.getMessage(), e);
             } catch (RuntimeException e) {
                 throw new RegistryException(0, 0, "cannot ask the schema registry for schema id " + id + ": " + e);
             }

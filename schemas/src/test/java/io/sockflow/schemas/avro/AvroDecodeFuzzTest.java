@@ -1,5 +1,7 @@
 package io.sockflow.schemas.avro;
 
+import static org.junit.jupiter.api.Assertions.*;
+
 import io.sockflow.schemas.Alert;
 import io.sockflow.schemas.Flow;
 import io.sockflow.schemas.SocketEvent;
@@ -7,6 +9,12 @@ import io.sockflow.schemas.SocketLifecycle;
 import io.sockflow.schemas.registry.ConfluentAvro;
 import io.sockflow.schemas.registry.RegistryException;
 import io.sockflow.schemas.registry.StubRegistry;
+import java.io.ByteArrayOutputStream;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Random;
 import net.jqwik.api.Arbitraries;
 import net.jqwik.api.Arbitrary;
 import net.jqwik.api.Example;
@@ -17,15 +25,6 @@ import net.jqwik.api.lifecycle.AfterContainer;
 import net.jqwik.api.lifecycle.BeforeContainer;
 import org.apache.avro.Schema;
 import org.apache.avro.specific.SpecificRecordBase;
-
-import java.io.ByteArrayOutputStream;
-import java.nio.ByteBuffer;
-import java.util.ArrayList;
-import java.util.Arrays;
-import java.util.List;
-import java.util.Random;
-
-import static org.junit.jupiter.api.Assertions.*;
 
 /**
  * Fuzzing every path that decodes Avro from outside the jobs: the fast SocketEvent reader, the planned codec of the
@@ -38,9 +37,22 @@ import static org.junit.jupiter.api.Assertions.*;
  * Bounded by tries (a few seconds in all), with a new seed each run; jqwik prints the seed of a failure.
  */
 class AvroDecodeFuzzTest {
-    static final long[] HOSTILE = {Integer.MAX_VALUE, Integer.MAX_VALUE - 8, 1L << 31, (1L << 31) + 1, -1, -2,
-            Integer.MIN_VALUE, Long.MIN_VALUE, Long.MAX_VALUE, 1L << 62, 65_536, 1 << 20};
-    static final List<Class<? extends SpecificRecordBase>> RESULTS = List.of(SocketLifecycle.class, Flow.class, Alert.class);
+    static final long[] HOSTILE = {
+        Integer.MAX_VALUE,
+        Integer.MAX_VALUE - 8,
+        1L << 31,
+        (1L << 31) + 1,
+        -1,
+        -2,
+        Integer.MIN_VALUE,
+        Long.MIN_VALUE,
+        Long.MAX_VALUE,
+        1L << 62,
+        65_536,
+        1 << 20
+    };
+    static final List<Class<? extends SpecificRecordBase>> RESULTS =
+            List.of(SocketLifecycle.class, Flow.class, Alert.class);
 
     static StubRegistry registry;
     static int currentId;
@@ -54,7 +66,8 @@ class AvroDecodeFuzzTest {
         currentId = registry.add(SocketEvent.getClassSchema());
         olderId = registry.add(older());
         extrasId = registry.add(withExtras());
-        deserializer = new ConfluentAvro.Deserializer<>(registry.client(1), SocketEvent.getClassSchema(), SocketEventReader::read);
+        deserializer = new ConfluentAvro.Deserializer<>(
+                registry.client(1), SocketEvent.getClassSchema(), SocketEventReader::read);
     }
 
     @AfterContainer
@@ -71,10 +84,17 @@ class AvroDecodeFuzzTest {
     /** SocketEvent with an array, a map and an array of nulls after its fields: the reader skips them. */
     static Schema withExtras() {
         Schema nulls = Schema.createArray(Schema.create(Schema.Type.NULL));
-        return record(SocketEvent.getClassSchema().getFields(), List.of(
-                new Schema.Field("extraLongs", Schema.createArray(Schema.create(Schema.Type.LONG)), null, List.of()),
-                new Schema.Field("extraMap", Schema.createMap(Schema.create(Schema.Type.STRING)), null, java.util.Map.of()),
-                new Schema.Field("extraNulls", nulls, null, List.of())));
+        return record(
+                SocketEvent.getClassSchema().getFields(),
+                List.of(
+                        new Schema.Field(
+                                "extraLongs", Schema.createArray(Schema.create(Schema.Type.LONG)), null, List.of()),
+                        new Schema.Field(
+                                "extraMap",
+                                Schema.createMap(Schema.create(Schema.Type.STRING)),
+                                null,
+                                java.util.Map.of()),
+                        new Schema.Field("extraNulls", nulls, null, List.of())));
     }
 
     static Schema record(List<Schema.Field> fields, List<Schema.Field> more) {
@@ -154,7 +174,11 @@ class AvroDecodeFuzzTest {
                     System.arraycopy(v, 0, c, at, v.length);
                     yield c;
                 }
-                case 3 -> concat(Arrays.copyOf(b, at), varint(HOSTILE[r.nextInt(HOSTILE.length)]), Arrays.copyOfRange(b, at, b.length));
+                case 3 ->
+                    concat(
+                            Arrays.copyOf(b, at),
+                            varint(HOSTILE[r.nextInt(HOSTILE.length)]),
+                            Arrays.copyOfRange(b, at, b.length));
                 case 4 -> {
                     int len = b.length == 0 ? 0 : r.nextInt(Math.min(32, b.length - at) + 1);
                     yield concat(Arrays.copyOf(b, at + len), Arrays.copyOfRange(b, at, b.length));
@@ -190,7 +214,8 @@ class AvroDecodeFuzzTest {
             byte[] framed = switch (kind) {
                 case 0, 1, 2 -> framed(currentId, event(r));
                 case 3, 4 -> {
-                    // the older schema lacks the last field: an event without it is written the same, less its last byte
+                    // the older schema lacks the last field: an event without it is written the same, less its last
+                    // byte
                     byte[] e = event(r);
                     yield framed(olderId, Arrays.copyOf(e, e.length - 1));
                 }
@@ -260,7 +285,8 @@ class AvroDecodeFuzzTest {
     static final long ALLOCATION_LIMIT = 16 << 20;
 
     static long allocated() {
-        return ((com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean()).getCurrentThreadAllocatedBytes();
+        return ((com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean())
+                .getCurrentThreadAllocatedBytes();
     }
 
     @Property(tries = 2000)

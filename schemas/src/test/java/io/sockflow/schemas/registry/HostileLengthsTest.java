@@ -1,23 +1,22 @@
 package io.sockflow.schemas.registry;
 
+import static org.junit.jupiter.api.Assertions.*;
+
 import io.sockflow.schemas.Alert;
 import io.sockflow.schemas.SocketEvent;
 import io.sockflow.schemas.avro.AvroBinaryBuffer;
 import io.sockflow.schemas.avro.AvroBinaryInput;
 import io.sockflow.schemas.avro.RecordCodec;
 import io.sockflow.schemas.avro.SocketEventReader;
+import java.io.ByteArrayOutputStream;
+import java.lang.management.ManagementFactory;
+import java.nio.ByteBuffer;
+import java.util.List;
 import org.apache.avro.Schema;
 import org.apache.avro.specific.SpecificRecord;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-
-import java.io.ByteArrayOutputStream;
-import java.lang.management.ManagementFactory;
-import java.nio.ByteBuffer;
-import java.util.List;
-
-import static org.junit.jupiter.api.Assertions.*;
 
 /**
  * A string, bytes, array or map length near 2^31, or negative, on every path that decodes Avro from outside: the
@@ -62,8 +61,12 @@ class HostileLengthsTest {
     /** SocketEvent without its last field (which has a default): a version the resolving reader reads. */
     static Schema olderSocketEvent() {
         Schema current = SocketEvent.getClassSchema();
-        List<Schema.Field> fields = current.getFields().subList(0, current.getFields().size() - 1).stream()
-                .map(f -> new Schema.Field(f.name(), f.schema(), f.doc(), f.defaultVal())).toList();
+        List<Schema.Field> fields = current
+                .getFields()
+                .subList(0, current.getFields().size() - 1)
+                .stream()
+                .map(f -> new Schema.Field(f.name(), f.schema(), f.doc(), f.defaultVal()))
+                .toList();
         return Schema.createRecord(current.getName(), current.getDoc(), current.getNamespace(), false, fields);
     }
 
@@ -106,7 +109,8 @@ class HostileLengthsTest {
     }
 
     static ConfluentAvro.Deserializer<SocketEvent> events() {
-        return new ConfluentAvro.Deserializer<>(registry.client(2), SocketEvent.getClassSchema(), SocketEventReader::read);
+        return new ConfluentAvro.Deserializer<>(
+                registry.client(2), SocketEvent.getClassSchema(), SocketEventReader::read);
     }
 
     static ConfluentAvro.Deserializer<SpecificRecord> probes() {
@@ -116,29 +120,47 @@ class HostileLengthsTest {
     @Test
     void theFastReaderBoundsAStringLengthByTheRecord() {
         ConfluentAvro.Deserializer<SocketEvent> d = events();
-        refused("a length of " + NEAR_2_31, () -> d.deserialize(framed(currentEventId, varint(NEAR_2_31), bytes('w', 'e', 'b'))));
+        refused(
+                "a length of " + NEAR_2_31,
+                () -> d.deserialize(framed(currentEventId, varint(NEAR_2_31), bytes('w', 'e', 'b'))));
         refused("a length of -5", () -> d.deserialize(framed(currentEventId, varint(-5), bytes('w'))));
-        refused("a length of " + Long.MAX_VALUE, () -> SocketEventReader.read(new AvroBinaryInput().reset(varint(Long.MAX_VALUE), 0, 10)));
+        refused(
+                "a length of " + Long.MAX_VALUE,
+                () -> SocketEventReader.read(new AvroBinaryInput().reset(varint(Long.MAX_VALUE), 0, 10)));
     }
 
     @Test
     void theResolvingReaderIsCheckedBeforeAvroSizesAnything() {
         ConfluentAvro.Deserializer<SocketEvent> d = events();
         // an older SocketEvent: Avro's resolving reader, which would allocate the host's length at once
-        refused("a length of " + NEAR_2_31, () -> d.deserialize(framed(olderEventId, varint(NEAR_2_31), bytes('w', 'e', 'b'))));
+        refused(
+                "a length of " + NEAR_2_31,
+                () -> d.deserialize(framed(olderEventId, varint(NEAR_2_31), bytes('w', 'e', 'b'))));
         refused("a length of -2", () -> d.deserialize(framed(olderEventId, varint(-2))));
 
         ConfluentAvro.Deserializer<SpecificRecord> p = probes();
         byte[] empty = bytes(0);
         refused("a length of " + NEAR_2_31, () -> p.deserialize(framed(probeId, varint(NEAR_2_31), bytes('x'))));
-        refused("a length of " + NEAR_2_31, () -> p.deserialize(framed(probeId, empty, varint(NEAR_2_31), bytes(1, 2, 3))));
+        refused(
+                "a length of " + NEAR_2_31,
+                () -> p.deserialize(framed(probeId, empty, varint(NEAR_2_31), bytes(1, 2, 3))));
         // arrays and maps: a block count near 2^31, and a negative count whose block size is hostile
-        refused("a block of " + NEAR_2_31 + " items", () -> p.deserialize(framed(probeId, empty, empty, varint(NEAR_2_31), bytes(2, 0))));
-        refused("a block of " + NEAR_2_31 + " bytes", () -> p.deserialize(framed(probeId, empty, empty, varint(-1), varint(NEAR_2_31), bytes(2, 0))));
-        refused("a block count of " + Long.MIN_VALUE, () -> p.deserialize(framed(probeId, empty, empty, varint(Long.MIN_VALUE))));
-        refused("a block of " + NEAR_2_31 + " items", () -> p.deserialize(framed(probeId, empty, empty, empty, varint(NEAR_2_31), bytes(2, 'k'))));
+        refused(
+                "a block of " + NEAR_2_31 + " items",
+                () -> p.deserialize(framed(probeId, empty, empty, varint(NEAR_2_31), bytes(2, 0))));
+        refused(
+                "a block of " + NEAR_2_31 + " bytes",
+                () -> p.deserialize(framed(probeId, empty, empty, varint(-1), varint(NEAR_2_31), bytes(2, 0))));
+        refused(
+                "a block count of " + Long.MIN_VALUE,
+                () -> p.deserialize(framed(probeId, empty, empty, varint(Long.MIN_VALUE))));
+        refused(
+                "a block of " + NEAR_2_31 + " items",
+                () -> p.deserialize(framed(probeId, empty, empty, empty, varint(NEAR_2_31), bytes(2, 'k'))));
         // nulls take no bytes: their count is bounded by a budget instead of the bytes left
-        refused("array items that take no bytes", () -> p.deserialize(framed(probeId, empty, empty, empty, empty, varint(NEAR_2_31), empty, empty)));
+        refused(
+                "array items that take no bytes",
+                () -> p.deserialize(framed(probeId, empty, empty, empty, empty, varint(NEAR_2_31), empty, empty)));
         // a union branch that does not exist, and a record nested in itself without end
         refused("a union branch 7", () -> p.deserialize(framed(probeId, empty, empty, empty, empty, empty, varint(7))));
         ByteArrayOutputStream deep = new ByteArrayOutputStream();
@@ -147,8 +169,19 @@ class HostileLengthsTest {
         }
         refused("nested more than", () -> p.deserialize(framed(probeId, deep.toByteArray())));
         // what the check lets through Avro reads whole
-        byte[] ok = framed(probeId, varint(2), bytes('h', 'i'), empty, varint(2), varint(7), varint(9), empty,
-                empty, varint(3), empty, empty);
+        byte[] ok = framed(
+                probeId,
+                varint(2),
+                bytes('h', 'i'),
+                empty,
+                varint(2),
+                varint(7),
+                varint(9),
+                empty,
+                empty,
+                varint(3),
+                empty,
+                empty);
         new io.sockflow.schemas.avro.AvroBinaryCheck(PROBE).check(ok, 5, ok.length - 5);
         org.apache.avro.generic.GenericRecord r;
         try {
@@ -160,7 +193,9 @@ class HostileLengthsTest {
         assertEquals("hi", r.get("s").toString());
         assertEquals(List.of(7L, 9L), r.get("a"));
         assertEquals(3, ((List<?>) r.get("n")).size());
-        refused("1 bytes after the end", () -> p.deserialize(framed(probeId, empty, empty, empty, empty, empty, empty, bytes(9))));
+        refused(
+                "1 bytes after the end",
+                () -> p.deserialize(framed(probeId, empty, empty, empty, empty, empty, empty, bytes(9))));
     }
 
     @Test
@@ -169,10 +204,14 @@ class HostileLengthsTest {
         // an Alert's ten fields before its evidence, each empty, zero or null
         byte[] head = new byte[10];
         refused("a block of " + NEAR_2_31 + " items", () -> read(codec, head, varint(NEAR_2_31), bytes(2, 'x')));
-        refused("a block of " + NEAR_2_31 + " bytes", () -> read(codec, head, varint(-1), varint(NEAR_2_31), bytes(2, 'x')));
+        refused(
+                "a block of " + NEAR_2_31 + " bytes",
+                () -> read(codec, head, varint(-1), varint(NEAR_2_31), bytes(2, 'x')));
         refused("a block count of " + Long.MIN_VALUE, () -> read(codec, head, varint(Long.MIN_VALUE)));
         refused("a length of " + NEAR_2_31, () -> read(codec, head, varint(1), varint(NEAR_2_31), bytes('x')));
-        refused("a block of " + NEAR_2_31 + " items", () -> read(codec, head, bytes(0), varint(NEAR_2_31), bytes(2, 'k')));
+        refused(
+                "a block of " + NEAR_2_31 + " items",
+                () -> read(codec, head, bytes(0), varint(NEAR_2_31), bytes(2, 'k')));
     }
 
     static Alert read(RecordCodec<Alert> codec, byte[]... parts) {
@@ -187,19 +226,22 @@ class HostileLengthsTest {
         refused("3 bytes", () -> d.deserialize(new byte[3]));
         refused("magic byte 1", () -> d.deserialize(bytes(1, 0, 0, 0, 1, 0)));
         refused("schema id -1 is not a registry id", () -> d.deserialize(bytes(0, 0xff, 0xff, 0xff, 0xff, 0)));
-        RegistryException unknown = assertThrows(RegistryException.class, () -> d.deserialize(framed(999_999, bytes(0))));
+        RegistryException unknown =
+                assertThrows(RegistryException.class, () -> d.deserialize(framed(999_999, bytes(0))));
         assertEquals(404, unknown.status());
     }
 
     @Test
     void aRegistryAnswerThatIsNotASchemaIsTheIdsFaultAndAFailingRegistryIsNot() {
-        int garbage = registry.addText("{\"type\": \"record\", \"name\": \"X\", \"fields\": [{\"name\": \"a\", \"type\": \"nope\"}]}");
+        int garbage = registry.addText(
+                "{\"type\": \"record\", \"name\": \"X\", \"fields\": [{\"name\": \"a\", \"type\": \"nope\"}]}");
         ConfluentAvro.Deserializer<SocketEvent> d = events();
         refused("not a usable Avro schema", () -> d.deserialize(framed(garbage, bytes(0))));
         ConfluentAvro.Deserializer<SocketEvent> fresh = events();
         registry.failWith(503);
         try {
-            RegistryException e = assertThrows(RegistryException.class, () -> fresh.deserialize(framed(olderEventId, bytes(0))));
+            RegistryException e =
+                    assertThrows(RegistryException.class, () -> fresh.deserialize(framed(olderEventId, bytes(0))));
             assertEquals(503, e.status());
         } finally {
             registry.failWith(0);

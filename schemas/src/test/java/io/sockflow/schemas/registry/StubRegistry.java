@@ -2,8 +2,6 @@ package io.sockflow.schemas.registry;
 
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
-import org.apache.avro.Schema;
-
 import java.io.IOException;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
@@ -15,6 +13,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicInteger;
+import org.apache.avro.Schema;
 
 /**
  * The part of the registry's REST API a reader uses ({@code GET /schemas/ids/N}), over real HTTP on loopback, that
@@ -22,7 +21,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  */
 public final class StubRegistry implements AutoCloseable {
     private final HttpServer server;
-    private final ExecutorService threads = Executors.newCachedThreadPool(r -> Thread.ofPlatform().daemon().unstarted(r));
+    private final ExecutorService threads =
+            Executors.newCachedThreadPool(r -> Thread.ofPlatform().daemon().unstarted(r));
     private final Map<Integer, String> texts = new ConcurrentHashMap<>();
     private final AtomicInteger nextId = new AtomicInteger(1);
     private volatile int failWith;
@@ -70,8 +70,15 @@ public final class StubRegistry implements AutoCloseable {
      * answers say, not how fast they come), short enough that a hung stub fails the test.
      */
     public RegistryClient client(int attempts) {
-        return new RegistryClient(new RegistryClient.Config(List.of(url()), null, null, null, Duration.ofSeconds(10),
-                attempts, Duration.ofMillis(10), Duration.ofMillis(20)));
+        return new RegistryClient(new RegistryClient.Config(
+                List.of(url()),
+                null,
+                null,
+                null,
+                Duration.ofSeconds(10),
+                attempts,
+                Duration.ofMillis(10),
+                Duration.ofMillis(20)));
     }
 
     private void handle(HttpExchange x) throws IOException {
