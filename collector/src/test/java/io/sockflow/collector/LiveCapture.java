@@ -2,11 +2,12 @@ package io.sockflow.collector;
 
 import io.sockflow.collector.capture.Capture;
 import io.sockflow.collector.capture.CaptureOptions;
+import io.sockflow.collector.capture.KernelCounters;
 import io.sockflow.collector.decode.HostInfo;
 import io.sockflow.collector.decode.SocketEventDecoder;
+import io.sockflow.collector.sockets.SocketCapture;
 import io.sockflow.schemas.EventKind;
 import io.sockflow.schemas.SocketEvent;
-
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -15,19 +16,18 @@ import java.util.function.Predicate;
 
 /**
  * A real capture of this test JVM's own socket calls (the collector's usual self-exclusion is off and the
- * capture is limited to this pid), decoded on the reader's thread into a list the test inspects.
+ * capture is limited to this pid, unless other pids are given), decoded and passed through the collector's socket
+ * tracker (inventory, owners, ends, sweep) into a list the test inspects.
  */
 public final class LiveCapture implements AutoCloseable {
     public final Capture capture;
+    public final SocketCapture sockets;
     private final List<SocketEvent> events = new CopyOnWriteArrayList<>();
+    private final HostInfo host = HostInfo.local(null);
 
     public LiveCapture() {
         this(CaptureOptions.defaults());
     }
-
-    private final io.sockflow.collector.decode.SocketOwners owners =
-            new io.sockflow.collector.decode.SocketOwners(1_000_000_000L, 100_000);
-    private final HostInfo host = HostInfo.local(null);
 
     public LiveCapture(CaptureOptions base) {
         this(base, List.of((int) ProcessHandle.current().pid()));
@@ -35,38 +35,30 @@ public final class LiveCapture implements AutoCloseable {
 
     /** A capture of these processes, kernel events attributed to their sockets' owners. */
     public LiveCapture(CaptureOptions base, List<Integer> pids) {
-        SocketEventDecoder decoder = new SocketEventDecoder(host);
-        CaptureOptions o = base.withExcludeSelf(false).withPidInclude(pids);
-        capture = Capture.open(o, rec -> {
-            synchronized (owners) {
-                events.addAll(owners.accept(decoder.decode(rec), System.nanoTime()));
-                events.addAll(owners.expire(System.nanoTime()));
-            }
-        });
+        this(base.withExcludeSelf(false).withPidInclude(pids), Duration.ZERO);
+    }
+
+    /** A capture with exactly these options (pid filters included), and a sweep at this interval (zero: none). */
+    public LiveCapture(CaptureOptions options, Duration sweep) {
+        sockets = new SocketCapture(options, new SocketEventDecoder(host), sweep, events::add);
+        capture = sockets.capture();
     }
 
     /** Reads the kernel's aggregated counters now, attributed like the other kernel events. */
     public List<SocketEvent> readCounters() {
-        List<SocketEvent> out = new ArrayList<>();
-        synchronized (owners) {
-            for (SocketEvent c : new io.sockflow.collector.capture.KernelCounters(capture, host).read()) {
-                out.addAll(owners.accept(c, System.nanoTime()));
-            }
-            out.addAll(owners.flush());
-        }
-        events.addAll(out);
-        return out;
+        int before = events.size();
+        sockets.counters(new KernelCounters(capture, host).read());
+        sockets.flush();
+        return new ArrayList<>(events.subList(before, events.size()));
     }
 
     /** Emits the kernel events still waiting for their owner. */
     public void flushOwners() {
-        synchronized (owners) {
-            events.addAll(owners.flush());
-        }
+        sockets.flush();
     }
 
     public LiveCapture start() {
-        capture.start();
+        sockets.start();
         return this;
     }
 
@@ -94,11 +86,14 @@ public final class LiveCapture implements AutoCloseable {
                 break;
             }
         }
-        throw new AssertionError("no matching event within " + timeout + "; got " + events.size() + " events");
+        throw new AssertionError("no matching event within " + timeout + "; got " + events.size() + " events: "
+                + events.stream()
+                        .map(e -> e.getKind() + "(" + e.getPid() + "," + e.getSocketCookie() + ")")
+                        .toList());
     }
 
-    private static final java.util.concurrent.atomic.AtomicInteger MARK = new java.util.concurrent.atomic.AtomicInteger(
-            0x5f10_0000);
+    private static final java.util.concurrent.atomic.AtomicInteger MARK =
+            new java.util.concurrent.atomic.AtomicInteger(0x5f10_0000);
 
     /**
      * Waits for a marker call made now on this thread (setsockopt with a value never used before); a thread's
@@ -111,8 +106,12 @@ public final class LiveCapture implements AutoCloseable {
             Sys.call(Sys.SETSOCKOPT, fd, 0xffff, 0x7fff, Sys.addr(Sys.intValue(a, mark)), 4);
             Sys.ok(Sys.CLOSE, fd);
         }
-        await(e -> e.getTid() == tid && e.getKind() == EventKind.SETSOCKOPT && e.getOptionValue() != null
-                && e.getOptionValue() == mark, Duration.ofSeconds(10));
+        await(
+                e -> e.getTid() == tid
+                        && e.getKind() == EventKind.SETSOCKOPT
+                        && e.getOptionValue() != null
+                        && e.getOptionValue() == mark,
+                Duration.ofSeconds(10));
     }
 
     /** Now, on the kernel's boot clock: events of calls made after this have a later monotonicNs. */
@@ -122,25 +121,24 @@ public final class LiveCapture implements AutoCloseable {
 
     /** Events of a thread since {@code sinceNs}, without the barrier calls' own records. */
     public List<SocketEvent> since(int tid, long sinceNs) {
-        List<SocketEvent> out = new ArrayList<>();
-        List<SocketEvent> all = of(tid).stream().filter(e -> e.getMonotonicNs() >= sinceNs).toList();
-        for (int i = 0; i < all.size(); i++) {
-            SocketEvent e = all.get(i);
-            if (e.getKind() == EventKind.SETSOCKOPT && "65535".equals(e.getOptionLevel())) {
-                // drop the marker socket's socket/setsockopt/close triple
-                if (!out.isEmpty() && out.getLast().getKind() == EventKind.SOCKET) {
-                    out.removeLast();
-                }
-                i++;
-                continue;
+        List<SocketEvent> all =
+                of(tid).stream().filter(e -> e.getMonotonicNs() >= sinceNs).toList();
+        java.util.Set<Long> markers = new java.util.HashSet<>();
+        for (SocketEvent e : all) {
+            if (e.getKind() == EventKind.SETSOCKOPT
+                    && "65535".equals(e.getOptionLevel())
+                    && e.getSocketInode() != null) {
+                markers.add(e.getSocketInode());
             }
-            out.add(e);
         }
-        return out;
+        // the marker socket's socket/setsockopt/close and its release, in whatever order the kernel wrote them
+        return all.stream()
+                .filter(e -> e.getSocketInode() == null || !markers.contains(e.getSocketInode()))
+                .toList();
     }
 
     @Override
     public void close() {
-        capture.close();
+        sockets.close();
     }
 }

@@ -1,5 +1,11 @@
 package io.sockflow.collector;
 
+import static java.lang.foreign.ValueLayout.ADDRESS;
+import static java.lang.foreign.ValueLayout.JAVA_BYTE;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+import static java.lang.foreign.ValueLayout.JAVA_SHORT;
+
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.Linker;
@@ -11,23 +17,39 @@ import java.lang.invoke.VarHandle;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 
-import static java.lang.foreign.ValueLayout.ADDRESS;
-import static java.lang.foreign.ValueLayout.JAVA_BYTE;
-import static java.lang.foreign.ValueLayout.JAVA_INT;
-import static java.lang.foreign.ValueLayout.JAVA_LONG;
-import static java.lang.foreign.ValueLayout.JAVA_SHORT;
-
 /**
  * Makes exact Linux system calls from a test through libc's syscall(2), so that the kernel sees precisely the
  * call the test names (glibc's wrappers may pick another: recv is recvfrom, accept may be accept4). x86_64
  * numbers.
  */
 public final class Sys {
-    public static final long SOCKET = 41, CONNECT = 42, ACCEPT = 43, SENDTO = 44, RECVFROM = 45, SENDMSG = 46,
-            RECVMSG = 47, SHUTDOWN = 48, BIND = 49, LISTEN = 50, GETSOCKNAME = 51, GETPEERNAME = 52,
-            SOCKETPAIR = 53, SETSOCKOPT = 54, GETSOCKOPT = 55, CLOSE = 3, ACCEPT4 = 288, RECVMMSG = 299,
-            SENDMMSG = 307, SETHOSTNAME = 170, SETDOMAINNAME = 171, UNSHARE = 272, GETTID = 186, READ = 0,
-            WRITE = 1, OPENAT = 257, PIPE2 = 293;
+    public static final long SOCKET = 41,
+            CONNECT = 42,
+            ACCEPT = 43,
+            SENDTO = 44,
+            RECVFROM = 45,
+            SENDMSG = 46,
+            RECVMSG = 47,
+            SHUTDOWN = 48,
+            BIND = 49,
+            LISTEN = 50,
+            GETSOCKNAME = 51,
+            GETPEERNAME = 52,
+            SOCKETPAIR = 53,
+            SETSOCKOPT = 54,
+            GETSOCKOPT = 55,
+            CLOSE = 3,
+            ACCEPT4 = 288,
+            RECVMMSG = 299,
+            SENDMMSG = 307,
+            SETHOSTNAME = 170,
+            SETDOMAINNAME = 171,
+            UNSHARE = 272,
+            GETTID = 186,
+            READ = 0,
+            WRITE = 1,
+            OPENAT = 257,
+            PIPE2 = 293;
     public static final int AF_UNIX = 1, AF_INET = 2, AF_INET6 = 10;
     public static final int SOCK_STREAM = 1, SOCK_DGRAM = 2, SOCK_NONBLOCK = 0x800, SOCK_CLOEXEC = 0x80000;
     public static final int SOL_SOCKET = 1, SO_REUSEADDR = 2, SO_ACCEPTCONN = 30, SO_RCVBUF = 8;
@@ -41,15 +63,15 @@ public final class Sys {
     private static final VarHandle ERRNO = STATE.varHandle(MemoryLayout.PathElement.groupElement("errno"));
     private static final MethodHandle SYSCALL = LINKER.downcallHandle(
             LINKER.defaultLookup().find("syscall").orElseThrow(),
-            FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG,
-                    JAVA_LONG),
-            Linker.Option.firstVariadicArg(1), Linker.Option.captureCallState("errno"));
+            FunctionDescriptor.of(
+                    JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG),
+            Linker.Option.firstVariadicArg(1),
+            Linker.Option.captureCallState("errno"));
 
     private static final ThreadLocal<MemorySegment> STATE_BUF =
             ThreadLocal.withInitial(() -> Arena.global().allocate(STATE));
 
-    private Sys() {
-    }
+    private Sys() {}
 
     /** The raw result: the return value, or -errno on failure, as the kernel returned it. */
     public static long call(long nr, long... args) {
@@ -141,7 +163,8 @@ public final class Sys {
             MemorySegment iov = a.allocate(16, 8);
             iov.set(ADDRESS, 0, bufs[i]);
             iov.set(JAVA_LONG, 8, bufs[i].byteSize());
-            MemorySegment nm = name == null ? null : a.allocate(name.byteSize(), 8).copyFrom(name);
+            MemorySegment nm =
+                    name == null ? null : a.allocate(name.byteSize(), 8).copyFrom(name);
             fillMsghdr(vec.asSlice(64L * i, 64), nm, iov);
         }
         return vec;

@@ -16,8 +16,7 @@ import java.util.Map;
 final class BasicAuth {
     static final String CHALLENGE = "Basic realm=\"sockflow-registry\", charset=\"UTF-8\"";
 
-    private record User(String name, byte[] digest) {
-    }
+    private record User(String name, byte[] digest) {}
 
     private final List<User> users = new ArrayList<>();
 
@@ -26,7 +25,10 @@ final class BasicAuth {
             throw new IllegalArgumentException("basic auth needs at least one user");
         }
         passwords.forEach((user, password) -> {
-            if (user == null || user.isEmpty() || user.contains(":") || user.chars().anyMatch(Character::isISOControl)) {
+            if (user == null
+                    || user.isEmpty()
+                    || user.contains(":")
+                    || user.chars().anyMatch(Character::isISOControl)) {
                 throw new IllegalArgumentException("registry user name '" + user
                         + "' is not usable: it must be non-empty, without ':' or control characters");
             }
@@ -39,7 +41,8 @@ final class BasicAuth {
 
     /** The user that {@code authorization} (the header's value, or null) names with a right password, else null. */
     String authenticate(String authorization) {
-        if (authorization == null || authorization.length() < 6
+        if (authorization == null
+                || authorization.length() < 6
                 || !authorization.regionMatches(true, 0, "Basic ", 0, 6)) {
             return null;
         }

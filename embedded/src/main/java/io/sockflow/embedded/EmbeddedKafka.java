@@ -1,15 +1,5 @@
 package io.sockflow.embedded;
 
-import kafka.server.KafkaConfig;
-import kafka.server.KafkaRaftServer;
-import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.AdminClientConfig;
-import org.apache.kafka.common.Uuid;
-import org.apache.kafka.common.utils.Time;
-import org.apache.kafka.metadata.storage.Formatter;
-import org.apache.kafka.server.common.Feature;
-import org.apache.kafka.server.common.MetadataVersion;
-
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.PrintStream;
@@ -17,9 +7,28 @@ import java.io.UncheckedIOException;
 import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import java.util.concurrent.TimeUnit;
+import kafka.server.KafkaConfig;
+import kafka.server.KafkaRaftServer;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.common.Uuid;
+import org.apache.kafka.common.acl.AccessControlEntry;
+import org.apache.kafka.common.acl.AclBinding;
+import org.apache.kafka.common.acl.AclOperation;
+import org.apache.kafka.common.acl.AclPermissionType;
+import org.apache.kafka.common.resource.PatternType;
+import org.apache.kafka.common.resource.ResourcePattern;
+import org.apache.kafka.common.resource.ResourceType;
+import org.apache.kafka.common.utils.Time;
+import org.apache.kafka.metadata.storage.Formatter;
+import org.apache.kafka.server.common.Feature;
+import org.apache.kafka.server.common.MetadataVersion;
 
 /**
  * A single-node Kafka cluster (one process that is both KRaft controller and broker) inside this JVM, with its log
@@ -30,12 +39,14 @@ public final class EmbeddedKafka implements AutoCloseable {
     private final Path dir;
     private final int port;
     private final int controllerPort;
+    private final KafkaCredentials auth;
     private KafkaRaftServer server;
 
-    private EmbeddedKafka(Path dir, int port, int controllerPort) {
+    private EmbeddedKafka(Path dir, int port, int controllerPort, KafkaCredentials auth) {
         this.dir = dir;
         this.port = port;
         this.controllerPort = controllerPort;
+        this.auth = auth;
     }
 
     /** Formats {@code dir} on first use and starts the broker on {@code port} (0: any free port). */
@@ -45,7 +56,16 @@ public final class EmbeddedKafka implements AutoCloseable {
 
     /** With a fixed controller port too (a broker restarted on the same folder by a later process). */
     public static EmbeddedKafka start(Path dir, int port, int controllerPort) {
-        EmbeddedKafka k = new EmbeddedKafka(dir, port == 0 ? freePort() : port, controllerPort == 0 ? freePort() : controllerPort);
+        return start(dir, port, controllerPort, null);
+    }
+
+    /**
+     * With {@code auth}: every listener asks for SASL/PLAIN, and the ACL authorizer lets only those two accounts in
+     * ({@link KafkaCredentials#ADMIN} a super user; the reader only what {@link #grantReader} gives it).
+     */
+    public static EmbeddedKafka start(Path dir, int port, int controllerPort, KafkaCredentials auth) {
+        EmbeddedKafka k = new EmbeddedKafka(
+                dir, port == 0 ? freePort() : port, controllerPort == 0 ? freePort() : controllerPort, auth);
         k.start();
         return k;
     }
@@ -69,6 +89,9 @@ public final class EmbeddedKafka implements AutoCloseable {
         p.put("controller.listener.names", "CONTROLLER");
         p.put("listener.security.protocol.map", "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT");
         p.put("inter.broker.listener.name", "PLAINTEXT");
+        if (auth != null) {
+            secure(p);
+        }
         p.put("log.dirs", dir.toAbsolutePath().toString());
         p.put("num.partitions", "1");
         p.put("auto.create.topics.enable", "false");
@@ -84,6 +107,76 @@ public final class EmbeddedKafka implements AutoCloseable {
         p.put("log.segment.bytes", Integer.toString(64 << 20));
         p.put("transaction.max.timeout.ms", Integer.toString(60 * 60 * 1000));
         return p;
+    }
+
+    /** SASL/PLAIN on both listeners (the broker itself logs in as the admin) and ACLs, denying what none grants. */
+    private void secure(Properties p) {
+        p.put("listeners", "SASL_PLAINTEXT://127.0.0.1:" + port + ",CONTROLLER://127.0.0.1:" + controllerPort);
+        p.put("advertised.listeners", "SASL_PLAINTEXT://127.0.0.1:" + port);
+        p.put("listener.security.protocol.map", "SASL_PLAINTEXT:SASL_PLAINTEXT,CONTROLLER:SASL_PLAINTEXT");
+        p.put("inter.broker.listener.name", "SASL_PLAINTEXT");
+        p.put("sasl.enabled.mechanisms", "PLAIN");
+        p.put("sasl.mechanism.inter.broker.protocol", "PLAIN");
+        p.put("sasl.mechanism.controller.protocol", "PLAIN");
+        Map<String, String> users = new java.util.LinkedHashMap<>();
+        users.put(KafkaCredentials.ADMIN, auth.adminPassword());
+        users.put(KafkaCredentials.READER, auth.readerPassword());
+        String brokerSide = KafkaCredentials.jaas(KafkaCredentials.ADMIN, auth.adminPassword(), users);
+        p.put("listener.name.sasl_plaintext.plain.sasl.jaas.config", brokerSide);
+        // the controller is spoken to by the broker alone: only the admin account is accepted there
+        p.put(
+                "listener.name.controller.plain.sasl.jaas.config",
+                KafkaCredentials.jaas(
+                        KafkaCredentials.ADMIN,
+                        auth.adminPassword(),
+                        Map.of(KafkaCredentials.ADMIN, auth.adminPassword())));
+        p.put("authorizer.class.name", "org.apache.kafka.metadata.authorizer.StandardAuthorizer");
+        p.put("super.users", "User:" + KafkaCredentials.ADMIN);
+        p.put("allow.everyone.if.no.acl.found", "false");
+    }
+
+    /** The admin's client settings (empty without authentication): what sockflow's own clients add to theirs. */
+    public Map<String, String> clientProperties() {
+        return auth == null ? Map.of() : auth.adminClient();
+    }
+
+    public boolean authenticated() {
+        return auth != null;
+    }
+
+    /**
+     * Lets the reader account read (and describe) {@code topics} and use consumer groups named
+     * {@value KafkaCredentials#READER_GROUP_PREFIX}*, and nothing else. Granting again is harmless.
+     */
+    public void grantReader(java.util.Collection<String> topics) {
+        if (auth == null) {
+            return;
+        }
+        String principal = "User:" + KafkaCredentials.READER;
+        List<AclBinding> acls = new ArrayList<>();
+        for (String t : topics) {
+            for (AclOperation op : List.of(AclOperation.READ, AclOperation.DESCRIBE)) {
+                acls.add(new AclBinding(
+                        new ResourcePattern(ResourceType.TOPIC, t, PatternType.LITERAL),
+                        new AccessControlEntry(principal, "*", op, AclPermissionType.ALLOW)));
+            }
+        }
+        for (AclOperation op : List.of(AclOperation.READ, AclOperation.DESCRIBE)) {
+            acls.add(new AclBinding(
+                    new ResourcePattern(ResourceType.GROUP, KafkaCredentials.READER_GROUP_PREFIX, PatternType.PREFIXED),
+                    new AccessControlEntry(principal, "*", op, AclPermissionType.ALLOW)));
+        }
+        try (Admin admin = Admin.create(adminConfig())) {
+            admin.createAcls(acls).all().get(30, TimeUnit.SECONDS);
+        } catch (Exception e) {
+            throw new IllegalStateException("cannot grant the reader account its topics: " + e.getMessage(), e);
+        }
+    }
+
+    private Map<String, Object> adminConfig() {
+        Map<String, Object> c = new HashMap<>(clientProperties());
+        c.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers());
+        return c;
     }
 
     private void format() {
@@ -115,7 +208,7 @@ public final class EmbeddedKafka implements AutoCloseable {
         format();
         server = new KafkaRaftServer(new KafkaConfig(config(), false), Time.SYSTEM);
         server.startup();
-        try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers()))) {
+        try (Admin admin = Admin.create(adminConfig())) {
             admin.describeCluster().nodes().get(60, TimeUnit.SECONDS);
         } catch (Exception e) {
             throw new IllegalStateException("the embedded Kafka broker did not come up: " + e.getMessage(), e);

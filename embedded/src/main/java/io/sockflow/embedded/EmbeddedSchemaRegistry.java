@@ -8,22 +8,6 @@ import io.sockflow.embedded.JsonHttpServer.Request;
 import io.sockflow.embedded.JsonHttpServer.Response;
 import io.sockflow.schemas.registry.Compatibility;
 import io.sockflow.schemas.registry.SchemaText;
-import org.apache.avro.Schema;
-import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.NewTopic;
-import org.apache.kafka.clients.consumer.ConsumerConfig;
-import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.clients.producer.ProducerConfig;
-import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.errors.TopicExistsException;
-import org.apache.kafka.common.serialization.StringDeserializer;
-import org.apache.kafka.common.serialization.StringSerializer;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
-
 import java.io.IOException;
 import java.net.Inet6Address;
 import java.net.InetAddress;
@@ -39,6 +23,21 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.locks.ReentrantLock;
+import org.apache.avro.Schema;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.TopicExistsException;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * A schema registry for the local default that serves the part of the Confluent Schema Registry REST API that
@@ -60,8 +59,15 @@ public final class EmbeddedSchemaRegistry implements AutoCloseable {
      * How the registry listens and what it takes from clients. Binding anything but a loopback address needs at
      * least one user: the registry is then reachable from the network and must not accept anyone.
      */
-    public record Options(String bindAddress, int port, String topic, int maxRequestBytes, Duration readTimeout,
-            Duration idleTimeout, int maxConnections, Map<String, String> users) {
+    public record Options(
+            String bindAddress,
+            int port,
+            String topic,
+            int maxRequestBytes,
+            Duration readTimeout,
+            Duration idleTimeout,
+            int maxConnections,
+            Map<String, String> users) {
         public Options {
             users = Map.copyOf(new LinkedHashMap<>(users));
             if (port < 0 || port > 65535) {
@@ -74,8 +80,8 @@ public final class EmbeddedSchemaRegistry implements AutoCloseable {
 
         /** Loopback, any free port, {@code _schemas}, 1 MiB requests, 30 s to send one, 60 s idle, no auth. */
         public static Options defaults() {
-            return new Options("127.0.0.1", 0, TOPIC, 1 << 20, Duration.ofSeconds(30), Duration.ofSeconds(60), 256,
-                    Map.of());
+            return new Options(
+                    "127.0.0.1", 0, TOPIC, 1 << 20, Duration.ofSeconds(30), Duration.ofSeconds(60), 256, Map.of());
         }
 
         public Options withPort(int p) {
@@ -117,12 +123,10 @@ public final class EmbeddedSchemaRegistry implements AutoCloseable {
         }
     }
 
-    private record Registered(int version, int id) {
-    }
+    private record Registered(int version, int id) {}
 
     /** A schema as stored (its canonical text) and as parsed once, for compatibility checks. */
-    private record Stored(String canonical, Schema schema) {
-    }
+    private record Stored(String canonical, Schema schema) {}
 
     // the in-memory state: guarded by `state`, which is held for in-memory work only
     private final Object state = new Object();
@@ -140,19 +144,23 @@ public final class EmbeddedSchemaRegistry implements AutoCloseable {
     private final KafkaProducer<String, String> producer;
     private final JsonHttpServer server;
 
-    private EmbeddedSchemaRegistry(String bootstrap, Options o) throws IOException {
+    /** Settings every Kafka client of the registry gets besides the bootstrap servers (the broker's credentials). */
+    private final Map<String, String> kafkaClient;
+
+    private EmbeddedSchemaRegistry(String bootstrap, Map<String, String> kafkaClient, Options o) throws IOException {
+        this.kafkaClient = Map.copyOf(kafkaClient);
         InetAddress bind = InetAddress.getByName(o.bindAddress());
         if (!bind.isLoopbackAddress() && o.users().isEmpty()) {
             throw new IllegalArgumentException("the schema registry would listen on " + o.bindAddress()
                     + " without authentication: give it users (basic auth) or bind it to 127.0.0.1");
         }
-        JsonHttpServer.Limits limits = new JsonHttpServer.Limits(o.maxRequestBytes(), o.readTimeout(),
-                o.idleTimeout(), o.maxConnections());
+        JsonHttpServer.Limits limits =
+                new JsonHttpServer.Limits(o.maxRequestBytes(), o.readTimeout(), o.idleTimeout(), o.maxConnections());
         BasicAuth auth = o.users().isEmpty() ? null : new BasicAuth(o.users());
         this.topic = o.topic();
         ensureTopic(bootstrap);
         load(bootstrap);
-        Map<String, Object> p = new HashMap<>();
+        Map<String, Object> p = new HashMap<>(this.kafkaClient);
         p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
         p.put(ProducerConfig.ACKS_CONFIG, "all");
         p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
@@ -174,14 +182,24 @@ public final class EmbeddedSchemaRegistry implements AutoCloseable {
     }
 
     public static EmbeddedSchemaRegistry start(String bootstrapServers, Options options) {
+        return start(bootstrapServers, Map.of(), options);
+    }
+
+    /** With extra Kafka client settings ({@code security.protocol}, {@code sasl.*}) for its store. */
+    public static EmbeddedSchemaRegistry start(
+            String bootstrapServers, Map<String, String> kafkaClient, Options options) {
         try {
-            return new EmbeddedSchemaRegistry(bootstrapServers, options);
+            return new EmbeddedSchemaRegistry(bootstrapServers, kafkaClient, options);
         } catch (UnknownHostException e) {
-            throw new IllegalArgumentException("cannot start the schema registry: unknown bind address "
-                    + options.bindAddress() + ": give an IP address such as 127.0.0.1", e);
+            throw new IllegalArgumentException(
+                    "cannot start the schema registry: unknown bind address " + options.bindAddress()
+                            + ": give an IP address such as 127.0.0.1",
+                    e);
         } catch (IOException e) {
-            throw new IllegalStateException("cannot start the schema registry on " + options.bindAddress() + ":"
-                    + options.port() + ": " + e.getMessage(), e);
+            throw new IllegalStateException(
+                    "cannot start the schema registry on " + options.bindAddress() + ":" + options.port() + ": "
+                            + e.getMessage(),
+                    e);
         }
     }
 
@@ -214,12 +232,16 @@ public final class EmbeddedSchemaRegistry implements AutoCloseable {
     }
 
     private void ensureTopic(String bootstrap) {
-        try (Admin admin = Admin.create(Map.of("bootstrap.servers", bootstrap))) {
-            admin.createTopics(List.of(new NewTopic(topic, 1, (short) 1)
-                    .configs(Map.of("cleanup.policy", "compact")))).all().get(30, TimeUnit.SECONDS);
+        Map<String, Object> a = new HashMap<>(kafkaClient);
+        a.put("bootstrap.servers", bootstrap);
+        try (Admin admin = Admin.create(a)) {
+            admin.createTopics(List.of(new NewTopic(topic, 1, (short) 1).configs(Map.of("cleanup.policy", "compact"))))
+                    .all()
+                    .get(30, TimeUnit.SECONDS);
         } catch (ExecutionException e) {
             if (!(e.getCause() instanceof TopicExistsException)) {
-                throw new IllegalStateException("cannot create " + topic + ": " + e.getCause().getMessage(), e);
+                throw new IllegalStateException(
+                        "cannot create " + topic + ": " + e.getCause().getMessage(), e);
             }
         } catch (Exception e) {
             throw new IllegalStateException("cannot create " + topic + ": " + e.getMessage(), e);
@@ -228,12 +250,12 @@ public final class EmbeddedSchemaRegistry implements AutoCloseable {
 
     /** Replays the topic from the beginning to its end. */
     private void load(String bootstrap) {
-        Map<String, Object> c = new HashMap<>();
+        Map<String, Object> c = new HashMap<>(kafkaClient);
         c.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
         c.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
         c.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
-        try (KafkaConsumer<String, String> consumer = new KafkaConsumer<>(c, new StringDeserializer(),
-                new StringDeserializer())) {
+        try (KafkaConsumer<String, String> consumer =
+                new KafkaConsumer<>(c, new StringDeserializer(), new StringDeserializer())) {
             TopicPartition tp = new TopicPartition(topic, 0);
             consumer.assign(List.of(tp));
             consumer.seekToBeginning(List.of(tp));
@@ -257,11 +279,15 @@ public final class EmbeddedSchemaRegistry implements AutoCloseable {
             switch (k.path("keytype").asText()) {
                 case "SCHEMA" -> {
                     String canonical = v.get("schema").asText();
-                    added(v.get("subject").asText(), v.get("version").asInt(), v.get("id").asInt(),
+                    added(
+                            v.get("subject").asText(),
+                            v.get("version").asInt(),
+                            v.get("id").asInt(),
                             new Stored(canonical, SchemaText.parse(canonical)));
                 }
                 case "CONFIG" -> {
-                    Compatibility level = Compatibility.parse(v.get("compatibilityLevel").asText());
+                    Compatibility level =
+                            Compatibility.parse(v.get("compatibilityLevel").asText());
                     if (k.path("subject").isNull() || k.path("subject").isMissingNode()) {
                         globalCompatibility = level;
                     } else {
@@ -292,8 +318,11 @@ public final class EmbeddedSchemaRegistry implements AutoCloseable {
             Thread.currentThread().interrupt();
             throw new RegistryError(500, 50001, "Error in the backend datastore: interrupted");
         } catch (TimeoutException e) {
-            throw new RegistryError(500, 50002, "Operation timed out: writing to " + topic + " took over "
-                    + STORE_TIMEOUT.toSeconds() + " s; is Kafka up?");
+            throw new RegistryError(
+                    500,
+                    50002,
+                    "Operation timed out: writing to " + topic + " took over " + STORE_TIMEOUT.toSeconds()
+                            + " s; is Kafka up?");
         } catch (ExecutionException | JsonProcessingException | RuntimeException e) {
             Throwable cause = e instanceof ExecutionException ? e.getCause() : e;
             throw new RegistryError(500, 50001, "Error in the backend datastore: " + cause.getMessage());
@@ -304,8 +333,10 @@ public final class EmbeddedSchemaRegistry implements AutoCloseable {
     private void lockWriter() {
         try {
             if (!writer.tryLock(STORE_TIMEOUT.toMillis() * 2, TimeUnit.MILLISECONDS)) {
-                throw new RegistryError(500, 50002, "Operation timed out: other writes to " + topic
-                        + " are still waiting for Kafka; retry");
+                throw new RegistryError(
+                        500,
+                        50002,
+                        "Operation timed out: other writes to " + topic + " are still waiting for Kafka; retry");
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -343,7 +374,9 @@ public final class EmbeddedSchemaRegistry implements AutoCloseable {
                         return Response.ok(register(subject, body(r)));
                     }
                     synchronized (state) {
-                        return Response.ok(versionsOf(subject).stream().map(Registered::version).toList());
+                        return Response.ok(versionsOf(subject).stream()
+                                .map(Registered::version)
+                                .toList());
                     }
                 }
                 if (n == 4) {
@@ -360,13 +393,20 @@ public final class EmbeddedSchemaRegistry implements AutoCloseable {
                 }
             }
             case "schemas" -> {
-                if (n >= 3 && p.get(1).equals("ids") && p.get(2).chars().allMatch(Character::isDigit)
+                if (n >= 3
+                        && p.get(1).equals("ids")
+                        && p.get(2).chars().allMatch(Character::isDigit)
                         && (n == 3 || (n == 4 && p.get(3).equals("schema")))) {
                     allow(method, "GET");
                     synchronized (state) {
                         int id = schemaId(p.get(2));
-                        return Response.ok(n == 4 ? rawSchema(id)
-                                : JSON.createObjectNode().put("schema", schemaById.get(id).canonical()));
+                        return Response.ok(
+                                n == 4
+                                        ? rawSchema(id)
+                                        : JSON.createObjectNode()
+                                                .put(
+                                                        "schema",
+                                                        schemaById.get(id).canonical()));
                     }
                 }
             }
@@ -383,12 +423,11 @@ public final class EmbeddedSchemaRegistry implements AutoCloseable {
             case "compatibility" -> {
                 if (n == 5 && p.get(1).equals("subjects") && p.get(3).equals("versions")) {
                     allow(method, "POST");
-                    return Response.ok(compatibility(p.get(2), p.get(4), body(r),
-                            "true".equals(r.query().get("verbose"))));
+                    return Response.ok(compatibility(
+                            p.get(2), p.get(4), body(r), "true".equals(r.query().get("verbose"))));
                 }
             }
-            default -> {
-            }
+            default -> {}
         }
         throw RegistryError.of(404, "HTTP 404 Not Found");
     }
@@ -416,8 +455,8 @@ public final class EmbeddedSchemaRegistry implements AutoCloseable {
             throw RegistryError.of(400, "Unrecognized request body: " + e.getMessage());
         }
         if (n == null || !n.isObject()) {
-            throw RegistryError.of(400, "Unrecognized request body: expected a JSON object such as "
-                    + "{\"schema\": \"...\"}");
+            throw RegistryError.of(
+                    400, "Unrecognized request body: expected a JSON object such as " + "{\"schema\": \"...\"}");
         }
         return n;
     }
@@ -463,8 +502,11 @@ public final class EmbeddedSchemaRegistry implements AutoCloseable {
             v = 0;
         }
         if (v < 1) {
-            throw new RegistryError(422, 42202, "The specified version '" + versionText + "' is not a valid version "
-                    + "id. Allowed values are between [1, 2^31-1] and the string \"latest\"");
+            throw new RegistryError(
+                    422,
+                    42202,
+                    "The specified version '" + versionText + "' is not a valid version "
+                            + "id. Allowed values are between [1, 2^31-1] and the string \"latest\"");
         }
         for (Registered r : versions) {
             if (r.version() == v) {
@@ -475,7 +517,10 @@ public final class EmbeddedSchemaRegistry implements AutoCloseable {
     }
 
     private ObjectNode describe(String subject, Registered r) {
-        return JSON.createObjectNode().put("subject", subject).put("version", r.version()).put("id", r.id())
+        return JSON.createObjectNode()
+                .put("subject", subject)
+                .put("version", r.version())
+                .put("id", r.id())
                 .put("schema", schemaById.get(r.id()).canonical());
     }
 
@@ -486,8 +531,11 @@ public final class EmbeddedSchemaRegistry implements AutoCloseable {
         }
         JsonNode refs = body.get("references");
         if (refs != null && !refs.isNull() && !(refs.isArray() && refs.isEmpty())) {
-            throw new RegistryError(422, 42201, "Invalid schema: schema references are not supported by this "
-                    + "registry: register the schema with its named types inlined");
+            throw new RegistryError(
+                    422,
+                    42201,
+                    "Invalid schema: schema references are not supported by this "
+                            + "registry: register the schema with its named types inlined");
         }
         JsonNode text = body.get("schema");
         if (text == null || !text.isTextual()) {
@@ -551,13 +599,23 @@ public final class EmbeddedSchemaRegistry implements AutoCloseable {
             // only writers change a subject, and this one holds the write lock: the check needs no other lock
             List<String> problems = level.problems(schema, earlier);
             if (!problems.isEmpty()) {
-                throw new RegistryError(409, 409, "Schema being registered is incompatible with an earlier schema "
-                        + "for subject \"" + subject + "\", details: " + problems);
+                throw new RegistryError(
+                        409,
+                        409,
+                        "Schema being registered is incompatible with an earlier schema " + "for subject \"" + subject
+                                + "\", details: " + problems);
             }
-            ObjectNode key = JSON.createObjectNode().put("keytype", "SCHEMA").put("subject", subject)
-                    .put("version", version).put("magic", 1);
-            ObjectNode value = JSON.createObjectNode().put("subject", subject).put("version", version).put("id", id)
-                    .put("schema", canonical).put("deleted", false);
+            ObjectNode key = JSON.createObjectNode()
+                    .put("keytype", "SCHEMA")
+                    .put("subject", subject)
+                    .put("version", version)
+                    .put("magic", 1);
+            ObjectNode value = JSON.createObjectNode()
+                    .put("subject", subject)
+                    .put("version", version)
+                    .put("id", id)
+                    .put("schema", canonical)
+                    .put("deleted", false);
             store(key, value);
             synchronized (state) {
                 added(subject, version, id, new Stored(canonical, schema));
@@ -596,7 +654,10 @@ public final class EmbeddedSchemaRegistry implements AutoCloseable {
         List<String> problems = level.problems(schema, against);
         ObjectNode r = JSON.createObjectNode().put("is_compatible", problems.isEmpty());
         if (verbose) {
-            r.putArray("messages").addAll(problems.stream().map(p -> (JsonNode) JSON.getNodeFactory().textNode(p)).toList());
+            r.putArray("messages")
+                    .addAll(problems.stream()
+                            .map(p -> (JsonNode) JSON.getNodeFactory().textNode(p))
+                            .toList());
         }
         return r;
     }
@@ -606,8 +667,10 @@ public final class EmbeddedSchemaRegistry implements AutoCloseable {
             Compatibility c = subject == null ? globalCompatibility : subjectCompatibility.get(subject);
             if (c == null) {
                 if (!defaultToGlobal) {
-                    throw new RegistryError(404, 40408, "Subject '" + subject
-                            + "' does not have subject-level compatibility configured");
+                    throw new RegistryError(
+                            404,
+                            40408,
+                            "Subject '" + subject + "' does not have subject-level compatibility configured");
                 }
                 c = globalCompatibility;
             }
@@ -620,8 +683,11 @@ public final class EmbeddedSchemaRegistry implements AutoCloseable {
         try {
             return Compatibility.parse(level);
         } catch (IllegalArgumentException e) {
-            throw new RegistryError(422, 42203, "Invalid compatibility level. Valid values are none, backward, "
-                    + "forward, full, backward_transitive, forward_transitive, and full_transitive");
+            throw new RegistryError(
+                    422,
+                    42203,
+                    "Invalid compatibility level. Valid values are none, backward, "
+                            + "forward, full, backward_transitive, forward_transitive, and full_transitive");
         }
     }
 

@@ -1,9 +1,6 @@
 package io.sockflow.embedded;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
-
 import java.io.ByteArrayOutputStream;
 import java.io.EOFException;
 import java.io.IOException;
@@ -33,6 +30,8 @@ import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Function;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The registry's HTTP/1.1 front: one virtual thread per connection, every request read whole (within a deadline
@@ -48,17 +47,17 @@ final class JsonHttpServer implements AutoCloseable {
     private static final int MAX_HEADER_BYTES = 64 * 1024;
     private static final int MAX_HEADERS = 100;
     // media types Confluent's registry takes as JSON bodies, and those it can answer with
-    private static final Set<String> BODY_TYPES = Set.of(CONTENT_TYPE, "application/vnd.schemaregistry+json",
-            "application/json", "application/octet-stream");
-    private static final Set<String> ANSWER_TYPES = Set.of(CONTENT_TYPE, "application/vnd.schemaregistry+json",
-            "application/json", "application/*", "*/*");
+    private static final Set<String> BODY_TYPES =
+            Set.of(CONTENT_TYPE, "application/vnd.schemaregistry+json", "application/json", "application/octet-stream");
+    private static final Set<String> ANSWER_TYPES =
+            Set.of(CONTENT_TYPE, "application/vnd.schemaregistry+json", "application/json", "application/*", "*/*");
 
     /** How much a client may send, and how long it may take. */
     record Limits(int maxBodyBytes, Duration readTimeout, Duration idleTimeout, int maxConnections) {
         Limits {
             if (maxBodyBytes < 1) {
-                throw new IllegalArgumentException("the registry's request size limit must be at least 1 byte, not "
-                        + maxBodyBytes);
+                throw new IllegalArgumentException(
+                        "the registry's request size limit must be at least 1 byte, not " + maxBodyBytes);
             }
             if (readTimeout.isNegative() || readTimeout.isZero() || idleTimeout.isNegative() || idleTimeout.isZero()) {
                 throw new IllegalArgumentException("the registry's read and idle timeouts must be positive, not "
@@ -71,8 +70,7 @@ final class JsonHttpServer implements AutoCloseable {
     }
 
     /** A request read whole: the handler never touches the socket. Path segments and query are %-decoded. */
-    record Request(String method, List<String> path, Map<String, String> query, String user, byte[] body) {
-    }
+    record Request(String method, List<String> path, Map<String, String> query, String user, byte[] body) {}
 
     /** An answer: its status and the object written as its JSON body. */
     record Response(int status, Object body) {
@@ -187,8 +185,18 @@ final class JsonHttpServer implements AutoCloseable {
     private void refuse(Socket s) {
         try {
             Input in = new Input(s, s.getInputStream());
-            write(s, s.getOutputStream(), 503, error(503, 503, "too many connections to the schema registry ("
-                    + limits.maxConnections() + "): retry later"), Map.of(), false, false);
+            write(
+                    s,
+                    s.getOutputStream(),
+                    503,
+                    error(
+                            503,
+                            503,
+                            "too many connections to the schema registry (" + limits.maxConnections()
+                                    + "): retry later"),
+                    Map.of(),
+                    false,
+                    false);
             lingerClose(s, in);
         } catch (IOException e) {
             closeQuietly(s);
@@ -214,8 +222,18 @@ final class JsonHttpServer implements AutoCloseable {
                 return;
             } catch (ReadTimeout e) {
                 timedOut.incrementAndGet();
-                write(s, out, 408, error(408, 408, "the request did not arrive whole within the read timeout ("
-                        + limits.readTimeout().toMillis() + " ms): send it at once"), Map.of(), false, false);
+                write(
+                        s,
+                        out,
+                        408,
+                        error(
+                                408,
+                                408,
+                                "the request did not arrive whole within the read timeout ("
+                                        + limits.readTimeout().toMillis() + " ms): send it at once"),
+                        Map.of(),
+                        false,
+                        false);
                 lingerClose(s, in);
                 return;
             }
@@ -228,8 +246,11 @@ final class JsonHttpServer implements AutoCloseable {
                 r = new Response(e.status, error(e.status, e.code, e.getMessage()));
                 headers = e.headers;
             } catch (RuntimeException e) {
-                LOG.warn("schema registry: {} /{} failed: {}", p.request().method(),
-                        String.join("/", p.request().path()), e.toString());
+                LOG.warn(
+                        "schema registry: {} /{} failed: {}",
+                        p.request().method(),
+                        String.join("/", p.request().path()),
+                        e.toString());
                 r = new Response(500, error(500, 50001, "Internal error: " + e.getMessage()));
             } finally {
                 bodies.release(p.reserved());
@@ -245,21 +266,24 @@ final class JsonHttpServer implements AutoCloseable {
         }
     }
 
-    private record Parsed(Request request, boolean keepAlive, boolean http10, int reserved) {
-    }
+    private record Parsed(Request request, boolean keepAlive, boolean http10, int reserved) {}
 
     /** Reads one request: its head, then (when the head is acceptable) its body. */
     private Parsed read(Input in, OutputStream out) throws IOException {
-        String line = in.readLine(MAX_REQUEST_LINE, RegistryError.of(414,
-                "the request line is longer than " + MAX_REQUEST_LINE + " bytes: shorten the path"));
+        String line = in.readLine(
+                MAX_REQUEST_LINE,
+                RegistryError.of(
+                        414, "the request line is longer than " + MAX_REQUEST_LINE + " bytes: shorten the path"));
         for (int i = 0; line.isEmpty() && i < 4; i++) {
-            line = in.readLine(MAX_REQUEST_LINE, RegistryError.of(414,
-                    "the request line is longer than " + MAX_REQUEST_LINE + " bytes: shorten the path"));
+            line = in.readLine(
+                    MAX_REQUEST_LINE,
+                    RegistryError.of(
+                            414, "the request line is longer than " + MAX_REQUEST_LINE + " bytes: shorten the path"));
         }
         String[] parts = line.split(" ", -1);
         if (parts.length != 3 || !isToken(parts[0]) || parts[1].isEmpty()) {
-            throw RegistryError.of(400, "malformed HTTP request line '" + printable(line)
-                    + "': expected METHOD /path HTTP/1.1");
+            throw RegistryError.of(
+                    400, "malformed HTTP request line '" + printable(line) + "': expected METHOD /path HTTP/1.1");
         }
         String method = parts[0];
         String version = parts[2];
@@ -278,14 +302,16 @@ final class JsonHttpServer implements AutoCloseable {
             target = slash < 0 ? "/" : target.substring(slash); // absolute form, as sent to a proxy
         }
         if (!target.startsWith("/")) {
-            throw RegistryError.of(400, "the request target '" + printable(target)
-                    + "' is not a path: it must start with /");
+            throw RegistryError.of(
+                    400, "the request target '" + printable(target) + "' is not a path: it must start with /");
         }
         for (int i = 0; i < target.length(); i++) {
             char c = target.charAt(i);
             if (c <= 0x20 || c >= 0x7f || c == '#') {
-                throw RegistryError.of(400, "the request target has a character that must be %-escaped at offset " + i
-                        + ": escape it as %XX (UTF-8)");
+                throw RegistryError.of(
+                        400,
+                        "the request target has a character that must be %-escaped at offset " + i
+                                + ": escape it as %XX (UTF-8)");
             }
         }
         int q = target.indexOf('?');
@@ -303,8 +329,10 @@ final class JsonHttpServer implements AutoCloseable {
         long length = 0;
         if (te != null) {
             if (te.size() != 1 || !te.getFirst().trim().equalsIgnoreCase("chunked")) {
-                throw RegistryError.of(501, "Transfer-Encoding '" + printable(String.join(", ", te))
-                        + "' is not supported: send the body with Content-Length or chunked");
+                throw RegistryError.of(
+                        501,
+                        "Transfer-Encoding '" + printable(String.join(", ", te))
+                                + "' is not supported: send the body with Content-Length or chunked");
             }
             chunked = true;
         } else if (cl != null) {
@@ -325,9 +353,13 @@ final class JsonHttpServer implements AutoCloseable {
         if (auth != null) {
             user = auth.authenticate(first(headers, "authorization"));
             if (user == null) {
-                throw new RegistryError(401, 401, first(headers, "authorization") == null
-                        ? "Unauthorized: this registry needs HTTP basic authentication: send the user and password"
-                        : "Unauthorized: wrong user or password").withHeader("WWW-Authenticate", BasicAuth.CHALLENGE);
+                throw new RegistryError(
+                                401,
+                                401,
+                                first(headers, "authorization") == null
+                                        ? "Unauthorized: this registry needs HTTP basic authentication: send the user and password"
+                                        : "Unauthorized: wrong user or password")
+                        .withHeader("WWW-Authenticate", BasicAuth.CHALLENGE);
             }
         }
         if (length > limits.maxBodyBytes()) {
@@ -336,8 +368,10 @@ final class JsonHttpServer implements AutoCloseable {
         if (length > 0 || chunked) {
             String type = first(headers, "content-type");
             if (type != null && !BODY_TYPES.contains(mediaType(type))) {
-                throw RegistryError.of(415, "HTTP 415 Unsupported Media Type: Content-Type '" + printable(type)
-                        + "' is not JSON: send application/vnd.schemaregistry.v1+json");
+                throw RegistryError.of(
+                        415,
+                        "HTTP 415 Unsupported Media Type: Content-Type '" + printable(type)
+                                + "' is not JSON: send application/vnd.schemaregistry.v1+json");
             }
         }
         String accept = first(headers, "accept");
@@ -347,8 +381,11 @@ final class JsonHttpServer implements AutoCloseable {
                 any |= ANSWER_TYPES.contains(mediaType(range));
             }
             if (!any) {
-                throw RegistryError.of(406, "HTTP 406 Not Acceptable: this registry answers "
-                        + "application/vnd.schemaregistry.v1+json or application/json, not '" + printable(accept) + "'");
+                throw RegistryError.of(
+                        406,
+                        "HTTP 406 Not Acceptable: this registry answers "
+                                + "application/vnd.schemaregistry.v1+json or application/json, not '"
+                                + printable(accept) + "'");
             }
         }
         String expect = first(headers, "expect");
@@ -390,16 +427,20 @@ final class JsonHttpServer implements AutoCloseable {
     }
 
     private RegistryError tooLarge(String size) {
-        return RegistryError.of(413, "HTTP 413 Content Too Large: the request body (" + size
-                + ") is larger than this registry's limit of " + limits.maxBodyBytes() + " bytes");
+        return RegistryError.of(
+                413,
+                "HTTP 413 Content Too Large: the request body (" + size + ") is larger than this registry's limit of "
+                        + limits.maxBodyBytes() + " bytes");
     }
 
     private static Map<String, List<String>> readHeaders(Input in) throws IOException {
         Map<String, List<String>> headers = new LinkedHashMap<>();
         int bytes = 0;
         int count = 0;
-        RegistryError tooMany = RegistryError.of(431, "the request headers are larger than " + MAX_HEADER_BYTES
-                + " bytes or more than " + MAX_HEADERS + " lines: send fewer");
+        RegistryError tooMany = RegistryError.of(
+                431,
+                "the request headers are larger than " + MAX_HEADER_BYTES + " bytes or more than " + MAX_HEADERS
+                        + " lines: send fewer");
         while (true) {
             String h = in.readLine(MAX_HEADER_BYTES - bytes, tooMany);
             if (h.isEmpty()) {
@@ -450,7 +491,9 @@ final class JsonHttpServer implements AutoCloseable {
         }
         for (int i = 0; i < s.length(); i++) {
             char c = s.charAt(i);
-            boolean ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
+            boolean ok = (c >= 'a' && c <= 'z')
+                    || (c >= 'A' && c <= 'Z')
+                    || (c >= '0' && c <= '9')
                     || "!#$%&'*+-.^_`|~".indexOf(c) >= 0;
             if (!ok) {
                 return false;
@@ -501,9 +544,11 @@ final class JsonHttpServer implements AutoCloseable {
                 int hi = i + 1 < raw.length() ? Character.digit(raw.charAt(i + 1), 16) : -1;
                 int lo = i + 2 < raw.length() ? Character.digit(raw.charAt(i + 2), 16) : -1;
                 if (hi < 0 || lo < 0) {
-                    throw RegistryError.of(400, "bad %-escape '" + raw.substring(i, Math.min(raw.length(), i + 3))
-                            + "' in the request " + where + " '" + printable(whole)
-                            + "': % must be followed by two hex digits; write a literal % as %25");
+                    throw RegistryError.of(
+                            400,
+                            "bad %-escape '" + raw.substring(i, Math.min(raw.length(), i + 3))
+                                    + "' in the request " + where + " '" + printable(whole)
+                                    + "': % must be followed by two hex digits; write a literal % as %25");
                 }
                 bytes.write(hi << 4 | lo);
                 i += 2;
@@ -512,12 +557,17 @@ final class JsonHttpServer implements AutoCloseable {
             }
         }
         try {
-            return StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
-                    .onUnmappableCharacter(CodingErrorAction.REPORT).decode(ByteBuffer.wrap(bytes.toByteArray()))
+            return StandardCharsets.UTF_8
+                    .newDecoder()
+                    .onMalformedInput(CodingErrorAction.REPORT)
+                    .onUnmappableCharacter(CodingErrorAction.REPORT)
+                    .decode(ByteBuffer.wrap(bytes.toByteArray()))
                     .toString();
         } catch (CharacterCodingException e) {
-            throw RegistryError.of(400, "the %-escapes in the request " + where + " '" + printable(whole)
-                    + "' are not UTF-8: escape each byte of the UTF-8 text");
+            throw RegistryError.of(
+                    400,
+                    "the %-escapes in the request " + where + " '" + printable(whole)
+                            + "' are not UTF-8: escape each byte of the UTF-8 text");
         }
     }
 
@@ -543,8 +593,14 @@ final class JsonHttpServer implements AutoCloseable {
      * Writes one answer; false when the client is gone. A client that does not read gets the read timeout to take
      * it, then its connection is closed.
      */
-    private boolean write(Socket s, OutputStream out, int status, Object body, Map<String, String> headers,
-            boolean keepAlive, boolean http10) {
+    private boolean write(
+            Socket s,
+            OutputStream out,
+            int status,
+            Object body,
+            Map<String, String> headers,
+            boolean keepAlive,
+            boolean http10) {
         byte[] json;
         try {
             json = JSON.writeValueAsBytes(body);
@@ -553,9 +609,16 @@ final class JsonHttpServer implements AutoCloseable {
             json = ("{\"error_code\":50001,\"message\":\"cannot write the answer as JSON\"}")
                     .getBytes(StandardCharsets.UTF_8);
         }
-        StringBuilder head = new StringBuilder(160).append("HTTP/1.1 ").append(status).append(' ')
-                .append(reason(status)).append("\r\nContent-Type: ").append(CONTENT_TYPE)
-                .append("\r\nContent-Length: ").append(json.length).append("\r\n");
+        StringBuilder head = new StringBuilder(160)
+                .append("HTTP/1.1 ")
+                .append(status)
+                .append(' ')
+                .append(reason(status))
+                .append("\r\nContent-Type: ")
+                .append(CONTENT_TYPE)
+                .append("\r\nContent-Length: ")
+                .append(json.length)
+                .append("\r\n");
         headers.forEach((k, v) -> head.append(k).append(": ").append(v).append("\r\n"));
         if (!keepAlive) {
             head.append("Connection: close\r\n");
@@ -563,8 +626,8 @@ final class JsonHttpServer implements AutoCloseable {
             head.append("Connection: keep-alive\r\n");
         }
         head.append("\r\n");
-        ScheduledFuture<?> guard = watchdog.schedule(() -> closeQuietly(s), limits.readTimeout().toMillis(),
-                TimeUnit.MILLISECONDS);
+        ScheduledFuture<?> guard =
+                watchdog.schedule(() -> closeQuietly(s), limits.readTimeout().toMillis(), TimeUnit.MILLISECONDS);
         try {
             out.write(head.toString().getBytes(StandardCharsets.ISO_8859_1));
             out.write(json);
@@ -718,8 +781,10 @@ final class JsonHttpServer implements AutoCloseable {
 
         byte[] readChunked(int max, Function<String, RegistryError> tooLarge) throws IOException {
             ByteArrayOutputStream body = new ByteArrayOutputStream();
-            RegistryError badChunk = RegistryError.of(400, "malformed chunked request body: each chunk must start "
-                    + "with its size in hex on a line of its own");
+            RegistryError badChunk = RegistryError.of(
+                    400,
+                    "malformed chunked request body: each chunk must start "
+                            + "with its size in hex on a line of its own");
             while (true) {
                 String line = readLine(1024, badChunk);
                 int semi = line.indexOf(';');

@@ -21,20 +21,42 @@ public final class LocalStack implements AutoCloseable {
     }
 
     private LocalStack(Path dataDir, int kafkaPort, int controllerPort, EmbeddedSchemaRegistry.Options registry) {
-        this.kafka = EmbeddedKafka.start(dataDir.resolve("kafka"), kafkaPort, controllerPort);
+        this(dataDir, kafkaPort, controllerPort, registry, null);
+    }
+
+    private LocalStack(
+            Path dataDir,
+            int kafkaPort,
+            int controllerPort,
+            EmbeddedSchemaRegistry.Options registry,
+            KafkaCredentials auth) {
+        this.kafka = EmbeddedKafka.start(dataDir.resolve("kafka"), kafkaPort, controllerPort, auth);
         this.registryOptions = registry;
-        this.registry = EmbeddedSchemaRegistry.start(kafka.bootstrapServers(), registry);
+        this.registry = EmbeddedSchemaRegistry.start(kafka.bootstrapServers(), kafka.clientProperties(), registry);
+    }
+
+    /** As below, the broker asking for the credentials {@code auth} (see {@link KafkaCredentials}). */
+    public static LocalStack start(
+            Path dataDir,
+            int kafkaPort,
+            int controllerPort,
+            EmbeddedSchemaRegistry.Options registry,
+            KafkaCredentials auth) {
+        return new LocalStack(dataDir, kafkaPort, controllerPort, registry, auth);
     }
 
     /** A stack kept in {@code dataDir} across runs: the controller's port is fixed too. */
     public static LocalStack start(Path dataDir, int kafkaPort, int registryPort, int controllerPort) {
-        return new LocalStack(dataDir, kafkaPort, controllerPort,
+        return new LocalStack(
+                dataDir,
+                kafkaPort,
+                controllerPort,
                 EmbeddedSchemaRegistry.Options.defaults().withPort(registryPort));
     }
 
     /** As above, with the registry's bind address, limits and users given. */
-    public static LocalStack start(Path dataDir, int kafkaPort, int controllerPort,
-            EmbeddedSchemaRegistry.Options registry) {
+    public static LocalStack start(
+            Path dataDir, int kafkaPort, int controllerPort, EmbeddedSchemaRegistry.Options registry) {
         return new LocalStack(dataDir, kafkaPort, controllerPort, registry);
     }
 
@@ -73,7 +95,8 @@ public final class LocalStack implements AutoCloseable {
         String url = registry.url();
         int port = Integer.parseInt(url.substring(url.lastIndexOf(':') + 1));
         registry.close();
-        registry = EmbeddedSchemaRegistry.start(kafka.bootstrapServers(), registryOptions.withPort(port));
+        registry = EmbeddedSchemaRegistry.start(
+                kafka.bootstrapServers(), kafka.clientProperties(), registryOptions.withPort(port));
     }
 
     @Override

@@ -1,8 +1,10 @@
 package io.sockflow.embedded;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -11,9 +13,6 @@ import java.nio.charset.StandardCharsets;
 import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** HTTP/1.1 by hand over a socket, for requests no well-behaved client sends (stalls, bad framing, bad escapes). */
 final class RawHttp {
@@ -31,13 +30,13 @@ final class RawHttp {
             assertEquals(TYPE, headers.get("content-type"), "content type of " + body);
             JsonNode n = json();
             assertEquals(code, n.path("error_code").asInt(), body);
-            assertTrue(n.path("message").isTextual() && !n.path("message").asText().isBlank(), body);
+            assertTrue(
+                    n.path("message").isTextual() && !n.path("message").asText().isBlank(), body);
             return this;
         }
     }
 
-    private RawHttp() {
-    }
+    private RawHttp() {}
 
     static Socket connect(int port) throws IOException {
         Socket s = new Socket("127.0.0.1", port);
@@ -59,12 +58,15 @@ final class RawHttp {
     }
 
     static String request(String method, String target, String body, String... headers) {
-        StringBuilder b = new StringBuilder(method).append(' ').append(target).append(" HTTP/1.1\r\nHost: localhost\r\n");
+        StringBuilder b =
+                new StringBuilder(method).append(' ').append(target).append(" HTTP/1.1\r\nHost: localhost\r\n");
         for (String h : headers) {
             b.append(h).append("\r\n");
         }
         if (body != null) {
-            b.append("Content-Length: ").append(body.getBytes(StandardCharsets.UTF_8).length).append("\r\n");
+            b.append("Content-Length: ")
+                    .append(body.getBytes(StandardCharsets.UTF_8).length)
+                    .append("\r\n");
         }
         b.append("\r\n");
         if (body != null) {
@@ -83,7 +85,9 @@ final class RawHttp {
         Map<String, String> headers = new LinkedHashMap<>();
         for (String h = line(in); h != null && !h.isEmpty(); h = line(in)) {
             int c = h.indexOf(':');
-            headers.put(h.substring(0, c).trim().toLowerCase(Locale.ROOT), h.substring(c + 1).trim());
+            headers.put(
+                    h.substring(0, c).trim().toLowerCase(Locale.ROOT),
+                    h.substring(c + 1).trim());
         }
         int length = Integer.parseInt(headers.getOrDefault("content-length", "0"));
         byte[] body = in.readNBytes(length);

@@ -16,8 +16,7 @@ import java.util.stream.Stream;
  * {@code <checkpoint.dir>/<job id>/chk-<n>/_metadata}; a checkpoint is complete once its {@code _metadata} exists.
  */
 public final class Checkpoints {
-    private Checkpoints() {
-    }
+    private Checkpoints() {}
 
     /** The checkpoint folder to start from, or null for a fresh start. */
     public static Path resolve(String restore, String checkpointDir) {
@@ -32,8 +31,9 @@ public final class Checkpoints {
             p = p.getParent();
         }
         if (!Files.isRegularFile(p.resolve("_metadata"))) {
-            throw new IllegalArgumentException("restore: " + restore + " is not a checkpoint or savepoint (no _metadata "
-                    + "in it): give a chk-N folder of a finished checkpoint, or 'latest'");
+            throw new IllegalArgumentException(
+                    "restore: " + restore + " is not a checkpoint or savepoint (no _metadata "
+                            + "in it): give a chk-N folder of a finished checkpoint, or 'latest'");
         }
         return p;
     }
@@ -54,8 +54,11 @@ public final class Checkpoints {
 
     private static Stream<Path> complete(Path job) {
         try (Stream<Path> s = Files.list(job)) {
-            return s.filter(c -> c.getFileName().toString().startsWith("chk-") && Files.isRegularFile(c.resolve("_metadata")))
-                    .toList().stream();
+            return s
+                    .filter(c -> c.getFileName().toString().startsWith("chk-")
+                            && Files.isRegularFile(c.resolve("_metadata")))
+                    .toList()
+                    .stream();
         } catch (IOException e) {
             return Stream.empty(); // removed while listed: Flink subsumed it
         }
@@ -81,8 +84,9 @@ public final class Checkpoints {
         if (location.contains("://") || location.startsWith("file:")) {
             URI u = URI.create(location);
             if (!"file".equals(u.getScheme())) {
-                throw new IllegalArgumentException(option + ": " + location + " is not on a local file system: give the "
-                        + "checkpoint's folder to restore, or restore from the Flink cluster's own tools");
+                throw new IllegalArgumentException(
+                        option + ": " + location + " is not on a local file system: give the "
+                                + "checkpoint's folder to restore, or restore from the Flink cluster's own tools");
             }
             return Path.of(u);
         }

@@ -16,6 +16,7 @@ public final class FailOnce extends RichMapFunction<SocketEvent, SocketEvent> im
     private static final long serialVersionUID = 1L;
     /** What a stalled job prints on stdout, on a line of its own. */
     public static final String STALLED = "sockflow-test: stalled after a checkpoint";
+
     private final long after;
     private final boolean stall;
     private transient long seen;

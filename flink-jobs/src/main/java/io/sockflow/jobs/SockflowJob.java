@@ -1,26 +1,40 @@
 package io.sockflow.jobs;
 
 import io.sockflow.jobs.config.JobConfig;
+import io.sockflow.jobs.detect.AlertContext;
 import io.sockflow.jobs.detect.BurstRules;
 import io.sockflow.jobs.detect.NewListenerRule;
+import io.sockflow.jobs.detect.ProcessRules;
 import io.sockflow.jobs.detect.SingleEventRules;
+import io.sockflow.jobs.detect.SockoptRules;
 import io.sockflow.jobs.flow.FlowFunction;
 import io.sockflow.jobs.flow.FlowKeys;
-import io.sockflow.jobs.input.Decoded;
 import io.sockflow.jobs.input.DeadLetter;
+import io.sockflow.jobs.input.Decoded;
 import io.sockflow.jobs.input.EventDecoder;
-import io.sockflow.jobs.lifecycle.LifecycleChange;
 import io.sockflow.jobs.lifecycle.LifecycleFunction;
 import io.sockflow.jobs.lifecycle.SocketKeys;
 import io.sockflow.jobs.sink.AvroRecordSerializer;
 import io.sockflow.jobs.sink.DeadLetterSerializer;
 import io.sockflow.jobs.sink.IcebergTables;
 import io.sockflow.jobs.types.BinaryTypeInfo;
+import io.sockflow.jobs.types.LifecycleChange;
 import io.sockflow.schemas.Alert;
 import io.sockflow.schemas.Flow;
 import io.sockflow.schemas.SocketEvent;
 import io.sockflow.schemas.SocketLifecycle;
 import io.sockflow.schemas.registry.RegistryClient;
+import java.io.IOException;
+import java.io.Reader;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Properties;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
 import org.apache.avro.Schema;
 import org.apache.avro.specific.SpecificRecord;
 import org.apache.flink.api.common.JobExecutionResult;
@@ -47,18 +61,6 @@ import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.consumer.OffsetResetStrategy;
 import org.apache.kafka.common.errors.TopicExistsException;
 
-import java.io.IOException;
-import java.io.Reader;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.List;
-import java.util.Properties;
-import java.util.Set;
-import java.util.TreeSet;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.TimeUnit;
-
 /**
  * The sockflow jobs as one Flink job graph: sockflow.events → lifecycle → flow, and detection, with exactly-once
  * sinks to Kafka topics (through the registry) and Iceberg tables (committed at checkpoints), and a dead-letter
@@ -71,12 +73,12 @@ public final class SockflowJob {
 
     private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(SockflowJob.class);
 
-    private SockflowJob() {
-    }
+    private SockflowJob() {}
 
     public static void main(String[] args) throws Exception {
         if (args.length > 0 && (args[0].equals("--help") || args[0].equals("-h"))) {
-            System.out.println("sockflow jobs: lifecycles, flows and alerts from sockflow.events\n\nSettings:\n" + JobConfig.help());
+            System.out.println("sockflow jobs: lifecycles, flows and alerts from sockflow.events\n\nSettings:\n"
+                    + JobConfig.help());
             return;
         }
         JobConfig cfg;
@@ -102,8 +104,12 @@ public final class SockflowJob {
         try (Admin admin = Admin.create(p)) {
             Set<String> existing = admin.listTopics().names().get(15, TimeUnit.SECONDS);
             List<NewTopic> missing = new ArrayList<>();
-            for (JobConfig.Option o : List.of(JobConfig.LIFECYCLES_TOPIC, JobConfig.FLOWS_TOPIC, JobConfig.ALERTS_TOPIC,
-                    JobConfig.DEAD_LETTER_TOPIC, JobConfig.EVENTS_TOPIC)) {
+            for (JobConfig.Option o : List.of(
+                    JobConfig.LIFECYCLES_TOPIC,
+                    JobConfig.FLOWS_TOPIC,
+                    JobConfig.ALERTS_TOPIC,
+                    JobConfig.DEAD_LETTER_TOPIC,
+                    JobConfig.EVENTS_TOPIC)) {
                 String t = cfg.get(o);
                 if (!existing.contains(t)) {
                     missing.add(new NewTopic(t, cfg.getInt(JobConfig.TOPIC_PARTITIONS), (short) -1));
@@ -119,8 +125,10 @@ public final class SockflowJob {
                 }
             }
         } catch (Exception e) {
-            throw new IllegalStateException("cannot reach Kafka at " + cfg.get(JobConfig.BOOTSTRAP)
-                    + " to create the output topics (" + e.getMessage() + "): start the broker or fix --bootstrap.servers", e);
+            throw new IllegalStateException(
+                    "cannot reach Kafka at " + cfg.get(JobConfig.BOOTSTRAP) + " to create the output topics ("
+                            + e.getMessage() + "): start the broker or fix --bootstrap.servers",
+                    e);
         }
         if (cfg.getBoolean(JobConfig.ICEBERG_SINK)) {
             CatalogLoader loader = IcebergTables.catalog(cfg.get(JobConfig.WAREHOUSE));
@@ -146,21 +154,27 @@ public final class SockflowJob {
 
     /** The job graph on the given environment (checkpointing set from the config). */
     public static void build(StreamExecutionEnvironment env, JobConfig cfg) {
-        env.enableCheckpointing(cfg.getDuration(JobConfig.CHECKPOINT_INTERVAL).toMillis(), CheckpointingMode.EXACTLY_ONCE);
+        env.enableCheckpointing(
+                cfg.getDuration(JobConfig.CHECKPOINT_INTERVAL).toMillis(), CheckpointingMode.EXACTLY_ONCE);
         // checkpoints on a file system: the state of many sockets outgrows the job manager's memory storage
         org.apache.flink.configuration.Configuration storage = new org.apache.flink.configuration.Configuration();
         storage.set(org.apache.flink.configuration.CheckpointingOptions.CHECKPOINT_STORAGE, "filesystem");
-        storage.set(org.apache.flink.configuration.CheckpointingOptions.CHECKPOINTS_DIRECTORY,
+        storage.set(
+                org.apache.flink.configuration.CheckpointingOptions.CHECKPOINTS_DIRECTORY,
                 IcebergTables.warehouseUri(cfg.get(JobConfig.CHECKPOINT_DIR)));
         // the last checkpoint outlives the job, cancelled or killed: a new job can start from it (restore)
-        storage.set(org.apache.flink.configuration.CheckpointingOptions.EXTERNALIZED_CHECKPOINT_RETENTION,
+        storage.set(
+                org.apache.flink.configuration.CheckpointingOptions.EXTERNALIZED_CHECKPOINT_RETENTION,
                 org.apache.flink.configuration.ExternalizedCheckpointRetention.RETAIN_ON_CANCELLATION);
         Path restore = Checkpoints.resolve(cfg.get(JobConfig.RESTORE), cfg.get(JobConfig.CHECKPOINT_DIR));
         if (restore != null) {
             LOG.info("starting from checkpoint {}", restore);
-            storage.set(org.apache.flink.configuration.StateRecoveryOptions.SAVEPOINT_PATH, restore.toUri().toString());
+            storage.set(
+                    org.apache.flink.configuration.StateRecoveryOptions.SAVEPOINT_PATH,
+                    restore.toUri().toString());
             // the new job owns the checkpoint it starts from, and deletes it once its own supersede it
-            storage.set(org.apache.flink.configuration.StateRecoveryOptions.RESTORE_MODE,
+            storage.set(
+                    org.apache.flink.configuration.StateRecoveryOptions.RESTORE_MODE,
                     org.apache.flink.core.execution.RecoveryClaimMode.CLAIM);
         }
         env.configure(storage);
@@ -172,6 +186,8 @@ public final class SockflowJob {
         Properties kafka = kafkaProperties(cfg);
         String bootstrap = cfg.get(JobConfig.BOOTSTRAP);
 
+        // the connector takes the reset strategy only in Kafka's deprecated type
+        @SuppressWarnings("deprecation")
         OffsetsInitializer start = switch (cfg.get(JobConfig.STARTING_OFFSETS)) {
             case "latest" -> OffsetsInitializer.latest();
             case "committed" -> OffsetsInitializer.committedOffsets(OffsetResetStrategy.EARLIEST);
@@ -182,33 +198,44 @@ public final class SockflowJob {
                 .setTopics(cfg.get(JobConfig.EVENTS_TOPIC))
                 .setGroupId(cfg.get(JobConfig.GROUP_ID))
                 .setStartingOffsets(start)
-                .setDeserializer(new EventDecoder(registry))
+                .setDeserializer(new EventDecoder(registry, EventDecoder.Limits.of(cfg)))
                 .setProperties(kafka)
                 .setProperty("partition.discovery.interval.ms", "30000")
                 .setProperty("commit.offsets.on.checkpoint", "true");
         if (cfg.getBoolean(JobConfig.BOUNDED)) {
             sourceBuilder.setBounded(OffsetsInitializer.latest());
         }
-        WatermarkStrategy<Decoded> watermarks = WatermarkStrategy
-                .<Decoded>forBoundedOutOfOrderness(cfg.getDuration(JobConfig.OUT_OF_ORDERNESS))
-                .withTimestampAssigner((d, kafkaTs) -> d.event != null ? d.event.getTimestamp().toEpochMilli() : kafkaTs)
+        WatermarkStrategy<Decoded> watermarks = WatermarkStrategy.<Decoded>forBoundedOutOfOrderness(
+                        cfg.getDuration(JobConfig.OUT_OF_ORDERNESS))
+                // a dead letter's time is whatever its producer wrote: it must not move the watermark
+                .withTimestampAssigner(
+                        (d, kafkaTs) -> d.event != null ? d.event.getTimestamp().toEpochMilli() : Long.MIN_VALUE)
                 .withIdleness(cfg.getDuration(JobConfig.IDLENESS));
-        SingleOutputStreamOperator<SocketEvent> decoded = env
-                .fromSource(sourceBuilder.build(), watermarks, "sockflow.events")
+        SingleOutputStreamOperator<SocketEvent> decoded = env.fromSource(
+                        sourceBuilder.build(), watermarks, "sockflow.events")
                 .uid("events-source")
                 .process(new EventDecoder.Split())
                 .returns(BinaryTypeInfo.socketEvents())
-                .name("split-dead-letters").uid("split");
+                .name("split-dead-letters")
+                .uid("split");
         DataStream<DeadLetter> dead = decoded.getSideOutput(EventDecoder.Split.DEAD_LETTERS);
-        dead.sinkTo(kafkaSink(cfg, kafka, cfg.get(JobConfig.DEAD_LETTER_TOPIC) + "-dlq",
-                new DeadLetterSerializer(cfg.get(JobConfig.DEAD_LETTER_TOPIC)))).name("dead-letter-sink").uid("dead-letter-sink");
+        dead.sinkTo(kafkaSink(
+                        cfg,
+                        kafka,
+                        cfg.get(JobConfig.DEAD_LETTER_TOPIC) + "-dlq",
+                        new DeadLetterSerializer(
+                                cfg.get(JobConfig.DEAD_LETTER_TOPIC), cfg.getInt(JobConfig.MAX_RECORD_BYTES))))
+                .name("dead-letter-sink")
+                .uid("dead-letter-sink");
 
         DataStream<SocketEvent> events = decoded;
         long failAfter = cfg.getLong(JobConfig.FAIL_AFTER);
         long stallAfter = cfg.getLong(JobConfig.STALL_AFTER);
         if (failAfter > 0 || stallAfter > 0) {
             events = events.map(stallAfter > 0 ? new FailOnce(stallAfter, true) : new FailOnce(failAfter))
-                    .returns(BinaryTypeInfo.socketEvents()).name("fail-once").uid("fail-once");
+                    .returns(BinaryTypeInfo.socketEvents())
+                    .name("fail-once")
+                    .uid("fail-once");
         }
         Set<String> jobs = cfg.getSet(JobConfig.JOBS);
         boolean kafkaOut = cfg.getBoolean(JobConfig.KAFKA_SINK);
@@ -217,82 +244,216 @@ public final class SockflowJob {
         String ns = cfg.get(JobConfig.NAMESPACE);
 
         if (jobs.contains("lifecycle") || jobs.contains("flow")) {
-            SingleOutputStreamOperator<SocketLifecycle> lifecycles = events
-                    .flatMap((SocketEvent e, org.apache.flink.util.Collector<SocketEvent> out) -> SocketKeys.lifecycleInputs(e).forEach(out::collect))
-                    .returns(BinaryTypeInfo.socketEvents()).name("socket-events").uid("socket-events")
+            SingleOutputStreamOperator<SocketLifecycle> lifecycles = events.flatMap(
+                            (SocketEvent e, org.apache.flink.util.Collector<SocketEvent> out) ->
+                                    SocketKeys.lifecycleInputs(e).forEach(out::collect))
+                    .returns(BinaryTypeInfo.socketEvents())
+                    .name("socket-events")
+                    .uid("socket-events")
                     .keyBy(SocketKeys::key)
-                    .process(new LifecycleFunction(cfg.getDuration(JobConfig.CLOSE_GRACE), cfg.getDuration(JobConfig.SOCKET_TIMEOUT),
+                    .process(new LifecycleFunction(
+                            cfg.getDuration(JobConfig.CLOSE_GRACE),
+                            cfg.getDuration(JobConfig.SOCKET_TIMEOUT),
                             cfg.getDuration(JobConfig.UPDATE_INTERVAL)))
-                    .returns(BinaryTypeInfo.records(SocketLifecycle.class)).name("lifecycle").uid("lifecycle");
+                    .returns(BinaryTypeInfo.records(SocketLifecycle.class))
+                    .name("lifecycle")
+                    .uid("lifecycle");
             if (jobs.contains("lifecycle")) {
-                sinks(cfg, kafka, lifecycles, JobConfig.LIFECYCLES_TOPIC, SocketLifecycle.getClassSchema(),
-                        l -> l.getHost() + "|" + l.getBootId() + "|" + l.getSocketInode(), lake, ns, LIFECYCLES_TABLE, kafkaOut, "lifecycles");
+                sinks(
+                        cfg,
+                        kafka,
+                        lifecycles,
+                        JobConfig.LIFECYCLES_TOPIC,
+                        SocketLifecycle.getClassSchema(),
+                        io.sockflow.schemas.SocketIdentity::key,
+                        lake,
+                        ns,
+                        LIFECYCLES_TABLE,
+                        kafkaOut,
+                        "lifecycles");
             }
             if (jobs.contains("flow")) {
                 TypeInformation<LifecycleChange> change = BinaryTypeInfo.lifecycleChanges();
                 // filtered on each side of the union, in the lifecycle task: the union then feeds the flow shuffle
                 // directly instead of through a task of its own
                 DataStream<LifecycleChange> published = lifecycles
-                        .filter(FlowKeys::isFlowSide).name("flow-sides").uid("flow-sides")
-                        .map(l -> new LifecycleChange(l, true)).returns(change).name("published").uid("published");
-                DataStream<LifecycleChange> notices = lifecycles.getSideOutput(LifecycleFunction.CONNECTED)
-                        .filter(FlowKeys::isFlowSide).name("flow-side-notices").uid("flow-side-notices")
-                        .map(l -> new LifecycleChange(l, false)).returns(change).name("connected").uid("connected");
-                DataStream<Flow> flows = published.union(notices)
+                        .filter(FlowKeys::isFlowSide)
+                        .name("flow-sides")
+                        .uid("flow-sides")
+                        .map(l -> new LifecycleChange(l, true))
+                        .returns(change)
+                        .name("published")
+                        .uid("published");
+                DataStream<LifecycleChange> notices = lifecycles
+                        .getSideOutput(LifecycleFunction.CONNECTED)
+                        .filter(FlowKeys::isFlowSide)
+                        .name("flow-side-notices")
+                        .uid("flow-side-notices")
+                        .map(l -> new LifecycleChange(l, false))
+                        .returns(change)
+                        .name("connected")
+                        .uid("connected");
+                DataStream<Flow> flows = published
+                        .union(notices)
                         .keyBy(c -> FlowKeys.key(c.record))
                         .process(new FlowFunction(cfg.getDuration(JobConfig.FLOW_PAIR_GRACE)))
-                        .returns(BinaryTypeInfo.records(Flow.class)).name("flow").uid("flow");
-                sinks(cfg, kafka, flows, JobConfig.FLOWS_TOPIC, Flow.getClassSchema(), Flow::getFlowId, lake, ns, FLOWS_TABLE,
-                        kafkaOut, "flows");
+                        .returns(BinaryTypeInfo.records(Flow.class))
+                        .name("flow")
+                        .uid("flow");
+                sinks(
+                        cfg,
+                        kafka,
+                        flows,
+                        JobConfig.FLOWS_TOPIC,
+                        Flow.getClassSchema(),
+                        Flow::getFlowId,
+                        lake,
+                        ns,
+                        FLOWS_TABLE,
+                        kafkaOut,
+                        "flows");
             }
         }
         if (jobs.contains("detection")) {
             TypeInformation<Alert> alertType = BinaryTypeInfo.records(Alert.class);
-            DataStream<Alert> single = events
-                    .flatMap(new SingleEventRules(cfg.getSet(JobConfig.SOCKETPAIR_ALLOW), cfg.getSet(JobConfig.SHELLS)))
-                    .returns(alertType).name("single-event-rules").uid("single-event-rules");
-            DataStream<Alert> scans = events
-                    .filter(e -> BurstRules.failedConnectPort(e) != null && BurstRules.scanTarget(e) != null).name("failed-connects").uid("failed-connects")
-                    .keyBy(e -> e.getHost() + "|" + e.getPid() + "|" + e.getProcessStartNs() + "|" + BurstRules.scanTarget(e))
+            DataStream<Alert> single = events.flatMap(
+                            new SingleEventRules(cfg.getSet(JobConfig.SHELLS), cfg.getSet(JobConfig.INTERPRETERS)))
+                    .returns(alertType)
+                    .name("single-event-rules")
+                    .uid("single-event-rules");
+            DataStream<Alert> processes = events.filter(ProcessRules::isInput)
+                    .name("execs-and-pairs")
+                    .uid("execs-and-pairs")
+                    .keyBy(BurstRules::processKey)
+                    .process(new ProcessRules(cfg.getSet(JobConfig.SOCKETPAIR_ALLOW)))
+                    .returns(alertType)
+                    .name("process-rules")
+                    .uid("process-rules");
+            DataStream<Alert> scans = events.filter(
+                            e -> BurstRules.failedConnectPort(e) != null && BurstRules.scanTarget(e) != null)
+                    .name("failed-connects")
+                    .uid("failed-connects")
+                    .keyBy(e -> BurstRules.processKey(e) + "|" + BurstRules.scanTarget(e))
                     .window(TumblingEventTimeWindows.of(cfg.getDuration(JobConfig.SCAN_WINDOW)))
                     .process(new BurstRules.PortScan(cfg.getInt(JobConfig.SCAN_PORTS)))
-                    .returns(alertType).name("port-scan").uid("port-scan");
-            DataStream<Alert> recon = events
-                    .filter(BurstRules::isRecon).name("name-calls").uid("name-calls")
-                    .keyBy(e -> e.getHost() + "|" + e.getPid() + "|" + e.getProcessStartNs())
+                    .returns(alertType)
+                    .name("port-scan")
+                    .uid("port-scan");
+            DataStream<Alert> recon = events.filter(BurstRules::reconInput)
+                    .name("name-calls")
+                    .uid("name-calls")
+                    .keyBy(BurstRules::processKey)
                     .window(TumblingEventTimeWindows.of(cfg.getDuration(JobConfig.RECON_WINDOW)))
                     .process(new BurstRules.Recon(cfg.getInt(JobConfig.RECON_CALLS)))
-                    .returns(alertType).name("socket-recon").uid("socket-recon");
+                    .returns(alertType)
+                    .name("socket-recon")
+                    .uid("socket-recon");
             Set<Integer> allowPorts = new TreeSet<>();
             for (String s : cfg.getList(JobConfig.LISTENER_ALLOW)) {
                 allowPorts.add(Integer.parseInt(s));
             }
-            DataStream<Alert> listeners = events
-                    .filter(NewListenerRule::isListen).name("listens").uid("listens")
+            int[] ephemeral = ephemeralRange(cfg.get(JobConfig.LISTENER_EPHEMERAL));
+            DataStream<Alert> listeners = events.filter(NewListenerRule::isInput)
+                    .name("listens")
+                    .uid("listens")
                     .keyBy(SocketEvent::getHost)
-                    .process(new NewListenerRule(cfg.getDuration(JobConfig.LISTENER_LEARNING), allowPorts))
-                    .returns(alertType).name("new-listener").uid("new-listener");
-            DataStream<Alert> alerts = single.union(scans, recon, listeners);
-            sinks(cfg, kafka, alerts, JobConfig.ALERTS_TOPIC, Alert.getClassSchema(), Alert::getAlertId, lake, ns, ALERTS_TABLE,
-                    kafkaOut, "alerts");
+                    .process(new NewListenerRule(
+                            cfg.getDuration(JobConfig.LISTENER_LEARNING), allowPorts, ephemeral[0], ephemeral[1]))
+                    .returns(alertType)
+                    .name("new-listener")
+                    .uid("new-listener");
+            Set<String> sockoptRules = cfg.getSet(JobConfig.SOCKOPT_RULES);
+            DataStream<Alert> sockopts = events.flatMap(
+                            new SockoptRules(sockoptRules, cfg.getSet(JobConfig.SOCKOPT_ALLOW)))
+                    .returns(alertType)
+                    .name("sockopt-rules")
+                    .uid("sockopt-rules");
+            boolean probe = sockoptRules.contains("sockopt-probe");
+            DataStream<Alert> probes = events.filter(e -> probe && SockoptRules.isGetsockopt(e))
+                    .name("getsockopts")
+                    .uid("getsockopts")
+                    .keyBy(BurstRules::processKey)
+                    .window(TumblingEventTimeWindows.of(cfg.getDuration(JobConfig.SOCKOPT_PROBE_WINDOW)))
+                    .process(new SockoptRules.Probe(cfg.getInt(JobConfig.SOCKOPT_PROBE_OPTIONS)))
+                    .returns(alertType)
+                    .name("sockopt-probe")
+                    .uid("sockopt-probe");
+            DataStream<Alert> found = single.union(processes, scans, recon, listeners, sockopts, probes);
+            // each alert with its process's context: the exec that started its program
+            DataStream<Alert> alerts = events.filter(AlertContext::isExec)
+                    .name("execs")
+                    .uid("execs")
+                    .keyBy(BurstRules::processKey)
+                    .connect(found.keyBy(AlertContext::key))
+                    .process(new AlertContext())
+                    .returns(alertType)
+                    .name("alert-context")
+                    .uid("alert-context");
+            sinks(
+                    cfg,
+                    kafka,
+                    alerts,
+                    JobConfig.ALERTS_TOPIC,
+                    Alert.getClassSchema(),
+                    Alert::getAlertId,
+                    lake,
+                    ns,
+                    ALERTS_TABLE,
+                    kafkaOut,
+                    "alerts");
         }
     }
 
-    private static <T extends SpecificRecord> void sinks(JobConfig cfg, Properties kafka, DataStream<T> stream,
-            JobConfig.Option topicOption, Schema schema, AvroRecordSerializer.KeyOf<T> key, CatalogLoader lake, String ns,
-            String table, boolean kafkaOut, String name) {
+    /** "LOW-HIGH" (detect.listener.ephemeral); empty is no range. */
+    static int[] ephemeralRange(String range) {
+        if (range == null || range.isBlank()) {
+            return new int[] {0, -1};
+        }
+        String[] parts = range.strip().split("-");
+        try {
+            int low = Integer.parseInt(parts[0].strip());
+            int high = Integer.parseInt(parts[parts.length - 1].strip());
+            if (parts.length != 2 || low < 0 || high > 65535 || low > high) {
+                throw new NumberFormatException();
+            }
+            return new int[] {low, high};
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("detect.listener.ephemeral '" + range
+                    + "' is not a port range: give LOW-HIGH, e.g. 32768-60999 (or empty)");
+        }
+    }
+
+    private static <T extends SpecificRecord> void sinks(
+            JobConfig cfg,
+            Properties kafka,
+            DataStream<T> stream,
+            JobConfig.Option topicOption,
+            Schema schema,
+            AvroRecordSerializer.KeyOf<T> key,
+            CatalogLoader lake,
+            String ns,
+            String table,
+            boolean kafkaOut,
+            String name) {
         String topic = cfg.get(topicOption);
         EventDecoder.RegistrySupplier registry = registry(cfg);
         if (kafkaOut) {
-            stream.sinkTo(kafkaSink(cfg, kafka, name, new AvroRecordSerializer<>(topic, schema, registry, key)))
-                    .name(name + "-kafka").uid(name + "-kafka");
+            stream.sinkTo(kafkaSink(
+                            cfg,
+                            kafka,
+                            name,
+                            new AvroRecordSerializer<>(
+                                    topic, schema, registry, key, cfg.getInt(JobConfig.MAX_RECORD_BYTES))))
+                    .name(name + "-kafka")
+                    .uid(name + "-kafka");
         }
         if (lake != null) {
             org.apache.iceberg.Schema icebergSchema = IcebergTables.icebergSchema(schema);
             IcebergTables.ToRow toRow = new IcebergTables.ToRow(schema);
             DataStream<RowData> rows = stream.map(toRow::apply)
                     .returns(InternalTypeInfo.of(FlinkSchemaUtil.convert(icebergSchema)))
-                    .name(name + "-rows").uid(name + "-rows");
+                    .name(name + "-rows")
+                    .uid(name + "-rows");
             FlinkSink.forRowData(rows)
                     .tableLoader(TableLoader.fromCatalog(lake, TableIdentifier.of(ns, table)))
                     .uidPrefix(name + "-iceberg")
@@ -310,7 +471,10 @@ public final class SockflowJob {
         };
     }
 
-    private static <T> KafkaSink<T> kafkaSink(JobConfig cfg, Properties kafka, String name,
+    private static <T> KafkaSink<T> kafkaSink(
+            JobConfig cfg,
+            Properties kafka,
+            String name,
             org.apache.flink.connector.kafka.sink.KafkaRecordSerializationSchema<T> serializer) {
         Properties p = new Properties();
         p.putAll(kafka);
@@ -324,6 +488,28 @@ public final class SockflowJob {
                 .setDeliveryGuarantee(DeliveryGuarantee.EXACTLY_ONCE)
                 .setTransactionalIdPrefix(cfg.get(JobConfig.TRANSACTION_PREFIX) + "-" + name)
                 .build();
+    }
+
+    /**
+     * The restart strategy of sockflow's own runs ({@code up}, the tests of failure): exponential delay from 1 s to
+     * 30 s, with no limit on attempts. A record the jobs cannot use does not fail them (it is dead-lettered), so what
+     * fails them is the world around: a registry, broker or disk away for a while. A few attempts and then FAILED
+     * turned such a spell into a stopped pipeline that every later start resumed into; retrying ever more slowly
+     * picks up by itself once it is back, and restarts from the last checkpoint lose nothing. (A Flink cluster with
+     * checkpointing defaults to the same kind.)
+     */
+    public static org.apache.flink.configuration.Configuration restartForever(
+            org.apache.flink.configuration.Configuration conf) {
+        conf.setString("restart-strategy.type", "exponential-delay");
+        conf.setString("restart-strategy.exponential-delay.initial-backoff", "1s");
+        conf.setString("restart-strategy.exponential-delay.max-backoff", "30s");
+        conf.setString("restart-strategy.exponential-delay.backoff-multiplier", "2.0");
+        conf.setString("restart-strategy.exponential-delay.reset-backoff-threshold", "5min");
+        conf.setString("restart-strategy.exponential-delay.jitter-factor", "0.1");
+        conf.setString(
+                "restart-strategy.exponential-delay.attempts-before-reset-backoff",
+                Integer.toString(Integer.MAX_VALUE));
+        return conf;
     }
 
     /** Runs the job graph and waits (local environments; tests). */

@@ -2,7 +2,6 @@ package io.sockflow.jobs;
 
 import io.sockflow.schemas.EventKind;
 import io.sockflow.schemas.SocketEvent;
-
 import java.time.Instant;
 
 /**
@@ -39,9 +38,30 @@ public final class Ev {
         return new Ev(kind, pid, comm, atMs);
     }
 
+    /** The cookie the collector gives the socket of this inode in these tests (inet sockets are named by it). */
+    public static long cookie(long inode) {
+        return 0x4000_0000_0000L + inode;
+    }
+
     public Ev socket(long inode) {
         e.setSocketInode(inode);
+        e.setSocketCookie(cookie(inode));
         e.setSocketKernelAddress(0xffff000000000000L + inode);
+        return this;
+    }
+
+    /** The close of the socket's last descriptor (the kernel's release follows: {@link #released}). */
+    public Ev last() {
+        e.setLastReference(true);
+        e.setCause("CLOSE");
+        return this;
+    }
+
+    /** This record as the kernel's release of its socket, with the given cause. */
+    public Ev released(String cause) {
+        e.setKind(EventKind.SOCK_RELEASE);
+        e.setCause(cause);
+        e.setLastReference(null);
         return this;
     }
 
@@ -87,6 +107,7 @@ public final class Ev {
 
     public Ev related(long inode) {
         e.setRelatedSocketInode(inode);
+        e.setRelatedSocketCookie(cookie(inode));
         e.setRelatedSocketKernelAddress(0xffff000000000000L + inode);
         return this;
     }

@@ -3,6 +3,13 @@ package io.sockflow.jobs;
 import io.sockflow.jobs.sink.IcebergTables;
 import io.sockflow.schemas.registry.ConfluentAvro;
 import io.sockflow.schemas.registry.RegistryClient;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.concurrent.TimeUnit;
 import org.apache.avro.specific.SpecificRecord;
 import org.apache.iceberg.Table;
 import org.apache.iceberg.catalog.TableIdentifier;
@@ -20,18 +27,9 @@ import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 
-import java.time.Duration;
-import java.util.ArrayList;
-import java.util.HashMap;
-import java.util.List;
-import java.util.Map;
-import java.util.Properties;
-import java.util.concurrent.TimeUnit;
-
 /** Reading what the jobs wrote, the way a consumer would: Kafka with read_committed, Iceberg through its catalog. */
 public final class Results {
-    private Results() {
-    }
+    private Results() {}
 
     public static KafkaProducer<byte[], byte[]> producer(String bootstrap) {
         Properties p = new Properties();
@@ -54,7 +52,8 @@ public final class Results {
         List<ConsumerRecord<byte[], byte[]>> out = new ArrayList<>();
         try (KafkaConsumer<byte[], byte[]> c = consumer(bootstrap, "read_committed")) {
             List<TopicPartition> parts = c.partitionsFor(topic, Duration.ofSeconds(10)).stream()
-                    .map(i -> new TopicPartition(topic, i.partition())).toList();
+                    .map(i -> new TopicPartition(topic, i.partition()))
+                    .toList();
             c.assign(parts);
             c.seekToBeginning(parts);
             Map<TopicPartition, Long> end = c.endOffsets(parts);
@@ -83,17 +82,21 @@ public final class Results {
                 Admin admin = Admin.create(p)) {
             for (String topic : topics) {
                 List<TopicPartition> parts = all.partitionsFor(topic, Duration.ofSeconds(10)).stream()
-                        .map(i -> new TopicPartition(topic, i.partition())).toList();
+                        .map(i -> new TopicPartition(topic, i.partition()))
+                        .toList();
                 Map<TopicPartition, Long> stable = committed.endOffsets(parts);
                 Map<TopicPartition, Long> end = all.endOffsets(parts);
-                parts.stream().filter(tp -> stable.get(tp) < end.get(tp)).forEach(tp -> out.append(String.format(
-                        "%n  %s: stable up to offset %d of %d", tp, stable.get(tp), end.get(tp))));
+                parts.stream()
+                        .filter(tp -> stable.get(tp) < end.get(tp))
+                        .forEach(tp -> out.append(String.format(
+                                "%n  %s: stable up to offset %d of %d", tp, stable.get(tp), end.get(tp))));
             }
             for (TransactionListing t : admin.listTransactions().all().get(10, TimeUnit.SECONDS)) {
-                if (t.state() != TransactionState.COMPLETE_COMMIT && t.state() != TransactionState.COMPLETE_ABORT
+                if (t.state() != TransactionState.COMPLETE_COMMIT
+                        && t.state() != TransactionState.COMPLETE_ABORT
                         && t.state() != TransactionState.EMPTY) {
-                    out.append(String.format("%n  transaction %s (producer %d): %s", t.transactionalId(),
-                            t.producerId(), t.state()));
+                    out.append(String.format(
+                            "%n  transaction %s (producer %d): %s", t.transactionalId(), t.producerId(), t.state()));
                 }
             }
         } catch (Exception e) {
@@ -110,9 +113,10 @@ public final class Results {
         return new KafkaConsumer<>(p, new ByteArrayDeserializer(), new ByteArrayDeserializer());
     }
 
-    public static <T extends SpecificRecord> List<T> decode(String registryUrl, List<ConsumerRecord<byte[], byte[]>> records,
-            org.apache.avro.Schema schema) {
-        ConfluentAvro.Deserializer<T> d = new ConfluentAvro.Deserializer<>(new RegistryClient(RegistryClient.Config.of(registryUrl)), schema);
+    public static <T extends SpecificRecord> List<T> decode(
+            String registryUrl, List<ConsumerRecord<byte[], byte[]>> records, org.apache.avro.Schema schema) {
+        ConfluentAvro.Deserializer<T> d =
+                new ConfluentAvro.Deserializer<>(new RegistryClient(RegistryClient.Config.of(registryUrl)), schema);
         List<T> out = new ArrayList<>();
         records.forEach(r -> out.add(d.deserialize(r.value())));
         return out;

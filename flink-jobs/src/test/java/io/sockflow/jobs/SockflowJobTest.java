@@ -1,5 +1,7 @@
 package io.sockflow.jobs;
 
+import static org.junit.jupiter.api.Assertions.*;
+
 import io.sockflow.embedded.LocalStack;
 import io.sockflow.jobs.config.JobConfig;
 import io.sockflow.schemas.Alert;
@@ -10,14 +12,6 @@ import io.sockflow.schemas.SocketEvent;
 import io.sockflow.schemas.SocketLifecycle;
 import io.sockflow.schemas.registry.ConfluentAvro;
 import io.sockflow.schemas.registry.RegistryClient;
-import org.apache.flink.configuration.Configuration;
-import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
-import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.producer.KafkaProducer;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
-
 import java.lang.management.ManagementFactory;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -30,8 +24,14 @@ import java.util.Set;
 import java.util.TreeSet;
 import java.util.UUID;
 import java.util.stream.Collectors;
-
-import static org.junit.jupiter.api.Assertions.*;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The whole job graph on a Flink MiniCluster against the embedded broker and registry, with a workload of known
@@ -39,11 +39,13 @@ import static org.junit.jupiter.api.Assertions.*;
  * runner module, which may depend on both collector and jobs). Results are read back from Kafka (read_committed)
  * and from the Iceberg tables.
  */
+@Tag("slow")
 class SockflowJobTest {
     static final int CONNECTIONS = 40;
     static LocalStack stack;
     static String input;
     static int corruptAt;
+
     @TempDir
     static Path dir;
 
@@ -52,7 +54,8 @@ class SockflowJobTest {
         stack = LocalStack.shared();
         input = "events-" + UUID.randomUUID();
         RegistryClient registry = new RegistryClient(RegistryClient.Config.of(stack.registryUrl()));
-        ConfluentAvro.Serializer<SocketEvent> ser = new ConfluentAvro.Serializer<>(registry, input, SocketEvent.getClassSchema());
+        ConfluentAvro.Serializer<SocketEvent> ser =
+                new ConfluentAvro.Serializer<>(registry, input, SocketEvent.getClassSchema());
         ser.register();
         List<SocketEvent> events = Workload.events(CONNECTIONS);
         JobConfig cfg = config("prep", Map.of());
@@ -62,16 +65,25 @@ class SockflowJobTest {
             for (int i = 0; i < events.size(); i++) {
                 if (i == corruptAt) {
                     // a record that is not Avro at all, and one with a schema id the registry never gave
-                    Results.send(p, input, "web-1/x".getBytes(StandardCharsets.UTF_8), "not avro".getBytes(StandardCharsets.UTF_8));
-                    Results.send(p, input, "web-1/y".getBytes(StandardCharsets.UTF_8), new byte[] {0, 0, 0, 39, 15, 1, 2, 3});
+                    Results.send(
+                            p,
+                            input,
+                            "web-1/x".getBytes(StandardCharsets.UTF_8),
+                            "not avro".getBytes(StandardCharsets.UTF_8));
+                    Results.send(
+                            p, input, "web-1/y".getBytes(StandardCharsets.UTF_8), new byte[] {0, 0, 0, 39, 15, 1, 2, 3
+                            });
                 }
                 SocketEvent e = events.get(i);
                 // partitioned like the collector: by host and socket
-                String key = e.getHost() + "/" + (e.getSocketInode() != null ? e.getSocketInode() : "pid/" + e.getPid());
+                String key =
+                        e.getHost() + "/" + (e.getSocketInode() != null ? e.getSocketInode() : "pid/" + e.getPid());
                 Results.send(p, input, key.getBytes(StandardCharsets.UTF_8), ser.serialize(e));
             }
             // a sethostname (no socket): keyed by pid, like the collector does
-            SocketEvent naming = Ev.of(io.sockflow.schemas.EventKind.SETHOSTNAME, 9, "hostname", 500).name("web-1").get();
+            SocketEvent naming = Ev.of(io.sockflow.schemas.EventKind.SETHOSTNAME, 9, "hostname", 500)
+                    .name("web-1")
+                    .get();
             Results.send(p, input, "web-1/pid/9".getBytes(StandardCharsets.UTF_8), ser.serialize(naming));
         }
     }
@@ -110,9 +122,14 @@ class SockflowJobTest {
         SockflowJob.run(env, cfg);
     }
 
-    record Outcome(List<SocketLifecycle> lifecycles, List<Flow> flows, List<Alert> alerts, List<ConsumerRecord<byte[], byte[]>> dead,
-            List<Map<String, Object>> lakeLifecycles, List<Map<String, Object>> lakeFlows, List<Map<String, Object>> lakeAlerts) {
-    }
+    record Outcome(
+            List<SocketLifecycle> lifecycles,
+            List<Flow> flows,
+            List<Alert> alerts,
+            List<ConsumerRecord<byte[], byte[]>> dead,
+            List<Map<String, Object>> lakeLifecycles,
+            List<Map<String, Object>> lakeFlows,
+            List<Map<String, Object>> lakeAlerts) {}
 
     static Outcome outcome(JobConfig cfg) {
         String b = stack.bootstrapServers();
@@ -120,7 +137,10 @@ class SockflowJobTest {
         String w = cfg.get(JobConfig.WAREHOUSE);
         String ns = cfg.get(JobConfig.NAMESPACE);
         return new Outcome(
-                Results.decode(r, Results.readCommitted(b, cfg.get(JobConfig.LIFECYCLES_TOPIC)), SocketLifecycle.getClassSchema()),
+                Results.decode(
+                        r,
+                        Results.readCommitted(b, cfg.get(JobConfig.LIFECYCLES_TOPIC)),
+                        SocketLifecycle.getClassSchema()),
                 Results.decode(r, Results.readCommitted(b, cfg.get(JobConfig.FLOWS_TOPIC)), Flow.getClassSchema()),
                 Results.decode(r, Results.readCommitted(b, cfg.get(JobConfig.ALERTS_TOPIC)), Alert.getClassSchema()),
                 Results.readCommitted(b, cfg.get(JobConfig.DEAD_LETTER_TOPIC)),
@@ -143,22 +163,35 @@ class SockflowJobTest {
     @Test
     void theWorkloadComesOutExactlyInKafkaAndIceberg() throws Exception {
         Outcome o = baseline();
-        List<SocketLifecycle> closed = o.lifecycles().stream().filter(l -> l.getStatus() == LifecycleStatus.CLOSED).toList();
+        List<SocketLifecycle> closed = o.lifecycles().stream()
+                .filter(l -> l.getStatus() == LifecycleStatus.CLOSED)
+                .toList();
         assertEquals(Workload.sockets(CONNECTIONS), closed.size());
-        assertEquals(Workload.sockets(CONNECTIONS), o.lifecycles().size(), "no updates for short sockets, no duplicates");
-        long clientBytes = closed.stream().filter(l -> "curl".equals(l.getComm()) && l.getRemotePort() != null && l.getRemotePort() == 8080)
-                .mapToLong(SocketLifecycle::getBytesSent).sum();
+        assertEquals(
+                Workload.sockets(CONNECTIONS), o.lifecycles().size(), "no updates for short sockets, no duplicates");
+        long clientBytes = closed.stream()
+                .filter(l -> "curl".equals(l.getComm()) && l.getRemotePort() != null && l.getRemotePort() == 8080)
+                .mapToLong(SocketLifecycle::getBytesSent)
+                .sum();
         long expectedUp = 0;
         for (int i = 0; i < CONNECTIONS; i++) {
             expectedUp += 100L * (i + 1);
         }
         assertEquals(expectedUp, clientBytes);
 
-        List<Flow> ends = o.flows().stream().filter(f -> f.getRecordType() == FlowRecordType.END).toList();
-        List<Flow> news = o.flows().stream().filter(f -> f.getRecordType() == FlowRecordType.NEW).toList();
+        List<Flow> ends = o.flows().stream()
+                .filter(f -> f.getRecordType() == FlowRecordType.END)
+                .toList();
+        List<Flow> news = o.flows().stream()
+                .filter(f -> f.getRecordType() == FlowRecordType.NEW)
+                .toList();
         assertEquals(CONNECTIONS + 1, ends.size());
         assertEquals(CONNECTIONS + 1, news.size());
-        assertEquals(List.of(), o.flows().stream().filter(f -> f.getRecordType() == FlowRecordType.UPDATE).toList(),
+        assertEquals(
+                List.of(),
+                o.flows().stream()
+                        .filter(f -> f.getRecordType() == FlowRecordType.UPDATE)
+                        .toList(),
                 "no updates for connections shorter than the update interval");
         for (Flow f : ends) {
             if (f.getNetworkTransport().equals("tcp")) {
@@ -176,10 +209,17 @@ class SockflowJobTest {
         assertEquals(o.lifecycles().size(), o.lakeLifecycles().size());
         assertEquals(o.flows().size(), o.lakeFlows().size());
         assertEquals(o.alerts().size(), o.lakeAlerts().size());
-        assertEquals(ends.stream().mapToLong(Flow::getSourceBytes).sum(),
-                o.lakeFlows().stream().filter(r -> "END".equals(r.get("recordType"))).mapToLong(r -> (Long) r.get("sourceBytes")).sum());
-        assertEquals(new TreeSet<>(o.alerts().stream().map(Alert::getAlertId).toList()),
-                new TreeSet<>(o.lakeAlerts().stream().map(r -> (String) r.get("alertId")).toList()));
+        assertEquals(
+                ends.stream().mapToLong(Flow::getSourceBytes).sum(),
+                o.lakeFlows().stream()
+                        .filter(r -> "END".equals(r.get("recordType")))
+                        .mapToLong(r -> (Long) r.get("sourceBytes"))
+                        .sum());
+        assertEquals(
+                new TreeSet<>(o.alerts().stream().map(Alert::getAlertId).toList()),
+                new TreeSet<>(o.lakeAlerts().stream()
+                        .map(r -> (String) r.get("alertId"))
+                        .toList()));
     }
 
     @Test
@@ -188,24 +228,37 @@ class SockflowJobTest {
         assertEquals(2, o.dead().size());
         Map<String, String> reasons = new HashMap<>();
         for (var r : o.dead()) {
-            reasons.put(new String(r.key(), StandardCharsets.UTF_8),
+            reasons.put(
+                    new String(r.key(), StandardCharsets.UTF_8),
                     new String(r.headers().lastHeader("sockflow.error.reason").value(), StandardCharsets.UTF_8));
-            assertEquals(input, new String(r.headers().lastHeader("__connect.errors.topic").value(), StandardCharsets.UTF_8));
+            assertEquals(
+                    input,
+                    new String(r.headers().lastHeader("__connect.errors.topic").value(), StandardCharsets.UTF_8));
         }
         assertTrue(reasons.get("web-1/x").contains("magic byte"), reasons.toString());
         assertTrue(reasons.get("web-1/y").contains("not in the registry"), reasons.toString());
-        assertArrayEquals("not avro".getBytes(StandardCharsets.UTF_8),
-                o.dead().stream().filter(r -> new String(r.key(), StandardCharsets.UTF_8).equals("web-1/x")).findFirst().orElseThrow().value(),
+        assertArrayEquals(
+                "not avro".getBytes(StandardCharsets.UTF_8),
+                o.dead().stream()
+                        .filter(r -> new String(r.key(), StandardCharsets.UTF_8).equals("web-1/x"))
+                        .findFirst()
+                        .orElseThrow()
+                        .value(),
                 "the record is kept as it came");
     }
 
     @Test
     void aFailureAfterACheckpointIsRecoveredWithNothingMissingAndNothingTwice() throws Exception {
         Outcome expected = baseline();
-        JobConfig cfg = config("failover", Map.of("test.fail-after-records", String.valueOf(Workload.events(CONNECTIONS).size() / 2)));
+        JobConfig cfg = config(
+                "failover",
+                Map.of(
+                        "test.fail-after-records",
+                        String.valueOf(Workload.events(CONNECTIONS).size() / 2)));
         run(cfg, true);
         Outcome got = outcome(cfg);
-        assertEquals(ids(expected.lifecycles().stream().map(SocketLifecycleKey::of).toList()),
+        assertEquals(
+                ids(expected.lifecycles().stream().map(SocketLifecycleKey::of).toList()),
                 ids(got.lifecycles().stream().map(SocketLifecycleKey::of).toList()));
         assertSameResults(expected, got);
     }
@@ -219,17 +272,29 @@ class SockflowJobTest {
         appendClockTicks();
         Path checkpoints = dir.resolve("checkpoints-kill");
         // first life: its own JVM, stopped mid-workload right after a checkpoint completed, then killed (SIGKILL)
-        JobConfig first = config("kill", Map.of("checkpoint.dir", checkpoints.toString(), "bounded", "false",
-                "test.stall-after-records", String.valueOf(Workload.events(CONNECTIONS).size() / 2)));
+        JobConfig first = config(
+                "kill",
+                Map.of(
+                        "checkpoint.dir",
+                        checkpoints.toString(),
+                        "bounded",
+                        "false",
+                        "test.stall-after-records",
+                        String.valueOf(Workload.events(CONNECTIONS).size() / 2)));
         List<String> cmd = new ArrayList<>();
         cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         cmd.addAll(ManagementFactory.getRuntimeMXBean().getInputArguments().stream()
-                .filter(a -> a.startsWith("--add-opens") || a.startsWith("--add-exports") || a.startsWith("--enable-native-access"))
+                .filter(a -> a.startsWith("--add-opens")
+                        || a.startsWith("--add-exports")
+                        || a.startsWith("--enable-native-access"))
                 .toList());
         cmd.addAll(List.of("-Xmx768m", "-cp", System.getProperty("java.class.path"), SockflowJob.class.getName()));
         first.values().forEach((k, v) -> cmd.add("--" + k + "=" + v));
         Path log = dir.resolve("killed-job.log");
-        Process job = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        Process job = new ProcessBuilder(cmd)
+                .redirectErrorStream(true)
+                .redirectOutput(log.toFile())
+                .start();
         try {
             long deadline = System.nanoTime() + 180_000_000_000L;
             while (!Files.readString(log).contains(FailOnce.STALLED)) {
@@ -244,13 +309,15 @@ class SockflowJobTest {
         assertEquals(137, job.exitValue(), "killed by SIGKILL");
         Path retained = Checkpoints.latest(checkpoints).orElseThrow(() -> new AssertionError("no checkpoint retained"));
         Outcome partial = outcome(first);
-        assertTrue(partial.lifecycles().size() < expected.lifecycles().size(),
-                "killed mid-workload: " + partial.lifecycles().size() + " of " + expected.lifecycles().size() + " lifecycles");
+        assertTrue(
+                partial.lifecycles().size() < expected.lifecycles().size(),
+                "killed mid-workload: " + partial.lifecycles().size() + " of "
+                        + expected.lifecycles().size() + " lifecycles");
 
         // second life: a new job (a new job id) started from the newest retained checkpoint, until its results
         // are complete
-        JobConfig second = config("kill", Map.of("checkpoint.dir", checkpoints.toString(), "bounded", "false",
-                "restore", "latest"));
+        JobConfig second = config(
+                "kill", Map.of("checkpoint.dir", checkpoints.toString(), "bounded", "false", "restore", "latest"));
         assertEquals(retained, Checkpoints.resolve("latest", checkpoints.toString()));
         Configuration conf = new Configuration();
         conf.setString("restart-strategy.type", "none");
@@ -263,9 +330,11 @@ class SockflowJobTest {
             long deadline = System.nanoTime() + 120_000_000_000L;
             while (true) {
                 got = outcome(second);
-                if (got.lifecycles().size() >= expected.lifecycles().size() && got.flows().size() >= expected.flows().size()
+                if (got.lifecycles().size() >= expected.lifecycles().size()
+                        && got.flows().size() >= expected.flows().size()
                         && got.alerts().size() >= expected.alerts().size()
-                        && got.lakeLifecycles().size() >= expected.lakeLifecycles().size()
+                        && got.lakeLifecycles().size()
+                                >= expected.lakeLifecycles().size()
                         && got.lakeFlows().size() >= expected.lakeFlows().size()) {
                     Thread.sleep(1_500); // a few more checkpoints: anything extra would show now
                     got = outcome(second);
@@ -273,12 +342,18 @@ class SockflowJobTest {
                 }
                 assertFalse(client.getJobStatus().get().isGloballyTerminalState(), "the restored job ended early");
                 Outcome now = got;
-                assertTrue(System.nanoTime() < deadline, () -> "the restored job did not complete its results in 2 "
-                        + "minutes: " + now.lifecycles().size() + " of " + expected.lifecycles().size() + " lifecycles, "
-                        + now.flows().size() + " of " + expected.flows().size() + " flows; open transactions:"
-                        + Results.openTransactions(stack.bootstrapServers(), List.of(
-                                second.get(JobConfig.LIFECYCLES_TOPIC), second.get(JobConfig.FLOWS_TOPIC),
-                                second.get(JobConfig.ALERTS_TOPIC))));
+                assertTrue(
+                        System.nanoTime() < deadline,
+                        () -> "the restored job did not complete its results in 2 "
+                                + "minutes: " + now.lifecycles().size() + " of "
+                                + expected.lifecycles().size() + " lifecycles, "
+                                + now.flows().size() + " of " + expected.flows().size() + " flows; open transactions:"
+                                + Results.openTransactions(
+                                        stack.bootstrapServers(),
+                                        List.of(
+                                                second.get(JobConfig.LIFECYCLES_TOPIC),
+                                                second.get(JobConfig.FLOWS_TOPIC),
+                                                second.get(JobConfig.ALERTS_TOPIC))));
                 Thread.sleep(500);
             }
         } finally {
@@ -290,13 +365,27 @@ class SockflowJobTest {
 
     /** Nothing missing, nothing twice: the same records in Kafka (read_committed) and as many rows in the lake. */
     static void assertSameResults(Outcome expected, Outcome got) {
-        assertEquals(sorted(expected.lifecycles().stream().map(Object::toString).toList()),
+        assertEquals(
+                sorted(expected.lifecycles().stream().map(Object::toString).toList()),
                 sorted(got.lifecycles().stream().map(Object::toString).toList()));
-        assertEquals(sorted(expected.flows().stream().filter(f -> f.getRecordType() == FlowRecordType.END).map(Object::toString).toList()),
-                sorted(got.flows().stream().filter(f -> f.getRecordType() == FlowRecordType.END).map(Object::toString).toList()));
-        assertEquals(sorted(expected.flows().stream().map(f -> f.getFlowId() + f.getRecordType()).toList()),
-                sorted(got.flows().stream().map(f -> f.getFlowId() + f.getRecordType()).toList()));
-        assertEquals(sorted(expected.alerts().stream().map(Object::toString).toList()),
+        assertEquals(
+                sorted(expected.flows().stream()
+                        .filter(f -> f.getRecordType() == FlowRecordType.END)
+                        .map(Object::toString)
+                        .toList()),
+                sorted(got.flows().stream()
+                        .filter(f -> f.getRecordType() == FlowRecordType.END)
+                        .map(Object::toString)
+                        .toList()));
+        assertEquals(
+                sorted(expected.flows().stream()
+                        .map(f -> f.getFlowId() + f.getRecordType())
+                        .toList()),
+                sorted(got.flows().stream()
+                        .map(f -> f.getFlowId() + f.getRecordType())
+                        .toList()));
+        assertEquals(
+                sorted(expected.alerts().stream().map(Object::toString).toList()),
                 sorted(got.alerts().stream().map(Object::toString).toList()));
         assertEquals(expected.dead().size(), got.dead().size());
         assertEquals(expected.lakeLifecycles().size(), got.lakeLifecycles().size());
@@ -307,12 +396,14 @@ class SockflowJobTest {
     /** An event of no socket and no process a day after the workload, on every partition of the input. */
     static void appendClockTicks() {
         RegistryClient registry = new RegistryClient(RegistryClient.Config.of(stack.registryUrl()));
-        ConfluentAvro.Serializer<SocketEvent> ser = new ConfluentAvro.Serializer<>(registry, input, SocketEvent.getClassSchema());
-        SocketEvent tick = Ev.of(io.sockflow.schemas.EventKind.UNKNOWN, 0, "clock", 86_400_000L).get();
+        ConfluentAvro.Serializer<SocketEvent> ser =
+                new ConfluentAvro.Serializer<>(registry, input, SocketEvent.getClassSchema());
+        SocketEvent tick = Ev.of(io.sockflow.schemas.EventKind.UNKNOWN, 0, "clock", 86_400_000L)
+                .get();
         try (KafkaProducer<byte[], byte[]> p = Results.producer(stack.bootstrapServers())) {
             for (int part = 0; part < p.partitionsFor(input).size(); part++) {
-                p.send(new org.apache.kafka.clients.producer.ProducerRecord<>(input, part,
-                        "web-1/pid/0".getBytes(StandardCharsets.UTF_8), ser.serialize(tick)));
+                p.send(new org.apache.kafka.clients.producer.ProducerRecord<>(
+                        input, part, "web-1/pid/0".getBytes(StandardCharsets.UTF_8), ser.serialize(tick)));
             }
             p.flush();
         }
@@ -332,7 +423,8 @@ class SockflowJobTest {
         assertEquals(newer, Checkpoints.resolve("latest", cps.toString()));
         assertEquals(older, Checkpoints.resolve(older.toString(), cps.toString()));
         assertEquals(older, Checkpoints.resolve(older.resolve("_metadata").toString(), cps.toString()));
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        IllegalArgumentException e = assertThrows(
+                IllegalArgumentException.class,
                 () -> Checkpoints.resolve(cps.resolve("job-b/chk-4").toString(), cps.toString()));
         assertTrue(e.getMessage().contains("no _metadata"), e.getMessage());
         e = assertThrows(IllegalArgumentException.class, () -> Checkpoints.resolve("latest", "s3://bucket/cp"));

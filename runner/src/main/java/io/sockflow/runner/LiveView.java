@@ -1,6 +1,5 @@
 package io.sockflow.runner;
 
-import io.sockflow.collector.cli.CollectCommand;
 import io.sockflow.schemas.Alert;
 import io.sockflow.schemas.Flow;
 import io.sockflow.schemas.FlowRecordType;
@@ -9,11 +8,6 @@ import io.sockflow.schemas.SocketLifecycle;
 import io.sockflow.schemas.SocketRole;
 import io.sockflow.schemas.registry.ConfluentAvro;
 import io.sockflow.schemas.registry.RegistryClient;
-import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
-
 import java.time.Duration;
 import java.time.Instant;
 import java.time.ZoneId;
@@ -29,6 +23,10 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Properties;
 import java.util.function.Supplier;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 
 /**
  * The terminal view of {@code sockflow up}: what the jobs have committed to Kafka (read_committed), folded into
@@ -36,7 +34,8 @@ import java.util.function.Supplier;
  * every second, in place on a terminal or as plain text blocks ({@code --headless}).
  */
 public final class LiveView implements AutoCloseable {
-    private static final DateTimeFormatter CLOCK = DateTimeFormatter.ofPattern("HH:mm:ss").withZone(ZoneId.systemDefault());
+    private static final DateTimeFormatter CLOCK =
+            DateTimeFormatter.ofPattern("HH:mm:ss").withZone(ZoneId.systemDefault());
 
     private final KafkaConsumer<byte[], byte[]> consumer;
     private final ConfluentAvro.Deserializer<SocketLifecycle> lifecycles;
@@ -55,14 +54,65 @@ public final class LiveView implements AutoCloseable {
     private long alertRecords;
     private long lastReceived = -1;
     private long lastTick;
+    private final String hostName = read("/proc/sys/kernel/hostname");
+    private final String bootId = read("/proc/sys/kernel/random/boot_id");
+
+    private static String read(String file) {
+        try {
+            return java.nio.file.Files.readString(java.nio.file.Path.of(file)).strip();
+        } catch (java.io.IOException e) {
+            return null;
+        }
+    }
+
+    /** The collector's counters, as its status file gives them. */
+    public record Collector(long received, long droppedInKernel, long acked, long spoolDepth, long spoolDropped) {
+        public static Collector of(Map<String, String> status) {
+            return new Collector(
+                    num(status, "received"),
+                    num(status, "droppedInKernel"),
+                    num(status, "acked"),
+                    num(status, "spoolDepth"),
+                    num(status, "spoolDropped"));
+        }
+
+        private static long num(Map<String, String> m, String k) {
+            try {
+                return Long.parseLong(m.getOrDefault(k, "0"));
+            } catch (NumberFormatException e) {
+                return 0;
+            }
+        }
+    }
 
     public LiveView(String bootstrap, String registryUrl, String lifecycleTopic, String flowTopic, String alertTopic) {
+        this(bootstrap, RegistryClient.Config.of(registryUrl), lifecycleTopic, flowTopic, alertTopic);
+    }
+
+    public LiveView(
+            String bootstrap,
+            RegistryClient.Config registryConfig,
+            String lifecycleTopic,
+            String flowTopic,
+            String alertTopic) {
+        this(bootstrap, java.util.Map.of(), registryConfig, lifecycleTopic, flowTopic, alertTopic);
+    }
+
+    /** With extra Kafka client settings (the broker's credentials). */
+    public LiveView(
+            String bootstrap,
+            java.util.Map<String, String> kafkaClient,
+            RegistryClient.Config registryConfig,
+            String lifecycleTopic,
+            String flowTopic,
+            String alertTopic) {
         Properties p = new Properties();
+        p.putAll(kafkaClient);
         p.put("bootstrap.servers", bootstrap);
         p.put("isolation.level", "read_committed");
         p.put("enable.auto.commit", "false");
         consumer = new KafkaConsumer<>(p, new ByteArrayDeserializer(), new ByteArrayDeserializer());
-        RegistryClient registry = new RegistryClient(RegistryClient.Config.of(registryUrl));
+        RegistryClient registry = new RegistryClient(registryConfig);
         lifecycles = new ConfluentAvro.Deserializer<>(registry, SocketLifecycle.getClassSchema());
         flowsDecoder = new ConfluentAvro.Deserializer<>(registry, Flow.getClassSchema());
         alertsDecoder = new ConfluentAvro.Deserializer<>(registry, Alert.getClassSchema());
@@ -71,10 +121,39 @@ public final class LiveView implements AutoCloseable {
         this.alertTopic = alertTopic;
         List<TopicPartition> parts = new ArrayList<>();
         for (String t : List.of(lifecycleTopic, flowTopic, alertTopic)) {
-            consumer.partitionsFor(t, Duration.ofSeconds(10)).forEach(i -> parts.add(new TopicPartition(t, i.partition())));
+            consumer.partitionsFor(t, Duration.ofSeconds(10))
+                    .forEach(i -> parts.add(new TopicPartition(t, i.partition())));
         }
         consumer.assign(parts);
         consumer.seekToBeginning(parts); // the previous runs' results too
+    }
+
+    /** A view fed by {@link #accept} alone, with no Kafka behind it (tests). */
+    LiveView() {
+        consumer = null;
+        lifecycles = null;
+        flowsDecoder = null;
+        alertsDecoder = null;
+        lifecycleTopic = "lifecycles";
+        flowTopic = "flows";
+        alertTopic = "alerts";
+    }
+
+    /** One result record, as {@link #poll} hands each over. */
+    void accept(Object record) {
+        if (record instanceof Flow f) {
+            flows.put(f.getFlowId(), f);
+            flowRecords++;
+        } else if (record instanceof SocketLifecycle l) {
+            lifecycle(l);
+            lifecycleRecords++;
+        } else if (record instanceof Alert a) {
+            alerts.addFirst(a);
+            alertRecords++;
+            while (alerts.size() > 5) {
+                alerts.removeLast();
+            }
+        }
     }
 
     /** Reads what has been committed since the last call. */
@@ -82,18 +161,11 @@ public final class LiveView implements AutoCloseable {
         for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(200))) {
             try {
                 if (r.topic().equals(flowTopic)) {
-                    Flow f = flowsDecoder.deserialize(r.value());
-                    flows.put(f.getFlowId(), f);
-                    flowRecords++;
+                    accept(flowsDecoder.deserialize(r.value()));
                 } else if (r.topic().equals(lifecycleTopic)) {
-                    lifecycle(lifecycles.deserialize(r.value()));
-                    lifecycleRecords++;
+                    accept(lifecycles.deserialize(r.value()));
                 } else if (r.topic().equals(alertTopic)) {
-                    alerts.addFirst(alertsDecoder.deserialize(r.value()));
-                    alertRecords++;
-                    while (alerts.size() > 5) {
-                        alerts.removeLast();
-                    }
+                    accept(alertsDecoder.deserialize(r.value()));
                 }
             } catch (RuntimeException e) {
                 // a record this view cannot read is skipped; the jobs' dead-letter topic is the place for such
@@ -104,14 +176,20 @@ public final class LiveView implements AutoCloseable {
         }
     }
 
+    /**
+     * A socket is listed as a listener while its latest record says LISTENER and OPEN: a CLOSED or TIMED_OUT record
+     * removes it, and so does one of another role. Sockets of an earlier boot of this host cannot be open any more,
+     * whatever their last record said (a run stopped before their end was written).
+     */
     private void lifecycle(SocketLifecycle l) {
-        String id = l.getHost() + "/" + l.getSocketInode();
-        if (l.getRole() == SocketRole.LISTENER) {
-            if (l.getStatus() == LifecycleStatus.OPEN) {
-                listeners.put(id, l);
-            } else {
-                listeners.remove(id);
-            }
+        String id = l.getHost() + "/" + l.getBootId() + "/"
+                + (l.getSocketCookie() != null ? "c" + l.getSocketCookie() : "i" + l.getSocketInode());
+        boolean stale =
+                bootId != null && l.getHost().equals(hostName) && !l.getBootId().equals(bootId);
+        if (l.getRole() == SocketRole.LISTENER && l.getStatus() == LifecycleStatus.OPEN && !stale) {
+            listeners.put(id, l);
+        } else {
+            listeners.remove(id);
         }
         if (l.getStatus() != LifecycleStatus.OPEN) {
             Instant now = Instant.now(); // counted as they arrive: results come at checkpoints, behind the events
@@ -129,7 +207,7 @@ public final class LiveView implements AutoCloseable {
     }
 
     /** The view as text; events/s is the collector's count since the previous call. */
-    public String render(CollectCommand.Health health, Supplier<String> source, Instant now) {
+    public String render(Collector health, Supplier<String> source, Instant now) {
         StringBuilder b = new StringBuilder();
         long eventsPerSec = 0;
         long nowMs = System.currentTimeMillis();
@@ -142,32 +220,73 @@ public final class LiveView implements AutoCloseable {
         }
         b.append(String.format(Locale.ROOT, "sockflow  %s  %s%n", CLOCK.format(now), source.get()));
         if (health != null) {
-            b.append(String.format(Locale.ROOT, "collector  %,d events/s  %,d events  %,d dropped in kernel  %,d acked  spool %,d  spool drops %,d%n",
-                    eventsPerSec, health.received(), health.droppedInKernel(), health.acked(), health.spoolDepth(), health.spoolDropped()));
+            b.append(String.format(
+                    Locale.ROOT,
+                    "collector  %,d events/s  %,d events  %,d dropped in kernel  %,d acked  spool %,d  spool drops %,d%n",
+                    eventsPerSec,
+                    health.received(),
+                    health.droppedInKernel(),
+                    health.acked(),
+                    health.spoolDepth(),
+                    health.spoolDropped()));
         }
-        b.append(String.format(Locale.ROOT, "results    %,d flow records  %,d lifecycles  %,d alerts   sockets created %.1f/s  ended %.1f/s%n",
-                flowRecords, lifecycleRecords, alertRecords, rate(opened, now), rate(closed, now)));
-        b.append(String.format(Locale.ROOT, "%nTOP FLOWS%n%-24s %-28s %10s %10s %9s %s%n", "PROCESS", "PEER", "SENT", "RECEIVED", "DURATION", "STATE"));
+        b.append(String.format(
+                Locale.ROOT,
+                "results    %,d flow records  %,d lifecycles  %,d alerts   sockets created %.1f/s  ended %.1f/s%n",
+                flowRecords,
+                lifecycleRecords,
+                alertRecords,
+                rate(opened, now),
+                rate(closed, now)));
+        b.append(String.format(
+                Locale.ROOT,
+                "%nTOP FLOWS%n%-24s %-28s %10s %10s %9s %s%n",
+                "PROCESS",
+                "PEER",
+                "SENT",
+                "RECEIVED",
+                "DURATION",
+                "STATE"));
         List<Flow> top = new ArrayList<>(flows.values());
-        top.sort(Comparator.comparingLong((Flow f) -> f.getSourceBytes() + f.getDestinationBytes()).reversed()
+        top.sort(Comparator.comparingLong((Flow f) -> f.getSourceBytes() + f.getDestinationBytes())
+                .reversed()
                 .thenComparing(Flow::getStart, Comparator.reverseOrder()));
         for (Flow f : top.subList(0, Math.min(10, top.size()))) {
-            String proc = f.getSourceComm() != null ? f.getSourceComm() + " (" + f.getSourcePid() + ")"
-                    : f.getDestinationComm() + " (" + f.getDestinationPid() + ")";
-            String peer = f.getSourceComm() != null ? f.getDestinationAddress() + ":" + f.getDestinationPort()
-                    : f.getSourceAddress() + ":" + f.getSourcePort();
-            b.append(String.format(Locale.ROOT, "%-24s %-28s %10s %10s %9s %s%n", cut(proc, 24), cut(f.getNetworkTransport() + " " + peer, 28),
-                    bytes(f.getSourceBytes()), bytes(f.getDestinationBytes()), duration(f.getDurationMs()),
+            String proc = f.getSourceComm() != null
+                    ? safe(f.getSourceComm()) + " (" + f.getSourcePid() + ")"
+                    : safe(f.getDestinationComm()) + " (" + f.getDestinationPid() + ")";
+            String peer = f.getSourceComm() != null
+                    ? safe(f.getDestinationAddress()) + ":" + f.getDestinationPort()
+                    : safe(f.getSourceAddress()) + ":" + f.getSourcePort();
+            b.append(String.format(
+                    Locale.ROOT,
+                    "%-24s %-28s %10s %10s %9s %s%n",
+                    cut(proc, 24),
+                    cut(f.getNetworkTransport() + " " + peer, 28),
+                    bytes(f.getSourceBytes()),
+                    bytes(f.getDestinationBytes()),
+                    duration(f.getDurationMs()),
                     f.getRecordType() == FlowRecordType.END ? "ended" : "open"));
         }
         b.append(String.format(Locale.ROOT, "%nLISTENERS%n"));
-        listeners.values().stream().sorted(Comparator.comparing(SocketLifecycle::getLocalPort, Comparator.nullsLast(Integer::compare)))
-                .limit(8).forEach(l -> b.append(String.format(Locale.ROOT, "%-24s %s:%s%n", cut(l.getComm() + " (" + l.getPid() + ")", 24),
-                        l.getLocalAddress(), l.getLocalPort())));
+        listeners.values().stream()
+                .sorted(Comparator.comparing(SocketLifecycle::getLocalPort, Comparator.nullsLast(Integer::compare)))
+                .limit(8)
+                .forEach(l -> b.append(String.format(
+                        Locale.ROOT,
+                        "%-24s %s:%s%n",
+                        cut(safe(l.getComm()) + " (" + l.getPid() + ")", 24),
+                        safe(l.getLocalAddress()),
+                        l.getLocalPort())));
         b.append(String.format(Locale.ROOT, "%nLATEST ALERTS%n"));
         for (Alert a : alerts) {
-            b.append(String.format(Locale.ROOT, "%s %-8s %-16s %s%n", CLOCK.format(a.getTimestamp()), a.getSeverity(), a.getRule(),
-                    cut(a.getSummary(), 80)));
+            b.append(String.format(
+                    Locale.ROOT,
+                    "%s %-8s %-16s %s%n",
+                    CLOCK.format(a.getTimestamp()),
+                    a.getSeverity(),
+                    safe(a.getRule()),
+                    cut(safe(a.getSummary()), 80)));
         }
         return b.toString();
     }
@@ -178,6 +297,50 @@ public final class LiveView implements AutoCloseable {
 
     public List<Flow> flows() {
         return List.copyOf(flows.values());
+    }
+
+    /**
+     * Text from the capture made safe for a terminal: every control character (C0, DEL, C1) and every invisible
+     * formatting one (bidirectional overrides) is shown as an escape, as \\x1b or \\u202e, and a
+     * backslash as two, so that a process or host name can neither move the cursor nor pass for another name.
+     */
+    public static String safe(CharSequence s) {
+        if (s == null) {
+            return "null";
+        }
+        StringBuilder b = null;
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            int type = Character.getType(c);
+            boolean bad = c == '\\'
+                    || type == Character.CONTROL
+                    || type == Character.FORMAT
+                    || type == Character.LINE_SEPARATOR
+                    || type == Character.PARAGRAPH_SEPARATOR
+                    || type == Character.SURROGATE
+                            && !(Character.isHighSurrogate(c)
+                                            && i + 1 < s.length()
+                                            && Character.isLowSurrogate(s.charAt(i + 1))
+                                    || Character.isLowSurrogate(c)
+                                            && i > 0
+                                            && Character.isHighSurrogate(s.charAt(i - 1)));
+            if (bad && b == null) {
+                b = new StringBuilder(s.length() + 8).append(s, 0, i);
+            }
+            if (b == null) {
+                continue;
+            }
+            if (!bad) {
+                b.append(c);
+            } else if (c == '\\') {
+                b.append("\\\\");
+            } else if (c < 0x100) {
+                b.append(String.format(Locale.ROOT, "\\x%02x", (int) c));
+            } else {
+                b.append(String.format(Locale.ROOT, "\\u%04x", (int) c));
+            }
+        }
+        return b == null ? s.toString() : b.toString();
     }
 
     static String cut(String s, int n) {
@@ -209,6 +372,8 @@ public final class LiveView implements AutoCloseable {
 
     @Override
     public void close() {
-        consumer.close();
+        if (consumer != null) {
+            consumer.close();
+        }
     }
 }

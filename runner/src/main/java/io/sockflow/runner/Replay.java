@@ -5,10 +5,6 @@ import io.sockflow.collector.transport.KafkaOutput;
 import io.sockflow.schemas.SocketEvent;
 import io.sockflow.schemas.registry.ConfluentAvro;
 import io.sockflow.schemas.registry.RegistryClient;
-import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.serialization.ByteArraySerializer;
-
 import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
@@ -17,6 +13,9 @@ import java.util.List;
 import java.util.Properties;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
 
 /**
  * Plays a recorded capture back onto {@code sockflow.events} as the collector would have written it (same keys,
@@ -29,15 +28,31 @@ public final class Replay implements Runnable {
 
     private final List<SocketEvent> events;
     private final String bootstrap;
-    private final String registryUrl;
+    private final RegistryClient.Config registry;
     private final String topic;
     private final AtomicBoolean stop = new AtomicBoolean();
     private final AtomicLong sent = new AtomicLong();
+    private final java.util.Map<String, String> kafkaClient;
 
     public Replay(List<SocketEvent> events, String bootstrap, String registryUrl, String topic) {
+        this(events, bootstrap, RegistryClient.Config.of(registryUrl), topic);
+    }
+
+    public Replay(List<SocketEvent> events, String bootstrap, RegistryClient.Config registry, String topic) {
+        this(events, bootstrap, java.util.Map.of(), registry, topic);
+    }
+
+    /** With extra Kafka client settings (the broker's credentials). */
+    public Replay(
+            List<SocketEvent> events,
+            String bootstrap,
+            java.util.Map<String, String> kafkaClient,
+            RegistryClient.Config registry,
+            String topic) {
+        this.kafkaClient = java.util.Map.copyOf(kafkaClient);
         this.events = events;
         this.bootstrap = bootstrap;
-        this.registryUrl = registryUrl;
+        this.registry = registry;
         this.topic = topic;
     }
 
@@ -64,12 +79,13 @@ public final class Replay implements Runnable {
     @Override
     public void run() {
         Properties p = new Properties();
+        p.putAll(kafkaClient);
         p.put("bootstrap.servers", bootstrap);
         p.put("acks", "all");
         p.put("enable.idempotence", "true");
         p.put("linger.ms", "20");
-        ConfluentAvro.Serializer<SocketEvent> ser = new ConfluentAvro.Serializer<>(
-                new RegistryClient(RegistryClient.Config.of(registryUrl)), topic, SocketEvent.getClassSchema());
+        ConfluentAvro.Serializer<SocketEvent> ser =
+                new ConfluentAvro.Serializer<>(new RegistryClient(registry), topic, SocketEvent.getClassSchema());
         if (events.isEmpty()) {
             return;
         }
@@ -77,7 +93,8 @@ public final class Replay implements Runnable {
         long firstMono = events.get(0).getMonotonicNs();
         long startMicros = micros(Instant.now());
         long startNanos = System.nanoTime();
-        try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(p, new ByteArraySerializer(), new ByteArraySerializer())) {
+        try (KafkaProducer<byte[], byte[]> producer =
+                new KafkaProducer<>(p, new ByteArraySerializer(), new ByteArraySerializer())) {
             for (SocketEvent e : events) {
                 if (stop.get()) {
                     break;
@@ -94,7 +111,8 @@ public final class Replay implements Runnable {
                 }
                 SocketEvent copy = SocketEvent.newBuilder(e).build();
                 long t = startMicros + offsetMicros;
-                copy.setTimestamp(Instant.ofEpochSecond(Math.floorDiv(t, 1_000_000L), Math.floorMod(t, 1_000_000L) * 1000));
+                copy.setTimestamp(
+                        Instant.ofEpochSecond(Math.floorDiv(t, 1_000_000L), Math.floorMod(t, 1_000_000L) * 1000));
                 copy.setMonotonicNs(e.getMonotonicNs() - firstMono + startNanos);
                 producer.send(new ProducerRecord<>(topic, KafkaOutput.key(copy), ser.serialize(copy)));
                 sent.incrementAndGet();
@@ -107,8 +125,13 @@ public final class Replay implements Runnable {
             long endNanos = System.nanoTime();
             while (!stop.get()) {
                 SocketEvent tick = SocketEvent.newBuilder(last).build();
-                long t = startMicros + micros(last.getTimestamp()) - firstMicros + 120_000_000L + (System.nanoTime() - endNanos) / 1000;
-                tick.setTimestamp(Instant.ofEpochSecond(Math.floorDiv(t, 1_000_000L), Math.floorMod(t, 1_000_000L) * 1000));
+                long t = startMicros
+                        + micros(last.getTimestamp())
+                        - firstMicros
+                        + 120_000_000L
+                        + (System.nanoTime() - endNanos) / 1000;
+                tick.setTimestamp(
+                        Instant.ofEpochSecond(Math.floorDiv(t, 1_000_000L), Math.floorMod(t, 1_000_000L) * 1000));
                 tick.setKind(io.sockflow.schemas.EventKind.UNKNOWN);
                 tick.setSocketInode(null);
                 tick.setSocketKernelAddress(null);

@@ -3,85 +3,158 @@ package io.sockflow.runner;
 import io.sockflow.collector.bpf.BpfException;
 import io.sockflow.collector.capture.CaptureOptions;
 import io.sockflow.collector.capture.Preflight;
-import io.sockflow.collector.cli.CollectCommand;
-import io.sockflow.embedded.LocalStack;
+import io.sockflow.collector.sys.Privileges;
 import io.sockflow.jobs.SockflowJob;
 import io.sockflow.jobs.config.JobConfig;
-import org.apache.flink.configuration.Configuration;
-import org.apache.flink.core.execution.JobClient;
-import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
-
+import io.sockflow.schemas.config.Check;
+import io.sockflow.schemas.config.Durations;
+import io.sockflow.schemas.config.Flags;
 import java.io.IOException;
 import java.io.PrintStream;
-import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.time.Instant;
-import java.util.Comparator;
-import java.util.HashMap;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
-import java.util.stream.Stream;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.core.execution.JobClient;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.apache.kafka.common.config.ConfigException;
 
 /**
- * {@code sockflow up}: the whole pipeline on this host. An embedded Kafka broker and schema registry, the Flink jobs
- * on a local MiniCluster, and the collector attached to this kernel (or a recorded capture played back), all in
- * this process, with their data under one folder kept for the next run; then a live view until Ctrl-C or SIGTERM,
- * which stop everything cleanly (the collector detaches every BPF program first).
+ * {@code sockflow up}: the whole pipeline on this host, as separate processes. This one only supervises: it checks
+ * the options and the data folder, puts itself (and so every process it starts) in the cgroup {@code sockflow}, and
+ * starts the {@link Pipeline} (Kafka, the registry, the Flink jobs and the live view), which becomes the runtime user
+ * at once, and then the collector, which attaches its programs as root and then becomes that user too, with no
+ * capability left. Ctrl-C or SIGTERM stops them in order: the collector first (it detaches and flushes), then the
+ * jobs, then Kafka; nothing is left behind.
  */
 public final class Up {
+    /** The flags' part comes from {@link UpSettings}, where each is declared once. */
     static final String USAGE = """
             usage: sockflow up [--data DIR] [--fresh] [--replay FILE|sample] [--headless] [--duration D]
-                               [--kafka-port N] [--registry-port N]
+                               [--kafka-port N] [--registry-port N] [--metrics-port N] [--user USER]
+                               [--set KEY=VALUE]...
 
             Runs the whole pipeline on this host: embedded Kafka and schema registry, the Flink jobs (lifecycles,
             flows, alerts) on a local MiniCluster, and the collector; shows a live view until Ctrl-C.
-              --data DIR           where Kafka, the lake (Iceberg), checkpoints and the spool live (default data)
-              --fresh              delete DIR first
-              --replay FILE        play a recorded capture (sockflow collect --output file) instead of capturing;
-                                   'sample' plays the one that ships with sockflow
-              --headless           print the view as plain text blocks (no terminal control), e.g. into a log
-              --duration D         stop after D (e.g. 60s; default: run until Ctrl-C or SIGTERM)
-              --kafka-port N       the broker's port (default 9092; the controller uses N+1)
-              --registry-port N    the registry's port (default 8081)
-              --metrics-port N     the collector's Prometheus endpoint (default 9464; 0: none)
+            """ + io.sockflow.schemas.config.Explain.help(UpSettings.DEFINITION, null) + """
+            Every port listens on 127.0.0.1 unless opened with one of the --*-address flags, and then only with
+            authentication. Kafka stays on 127.0.0.1 and asks every client for a password (SASL/PLAIN): DIR/kafka-admin.properties
+            and DIR/kafka-reader.properties (reads lifecycles, flows, alerts only) are client settings files for the
+            Kafka tools. --kafka-address is refused.
+            ./sockflow config --explain lists every setting of up, the collector and the jobs (--set takes the jobs').
             """;
 
-    record Options(Path data, boolean fresh, String replay, boolean headless, Duration duration, int kafkaPort, int registryPort,
-            int metricsPort) {
+    /** The environment variables that carry credentials to up's processes (never their command lines). */
+    static final String REGISTRY_AUTH_ENV = "SOCKFLOW_REGISTRY_BASIC_AUTH_USER_INFO";
+
+    static final String METRICS_AUTH_ENV = "SOCKFLOW_METRICS_BASIC_AUTH_USER_INFO";
+
+    record Options(
+            Path data,
+            boolean fresh,
+            String replay,
+            boolean headless,
+            Duration duration,
+            int kafkaPort,
+            int registryPort,
+            int metricsPort,
+            String user,
+            String registryAddress,
+            String metricsAddress,
+            Map<String, String> jobSettings) {
         static Options parse(String[] args) {
-            Path data = Path.of("data");
-            boolean fresh = false;
-            boolean headless = false;
-            String replay = null;
-            Duration duration = Duration.ZERO;
-            int kafkaPort = 9092;
-            int registryPort = 8081;
-            int metricsPort = 9464;
-            for (int i = 0; i < args.length; i++) {
-                String a = args[i];
-                try {
-                    switch (a) {
-                        case "--data" -> data = Path.of(args[++i]);
-                        case "--fresh" -> fresh = true;
-                        case "--headless" -> headless = true;
-                        case "--replay" -> replay = args[++i];
-                        case "--duration" -> duration = JobConfig.parseDuration(args[++i]);
-                        case "--kafka-port" -> kafkaPort = Integer.parseInt(args[++i]);
-                        case "--registry-port" -> registryPort = Integer.parseInt(args[++i]);
-                        case "--metrics-port" -> metricsPort = Integer.parseInt(args[++i]);
-                        default -> throw new IllegalArgumentException("unknown argument '" + a + "'");
-                    }
-                } catch (ArrayIndexOutOfBoundsException e) {
-                    throw new IllegalArgumentException(a + " needs a value");
-                } catch (NumberFormatException e) {
-                    throw new IllegalArgumentException(a + " needs a port number, not '" + args[i] + "'");
+            return parse(args, System.getenv());
+        }
+
+        /** Through the one flag parser and checks of {@link UpSettings}; {@code --set} pairs are taken out first. */
+        static Options parse(String[] args, Map<String, String> env) {
+            for (String a : args) {
+                if (a.equals("--kafka-address") || a.startsWith("--kafka-address=")) {
+                    throw new IllegalArgumentException("--kafka-address: the embedded broker's passwords travel "
+                            + "without TLS, so it stays on 127.0.0.1; run a Kafka cluster with SASL over TLS for that");
                 }
             }
-            return new Options(data, fresh, replay, headless, duration, kafkaPort, registryPort, metricsPort);
+            List<String> rest = new ArrayList<>();
+            Map<String, String> sets = new LinkedHashMap<>();
+            Map<String, String> given;
+            try {
+                Flags.takePairs(List.of(args), "--set", rest).forEach((k, v) -> jobSetting(k, v, sets));
+                given = Flags.collect(UpSettings.DEFINITION, rest, Map.of(), null);
+                if (given.containsKey(UpSettings.SET)) {
+                    // --set is taken from the command line only: anywhere else it would be dropped unseen
+                    throw new ConfigException(
+                            "set in a --config file: give job settings as --set KEY=VALUE on the command line");
+                }
+                Check.values(UpSettings.DEFINITION, given);
+            } catch (ConfigException e) {
+                throw new IllegalArgumentException(e.getMessage());
+            }
+            Map<String, Object> v = UpSettings.DEFINITION.parse(given);
+            Path data;
+            try {
+                data = Path.of((String) v.get(UpSettings.DATA));
+            } catch (java.nio.file.InvalidPathException e) {
+                throw new IllegalArgumentException("--data '" + v.get(UpSettings.DATA) + "' is not a path");
+            }
+            return new Options(
+                    data,
+                    (Boolean) v.get(UpSettings.FRESH),
+                    (String) v.get(UpSettings.REPLAY),
+                    (Boolean) v.get(UpSettings.HEADLESS),
+                    Durations.parse((String) v.get(UpSettings.DURATION)),
+                    (Integer) v.get(UpSettings.KAFKA_PORT),
+                    (Integer) v.get(UpSettings.REGISTRY_PORT),
+                    (Integer) v.get(UpSettings.METRICS_PORT),
+                    (String) v.get(UpSettings.USER),
+                    opened("--registry-address", (String) v.get(UpSettings.REGISTRY_ADDRESS), REGISTRY_AUTH_ENV, env),
+                    opened("--metrics-address", (String) v.get(UpSettings.METRICS_ADDRESS), METRICS_AUTH_ENV, env),
+                    Map.copyOf(sets));
+        }
+
+        /** One {@code --set key=value}, checked against the jobs' declarations at once. */
+        private static void jobSetting(String key, String value, Map<String, String> sets) {
+            String pair = key + "=" + value;
+            if (!JobConfig.options().containsKey(key)) {
+                throw new IllegalArgumentException(
+                        "--set " + pair + ": no job setting '" + key + "': ./sockflow config --explain lists them");
+            }
+            if (UpSettings.OWN_JOB_SETTINGS.contains(key)) {
+                throw new IllegalArgumentException(
+                        "--set " + pair + ": up sets " + key + " itself (its own Kafka, registry "
+                                + "and data folder); run the jobs on their own to choose it");
+            }
+            try {
+                JobConfig.check(key, value);
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("--set " + pair + ": " + e.getMessage());
+            }
+            sets.put(key, value);
+        }
+
+        /** An address beyond loopback is taken only with credentials in the environment. */
+        private static String opened(String flag, String address, String authEnv, Map<String, String> env) {
+            String a = address.strip();
+            boolean loopback = a.equals("localhost") || a.equals("::1") || a.matches("127(\\.\\d{1,3}){3}");
+            String auth = env.get(authEnv);
+            if (!loopback && (auth == null || auth.indexOf(':') <= 0)) {
+                throw new IllegalArgumentException(
+                        flag + " " + a + " opens it beyond this host: set " + authEnv
+                                + "=user:password in the environment (it is then required of every client), or leave it on 127.0.0.1");
+            }
+            return a;
+        }
+    }
+
+    /** A value the user gave that cannot work: one line, exit 2. */
+    static final class UsageError extends Exception {
+        UsageError(String message) {
+            super(message);
         }
     }
 
@@ -96,11 +169,22 @@ public final class Up {
             out.print(USAGE);
             return 0;
         }
+        Privileges.privateFiles();
         Options o;
+        Privileges.Identity user;
         try {
             o = Options.parse(args);
+            user = runtimeUser(o.user());
         } catch (IllegalArgumentException e) {
-            System.err.println("sockflow up: " + e.getMessage() + " (see sockflow up --help)");
+            String m = e.getMessage();
+            System.err.println("sockflow up: " + m
+                    + (m.contains("--help") || m.contains("--explain") ? "" : " (see sockflow up --help)"));
+            return 2;
+        }
+        if (o.replay() != null && !Replay.SAMPLE.equals(o.replay()) && !Files.isReadable(Path.of(o.replay()))) {
+            System.err.println(
+                    "sockflow up: --replay " + o.replay() + " is not a readable file: give a capture made with "
+                            + "sockflow collect --output file, or --replay sample");
             return 2;
         }
         if (o.replay() == null) {
@@ -112,188 +196,174 @@ public final class Up {
                 return e.exitCode();
             }
         }
-        if (o.fresh()) {
-            deleteTree(o.data());
+        Path data;
+        try {
+            data = DataFolder.prepare(o.data(), o.fresh(), user);
+        } catch (UsageError e) {
+            System.err.println("sockflow up: " + e.getMessage());
+            return 2;
+        } catch (IOException e) {
+            System.err.println("sockflow up: cannot prepare the data folder " + o.data() + ": " + e.getMessage());
+            return 1;
         }
-        return new Up(o, out).start();
+        return new Up(o, data, user, out).start();
+    }
+
+    /** Who runs everything but the collector's attach: --user, else the user who ran sudo, else nobody; or oneself. */
+    static Privileges.Identity runtimeUser(String given) {
+        if (!Privileges.isRoot()) {
+            if (given != null) {
+                throw new IllegalArgumentException("--user needs up to run as root: leave it out to run as yourself");
+            }
+            return null;
+        }
+        if (given != null) {
+            Privileges.Identity who;
+            try {
+                who = Privileges.parse(given);
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("--user " + given + ": " + e.getMessage());
+            }
+            if (who.uid() == 0) {
+                throw new IllegalArgumentException(
+                        "--user " + given + " is root: name an ordinary user; root runs only the collector's attach");
+            }
+            return who;
+        }
+        Privileges.Identity sudo = Privileges.sudoUser(System.getenv());
+        return sudo != null ? sudo : new Privileges.Identity(65534, 65534);
     }
 
     private final Options o;
+    private final Path data;
+    private final Privileges.Identity user;
     private final PrintStream out;
     private final CountDownLatch stopped = new CountDownLatch(1);
     private final CountDownLatch done = new CountDownLatch(1);
 
-    private Up(Options o, PrintStream out) {
+    private Up(Options o, Path data, Privileges.Identity user, PrintStream out) {
         this.o = o;
+        this.data = data;
+        this.user = user;
         this.out = out;
     }
 
-    private void step(int n, String what) {
-        out.printf("[%d/5] %s%n", n, what);
-        out.flush();
-    }
-
     int start() {
-        Thread hook = new Thread(() -> {
-            stopped.countDown();
-            try {
-                done.await(60, TimeUnit.SECONDS);
-            } catch (InterruptedException ignored) {
-                Thread.currentThread().interrupt();
-            }
-        }, "sockflow-up-stop");
+        Thread hook = new Thread(
+                () -> {
+                    stopped.countDown();
+                    try {
+                        done.await(180, TimeUnit.SECONDS);
+                    } catch (InterruptedException ignored) {
+                        Thread.currentThread().interrupt();
+                    }
+                },
+                "sockflow-up-stop");
         Runtime.getRuntime().addShutdownHook(hook);
-        LocalStack stack = null;
-        java.util.concurrent.atomic.AtomicReference<JobClient> job = new java.util.concurrent.atomic.AtomicReference<>();
-        CollectCommand collector = null;
-        Thread collectorThread = null;
-        Replay replay = null;
-        Thread replayThread = null;
+        Cgroup cgroup = null;
+        Process pipeline = null;
+        Process collector = null;
+        int rc = 0;
         try {
-            Path data = o.data().toAbsolutePath().normalize();
-            Files.createDirectories(data);
-            boolean previous = Files.isDirectory(data.resolve("kafka"));
-            step(1, "Kafka broker (KRaft) and schema registry in " + data + (previous ? " (previous run's data found)" : ""));
-            stack = LocalStack.start(data, o.kafkaPort(), o.registryPort(), o.kafkaPort() == 0 ? 0 : o.kafkaPort() + 1);
-
-            // the jobs go on from the previous run's last checkpoint (its open sockets, flows and learned listeners),
-            // whether it stopped cleanly or was killed; without one they start at the committed Kafka offsets
-            java.util.Optional<Path> resume = io.sockflow.jobs.Checkpoints.latest(data.resolve("checkpoints"));
-            step(2, "Flink jobs on a local MiniCluster (lifecycles, flows, alerts → Kafka and Iceberg)"
-                    + resume.map(c -> ", resuming from " + data.relativize(c)).orElse(""));
-            Map<String, String> m = new HashMap<>();
-            m.put("bootstrap.servers", stack.bootstrapServers());
-            m.put("registry.url", stack.registryUrl());
-            m.put("warehouse", data.resolve("warehouse").toString());
-            m.put("checkpoint.dir", data.resolve("checkpoints").toString());
-            m.put("checkpoint.interval", "2s");
-            m.put("lifecycle.update-interval", "10s");
-            m.put("starting.offsets", "committed");
-            m.put("restore", "latest");
-            m.put("group.id", "sockflow-up");
-            m.put("transactional.id.prefix", "sockflow-up");
-            JobConfig cfg = JobConfig.of(m);
-            SockflowJob.prepare(cfg);
-            Configuration conf = new Configuration();
-            conf.setString("restart-strategy.type", "fixed-delay");
-            conf.setString("restart-strategy.fixed-delay.attempts", "3");
-            conf.setString("restart-strategy.fixed-delay.delay", "2s");
-            if (resume.isEmpty()) {
-                job.set(startJobs(cfg, conf));
-            } else {
-                JobConfig fresh = cfg.with(Map.of("restore", ""));
+            Path run = Pipeline.runDir(data);
+            DataFolder.cleanRun(run, user);
+            if (Privileges.isRoot()) {
+                cgroup = Cgroup.join();
+            }
+            int kafkaPort = o.kafkaPort() == 0 ? freePort() : o.kafkaPort();
+            int controllerPort = o.kafkaPort() == 0 ? freePort() : o.kafkaPort() + 1;
+            int registryPort = o.registryPort() == 0 ? freePort() : o.registryPort();
+            String replay = o.replay();
+            if (replay != null && !Replay.SAMPLE.equals(replay)) {
+                replay = Path.of(replay).toAbsolutePath().toString();
+                if (user != null) {
+                    // a capture recorded with sudo is root's and 0600: the pipeline reads the copy it is given
+                    Path copy = run.resolve("replay.capture");
+                    Files.copy(Path.of(replay), copy, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+                    Files.setPosixFilePermissions(
+                            copy, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
+                    DataFolder.chown(copy, user);
+                    replay = copy.toString();
+                }
+            }
+            List<String> p = new Pipeline.Options(
+                            data,
+                            kafkaPort,
+                            controllerPort,
+                            registryPort,
+                            replay,
+                            o.headless(),
+                            o.replay() == null,
+                            o.metricsPort(),
+                            o.registryAddress(),
+                            o.metricsAddress(),
+                            o.jobSettings())
+                    .args();
+            String classPath = System.getProperty("java.class.path");
+            String pipelinePath = user == null ? classPath : ClassPath.forUser(classPath, data.resolve("lib"), user);
+            pipeline = Children.java(
+                    Pipeline.class.getName(),
+                    "3g",
+                    List.of("-XX:+UseParallelGC", "-Djava.io.tmpdir=" + run.resolve("tmp")),
+                    pipelinePath,
+                    user,
+                    p);
+            // the collector comes once the jobs are submitted, as its events are what they read
+            while (!Files.exists(run.resolve("jobs.started")) && pipeline.isAlive() && stopped.getCount() > 0) {
+                stopped.await(200, TimeUnit.MILLISECONDS);
+            }
+            if (o.replay() == null && pipeline.isAlive() && stopped.getCount() > 0) {
+                CollectorLaunch launch = collectorLaunch(kafkaPort, registryPort, run, cgroup);
                 try {
-                    job.set(startJobs(cfg, conf));
-                    watchResume(job, resume.get(), fresh, conf, out);
-                } catch (Exception e) {
-                    // refused at submission (a checkpoint Flink cannot read)
-                    cannotResume(resume.get(), e, out);
-                    job.set(startJobs(fresh, conf));
+                    launch.check(System.getenv());
+                } catch (ConfigException e) {
+                    System.err.println("sockflow up: the collector's settings: " + e.getMessage());
+                    return 2;
                 }
+                List<String> c = launch.args();
+                // as root, from root's own class path; it becomes the user itself once attached
+                collector = Children.java(
+                        "io.sockflow.collector.cli.Main",
+                        "1g",
+                        List.of("-XX:+UseSerialGC", "-Xss1m"),
+                        classPath,
+                        null,
+                        c);
             }
-
-            String source;
-            if (o.replay() != null) {
-                step(3, "replaying " + (Replay.SAMPLE.equals(o.replay()) ? "the sample capture" : o.replay()) + " (no live capture)");
-                replay = new Replay(Replay.load(o.replay()), stack.bootstrapServers(), stack.registryUrl(), cfg.get(JobConfig.EVENTS_TOPIC));
-                replayThread = new Thread(replay, "sockflow-replay");
-                replayThread.start();
-                source = "replay of " + o.replay();
-            } else {
-                step(3, "collector: attaching the eBPF programs to this kernel");
-                collector = CollectCommand.fromArgs(List.of("--output", "kafka", "--bootstrap-servers", stack.bootstrapServers(),
-                        "--registry-url", stack.registryUrl(), "--spool-dir", data.resolve("spool").toString(),
-                        "--counters-interval", "5s", "--metrics-port", Integer.toString(o.metricsPort())));
-                CollectCommand c = collector;
-                collectorThread = new Thread(() -> {
-                    int rc = c.run();
-                    if (rc != 0) {
-                        System.err.println("sockflow up: the collector stopped with exit code " + rc);
-                    }
-                }, "sockflow-collector");
-                collectorThread.start();
-                long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-                while (!collector.health().attached() && collectorThread.isAlive() && System.nanoTime() < deadline) {
-                    Thread.sleep(100);
+            // --duration counts from the live view, as a user sees it (start-up takes its own time)
+            long end = Long.MAX_VALUE;
+            while (stopped.getCount() > 0
+                    && System.nanoTime() < end
+                    && pipeline.isAlive()
+                    && (collector == null || collector.isAlive())) {
+                if (end == Long.MAX_VALUE && !o.duration().isZero() && Files.exists(run.resolve("view.started"))) {
+                    end = System.nanoTime() + o.duration().toNanos();
                 }
-                if (!collectorThread.isAlive()) {
-                    return 4;
-                }
-                source = "live capture (this process's own traffic excluded)";
+                stopped.await(200, TimeUnit.MILLISECONDS);
             }
-            step(4, "ready");
-            out.printf("""
-                    Kafka            %s   topics sockflow.events, .lifecycles, .flows, .alerts, .events.dlq
-                    schema registry  %s
-                    lake (Iceberg)   %s
-                    checkpoints      %s
-                    query            ./sockflow sql --warehouse %s
-                    metrics          %s
-                    stop             Ctrl-C (data kept in %s; --fresh starts over)
-                    %n""", stack.bootstrapServers(), stack.registryUrl(), data.resolve("warehouse"), data.resolve("checkpoints"),
-                    data.resolve("warehouse"),
-                    collector != null && o.metricsPort() > 0 ? "http://127.0.0.1:" + o.metricsPort() + "/metrics (the collector, Prometheus)"
-                            : "the collector's health is in the view below",
-                    data);
-            step(5, "live view" + (o.headless() ? " (headless: a block every second)" : ""));
-            try (LiveView view = new LiveView(stack.bootstrapServers(), stack.registryUrl(), cfg.get(JobConfig.LIFECYCLES_TOPIC),
-                    cfg.get(JobConfig.FLOWS_TOPIC), cfg.get(JobConfig.ALERTS_TOPIC))) {
-                long end = o.duration().isZero() ? Long.MAX_VALUE : System.nanoTime() + o.duration().toNanos();
-                final CollectCommand health = collector;
-                final String src = source;
-                final Replay rep = replay;
-                while (stopped.getCount() > 0 && System.nanoTime() < end) {
-                    long t0 = System.nanoTime();
-                    view.poll();
-                    String text = view.render(health == null ? null : health.health(),
-                            () -> rep == null ? src : src + " (" + rep.sent() + " events sent)", Instant.now());
-                    if (o.headless()) {
-                        out.print("--- view\n" + text + "\n");
-                    } else {
-                        out.print("\033[H\033[2J" + text);
-                    }
-                    out.flush();
-                    stopped.await(Math.max(0, 1000 - (System.nanoTime() - t0) / 1_000_000), TimeUnit.MILLISECONDS);
-                }
+            if (!pipeline.isAlive()) {
+                rc = pipeline.exitValue();
+            } else if (collector != null && !collector.isAlive()) {
+                rc = collector.exitValue();
+                System.err.println("sockflow up: the collector stopped with exit code " + rc);
             }
-            return 0;
+            return rc;
         } catch (IOException e) {
             System.err.println("sockflow up: " + e.getMessage());
             return 1;
-        } catch (BpfException e) {
-            System.err.println("sockflow up: " + e.getMessage());
-            return e.exitCode();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             return 1;
-        } catch (Exception e) {
-            System.err.println("sockflow up: " + e.getMessage());
-            return 1;
         } finally {
             out.println("sockflow up: stopping...");
-            if (collector != null) {
-                collector.stop(); // detaches every BPF program, drains, flushes to Kafka
-                try {
-                    collectorThread.join(30_000);
-                } catch (InterruptedException ignored) {
-                    Thread.currentThread().interrupt();
-                }
+            out.flush();
+            // the collector first: it detaches and hands Kafka what it holds; then the jobs and Kafka
+            Children.stop(collector, Duration.ofSeconds(45), "the collector");
+            Children.stop(pipeline, Duration.ofSeconds(120), "the jobs and Kafka");
+            if (cgroup != null) {
+                cgroup.leave();
             }
-            if (replay != null) {
-                replay.stop();
-            }
-            JobClient jobs = job.getAndSet(null); // null: the resume watcher starts nothing more
-            if (jobs != null) {
-                try {
-                    jobs.cancel().get(30, TimeUnit.SECONDS);
-                } catch (Exception e) {
-                    System.err.println("sockflow up: stopping the jobs: " + e.getMessage());
-                }
-            }
-            if (stack != null) {
-                stack.close();
-            }
-            out.println("sockflow up: stopped; data kept in " + o.data().toAbsolutePath().normalize() + " (--fresh starts over)");
+            out.println("sockflow up: stopped; data kept in " + data + " (--fresh starts over)");
             out.flush();
             done.countDown();
             try {
@@ -301,6 +371,28 @@ public final class Up {
             } catch (IllegalStateException shuttingDown) {
                 // stopped by a signal
             }
+        }
+    }
+
+    /** The collector up runs: its Kafka, registry and topic, its metrics, spool and status file, its user. */
+    CollectorLaunch collectorLaunch(int kafkaPort, int registryPort, Path run, Cgroup cgroup) {
+        return new CollectorLaunch(
+                "127.0.0.1:" + kafkaPort,
+                "http://" + Pipeline.clientHost(o.registryAddress()) + ":" + registryPort,
+                o.jobSettings().getOrDefault(JobConfig.EVENTS_TOPIC.name(), JobConfig.EVENTS_TOPIC.defaultValue()),
+                o.metricsAddress(),
+                o.metricsPort(),
+                data.resolve("spool"),
+                run.resolve("collector.status"),
+                ProcessHandle.current().pid(),
+                user == null ? null : user.toString(),
+                cgroup == null ? null : cgroup.id(),
+                data.resolve(io.sockflow.embedded.KafkaCredentials.ADMIN_FILE));
+    }
+
+    static int freePort() throws IOException {
+        try (java.net.ServerSocket s = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            return s.getLocalPort();
         }
     }
 
@@ -315,14 +407,19 @@ public final class Up {
      * down: when the resumed jobs fail within their first minute, they start afresh from the committed offsets, and
      * the line says so. The checkpoint stays where it is.
      */
-    static void watchResume(java.util.concurrent.atomic.AtomicReference<JobClient> job, Path checkpoint, JobConfig fresh,
-            Configuration conf, PrintStream out) {
+    static void watchResume(
+            java.util.concurrent.atomic.AtomicReference<JobClient> job,
+            Path checkpoint,
+            JobConfig fresh,
+            Configuration conf,
+            PrintStream out) {
         JobClient resumed = job.get();
         Thread.ofPlatform().daemon().name("sockflow-up-resume").start(() -> {
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
             try {
                 while (System.nanoTime() < deadline && job.get() == resumed) {
-                    if (resumed.getJobStatus().get(10, TimeUnit.SECONDS) == org.apache.flink.api.common.JobStatus.FAILED) {
+                    if (resumed.getJobStatus().get(10, TimeUnit.SECONDS)
+                            == org.apache.flink.api.common.JobStatus.FAILED) {
                         Exception why = new IllegalStateException("failed");
                         try {
                             resumed.getJobExecutionResult().get(10, TimeUnit.SECONDS);
@@ -355,18 +452,5 @@ public final class Up {
         out.println("sockflow up: the jobs cannot go on from " + checkpoint + " (" + why
                 + "): starting them afresh from the committed offsets");
         out.flush();
-    }
-
-    static void deleteTree(Path dir) {
-        if (!Files.exists(dir)) {
-            return;
-        }
-        try (Stream<Path> s = Files.walk(dir)) {
-            for (Path p : s.sorted(Comparator.reverseOrder()).toList()) {
-                Files.delete(p);
-            }
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot delete " + dir + ": " + e.getMessage(), e);
-        }
     }
 }

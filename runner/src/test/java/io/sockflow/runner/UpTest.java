@@ -1,13 +1,7 @@
 package io.sockflow.runner;
 
-import org.junit.jupiter.api.MethodOrderer;
-import org.junit.jupiter.api.Order;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestMethodOrder;
-import org.junit.jupiter.api.io.TempDir;
+import static org.junit.jupiter.api.Assertions.*;
 
-import java.io.BufferedReader;
-import java.io.InputStreamReader;
 import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -16,8 +10,12 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Predicate;
-
-import static org.junit.jupiter.api.Assertions.*;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * {@code sockflow up} driven headless, as a user would run it (its own JVM, as root): host traffic made by
@@ -25,10 +23,12 @@ import static org.junit.jupiter.api.Assertions.*;
  * program and no child process; a second run finds the first run's data; without privileges it says why in one
  * line, and {@code --replay sample} brings the rest of the pipeline up.
  */
+@Tag("root")
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class UpTest {
     @TempDir
     static Path dir;
+
     static Path data;
     static int kafkaPort;
     static int registryPort;
@@ -51,13 +51,22 @@ class UpTest {
 
         Running(String classpath, List<String> prefix, String... args) throws Exception {
             List<String> cmd = new ArrayList<>(prefix);
-            cmd.addAll(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                    "--enable-native-access=ALL-UNNAMED", "-Xmx2g", "-cp", classpath));
-            cmd.addAll(List.of(System.getProperty("sockflow.opens", "").split(" ")).stream().filter(s -> !s.isBlank()).toList());
+            cmd.addAll(List.of(
+                    Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                    "--enable-native-access=ALL-UNNAMED",
+                    "-Xmx2g",
+                    "-cp",
+                    classpath));
+            cmd.addAll(List.of(System.getProperty("sockflow.opens", "").split(" ")).stream()
+                    .filter(s -> !s.isBlank())
+                    .toList());
             cmd.add("io.sockflow.runner.Up");
             cmd.addAll(List.of(args));
             log = Files.createTempFile(dir, "up", ".log");
-            process = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+            process = new ProcessBuilder(cmd)
+                    .redirectErrorStream(true)
+                    .redirectOutput(log.toFile())
+                    .start();
         }
 
         String output() {
@@ -83,10 +92,24 @@ class UpTest {
             fail(what + " not seen within " + seconds + " s; output:\n" + tail(output()));
         }
 
+        /** Stops up as a user would (SIGTERM), so that a failed test leaves no process behind either. */
         @Override
         public void close() throws Exception {
+            List<ProcessHandle> children = process.descendants().toList();
             if (process.isAlive()) {
-                process.destroyForcibly();
+                process.destroy();
+                if (!process.waitFor(150, TimeUnit.SECONDS)) {
+                    process.destroyForcibly();
+                }
+            }
+            for (ProcessHandle c : children) {
+                if (!c.onExit().isDone()) {
+                    try {
+                        c.onExit().get(20, TimeUnit.SECONDS);
+                    } catch (java.util.concurrent.TimeoutException e) {
+                        c.destroyForcibly();
+                    }
+                }
             }
         }
     }
@@ -107,12 +130,15 @@ class UpTest {
     }
 
     static List<String> sockflowPrograms() throws Exception {
-        Process p = new ProcessBuilder("bpftool", "prog", "show").redirectErrorStream(true).start();
+        Process p = new ProcessBuilder("bpftool", "prog", "show")
+                .redirectErrorStream(true)
+                .start();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         p.waitFor();
         List<String> names = new ArrayList<>();
         for (String l : out.split("\n")) {
-            // the collector's programs: sys_enter_*/sys_exit_* handlers and the tracepoint ones, all named sf_* or by tracepoint
+            // the collector's programs: sys_enter_*/sys_exit_* handlers and the tracepoint ones, all named sf_* or by
+            // tracepoint
             if (l.matches("^\\d+: tracepoint +name (sys_enter_|sys_exit_|sock_|tcp_|skb_|net_|netif_|xdp_|udp_).*")) {
                 names.add(l);
             }
@@ -123,45 +149,79 @@ class UpTest {
     @Test
     @Order(1)
     void upShowsHostTrafficInTheViewAndInSqlAndStopsCleanlyOnSigterm() throws Exception {
+        // up runs its pipeline as nobody (root without sudo): nobody must be able to enter the folder above the data
+        Files.setPosixFilePermissions(dir, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
         data = dir.resolve("data");
         kafkaPort = freePort();
         registryPort = freePort();
         assertEquals(List.of(), awaitNoPrograms(), "no sockflow programs before the test");
         int metricsPort = freePort();
-        try (Running up = new Running(List.of(), "--headless", "--data", data.toString(), "--kafka-port", Integer.toString(kafkaPort),
-                "--registry-port", Integer.toString(registryPort), "--metrics-port", Integer.toString(metricsPort))) {
+        try (Running up = new Running(
+                List.of(),
+                "--headless",
+                "--data",
+                data.toString(),
+                "--kafka-port",
+                Integer.toString(kafkaPort),
+                "--registry-port",
+                Integer.toString(registryPort),
+                "--metrics-port",
+                Integer.toString(metricsPort))) {
             up.await(l -> l.startsWith("[5/5] live view"), 120, "the live view");
             assertTrue(sockflowPrograms().size() >= 42, "programs attached while up runs");
             long started = System.nanoTime();
             // traffic on the host: a python3 web server and curl
             int port = freePort();
-            Process server = new ProcessBuilder("/usr/bin/python3", "-m", "http.server", Integer.toString(port), "--bind", "127.0.0.1")
-                    .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+            Process server = new ProcessBuilder(
+                            "/usr/bin/python3", "-m", "http.server", Integer.toString(port), "--bind", "127.0.0.1")
+                    .redirectErrorStream(true)
+                    .redirectOutput(ProcessBuilder.Redirect.DISCARD)
+                    .start();
             try {
                 for (int i = 0; i < 50 && !reachable(port); i++) {
                     Thread.sleep(100);
                 }
                 for (int i = 0; i < 3; i++) {
                     Process curl = new ProcessBuilder("curl", "-s", "-o", "/dev/null", "http://127.0.0.1:" + port + "/")
-                            .redirectErrorStream(true).start();
+                            .redirectErrorStream(true)
+                            .start();
                     assertEquals(0, curl.waitFor(), "curl");
                 }
-                up.await(l -> l.contains("127.0.0.1:" + port) && l.startsWith("curl"), 60, "curl's flow to port " + port + " in the view");
+                up.await(
+                        l -> l.contains("127.0.0.1:" + port) && l.startsWith("curl"),
+                        60,
+                        "curl's flow to port " + port + " in the view");
                 double seconds = (System.nanoTime() - started) / 1e9;
                 assertTrue(seconds < 60, "in the view after " + seconds + " s");
                 System.out.printf("curl's flows in the view %.1f s after the traffic started%n", seconds);
                 // the collector's Prometheus endpoint counts what it captured
-                String metrics = new String(java.net.URI.create("http://127.0.0.1:" + metricsPort + "/metrics").toURL().openStream()
-                        .readAllBytes(), StandardCharsets.UTF_8);
-                assertTrue(metrics.contains("sockflow_attached 1.0") && metrics.contains("sockflow_events_total{kind=\"CONNECT\"}")
-                        && metrics.contains("sockflow_kafka_acknowledged_events_total"), metrics);
+                String metrics = new String(
+                        java.net
+                                .URI
+                                .create("http://127.0.0.1:" + metricsPort + "/metrics")
+                                .toURL()
+                                .openStream()
+                                .readAllBytes(),
+                        StandardCharsets.UTF_8);
+                assertTrue(
+                        metrics.contains("sockflow_attached 1.0")
+                                && metrics.contains("sockflow_events_total{kind=\"CONNECT\"}")
+                                && metrics.contains("sockflow_kafka_acknowledged_events_total"),
+                        metrics);
                 // the same traffic in the lake, through ./sockflow sql
                 String rows = "";
                 long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
                 while (System.nanoTime() < deadline) {
-                    Process sql = new ProcessBuilder(ROOT.resolve("sockflow").toString(), "sql", "--warehouse", data.resolve("warehouse").toString(),
-                            "-e", "SELECT sourceComm, COUNT(*) AS n FROM flows WHERE destinationPort = " + port
-                                    + " AND recordType = 'NEW' GROUP BY sourceComm").redirectErrorStream(true).start();
+                    Process sql = new ProcessBuilder(
+                                    ROOT.resolve("sockflow").toString(),
+                                    "sql",
+                                    "--warehouse",
+                                    data.resolve("warehouse").toString(),
+                                    "-e",
+                                    "SELECT sourceComm, COUNT(*) AS n FROM flows WHERE destinationPort = " + port
+                                            + " AND recordType = 'NEW' GROUP BY sourceComm")
+                            .redirectErrorStream(true)
+                            .start();
                     rows = new String(sql.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
                     sql.waitFor();
                     if (rows.contains("curl")) {
@@ -169,7 +229,9 @@ class UpTest {
                     }
                     Thread.sleep(2000);
                 }
-                assertTrue(rows.contains("curl") && rows.contains("3"), "sockflow sql finds the three curl flows:\n" + rows);
+                assertTrue(
+                        rows.contains("curl") && rows.contains("3"),
+                        "sockflow sql finds the three curl flows:\n" + rows);
             } finally {
                 server.destroy();
                 server.waitFor(10, TimeUnit.SECONDS);
@@ -179,7 +241,9 @@ class UpTest {
             List<ProcessHandle> children = up.process.descendants().toList();
             up.process.destroy(); // SIGTERM
             assertTrue(up.process.waitFor(90, TimeUnit.SECONDS), "up stopped after SIGTERM");
-            assertTrue(up.output().contains("sockflow up: stopped; data kept in"), "exit " + up.process.exitValue() + "\n" + tail(up.output()));
+            assertTrue(
+                    up.output().contains("sockflow up: stopped; data kept in"),
+                    "exit " + up.process.exitValue() + "\n" + tail(up.output()));
             for (ProcessHandle child : children) {
                 child.onExit().get(10, TimeUnit.SECONDS);
                 assertFalse(child.isAlive(), "a child process outlived up: " + child.info());
@@ -199,7 +263,9 @@ class UpTest {
                 continue;
             }
             Path dst = to.resolve((i++) + "-" + src.getFileName());
-            new ProcessBuilder("cp", "-r", src.toString(), dst.toString()).start().waitFor();
+            new ProcessBuilder("cp", "-r", src.toString(), dst.toString())
+                    .start()
+                    .waitFor();
             out.add(dst.toString());
         }
         new ProcessBuilder("chmod", "-R", "a+rX", dir.toString()).start().waitFor();
@@ -219,14 +285,30 @@ class UpTest {
     void aSecondUpFindsThePreviousRunsDataGoesOnFromItsLastCheckpointAndSigintStopsItToo() throws Exception {
         assertNotNull(data, "runs after the first test");
         assertEquals(List.of(), awaitNoPrograms(), "no sockflow programs before the test");
-        try (Running up = new Running(List.of(), "--headless", "--data", data.toString(), "--kafka-port", Integer.toString(kafkaPort),
-                "--registry-port", Integer.toString(registryPort), "--metrics-port", "0")) {
+        try (Running up = new Running(
+                List.of(),
+                "--headless",
+                "--data",
+                data.toString(),
+                "--kafka-port",
+                Integer.toString(kafkaPort),
+                "--registry-port",
+                Integer.toString(registryPort),
+                "--metrics-port",
+                "0")) {
             up.await(l -> l.contains("previous run's data found"), 60, "the previous run's data");
             // the first run was stopped by SIGTERM: its jobs' last checkpoint was kept, and the jobs go on from it
-            up.await(l -> l.contains("resuming from checkpoints/") && l.contains("/chk-"), 60,
+            up.await(
+                    l -> l.contains("resuming from checkpoints/") && l.contains("/chk-"),
+                    60,
                     "the jobs resuming from the first run's last checkpoint");
-            up.await(l -> l.startsWith("results") && !l.startsWith("results    0 flow records"), 90, "the previous run's flows in the view");
-            new ProcessBuilder("kill", "-INT", Long.toString(up.process.pid())).start().waitFor();
+            up.await(
+                    l -> l.startsWith("results") && !l.startsWith("results    0 flow records"),
+                    90,
+                    "the previous run's flows in the view");
+            new ProcessBuilder("kill", "-INT", Long.toString(up.process.pid()))
+                    .start()
+                    .waitFor();
             assertTrue(up.process.waitFor(90, TimeUnit.SECONDS), "up stopped after SIGINT");
             assertTrue(up.output().contains("sockflow up: stopped"), tail(up.output()));
         }
@@ -240,20 +322,45 @@ class UpTest {
         Files.createDirectories(d);
         d.toFile().setWritable(true, false);
         dir.toFile().setExecutable(true, false);
-        List<String> drop = List.of("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all", "--");
+        List<String> drop =
+                List.of("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all", "--");
         String cp = worldReadableClasspath(dir.resolve("cp"));
-        try (Running up = new Running(cp, drop, "--headless", "--data", d.resolve("data").toString(), "--kafka-port",
-                Integer.toString(freePort()), "--registry-port", Integer.toString(freePort()))) {
+        try (Running up = new Running(
+                cp,
+                drop,
+                "--headless",
+                "--data",
+                d.resolve("data").toString(),
+                "--kafka-port",
+                Integer.toString(freePort()),
+                "--registry-port",
+                Integer.toString(freePort()))) {
             assertTrue(up.process.waitFor(60, TimeUnit.SECONDS));
             assertEquals(4, up.process.exitValue(), up.output());
             String out = up.output().strip();
-            String reason = out.lines().filter(l -> l.startsWith("sockflow up:")).findFirst().orElseThrow(() -> new AssertionError(out));
+            String reason = out.lines()
+                    .filter(l -> l.startsWith("sockflow up:"))
+                    .findFirst()
+                    .orElseThrow(() -> new AssertionError(out));
             assertTrue(reason.contains("live capture cannot run here") && reason.contains("--replay sample"), reason);
         }
-        try (Running up = new Running(cp, drop, "--headless", "--replay", "sample", "--duration", "45s", "--data", d.resolve("data").toString(),
-                "--kafka-port", Integer.toString(freePort()), "--registry-port", Integer.toString(freePort()))) {
+        try (Running up = new Running(
+                cp,
+                drop,
+                "--headless",
+                "--replay",
+                "sample",
+                "--duration",
+                "45s",
+                "--data",
+                d.resolve("data").toString(),
+                "--kafka-port",
+                Integer.toString(freePort()),
+                "--registry-port",
+                Integer.toString(freePort()))) {
             up.await(l -> l.startsWith("[3/5] replaying the sample capture"), 90, "the replay");
-            up.await(l -> l.startsWith("python3") && l.contains("tcp 127.0.0.1:"), 60, "the sample's flows in the view");
+            up.await(
+                    l -> l.startsWith("python3") && l.contains("tcp 127.0.0.1:"), 60, "the sample's flows in the view");
             up.await(l -> l.contains("port-scan") || l.contains("socket-recon"), 60, "the sample's alerts in the view");
             assertTrue(up.process.waitFor(90, TimeUnit.SECONDS));
             assertEquals(0, up.process.exitValue(), tail(up.output()));
@@ -268,12 +375,40 @@ class UpTest {
         Path d = dir.resolve("damaged");
         Path chk = Files.createDirectories(d.resolve("checkpoints/0123456789abcdef0123456789abcdef/chk-7"));
         Files.write(chk.resolve("_metadata"), new byte[] {1, 2, 3, 4, 5, 6, 7, 8});
-        try (Running up = new Running(List.of(), "--headless", "--replay", "sample", "--duration", "40s", "--data", d.toString(),
-                "--kafka-port", Integer.toString(freePort()), "--registry-port", Integer.toString(freePort()), "--metrics-port", "0")) {
-            up.await(l -> l.contains("resuming from checkpoints/0123456789abcdef0123456789abcdef/chk-7"), 90, "the resume");
-            up.await(l -> l.startsWith("sockflow up: the jobs cannot go on from") && l.contains("chk-7")
-                    && l.contains("starting them afresh"), 90, "the fresh start, said in one line");
-            up.await(l -> l.startsWith("python3") && l.contains("tcp 127.0.0.1:"), 90, "the sample's flows in the view");
+        // the folder is the runtime user's (nobody, as up runs as root without sudo here)
+        assertEquals(
+                0,
+                new ProcessBuilder("chown", "-R", "65534:65534", d.toString())
+                        .start()
+                        .waitFor());
+        Files.setPosixFilePermissions(dir, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
+        try (Running up = new Running(
+                List.of(),
+                "--headless",
+                "--replay",
+                "sample",
+                "--duration",
+                "40s",
+                "--data",
+                d.toString(),
+                "--kafka-port",
+                Integer.toString(freePort()),
+                "--registry-port",
+                Integer.toString(freePort()),
+                "--metrics-port",
+                "0")) {
+            up.await(
+                    l -> l.contains("resuming from checkpoints/0123456789abcdef0123456789abcdef/chk-7"),
+                    90,
+                    "the resume");
+            up.await(
+                    l -> l.startsWith("sockflow up: the jobs cannot go on from")
+                            && l.contains("chk-7")
+                            && l.contains("starting them afresh"),
+                    90,
+                    "the fresh start, said in one line");
+            up.await(
+                    l -> l.startsWith("python3") && l.contains("tcp 127.0.0.1:"), 90, "the sample's flows in the view");
             assertTrue(up.process.waitFor(120, TimeUnit.SECONDS));
             assertEquals(0, up.process.exitValue(), tail(up.output()));
         }

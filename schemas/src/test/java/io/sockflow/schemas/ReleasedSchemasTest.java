@@ -1,16 +1,15 @@
 package io.sockflow.schemas;
 
-import io.sockflow.schemas.registry.Compatibility;
-import org.apache.avro.Schema;
-import org.junit.jupiter.api.Test;
+import static org.junit.jupiter.api.Assertions.*;
 
+import io.sockflow.schemas.registry.Compatibility;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.stream.Stream;
-
-import static org.junit.jupiter.api.Assertions.*;
+import org.apache.avro.Schema;
+import org.junit.jupiter.api.Test;
 
 /**
  * The build's schema check: every schema stays BACKWARD-compatible with its last released copy in
@@ -44,9 +43,10 @@ class ReleasedSchemasTest {
     /** The current SocketEvent schema with one field added first, or with one field's type replaced. */
     static Schema edited(String addField, String retypeField, String newType) throws IOException {
         com.fasterxml.jackson.databind.ObjectMapper m = new com.fasterxml.jackson.databind.ObjectMapper();
-        com.fasterxml.jackson.databind.node.ObjectNode root =
-                (com.fasterxml.jackson.databind.node.ObjectNode) m.readTree(Files.readString(CURRENT.resolve("SocketEvent.avsc")));
-        com.fasterxml.jackson.databind.node.ArrayNode fields = (com.fasterxml.jackson.databind.node.ArrayNode) root.get("fields");
+        com.fasterxml.jackson.databind.node.ObjectNode root = (com.fasterxml.jackson.databind.node.ObjectNode)
+                m.readTree(Files.readString(CURRENT.resolve("SocketEvent.avsc")));
+        com.fasterxml.jackson.databind.node.ArrayNode fields =
+                (com.fasterxml.jackson.databind.node.ArrayNode) root.get("fields");
         if (addField != null) {
             fields.insert(0, m.readTree(addField));
         }
@@ -64,15 +64,23 @@ class ReleasedSchemasTest {
     void aBreakingChangeFailsTheCheck() throws IOException {
         Schema released = parse(RELEASED.resolve("SocketEvent.avsc"));
         // a new field without a default: old records cannot be read with the new schema
-        List<String> problems = check(edited("{\"name\": \"mandatoryNewField\", \"type\": \"string\", \"doc\": \"x\"}",
-                null, null), released);
+        List<String> problems = check(
+                edited("{\"name\": \"mandatoryNewField\", \"type\": \"string\", \"doc\": \"x\"}", null, null),
+                released);
         assertFalse(problems.isEmpty());
         assertTrue(problems.toString().contains("mandatoryNewField"), problems.toString());
         // and a changed type
         assertFalse(check(edited(null, "pid", "string"), released).isEmpty());
         // whereas an optional field with a default is fine
-        assertEquals(List.of(), check(edited("{\"name\": \"extra\", \"type\": [\"null\", \"string\"], "
-                + "\"default\": null, \"doc\": \"x\"}", null, null), released));
+        assertEquals(
+                List.of(),
+                check(
+                        edited(
+                                "{\"name\": \"extra\", \"type\": [\"null\", \"string\"], "
+                                        + "\"default\": null, \"doc\": \"x\"}",
+                                null,
+                                null),
+                        released));
     }
 
     @Test

@@ -5,7 +5,6 @@ import io.sockflow.collector.capture.CaptureOptions;
 import io.sockflow.collector.decode.HostInfo;
 import io.sockflow.collector.decode.SocketEventDecoder;
 import io.sockflow.schemas.SocketEvent;
-
 import java.util.concurrent.CountDownLatch;
 
 /**
@@ -16,8 +15,7 @@ import java.util.concurrent.CountDownLatch;
  * programs are on, runs until killed, then prints the records received and dropped.
  */
 public final class AttachMain {
-    private AttachMain() {
-    }
+    private AttachMain() {}
 
     public static void main(String[] args) throws Exception {
         boolean decode = args.length > 0 && args[0].equals("decode");
@@ -29,8 +27,10 @@ public final class AttachMain {
         SocketEvent reused = new SocketEvent();
         long[] sink = {0};
         CountDownLatch stop = new CountDownLatch(1);
-        try (Capture c = Capture.open(CaptureOptions.defaults(),
-                decode ? rec -> sink[0] += decoder.decode(rec, reused).getPid() : rec -> sink[0]++).start()) {
+        try (Capture c = Capture.open(
+                        CaptureOptions.defaults(),
+                        decode ? rec -> sink[0] += decoder.decode(rec, reused).getPid() : rec -> sink[0]++)
+                .start()) {
             Runtime.getRuntime().addShutdownHook(new Thread(() -> {
                 Capture.Stats s = c.stats();
                 System.out.println("received " + s.received() + " dropped " + s.dropped());

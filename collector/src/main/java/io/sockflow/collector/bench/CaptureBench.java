@@ -5,7 +5,6 @@ import io.sockflow.collector.capture.CaptureOptions;
 import io.sockflow.collector.decode.HostInfo;
 import io.sockflow.collector.decode.SocketEventDecoder;
 import io.sockflow.schemas.SocketEvent;
-
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
@@ -17,7 +16,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Measures the capture path on this machine: how fast the collector drains and decodes a full ring buffer, the
@@ -25,21 +23,35 @@ import java.util.concurrent.atomic.AtomicLong;
  * table and writes JSON to the file given as the first argument.
  */
 public final class CaptureBench {
-    private CaptureBench() {
-    }
+    private CaptureBench() {}
 
     /** sockflow's programs on the kernel tracepoint groups (the kernel cuts names to 15 characters). */
-    static final java.util.Set<String> KERNEL_PROGRAMS = java.util.Set.of("sock_set_state", "sock_send_lengt",
-            "sock_recv_lengt", "tcp_retransmit", "tcp_send_reset", "tcp_receive_res", "tcp_destroy_soc", "tcp_probe",
-            "skb_drop", "net_dev_xmit", "netif_receive_s", "xdp_exception", "xdp_redirect_er", "udp_queue_overf",
-            "sock_send_length", "sock_recv_length", "tcp_receive_reset", "tcp_destroy_sock", "netif_receive_skb",
-            "xdp_redirect_err", "udp_queue_overflow");
+    static final java.util.Set<String> KERNEL_PROGRAMS = java.util.Set.of(
+            "sock_set_state",
+            "sock_send_lengt",
+            "sock_recv_lengt",
+            "tcp_retransmit",
+            "tcp_send_reset",
+            "tcp_receive_res",
+            "tcp_destroy_soc",
+            "tcp_probe",
+            "skb_drop",
+            "net_dev_xmit",
+            "netif_receive_s",
+            "xdp_exception",
+            "xdp_redirect_er",
+            "udp_queue_overf",
+            "sock_send_length",
+            "sock_recv_length",
+            "tcp_receive_reset",
+            "tcp_destroy_sock",
+            "netif_receive_skb",
+            "xdp_redirect_err",
+            "udp_queue_overflow");
 
-    record Drain(long records, double rawPerSec, double decodedPerSec) {
-    }
+    record Drain(long records, double rawPerSec, double decodedPerSec) {}
 
-    record Step(long offered, long received, long dropped, double seconds, Map<String, long[]> progs) {
-    }
+    record Step(long offered, long received, long dropped, double seconds, Map<String, long[]> progs) {}
 
     public static void main(String[] args) throws Exception {
         Path json = Path.of(args.length > 0 ? args[0] : "bench/results/capture.json");
@@ -50,8 +62,14 @@ public final class CaptureBench {
         List<Drain> drains = new ArrayList<>();
         for (int r = 0; r < reps; r++) {
             drains.add(drain());
-            System.out.printf(Locale.ROOT, "  drain %d/%d: %,d records, raw %,.0f/s, decoded %,.0f/s%n", r + 1, reps,
-                    drains.getLast().records, drains.getLast().rawPerSec, drains.getLast().decodedPerSec);
+            System.out.printf(
+                    Locale.ROOT,
+                    "  drain %d/%d: %,d records, raw %,.0f/s, decoded %,.0f/s%n",
+                    r + 1,
+                    reps,
+                    drains.getLast().records,
+                    drains.getLast().rawPerSec,
+                    drains.getLast().decodedPerSec);
         }
 
         setBpfStats(true);
@@ -66,10 +84,14 @@ public final class CaptureBench {
                 a[0] += v[0];
                 a[1] += v[1];
             });
-            System.out.printf(Locale.ROOT, "  live offered %s: %,.0f sendto calls/s made, %,.0f records/s decoded "
-                    + "(the call and its sock_send_length), %,d dropped%n",
-                    rate == 0 ? "max" : String.format(Locale.ROOT, "%,d calls/s", rate), s.offered / s.seconds,
-                    s.received / s.seconds, s.dropped);
+            System.out.printf(
+                    Locale.ROOT,
+                    "  live offered %s: %,.0f sendto calls/s made, %,.0f records/s decoded "
+                            + "(the call and its sock_send_length), %,d dropped%n",
+                    rate == 0 ? "max" : String.format(Locale.ROOT, "%,d calls/s", rate),
+                    s.offered / s.seconds,
+                    s.received / s.seconds,
+                    s.dropped);
             if (s.dropped == 0) {
                 best = Math.max(best, (long) (s.received / s.seconds));
             }
@@ -103,32 +125,61 @@ public final class CaptureBench {
         }
         double sysAverage = sysRuns == 0 ? 0 : sysNs / (double) sysRuns;
         double[] raw = drains.stream().mapToDouble(Drain::rawPerSec).sorted().toArray();
-        double[] dec = drains.stream().mapToDouble(Drain::decodedPerSec).sorted().toArray();
-        double sendtoPair = nsPerRun.getOrDefault("sys_enter_sendto", 0.0) + nsPerRun.getOrDefault("sys_exit_sendto", 0.0);
+        double[] dec =
+                drains.stream().mapToDouble(Drain::decodedPerSec).sorted().toArray();
+        double sendtoPair =
+                nsPerRun.getOrDefault("sys_enter_sendto", 0.0) + nsPerRun.getOrDefault("sys_exit_sendto", 0.0);
 
         System.out.println();
         System.out.printf(Locale.ROOT, "%-52s %16s %s%n", "figure", "median", "(min..max, target)");
-        System.out.printf(Locale.ROOT, "%-52s %,16.0f (%,.0f..%,.0f, >= 1,000,000)%n",
-                "drain: records/s decoded to SocketEvent, one core", dec[dec.length / 2], dec[0], dec[dec.length - 1]);
-        System.out.printf(Locale.ROOT, "%-52s %,16.0f (%,.0f..%,.0f)%n", "drain: records/s read in place (no decode)",
-                raw[raw.length / 2], raw[0], raw[raw.length - 1]);
-        System.out.printf(Locale.ROOT, "%-52s %,16d (loopback UDP sendto load)%n",
-                "live: highest records/s decoded with zero drops", best);
-        System.out.printf(Locale.ROOT, "%-52s %16.0f (two program runs)%n",
-                "kernel: ns per sendto call (enter + exit)", sendtoPair);
-        System.out.printf(Locale.ROOT, "%-52s %16.0f (< 300)%n", "kernel: ns per syscall program run, average",
-                sysAverage);
-        System.out.printf(Locale.ROOT, "%-52s %16.0f (syscall and tracepoint programs)%n",
-                "kernel: ns per program run, all programs", totalRuns == 0 ? 0 : totalNs / (double) totalRuns);
+        System.out.printf(
+                Locale.ROOT,
+                "%-52s %,16.0f (%,.0f..%,.0f, >= 1,000,000)%n",
+                "drain: records/s decoded to SocketEvent, one core",
+                dec[dec.length / 2],
+                dec[0],
+                dec[dec.length - 1]);
+        System.out.printf(
+                Locale.ROOT,
+                "%-52s %,16.0f (%,.0f..%,.0f)%n",
+                "drain: records/s read in place (no decode)",
+                raw[raw.length / 2],
+                raw[0],
+                raw[raw.length - 1]);
+        System.out.printf(
+                Locale.ROOT,
+                "%-52s %,16d (loopback UDP sendto load)%n",
+                "live: highest records/s decoded with zero drops",
+                best);
+        System.out.printf(
+                Locale.ROOT,
+                "%-52s %16.0f (two program runs)%n",
+                "kernel: ns per sendto call (enter + exit)",
+                sendtoPair);
+        System.out.printf(
+                Locale.ROOT, "%-52s %16.0f (< 300)%n", "kernel: ns per syscall program run, average", sysAverage);
+        System.out.printf(
+                Locale.ROOT,
+                "%-52s %16.0f (syscall and tracepoint programs)%n",
+                "kernel: ns per program run, all programs",
+                totalRuns == 0 ? 0 : totalNs / (double) totalRuns);
         for (var e : nsPerRun.entrySet()) {
             System.out.printf(Locale.ROOT, "    %-48s %16.0f%n", e.getKey(), e.getValue());
         }
 
         StringBuilder j = new StringBuilder("{\n");
-        j.append(String.format(Locale.ROOT, "  \"drain_decoded_per_sec\": {\"median\": %.0f, \"min\": %.0f, \"max\": %.0f},%n",
-                dec[dec.length / 2], dec[0], dec[dec.length - 1]));
-        j.append(String.format(Locale.ROOT, "  \"drain_raw_per_sec\": {\"median\": %.0f, \"min\": %.0f, \"max\": %.0f},%n",
-                raw[raw.length / 2], raw[0], raw[raw.length - 1]));
+        j.append(String.format(
+                Locale.ROOT,
+                "  \"drain_decoded_per_sec\": {\"median\": %.0f, \"min\": %.0f, \"max\": %.0f},%n",
+                dec[dec.length / 2],
+                dec[0],
+                dec[dec.length - 1]));
+        j.append(String.format(
+                Locale.ROOT,
+                "  \"drain_raw_per_sec\": {\"median\": %.0f, \"min\": %.0f, \"max\": %.0f},%n",
+                raw[raw.length / 2],
+                raw[0],
+                raw[raw.length - 1]));
         j.append(String.format(Locale.ROOT, "  \"live_zero_drop_per_sec\": %d,%n", best));
         j.append(String.format(Locale.ROOT, "  \"kernel_ns_per_event_sendto\": %.1f,%n", sendtoPair));
         j.append(String.format(Locale.ROOT, "  \"kernel_ns_per_syscall_program_run\": %.1f,%n", sysAverage));
@@ -146,10 +197,19 @@ public final class CaptureBench {
 
     static Process load(int threads, long rate, long total, double seconds) throws IOException {
         String java = ProcessHandle.current().info().command().orElse("java");
-        return new ProcessBuilder(java, "--enable-native-access=ALL-UNNAMED", "-XX:+UseSerialGC", "-cp",
-                ManagementFactory.getRuntimeMXBean().getClassPath(), LoadGenerator.class.getName(),
-                Integer.toString(threads), Long.toString(rate), Long.toString(total), Double.toString(seconds))
-                .redirectErrorStream(true).start();
+        return new ProcessBuilder(
+                        java,
+                        "--enable-native-access=ALL-UNNAMED",
+                        "-XX:+UseSerialGC",
+                        "-cp",
+                        ManagementFactory.getRuntimeMXBean().getClassPath(),
+                        LoadGenerator.class.getName(),
+                        Integer.toString(threads),
+                        Long.toString(rate),
+                        Long.toString(total),
+                        Double.toString(seconds))
+                .redirectErrorStream(true)
+                .start();
     }
 
     static long[] loadResult(Process p) throws Exception {
@@ -198,7 +258,9 @@ public final class CaptureBench {
         SocketEventDecoder decoder = new SocketEventDecoder(HostInfo.local(null));
         SocketEvent reused = new SocketEvent();
         long[] sink = {0};
-        try (Capture c = Capture.open(CaptureOptions.defaults(), rec -> sink[0] += decoder.decode(rec, reused).getPid())
+        try (Capture c = Capture.open(
+                        CaptureOptions.defaults(),
+                        rec -> sink[0] += decoder.decode(rec, reused).getPid())
                 .start()) {
             Capture.Stats s0 = c.stats();
             Process p = load(rate == 0 ? 2 : 1, rate, Long.MAX_VALUE, seconds);
@@ -218,13 +280,16 @@ public final class CaptureBench {
             Files.write(script, in.readAllBytes());
         }
         script.toFile().deleteOnExit();
-        return new ProcessBuilder("/usr/bin/python3", script.toString(), Double.toString(seconds),
-                Integer.toString(refused)).redirectErrorStream(true).start();
+        return new ProcessBuilder(
+                        "/usr/bin/python3", script.toString(), Double.toString(seconds), Integer.toString(refused))
+                .redirectErrorStream(true)
+                .start();
     }
 
     static Map<String, long[]> tcpPhase() throws Exception {
         long[] sink = {0};
-        try (Capture c = Capture.open(CaptureOptions.defaults(), rec -> sink[0]++).start()) {
+        try (Capture c =
+                Capture.open(CaptureOptions.defaults(), rec -> sink[0]++).start()) {
             Process p = pump(2, 200);
             p.getInputStream().readAllBytes();
             p.waitFor();

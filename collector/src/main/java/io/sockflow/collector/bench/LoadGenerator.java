@@ -1,17 +1,17 @@
 package io.sockflow.collector.bench;
 
+import static java.lang.foreign.ValueLayout.ADDRESS;
+import static java.lang.foreign.ValueLayout.JAVA_BYTE;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+import static java.lang.foreign.ValueLayout.JAVA_SHORT;
+
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.Linker;
 import java.lang.foreign.MemorySegment;
 import java.lang.invoke.MethodHandle;
 import java.nio.ByteOrder;
-
-import static java.lang.foreign.ValueLayout.ADDRESS;
-import static java.lang.foreign.ValueLayout.JAVA_BYTE;
-import static java.lang.foreign.ValueLayout.JAVA_INT;
-import static java.lang.foreign.ValueLayout.JAVA_LONG;
-import static java.lang.foreign.ValueLayout.JAVA_SHORT;
 
 /**
  * A loopback load for the benchmarks, run as its own process: each thread sends small UDP datagrams to a local
@@ -21,18 +21,19 @@ import static java.lang.foreign.ValueLayout.JAVA_SHORT;
  */
 public final class LoadGenerator {
     private static final Linker L = Linker.nativeLinker();
-    private static final MethodHandle SOCKET = L.downcallHandle(L.defaultLookup().find("socket").orElseThrow(),
+    private static final MethodHandle SOCKET = L.downcallHandle(
+            L.defaultLookup().find("socket").orElseThrow(),
             FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT));
-    private static final MethodHandle BIND = L.downcallHandle(L.defaultLookup().find("bind").orElseThrow(),
-            FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT));
+    private static final MethodHandle BIND = L.downcallHandle(
+            L.defaultLookup().find("bind").orElseThrow(), FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT));
     private static final MethodHandle GETSOCKNAME = L.downcallHandle(
             L.defaultLookup().find("getsockname").orElseThrow(),
             FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, ADDRESS));
-    private static final MethodHandle SENDTO = L.downcallHandle(L.defaultLookup().find("sendto").orElseThrow(),
+    private static final MethodHandle SENDTO = L.downcallHandle(
+            L.defaultLookup().find("sendto").orElseThrow(),
             FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT, ADDRESS, JAVA_INT));
 
-    private LoadGenerator() {
-    }
+    private LoadGenerator() {}
 
     public static void main(String[] args) throws Throwable {
         int threads = Integer.parseInt(args[0]);

@@ -1,7 +1,6 @@
 package io.sockflow.collector.bpf;
 
-import io.sockflow.collector.decode.Errno;
-
+import io.sockflow.collector.sys.Errno;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
@@ -22,13 +21,13 @@ public final class BpfObject implements AutoCloseable {
     private boolean closed;
 
     /** One attached program. */
-    public record Link(String program, String section, MemorySegment handle) {
-    }
+    public record Link(String program, String section, MemorySegment handle) {}
 
     private BpfObject(Arena arena, MemorySegment obj) {
         this.arena = arena;
         this.obj = obj;
-        for (MemorySegment p = Libbpf.objectNextProgram(obj, MemorySegment.NULL); !p.equals(MemorySegment.NULL);
+        for (MemorySegment p = Libbpf.objectNextProgram(obj, MemorySegment.NULL);
+                !p.equals(MemorySegment.NULL);
                 p = Libbpf.objectNextProgram(obj, p)) {
             programs.put(Libbpf.programName(p), p);
         }
@@ -47,11 +46,13 @@ public final class BpfObject implements AutoCloseable {
             buf.copyFrom(MemorySegment.ofArray(elf));
             MemorySegment opts = arena.allocate(Libbpf.OPEN_OPTS);
             opts.set(java.lang.foreign.ValueLayout.JAVA_LONG, 0, Libbpf.OPEN_OPTS.byteSize());
-            opts.set(java.lang.foreign.ValueLayout.ADDRESS,
+            opts.set(
+                    java.lang.foreign.ValueLayout.ADDRESS,
                     Libbpf.OPEN_OPTS.byteOffset(java.lang.foreign.MemoryLayout.PathElement.groupElement("object_name")),
                     arena.allocateFrom(name));
             if (btfPath != null) {
-                opts.set(java.lang.foreign.ValueLayout.ADDRESS,
+                opts.set(
+                        java.lang.foreign.ValueLayout.ADDRESS,
                         Libbpf.OPEN_OPTS.byteOffset(
                                 java.lang.foreign.MemoryLayout.PathElement.groupElement("btf_custom_path")),
                         arena.allocateFrom(btfPath));
@@ -112,7 +113,8 @@ public final class BpfObject implements AutoCloseable {
     /** The writable initial value of the object's .rodata (its const volatile globals), before load. */
     public MemorySegment rodata() {
         checkNotLoaded();
-        for (MemorySegment m = Libbpf.objectNextMap(obj, MemorySegment.NULL); !m.equals(MemorySegment.NULL);
+        for (MemorySegment m = Libbpf.objectNextMap(obj, MemorySegment.NULL);
+                !m.equals(MemorySegment.NULL);
                 m = Libbpf.objectNextMap(obj, m)) {
             String n = Libbpf.mapName(m);
             if (n != null && n.endsWith(".rodata")) {
@@ -138,14 +140,16 @@ public final class BpfObject implements AutoCloseable {
         if (rc < 0) {
             int err = -rc;
             if (err == Errno.EPERM || err == Errno.EACCES && LibbpfLog.verifierReason() == null) {
-                throw new BpfException("permission denied loading BPF programs (" + Errno.name(err)
-                        + "): run as root, or grant CAP_BPF, CAP_PERFMON and CAP_DAC_READ_SEARCH "
-                        + "(see README, Security)", 4);
+                throw new BpfException(
+                        "permission denied loading BPF programs (" + Errno.name(err)
+                                + "): run as root, or grant CAP_BPF, CAP_PERFMON and CAP_DAC_READ_SEARCH (and CAP_NET_ADMIN for the cgroup hooks) "
+                                + "(see README, Security)",
+                        4);
             }
             String why = LibbpfLog.verifierReason();
             throw new BpfException("the kernel refused sockflow's BPF programs (" + Errno.describe(err) + ")"
                     + (why != null ? ": " + why : "")
-                    + ": check that this kernel is 5.8 or newer with BTF, and report it with `--log-level debug` output");
+                    + ": report it with the output of `--log-level debug` and `uname -r`");
         }
         loaded = true;
     }
@@ -161,8 +165,10 @@ public final class BpfObject implements AutoCloseable {
             int err = Libbpf.lastErrno();
             String section = Libbpf.programSection(p);
             if (err == Errno.EACCES || err == Errno.EPERM) {
-                throw new BpfException("permission denied attaching " + section + " (" + Errno.name(err)
-                        + "): tracefs needs CAP_DAC_READ_SEARCH besides CAP_BPF and CAP_PERFMON, or run as root", 4);
+                throw new BpfException(
+                        "permission denied attaching " + section + " (" + Errno.name(err)
+                                + "): tracefs needs CAP_DAC_READ_SEARCH besides CAP_BPF and CAP_PERFMON, or run as root",
+                        4);
             }
             throw new BpfException("cannot attach " + section + ": " + Errno.describe(err)
                     + ": check that the tracepoint exists under /sys/kernel/tracing/events");
@@ -170,6 +176,83 @@ public final class BpfObject implements AutoCloseable {
         Link link = new Link(program, Libbpf.programSection(p), l);
         links.add(link);
         return link;
+    }
+
+    /** Attaches a cgroup program to the cgroup whose directory is open at {@code cgroupFd}. */
+    public Link attachCgroup(String program, int cgroupFd) {
+        if (!loaded) {
+            throw new IllegalStateException("load() before attach()");
+        }
+        MemorySegment p = program(program);
+        MemorySegment l = Libbpf.programAttachCgroup(p, cgroupFd);
+        String section = Libbpf.programSection(p);
+        if (l.equals(MemorySegment.NULL)) {
+            int err = Libbpf.lastErrno();
+            if (err == Errno.EACCES || err == Errno.EPERM) {
+                throw new BpfException(
+                        "permission denied attaching " + section + " (" + Errno.name(err)
+                                + "): cgroup programs need CAP_NET_ADMIN besides CAP_BPF and CAP_PERFMON, or run as root",
+                        4);
+            }
+            throw new BpfException("cannot attach " + section + " to the cgroup v2 root: " + Errno.describe(err));
+        }
+        Link link = new Link(program, section, l);
+        links.add(link);
+        return link;
+    }
+
+    /** Attaches an iterator program (no runs yet): {@link #runIterator} runs it, as often as wanted. */
+    public Link attachIter(String program) {
+        if (!loaded) {
+            throw new IllegalStateException("load() before attach()");
+        }
+        MemorySegment p = program(program);
+        MemorySegment l = Libbpf.programAttachIter(p);
+        if (l.equals(MemorySegment.NULL)) {
+            throw new BpfException("cannot attach the iterator " + Libbpf.programSection(p) + ": "
+                    + Errno.describe(Libbpf.lastErrno()));
+        }
+        Link link = new Link(program, Libbpf.programSection(p), l);
+        links.add(link);
+        return link;
+    }
+
+    /**
+     * Runs an attached iterator once over the kernel's table and returns what it wrote. A run needs no privilege
+     * beyond the link, so the collector can run it after it has dropped its capabilities.
+     */
+    public synchronized byte[] runIterator(String program) {
+        Link link = null;
+        for (Link l : links) {
+            if (l.program().equals(program)) {
+                link = l;
+            }
+        }
+        if (link == null) {
+            throw new IllegalStateException("the iterator " + program + " is not attached");
+        }
+        int fd = Libbpf.iterCreate(Libbpf.linkFd(link.handle()));
+        if (fd < 0) {
+            throw new BpfException("cannot run the iterator " + link.section() + ": " + Errno.describe(-fd));
+        }
+        try (Arena a = Arena.ofConfined()) {
+            java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream(1 << 16);
+            MemorySegment buf = a.allocate(1 << 16);
+            byte[] chunk = new byte[1 << 16];
+            while (true) {
+                long n = io.sockflow.collector.sys.Libc.read(fd, buf, buf.byteSize());
+                if (n < 0) {
+                    throw new BpfException("reading the iterator " + link.section() + ": " + Errno.describe((int) -n));
+                }
+                if (n == 0) {
+                    return out.toByteArray();
+                }
+                MemorySegment.copy(buf, java.lang.foreign.ValueLayout.JAVA_BYTE, 0, chunk, 0, (int) n);
+                out.write(chunk, 0, (int) n);
+            }
+        } finally {
+            io.sockflow.collector.sys.Libc.close(fd);
+        }
     }
 
     public List<Link> links() {

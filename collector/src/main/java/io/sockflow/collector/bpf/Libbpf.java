@@ -1,5 +1,10 @@
 package io.sockflow.collector.bpf;
 
+import static java.lang.foreign.ValueLayout.ADDRESS;
+import static java.lang.foreign.ValueLayout.JAVA_BOOLEAN;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.Linker;
@@ -8,14 +13,7 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.StructLayout;
 import java.lang.foreign.SymbolLookup;
 import java.lang.invoke.MethodHandle;
-import java.lang.invoke.MethodHandles;
-import java.lang.invoke.MethodType;
 import java.lang.invoke.VarHandle;
-
-import static java.lang.foreign.ValueLayout.ADDRESS;
-import static java.lang.foreign.ValueLayout.JAVA_BOOLEAN;
-import static java.lang.foreign.ValueLayout.JAVA_INT;
-import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
 /**
  * Hand-written bindings to the part of libbpf 1.1 (libbpf.so.1) that sockflow uses.
@@ -28,8 +26,7 @@ public final class Libbpf {
     private static final SymbolLookup LIB = load();
     private static final Linker.Option ERRNO = Linker.Option.captureCallState("errno");
     private static final StructLayout CALL_STATE = Linker.Option.captureStateLayout();
-    private static final VarHandle ERRNO_HANDLE =
-            CALL_STATE.varHandle(MemoryLayout.PathElement.groupElement("errno"));
+    private static final VarHandle ERRNO_HANDLE = CALL_STATE.varHandle(MemoryLayout.PathElement.groupElement("errno"));
 
     /** struct bpf_object_open_opts as of libbpf 1.1 (sz = 80). */
     public static final StructLayout OPEN_OPTS = MemoryLayout.structLayout(
@@ -49,8 +46,7 @@ public final class Libbpf {
 
     public static final FunctionDescriptor RING_BUFFER_SAMPLE_FN =
             FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_LONG);
-    public static final FunctionDescriptor PRINT_FN =
-            FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, ADDRESS);
+    public static final FunctionDescriptor PRINT_FN = FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, ADDRESS);
 
     private static final MethodHandle OBJECT_OPEN_MEM =
             handle("bpf_object__open_mem", FunctionDescriptor.of(ADDRESS, ADDRESS, JAVA_LONG, ADDRESS), true);
@@ -74,26 +70,32 @@ public final class Libbpf {
             handle("bpf_program__fd", FunctionDescriptor.of(JAVA_INT, ADDRESS), false);
     private static final MethodHandle PROGRAM_ATTACH =
             handle("bpf_program__attach", FunctionDescriptor.of(ADDRESS, ADDRESS), true);
+    private static final MethodHandle PROGRAM_ATTACH_CGROUP =
+            handle("bpf_program__attach_cgroup", FunctionDescriptor.of(ADDRESS, ADDRESS, JAVA_INT), true);
+    private static final MethodHandle PROGRAM_ATTACH_ITER =
+            handle("bpf_program__attach_iter", FunctionDescriptor.of(ADDRESS, ADDRESS, ADDRESS), true);
+    private static final MethodHandle LINK_FD = handle("bpf_link__fd", FunctionDescriptor.of(JAVA_INT, ADDRESS), false);
+    private static final MethodHandle ITER_CREATE =
+            handle("bpf_iter_create", FunctionDescriptor.of(JAVA_INT, JAVA_INT), false);
     private static final MethodHandle LINK_DESTROY =
             handle("bpf_link__destroy", FunctionDescriptor.of(JAVA_INT, ADDRESS), false);
     private static final MethodHandle MAP_NAME =
             handle("bpf_map__name", FunctionDescriptor.of(ADDRESS, ADDRESS), false);
-    private static final MethodHandle MAP_FD =
-            handle("bpf_map__fd", FunctionDescriptor.of(JAVA_INT, ADDRESS), false);
+    private static final MethodHandle MAP_FD = handle("bpf_map__fd", FunctionDescriptor.of(JAVA_INT, ADDRESS), false);
     private static final MethodHandle MAP_SET_MAX_ENTRIES =
             handle("bpf_map__set_max_entries", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT), false);
     private static final MethodHandle MAP_INITIAL_VALUE =
             handle("bpf_map__initial_value", FunctionDescriptor.of(ADDRESS, ADDRESS, ADDRESS), false);
     private static final MethodHandle MAP_LOOKUP_ELEM =
             handle("bpf_map_lookup_elem", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, ADDRESS), true);
-    private static final MethodHandle MAP_UPDATE_ELEM = handle("bpf_map_update_elem",
-            FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, ADDRESS, JAVA_LONG), true);
-    private static final MethodHandle MAP_GET_NEXT_KEY = handle("bpf_map_get_next_key",
-            FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, ADDRESS), true);
-    private static final MethodHandle MAP_LOOKUP_AND_DELETE = handle("bpf_map_lookup_and_delete_elem",
-            FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, ADDRESS), true);
-    private static final MethodHandle RING_BUFFER_NEW = handle("ring_buffer__new",
-            FunctionDescriptor.of(ADDRESS, JAVA_INT, ADDRESS, ADDRESS, ADDRESS), true);
+    private static final MethodHandle MAP_UPDATE_ELEM =
+            handle("bpf_map_update_elem", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, ADDRESS, JAVA_LONG), true);
+    private static final MethodHandle MAP_GET_NEXT_KEY =
+            handle("bpf_map_get_next_key", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, ADDRESS), true);
+    private static final MethodHandle MAP_LOOKUP_AND_DELETE =
+            handle("bpf_map_lookup_and_delete_elem", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, ADDRESS), true);
+    private static final MethodHandle RING_BUFFER_NEW =
+            handle("ring_buffer__new", FunctionDescriptor.of(ADDRESS, JAVA_INT, ADDRESS, ADDRESS, ADDRESS), true);
     private static final MethodHandle RING_BUFFER_POLL =
             handle("ring_buffer__poll", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT), false);
     private static final MethodHandle RING_BUFFER_CONSUME =
@@ -105,20 +107,21 @@ public final class Libbpf {
     private static final MethodHandle NUM_POSSIBLE_CPUS =
             handle("libbpf_num_possible_cpus", FunctionDescriptor.of(JAVA_INT), false);
 
-    private Libbpf() {
-    }
+    private Libbpf() {}
 
     private static SymbolLookup load() {
         try {
             return SymbolLookup.libraryLookup("libbpf.so.1", Arena.global());
         } catch (IllegalArgumentException e) {
-            throw new BpfException("libbpf.so.1 not found: install libbpf 1.x (Debian/Ubuntu: apt-get install libbpf1)");
+            throw new BpfException(
+                    "libbpf.so.1 not found: install libbpf 1.x (Debian/Ubuntu: apt-get install libbpf1)");
         }
     }
 
     private static MethodHandle handle(String name, FunctionDescriptor fd, boolean errno) {
-        MemorySegment sym = LIB.find(name).orElseThrow(
-                () -> new BpfException("libbpf.so.1 lacks " + name + ": sockflow needs libbpf 1.1 or newer"));
+        MemorySegment sym = LIB.find(name)
+                .orElseThrow(
+                        () -> new BpfException("libbpf.so.1 lacks " + name + ": sockflow needs libbpf 1.1 or newer"));
         return errno ? LINKER.downcallHandle(sym, fd, ERRNO) : LINKER.downcallHandle(sym, fd);
     }
 
@@ -229,6 +232,41 @@ public final class Libbpf {
         }
     }
 
+    /** Attaches a cgroup program (cgroup/sock_create, cgroup/sock_release) to the cgroup open at {@code cgroupFd}. */
+    public static MemorySegment programAttachCgroup(MemorySegment prog, int cgroupFd) {
+        try {
+            return (MemorySegment) PROGRAM_ATTACH_CGROUP.invokeExact(CALL_STATE_BUF.get(), prog, cgroupFd);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** Attaches an iterator program (no options: the whole table), ready for {@link #iterCreate}. */
+    public static MemorySegment programAttachIter(MemorySegment prog) {
+        try {
+            return (MemorySegment) PROGRAM_ATTACH_ITER.invokeExact(CALL_STATE_BUF.get(), prog, MemorySegment.NULL);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    public static int linkFd(MemorySegment link) {
+        try {
+            return (int) LINK_FD.invokeExact(link);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** A new run of an attached iterator: a file descriptor whose read() runs the program; negative errno on failure. */
+    public static int iterCreate(int linkFd) {
+        try {
+            return (int) ITER_CREATE.invokeExact(linkFd);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
     public static int linkDestroy(MemorySegment link) {
         try {
             return (int) LINK_DESTROY.invokeExact(link);
@@ -313,8 +351,8 @@ public final class Libbpf {
 
     public static MemorySegment ringBufferNew(int mapFd, MemorySegment sampleCb, MemorySegment ctx) {
         try {
-            return (MemorySegment) RING_BUFFER_NEW.invokeExact(CALL_STATE_BUF.get(), mapFd, sampleCb, ctx,
-                    MemorySegment.NULL);
+            return (MemorySegment)
+                    RING_BUFFER_NEW.invokeExact(CALL_STATE_BUF.get(), mapFd, sampleCb, ctx, MemorySegment.NULL);
         } catch (Throwable t) {
             throw rethrow(t);
         }

@@ -1,9 +1,6 @@
 package io.sockflow.collector.bpf;
 
 import io.sockflow.collector.sys.Libc;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
-
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.invoke.MethodHandles;
@@ -12,6 +9,8 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
 import java.util.List;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Routes libbpf's messages into the collector's log and keeps the last lines, so that a load failure can carry
@@ -24,8 +23,7 @@ public final class LibbpfLog {
     private static final Deque<String> RECENT = new ArrayDeque<>();
     private static volatile boolean installed;
 
-    private LibbpfLog() {
-    }
+    private LibbpfLog() {}
 
     public static synchronized void install() {
         if (installed) {
@@ -33,9 +31,15 @@ public final class LibbpfLog {
         }
         MemorySegment fn;
         try {
-            fn = Libbpf.upcall(MethodHandles.lookup().findStatic(LibbpfLog.class, "print",
-                    MethodType.methodType(int.class, int.class, MemorySegment.class, MemorySegment.class)),
-                    Libbpf.PRINT_FN, Arena.global());
+            fn = Libbpf.upcall(
+                    MethodHandles.lookup()
+                            .findStatic(
+                                    LibbpfLog.class,
+                                    "print",
+                                    MethodType.methodType(
+                                            int.class, int.class, MemorySegment.class, MemorySegment.class)),
+                    Libbpf.PRINT_FN,
+                    Arena.global());
         } catch (ReflectiveOperationException e) {
             throw new IllegalStateException(e);
         }
@@ -47,7 +51,9 @@ public final class LibbpfLog {
     @SuppressWarnings("unused")
     private static int print(int level, MemorySegment fmt, MemorySegment args) {
         try {
-            String line = Libc.vformat(fmt.reinterpret(4096), args, 2048).stripTrailing();
+            // a refusal's warning carries the whole verifier log, whose end says why: room for all of it
+            String line = Libc.vformat(fmt.reinterpret(4096), args, level == 0 ? 1 << 20 : 2048)
+                    .stripTrailing();
             synchronized (RECENT) {
                 RECENT.addLast(line);
                 if (RECENT.size() > KEEP) {
@@ -58,6 +64,9 @@ public final class LibbpfLog {
             if (level == 0) {
                 if (line.contains("memlock")) {
                     LOG.debug(line); // harmless where BPF memory is charged to the cgroup
+                } else if (line.contains("prog '") || line.contains("failed to load object")) {
+                    // a refused program: the loader switches it off and says why in one line (or fails with it)
+                    LOG.debug(line);
                 } else {
                     LOG.warn(line);
                 }
@@ -85,16 +94,57 @@ public final class LibbpfLog {
         }
     }
 
-    /** The most telling line of a verifier log: the last one that is not the log's own frame. */
-    public static String verifierReason() {
+    /** The program libbpf last said it failed to load (its "prog 'NAME': failed to load" line), or null. */
+    public static String failedProgram() {
         List<String> lines = recent();
         for (int i = lines.size() - 1; i >= 0; i--) {
-            String l = lines.get(i).trim();
-            if (l.isEmpty() || l.startsWith("--") || l.startsWith("processed ") || l.startsWith("libbpf:")
-                    || l.startsWith("Error:") || l.startsWith("Warning:") || l.startsWith("If it used")) {
+            java.util.regex.Matcher m = FAILED.matcher(lines.get(i));
+            if (m.find()) {
+                return m.group(1);
+            }
+        }
+        return null;
+    }
+
+    private static final java.util.regex.Pattern FAILED = java.util.regex.Pattern.compile(
+            "prog '([^']+)': (?:failed to load|BPF program load failed|failed to resolve CO-RE relocation)");
+
+    /**
+     * The most telling line of the last refusal: the verifier's last word in its log (libbpf hands the whole log over
+     * as one message), else libbpf's own complaint about the program; null when there is neither.
+     */
+    public static String verifierReason() {
+        return reason(recent());
+    }
+
+    static String reason(List<String> messages) {
+        for (int i = messages.size() - 1; i >= 0; i--) {
+            String m = messages.get(i);
+            int begin = m.indexOf("-- BEGIN PROG LOAD LOG --");
+            if (begin < 0) {
                 continue;
             }
-            return l;
+            int end = m.indexOf("-- END PROG LOAD LOG --", begin);
+            String[] lines = m.substring(begin + 25, end < 0 ? m.length() : end).split("\n");
+            for (int j = lines.length - 1; j >= 0; j--) {
+                String l = lines[j].trim();
+                if (!l.isEmpty()
+                        && !l.startsWith("processed ")
+                        && !l.startsWith("verification time")
+                        && !l.startsWith("stack depth")
+                        && !l.startsWith("If it used")
+                        && !l.startsWith("--")) {
+                    return l;
+                }
+            }
+        }
+        for (int i = messages.size() - 1; i >= 0; i--) {
+            String l = messages.get(i).trim();
+            int prog = l.indexOf("prog '");
+            if (prog < 0 || l.contains("BPF program load failed") || l.matches(".*failed to load: -?\\d+$")) {
+                continue;
+            }
+            return l.substring(prog);
         }
         return null;
     }

@@ -1,7 +1,6 @@
 package io.sockflow.collector.bpf;
 
-import io.sockflow.collector.decode.Errno;
-
+import io.sockflow.collector.sys.Errno;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.invoke.MethodHandle;
@@ -23,6 +22,7 @@ public final class RingBufferReader implements AutoCloseable {
 
     /** Longest a record waits in the ring when the kernel does not wake the reader. */
     public static final int POLL_TIMEOUT_MS = 10;
+
     private final Arena arena = Arena.ofShared();
     private final MemorySegment rb;
     private final RecordSink sink;
@@ -36,8 +36,11 @@ public final class RingBufferReader implements AutoCloseable {
     public RingBufferReader(int mapFd, RecordSink sink) {
         this.sink = sink;
         try {
-            MethodHandle cb = MethodHandles.lookup().findVirtual(RingBufferReader.class, "onSample",
-                    MethodType.methodType(int.class, MemorySegment.class, MemorySegment.class, long.class))
+            MethodHandle cb = MethodHandles.lookup()
+                    .findVirtual(
+                            RingBufferReader.class,
+                            "onSample",
+                            MethodType.methodType(int.class, MemorySegment.class, MemorySegment.class, long.class))
                     .bindTo(this);
             MemorySegment stub = Libbpf.upcall(cb, Libbpf.RING_BUFFER_SAMPLE_FN, arena);
             MemorySegment r = Libbpf.ringBufferNew(mapFd, stub, MemorySegment.NULL);

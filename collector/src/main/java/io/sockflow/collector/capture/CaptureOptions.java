@@ -16,62 +16,217 @@ import java.util.List;
  * @param tracefsPath     where tracefs is (or is to be) mounted
  * @param catalog         which tracepoints exist (tracefs by default)
  * @param groups          kernel tracepoint groups to record: sock, tcp, skb, net, xdp, udp
+ * @param features        what the kernel has (its BTF by default; tests pass a reduced one to play an older kernel)
+ * @param aggregate       sends and receives of inet sockets summed per socket in the kernel (SOCK_TOTALS records,
+ *                        read by {@link SocketTotals}) rather than a record per call; off here, on in the collector
  */
-public record CaptureOptions(List<Integer> pidInclude, List<Integer> pidExclude, List<Long> cgroupInclude,
-        List<Long> cgroupExclude, boolean excludeSelf, int ringBufferBytes, Path btfPath, Path tracefsPath,
-        TracepointCatalog catalog, java.util.Set<String> groups) {
+public record CaptureOptions(
+        List<Integer> pidInclude,
+        List<Integer> pidExclude,
+        List<Long> cgroupInclude,
+        List<Long> cgroupExclude,
+        boolean excludeSelf,
+        int ringBufferBytes,
+        Path btfPath,
+        Path tracefsPath,
+        TracepointCatalog catalog,
+        java.util.Set<String> groups,
+        KernelFeatures features,
+        boolean aggregate) {
 
     public static final Path DEFAULT_BTF = Path.of("/sys/kernel/btf/vmlinux");
     public static final Path DEFAULT_TRACEFS = Path.of("/sys/kernel/tracing");
     public static final int DEFAULT_RING_BUFFER_BYTES = 16 * 1024 * 1024;
 
     public static CaptureOptions defaults() {
-        return new CaptureOptions(List.of(), List.of(), List.of(), List.of(), true, DEFAULT_RING_BUFFER_BYTES,
-                DEFAULT_BTF, DEFAULT_TRACEFS, null, java.util.Set.copyOf(io.sockflow.collector.bpf.EventLayout.GROUPS));
+        return new CaptureOptions(
+                List.of(),
+                List.of(),
+                List.of(),
+                List.of(),
+                true,
+                DEFAULT_RING_BUFFER_BYTES,
+                DEFAULT_BTF,
+                DEFAULT_TRACEFS,
+                null,
+                java.util.Set.copyOf(io.sockflow.collector.bpf.EventLayout.GROUPS),
+                null,
+                false);
     }
 
     public CaptureOptions withGroups(java.util.Set<String> g) {
-        return new CaptureOptions(pidInclude, pidExclude, cgroupInclude, cgroupExclude, excludeSelf, ringBufferBytes,
-                btfPath, tracefsPath, catalog, java.util.Set.copyOf(g));
+        return new CaptureOptions(
+                pidInclude,
+                pidExclude,
+                cgroupInclude,
+                cgroupExclude,
+                excludeSelf,
+                ringBufferBytes,
+                btfPath,
+                tracefsPath,
+                catalog,
+                java.util.Set.copyOf(g),
+                features,
+                aggregate);
     }
 
     public CaptureOptions withPidInclude(List<Integer> pids) {
-        return new CaptureOptions(pids, pidExclude, cgroupInclude, cgroupExclude, excludeSelf, ringBufferBytes,
-                btfPath, tracefsPath, catalog, groups);
+        return new CaptureOptions(
+                pids,
+                pidExclude,
+                cgroupInclude,
+                cgroupExclude,
+                excludeSelf,
+                ringBufferBytes,
+                btfPath,
+                tracefsPath,
+                catalog,
+                groups,
+                features,
+                aggregate);
     }
 
     public CaptureOptions withPidExclude(List<Integer> pids) {
-        return new CaptureOptions(pidInclude, pids, cgroupInclude, cgroupExclude, excludeSelf, ringBufferBytes,
-                btfPath, tracefsPath, catalog, groups);
+        return new CaptureOptions(
+                pidInclude,
+                pids,
+                cgroupInclude,
+                cgroupExclude,
+                excludeSelf,
+                ringBufferBytes,
+                btfPath,
+                tracefsPath,
+                catalog,
+                groups,
+                features,
+                aggregate);
     }
 
     public CaptureOptions withCgroups(List<Long> include, List<Long> exclude) {
-        return new CaptureOptions(pidInclude, pidExclude, include, exclude, excludeSelf, ringBufferBytes, btfPath,
-                tracefsPath, catalog, groups);
+        return new CaptureOptions(
+                pidInclude,
+                pidExclude,
+                include,
+                exclude,
+                excludeSelf,
+                ringBufferBytes,
+                btfPath,
+                tracefsPath,
+                catalog,
+                groups,
+                features,
+                aggregate);
     }
 
     public CaptureOptions withExcludeSelf(boolean exclude) {
-        return new CaptureOptions(pidInclude, pidExclude, cgroupInclude, cgroupExclude, exclude, ringBufferBytes,
-                btfPath, tracefsPath, catalog, groups);
+        return new CaptureOptions(
+                pidInclude,
+                pidExclude,
+                cgroupInclude,
+                cgroupExclude,
+                exclude,
+                ringBufferBytes,
+                btfPath,
+                tracefsPath,
+                catalog,
+                groups,
+                features,
+                aggregate);
     }
 
     public CaptureOptions withRingBufferBytes(int bytes) {
-        return new CaptureOptions(pidInclude, pidExclude, cgroupInclude, cgroupExclude, excludeSelf, bytes, btfPath,
-                tracefsPath, catalog, groups);
+        return new CaptureOptions(
+                pidInclude,
+                pidExclude,
+                cgroupInclude,
+                cgroupExclude,
+                excludeSelf,
+                bytes,
+                btfPath,
+                tracefsPath,
+                catalog,
+                groups,
+                features,
+                aggregate);
     }
 
     public CaptureOptions withBtfPath(Path path) {
-        return new CaptureOptions(pidInclude, pidExclude, cgroupInclude, cgroupExclude, excludeSelf, ringBufferBytes,
-                path, tracefsPath, catalog, groups);
+        return new CaptureOptions(
+                pidInclude,
+                pidExclude,
+                cgroupInclude,
+                cgroupExclude,
+                excludeSelf,
+                ringBufferBytes,
+                path,
+                tracefsPath,
+                catalog,
+                groups,
+                features,
+                aggregate);
     }
 
     public CaptureOptions withTracefsPath(Path path) {
-        return new CaptureOptions(pidInclude, pidExclude, cgroupInclude, cgroupExclude, excludeSelf, ringBufferBytes,
-                btfPath, path, catalog, groups);
+        return new CaptureOptions(
+                pidInclude,
+                pidExclude,
+                cgroupInclude,
+                cgroupExclude,
+                excludeSelf,
+                ringBufferBytes,
+                btfPath,
+                path,
+                catalog,
+                groups,
+                features,
+                aggregate);
+    }
+
+    public CaptureOptions withFeatures(KernelFeatures f) {
+        return new CaptureOptions(
+                pidInclude,
+                pidExclude,
+                cgroupInclude,
+                cgroupExclude,
+                excludeSelf,
+                ringBufferBytes,
+                btfPath,
+                tracefsPath,
+                catalog,
+                groups,
+                f,
+                aggregate);
     }
 
     public CaptureOptions withCatalog(TracepointCatalog c) {
-        return new CaptureOptions(pidInclude, pidExclude, cgroupInclude, cgroupExclude, excludeSelf, ringBufferBytes,
-                btfPath, tracefsPath, c, groups);
+        return new CaptureOptions(
+                pidInclude,
+                pidExclude,
+                cgroupInclude,
+                cgroupExclude,
+                excludeSelf,
+                ringBufferBytes,
+                btfPath,
+                tracefsPath,
+                c,
+                groups,
+                features,
+                aggregate);
+    }
+
+    public CaptureOptions withAggregate(boolean on) {
+        return new CaptureOptions(
+                pidInclude,
+                pidExclude,
+                cgroupInclude,
+                cgroupExclude,
+                excludeSelf,
+                ringBufferBytes,
+                btfPath,
+                tracefsPath,
+                catalog,
+                groups,
+                features,
+                on);
     }
 }

@@ -1,6 +1,12 @@
 package io.sockflow.collector.capture;
 
+import static java.lang.foreign.ValueLayout.JAVA_BYTE;
+import static java.lang.foreign.ValueLayout.JAVA_INT_UNALIGNED;
+import static java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED;
+import static java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED;
+
 import io.sockflow.collector.bpf.EventLayout;
+import io.sockflow.collector.bpf.KernelContract;
 import io.sockflow.collector.bpf.Libbpf;
 import io.sockflow.collector.decode.HostInfo;
 import io.sockflow.collector.decode.InetText;
@@ -8,7 +14,6 @@ import io.sockflow.collector.decode.KernelSymbols;
 import io.sockflow.collector.sys.Libc;
 import io.sockflow.schemas.EventKind;
 import io.sockflow.schemas.SocketEvent;
-
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -19,12 +24,6 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
-
-import static java.lang.foreign.MemoryLayout.PathElement.groupElement;
-import static java.lang.foreign.ValueLayout.JAVA_BYTE;
-import static java.lang.foreign.ValueLayout.JAVA_INT_UNALIGNED;
-import static java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED;
-import static java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED;
 
 /**
  * Reads (and resets) the counters the kernel aggregates per CPU: RTT and congestion window per TCP socket, packet
@@ -52,80 +51,99 @@ public final class KernelCounters {
         List<SocketEvent> out = new ArrayList<>();
         Map<Integer, String> ifnames = interfaceNames();
         try (Arena a = Arena.ofConfined()) {
-            drain(a, "rtt", 8, EventLayout.RTT.byteSize(), (key, values) -> {
-                long sk = key.get(JAVA_LONG_UNALIGNED, 0);
+            KernelContract.Struct rtt = EventLayout.RTT;
+            long oSamples = rtt.offset("samples"),
+                    oLast = rtt.offset("srtt_us_last"),
+                    oMin = rtt.offset("srtt_us_min"),
+                    oMax = rtt.offset("srtt_us_max"),
+                    oCwnd = rtt.offset("cwnd_last"),
+                    oFamily = rtt.offset("family"),
+                    oSport = rtt.offset("sport"),
+                    oDport = rtt.offset("dport"),
+                    oSaddr = rtt.offset("saddr"),
+                    oDaddr = rtt.offset("daddr");
+            drain(a, "rtt", EventLayout.RTT_KEY.size(), rtt.size(), (key, values) -> {
+                long cookie = key.get(JAVA_LONG_UNALIGNED, EventLayout.RTT_KEY.offset("cookie"));
                 long samples = 0;
                 long last = 0, min = Long.MAX_VALUE, max = 0, cwnd = 0;
                 MemorySegment first = null;
                 for (MemorySegment v : values) {
-                    long n = v.get(JAVA_LONG_UNALIGNED, EventLayout.RTT.byteOffset(groupElement("samples")));
+                    long n = v.get(JAVA_LONG_UNALIGNED, oSamples);
                     if (n == 0) {
                         continue;
                     }
-                    if (first == null || v.get(JAVA_SHORT_UNALIGNED, 32) != 0 && first.get(JAVA_SHORT_UNALIGNED, 32) == 0) {
+                    if (first == null
+                            || v.get(JAVA_SHORT_UNALIGNED, oFamily) != 0
+                                    && first.get(JAVA_SHORT_UNALIGNED, oFamily) == 0) {
                         first = v; // the CPU that created the entry holds the socket's addresses
                     }
                     samples += n;
-                    last = Integer.toUnsignedLong(v.get(JAVA_INT_UNALIGNED, 0));
-                    min = Math.min(min, Integer.toUnsignedLong(v.get(JAVA_INT_UNALIGNED, 4)));
-                    max = Math.max(max, Integer.toUnsignedLong(v.get(JAVA_INT_UNALIGNED, 8)));
-                    cwnd = Integer.toUnsignedLong(v.get(JAVA_INT_UNALIGNED, 12));
+                    last = Integer.toUnsignedLong(v.get(JAVA_INT_UNALIGNED, oLast));
+                    min = Math.min(min, Integer.toUnsignedLong(v.get(JAVA_INT_UNALIGNED, oMin)));
+                    max = Math.max(max, Integer.toUnsignedLong(v.get(JAVA_INT_UNALIGNED, oMax)));
+                    cwnd = Integer.toUnsignedLong(v.get(JAVA_INT_UNALIGNED, oCwnd));
                 }
                 if (first == null) {
                     return;
                 }
                 SocketEvent e = base(EventKind.TCP_RTT, now, intervalMs);
-                e.setSocketKernelAddress(sk);
+                e.setSocketCookie(cookie);
                 e.setCount(samples);
                 e.setRttUs(last);
                 e.setRttMinUs(min);
                 e.setRttMaxUs(max);
                 e.setCwnd(cwnd);
-                int family = Short.toUnsignedInt(first.get(JAVA_SHORT_UNALIGNED, 32));
-                byte[] s = first.asSlice(40, 16).toArray(JAVA_BYTE);
-                byte[] d = first.asSlice(56, 16).toArray(JAVA_BYTE);
+                int family = Short.toUnsignedInt(first.get(JAVA_SHORT_UNALIGNED, oFamily));
+                byte[] s = first.asSlice(oSaddr, 16).toArray(JAVA_BYTE);
+                byte[] d = first.asSlice(oDaddr, 16).toArray(JAVA_BYTE);
                 e.setFamily(family == 10 ? "AF_INET6" : "AF_INET");
                 e.setProtocol("TCP");
                 e.setLocalAddress(family == 10 ? InetText.ipv6(s, 0) : InetText.ipv4(s, 0));
                 e.setRemoteAddress(family == 10 ? InetText.ipv6(d, 0) : InetText.ipv4(d, 0));
-                e.setLocalPort(Short.toUnsignedInt(first.get(JAVA_SHORT_UNALIGNED, 34)));
-                e.setRemotePort(Short.toUnsignedInt(first.get(JAVA_SHORT_UNALIGNED, 36)));
+                e.setLocalPort(Short.toUnsignedInt(first.get(JAVA_SHORT_UNALIGNED, oSport)));
+                e.setRemotePort(Short.toUnsignedInt(first.get(JAVA_SHORT_UNALIGNED, oDport)));
                 out.add(e);
             });
-            drain(a, "drops", 8, 8, (key, values) -> {
+            drain(a, "drops", EventLayout.DROP_KEY.size(), 8, (key, values) -> {
                 long n = sum(values, 0);
                 if (n == 0) {
                     return;
                 }
                 SocketEvent e = base(EventKind.SKB_DROPS, now, intervalMs);
-                e.setReason(KernelSymbols.local().dropReason(key.get(JAVA_INT_UNALIGNED, 0)));
-                e.setEventProtocol(ethertype(Short.toUnsignedInt(key.get(JAVA_SHORT_UNALIGNED, 4))));
+                e.setReason(KernelSymbols.local()
+                        .dropReason(key.get(JAVA_INT_UNALIGNED, EventLayout.DROP_KEY.offset("reason"))));
+                e.setEventProtocol(ethertype(
+                        Short.toUnsignedInt(key.get(JAVA_SHORT_UNALIGNED, EventLayout.DROP_KEY.offset("protocol")))));
                 e.setCount(n);
                 out.add(e);
             });
-            drain(a, "netdev", 8, 16, (key, values) -> {
-                long packets = sum(values, 0);
+            drain(a, "netdev", EventLayout.NETDEV_KEY.size(), EventLayout.NETDEV.size(), (key, values) -> {
+                long packets = sum(values, EventLayout.NETDEV.offset("packets"));
                 if (packets == 0) {
                     return;
                 }
-                int ifindex = key.get(JAVA_INT_UNALIGNED, 0);
+                int ifindex = key.get(JAVA_INT_UNALIGNED, EventLayout.NETDEV_KEY.offset("ifindex"));
                 SocketEvent e = base(EventKind.NETDEV_TRAFFIC, now, intervalMs);
                 e.setInterfaceName(ifnames.getOrDefault(ifindex, "ifindex-" + ifindex));
-                e.setDirection(key.get(JAVA_INT_UNALIGNED, 4) == 0 ? "TRANSMIT" : "RECEIVE");
+                e.setDirection(
+                        key.get(JAVA_INT_UNALIGNED, EventLayout.NETDEV_KEY.offset("direction")) == 0
+                                ? "TRANSMIT"
+                                : "RECEIVE");
                 e.setCount(packets);
-                e.setBytes(sum(values, 8));
+                e.setBytes(sum(values, EventLayout.NETDEV.offset("bytes")));
                 out.add(e);
             });
-            drain(a, "xdp_errors", 16, 8, (key, values) -> {
+            drain(a, "xdp_errors", EventLayout.XDP_KEY.size(), 8, (key, values) -> {
                 long n = sum(values, 0);
                 if (n == 0) {
                     return;
                 }
-                int ifindex = key.get(JAVA_INT_UNALIGNED, 0);
+                KernelContract.Struct xk = EventLayout.XDP_KEY;
+                int ifindex = key.get(JAVA_INT_UNALIGNED, xk.offset("ifindex"));
                 SocketEvent e = base(EventKind.XDP_ERRORS, now, intervalMs);
                 e.setInterfaceName(ifnames.getOrDefault(ifindex, "ifindex-" + ifindex));
-                e.setReason((key.get(JAVA_INT_UNALIGNED, 8) == 0 ? "EXCEPTION " : "REDIRECT_ERROR ")
-                        + xdpAction(key.get(JAVA_INT_UNALIGNED, 4)));
+                e.setReason((key.get(JAVA_INT_UNALIGNED, xk.offset("kind")) == 0 ? "EXCEPTION " : "REDIRECT_ERROR ")
+                        + xdpAction(key.get(JAVA_INT_UNALIGNED, xk.offset("action"))));
                 e.setCount(n);
                 out.add(e);
             });
@@ -232,7 +250,10 @@ public final class KernelCounters {
         try (Stream<Path> s = Files.list(Path.of("/sys/class/net"))) {
             for (Path p : s.toList()) {
                 try {
-                    m.put(Integer.parseInt(Files.readString(p.resolve("ifindex")).trim()), p.getFileName().toString());
+                    m.put(
+                            Integer.parseInt(
+                                    Files.readString(p.resolve("ifindex")).trim()),
+                            p.getFileName().toString());
                 } catch (IOException | NumberFormatException ignored) {
                     // an interface that went away
                 }

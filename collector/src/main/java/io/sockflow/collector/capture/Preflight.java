@@ -1,9 +1,8 @@
 package io.sockflow.collector.capture;
 
 import io.sockflow.collector.bpf.BpfException;
-import io.sockflow.collector.decode.Errno;
+import io.sockflow.collector.sys.Errno;
 import io.sockflow.collector.sys.Libc;
-
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -14,6 +13,7 @@ import java.nio.file.Path;
  */
 public final class Preflight {
     static final int CAP_DAC_READ_SEARCH = 2;
+    static final int CAP_NET_ADMIN = 12;
     static final int CAP_SYS_ADMIN = 21;
     static final int CAP_PERFMON = 38;
     static final int CAP_BPF = 39;
@@ -22,8 +22,7 @@ public final class Preflight {
     /** Exit code for a kernel that lacks what sockflow needs (BTF, tracefs). */
     public static final int EXIT_KERNEL = 5;
 
-    private Preflight() {
-    }
+    private Preflight() {}
 
     public static void checkAll(CaptureOptions o) {
         checkLinux();
@@ -34,15 +33,19 @@ public final class Preflight {
 
     static void checkLinux() {
         if (!System.getProperty("os.name", "").toLowerCase().contains("linux")) {
-            throw new BpfException("live capture needs Linux (this is " + System.getProperty("os.name")
-                    + "): use --replay FILE to run the pipeline on a recorded capture", EXIT_KERNEL);
+            throw new BpfException(
+                    "live capture needs Linux (this is " + System.getProperty("os.name")
+                            + "): use --replay FILE to run the pipeline on a recorded capture",
+                    EXIT_KERNEL);
         }
     }
 
     public static void checkBtf(Path btf) {
         if (!Files.isReadable(btf)) {
-            throw new BpfException("no kernel BTF at " + btf + ": this kernel was built without "
-                    + "CONFIG_DEBUG_INFO_BTF; use a kernel with BTF (5.8+) or pass --btf-path FILE", EXIT_KERNEL);
+            throw new BpfException(
+                    "no kernel BTF at " + btf + ": this kernel was built without "
+                            + "CONFIG_DEBUG_INFO_BTF; use a kernel with BTF (5.8+) or pass --btf-path FILE",
+                    EXIT_KERNEL);
         }
     }
 
@@ -60,6 +63,12 @@ public final class Preflight {
         return -1L;
     }
 
+    /** Whether this process may attach cgroup programs (the socket birth and release hooks): CAP_NET_ADMIN. */
+    public static boolean mayAttachCgroupPrograms() {
+        long caps = effectiveCapabilities();
+        return has(caps, CAP_NET_ADMIN) || has(caps, CAP_SYS_ADMIN);
+    }
+
     static boolean has(long caps, int cap) {
         return (caps & (1L << cap)) != 0;
     }
@@ -73,7 +82,8 @@ public final class Preflight {
             return;
         }
         boolean load = has(caps, CAP_SYS_ADMIN) || has(caps, CAP_BPF) && has(caps, CAP_PERFMON);
-        boolean tracefsReadable = has(caps, CAP_SYS_ADMIN) || has(caps, CAP_DAC_READ_SEARCH)
+        boolean tracefsReadable = has(caps, CAP_SYS_ADMIN)
+                || has(caps, CAP_DAC_READ_SEARCH)
                 || Files.isReadable(tracefs.resolve("events"));
         if (!load || !tracefsReadable) {
             StringBuilder missing = new StringBuilder();
@@ -88,9 +98,11 @@ public final class Preflight {
                     missing.append("CAP_DAC_READ_SEARCH ");
                 }
             }
-            throw new BpfException("missing privileges for live capture (" + missing.toString().trim()
-                    + "): run as root, or grant CAP_BPF, CAP_PERFMON and CAP_DAC_READ_SEARCH "
-                    + "(README, Security); --replay FILE runs without them", EXIT_PRIVILEGES);
+            throw new BpfException(
+                    "missing privileges for live capture (" + missing.toString().trim()
+                            + "): run as root, or grant CAP_BPF, CAP_PERFMON and CAP_DAC_READ_SEARCH (and CAP_NET_ADMIN for the cgroup hooks) "
+                            + "(README, Security); --replay FILE runs without them",
+                    EXIT_PRIVILEGES);
         }
     }
 
@@ -101,8 +113,10 @@ public final class Preflight {
         }
         int err = Libc.mount("nodev", tracefs.toString(), "tracefs");
         if (err != 0 && !Files.isDirectory(tracefs.resolve("events"))) {
-            throw new BpfException("tracefs is not mounted at " + tracefs + " and mounting it failed ("
-                    + Errno.describe(err) + "): run `mount -t tracefs nodev " + tracefs + "` as root", EXIT_KERNEL);
+            throw new BpfException(
+                    "tracefs is not mounted at " + tracefs + " and mounting it failed (" + Errno.describe(err)
+                            + "): run `mount -t tracefs nodev " + tracefs + "` as root",
+                    EXIT_KERNEL);
         }
     }
 }

@@ -9,6 +9,7 @@ public interface TracepointCatalog {
     boolean exists(String category, String name);
 
     static TracepointCatalog tracefs(Path tracefsRoot) {
-        return (category, name) -> Files.isDirectory(tracefsRoot.resolve("events").resolve(category).resolve(name));
+        return (category, name) -> Files.isDirectory(
+                tracefsRoot.resolve("events").resolve(category).resolve(name));
     }
 }

@@ -1,24 +1,26 @@
 package io.sockflow.collector.cli;
 
 import io.sockflow.collector.bpf.BpfException;
-import org.apache.kafka.common.config.ConfigException;
-
 import java.util.Arrays;
 import java.util.List;
+import org.apache.kafka.common.config.ConfigException;
 
 /** Entry point of the collector: {@code sockflow collect [settings]}. */
 public final class Main {
-    private Main() {
-    }
+    private Main() {}
 
     public static void main(String[] argv) {
+        io.sockflow.collector.sys.Privileges
+                .privateFiles(); // the spool, a capture file, the status file: the owner's alone
         System.exit(run(argv));
     }
 
     /** Runs a command and returns its exit code; every expected failure is one line on standard error. */
     public static int run(String[] argv) {
         List<String> args = Arrays.asList(argv);
-        if (args.isEmpty() || args.getFirst().equals("--help") || args.getFirst().equals("help")) {
+        if (args.isEmpty()
+                || args.getFirst().equals("--help")
+                || args.getFirst().equals("help")) {
             System.out.print(usage());
             return args.isEmpty() ? 2 : 0;
         }
@@ -47,6 +49,15 @@ public final class Main {
         } catch (io.sockflow.collector.transport.TransportException e) {
             System.err.println("sockflow: " + e.getMessage());
             return 6;
+        } catch (org.apache.kafka.common.KafkaException e) {
+            // a Kafka client setting it refuses (from --kafka-config): its own words, on one line
+            Throwable t = e;
+            while (t.getCause() != null) {
+                t = t.getCause();
+            }
+            System.err.println("sockflow: the Kafka client refused its settings: " + t.getMessage()
+                    + ": check --bootstrap-servers and --kafka-config");
+            return 2;
         }
     }
 
@@ -58,8 +69,9 @@ public final class Main {
                   collect   capture this host's network system calls and print or send them
                   up        the whole pipeline on this host with a live view (./sockflow up --help)
                   sql       Flink SQL on the jobs' results (./sockflow sql --help)
+                  config    every setting of up, the collector and the jobs (./sockflow config --explain)
                   test      run the test suite (./sockflow test)
-                
+
                 Run `sockflow COMMAND --help` for a command's settings.
                 """;
     }

@@ -1,26 +1,23 @@
 package io.sockflow.collector.cli;
 
+import io.sockflow.schemas.config.Check;
+import io.sockflow.schemas.config.Durations;
+import io.sockflow.schemas.config.Explain;
+import io.sockflow.schemas.config.Flags;
+import io.sockflow.schemas.config.Validators;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
 import org.apache.kafka.common.config.AbstractConfig;
 import org.apache.kafka.common.config.ConfigDef;
 import org.apache.kafka.common.config.ConfigException;
 
-import java.io.IOException;
-import java.io.Reader;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.time.Duration;
-import java.util.ArrayList;
-import java.util.HashMap;
-import java.util.LinkedHashMap;
-import java.util.List;
-import java.util.Locale;
-import java.util.Map;
-import java.util.Properties;
-
 /**
  * Every setting of the collector, declared once (name, type, default, allowed values, documentation) with Kafka's
- * {@link ConfigDef}. Each can be given as a flag ({@code --ring-buffer-bytes 1048576}), an environment variable
- * ({@code SOCKFLOW_RING_BUFFER_BYTES}) or a line of a properties file ({@code ring.buffer.bytes=1048576}, file
+ * {@link ConfigDef}, read and checked by sockflow's one config system ({@link Flags}, {@link Check}). Each can be
+ * given as a flag ({@code --ring-buffer-bytes 1048576}), an environment variable ({@code SOCKFLOW_RING_BUFFER_BYTES}) or a line of a properties file ({@code ring.buffer.bytes=1048576}, file
  * named by {@code --config}); a flag wins over the environment, which wins over the file.
  */
 public final class Settings extends AbstractConfig {
@@ -37,7 +34,10 @@ public final class Settings extends AbstractConfig {
     public static final String HOST_NAME = "host.name";
     public static final String STATS_INTERVAL = "stats.interval";
     public static final String LOG_LEVEL = "log.level";
-    public static final String CONFIG_FILE = "config";
+    public static final String CONFIG_FILE = Flags.CONFIG;
+    /** Environment variables of collector settings: SOCKFLOW_RING_BUFFER_BYTES for ring.buffer.bytes. */
+    public static final String ENV_PREFIX = "SOCKFLOW_";
+
     public static final String BOOTSTRAP_SERVERS = "bootstrap.servers";
     public static final String REGISTRY_URL = "registry.url";
     public static final String REGISTRY_USER_INFO = "registry.basic.auth.user.info";
@@ -51,168 +51,357 @@ public final class Settings extends AbstractConfig {
     public static final String SPOOL_DIR = "spool.dir";
     public static final String SPOOL_MAX_BYTES = "spool.max.bytes";
     public static final String SPOOL_FULL_POLICY = "spool.full.policy";
+    public static final String SPOOL_FSYNC_INTERVAL = "spool.fsync.interval";
     public static final String BUFFER_MEMORY = "buffer.memory.bytes";
     public static final String TRACEPOINT_GROUPS = "tracepoint.groups";
     public static final String COUNTERS_INTERVAL = "counters.interval";
+    public static final String SWEEP_INTERVAL = "sweep.interval";
+    public static final String DATA_PATH = "data.path";
+    public static final String AGGREGATE_INTERVAL = "aggregate.interval";
     public static final String FILE = "file";
     public static final String METRICS_PORT = "metrics.port";
+    public static final String METRICS_ADDRESS = "metrics.address";
+    public static final String METRICS_USER_INFO = "metrics.basic.auth.user.info";
+    public static final String RUN_AS = "run.as";
+    public static final String STATUS_FILE = "status.file";
+    public static final String EXIT_WITH_PID = "exit.with.pid";
 
     public static final ConfigDef DEFINITION = new ConfigDef()
-            .define(OUTPUT, ConfigDef.Type.STRING, "json", ConfigDef.ValidString.in("json", "kafka", "file"),
-                    ConfigDef.Importance.HIGH, "Where events go: json (one JSON object per event on standard output), "
+            .define(
+                    OUTPUT,
+                    ConfigDef.Type.STRING,
+                    "json",
+                    ConfigDef.ValidString.in("json", "kafka", "file"),
+                    ConfigDef.Importance.HIGH,
+                    "Where events go: json (one JSON object per event on standard output), "
                             + "kafka (Avro via the schema registry) or file (an Avro container file, --file: a recorded "
                             + "capture that `sockflow up --replay` plays back).")
-            .define(FILE, ConfigDef.Type.STRING, "capture.avro", ConfigDef.Importance.MEDIUM,
+            .define(
+                    FILE,
+                    ConfigDef.Type.STRING,
+                    "capture.avro",
+                    ConfigDef.Importance.MEDIUM,
                     "The Avro file that --output file writes (overwritten).")
-            .define(BOOTSTRAP_SERVERS, ConfigDef.Type.STRING, "127.0.0.1:9092", ConfigDef.Importance.HIGH,
+            .define(
+                    BOOTSTRAP_SERVERS,
+                    ConfigDef.Type.STRING,
+                    "127.0.0.1:9092",
+                    Validators.hostPorts(),
+                    ConfigDef.Importance.HIGH,
                     "Kafka brokers to write to (output kafka), host:port[,host:port].")
-            .define(REGISTRY_URL, ConfigDef.Type.STRING, "http://127.0.0.1:8081", ConfigDef.Importance.HIGH,
+            .define(
+                    REGISTRY_URL,
+                    ConfigDef.Type.STRING,
+                    "http://127.0.0.1:8081",
+                    Validators.urls(),
+                    ConfigDef.Importance.HIGH,
                     "Confluent-compatible schema registry URL(s), comma-separated (output kafka).")
-            .define(REGISTRY_USER_INFO, ConfigDef.Type.PASSWORD, null, ConfigDef.Importance.LOW,
+            .define(
+                    REGISTRY_USER_INFO,
+                    ConfigDef.Type.PASSWORD,
+                    null,
+                    ConfigDef.Importance.LOW,
                     "user:password for the registry's basic authentication.")
-            .define(REGISTRY_TRUSTSTORE, ConfigDef.Type.STRING, null, ConfigDef.Importance.LOW,
+            .define(
+                    REGISTRY_TRUSTSTORE,
+                    ConfigDef.Type.STRING,
+                    null,
+                    ConfigDef.Importance.LOW,
                     "Trust store (PKCS12/JKS) for a registry behind TLS.")
-            .define(REGISTRY_TRUSTSTORE_PASSWORD, ConfigDef.Type.PASSWORD, null, ConfigDef.Importance.LOW,
+            .define(
+                    REGISTRY_TRUSTSTORE_PASSWORD,
+                    ConfigDef.Type.PASSWORD,
+                    null,
+                    ConfigDef.Importance.LOW,
                     "Password of that trust store.")
-            .define(TOPIC, ConfigDef.Type.STRING, "sockflow.events", new ConfigDef.NonEmptyString(),
-                    ConfigDef.Importance.MEDIUM, "Topic the events go to; created when missing.")
-            .define(TOPIC_PARTITIONS, ConfigDef.Type.INT, 6, ConfigDef.Range.between(1, 10_000),
-                    ConfigDef.Importance.LOW, "Partitions of the topic when the collector creates it.")
-            .define(TOPIC_REPLICATION, ConfigDef.Type.SHORT, (short) -1, ConfigDef.Importance.LOW,
+            .define(
+                    TOPIC,
+                    ConfigDef.Type.STRING,
+                    "sockflow.events",
+                    new ConfigDef.NonEmptyString(),
+                    ConfigDef.Importance.MEDIUM,
+                    "Topic the events go to; created when missing.")
+            .define(
+                    TOPIC_PARTITIONS,
+                    ConfigDef.Type.INT,
+                    6,
+                    ConfigDef.Range.between(1, 10_000),
+                    ConfigDef.Importance.LOW,
+                    "Partitions of the topic when the collector creates it.")
+            .define(
+                    TOPIC_REPLICATION,
+                    ConfigDef.Type.SHORT,
+                    (short) -1,
+                    ConfigDef.Importance.LOW,
                     "Replication factor when the collector creates the topic; -1 takes the broker's default.")
-            .define(KAFKA_CONFIG, ConfigDef.Type.STRING, null, ConfigDef.Importance.LOW,
+            .define(
+                    KAFKA_CONFIG,
+                    ConfigDef.Type.STRING,
+                    null,
+                    ConfigDef.Importance.LOW,
                     "Properties file of extra Kafka client settings (security.protocol, sasl.*, ssl.*).")
-            .define(COMPRESSION, ConfigDef.Type.STRING, "lz4",
-                    ConfigDef.ValidString.in("none", "gzip", "snappy", "lz4", "zstd"), ConfigDef.Importance.LOW,
+            .define(
+                    COMPRESSION,
+                    ConfigDef.Type.STRING,
+                    "lz4",
+                    ConfigDef.ValidString.in("none", "gzip", "snappy", "lz4", "zstd"),
+                    ConfigDef.Importance.LOW,
                     "Compression of the producer's batches.")
-            .define(SPOOL_DIR, ConfigDef.Type.STRING, "/var/lib/sockflow/spool", ConfigDef.Importance.MEDIUM,
+            .define(
+                    SPOOL_DIR,
+                    ConfigDef.Type.STRING,
+                    "/var/lib/sockflow/spool",
+                    ConfigDef.Importance.MEDIUM,
                     "Folder of the on-disk spool that holds events while Kafka is unreachable.")
-            .define(SPOOL_MAX_BYTES, ConfigDef.Type.LONG, 1L << 30, ConfigDef.Range.atLeast(64 * 1024),
-                    ConfigDef.Importance.MEDIUM, "Most the spool may hold on disk, in bytes.")
-            .define(SPOOL_FULL_POLICY, ConfigDef.Type.STRING, "drop-newest",
-                    ConfigDef.ValidString.in("drop-newest", "drop-oldest"), ConfigDef.Importance.MEDIUM,
+            .define(
+                    SPOOL_MAX_BYTES,
+                    ConfigDef.Type.LONG,
+                    1L << 30,
+                    ConfigDef.Range.atLeast(64 * 1024),
+                    ConfigDef.Importance.MEDIUM,
+                    "Most the spool may hold on disk, in bytes.")
+            .define(
+                    SPOOL_FULL_POLICY,
+                    ConfigDef.Type.STRING,
+                    "drop-newest",
+                    ConfigDef.ValidString.in("drop-newest", "drop-oldest"),
+                    ConfigDef.Importance.MEDIUM,
                     "When the spool is full: drop-newest keeps what is spooled, drop-oldest makes room; every "
                             + "dropped event is counted.")
-            .define(BUFFER_MEMORY, ConfigDef.Type.LONG, 64L << 20, ConfigDef.Range.between(64 * 1024, 1L << 34),
-                    ConfigDef.Importance.LOW, "Bytes of events the producer holds in memory; past that they are spooled.")
-            .define(DURATION, ConfigDef.Type.STRING, "0", new DurationValidator(), ConfigDef.Importance.MEDIUM,
+            .define(
+                    SPOOL_FSYNC_INTERVAL,
+                    ConfigDef.Type.STRING,
+                    "1s",
+                    Validators.duration(),
+                    ConfigDef.Importance.LOW,
+                    "Most time between spooling an event and putting it on disk (fsync): "
+                            + "what a power loss can cost. A finished segment is fsynced at once, and everything at "
+                            + "a clean stop. 0 fsyncs every event (slow).")
+            .define(
+                    BUFFER_MEMORY,
+                    ConfigDef.Type.LONG,
+                    64L << 20,
+                    ConfigDef.Range.between(64 * 1024, 1L << 34),
+                    ConfigDef.Importance.LOW,
+                    "Bytes of events the producer holds in memory; past that they are spooled.")
+            .define(
+                    DURATION,
+                    ConfigDef.Type.STRING,
+                    "0",
+                    Validators.duration(),
+                    ConfigDef.Importance.MEDIUM,
                     "Stop by itself after this long (e.g. 30s, 5m, 1h); 0 runs until interrupted.")
-            .define(PID_INCLUDE, ConfigDef.Type.LIST, "", new IdListValidator(8), ConfigDef.Importance.MEDIUM,
+            .define(
+                    PID_INCLUDE,
+                    ConfigDef.Type.LIST,
+                    "",
+                    Validators.idList(8),
+                    ConfigDef.Importance.MEDIUM,
                     "Capture only these process ids (comma-separated, at most 8); empty captures every process.")
-            .define(PID_EXCLUDE, ConfigDef.Type.LIST, "", new IdListValidator(7), ConfigDef.Importance.MEDIUM,
+            .define(
+                    PID_EXCLUDE,
+                    ConfigDef.Type.LIST,
+                    "",
+                    Validators.idList(7),
+                    ConfigDef.Importance.MEDIUM,
                     "Never capture these process ids (at most 7; the collector's own pid is added unless exclude.self=false).")
-            .define(CGROUP_INCLUDE, ConfigDef.Type.LIST, "", new IdListValidator(4), ConfigDef.Importance.LOW,
+            .define(
+                    CGROUP_INCLUDE,
+                    ConfigDef.Type.LIST,
+                    "",
+                    Validators.idList(4),
+                    ConfigDef.Importance.LOW,
                     "Capture only these cgroup v2 ids (inode numbers of cgroup directories, at most 4).")
-            .define(CGROUP_EXCLUDE, ConfigDef.Type.LIST, "", new IdListValidator(4), ConfigDef.Importance.LOW,
+            .define(
+                    CGROUP_EXCLUDE,
+                    ConfigDef.Type.LIST,
+                    "",
+                    Validators.idList(4),
+                    ConfigDef.Importance.LOW,
                     "Never capture these cgroup v2 ids (at most 4).")
-            .define(TRACEPOINT_GROUPS, ConfigDef.Type.LIST, "sock,tcp,skb,net,xdp,udp",
-                    ConfigDef.ValidList.in(true, "sock", "tcp", "skb", "net", "xdp", "udp"), ConfigDef.Importance.MEDIUM,
+            .define(
+                    TRACEPOINT_GROUPS,
+                    ConfigDef.Type.LIST,
+                    "sock,tcp,skb,net,xdp,udp",
+                    ConfigDef.ValidList.in(true, "sock", "tcp", "skb", "net", "xdp", "udp"),
+                    ConfigDef.Importance.MEDIUM,
                     "Kernel tracepoint groups to record besides the system calls (empty for none): sock (TCP state "
                             + "changes, bytes of every send and receive), tcp (retransmits, resets, RTT), skb (drops by "
                             + "reason), net (packets per interface), xdp (XDP errors), udp (receive-queue overflows).")
-            .define(COUNTERS_INTERVAL, ConfigDef.Type.STRING, "10s", new DurationValidator(), ConfigDef.Importance.LOW,
+            .define(
+                    COUNTERS_INTERVAL,
+                    ConfigDef.Type.STRING,
+                    "10s",
+                    Validators.duration(),
+                    ConfigDef.Importance.LOW,
                     "How often the counters aggregated in the kernel (RTT, drops, interfaces, XDP, UDP overflows) are "
                             + "read, reset and emitted as records.")
-            .define(METRICS_PORT, ConfigDef.Type.INT, 0, ConfigDef.Range.between(0, 65535), ConfigDef.Importance.MEDIUM,
+            .define(
+                    DATA_PATH,
+                    ConfigDef.Type.STRING,
+                    "aggregate",
+                    ConfigDef.ValidString.in("aggregate", "per-call"),
+                    ConfigDef.Importance.MEDIUM,
+                    "How sends and receives of inet sockets are recorded: aggregate (summed per socket in the kernel: "
+                            + "one SOCK_TOTALS record per socket per --aggregate-interval while it moves data and one "
+                            + "at its end) or per-call (a record for every call, for forensics; costs far more). "
+                            + "Datagram sends and receives keep their per-call records either way (each names its peer).")
+            .define(
+                    AGGREGATE_INTERVAL,
+                    ConfigDef.Type.STRING,
+                    "5s",
+                    Validators.duration(),
+                    ConfigDef.Importance.LOW,
+                    "How often, with --data-path aggregate, every socket's totals are read and sent (more than 0, at "
+                            + "most 10s).")
+            .define(
+                    SWEEP_INTERVAL,
+                    ConfigDef.Type.STRING,
+                    "30s",
+                    Validators.duration(),
+                    ConfigDef.Importance.LOW,
+                    "How often every process's socket descriptors are walked (about 20 ms per 10,000 sockets) to end "
+                            + "sockets that went without their end being seen (a dropped record, a unix socket released "
+                            + "by a late reference) and to learn sockets whose birth was not seen; 0 turns the sweep off.")
+            .define(
+                    METRICS_PORT,
+                    ConfigDef.Type.INT,
+                    0,
+                    ConfigDef.Range.between(0, 65535),
+                    ConfigDef.Importance.MEDIUM,
                     "Serve Prometheus metrics (events by kind, kernel drops, Kafka acks and failures, spool depth, "
-                            + "produce latency, registry errors) at http://0.0.0.0:PORT/metrics; 0 serves none.")
-            .define(EXCLUDE_SELF, ConfigDef.Type.BOOLEAN, true, ConfigDef.Importance.LOW,
+                            + "produce latency, registry errors) at http://ADDRESS:PORT/metrics; 0 serves none.")
+            .define(
+                    METRICS_ADDRESS,
+                    ConfigDef.Type.STRING,
+                    "127.0.0.1",
+                    ConfigDef.Importance.LOW,
+                    "Address the metrics endpoint listens on. Loopback by default; any other address needs "
+                            + "--metrics-basic-auth-user-info, so that it is never open without authentication.")
+            .define(
+                    METRICS_USER_INFO,
+                    ConfigDef.Type.PASSWORD,
+                    null,
+                    ConfigDef.Importance.LOW,
+                    "user:password a scraper must send (HTTP basic authentication) to read the metrics.")
+            .define(
+                    RUN_AS,
+                    ConfigDef.Type.STRING,
+                    "auto",
+                    ConfigDef.Importance.MEDIUM,
+                    "Who the collector becomes once its programs are attached, giving up every capability (a "
+                            + "user name or uid[:gid]); auto: the user who ran sudo, else it stays as started and says so; root keeps "
+                            + "root and its capabilities. Only a collector started as root switches.")
+            .define(
+                    EXIT_WITH_PID,
+                    ConfigDef.Type.LONG,
+                    0L,
+                    ConfigDef.Range.atLeast(0),
+                    ConfigDef.Importance.LOW,
+                    "Stop (cleanly) when the process with this pid ends: sockflow up gives its own, so that a killed "
+                            + "up leaves no collector behind; 0: none.")
+            .define(
+                    STATUS_FILE,
+                    ConfigDef.Type.STRING,
+                    null,
+                    ConfigDef.Importance.LOW,
+                    "A file the collector rewrites every second with its counters (name=value lines), for a "
+                            + "process that shows them (sockflow up's live view).")
+            .define(
+                    EXCLUDE_SELF,
+                    ConfigDef.Type.BOOLEAN,
+                    true,
+                    ConfigDef.Importance.LOW,
                     "Leave the collector's own process out, so its own traffic never feeds back into the capture.")
-            .define(RING_BUFFER_BYTES, ConfigDef.Type.INT, 16 * 1024 * 1024, new PowerOfTwo(4096, 1 << 30),
+            .define(
+                    RING_BUFFER_BYTES,
+                    ConfigDef.Type.INT,
+                    16 * 1024 * 1024,
+                    Validators.powerOfTwo(4096, 1 << 30),
                     ConfigDef.Importance.MEDIUM,
                     "Size of the kernel ring buffer in bytes: a power of two from 4096 to 1073741824. Larger absorbs longer bursts.")
-            .define(BTF_PATH, ConfigDef.Type.STRING, "/sys/kernel/btf/vmlinux", ConfigDef.Importance.LOW,
+            .define(
+                    BTF_PATH,
+                    ConfigDef.Type.STRING,
+                    "/sys/kernel/btf/vmlinux",
+                    ConfigDef.Importance.LOW,
                     "Kernel BTF to relocate the programs against (a BTFHub file for kernels that lack /sys/kernel/btf/vmlinux).")
-            .define(TRACEFS_PATH, ConfigDef.Type.STRING, "/sys/kernel/tracing", ConfigDef.Importance.LOW,
+            .define(
+                    TRACEFS_PATH,
+                    ConfigDef.Type.STRING,
+                    "/sys/kernel/tracing",
+                    ConfigDef.Importance.LOW,
                     "Where tracefs is mounted; the collector mounts it there when it is absent.")
-            .define(HOST_NAME, ConfigDef.Type.STRING, null, ConfigDef.Importance.LOW,
+            .define(
+                    HOST_NAME,
+                    ConfigDef.Type.STRING,
+                    null,
+                    ConfigDef.Importance.LOW,
                     "Host name written into every event; the kernel's hostname by default.")
-            .define(STATS_INTERVAL, ConfigDef.Type.STRING, "0", new DurationValidator(), ConfigDef.Importance.LOW,
+            .define(
+                    STATS_INTERVAL,
+                    ConfigDef.Type.STRING,
+                    "0",
+                    Validators.duration(),
+                    ConfigDef.Importance.LOW,
                     "Print capture counters (events, drops) to standard error this often; 0 prints them only at the end.")
-            .define(LOG_LEVEL, ConfigDef.Type.STRING, "warn",
-                    ConfigDef.ValidString.in("error", "warn", "info", "debug", "trace"), ConfigDef.Importance.LOW,
+            .define(
+                    LOG_LEVEL,
+                    ConfigDef.Type.STRING,
+                    "warn",
+                    ConfigDef.ValidString.in("error", "warn", "info", "debug", "trace"),
+                    ConfigDef.Importance.LOW,
                     "How much the collector logs to standard error.");
 
     private Settings(Map<String, Object> values) {
         super(DEFINITION, values, false);
+        String address = getString(METRICS_ADDRESS);
+        if (getInt(METRICS_PORT) > 0 && !isLoopback(address) && getPassword(METRICS_USER_INFO) == null) {
+            throw new ConfigException("--metrics-address " + address + " opens the metrics endpoint beyond this host: "
+                    + "give --metrics-basic-auth-user-info user:password too, or leave it on 127.0.0.1");
+        }
+        if (getPassword(METRICS_USER_INFO) != null
+                && !getPassword(METRICS_USER_INFO).value().contains(":")) {
+            throw new ConfigException("--metrics-basic-auth-user-info needs the form user:password");
+        }
+        java.time.Duration every = duration(AGGREGATE_INTERVAL);
+        if (every.isZero() || every.compareTo(java.time.Duration.ofSeconds(10)) > 0) {
+            throw new ConfigException("--aggregate-interval " + getString(AGGREGATE_INTERVAL)
+                    + ": give a duration above 0 and at most 10s (a socket's totals are sent this often)");
+        }
+        String runAs = getString(RUN_AS);
+        if (!runAs.equals("auto") && !runAs.equals("root")) {
+            try {
+                io.sockflow.collector.sys.Privileges.parse(runAs);
+            } catch (IllegalArgumentException e) {
+                throw new ConfigException("--run-as " + runAs + ": " + e.getMessage() + ", or auto, or root");
+            }
+        }
+    }
+
+    /** True for a loopback address given as text (127.x.x.x, ::1, localhost). */
+    static boolean isLoopback(String address) {
+        String a = address.strip();
+        return a.equals("localhost") || a.equals("::1") || a.equals("[::1]") || a.matches("127(\\.\\d{1,3}){3}");
     }
 
     /** Parses flags over environment over file; a bad value throws {@link ConfigException} naming the setting. */
     public static Settings parse(List<String> args, Map<String, String> env) {
-        Map<String, String> flags = new LinkedHashMap<>();
-        String configFile = null;
-        for (int i = 0; i < args.size(); i++) {
-            String a = args.get(i);
-            if (!a.startsWith("--")) {
-                throw new ConfigException("unexpected argument '" + a + "': settings are given as --name value");
-            }
-            String name = a.substring(2);
-            String value;
-            int eq = name.indexOf('=');
-            if (eq >= 0) {
-                value = name.substring(eq + 1);
-                name = name.substring(0, eq);
-            } else if (i + 1 < args.size() && !args.get(i + 1).startsWith("--")) {
-                value = args.get(++i);
-            } else if (isBoolean(name.replace('-', '.'))) {
-                value = "true";
-            } else {
-                throw new ConfigException("--" + name + " needs a value");
-            }
-            if (name.equals(CONFIG_FILE)) {
-                configFile = value;
-                continue;
-            }
-            String key = name.replace('-', '.');
-            if (!DEFINITION.names().contains(key)) {
-                throw new ConfigException("unknown setting --" + name + ": see --help for the settings there are");
-            }
-            flags.put(key, value);
-        }
-        Map<String, Object> merged = new HashMap<>();
-        if (configFile == null) {
-            configFile = env.get("SOCKFLOW_CONFIG");
-        }
-        if (configFile != null) {
-            Properties p = new Properties();
-            try (Reader r = Files.newBufferedReader(Path.of(configFile))) {
-                p.load(r);
-            } catch (IOException e) {
-                throw new ConfigException("cannot read config file " + configFile + ": " + e.getMessage());
-            }
-            for (String k : p.stringPropertyNames()) {
-                if (!DEFINITION.names().contains(k)) {
-                    throw new ConfigException("unknown setting '" + k + "' in " + configFile
-                            + ": see --help for the settings there are");
-                }
-                merged.put(k, p.getProperty(k).trim());
-            }
-        }
-        for (String key : DEFINITION.names()) {
-            String v = env.get(envName(key));
-            if (v != null) {
-                merged.put(key, v);
-            }
-        }
-        merged.putAll(flags);
-        return new Settings(merged);
-    }
-
-    private static boolean isBoolean(String key) {
-        ConfigDef.ConfigKey k = DEFINITION.configKeys().get(key);
-        return k != null && k.type == ConfigDef.Type.BOOLEAN;
+        Map<String, String> given = Flags.collect(DEFINITION, args, env, ENV_PREFIX);
+        Check.values(DEFINITION, given);
+        return new Settings(new HashMap<String, Object>(given));
     }
 
     public static String envName(String key) {
-        return "SOCKFLOW_" + key.toUpperCase(Locale.ROOT).replace('.', '_');
+        return Flags.envName(ENV_PREFIX, key);
     }
 
     public static String flagName(String key) {
-        return "--" + key.replace('.', '-');
+        return Flags.flagName(key);
     }
 
     public Duration duration(String key) {
-        return DurationValidator.parse(getString(key));
+        return Durations.parse(getString(key));
     }
 
     public List<Integer> ints(String key) {
@@ -233,106 +422,6 @@ public final class Settings extends AbstractConfig {
 
     /** The settings as help text: flag, environment variable, type, default, documentation. */
     public static String help() {
-        StringBuilder b = new StringBuilder();
-        for (ConfigDef.ConfigKey k : DEFINITION.configKeys().values()) {
-            b.append(String.format("  %-24s %s%n", flagName(k.name) + " " + k.type.name().toLowerCase(Locale.ROOT),
-                    k.documentation));
-            String def = k.defaultValue == null ? "(none)" : k.defaultValue instanceof List<?> l && l.isEmpty()
-                    ? "(empty)" : String.valueOf(k.defaultValue);
-            b.append(String.format("  %-24s default %s; env %s; file key %s%n", "", def, envName(k.name), k.name));
-        }
-        b.append(String.format("  %-24s %s%n", "--config file", "Read settings from a properties file (env SOCKFLOW_CONFIG)."));
-        return b.toString();
-    }
-
-    /** Accepts 0, or a number with a unit: ms, s, m, h. */
-    static final class DurationValidator implements ConfigDef.Validator {
-        static Duration parse(String s) {
-            String v = s.trim().toLowerCase(Locale.ROOT);
-            if (v.equals("0")) {
-                return Duration.ZERO;
-            }
-            try {
-                if (v.endsWith("ms")) {
-                    return Duration.ofMillis(Long.parseLong(v.substring(0, v.length() - 2)));
-                }
-                long n = Long.parseLong(v.substring(0, v.length() - 1));
-                return switch (v.charAt(v.length() - 1)) {
-                    case 's' -> Duration.ofSeconds(n);
-                    case 'm' -> Duration.ofMinutes(n);
-                    case 'h' -> Duration.ofHours(n);
-                    default -> throw new NumberFormatException();
-                };
-            } catch (NumberFormatException | StringIndexOutOfBoundsException e) {
-                return null;
-            }
-        }
-
-        @Override
-        public void ensureValid(String name, Object value) {
-            Duration d = value == null ? null : parse(value.toString());
-            if (d == null || d.isNegative()) {
-                throw new ConfigException(name, value, "a duration such as 500ms, 30s, 5m or 1h, or 0");
-            }
-        }
-
-        @Override
-        public String toString() {
-            return "0 or a duration: 500ms, 30s, 5m, 1h";
-        }
-    }
-
-    static final class IdListValidator implements ConfigDef.Validator {
-        private final int max;
-
-        IdListValidator(int max) {
-            this.max = max;
-        }
-
-        @Override
-        public void ensureValid(String name, Object value) {
-            @SuppressWarnings("unchecked")
-            List<String> l = (List<String>) value;
-            if (l.size() > max) {
-                throw new ConfigException(name, value, "at most " + max + " ids");
-            }
-            for (String s : l) {
-                try {
-                    if (Long.parseLong(s.trim()) <= 0) {
-                        throw new NumberFormatException();
-                    }
-                } catch (NumberFormatException e) {
-                    throw new ConfigException(name, value, "comma-separated positive numbers");
-                }
-            }
-        }
-
-        @Override
-        public String toString() {
-            return "up to " + max + " comma-separated ids";
-        }
-    }
-
-    static final class PowerOfTwo implements ConfigDef.Validator {
-        private final int min;
-        private final int max;
-
-        PowerOfTwo(int min, int max) {
-            this.min = min;
-            this.max = max;
-        }
-
-        @Override
-        public void ensureValid(String name, Object value) {
-            int v = (Integer) value;
-            if (v < min || v > max || Integer.bitCount(v) != 1) {
-                throw new ConfigException(name, value, "a power of two from " + min + " to " + max);
-            }
-        }
-
-        @Override
-        public String toString() {
-            return "a power of two from " + min + " to " + max;
-        }
+        return Explain.help(DEFINITION, ENV_PREFIX);
     }
 }

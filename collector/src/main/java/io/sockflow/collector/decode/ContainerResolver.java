@@ -63,7 +63,8 @@ public interface ContainerResolver {
             try (Stream<Path> s = Files.walk(root, 8)) {
                 s.filter(Files::isDirectory).forEach(p -> {
                     try {
-                        Object ino = Files.readAttributes(p, BasicFileAttributes.class).fileKey();
+                        Object ino = Files.readAttributes(p, BasicFileAttributes.class)
+                                .fileKey();
                         long id = inode(ino);
                         if (id != 0) {
                             Matcher m = ID.matcher(p.toString());

@@ -1,7 +1,6 @@
 package io.sockflow.collector.decode;
 
 import io.sockflow.collector.sys.Libc;
-
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

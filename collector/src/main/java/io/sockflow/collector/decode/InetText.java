@@ -2,8 +2,7 @@ package io.sockflow.collector.decode;
 
 /** IP addresses as text: dotted quad for IPv4, RFC 5952 (compressed, lower case) for IPv6. */
 public final class InetText {
-    private InetText() {
-    }
+    private InetText() {}
 
     public static String ipv4(byte[] b, int off) {
         return (b[off] & 0xff) + "." + (b[off + 1] & 0xff) + "." + (b[off + 2] & 0xff) + "." + (b[off + 3] & 0xff);

@@ -29,7 +29,8 @@ public final class KernelSymbols {
         KernelSymbols k = instance;
         if (k == null) {
             Path events = Path.of("/sys/kernel/tracing/events");
-            k = new KernelSymbols(symbolic(events.resolve("skb/kfree_skb/format"), "reason"),
+            k = new KernelSymbols(
+                    symbolic(events.resolve("skb/kfree_skb/format"), "reason"),
                     symbolic(events.resolve("tcp/tcp_send_reset/format"), "reason"));
             instance = k;
         }

@@ -1,15 +1,15 @@
 package io.sockflow.collector.decode;
 
+import static io.sockflow.collector.bpf.EventLayout.*;
+import static java.lang.foreign.ValueLayout.JAVA_BYTE;
+
+import io.sockflow.collector.sys.Errno;
 import io.sockflow.schemas.EventKind;
 import io.sockflow.schemas.SocketEvent;
-
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
-
-import static io.sockflow.collector.bpf.EventLayout.*;
-import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 
 /**
  * Turns one {@code struct sf_event} into a {@link SocketEvent}. Single-threaded (it keeps caches); one per reader.
@@ -19,8 +19,6 @@ public final class SocketEventDecoder {
     static final int AF_INET = 2;
     static final int AF_INET6 = 10;
     private static final EventKind[] KINDS = EventKind.values();
-    private static final int DATA_SOCKADDR = 1;
-    private static final int DATA_NAME = 2;
     private static final int CACHE_COMM = 1;
     private static final int CACHE_V4 = 2;
     private static final int CACHE_V6 = 3;
@@ -48,33 +46,40 @@ public final class SocketEventDecoder {
         return new String(b, 0, n, StandardCharsets.UTF_8);
     }
 
-    private static final String[] TCP_STATES = {null, "ESTABLISHED", "SYN_SENT", "SYN_RECV", "FIN_WAIT1", "FIN_WAIT2",
-        "TIME_WAIT", "CLOSE", "CLOSE_WAIT", "LAST_ACK", "LISTEN", "CLOSING", "NEW_SYN_RECV", "BOUND_INACTIVE"};
+    private static final String[] TCP_STATES = {
+        null,
+        "ESTABLISHED",
+        "SYN_SENT",
+        "SYN_RECV",
+        "FIN_WAIT1",
+        "FIN_WAIT2",
+        "TIME_WAIT",
+        "CLOSE",
+        "CLOSE_WAIT",
+        "LAST_ACK",
+        "LISTEN",
+        "CLOSING",
+        "NEW_SYN_RECV",
+        "BOUND_INACTIVE"
+    };
 
-    /** Kernel-side kind numbers (enum sf_kind) to the schema's symbols: syscalls 1..21, tracepoints from 32. */
+    /** Kernel-side kind numbers (enum sf_kind) to the schema's symbols. */
     public static EventKind kind(int k) {
-        if (k > 0 && k <= 21) {
-            return KINDS[k];
-        }
-        return switch (k) {
-            case 32 -> EventKind.TCP_STATE;
-            case 33 -> EventKind.SOCK_SEND;
-            case 34 -> EventKind.SOCK_RECV;
-            case 35 -> EventKind.TCP_RETRANSMIT;
-            case 36 -> EventKind.TCP_SEND_RESET;
-            case 37 -> EventKind.TCP_RECEIVE_RESET;
-            case 38 -> EventKind.TCP_DESTROY;
-            default -> EventKind.UNKNOWN;
-        };
+        return Kinds.of(k);
     }
 
-    /** Whether a kind is a kernel tracepoint record (pid and comm are of whatever task the kernel ran in). */
+    /** Whether a kind is a kernel record made in kernel context (pid and comm are of whatever task the kernel ran in). */
     public static boolean isKernelEvent(EventKind k) {
-        return k.ordinal() >= EventKind.TCP_STATE.ordinal();
+        return Kinds.kernelContext(k);
     }
 
     public static String tcpState(int s) {
         return s > 0 && s < TCP_STATES.length ? TCP_STATES[s] : Integer.toString(s);
+    }
+
+    /** The host the records are of. */
+    public HostInfo host() {
+        return hostInfo;
     }
 
     public SocketEvent decode(MemorySegment rec) {
@@ -123,25 +128,92 @@ public final class SocketEventDecoder {
         e.setSocketKernelAddress(sk != 0 ? sk : null);
         e.setRelatedSocketInode(pino != 0 ? pino : null);
         e.setRelatedSocketKernelAddress(psk != 0 ? psk : null);
+        long cookie = u64(rec, COOKIE);
+        long pcookie = u64(rec, PEER_COOKIE);
+        e.setSocketCookie(cookie != 0 ? cookie : null);
+        e.setRelatedSocketCookie(pcookie != 0 ? pcookie : null);
+        int netns = s32(rec, NETNS);
+        e.setNetns(netns != 0 ? Integer.toUnsignedLong(netns) : null);
 
         int family = u16(rec, FAMILY);
         if (family != 0) {
             e.setFamily(SocketNames.family(family));
-            e.setSocketType(SocketNames.type(u16(rec, SK_TYPE)));
+            int type = u16(rec, SK_TYPE);
             int proto = u16(rec, SK_PROTOCOL);
+            // a close and a dup2 know the family only (their socket may be gone by the time they return)
+            e.setSocketType(type != 0 ? SocketNames.type(type) : null);
             // protocol numbers name IP protocols only in the inet families
-            e.setProtocol(family == AF_INET || family == AF_INET6 ? SocketNames.protocol(proto)
-                    : Integer.toString(proto));
+            e.setProtocol(
+                    type == 0
+                            ? null
+                            : family == AF_INET || family == AF_INET6
+                                    ? SocketNames.protocol(proto)
+                                    : Integer.toString(proto));
         } else {
             e.setFamily(null);
             e.setSocketType(null);
             e.setProtocol(null);
         }
-        decodeEndpoints(rec, family, e);
+        // a close and a dup2 carry the family only; a reset for no socket carries the endpoints without a type
+        boolean endpoints = u16(rec, SK_TYPE) != 0 || u16(rec, LPORT) != 0 || u16(rec, RPORT) != 0;
+        decodeEndpoints(rec, endpoints ? family : 0, e);
         decodeData(rec, e);
         decodeArguments(rec, kind, e);
+        decodeLifeOfSocket(rec, kind, family, e);
         decodeKernelEvent(rec, kind, e);
+        // the data-path totals are the collector's own records (SocketTotals), never a ring-buffer record's
+        e.setBytesSent(null);
+        e.setBytesReceived(null);
+        e.setCallsSent(null);
+        e.setCallsReceived(null);
+        e.setErrorsSent(null);
+        e.setErrorsReceived(null);
+        e.setRetransmits(null);
+        e.setTotalsFinal(null);
         return e;
+    }
+
+    /** What the records of a socket's birth, descriptors and release carry: state, cause, last reference, counters. */
+    private static void decodeLifeOfSocket(MemorySegment rec, EventKind kind, int family, SocketEvent e) {
+        int flags = u16(rec, FLAGS);
+        // the state as read from struct sock; a close and a dup2 do not read it (their socket may be gone)
+        e.setSocketState(
+                u16(rec, SK_TYPE) != 0 && (family == AF_INET || family == AF_INET6 || family == AF_UNIX)
+                        ? tcpState(u16(rec, SK_STATE))
+                        : null);
+        e.setCause(Kinds.cause(u16(rec, CAUSE)));
+        boolean drop = kind == EventKind.CLOSE || kind == EventKind.FD_DROP;
+        e.setLastReference(drop && e.getReturnValue() >= 0 ? (flags & FLAG_LAST_REFERENCE) != 0 : null);
+        boolean counted = kind == EventKind.SOCK_RELEASE || kind == EventKind.INVENTORY;
+        boolean tcp = "TCP".equals(e.getProtocol()) && (family == AF_INET || family == AF_INET6);
+        e.setKernelBytesSent(counted && tcp ? u64(rec, TCP_BYTES_OUT) : null);
+        e.setKernelBytesReceived(counted && tcp ? u64(rec, TCP_BYTES_IN) : null);
+        e.setCloseOnExec(kind == EventKind.INVENTORY ? (flags & FLAG_CLOEXEC) != 0 : null);
+        e.setPath(null);
+        e.setPpid(null); // filled from /proc for a successful exec, after decoding
+        e.setCmdline(null);
+        e.setAncestry(null);
+        e.setStdio(null);
+        switch (kind) {
+            case EXEC -> {
+                e.setPath(e.getName());
+                e.setName(null);
+                e.setFd(null);
+            }
+            case INVENTORY -> e.setAttribution("HOLDER");
+            case SOCK_RELEASE, SOCK_CREATE -> e.setFd(null);
+            default -> {}
+        }
+    }
+
+    /** Whether an FD_DROP record waits for its exec's outcome (close-on-exec descriptors seen as exec started). */
+    public static boolean pendingExec(MemorySegment rec) {
+        return (u16(rec, FLAGS) & FLAG_PENDING_EXEC) != 0;
+    }
+
+    /** Whether a SOCK_RELEASE record was made by a kernel thread (a delayed release): its task is no actor. */
+    public static boolean releasedByKernelThread(MemorySegment rec) {
+        return (u16(rec, FLAGS) & FLAG_KTHREAD) != 0;
     }
 
     private static void decodeKernelEvent(MemorySegment rec, EventKind kind, SocketEvent e) {
@@ -157,8 +229,14 @@ public final class SocketEventDecoder {
         e.setDirection(null);
         e.setIntervalMs(null);
         e.setEventProtocol(null);
+        if (kind == EventKind.SOCK_SEND || kind == EventKind.SOCK_RECV) {
+            e.setBytes(u64(rec, BYTES));
+            e.setFd(null);
+            e.setFlags(u64(rec, ARG_FLAGS));
+            e.setFlagNames(SocketNames.msgFlags(u64(rec, ARG_FLAGS)));
+        }
         if (!isKernelEvent(kind)) {
-            e.setAttribution("CALLER");
+            e.setAttribution(kind == EventKind.INVENTORY ? "HOLDER" : "CALLER");
             return;
         }
         // until the collector finds the socket's owner, the task the kernel ran in is only a hint
@@ -175,24 +253,16 @@ public final class SocketEventDecoder {
                 e.setTcpOldState(tcpState(s32(rec, ARG_A)));
                 e.setTcpState(tcpState(s32(rec, ARG_B)));
             }
-            case TCP_RETRANSMIT -> e.setTcpState(tcpState(s32(rec, ARG_A)));
+            case TCP_RETRANSMIT, TCP_RECEIVE_RESET -> e.setTcpState(tcpState(u16(rec, SK_STATE)));
             case TCP_SEND_RESET -> {
-                e.setTcpState(tcpState(s32(rec, ARG_A)));
+                e.setTcpState(u64(rec, COOKIE) != 0 ? tcpState(u16(rec, SK_STATE)) : null);
                 e.setReason(KernelSymbols.local().resetReason(s32(rec, ARG_B)));
             }
-            case SOCK_SEND, SOCK_RECV -> {
-                e.setBytes(u64(rec, BYTES));
-                long ret = u64(rec, RET);
-                e.setErrno(ret < 0 && ret >= -4095 ? Errno.name((int) -ret) : null);
-                e.setFlags(u64(rec, ARG_FLAGS));
-                e.setFlagNames(SocketNames.msgFlags(u64(rec, ARG_FLAGS)));
+            case SOCK_ERROR -> {
+                int err = s32(rec, ARG_A);
+                e.setErrno(err > 0 ? Errno.name(err) : null);
             }
-            default -> {
-            }
-        }
-        if (kind == EventKind.TCP_RECEIVE_RESET || kind == EventKind.TCP_DESTROY) {
-            e.setRelatedSocketKernelAddress(null); // the kernel side put the socket cookie there; not an address
-            e.setRelatedSocketInode(null);
+            default -> {}
         }
     }
 
@@ -229,7 +299,11 @@ public final class SocketEventDecoder {
         byte[] data = new byte[len];
         MemorySegment.copy(rec, JAVA_BYTE, DATA, data, 0, len);
         if (dataKind == DATA_NAME) {
-            e.setName(new String(data, StandardCharsets.UTF_8));
+            int n = 0;
+            while (n < len && data[n] != 0) {
+                n++;
+            }
+            e.setName(new String(data, 0, n, StandardCharsets.UTF_8));
         } else if (dataKind == DATA_SOCKADDR) {
             e.setSockaddrBytes(ByteBuffer.wrap(data));
             Sockaddr sa = Sockaddr.parse(data);
@@ -290,8 +364,7 @@ public final class SocketEventDecoder {
                 e.setMessageCount(a);
                 e.setBytes(u64(rec, BYTES));
             }
-            default -> {
-            }
+            default -> {}
         }
     }
 
@@ -319,8 +392,7 @@ public final class SocketEventDecoder {
                         return new Sockaddr(family, "", null); // unnamed
                     }
                     if (d[2] == 0) { // abstract namespace: every byte counts, no terminator
-                        return new Sockaddr(family,
-                                "@" + new String(d, 3, d.length - 3, StandardCharsets.UTF_8), null);
+                        return new Sockaddr(family, "@" + new String(d, 3, d.length - 3, StandardCharsets.UTF_8), null);
                     }
                     int end = 2;
                     while (end < d.length && d[end] != 0) {

@@ -4,32 +4,72 @@ import java.util.Map;
 
 /** Names of the constants that socket calls take, as the Linux headers spell them. */
 public final class SocketNames {
-    private static final String[] TYPES = {null, "SOCK_STREAM", "SOCK_DGRAM", "SOCK_RAW", "SOCK_RDM",
-        "SOCK_SEQPACKET", "SOCK_DCCP", null, null, null, "SOCK_PACKET"};
+    private static final String[] TYPES = {
+        null,
+        "SOCK_STREAM",
+        "SOCK_DGRAM",
+        "SOCK_RAW",
+        "SOCK_RDM",
+        "SOCK_SEQPACKET",
+        "SOCK_DCCP",
+        null,
+        null,
+        null,
+        "SOCK_PACKET"
+    };
     private static final int SOCK_NONBLOCK = 0x800;
     private static final int SOCK_CLOEXEC = 0x80000;
     private static final String[] SHUTDOWN = {"SHUT_RD", "SHUT_WR", "SHUT_RDWR"};
     private static final Map<Integer, String> PROTOCOLS = Map.ofEntries(
-            Map.entry(0, "IP"), Map.entry(1, "ICMP"), Map.entry(2, "IGMP"), Map.entry(4, "IPIP"),
-            Map.entry(6, "TCP"), Map.entry(17, "UDP"), Map.entry(41, "IPV6"), Map.entry(47, "GRE"),
-            Map.entry(50, "ESP"), Map.entry(51, "AH"), Map.entry(58, "ICMPV6"), Map.entry(132, "SCTP"),
-            Map.entry(136, "UDPLITE"), Map.entry(255, "RAW"), Map.entry(262, "MPTCP"));
+            Map.entry(0, "IP"),
+            Map.entry(1, "ICMP"),
+            Map.entry(2, "IGMP"),
+            Map.entry(4, "IPIP"),
+            Map.entry(6, "TCP"),
+            Map.entry(17, "UDP"),
+            Map.entry(41, "IPV6"),
+            Map.entry(47, "GRE"),
+            Map.entry(50, "ESP"),
+            Map.entry(51, "AH"),
+            Map.entry(58, "ICMPV6"),
+            Map.entry(132, "SCTP"),
+            Map.entry(136, "UDPLITE"),
+            Map.entry(255, "RAW"),
+            Map.entry(262, "MPTCP"));
     private static final String[] MSG_FLAGS = new String[32];
     private static final String[] STRING_CACHE_FAMILY = LinuxNames.FAMILY;
 
     static {
-        String[][] flags = {{"MSG_OOB", "0"}, {"MSG_PEEK", "1"}, {"MSG_DONTROUTE", "2"}, {"MSG_CTRUNC", "3"},
-            {"MSG_PROXY", "4"}, {"MSG_TRUNC", "5"}, {"MSG_DONTWAIT", "6"}, {"MSG_EOR", "7"}, {"MSG_WAITALL", "8"},
-            {"MSG_FIN", "9"}, {"MSG_SYN", "10"}, {"MSG_CONFIRM", "11"}, {"MSG_RST", "12"}, {"MSG_ERRQUEUE", "13"},
-            {"MSG_NOSIGNAL", "14"}, {"MSG_MORE", "15"}, {"MSG_WAITFORONE", "16"}, {"MSG_SENDPAGE_NOPOLICY", "17"},
-            {"MSG_BATCH", "18"}, {"MSG_ZEROCOPY", "26"}, {"MSG_FASTOPEN", "29"}, {"MSG_CMSG_CLOEXEC", "30"}};
+        String[][] flags = {
+            {"MSG_OOB", "0"},
+            {"MSG_PEEK", "1"},
+            {"MSG_DONTROUTE", "2"},
+            {"MSG_CTRUNC", "3"},
+            {"MSG_PROXY", "4"},
+            {"MSG_TRUNC", "5"},
+            {"MSG_DONTWAIT", "6"},
+            {"MSG_EOR", "7"},
+            {"MSG_WAITALL", "8"},
+            {"MSG_FIN", "9"},
+            {"MSG_SYN", "10"},
+            {"MSG_CONFIRM", "11"},
+            {"MSG_RST", "12"},
+            {"MSG_ERRQUEUE", "13"},
+            {"MSG_NOSIGNAL", "14"},
+            {"MSG_MORE", "15"},
+            {"MSG_WAITFORONE", "16"},
+            {"MSG_SENDPAGE_NOPOLICY", "17"},
+            {"MSG_BATCH", "18"},
+            {"MSG_ZEROCOPY", "26"},
+            {"MSG_FASTOPEN", "29"},
+            {"MSG_CMSG_CLOEXEC", "30"}
+        };
         for (String[] f : flags) {
             MSG_FLAGS[Integer.parseInt(f[1])] = f[0];
         }
     }
 
-    private SocketNames() {
-    }
+    private SocketNames() {}
 
     public static String family(int family) {
         if (family >= 0 && family < STRING_CACHE_FAMILY.length && STRING_CACHE_FAMILY[family] != null) {

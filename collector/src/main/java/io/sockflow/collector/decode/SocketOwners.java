@@ -2,7 +2,6 @@ package io.sockflow.collector.decode;
 
 import io.sockflow.schemas.EventKind;
 import io.sockflow.schemas.SocketEvent;
-
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Iterator;
@@ -21,16 +20,31 @@ import java.util.Map;
  */
 public final class SocketOwners {
     /** Who owns a socket. */
-    public record Owner(int pid, int tid, long processStartNs, String comm, int uid, int gid, long cgroupId,
-            String containerId, long inode) {
+    public record Owner(
+            int pid,
+            int tid,
+            long processStartNs,
+            String comm,
+            int uid,
+            int gid,
+            long cgroupId,
+            String containerId,
+            long inode) {
         static Owner of(SocketEvent e, Long inode) {
-            return new Owner(e.getPid(), e.getTid(), e.getProcessStartNs(), e.getComm(), e.getUid(), e.getGid(),
-                    e.getCgroupId(), e.getContainerId(), inode == null ? 0 : inode);
+            return new Owner(
+                    e.getPid(),
+                    e.getTid(),
+                    e.getProcessStartNs(),
+                    e.getComm(),
+                    e.getUid(),
+                    e.getGid(),
+                    e.getCgroupId(),
+                    e.getContainerId(),
+                    inode == null ? 0 : inode);
         }
     }
 
-    private record Held(long sinceNs, SocketEvent event) {
-    }
+    private record Held(long sinceNs, SocketEvent event) {}
 
     private final long holdNs;
     private final int maxSockets;

@@ -1,11 +1,11 @@
 package io.sockflow.collector.decode;
 
+import static java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED;
+
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import java.util.function.Function;
-
-import static java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED;
 
 /**
  * Turns up to 16 bytes of a record (a comm, an address) into a String without allocating when the same bytes
@@ -16,6 +16,7 @@ final class StringCache {
     private static final int SLOTS = 1024;
     /** One layout for every read: a layout made per call would look its access handle up in a shared map. */
     private static final ValueLayout.OfLong LE_LONG = JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+
     private final long[] lo = new long[SLOTS];
     private final long[] hi = new long[SLOTS];
     private final int[] tag = new int[SLOTS];

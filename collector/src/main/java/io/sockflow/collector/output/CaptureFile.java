@@ -1,19 +1,18 @@
 package io.sockflow.collector.output;
 
 import io.sockflow.schemas.SocketEvent;
-import org.apache.avro.file.CodecFactory;
-import org.apache.avro.file.DataFileStream;
-import org.apache.avro.file.DataFileWriter;
-import org.apache.avro.specific.SpecificDatumReader;
-import org.apache.avro.specific.SpecificDatumWriter;
-
-import java.io.InputStream;
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import org.apache.avro.file.CodecFactory;
+import org.apache.avro.file.DataFileStream;
+import org.apache.avro.file.DataFileWriter;
+import org.apache.avro.specific.SpecificDatumReader;
+import org.apache.avro.specific.SpecificDatumWriter;
 
 /**
  * A recorded capture: SocketEvent records in an Avro object container file (the schema travels in the file, so any
@@ -68,8 +67,10 @@ public final class CaptureFile implements AutoCloseable {
         try (InputStream in = Files.newInputStream(path)) {
             return read(in, "the capture file " + path);
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot read the capture file " + path + ": " + e.getMessage()
-                    + " (record one with: sockflow collect --output file --file " + path + ")", e);
+            throw new UncheckedIOException(
+                    "cannot read the capture file " + path + ": " + e.getMessage()
+                            + " (record one with: sockflow collect --output file --file " + path + ")",
+                    e);
         }
     }
 

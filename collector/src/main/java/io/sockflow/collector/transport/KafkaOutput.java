@@ -1,14 +1,9 @@
 package io.sockflow.collector.transport;
 
 import io.sockflow.schemas.SocketEvent;
+import io.sockflow.schemas.SocketIdentity;
 import io.sockflow.schemas.registry.ConfluentAvro;
 import io.sockflow.schemas.registry.RegistryClient;
-import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.NewTopic;
-import org.apache.kafka.common.errors.TopicExistsException;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
-
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -22,6 +17,11 @@ import java.util.Optional;
 import java.util.Properties;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.common.errors.TopicExistsException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The collector's Kafka output: SocketEvents as Avro in the Confluent wire format (schema registered under
@@ -37,10 +37,40 @@ public final class KafkaOutput implements AutoCloseable {
     private final Path stateFile;
     private final String previousRunReport;
 
-    /** Where and how to write. */
-    public record Options(String bootstrapServers, String topic, int partitions, short replicationFactor,
-            Map<String, Object> clientConfig, Path spoolDir, long spoolMaxBytes, Spool.FullPolicy spoolPolicy,
-            long bufferBytes) {
+    /** Where and how to write; spoolFsyncInterval: the most time between spooling a record and its fsync. */
+    public record Options(
+            String bootstrapServers,
+            String topic,
+            int partitions,
+            short replicationFactor,
+            Map<String, Object> clientConfig,
+            Path spoolDir,
+            long spoolMaxBytes,
+            Spool.FullPolicy spoolPolicy,
+            long bufferBytes,
+            Duration spoolFsyncInterval) {
+        public Options(
+                String bootstrapServers,
+                String topic,
+                int partitions,
+                short replicationFactor,
+                Map<String, Object> clientConfig,
+                Path spoolDir,
+                long spoolMaxBytes,
+                Spool.FullPolicy spoolPolicy,
+                long bufferBytes) {
+            this(
+                    bootstrapServers,
+                    topic,
+                    partitions,
+                    replicationFactor,
+                    clientConfig,
+                    spoolDir,
+                    spoolMaxBytes,
+                    spoolPolicy,
+                    bufferBytes,
+                    Spool.DEFAULT_FSYNC_INTERVAL);
+        }
     }
 
     public KafkaOutput(Options o, RegistryClient registry) {
@@ -49,10 +79,10 @@ public final class KafkaOutput implements AutoCloseable {
         this.stateFile = o.spoolDir().resolve(STATE_FILE);
         this.previousRunReport = readPreviousRun(stateFile);
         ensureTopic(client, o.topic(), o.partitions(), o.replicationFactor());
-        this.serializer = new ConfluentAvro.Serializer<>(registry, o.topic(), SocketEvent.getClassSchema(),
-                io.sockflow.schemas.avro.SocketEventWriter::write);
+        this.serializer = new ConfluentAvro.Serializer<>(
+                registry, o.topic(), SocketEvent.getClassSchema(), io.sockflow.schemas.avro.SocketEventWriter::write);
         serializer.register();
-        Spool spool = new Spool(o.spoolDir(), o.spoolMaxBytes(), o.spoolPolicy());
+        Spool spool = new Spool(o.spoolDir(), o.spoolMaxBytes(), o.spoolPolicy(), o.spoolFsyncInterval());
         this.shipper = new KafkaShipper(o.topic(), client, spool, o.bufferBytes());
         writeState(false);
     }
@@ -63,8 +93,10 @@ public final class KafkaOutput implements AutoCloseable {
         admin.put("request.timeout.ms", 15_000);
         admin.put("default.api.timeout.ms", 15_000);
         try (Admin a = Admin.create(admin)) {
-            a.createTopics(List.of(new NewTopic(topic, Optional.of(partitions),
-                    rf > 0 ? Optional.of(rf) : Optional.empty()))).all().get(20, TimeUnit.SECONDS);
+            a.createTopics(List.of(
+                            new NewTopic(topic, Optional.of(partitions), rf > 0 ? Optional.of(rf) : Optional.empty())))
+                    .all()
+                    .get(20, TimeUnit.SECONDS);
             LOG.info("created topic {} with {} partitions", topic, partitions);
         } catch (ExecutionException e) {
             if (e.getCause() instanceof org.apache.kafka.common.errors.TimeoutException) {
@@ -88,15 +120,23 @@ public final class KafkaOutput implements AutoCloseable {
 
     /** The partition key: host and socket inode (or pid for calls without a socket). */
     public static byte[] key(SocketEvent e) {
-        Long inode = e.getSocketInode();
         String host = e.getHost();
         KeyPrefixes p = lastPrefixes;
         if (p == null || p.host != host && !p.host.equals(host)) {
-            p = new KeyPrefixes(host, (host + "/").getBytes(StandardCharsets.UTF_8),
+            p = new KeyPrefixes(
+                    host,
+                    (host + "/c").getBytes(StandardCharsets.UTF_8),
+                    (host + "/i").getBytes(StandardCharsets.UTF_8),
                     (host + "/pid/").getBytes(StandardCharsets.UTF_8));
             lastPrefixes = p;
         }
-        return inode != null ? cachedKey(p.socket, inode) : cachedKey(p.pid, e.getPid());
+        // the socket's identity (SocketIdentity): its cookie for an inet socket, its inode otherwise
+        Long cookie = e.getSocketCookie();
+        if (SocketIdentity.byCookie(e.getFamily(), cookie)) {
+            return cachedKey(p.cookie, cookie);
+        }
+        Long inode = e.getSocketInode();
+        return inode != null && inode != 0 ? cachedKey(p.inode, inode) : cachedKey(p.pid, e.getPid());
     }
 
     /**
@@ -104,8 +144,7 @@ public final class KafkaOutput implements AutoCloseable {
      * was a tenth of the path to Kafka. Entries are immutable and the arrays are never written after they are made
      * (neither the producer nor the spool changes a key), so records and threads share them without a lock.
      */
-    private record CachedKey(byte[] prefix, long id, byte[] key) {
-    }
+    private record CachedKey(byte[] prefix, long id, byte[] key) {}
 
     private static final int KEY_CACHE = 4096;
     private static final CachedKey[] KEYS = new CachedKey[KEY_CACHE];
@@ -122,11 +161,10 @@ public final class KafkaOutput implements AutoCloseable {
     }
 
     /**
-     * A host and its two key prefixes ("host/" and "host/pid/"), encoded once: the host is the same String for every
-     * event of a collector. Immutable, so threads may share the last one without a lock (at worst one re-encodes).
+     * A host and its key prefixes ("host/c", "host/i" and "host/pid/"), encoded once: the host is the same String for
+     * every event of a collector. Immutable, so threads may share the last one without a lock (at worst one re-encodes).
      */
-    private record KeyPrefixes(String host, byte[] socket, byte[] pid) {
-    }
+    private record KeyPrefixes(String host, byte[] cookie, byte[] inode, byte[] pid) {}
 
     private static KeyPrefixes lastPrefixes;
 
@@ -191,7 +229,10 @@ public final class KafkaOutput implements AutoCloseable {
             try (var w = Files.newBufferedWriter(tmp)) {
                 p.store(w, "sockflow collector state");
             }
-            Files.move(tmp, stateFile, java.nio.file.StandardCopyOption.REPLACE_EXISTING,
+            Files.move(
+                    tmp,
+                    stateFile,
+                    java.nio.file.StandardCopyOption.REPLACE_EXISTING,
                     java.nio.file.StandardCopyOption.ATOMIC_MOVE);
         } catch (IOException e) {
             LOG.warn("cannot write {}: {}", stateFile, e.getMessage());

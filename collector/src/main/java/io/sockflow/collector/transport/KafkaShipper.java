@@ -1,16 +1,5 @@
 package io.sockflow.collector.transport;
 
-import org.apache.kafka.clients.producer.Callback;
-import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.clients.producer.ProducerConfig;
-import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.clients.producer.RecordMetadata;
-import org.apache.kafka.common.errors.RecordTooLargeException;
-import org.apache.kafka.common.errors.SerializationException;
-import org.apache.kafka.common.serialization.ByteArraySerializer;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
-
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.time.Duration;
@@ -23,6 +12,16 @@ import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.concurrent.locks.LockSupport;
+import org.apache.kafka.clients.producer.Callback;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.clients.producer.RecordMetadata;
+import org.apache.kafka.common.errors.RecordTooLargeException;
+import org.apache.kafka.common.errors.SerializationException;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Moves serialized records to Kafka without losing any. The capture thread hands each record straight to an
@@ -117,8 +116,7 @@ public final class KafkaShipper implements AutoCloseable {
     private boolean trySend(byte[] key, byte[] value, long spoolSegment) {
         long n = seq.incrementAndGet();
         // the produce latency is sampled (one record in 64): a clock read per record shows in the profile
-        Ack ack = new Ack(n, key, value, spoolSegment, (n & 63) == 0 ? System.nanoTime() : 0L,
-                Thread.currentThread());
+        Ack ack = new Ack(n, key, value, spoolSegment, (n & 63) == 0 ? System.nanoTime() : 0L, Thread.currentThread());
         producer.send(new ProducerRecord<>(topic, key, value), ack);
         ack.returned = true;
         if (ack.refused) {
@@ -215,16 +213,36 @@ public final class KafkaShipper implements AutoCloseable {
         }
     }
 
-    /** What has happened so far. */
-    public record Stats(long offered, long acked, long ackedBytes, long failed, long queued, long inFlight,
-            long spoolDepth, long spoolBytes, long spoolDropped, long spoolCorrupt, double meanLatencyMs) {
-    }
+    /** What has happened so far; spoolCorrupt and spoolLostBytes: records and bytes lost to spool damage. */
+    public record Stats(
+            long offered,
+            long acked,
+            long ackedBytes,
+            long failed,
+            long queued,
+            long inFlight,
+            long spoolDepth,
+            long spoolBytes,
+            long spoolDropped,
+            long spoolCorrupt,
+            double meanLatencyMs,
+            long spoolLostBytes) {}
 
     public Stats stats() {
         long samples = acks.latencySamples();
-        return new Stats(offered.sum(), acks.acked(), acks.bytes(), failed.sum(), 0, inFlight(), spool.depth(),
-                spool.bytes(), spool.dropped(), spool.corrupt(),
-                samples == 0 ? 0 : acks.latencyNsSum() / (double) samples / 1e6);
+        return new Stats(
+                offered.sum(),
+                acks.acked(),
+                acks.bytes(),
+                failed.sum(),
+                0,
+                inFlight(),
+                spool.depth(),
+                spool.bytes(),
+                spool.dropped(),
+                spool.corrupt(),
+                samples == 0 ? 0 : acks.latencyNsSum() / (double) samples / 1e6,
+                spool.lostBytes());
     }
 
     private long inFlight() {
@@ -318,19 +336,39 @@ public final class KafkaShipper implements AutoCloseable {
         return false;
     }
 
+    /** How long the shipper's thread may take to stop: it checks between records and sleeps 20 ms at most. */
+    static final Duration THREAD_STOP = Duration.ofSeconds(2);
+    /** How long the producer may take to close once everything was acknowledged (otherwise it is aborted at once). */
+    static final Duration PRODUCER_CLOSE = Duration.ofSeconds(5);
     /**
-     * Stops: gives Kafka {@code grace} to acknowledge what is pending, then spools whatever it has not (what the
-     * producer held goes before what was spooled already), so the next run sends it.
+     * How long saving to the spool may take: what the producer held (at most its buffer.memory, 64 MiB by default)
+     * written and fsynced, the open segment sealed and fsynced. bench/spool measures it (about a second here).
+     */
+    static final Duration SPOOL_SAVE = Duration.ofSeconds(15);
+    /** With records pending, no acknowledgement for this long means the broker is away: stop waiting for it. */
+    static final Duration ACK_STALL = Duration.ofSeconds(3);
+
+    /** The most {@link #close(Duration)} takes with this grace: each step's budget, added up. */
+    public static Duration stopBudget(Duration grace) {
+        return grace.plus(THREAD_STOP).plus(PRODUCER_CLOSE).plus(SPOOL_SAVE);
+    }
+
+    /**
+     * Stops, in steps with a budget each (see {@link #stopBudget}): gives Kafka up to {@code grace} to acknowledge
+     * what is pending (less when nothing is acknowledged for {@link #ACK_STALL}: the broker is away), stops the
+     * shipper's thread, closes the producer (aborting what it still holds), then spools what Kafka did not
+     * acknowledge (what the producer held goes before what was spooled already) and closes the spool, which fsyncs
+     * it, so that the next run sends it.
      */
     public void close(Duration grace) {
-        boolean done = awaitAcked(grace);
+        boolean done = awaitAckedOrStalled(grace);
         running = false;
         try {
-            thread.join(5_000);
+            thread.join(THREAD_STOP.toMillis());
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
-        producer.close(done ? Duration.ofSeconds(5) : Duration.ZERO);
+        producer.close(done ? PRODUCER_CLOSE : Duration.ZERO);
         List<Ack> aborted = new ArrayList<>(abandoned);
         aborted.sort(Comparator.comparingLong(a -> a.seq));
         List<byte[][]> front = new ArrayList<>();
@@ -344,8 +382,35 @@ public final class KafkaShipper implements AutoCloseable {
         spool.rewind();
         spool.close();
         if (kept > 0 || spool.depth() > 0) {
-            LOG.warn("{} records Kafka had not acknowledged are spooled for the next run", kept + spool.depth());
+            LOG.warn("{} records Kafka had not acknowledged are spooled for the next run", spool.depth());
         }
+    }
+
+    /** {@link #awaitAcked}, but gives up early once acknowledgements stop coming while records are pending. */
+    private boolean awaitAckedOrStalled(Duration grace) {
+        long deadline = System.nanoTime() + grace.toNanos();
+        long lastAcked = acks.acked() + failed.sum();
+        long lastProgress = System.nanoTime();
+        while (System.nanoTime() < deadline) {
+            if (!spooling && inFlight() == 0 && spool.depth() == 0) {
+                return true;
+            }
+            long now = System.nanoTime();
+            long progress = acks.acked() + failed.sum();
+            if (progress != lastAcked) {
+                lastAcked = progress;
+                lastProgress = now;
+            } else if (now - lastProgress > ACK_STALL.toNanos()) {
+                return false;
+            }
+            try {
+                Thread.sleep(10);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return false;
+            }
+        }
+        return false;
     }
 
     @Override

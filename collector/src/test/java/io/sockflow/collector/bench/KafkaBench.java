@@ -1,5 +1,8 @@
 package io.sockflow.collector.bench;
 
+import static io.sockflow.collector.bpf.EventLayout.*;
+import static java.lang.foreign.ValueLayout.*;
+
 import io.sockflow.collector.bpf.EventLayout;
 import io.sockflow.collector.decode.HostInfo;
 import io.sockflow.collector.decode.SocketEventDecoder;
@@ -8,7 +11,6 @@ import io.sockflow.collector.transport.Spool;
 import io.sockflow.embedded.LocalStack;
 import io.sockflow.schemas.SocketEvent;
 import io.sockflow.schemas.registry.RegistryClient;
-
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.management.ManagementFactory;
@@ -23,17 +25,13 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.stream.Stream;
 
-import static io.sockflow.collector.bpf.EventLayout.*;
-import static java.lang.foreign.ValueLayout.*;
-
 /**
  * Collector to Kafka: decoded events serialized (Avro, Confluent framing) and produced to the embedded broker until
  * acknowledged. CPU is counted on the threads that do that work (the caller, the shipper, the producer's network
  * thread), not on the broker that shares this JVM. Writes bench/results/kafka.json.
  */
 public final class KafkaBench {
-    private KafkaBench() {
-    }
+    private KafkaBench() {}
 
     public static void main(String[] args) throws Exception {
         Path json = Path.of(args.length > 0 ? args[0] : "bench/results/kafka.json");
@@ -50,13 +48,22 @@ public final class KafkaBench {
             for (int r = 0; r < reps; r++) {
                 runs.add(run(stack, dir, sample, events, "bench-" + r));
                 double[] x = runs.getLast();
-                System.out.printf(Locale.ROOT, "  run %d/%d: %,.0f events/s, %,.0f events/s per core, %.1f MB/s, "
-                        + "compression %.2fx%n", r + 1, reps, x[0], x[1], x[2], x[3]);
+                System.out.printf(
+                        Locale.ROOT,
+                        "  run %d/%d: %,.0f events/s, %,.0f events/s per core, %.1f MB/s, " + "compression %.2fx%n",
+                        r + 1,
+                        reps,
+                        x[0],
+                        x[1],
+                        x[2],
+                        x[3]);
             }
             // the Kafka client alone: the same records, serialized beforehand
             var ser = new io.sockflow.schemas.registry.ConfluentAvro.Serializer<SocketEvent>(
-                    new RegistryClient(RegistryClient.Config.of(stack.registryUrl())), "bench-pre-value",
-                    SocketEvent.getClassSchema(), io.sockflow.schemas.avro.SocketEventWriter::write);
+                    new RegistryClient(RegistryClient.Config.of(stack.registryUrl())),
+                    "bench-pre-value",
+                    SocketEvent.getClassSchema(),
+                    io.sockflow.schemas.avro.SocketEventWriter::write);
             byte[][][] pre = new byte[2][sample.length][];
             for (int i = 0; i < sample.length; i++) {
                 pre[0][i] = KafkaOutput.key(sample[i]);
@@ -70,7 +77,9 @@ public final class KafkaBench {
         double serOnly;
         try (LocalStack stack = LocalStack.start(Files.createTempDirectory("sockflow-ser"), 0, 0)) {
             var ser = new io.sockflow.schemas.registry.ConfluentAvro.Serializer<SocketEvent>(
-                    new RegistryClient(RegistryClient.Config.of(stack.registryUrl())), "ser", SocketEvent.getClassSchema(),
+                    new RegistryClient(RegistryClient.Config.of(stack.registryUrl())),
+                    "ser",
+                    SocketEvent.getClassSchema(),
                     io.sockflow.schemas.avro.SocketEventWriter::write);
             SocketEvent[] sample = sampleEvents(4096);
             long sink = 0;
@@ -93,25 +102,60 @@ public final class KafkaBench {
         int m = runs.size() / 2;
         System.out.println();
         System.out.printf(Locale.ROOT, "%-52s %16s %s%n", "figure", "median", "(min..max, target)");
-        System.out.printf(Locale.ROOT, "%-52s %,16.0f (%,.0f..%,.0f, >= 500,000)%n",
-                "Kafka: events/s per core, decoded -> acknowledged", perCore[m], perCore[0], perCore[perCore.length - 1]);
-        System.out.printf(Locale.ROOT, "%-52s %,16.0f (one thread, no Kafka)%n", "Avro serialization alone: events/s per core",
+        System.out.printf(
+                Locale.ROOT,
+                "%-52s %,16.0f (%,.0f..%,.0f, >= 500,000)%n",
+                "Kafka: events/s per core, decoded -> acknowledged",
+                perCore[m],
+                perCore[0],
+                perCore[perCore.length - 1]);
+        System.out.printf(
+                Locale.ROOT,
+                "%-52s %,16.0f (one thread, no Kafka)%n",
+                "Avro serialization alone: events/s per core",
                 serOnly);
-        double[] prod = producerOnly.stream().mapToDouble(Double::doubleValue).sorted().toArray();
-        System.out.printf(Locale.ROOT, "%-52s %,16.0f (%,.0f..%,.0f; records serialized beforehand)%n",
-                "Kafka client alone: records/s per core", prod[prod.length / 2], prod[0], prod[prod.length - 1]);
-        System.out.printf(Locale.ROOT, "%-52s %,16.0f (%,.0f..%,.0f)%n", "Kafka: events/s (wall clock)", perSec[m],
-                perSec[0], perSec[perSec.length - 1]);
-        System.out.printf(Locale.ROOT, "%-52s %16.1f (%.1f..%.1f)%n", "Kafka: MB/s of Avro produced", mb[m], mb[0],
+        double[] prod =
+                producerOnly.stream().mapToDouble(Double::doubleValue).sorted().toArray();
+        System.out.printf(
+                Locale.ROOT,
+                "%-52s %,16.0f (%,.0f..%,.0f; records serialized beforehand)%n",
+                "Kafka client alone: records/s per core",
+                prod[prod.length / 2],
+                prod[0],
+                prod[prod.length - 1]);
+        System.out.printf(
+                Locale.ROOT,
+                "%-52s %,16.0f (%,.0f..%,.0f)%n",
+                "Kafka: events/s (wall clock)",
+                perSec[m],
+                perSec[0],
+                perSec[perSec.length - 1]);
+        System.out.printf(
+                Locale.ROOT,
+                "%-52s %16.1f (%.1f..%.1f)%n",
+                "Kafka: MB/s of Avro produced",
+                mb[m],
+                mb[0],
                 mb[mb.length - 1]);
-        System.out.printf(Locale.ROOT, "%-52s %16.2f (lz4, bytes before / on disk)%n", "Kafka: compression ratio",
-                ratio[m]);
+        System.out.printf(
+                Locale.ROOT, "%-52s %16.2f (lz4, bytes before / on disk)%n", "Kafka: compression ratio", ratio[m]);
         Files.createDirectories(json.toAbsolutePath().getParent());
-        Files.writeString(json, String.format(Locale.ROOT, "{\n  \"events_per_sec_per_core\": {\"median\": %.0f, "
-                        + "\"min\": %.0f, \"max\": %.0f},\n  \"events_per_sec\": %.0f,\n  \"mb_per_sec\": %.1f,\n"
-                        + "  \"compression_ratio\": %.2f,\n  \"serialize_only_per_sec_per_core\": %.0f,\n"
-                        + "  \"producer_only_per_sec_per_core\": %.0f\n}\n", perCore[m], perCore[0],
-                perCore[perCore.length - 1], perSec[m], mb[m], ratio[m], serOnly, prod[prod.length / 2]));
+        Files.writeString(
+                json,
+                String.format(
+                        Locale.ROOT,
+                        "{\n  \"events_per_sec_per_core\": {\"median\": %.0f, "
+                                + "\"min\": %.0f, \"max\": %.0f},\n  \"events_per_sec\": %.0f,\n  \"mb_per_sec\": %.1f,\n"
+                                + "  \"compression_ratio\": %.2f,\n  \"serialize_only_per_sec_per_core\": %.0f,\n"
+                                + "  \"producer_only_per_sec_per_core\": %.0f\n}\n",
+                        perCore[m],
+                        perCore[0],
+                        perCore[perCore.length - 1],
+                        perSec[m],
+                        mb[m],
+                        ratio[m],
+                        serOnly,
+                        prod[prod.length / 2]));
         System.out.println("\nwrote " + json);
         System.exit(0);
     }
@@ -156,12 +200,21 @@ public final class KafkaBench {
     }
 
     /** With {@code preSerialized} (keys, values), the records are handed to the shipper as they are: the producer alone. */
-    static double[] run(LocalStack stack, Path dir, SocketEvent[] sample, byte[][][] preSerialized, int events,
-            String topic) throws Exception {
+    static double[] run(
+            LocalStack stack, Path dir, SocketEvent[] sample, byte[][][] preSerialized, int events, String topic)
+            throws Exception {
         ThreadMXBean threads = ManagementFactory.getThreadMXBean();
-        KafkaOutput out = new KafkaOutput(new KafkaOutput.Options(stack.bootstrapServers(), topic, 6, (short) 1,
-                Map.of("compression.type", System.getProperty("compression", "lz4")), dir.resolve("spool-" + topic),
-                1L << 30, Spool.FullPolicy.DROP_NEWEST, 64L << 20),
+        KafkaOutput out = new KafkaOutput(
+                new KafkaOutput.Options(
+                        stack.bootstrapServers(),
+                        topic,
+                        6,
+                        (short) 1,
+                        Map.of("compression.type", System.getProperty("compression", "lz4")),
+                        dir.resolve("spool-" + topic),
+                        1L << 30,
+                        Spool.FullPolicy.DROP_NEWEST,
+                        64L << 20),
                 new RegistryClient(RegistryClient.Config.of(stack.registryUrl())));
         long cpu0 = workerCpu(threads);
         long t0 = System.nanoTime();
@@ -185,20 +238,26 @@ public final class KafkaBench {
         long onDisk = 0;
         try (Stream<Path> s = Files.walk(dir.resolve("kafka"))) {
             for (Path p : s.filter(p -> p.getFileName().toString().endsWith(".log")
-                    && p.getParent().getFileName().toString().startsWith(topic + "-")).toList()) {
+                            && p.getParent().getFileName().toString().startsWith(topic + "-"))
+                    .toList()) {
                 onDisk += Files.size(p);
             }
         }
-        return new double[] {events / (wall / 1e9), events / (cpu / 1e9), bytes / (wall / 1e9) / 1e6,
-            onDisk == 0 ? 0 : bytes / (double) onDisk};
+        return new double[] {
+            events / (wall / 1e9),
+            events / (cpu / 1e9),
+            bytes / (wall / 1e9) / 1e6,
+            onDisk == 0 ? 0 : bytes / (double) onDisk
+        };
     }
 
     /** CPU of this thread, the shipper and the producer's network threads, in ns. */
     static long workerCpu(ThreadMXBean threads) {
         long sum = threads.getCurrentThreadCpuTime();
         for (ThreadInfo t : threads.getThreadInfo(threads.getAllThreadIds())) {
-            if (t != null && (t.getThreadName().equals("sockflow-shipper")
-                    || t.getThreadName().startsWith("kafka-producer-network-thread"))) {
+            if (t != null
+                    && (t.getThreadName().equals("sockflow-shipper")
+                            || t.getThreadName().startsWith("kafka-producer-network-thread"))) {
                 long c = threads.getThreadCpuTime(t.getThreadId());
                 if (c > 0) {
                     sum += c;

@@ -1,7 +1,6 @@
 package io.sockflow.collector.bench;
 
 import io.sockflow.embedded.LocalStack;
-
 import java.nio.file.Files;
 import java.nio.file.Path;
 
@@ -10,8 +9,7 @@ import java.nio.file.Path;
  * not counted as the collector's: {@code StackMain KAFKA_PORT REGISTRY_PORT}. Prints "ready" and runs until killed.
  */
 public final class StackMain {
-    private StackMain() {
-    }
+    private StackMain() {}
 
     public static void main(String[] args) throws Exception {
         Path dir = Files.createTempDirectory("sockflow-bench-stack");

@@ -1,52 +1,63 @@
 package io.sockflow.collector.capture;
 
+import static org.junit.jupiter.api.Assertions.*;
+
 import io.sockflow.collector.LiveCapture;
 import io.sockflow.collector.Sys;
 import io.sockflow.collector.bpf.BpfException;
 import io.sockflow.collector.bpf.EventLayout;
 import io.sockflow.collector.cli.CollectCommandAccess;
 import io.sockflow.schemas.EventKind;
-import org.junit.jupiter.api.Test;
-
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
-
-import static org.junit.jupiter.api.Assertions.*;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
 
 /** Loading, sizing, filtering, accounting and tearing down a real capture. */
+@Tag("root")
 class CaptureLifecycleTest {
-    static final int PROGRAMS = 56;
-    static final int SYSCALL_PROGRAMS = 42;
+    /** 51 system-call programs and 6 kernel tracepoints (perf_event links), 10 tp_btf, 2 cgroup hooks, 5 iterators. */
+    static final int PROGRAMS = 74;
 
+    static final int SYSCALL_PROGRAMS = 51;
+    static final java.util.Map<String, Long> LINKS =
+            java.util.Map.of("perf_event", 57L, "raw_tracepoint", 10L, "cgroup", 2L, "iter", 5L);
+
+    static final long SELF = ProcessHandle.current().pid();
+
+    /** Counted for this JVM alone: another collector may be running on the machine. */
     static long sockflowPrograms() throws Exception {
-        return io.sockflow.collector.Bpftool.syscallPrograms();
-    }
-
-    static long perfEventLinks() throws Exception {
-        return io.sockflow.collector.Bpftool.perfEventLinks();
+        return io.sockflow.collector.Bpftool.syscallPrograms(SELF);
     }
 
     @Test
     void closingLeavesNoProgramOrLinkBehind() throws Exception {
         long progsBefore = sockflowPrograms();
-        long linksBefore = perfEventLinks();
+        java.util.Map<String, Long> linksBefore = io.sockflow.collector.Bpftool.heldLinksByType(SELF);
         try (LiveCapture live = new LiveCapture()) {
             assertEquals(PROGRAMS, live.capture.links().size());
             assertEquals(progsBefore + SYSCALL_PROGRAMS, sockflowPrograms());
-            assertEquals(linksBefore + PROGRAMS, perfEventLinks());
+            java.util.Map<String, Long> during = io.sockflow.collector.Bpftool.heldLinksByType(SELF);
+            for (var l : LINKS.entrySet()) {
+                assertEquals(
+                        linksBefore.getOrDefault(l.getKey(), 0L) + l.getValue(),
+                        during.getOrDefault(l.getKey(), 0L),
+                        l.getKey() + " links while attached");
+            }
         }
         assertEquals(progsBefore, sockflowPrograms(), "programs unloaded");
-        assertEquals(linksBefore, perfEventLinks(), "links destroyed");
+        assertEquals(linksBefore, io.sockflow.collector.Bpftool.heldLinksByType(SELF), "links destroyed, every type");
     }
 
     @Test
     void aFullRingBufferDropsAndCountsExactly() {
         AtomicLong decoded = new AtomicLong();
-        CaptureOptions tiny = CaptureOptions.defaults().withExcludeSelf(false)
+        CaptureOptions tiny = CaptureOptions.defaults()
+                .withExcludeSelf(false)
                 .withPidInclude(List.of((int) ProcessHandle.current().pid()))
                 .withRingBufferBytes(4096);
         int calls = 5_000;
@@ -70,9 +81,12 @@ class CaptureLifecycleTest {
             // the filter is this JVM's pid: its other threads' calls while the ring drains may land in the room
             // the drain makes, so the bound is the ring plus what was submitted since the loop ended
             long lateSubmits = after.submitted() - before.submitted();
-            assertTrue(after.received() <= capacity + lateSubmits,
-                    "no more than the ring holds (" + capacity + ") plus " + lateSubmits + " late: " + after + ", before " + before);
-            assertTrue(CollectCommandAccess.describe(after).contains(after.dropped() + " dropped"),
+            assertTrue(
+                    after.received() <= capacity + lateSubmits,
+                    "no more than the ring holds (" + capacity + ") plus " + lateSubmits + " late: " + after
+                            + ", before " + before);
+            assertTrue(
+                    CollectCommandAccess.describe(after).contains(after.dropped() + " dropped"),
                     "the collector reports the drops");
         }
     }
@@ -90,7 +104,8 @@ class CaptureLifecycleTest {
             int tid = Sys.gettid();
             long fd = Sys.ok(Sys.SOCKET, Sys.AF_INET, Sys.SOCK_DGRAM, 0);
             Sys.ok(Sys.CLOSE, fd);
-            live.await(e -> e.getTid() == tid && e.getKind() == EventKind.SOCKET && e.getResultFd() == (int) fd,
+            live.await(
+                    e -> e.getTid() == tid && e.getKind() == EventKind.SOCKET && e.getResultFd() == (int) fd,
                     Duration.ofSeconds(10));
         }
     }
@@ -98,9 +113,8 @@ class CaptureLifecycleTest {
     @Test
     void pidExcludeFiltersInTheKernel() {
         int self = (int) ProcessHandle.current().pid();
-        try (Capture c = Capture.open(CaptureOptions.defaults().withExcludeSelf(true)
-                .withPidInclude(List.of(self)), rec -> {
-                })) {
+        try (Capture c = Capture.open(
+                CaptureOptions.defaults().withExcludeSelf(true).withPidInclude(List.of(self)), rec -> {})) {
             for (int i = 0; i < 100; i++) {
                 Sys.ok(Sys.CLOSE, Sys.ok(Sys.SOCKET, Sys.AF_INET, Sys.SOCK_DGRAM, 0));
             }
@@ -110,9 +124,9 @@ class CaptureLifecycleTest {
 
     @Test
     void withoutBtfTheCaptureSaysSoInOneLine() {
-        BpfException e = assertThrows(BpfException.class, () -> Capture.open(
-                CaptureOptions.defaults().withBtfPath(Path.of("/nonexistent/vmlinux")), rec -> {
-                }));
+        BpfException e = assertThrows(
+                BpfException.class,
+                () -> Capture.open(CaptureOptions.defaults().withBtfPath(Path.of("/nonexistent/vmlinux")), rec -> {}));
         assertEquals(Preflight.EXIT_KERNEL, e.exitCode());
         assertTrue(e.getMessage().startsWith("no kernel BTF at /nonexistent/vmlinux"), e.getMessage());
         assertTrue(e.getMessage().contains("CONFIG_DEBUG_INFO_BTF"));

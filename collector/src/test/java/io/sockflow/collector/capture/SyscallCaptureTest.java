@@ -1,13 +1,13 @@
 package io.sockflow.collector.capture;
 
+import static io.sockflow.collector.Sys.*;
+import static java.lang.foreign.ValueLayout.JAVA_BYTE;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static org.junit.jupiter.api.Assertions.*;
+
 import io.sockflow.collector.LiveCapture;
-import io.sockflow.collector.Sys;
 import io.sockflow.schemas.EventKind;
 import io.sockflow.schemas.SocketEvent;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Test;
-
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
@@ -19,16 +19,16 @@ import java.time.Instant;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
-
-import static io.sockflow.collector.Sys.*;
-import static java.lang.foreign.ValueLayout.JAVA_BYTE;
-import static java.lang.foreign.ValueLayout.JAVA_INT;
-import static org.junit.jupiter.api.Assertions.*;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
 
 /**
  * Every traced call made for real against this machine's kernel, with known arguments, and every decoded field
  * of the resulting event asserted.
  */
+@Tag("root")
 class SyscallCaptureTest {
     static final byte[] LOOPBACK = {127, 0, 0, 1};
     static final byte[] LOOPBACK6 = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
@@ -38,7 +38,9 @@ class SyscallCaptureTest {
     @BeforeAll
     static void open() {
         started = Instant.now();
-        live = new LiveCapture(io.sockflow.collector.capture.CaptureOptions.defaults().withGroups(java.util.Set.of())).start();
+        live = new LiveCapture(
+                        io.sockflow.collector.capture.CaptureOptions.defaults().withGroups(java.util.Set.of()))
+                .start();
     }
 
     @AfterAll
@@ -47,9 +49,15 @@ class SyscallCaptureTest {
     }
 
     static SocketEvent only(List<SocketEvent> events, EventKind kind) {
-        List<SocketEvent> found = events.stream().filter(e -> e.getKind() == kind).toList();
-        assertEquals(1, found.size(), () -> "expected one " + kind + " in " + events.stream().map(e -> e.getKind()
-                + "(fd " + e.getFd() + ")").toList());
+        List<SocketEvent> found =
+                events.stream().filter(e -> e.getKind() == kind).toList();
+        assertEquals(
+                1,
+                found.size(),
+                () -> "expected one " + kind + " in "
+                        + events.stream()
+                                .map(e -> e.getKind() + "(fd " + e.getFd() + ")")
+                                .toList());
         return found.getFirst();
     }
 
@@ -69,23 +77,35 @@ class SyscallCaptureTest {
         long pid = ProcessHandle.current().pid();
         assertEquals(pid, e.getPid());
         assertEquals(tid, e.getTid());
-        String comm = Files.readString(Path.of("/proc/self/task/" + tid + "/comm")).trim();
+        String comm =
+                Files.readString(Path.of("/proc/self/task/" + tid + "/comm")).trim();
         assertEquals(comm, e.getComm());
-        String[] stat = Files.readString(Path.of("/proc/self/stat")).replaceAll("^.*\\) ", "").split(" ");
+        String[] stat = Files.readString(Path.of("/proc/self/stat"))
+                .replaceAll("^.*\\) ", "")
+                .split(" ");
         long startTicks = Long.parseLong(stat[19]); // field 22: starttime, in 1/100 s since boot
         assertEquals(startTicks, e.getProcessStartNs() / 10_000_000L);
         assertEquals(0, e.getUid());
         assertEquals(0, e.getGid());
-        String cg = Files.readAllLines(Path.of("/proc/self/cgroup")).stream().filter(l -> l.startsWith("0::"))
-                .findFirst().orElseThrow().substring(3);
-        Object key = Files.readAttributes(Path.of("/sys/fs/cgroup" + cg),
-                java.nio.file.attribute.BasicFileAttributes.class).fileKey();
+        String cg = Files.readAllLines(Path.of("/proc/self/cgroup")).stream()
+                .filter(l -> l.startsWith("0::"))
+                .findFirst()
+                .orElseThrow()
+                .substring(3);
+        Object key = Files.readAttributes(
+                        Path.of("/sys/fs/cgroup" + cg), java.nio.file.attribute.BasicFileAttributes.class)
+                .fileKey();
         assertTrue(key.toString().contains("ino=" + e.getCgroupId() + ")"), () -> key + " vs " + e.getCgroupId());
         assertFalse(e.getTimestamp().isBefore(started.minusSeconds(1)), "timestamp " + e.getTimestamp());
         assertFalse(e.getTimestamp().isAfter(Instant.now().plusSeconds(1)), "timestamp " + e.getTimestamp());
-        assertTrue(e.getDurationNs() > 0 && e.getDurationNs() < 5_000_000_000L, "duration " + e.getDurationNs());
+        if (e.getKind() == EventKind.SOCK_RELEASE) {
+            assertEquals(0L, e.getDurationNs(), "a release is a moment, not a call");
+        } else {
+            assertTrue(e.getDurationNs() > 0 && e.getDurationNs() < 5_000_000_000L, "duration " + e.getDurationNs());
+        }
         assertNotNull(e.getHost());
-        assertEquals(Files.readString(Path.of("/proc/sys/kernel/random/boot_id")).trim(), e.getBootId());
+        assertEquals(
+                Files.readString(Path.of("/proc/sys/kernel/random/boot_id")).trim(), e.getBootId());
     }
 
     @Test
@@ -118,11 +138,13 @@ class SyscallCaptureTest {
             MemorySegment pn = ar.allocate(16, 8);
             ok(GETPEERNAME, a, addr(pn), addr(intValue(ar, 16)));
 
-            MemorySegment hello = ar.allocateFrom("hello", StandardCharsets.US_ASCII).asSlice(0, 5);
+            MemorySegment hello =
+                    ar.allocateFrom("hello", StandardCharsets.US_ASCII).asSlice(0, 5);
             assertEquals(5, ok(SENDTO, c, addr(hello), 5, 0, 0, 0));
             MemorySegment rbuf = ar.allocate(100);
             assertEquals(5, ok(RECVFROM, a, addr(rbuf), 100, 0, 0, 0));
-            MemorySegment world = ar.allocateFrom("world!", StandardCharsets.US_ASCII).asSlice(0, 6);
+            MemorySegment world =
+                    ar.allocateFrom("world!", StandardCharsets.US_ASCII).asSlice(0, 6);
             assertEquals(6, ok(SENDMSG, a, addr(msghdr(ar, null, world)), MSG_NOSIGNAL));
             MemorySegment rbuf2 = ar.allocate(64);
             assertEquals(6, ok(RECVMSG, c, addr(msghdr(ar, null, rbuf2)), 0));
@@ -182,8 +204,8 @@ class SyscallCaptureTest {
         assertEquals("AF_INET", bind.getSockaddrFamily());
         assertEquals("127.0.0.1", bind.getSockaddrAddress());
         assertEquals(0, bind.getSockaddrPort());
-        assertArrayEquals(new byte[] {2, 0, 0, 0, 127, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0},
-                bytes(bind.getSockaddrBytes()));
+        assertArrayEquals(
+                new byte[] {2, 0, 0, 0, 127, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0}, bytes(bind.getSockaddrBytes()));
         assertEquals("127.0.0.1", bind.getLocalAddress());
         assertEquals(port, bind.getLocalPort());
         assertNull(bind.getRemoteAddress());
@@ -273,18 +295,51 @@ class SyscallCaptureTest {
 
         SocketEvent refusedConnect = ev.stream()
                 .filter(e -> e.getKind() == EventKind.CONNECT && e.getFd() == (int) refused && e.getReturnValue() < 0)
-                .findFirst().orElseThrow();
+                .findFirst()
+                .orElseThrow();
         assertEquals(-111, refusedConnect.getReturnValue());
         assertEquals("ECONNREFUSED", refusedConnect.getErrno());
         assertEquals(closedPort, refusedConnect.getSockaddrPort());
 
-        List<SocketEvent> closes = ev.stream().filter(e -> e.getKind() == EventKind.CLOSE).toList();
-        assertEquals(List.of(acceptedIno, clientIno, listenerIno),
-                closes.subList(closes.size() - 3, closes.size()).stream().map(SocketEvent::getSocketInode).toList());
+        List<SocketEvent> closes =
+                ev.stream().filter(e -> e.getKind() == EventKind.CLOSE).toList();
+        assertEquals(
+                List.of(acceptedIno, clientIno, listenerIno),
+                closes.subList(closes.size() - 3, closes.size()).stream()
+                        .map(SocketEvent::getSocketInode)
+                        .toList());
         SocketEvent lastClose = closes.getLast();
         assertEquals((int) l, lastClose.getFd());
         assertEquals(listenerSk, lastClose.getSocketKernelAddress());
         assertEquals(0, lastClose.getReturnValue());
+        assertTrue(
+                closes.stream().allMatch(x -> Boolean.TRUE.equals(x.getLastReference())),
+                "each close was the last descriptor");
+
+        // each socket ends with the kernel's release, in the thread that closed it, named by its cookie
+        List<SocketEvent> releases =
+                ev.stream().filter(e -> e.getKind() == EventKind.SOCK_RELEASE).toList();
+        for (long ino : List.of(acceptedIno, clientIno, listenerIno)) {
+            SocketEvent r = releases.stream()
+                    .filter(x -> x.getSocketInode() == ino)
+                    .findFirst()
+                    .orElseThrow(() -> new AssertionError("no release of " + ino + " in " + releases));
+            assertEquals("CLOSE", r.getCause());
+            SocketEvent created = ev.stream()
+                    .filter(x -> x.getSocketInode() != null
+                            && x.getSocketInode() == ino
+                            && (x.getKind() == EventKind.SOCKET || x.getKind() == EventKind.ACCEPT))
+                    .findFirst()
+                    .orElseThrow();
+            assertNotNull(created.getSocketCookie(), "every inet socket has its cookie from birth");
+            assertEquals(created.getSocketCookie(), r.getSocketCookie());
+        }
+        SocketEvent clientRelease = releases.stream()
+                .filter(x -> x.getSocketInode() == clientIno)
+                .findFirst()
+                .orElseThrow();
+        assertEquals(5L, clientRelease.getKernelBytesSent(), "the kernel's own counters: data sent");
+        assertEquals(6L, clientRelease.getKernelBytesReceived(), "and received (the FIN not counted)");
     }
 
     /** The inode of a socket is what ls -l /proc/PID/fd shows: socket:[N]. (Known from the event itself here.) */
@@ -356,15 +411,16 @@ class SyscallCaptureTest {
             MemorySegment dest = sockaddrIn(ar, LOOPBACK, port(rname));
             MemorySegment out = mmsgvec(ar, dest, ar.allocate(10), ar.allocate(20), ar.allocate(30));
             assertEquals(3, ok(SENDMMSG, s, addr(out), 3, 0));
-            MemorySegment in = mmsgvec(ar, ar.allocate(16, 8), ar.allocate(64), ar.allocate(64), ar.allocate(64),
-                    ar.allocate(64));
+            MemorySegment in =
+                    mmsgvec(ar, ar.allocate(16, 8), ar.allocate(64), ar.allocate(64), ar.allocate(64), ar.allocate(64));
             assertEquals(3, ok(RECVMMSG, r, addr(in), 4, MSG_DONTWAIT, 0));
             assertEquals(60, mmsgLen(in, 0) + mmsgLen(in, 1) + mmsgLen(in, 2));
             // sendto with an address, recvfrom with one
             MemorySegment one = ar.allocate(7);
             assertEquals(7, ok(SENDTO, s, addr(one), 7, 0, addr(dest), 16));
             MemorySegment from = ar.allocate(16, 8);
-            assertEquals(7, ok(RECVFROM, r, addr(ar.allocate(64)), 64, MSG_DONTWAIT, addr(from), addr(intValue(ar, 16))));
+            assertEquals(
+                    7, ok(RECVFROM, r, addr(ar.allocate(64)), 64, MSG_DONTWAIT, addr(from), addr(intValue(ar, 16))));
             ok(CLOSE, s);
             ok(CLOSE, r);
             live.barrier(tid);
@@ -417,9 +473,21 @@ class SyscallCaptureTest {
             assertEquals("AF_UNIX", p.getArgFamily());
             assertEquals("AF_UNIX", p.getFamily());
             assertEquals(0, p.getReturnValue());
-            List<SocketEvent> closes = ev.stream().filter(e -> e.getKind() == EventKind.CLOSE).toList();
-            assertEquals(List.of(p.getSocketInode(), p.getRelatedSocketInode()),
+            List<SocketEvent> closes =
+                    ev.stream().filter(e -> e.getKind() == EventKind.CLOSE).toList();
+            assertEquals(
+                    List.of(p.getSocketInode(), p.getRelatedSocketInode()),
                     closes.stream().map(SocketEvent::getSocketInode).toList());
+            // unix sockets have no release hook: the close of the last descriptor is their end, and the collector says
+            // so
+            List<SocketEvent> releases = ev.stream()
+                    .filter(e -> e.getKind() == EventKind.SOCK_RELEASE)
+                    .toList();
+            assertEquals(
+                    List.of(p.getSocketInode(), p.getRelatedSocketInode()),
+                    releases.stream().map(SocketEvent::getSocketInode).toList());
+            assertTrue(
+                    releases.stream().allMatch(r -> "CLOSE".equals(r.getCause()) && "AF_UNIX".equals(r.getFamily())));
         }
     }
 
@@ -443,7 +511,8 @@ class SyscallCaptureTest {
             Files.deleteIfExists(dir);
         }
         live.barrier(tid);
-        List<SocketEvent> binds = live.since(tid, t0).stream().filter(e -> e.getKind() == EventKind.BIND)
+        List<SocketEvent> binds = live.since(tid, t0).stream()
+                .filter(e -> e.getKind() == EventKind.BIND)
                 .toList();
         assertEquals(2, binds.size());
         assertEquals("AF_UNIX", binds.get(0).getSockaddrFamily());
@@ -462,7 +531,8 @@ class SyscallCaptureTest {
         ok(CLOSE, second);
         assertEquals(first, second, "the kernel hands out the lowest free fd again");
         live.barrier(tid);
-        List<SocketEvent> socks = live.since(tid, t0).stream().filter(e -> e.getKind() == EventKind.SOCKET)
+        List<SocketEvent> socks = live.since(tid, t0).stream()
+                .filter(e -> e.getKind() == EventKind.SOCKET)
                 .toList();
         assertEquals(2, socks.size());
         assertEquals(socks.get(0).getResultFd(), socks.get(1).getResultFd());
@@ -506,12 +576,14 @@ class SyscallCaptureTest {
         assertNull(failure.get());
         assertEquals(hostBefore, Files.readString(Path.of("/proc/sys/kernel/hostname")), "host name untouched");
         List<SocketEvent> ev = List.of(
-                live.await(e -> e.getTid() == tid.get() && e.getKind() == EventKind.SETHOSTNAME
-                        && e.getReturnValue() == 0, Duration.ofSeconds(10)),
-                live.await(e -> e.getTid() == tid.get() && e.getKind() == EventKind.SETDOMAINNAME,
+                live.await(
+                        e -> e.getTid() == tid.get() && e.getKind() == EventKind.SETHOSTNAME && e.getReturnValue() == 0,
                         Duration.ofSeconds(10)),
-                live.await(e -> e.getTid() == tid.get() && e.getKind() == EventKind.SETHOSTNAME
-                        && e.getReturnValue() < 0, Duration.ofSeconds(10)));
+                live.await(
+                        e -> e.getTid() == tid.get() && e.getKind() == EventKind.SETDOMAINNAME, Duration.ofSeconds(10)),
+                live.await(
+                        e -> e.getTid() == tid.get() && e.getKind() == EventKind.SETHOSTNAME && e.getReturnValue() < 0,
+                        Duration.ofSeconds(10)));
         assertEquals("sockflow-test-host", ev.get(0).getName());
         assertNull(ev.get(0).getFd());
         assertNull(ev.get(0).getSocketInode());

@@ -1,9 +1,8 @@
 package io.sockflow.collector.cli;
 
-import io.sockflow.schemas.EventKind;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import static org.junit.jupiter.api.Assertions.*;
 
+import io.sockflow.schemas.EventKind;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.net.URI;
@@ -12,10 +11,12 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.util.List;
-
-import static org.junit.jupiter.api.Assertions.*;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** The collector's Prometheus endpoint, scraped while it captures this JVM's own socket calls. Needs root. */
+@Tag("root")
 class MetricsTest {
     @TempDir
     Path dir;
@@ -26,9 +27,21 @@ class MetricsTest {
         try (ServerSocket s = new ServerSocket(0)) {
             port = s.getLocalPort();
         }
-        CollectCommand c = CollectCommand.fromArgs(List.of("--output", "file", "--file", dir.resolve("c.avro").toString(),
-                "--metrics-port", Integer.toString(port), "--pid-include", Long.toString(ProcessHandle.current().pid()),
-                "--tracepoint-groups", "", "--exclude-self", "false", "--duration", "30s")); // in-process: this JVM is the collector
+        CollectCommand c = CollectCommand.fromArgs(List.of(
+                "--output",
+                "file",
+                "--file",
+                dir.resolve("c.avro").toString(),
+                "--metrics-port",
+                Integer.toString(port),
+                "--pid-include",
+                Long.toString(ProcessHandle.current().pid()),
+                "--tracepoint-groups",
+                "",
+                "--exclude-self",
+                "false",
+                "--duration",
+                "30s")); // in-process: this JVM is the collector
         Thread t = new Thread(c::run);
         t.start();
         try {
@@ -39,7 +52,8 @@ class MetricsTest {
             assertTrue(c.health().attached(), "attached");
             try (ServerSocket server = new ServerSocket(0)) {
                 for (int i = 0; i < 5; i++) {
-                    try (Socket a = new Socket("127.0.0.1", server.getLocalPort()); Socket b = server.accept()) {
+                    try (Socket a = new Socket("127.0.0.1", server.getLocalPort());
+                            Socket b = server.accept()) {
                         a.getOutputStream().write(7);
                         assertEquals(7, b.getInputStream().read());
                     }
@@ -49,18 +63,29 @@ class MetricsTest {
             HttpClient http = HttpClient.newHttpClient();
             while (System.nanoTime() < deadline) {
                 Thread.sleep(1100); // health is refreshed every second
-                body = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/metrics")).build(),
-                        HttpResponse.BodyHandlers.ofString()).body();
-                if (body.contains("sockflow_events_total{kind=\"CONNECT\"}") && !body.contains("sockflow_kernel_received_events_total 0.0")) {
+                body = http.send(
+                                HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/metrics"))
+                                        .build(),
+                                HttpResponse.BodyHandlers.ofString())
+                        .body();
+                if (body.contains("sockflow_events_total{kind=\"CONNECT\"}")
+                        && !body.contains("sockflow_kernel_received_events_total 0.0")) {
                     break;
                 }
             }
             assertTrue(body.contains("sockflow_events_total{kind=\"CONNECT\"}"), body);
-            assertTrue(body.contains("sockflow_events_total{kind=\"ACCEPT\"}") || body.contains("sockflow_events_total{kind=\"ACCEPT4\"}"), body);
+            assertTrue(
+                    body.contains("sockflow_events_total{kind=\"ACCEPT\"}")
+                            || body.contains("sockflow_events_total{kind=\"ACCEPT4\"}"),
+                    body);
             assertTrue(body.contains("sockflow_kernel_dropped_events_total 0.0"), body);
             assertTrue(body.contains("sockflow_attached 1.0"), body);
-            for (String name : List.of("sockflow_spool_records", "sockflow_produce_latency_seconds", "sockflow_registry_errors_total",
-                    "sockflow_kafka_acknowledged_events_total", "sockflow_spool_dropped_events_total")) {
+            for (String name : List.of(
+                    "sockflow_spool_records",
+                    "sockflow_produce_latency_seconds",
+                    "sockflow_registry_errors_total",
+                    "sockflow_kafka_acknowledged_events_total",
+                    "sockflow_spool_dropped_events_total")) {
                 assertTrue(body.contains(name), name + " in\n" + body);
             }
             assertTrue(c.events(EventKind.CONNECT) >= 5);

@@ -1,17 +1,16 @@
 package io.sockflow.collector.decode;
 
-import io.sockflow.collector.bpf.EventLayout;
-import io.sockflow.schemas.EventKind;
-import io.sockflow.schemas.SocketEvent;
-import org.junit.jupiter.api.Test;
-
-import java.lang.foreign.Arena;
-import java.lang.foreign.MemorySegment;
-import java.nio.charset.StandardCharsets;
-
 import static io.sockflow.collector.bpf.EventLayout.*;
 import static java.lang.foreign.ValueLayout.*;
 import static org.junit.jupiter.api.Assertions.*;
+
+import io.sockflow.collector.bpf.EventLayout;
+import io.sockflow.schemas.EventKind;
+import io.sockflow.schemas.SocketEvent;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.nio.charset.StandardCharsets;
+import org.junit.jupiter.api.Test;
 
 /** The decoder on records made by hand, including ones the kernel should never send. */
 class SocketEventDecoderTest {
@@ -115,12 +114,16 @@ class SocketEventDecoderTest {
     void ipv6TextFollowsRfc5952() {
         assertEquals("::1", InetText.ipv6(new byte[] {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1}, 0));
         assertEquals("::", InetText.ipv6(new byte[16], 0));
-        assertEquals("2001:db8::1:0:0:1", InetText.ipv6(new byte[] {0x20, 0x01, 0x0d, (byte) 0xb8, 0, 0, 0, 0, 0, 1,
-            0, 0, 0, 0, 0, 1}, 0));
-        assertEquals("2001:db8:0:1:1:1:1:1", InetText.ipv6(new byte[] {0x20, 0x01, 0x0d, (byte) 0xb8, 0, 0, 0, 1, 0,
-            1, 0, 1, 0, 1, 0, 1}, 0), "a single zero group is not compressed");
-        assertEquals("::ffff:10.0.0.1", InetText.ipv6(new byte[] {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, (byte) 0xff,
-            (byte) 0xff, 10, 0, 0, 1}, 0));
+        assertEquals(
+                "2001:db8::1:0:0:1",
+                InetText.ipv6(new byte[] {0x20, 0x01, 0x0d, (byte) 0xb8, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 1}, 0));
+        assertEquals(
+                "2001:db8:0:1:1:1:1:1",
+                InetText.ipv6(new byte[] {0x20, 0x01, 0x0d, (byte) 0xb8, 0, 0, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1}, 0),
+                "a single zero group is not compressed");
+        assertEquals(
+                "::ffff:10.0.0.1",
+                InetText.ipv6(new byte[] {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, (byte) 0xff, (byte) 0xff, 10, 0, 0, 1}, 0));
     }
 
     @Test

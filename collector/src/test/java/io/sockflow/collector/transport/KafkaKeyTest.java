@@ -1,19 +1,19 @@
 package io.sockflow.collector.transport;
 
-import io.sockflow.schemas.SocketEvent;
-import org.junit.jupiter.api.Test;
-
-import java.nio.charset.StandardCharsets;
-
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertSame;
 
-/** Partition keys are host/inode, written without a String per event. */
+import io.sockflow.schemas.SocketEvent;
+import java.nio.charset.StandardCharsets;
+import org.junit.jupiter.api.Test;
+
+/** Partition keys are the socket's identity (host/c<cookie>, host/i<inode>) or host/pid/PID, without a String per event. */
 class KafkaKeyTest {
     @Test
     void keysAreTheHostAndTheDecimalId() {
-        for (long id : new long[] {0, 7, 9, 10, 99, 100, 999_999, 1_000_000, 123_456_789_012L, Long.MAX_VALUE,
-            999_999_999_999_999_999L, -5}) {
+        for (long id : new long[] {
+            0, 7, 9, 10, 99, 100, 999_999, 1_000_000, 123_456_789_012L, Long.MAX_VALUE, 999_999_999_999_999_999L, -5
+        }) {
             assertEquals("h1/" + id, new String(KafkaOutput.keyBytes("h1/", id), StandardCharsets.UTF_8));
         }
         assertEquals("other/pid/42", new String(KafkaOutput.keyBytes("other/pid/", 42), StandardCharsets.UTF_8));
@@ -26,8 +26,17 @@ class KafkaKeyTest {
         for (int round = 0; round < 3; round++) {
             for (String host : new String[] {"web-1", "web-2", new String("web-1")}) {
                 for (long id : ids) {
-                    SocketEvent withSocket = event(host, id, 123);
-                    assertEquals(host + "/" + id, key(withSocket));
+                    SocketEvent unix = event(host, id, 123);
+                    // inode 0 names no socket
+                    assertEquals(id == 0 ? host + "/pid/123" : host + "/i" + id, key(unix));
+                    SocketEvent inet = event(host, id + 1, 123);
+                    inet.setFamily("AF_INET6");
+                    inet.setSocketCookie(id);
+                    // cookie 0 is the kernel's "none yet": the inode names the socket then
+                    assertEquals(
+                            id == 0 ? host + "/i1" : host + "/c" + id,
+                            key(inet),
+                            "an inet socket is named by its cookie");
                     SocketEvent withoutSocket = event(host, null, (int) id);
                     assertEquals(host + "/pid/" + (int) id, key(withoutSocket));
                 }
@@ -44,6 +53,7 @@ class KafkaKeyTest {
     private static SocketEvent event(String host, Long inode, int pid) {
         SocketEvent e = new SocketEvent();
         e.setHost(host);
+        e.setFamily("AF_UNIX");
         e.setSocketInode(inode);
         e.setPid(pid);
         return e;

@@ -1,5 +1,7 @@
 package io.sockflow.collector.transport;
 
+import static org.junit.jupiter.api.Assertions.*;
+
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.sockflow.collector.Sys;
@@ -11,14 +13,6 @@ import io.sockflow.embedded.LocalStack;
 import io.sockflow.schemas.SocketEvent;
 import io.sockflow.schemas.registry.ConfluentAvro;
 import io.sockflow.schemas.registry.RegistryClient;
-import org.apache.avro.Schema;
-import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
-
 import java.lang.foreign.Arena;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
@@ -34,10 +28,17 @@ import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicBoolean;
-
-import static org.junit.jupiter.api.Assertions.*;
+import org.apache.avro.Schema;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** Live capture to the embedded broker through the embedded registry, read back by Java and by Confluent's client. */
+@Tag("root")
 class KafkaTransportTest {
     static LocalStack stack;
 
@@ -47,8 +48,10 @@ class KafkaTransportTest {
     }
 
     static KafkaOutput output(String topic, Path spool, long spoolBytes, Spool.FullPolicy policy, long buffer) {
-        return new KafkaOutput(new KafkaOutput.Options(stack.bootstrapServers(), topic, 3, (short) 1, Map.of(),
-                spool, spoolBytes, policy, buffer), new RegistryClient(RegistryClient.Config.of(stack.registryUrl())));
+        return new KafkaOutput(
+                new KafkaOutput.Options(
+                        stack.bootstrapServers(), topic, 3, (short) 1, Map.of(), spool, spoolBytes, policy, buffer),
+                new RegistryClient(RegistryClient.Config.of(stack.registryUrl())));
     }
 
     static List<ConsumerRecord<byte[], byte[]>> readAll(String topic, int expected, Duration timeout) {
@@ -58,8 +61,8 @@ class KafkaTransportTest {
         c.put("auto.offset.reset", "earliest");
         c.put("isolation.level", "read_committed");
         List<ConsumerRecord<byte[], byte[]>> out = new ArrayList<>();
-        try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(c, new ByteArrayDeserializer(),
-                new ByteArrayDeserializer())) {
+        try (KafkaConsumer<byte[], byte[]> consumer =
+                new KafkaConsumer<>(c, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
             consumer.subscribe(List.of(topic));
             long deadline = System.nanoTime() + timeout.toNanos();
             while (System.nanoTime() < deadline) {
@@ -78,13 +81,14 @@ class KafkaTransportTest {
     static List<SocketEvent> captureTo(KafkaOutput out, Runnable work) {
         List<SocketEvent> delivered = new CopyOnWriteArrayList<>();
         SocketEventDecoder decoder = new SocketEventDecoder(HostInfo.local(null));
-        CaptureOptions o = CaptureOptions.defaults().withExcludeSelf(false)
-                .withPidInclude(List.of((int) ProcessHandle.current().pid()));
+        CaptureOptions o = CaptureOptions.defaults().withExcludeSelf(false).withPidInclude(List.of((int)
+                ProcessHandle.current().pid()));
         try (Capture c = Capture.open(o, rec -> {
-            SocketEvent e = decoder.decode(rec);
-            delivered.add(e);
-            out.write(e);
-        }).start()) {
+                    SocketEvent e = decoder.decode(rec);
+                    delivered.add(e);
+                    out.write(e);
+                })
+                .start()) {
             work.run();
             try {
                 Thread.sleep(200);
@@ -100,7 +104,14 @@ class KafkaTransportTest {
             for (int i = 0; i < n; i++) {
                 long fd = Sys.ok(Sys.SOCKET, Sys.AF_INET, Sys.SOCK_DGRAM, 0);
                 Sys.ok(Sys.BIND, fd, Sys.addr(Sys.sockaddrIn(a, new byte[] {127, 0, 0, 1}, 0)), 16);
-                Sys.ok(Sys.SENDTO, fd, Sys.addr(a.allocate(8)), 8, 0, Sys.addr(Sys.sockaddrIn(a, new byte[] {127, 0, 0, 1}, 9)), 16);
+                Sys.ok(
+                        Sys.SENDTO,
+                        fd,
+                        Sys.addr(a.allocate(8)),
+                        8,
+                        0,
+                        Sys.addr(Sys.sockaddrIn(a, new byte[] {127, 0, 0, 1}, 9)),
+                        16);
                 Sys.ok(Sys.CLOSE, fd);
             }
         }
@@ -116,7 +127,8 @@ class KafkaTransportTest {
         List<ConsumerRecord<byte[], byte[]>> records = readAll(topic, delivered.size(), Duration.ofSeconds(30));
         assertEquals(delivered.size(), records.size(), "exactly once");
         RegistryClient registry = new RegistryClient(RegistryClient.Config.of(stack.registryUrl()));
-        ConfluentAvro.Deserializer<SocketEvent> de = new ConfluentAvro.Deserializer<>(registry, SocketEvent.getClassSchema());
+        ConfluentAvro.Deserializer<SocketEvent> de =
+                new ConfluentAvro.Deserializer<>(registry, SocketEvent.getClassSchema());
         Map<String, Integer> partitionOfKey = new HashMap<>();
         List<SocketEvent> read = new ArrayList<>();
         int withSocket = 0;
@@ -127,10 +139,14 @@ class KafkaTransportTest {
             SocketEvent e = de.deserialize(r.value());
             read.add(e);
             String key = new String(r.key(), StandardCharsets.UTF_8);
-            // A socket's events are keyed by host and inode; a call with no socket to its name (the JVM's other
-            // threads are captured too, and some of their calls name none) by host and pid.
-            String expected = e.getSocketInode() != null ? e.getHost() + "/" + e.getSocketInode()
-                    : e.getHost() + "/pid/" + e.getPid();
+            // A socket's events are keyed by host and its identity (the cookie of an inet socket, else the inode); a
+            // call with no socket to its name (the JVM's other threads are captured too, and some of their calls name
+            // none) by host and pid.
+            String expected = io.sockflow.schemas.SocketIdentity.byCookie(e.getFamily(), e.getSocketCookie())
+                    ? e.getHost() + "/c" + e.getSocketCookie()
+                    : e.getSocketInode() != null
+                            ? e.getHost() + "/i" + e.getSocketInode()
+                            : e.getHost() + "/pid/" + e.getPid();
             assertEquals(expected, key, () -> "key of " + e);
             if (e.getSocketInode() != null) {
                 withSocket++;
@@ -138,7 +154,7 @@ class KafkaTransportTest {
             Integer before = partitionOfKey.put(key, r.partition());
             assertTrue(before == null || before == r.partition(), "one socket, one partition");
         }
-        assertTrue(withSocket >= 80, "the 20 sockets' 4 calls each are keyed by inode: " + withSocket);
+        assertTrue(withSocket >= 80, "the 20 sockets' 4 calls each are keyed by the socket: " + withSocket);
         assertEquals(new java.util.HashSet<>(delivered), new java.util.HashSet<>(read));
     }
 
@@ -152,8 +168,15 @@ class KafkaTransportTest {
         try (var in = getClass().getResourceAsStream("/confluent_consume.py")) {
             Files.write(script, in.readAllBytes());
         }
-        Process p = new ProcessBuilder("/usr/bin/python3", script.toString(), stack.bootstrapServers(),
-                stack.registryUrl(), topic, Integer.toString(delivered.size()), "60").start();
+        Process p = new ProcessBuilder(
+                        "/usr/bin/python3",
+                        script.toString(),
+                        stack.bootstrapServers(),
+                        stack.registryUrl(),
+                        topic,
+                        Integer.toString(delivered.size()),
+                        "60")
+                .start();
         String stdout = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         String stderr = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
         assertEquals(0, p.waitFor(), stderr);
@@ -235,7 +258,8 @@ class KafkaTransportTest {
         assertEquals(delivered.size(), s.acked());
         List<ConsumerRecord<byte[], byte[]>> records = readAll(topic, delivered.size(), Duration.ofSeconds(60));
         RegistryClient registry = new RegistryClient(RegistryClient.Config.of(stack.registryUrl()));
-        ConfluentAvro.Deserializer<SocketEvent> de = new ConfluentAvro.Deserializer<>(registry, SocketEvent.getClassSchema());
+        ConfluentAvro.Deserializer<SocketEvent> de =
+                new ConfluentAvro.Deserializer<>(registry, SocketEvent.getClassSchema());
         Map<String, List<Long>> perSocketOnTopic = new HashMap<>();
         Map<String, String> seen = new HashMap<>();
         List<String> duplicates = new ArrayList<>();
@@ -244,8 +268,8 @@ class KafkaTransportTest {
             try {
                 e = de.deserialize(r.value());
             } catch (IllegalArgumentException bad) {
-                duplicates.add("undecodable " + r.partition() + "@" + r.offset() + " len " + r.value().length
-                        + " key " + new String(r.key(), StandardCharsets.UTF_8));
+                duplicates.add("undecodable " + r.partition() + "@" + r.offset() + " len " + r.value().length + " key "
+                        + new String(r.key(), StandardCharsets.UTF_8));
                 continue;
             }
             String where = r.partition() + "@" + r.offset();
@@ -253,15 +277,17 @@ class KafkaTransportTest {
             if (before != null) {
                 duplicates.add(e.getKind() + " at " + before + " and " + where);
             }
-            perSocketOnTopic.computeIfAbsent(new String(r.key(), StandardCharsets.UTF_8), k -> new ArrayList<>())
+            perSocketOnTopic
+                    .computeIfAbsent(new String(r.key(), StandardCharsets.UTF_8), k -> new ArrayList<>())
                     .add(e.getMonotonicNs());
         }
         assertEquals(List.of(), duplicates, "no duplicates");
         assertEquals(delivered.size(), records.size(), "every delivered event exactly once");
         Map<String, List<Long>> perSocketDelivered = new HashMap<>();
         for (SocketEvent e : delivered) {
-            perSocketDelivered.computeIfAbsent(new String(KafkaOutput.key(e), StandardCharsets.UTF_8),
-                    k -> new ArrayList<>()).add(e.getMonotonicNs());
+            perSocketDelivered
+                    .computeIfAbsent(new String(KafkaOutput.key(e), StandardCharsets.UTF_8), k -> new ArrayList<>())
+                    .add(e.getMonotonicNs());
         }
         assertEquals(perSocketDelivered, perSocketOnTopic, "in order per socket");
     }
@@ -275,8 +301,10 @@ class KafkaTransportTest {
         int accepted = 0;
         try {
             byte[] value = new ConfluentAvro.Serializer<SocketEvent>(
-                    new RegistryClient(RegistryClient.Config.of(stack.registryUrl())), topic,
-                    SocketEvent.getClassSchema()).serialize(sample());
+                            new RegistryClient(RegistryClient.Config.of(stack.registryUrl())),
+                            topic,
+                            SocketEvent.getClassSchema())
+                    .serialize(sample());
             for (int i = 0; i < offered; i++) {
                 accepted += out.shipper().offer(("k" + (i % 7)).getBytes(StandardCharsets.UTF_8), value) ? 1 : 0;
             }
@@ -290,7 +318,9 @@ class KafkaTransportTest {
         KafkaShipper.Stats after = out.stats();
         out.close(Duration.ofSeconds(10));
         assertEquals(offered, after.acked() + after.spoolDropped(), "acknowledged + dropped = offered: " + after);
-        assertEquals(after.acked(), readAll(topic, (int) after.acked(), Duration.ofSeconds(60)).size());
+        assertEquals(
+                after.acked(),
+                readAll(topic, (int) after.acked(), Duration.ofSeconds(60)).size());
     }
 
     static SocketEvent sample() {

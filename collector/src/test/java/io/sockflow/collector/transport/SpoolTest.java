@@ -1,7 +1,6 @@
 package io.sockflow.collector.transport;
 
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import static org.junit.jupiter.api.Assertions.*;
 
 import java.io.IOException;
 import java.io.RandomAccessFile;
@@ -11,11 +10,27 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.Stream;
-
-import static org.junit.jupiter.api.Assertions.*;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** The on-disk spool: order, bounds, policies, restarts and damage. */
 class SpoolTest {
+    /** Spools a test opened: closed after it, so that no sync thread outlives its folder. */
+    static final List<Spool> OPENED = new ArrayList<>();
+
+    static Spool spool(Path dir, long maxBytes, long segmentBytes, Spool.FullPolicy policy) {
+        Spool s = new Spool(dir, maxBytes, segmentBytes, policy);
+        OPENED.add(s);
+        return s;
+    }
+
+    @AfterEach
+    void closeAll() {
+        OPENED.forEach(Spool::close);
+        OPENED.clear();
+    }
+
     static byte[] b(String s) {
         return s.getBytes(StandardCharsets.UTF_8);
     }
@@ -34,7 +49,7 @@ class SpoolTest {
 
     @Test
     void recordsComeBackInOrderAcrossSegmentsAndAreDeletedWhenAcknowledged(@TempDir Path dir) throws IOException {
-        Spool s = new Spool(dir, 1 << 20, 256, Spool.FullPolicy.DROP_NEWEST);
+        Spool s = spool(dir, 1 << 20, 256, Spool.FullPolicy.DROP_NEWEST);
         for (int i = 0; i < 100; i++) {
             assertTrue(s.append(b("k" + i % 3), b("v" + i)));
         }
@@ -53,7 +68,7 @@ class SpoolTest {
 
     @Test
     void appendsWhileReadingKeepTheirPlace(@TempDir Path dir) {
-        Spool s = new Spool(dir, 1 << 20, 128, Spool.FullPolicy.DROP_NEWEST);
+        Spool s = spool(dir, 1 << 20, 128, Spool.FullPolicy.DROP_NEWEST);
         s.append(b("k"), b("a"));
         s.append(b("k"), b("b"));
         assertEquals("a", new String(s.next().value(), StandardCharsets.UTF_8));
@@ -65,7 +80,7 @@ class SpoolTest {
 
     @Test
     void whenFullDropNewestKeepsTheOldestAndCountsTheRest(@TempDir Path dir) {
-        Spool s = new Spool(dir, 2048, 512, Spool.FullPolicy.DROP_NEWEST);
+        Spool s = spool(dir, 2048, 512, Spool.FullPolicy.DROP_NEWEST);
         int accepted = 0;
         for (int i = 0; i < 500; i++) {
             accepted += s.append(b("k"), b("value-" + i)) ? 1 : 0;
@@ -78,7 +93,7 @@ class SpoolTest {
 
     @Test
     void whenFullDropOldestKeepsTheNewestAndCountsTheRest(@TempDir Path dir) {
-        Spool s = new Spool(dir, 2048, 512, Spool.FullPolicy.DROP_OLDEST);
+        Spool s = spool(dir, 2048, 512, Spool.FullPolicy.DROP_OLDEST);
         for (int i = 0; i < 500; i++) {
             assertTrue(s.append(b("k"), b("value-" + i)));
         }
@@ -90,19 +105,19 @@ class SpoolTest {
 
     @Test
     void aRestartReplaysWhatWasNotAcknowledged(@TempDir Path dir) {
-        Spool s = new Spool(dir, 1 << 20, 1 << 16, Spool.FullPolicy.DROP_NEWEST);
+        Spool s = spool(dir, 1 << 20, 1 << 16, Spool.FullPolicy.DROP_NEWEST);
         for (int i = 0; i < 10; i++) {
             s.append(b("k"), b("v" + i));
         }
         s.close();
-        Spool again = new Spool(dir, 1 << 20, 1 << 16, Spool.FullPolicy.DROP_NEWEST);
+        Spool again = spool(dir, 1 << 20, 1 << 16, Spool.FullPolicy.DROP_NEWEST);
         assertEquals(10, again.depth());
         assertEquals(10, drain(again, true).size());
     }
 
     @Test
     void prependedRecordsComeFirst(@TempDir Path dir) {
-        Spool s = new Spool(dir, 1 << 20, 1 << 16, Spool.FullPolicy.DROP_NEWEST);
+        Spool s = spool(dir, 1 << 20, 1 << 16, Spool.FullPolicy.DROP_NEWEST);
         s.append(b("k"), b("later"));
         s.prepend(List.of(new byte[][] {b("k"), b("earlier-1")}, new byte[][] {b("k"), b("earlier-2")}));
         assertEquals(List.of("earlier-1", "earlier-2", "later"), drain(s, true));
@@ -110,7 +125,7 @@ class SpoolTest {
 
     @Test
     void aTornTailIsSkippedAndCounted(@TempDir Path dir) throws IOException {
-        Spool s = new Spool(dir, 1 << 20, 1 << 16, Spool.FullPolicy.DROP_NEWEST);
+        Spool s = spool(dir, 1 << 20, 1 << 16, Spool.FullPolicy.DROP_NEWEST);
         for (int i = 0; i < 5; i++) {
             s.append(b("k"), b("v" + i));
         }
@@ -122,7 +137,7 @@ class SpoolTest {
         try (RandomAccessFile f = new RandomAccessFile(seg.toFile(), "rw")) {
             f.setLength(f.length() - 3); // a crash in the middle of the last write
         }
-        Spool again = new Spool(dir, 1 << 20, 1 << 16, Spool.FullPolicy.DROP_NEWEST);
+        Spool again = spool(dir, 1 << 20, 1 << 16, Spool.FullPolicy.DROP_NEWEST);
         assertEquals(List.of("v0", "v1", "v2", "v3"), drain(again, true));
         assertEquals(1, again.corrupt());
     }

@@ -3,7 +3,6 @@ package io.sockflow.jobs.detect;
 import io.sockflow.schemas.Alert;
 import io.sockflow.schemas.Severity;
 import io.sockflow.schemas.SocketEvent;
-
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -17,11 +16,17 @@ import java.util.TreeMap;
 
 /** Building alerts: a deterministic id (the same input gives the same alert, so a replay does not duplicate it). */
 public final class Alerts {
-    private Alerts() {
-    }
+    private Alerts() {}
 
-    public static Alert of(String rule, Severity severity, Instant time, SocketEvent who, String summary,
-            List<String> evidence, Map<String, String> attributes, String idSeed) {
+    public static Alert of(
+            String rule,
+            Severity severity,
+            Instant time,
+            SocketEvent who,
+            String summary,
+            List<String> evidence,
+            Map<String, String> attributes,
+            String idSeed) {
         Alert a = new Alert();
         a.setRule(rule);
         a.setSeverity(severity);
@@ -33,6 +38,7 @@ public final class Alerts {
         a.setUid(who.getUid());
         a.setSummary(summary);
         a.setEvidence(evidence);
+        a.setAncestry(List.of()); // the process's context is added downstream (AlertContext), when its exec was seen
         Map<String, String> attrs = new LinkedHashMap<>(attributes);
         if (who.getContainerId() != null) {
             attrs.put("containerId", who.getContainerId());
@@ -46,7 +52,8 @@ public final class Alerts {
 
     static String id(String seed) {
         try {
-            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-1").digest(seed.getBytes(StandardCharsets.UTF_8)))
+            return HexFormat.of()
+                    .formatHex(MessageDigest.getInstance("SHA-1").digest(seed.getBytes(StandardCharsets.UTF_8)))
                     .substring(0, 24);
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException(e);
@@ -56,8 +63,14 @@ public final class Alerts {
     /** One line per event: what a reader of the alert needs to see what happened. */
     public static String describe(SocketEvent e) {
         StringBuilder b = new StringBuilder();
-        b.append(e.getTimestamp()).append(' ').append(e.getKind()).append(" pid ").append(e.getPid())
-                .append(" (").append(e.getComm()).append(")");
+        b.append(e.getTimestamp())
+                .append(' ')
+                .append(e.getKind())
+                .append(" pid ")
+                .append(e.getPid())
+                .append(" (")
+                .append(e.getComm())
+                .append(")");
         if (e.getFamily() != null) {
             b.append(' ').append(e.getFamily());
         }

@@ -4,58 +4,107 @@ import io.sockflow.schemas.Alert;
 import io.sockflow.schemas.EventKind;
 import io.sockflow.schemas.Severity;
 import io.sockflow.schemas.SocketEvent;
-import org.apache.flink.api.common.functions.FlatMapFunction;
-import org.apache.flink.util.Collector;
-
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import org.apache.flink.api.common.functions.FlatMapFunction;
+import org.apache.flink.util.Collector;
 
 /**
  * Rules that one event is enough for:
  * <ul>
  * <li>{@code hostname-change}: sethostname or setdomainname called (success or not: trying is the signal);</li>
- * <li>{@code raw-socket}: a raw (SOCK_RAW) or packet (AF_PACKET) socket opened: sniffing or crafting packets;</li>
- * <li>{@code socketpair-ipc}: a socketpair made by a process not on the allow-list (covert IPC channel);</li>
- * <li>{@code shell-connect}: a shell process connecting out (a reverse shell's first step).</li>
+ * <li>{@code raw-socket}: a raw IP socket (AF_INET or AF_INET6, SOCK_RAW whatever its flags) or a packet socket
+ * (AF_PACKET) opened: sniffing or crafting packets; raw netlink sockets (ip, ss, nft) are not;</li>
+ * <li>{@code shell-connect}: a shell process connecting out (a reverse shell's first step);</li>
+ * <li>{@code reverse-shell}: a shell or an interpreter started with its standard streams on an established TCP
+ * connection (a socket dup2()'d onto 0-2 before the exec, bash's {@code >& /dev/tcp/...}).</li>
  * </ul>
  */
 public final class SingleEventRules implements FlatMapFunction<SocketEvent, Alert> {
     private static final long serialVersionUID = 1L;
 
-    private final Set<String> socketpairAllow;
     private final Set<String> shells;
+    private final Set<String> interpreters;
 
-    public SingleEventRules(Set<String> socketpairAllow, Set<String> shells) {
-        this.socketpairAllow = Set.copyOf(socketpairAllow);
+    public SingleEventRules(Set<String> shells) {
+        this(shells, Set.of("python", "python2", "python3", "perl", "ruby", "php", "node", "lua", "tclsh", "irb"));
+    }
+
+    public SingleEventRules(Set<String> shells, Set<String> interpreters) {
         this.shells = Set.copyOf(shells);
+        this.interpreters = Set.copyOf(interpreters);
+    }
+
+    /** The name, or the name with a version (python3.11, perl5.36). */
+    static boolean named(String comm, Set<String> names) {
+        if (comm == null) {
+            return false;
+        }
+        if (names.contains(comm)) {
+            return true;
+        }
+        String base = comm.replaceFirst("[0-9.]+$", "");
+        return !base.equals(comm) && names.contains(base);
     }
 
     @Override
     public void flatMap(SocketEvent e, Collector<Alert> out) {
         EventKind k = e.getKind();
         switch (k) {
-            case SETHOSTNAME, SETDOMAINNAME -> out.collect(Alerts.of("hostname-change", Severity.HIGH, e.getTimestamp(), e,
-                    e.getComm() + " (pid " + e.getPid() + ") called " + k.name().toLowerCase() + "('" + e.getName() + "')"
-                            + (e.getReturnValue() < 0 ? ", refused with " + e.getErrno() : ""),
-                    List.of(Alerts.describe(e)), Map.of("call", k.name(), "name", String.valueOf(e.getName()),
-                            "result", e.getReturnValue() < 0 ? String.valueOf(e.getErrno()) : "OK"),
-                    Alerts.eventId(e)));
+            case SETHOSTNAME, SETDOMAINNAME ->
+                out.collect(Alerts.of(
+                        "hostname-change",
+                        Severity.HIGH,
+                        e.getTimestamp(),
+                        e,
+                        e.getComm() + " (pid " + e.getPid() + ") called "
+                                + k.name().toLowerCase() + "('" + e.getName() + "')"
+                                + (e.getReturnValue() < 0 ? ", refused with " + e.getErrno() : ""),
+                        List.of(Alerts.describe(e)),
+                        Map.of(
+                                "call",
+                                k.name(),
+                                "name",
+                                String.valueOf(e.getName()),
+                                "result",
+                                e.getReturnValue() < 0 ? String.valueOf(e.getErrno()) : "OK"),
+                        Alerts.eventId(e)));
             case SOCKET -> {
-                String type = e.getArgType() != null ? e.getArgType() : e.getSocketType();
-                String family = e.getArgFamily() != null ? e.getArgFamily() : e.getFamily();
-                if (e.getReturnValue() >= 0 && ("SOCK_RAW".equals(type) || "AF_PACKET".equals(family))) {
-                    out.collect(Alerts.of("raw-socket", Severity.MEDIUM, e.getTimestamp(), e,
-                            e.getComm() + " (pid " + e.getPid() + ") opened a " + family + " " + type + " socket",
-                            List.of(Alerts.describe(e)), Map.of("family", String.valueOf(family), "type", String.valueOf(type)),
+                if (e.getReturnValue() >= 0 && SocketKinds.packetLevel(e)) {
+                    String family = SocketKinds.family(e);
+                    String type = SocketKinds.baseType(e);
+                    out.collect(Alerts.of(
+                            "raw-socket",
+                            Severity.MEDIUM,
+                            e.getTimestamp(),
+                            e,
+                            e.getComm() + " (pid " + e.getPid() + ") opened a " + family + " " + type + " socket"
+                                    + (e.getArgProtocol() != null ? " (protocol " + e.getArgProtocol() + ")" : ""),
+                            List.of(Alerts.describe(e)),
+                            Map.of(
+                                    "family",
+                                    String.valueOf(family),
+                                    "type",
+                                    String.valueOf(type),
+                                    "requested",
+                                    String.valueOf(e.getArgType())),
                             Alerts.eventId(e)));
                 }
             }
-            case SOCKETPAIR -> {
-                if (e.getReturnValue() >= 0 && !socketpairAllow.contains(e.getComm())) {
-                    out.collect(Alerts.of("socketpair-ipc", Severity.LOW, e.getTimestamp(), e,
-                            e.getComm() + " (pid " + e.getPid() + ") created a socketpair (not on the allow-list)",
-                            List.of(Alerts.describe(e)), Map.of("inodes", e.getSocketInode() + "," + e.getRelatedSocketInode()),
+            case EXEC -> {
+                if (e.getReturnValue() == 0
+                        && e.getStdio() != null
+                        && (named(e.getComm(), shells) || named(e.getComm(), interpreters))) {
+                    out.collect(Alerts.of(
+                            "reverse-shell",
+                            Severity.CRITICAL,
+                            e.getTimestamp(),
+                            e,
+                            e.getComm() + " (pid " + e.getPid()
+                                    + ") started with its standard streams on a TCP connection: " + e.getStdio(),
+                            List.of(Alerts.describe(e) + " stdio " + e.getStdio()),
+                            Map.of("program", String.valueOf(e.getPath()), "stdio", e.getStdio()),
                             Alerts.eventId(e)));
                 }
             }
@@ -63,15 +112,19 @@ public final class SingleEventRules implements FlatMapFunction<SocketEvent, Aler
                 boolean tried = e.getReturnValue() >= 0 || "EINPROGRESS".equals(e.getErrno());
                 boolean inet = "AF_INET".equals(e.getSockaddrFamily()) || "AF_INET6".equals(e.getSockaddrFamily());
                 if (tried && inet && shells.contains(e.getComm())) {
-                    out.collect(Alerts.of("shell-connect", Severity.HIGH, e.getTimestamp(), e,
-                            "shell " + e.getComm() + " (pid " + e.getPid() + ") connected to " + e.getSockaddrAddress() + ":"
-                                    + e.getSockaddrPort(),
-                            List.of(Alerts.describe(e)), Map.of("destination", e.getSockaddrAddress() + ":" + e.getSockaddrPort()),
+                    out.collect(Alerts.of(
+                            "shell-connect",
+                            Severity.HIGH,
+                            e.getTimestamp(),
+                            e,
+                            "shell " + e.getComm() + " (pid " + e.getPid() + ") connected to " + e.getSockaddrAddress()
+                                    + ":" + e.getSockaddrPort(),
+                            List.of(Alerts.describe(e)),
+                            Map.of("destination", e.getSockaddrAddress() + ":" + e.getSockaddrPort()),
                             Alerts.eventId(e)));
                 }
             }
-            default -> {
-            }
+            default -> {}
         }
     }
 }

@@ -1,7 +1,6 @@
 package io.sockflow.jobs.flow;
 
-import java.net.InetAddress;
-import java.net.UnknownHostException;
+import io.sockflow.jobs.input.IpLiteral;
 import java.nio.ByteBuffer;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -10,11 +9,12 @@ import java.util.Base64;
 /**
  * Community ID v1 (the flow hash Zeek, Suricata, Elastic and NetObserv share): base64 of the SHA-1 of seed,
  * the two addresses and ports in a canonical order, and the protocol, prefixed with "1:". The same connection gets
- * the same id on every tool and both of its ends.
+ * the same id on every tool and both of its ends. Addresses are read as literals only, never looked up; a flow whose
+ * address is not one (the source dead-letters such events, so only a record made elsewhere) gets an empty id
+ * instead of failing the job.
  */
 public final class CommunityId {
-    private CommunityId() {
-    }
+    private CommunityId() {}
 
     public static String v1(String srcAddress, int srcPort, String dstAddress, int dstPort, int protocol, int seed) {
         try {
@@ -25,10 +25,19 @@ public final class CommunityId {
     }
 
     /** The same with a SHA-1 digest of the caller's (looking one up costs more than the hash itself). */
-    public static String v1(String srcAddress, int srcPort, String dstAddress, int dstPort, int protocol, int seed,
+    public static String v1(
+            String srcAddress,
+            int srcPort,
+            String dstAddress,
+            int dstPort,
+            int protocol,
+            int seed,
             MessageDigest sha1) {
-        byte[] a = bytes(srcAddress);
-        byte[] b = bytes(dstAddress);
+        byte[] a = IpLiteral.parse(srcAddress);
+        byte[] b = IpLiteral.parse(dstAddress);
+        if (a == null || b == null) {
+            return "";
+        }
         int pa = srcPort;
         int pb = dstPort;
         if (!lessOrEqual(a, pa, b, pb)) {
@@ -49,17 +58,5 @@ public final class CommunityId {
     private static boolean lessOrEqual(byte[] a, int pa, byte[] b, int pb) {
         int c = java.util.Arrays.compareUnsigned(a, b);
         return c < 0 || c == 0 && pa <= pb;
-    }
-
-    /** An address literal's bytes (never a name lookup). */
-    static byte[] bytes(String literal) {
-        if (literal == null || literal.isEmpty() || !(Character.isDigit(literal.charAt(0)) || literal.indexOf(':') >= 0)) {
-            throw new IllegalArgumentException("not an IP address literal: " + literal);
-        }
-        try {
-            return InetAddress.getByName(literal).getAddress();
-        } catch (UnknownHostException e) {
-            throw new IllegalArgumentException("not an IP address literal: " + literal, e);
-        }
     }
 }

@@ -1,11 +1,16 @@
 package io.sockflow.jobs.flow;
 
-import io.sockflow.jobs.lifecycle.LifecycleChange;
+import io.sockflow.jobs.types.LifecycleChange;
 import io.sockflow.schemas.Flow;
 import io.sockflow.schemas.FlowRecordType;
 import io.sockflow.schemas.LifecycleStatus;
 import io.sockflow.schemas.SocketLifecycle;
 import io.sockflow.schemas.SocketRole;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
 import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.api.common.state.MapState;
 import org.apache.flink.api.common.state.MapStateDescriptor;
@@ -16,12 +21,6 @@ import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.metrics.Counter;
 import org.apache.flink.streaming.api.functions.KeyedProcessFunction;
 import org.apache.flink.util.Collector;
-
-import java.time.Duration;
-import java.time.Instant;
-import java.util.ArrayList;
-import java.util.HexFormat;
-import java.util.List;
 
 /**
  * One flow per connection, keyed by host and the connection's two endpoints, built from the lifecycles of its
@@ -48,8 +47,9 @@ public final class FlowFunction extends KeyedProcessFunction<String, LifecycleCh
 
     @Override
     public void open(OpenContext ctx) {
-        sides = getRuntimeContext().getMapState(new MapStateDescriptor<>("sides",
-                TypeInformation.of(String.class), TypeInformation.of(SocketLifecycle.class)));
+        sides = getRuntimeContext()
+                .getMapState(new MapStateDescriptor<>(
+                        "sides", TypeInformation.of(String.class), TypeInformation.of(SocketLifecycle.class)));
         flowId = getRuntimeContext().getState(new ValueStateDescriptor<>("flowId", String.class));
         ValueStateDescriptor<Integer> gen = new ValueStateDescriptor<>("generation", Integer.class);
         gen.enableTimeToLive(StateTtlConfig.newBuilder(Duration.ofHours(1)).build());
@@ -59,7 +59,8 @@ public final class FlowFunction extends KeyedProcessFunction<String, LifecycleCh
     }
 
     private static String sideId(SocketLifecycle l) {
-        return l.getBootId() + "/" + (l.getSocketInode() != 0 ? l.getSocketInode() : "sk" + l.getSocketKernelAddress());
+        return l.getBootId() + "/"
+                + io.sockflow.schemas.SocketIdentity.local(l.getFamily(), l.getSocketCookie(), l.getSocketInode());
     }
 
     private static boolean isFinal(SocketLifecycle l) {
@@ -179,8 +180,14 @@ public final class FlowFunction extends KeyedProcessFunction<String, LifecycleCh
             f.setDestinationPid(server.getPid());
             f.setDestinationComm(server.getComm());
         }
-        f.setCommunityId(CommunityId.v1(f.getSourceAddress(), f.getSourcePort(), f.getDestinationAddress(),
-                f.getDestinationPort(), FlowKeys.protocolNumber(any.getProtocol()), 0, digest()));
+        f.setCommunityId(CommunityId.v1(
+                f.getSourceAddress(),
+                f.getSourcePort(),
+                f.getDestinationAddress(),
+                f.getDestinationPort(),
+                FlowKeys.protocolNumber(any.getProtocol()),
+                0,
+                digest()));
         long start = Long.MAX_VALUE;
         long end = Long.MIN_VALUE;
         long retransmits = 0;
@@ -188,7 +195,9 @@ public final class FlowFunction extends KeyedProcessFunction<String, LifecycleCh
         long received = 0;
         Long rtt = null;
         for (SocketLifecycle l : all) {
-            Instant s = l.getConnectedAt() != null ? l.getConnectedAt() : l.getCreatedAt() != null ? l.getCreatedAt() : l.getUpdatedAt();
+            Instant s = l.getConnectedAt() != null
+                    ? l.getConnectedAt()
+                    : l.getCreatedAt() != null ? l.getCreatedAt() : l.getUpdatedAt();
             start = Math.min(start, micros(s));
             Instant e = l.getClosedAt() != null ? l.getClosedAt() : l.getUpdatedAt();
             end = Math.max(end, micros(e));
@@ -220,8 +229,7 @@ public final class FlowFunction extends KeyedProcessFunction<String, LifecycleCh
     }
 
     private static boolean isInitiator(SocketLifecycle l) {
-        return l.getRole() == SocketRole.CLIENT
-                || l.getRole() == SocketRole.DATAGRAM && l.getConnectedAt() != null;
+        return l.getRole() == SocketRole.CLIENT || l.getRole() == SocketRole.DATAGRAM && l.getConnectedAt() != null;
     }
 
     private static long micros(Instant t) {

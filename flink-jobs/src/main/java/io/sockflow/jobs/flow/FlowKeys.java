@@ -4,8 +4,7 @@ import io.sockflow.schemas.SocketLifecycle;
 
 /** Which lifecycles are one end of a flow, and the key both ends of one connection share. */
 public final class FlowKeys {
-    private FlowKeys() {
-    }
+    private FlowKeys() {}
 
     /**
      * IP stream or datagram sockets with both ends known that moved data, or were seen created and connected (not,
@@ -14,8 +13,13 @@ public final class FlowKeys {
     public static boolean isFlowSide(SocketLifecycle l) {
         boolean moved = l.getBytesSent() + l.getBytesReceived() > 0;
         boolean seenBorn = !l.getNotSeen().contains("CREATE");
-        return (moved || seenBorn && l.getConnectedAt() != null) && l.getLocalPort() != null && l.getRemotePort() != null && l.getLocalPort() != 0 && l.getRemotePort() != 0
-                && l.getLocalAddress() != null && l.getRemoteAddress() != null
+        return (moved || seenBorn && l.getConnectedAt() != null)
+                && l.getLocalPort() != null
+                && l.getRemotePort() != null
+                && l.getLocalPort() != 0
+                && l.getRemotePort() != 0
+                && l.getLocalAddress() != null
+                && l.getRemoteAddress() != null
                 && ("AF_INET".equals(l.getFamily()) || "AF_INET6".equals(l.getFamily()))
                 && ("TCP".equals(l.getProtocol()) || "UDP".equals(l.getProtocol()));
     }

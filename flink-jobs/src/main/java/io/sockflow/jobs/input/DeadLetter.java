@@ -5,8 +5,7 @@ public class DeadLetter {
     public RawRecord record;
     public String reason;
 
-    public DeadLetter() {
-    }
+    public DeadLetter() {}
 
     public DeadLetter(RawRecord record, String reason) {
         this.record = record;

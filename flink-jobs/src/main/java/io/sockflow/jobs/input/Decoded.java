@@ -7,8 +7,7 @@ public class Decoded {
     public SocketEvent event;
     public DeadLetter dead;
 
-    public Decoded() {
-    }
+    public Decoded() {}
 
     static Decoded of(SocketEvent e) {
         Decoded d = new Decoded();

@@ -12,8 +12,7 @@ public class RawRecord {
     public byte[] key;
     public byte[] value;
 
-    public RawRecord() {
-    }
+    public RawRecord() {}
 
     public RawRecord(String topic, int partition, long offset, long timestamp, byte[] key, byte[] value) {
         this.topic = topic;

@@ -4,6 +4,7 @@ import io.sockflow.jobs.types.BinaryTypeInfo;
 import io.sockflow.schemas.LifecycleStatus;
 import io.sockflow.schemas.SocketEvent;
 import io.sockflow.schemas.SocketLifecycle;
+import java.time.Duration;
 import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.api.common.state.ValueState;
 import org.apache.flink.api.common.state.ValueStateDescriptor;
@@ -14,13 +15,12 @@ import org.apache.flink.streaming.api.functions.KeyedProcessFunction;
 import org.apache.flink.util.Collector;
 import org.apache.flink.util.OutputTag;
 
-import java.time.Duration;
-
 /**
- * One socket's state machine, keyed by host + boot + inode, on event time. Events are folded into a
- * {@link SocketLifecycleState} in whatever order they come, duplicates counted once. The lifecycle ends (record
- * CLOSED) once the watermark passes its close plus a grace for the kernel's last records, or (TIMED_OUT) after a
- * silence with no close seen; a long-lived socket gets an OPEN update every update interval in which it had events. After its end a key
+ * One socket's state machine, keyed by its identity ({@link io.sockflow.schemas.SocketIdentity}), on event time.
+ * Records are folded into a {@link SocketLifecycleState} in whatever order they come, duplicates counted once. The
+ * lifecycle ends (record CLOSED) once the watermark passes the kernel's release of the socket plus a grace for late
+ * records; with a timeout set (off by default: a socket the kernel still holds is not over, however quiet), also
+ * (TIMED_OUT) after a silence; a long-lived socket gets an OPEN update every update interval in which it had events. After its end a key
  * keeps a short tombstone (until its pending update tick when that comes within twice the tombstone time, else for
  * the tombstone time) so stragglers are counted ({@code eventsAfterEnd}) instead of starting a new lifecycle
  * that would say CREATE not seen. Events behind the watermark are still folded in while the socket lives.
@@ -28,8 +28,8 @@ import java.time.Duration;
 public final class LifecycleFunction extends KeyedProcessFunction<String, SocketEvent, SocketLifecycle> {
     private static final long serialVersionUID = 1L;
     /** Early notice for the flow function: this socket is connected and both its ends are known. */
-    public static final OutputTag<SocketLifecycle> CONNECTED = new OutputTag<>("connected",
-            BinaryTypeInfo.records(SocketLifecycle.class));
+    public static final OutputTag<SocketLifecycle> CONNECTED =
+            new OutputTag<>("connected", BinaryTypeInfo.records(SocketLifecycle.class));
 
     private final long graceMs;
     private final long timeoutMs;
@@ -42,6 +42,15 @@ public final class LifecycleFunction extends KeyedProcessFunction<String, Socket
     private transient Counter afterEnd;
     private transient Counter duplicates;
     private transient Counter ended;
+    private transient Counter orphans;
+    /** records of a socket not (yet) seen alive, and how many */
+    private transient org.apache.flink.api.common.state.ListState<SocketEvent> waiting;
+
+    private transient ValueState<Integer> waitingCount;
+    /** how long such records wait (event time) for the record that shows their socket alive */
+    private static final long WAIT_MS = 30_000;
+
+    private static final int WAIT_MAX = 256;
 
     public LifecycleFunction(Duration closeGrace, Duration timeout, Duration updateInterval) {
         this.graceMs = closeGrace.toMillis();
@@ -52,14 +61,19 @@ public final class LifecycleFunction extends KeyedProcessFunction<String, Socket
 
     @Override
     public void open(OpenContext ctx) {
-        state = getRuntimeContext().getState(new ValueStateDescriptor<>("socket",
-                TypeInformation.of(new TypeHint<SocketLifecycleState>() {
-                })));
+        state = getRuntimeContext()
+                .getState(new ValueStateDescriptor<>(
+                        "socket", TypeInformation.of(new TypeHint<SocketLifecycleState>() {})));
         endedAt = getRuntimeContext().getState(new ValueStateDescriptor<>("endedAt", Long.class));
         nextUpdate = getRuntimeContext().getState(new ValueStateDescriptor<>("nextUpdate", Long.class));
         afterEnd = getRuntimeContext().getMetricGroup().counter("eventsAfterEnd");
         duplicates = getRuntimeContext().getMetricGroup().counter("duplicateEvents");
         ended = getRuntimeContext().getMetricGroup().counter("lifecyclesEnded");
+        orphans = getRuntimeContext().getMetricGroup().counter("recordsOfNoLiveSocket");
+        waiting = getRuntimeContext()
+                .getListState(new org.apache.flink.api.common.state.ListStateDescriptor<>(
+                        "waiting", io.sockflow.jobs.types.BinaryTypeInfo.socketEvents()));
+        waitingCount = getRuntimeContext().getState(new ValueStateDescriptor<>("waitingCount", Integer.class));
     }
 
     @Override
@@ -72,11 +86,32 @@ public final class LifecycleFunction extends KeyedProcessFunction<String, Socket
                 afterEnd.inc();
                 return;
             }
+            if (!startsALifecycle(e)) {
+                // the kernel's own records of a socket and the end of a socket never seen alive do not make a
+                // lifecycle (a TCP state change minutes after a release, in FIN_WAIT2, is no new socket): they wait a
+                // while for the record that shows the socket alive (its birth, the inventory, a call), which may come
+                // later on the stream, and are counted and let go without it
+                hold(e, ctx);
+                return;
+            }
             s = new SocketLifecycleState();
+            for (SocketEvent w : waiting.get()) {
+                if (!s.apply(w)) {
+                    duplicates.inc();
+                }
+            }
+            waiting.clear();
+            waitingCount.clear();
         }
         boolean closedBefore = !fresh && s.closed();
+        if (closedBefore && e.getTimestamp().toEpochMilli() > s.closedMillis() + graceMs) {
+            // past the grace in event time: ended already, whether or not the watermark (the slowest partition's)
+            // has fired the end yet, so the result does not hang on how far the other partitions have been read
+            afterEnd.inc();
+            return;
+        }
         boolean announcedBefore = !fresh && s.connectedWithEndpoints();
-        if (!s.apply(e)) {
+        if (!s.apply(e) && !fresh) {
             duplicates.inc();
             return;
         }
@@ -86,7 +121,7 @@ public final class LifecycleFunction extends KeyedProcessFunction<String, Socket
             long first = s.lastSeenMillis();
             nextUpdate.update(first + updateMs);
             ctx.timerService().registerEventTimeTimer(first + updateMs);
-            if (timeoutMs < updateMs) {
+            if (timeoutMs > 0 && timeoutMs < updateMs) {
                 ctx.timerService().registerEventTimeTimer(first + timeoutMs);
             } // otherwise the first update tick sets the timeout timer: most sockets end before it, timer-free
         }
@@ -100,8 +135,51 @@ public final class LifecycleFunction extends KeyedProcessFunction<String, Socket
         }
     }
 
+    /**
+     * Whether a record shows a live socket held by a process: a call on it (not its close), the inventory, a birth, a
+     * hand-over, or the kernel's count of a process's send or receive. Not: the kernel's records made in softirq or
+     * timers, nor the drops and releases that end a socket.
+     */
+    static boolean startsALifecycle(io.sockflow.schemas.SocketEvent e) {
+        return switch (e.getKind()) {
+            case CLOSE,
+                    FD_DROP,
+                    SOCK_RELEASE,
+                    TCP_STATE,
+                    TCP_RETRANSMIT,
+                    TCP_SEND_RESET,
+                    TCP_RECEIVE_RESET,
+                    TCP_DESTROY,
+                    TCP_RTT,
+                    SOCK_ERROR,
+                    UNKNOWN -> false;
+            default -> true;
+        };
+    }
+
+    private void hold(SocketEvent e, Context ctx) throws Exception {
+        Integer n = waitingCount.value();
+        if (n == null) {
+            n = 0;
+            ctx.timerService().registerEventTimeTimer(e.getTimestamp().toEpochMilli() + WAIT_MS);
+        }
+        if (n >= WAIT_MAX) {
+            orphans.inc();
+            return;
+        }
+        waiting.add(e);
+        waitingCount.update(n + 1);
+    }
+
     @Override
     public void onTimer(long ts, OnTimerContext ctx, Collector<SocketLifecycle> out) throws Exception {
+        Integer held = waitingCount.value();
+        if (held != null && state.value() == null) {
+            orphans.inc(held); // no record showed their socket alive
+            waiting.clear();
+            waitingCount.clear();
+            return;
+        }
         Long end = endedAt.value();
         if (end != null) {
             if (ts >= end + tombstoneMs) {
@@ -118,10 +196,10 @@ public final class LifecycleFunction extends KeyedProcessFunction<String, Socket
                 finish(ctx, out, s.toRecord(LifecycleStatus.CLOSED, null), ts);
                 return;
             }
-        } else if (ts >= s.lastSeenMillis() + timeoutMs) {
+        } else if (timeoutMs > 0 && ts >= s.lastSeenMillis() + timeoutMs) {
             finish(ctx, out, s.toRecord(LifecycleStatus.TIMED_OUT, s.lastSeenNs()), ts);
             return;
-        } else {
+        } else if (timeoutMs > 0) {
             ctx.timerService().registerEventTimeTimer(s.lastSeenMillis() + timeoutMs);
         }
         Long next = nextUpdate.value();
@@ -131,13 +209,21 @@ public final class LifecycleFunction extends KeyedProcessFunction<String, Socket
                 s.published();
                 state.update(s);
             }
-            long n = next + updateMs * Math.max(1, (ts - next) / updateMs + 1);
+            // the next tick after the watermark, not after this timer: the end of a bounded input moves the watermark
+            // to Long.MAX_VALUE at once, and ticks one interval apart from here to there would never end; saturating,
+            // as a tick past Long.MAX_VALUE would wrap around to a time long gone
+            long now = Math.max(ts, ctx.timerService().currentWatermark());
+            long steps = Math.max(1, (now - next) / updateMs + 1);
+            long n = steps > (Long.MAX_VALUE - next) / updateMs ? Long.MAX_VALUE : next + updateMs * steps;
             nextUpdate.update(n);
-            ctx.timerService().registerEventTimeTimer(n);
+            if (n > ts) {
+                ctx.timerService().registerEventTimeTimer(n);
+            }
         }
     }
 
-    private void finish(OnTimerContext ctx, Collector<SocketLifecycle> out, SocketLifecycle r, long ts) throws Exception {
+    private void finish(OnTimerContext ctx, Collector<SocketLifecycle> out, SocketLifecycle r, long ts)
+            throws Exception {
         out.collect(r);
         ended.inc();
         Long tick = nextUpdate.value();

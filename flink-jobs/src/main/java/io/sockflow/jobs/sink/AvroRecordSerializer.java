@@ -1,24 +1,28 @@
 package io.sockflow.jobs.sink;
 
+import io.sockflow.jobs.config.JobConfig;
 import io.sockflow.jobs.input.EventDecoder;
-import io.sockflow.schemas.registry.ConfluentAvro;
 import io.sockflow.schemas.avro.RecordCodec;
+import io.sockflow.schemas.registry.ConfluentAvro;
+import java.nio.charset.StandardCharsets;
 import org.apache.avro.Schema;
 import org.apache.avro.specific.SpecificData;
 import org.apache.avro.specific.SpecificRecord;
 import org.apache.flink.api.common.serialization.SerializationSchema;
 import org.apache.flink.connector.kafka.sink.KafkaRecordSerializationSchema;
+import org.apache.flink.metrics.Counter;
 import org.apache.kafka.clients.producer.ProducerRecord;
-
-import java.nio.charset.StandardCharsets;
 
 /**
  * Writes a result record in the Confluent wire format under the topic's {@code <topic>-value} subject (registered
  * at the task's start), keyed by a string the caller chooses so a socket's or flow's records stay on one
- * partition, in order.
+ * partition, in order. A record larger than {@code sink.max-record-bytes} would be refused by the broker (and fail
+ * the job at every restart): it is written with its long strings, lists and maps cut, and counted
+ * ({@code resultsCut}); one that no cut makes small enough is left out and counted ({@code resultsDropped}).
  */
 public final class AvroRecordSerializer<T extends SpecificRecord> implements KafkaRecordSerializationSchema<T> {
     private static final long serialVersionUID = 1L;
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(AvroRecordSerializer.class);
 
     /** The record's key. */
     public interface KeyOf<T> extends java.io.Serializable {
@@ -29,13 +33,23 @@ public final class AvroRecordSerializer<T extends SpecificRecord> implements Kaf
     private final String schemaJson;
     private final EventDecoder.RegistrySupplier registry;
     private final KeyOf<T> keyOf;
+    private final int maxRecordBytes;
     private transient ConfluentAvro.Serializer<T> serializer;
+    private transient Counter cut;
+    private transient Counter dropped;
+    private transient long lastLogNanos;
 
     public AvroRecordSerializer(String topic, Schema schema, EventDecoder.RegistrySupplier registry, KeyOf<T> keyOf) {
+        this(topic, schema, registry, keyOf, JobConfig.defaults().getInt(JobConfig.MAX_RECORD_BYTES));
+    }
+
+    public AvroRecordSerializer(
+            String topic, Schema schema, EventDecoder.RegistrySupplier registry, KeyOf<T> keyOf, int maxRecordBytes) {
         this.topic = topic;
         this.schemaJson = schema.toString();
         this.registry = registry;
         this.keyOf = keyOf;
+        this.maxRecordBytes = maxRecordBytes;
     }
 
     @Override
@@ -43,15 +57,59 @@ public final class AvroRecordSerializer<T extends SpecificRecord> implements Kaf
         Schema schema = new Schema.Parser().parse(schemaJson);
         @SuppressWarnings("unchecked")
         Class<T> type = (Class<T>) SpecificData.get().getClass(schema);
-        // written by a codec planned from the schema, byte for byte what Avro's writer writes, at a fraction of its cost
+        // written by a codec planned from the schema, byte for byte what Avro's writer writes, at a fraction of its
+        // cost
         RecordCodec<T> codec = RecordCodec.of(type);
         serializer = new ConfluentAvro.Serializer<>(registry.get(), topic, schema, codec::write);
         serializer.register();
+        // the Kafka writer opens its schema more than once on one metric group: a second counter of the same name
+        // would be refused (and logged) by Flink
+        if (cut == null) {
+            cut = context.getMetricGroup().counter("resultsCut");
+            dropped = context.getMetricGroup().counter("resultsDropped");
+        }
     }
 
     @Override
     public ProducerRecord<byte[], byte[]> serialize(T element, KafkaSinkContext context, Long timestamp) {
-        return new ProducerRecord<>(topic, null, timestamp, keyOf.key(element).getBytes(StandardCharsets.UTF_8),
-                serializer.serialize(element));
+        byte[] key = keyOf.key(element).getBytes(StandardCharsets.UTF_8);
+        byte[] value = serializer.serialize(element);
+        if (!fits(key, value)) {
+            int size = key.length + value.length;
+            key = Oversize.head(key, maxRecordBytes / 4);
+            value = null;
+            // from generous to harsh: most records fit at the first cut, which keeps 4 KiB of each string
+            for (int chars = 4096, items = 256; chars >= 16; chars /= 4, items = Math.max(1, items / 4)) {
+                byte[] v = serializer.serialize(Oversize.cut(element, chars, items));
+                if (fits(key, v)) {
+                    value = v;
+                    break;
+                }
+            }
+            if (value == null) {
+                dropped.inc();
+                log("left out a " + topic + " record of " + size
+                        + " bytes that no cut makes smaller than sink.max-record-bytes (" + maxRecordBytes + ")");
+                return null;
+            }
+            cut.inc();
+            log("cut a " + topic + " record of " + size + " bytes to " + (key.length + value.length)
+                    + " to fit sink.max-record-bytes (" + maxRecordBytes + ")");
+        }
+        // Kafka refuses a negative timestamp: the broker's time stands in for one
+        return new ProducerRecord<>(topic, null, timestamp == null || timestamp < 0 ? null : timestamp, key, value);
+    }
+
+    private boolean fits(byte[] key, byte[] value) {
+        return key.length + value.length + Oversize.KAFKA_OVERHEAD <= maxRecordBytes;
+    }
+
+    /** At most one line a minute: a flood of huge records must not become a flood of log lines. */
+    private void log(String line) {
+        long now = System.nanoTime();
+        if (lastLogNanos == 0 || now - lastLogNanos > 60_000_000_000L) {
+            lastLogNanos = now;
+            LOG.warn("{} (counted as resultsCut and resultsDropped)", line);
+        }
     }
 }

@@ -1,5 +1,14 @@
 package io.sockflow.jobs.sink;
 
+import java.io.Serializable;
+import java.net.URI;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.avro.LogicalType;
 import org.apache.avro.LogicalTypes;
 import org.apache.avro.Schema;
@@ -22,16 +31,6 @@ import org.apache.iceberg.flink.CatalogLoader;
 import org.apache.iceberg.types.Type;
 import org.apache.iceberg.types.Types;
 
-import java.io.Serializable;
-import java.net.URI;
-import java.nio.file.Path;
-import java.time.Instant;
-import java.util.ArrayList;
-import java.util.HashMap;
-import java.util.List;
-import java.util.Map;
-import java.util.concurrent.atomic.AtomicInteger;
-
 /**
  * The lake side: Iceberg tables whose columns are the Avro schema's fields (one definition of every record), in
  * a Hadoop catalog under the warehouse path, partitioned by day and host, and the conversion of a record to the
@@ -39,8 +38,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  * timestamp-micros/millis to timestamptz, arrays and maps of strings; unions with null are optional columns.
  */
 public final class IcebergTables {
-    private IcebergTables() {
-    }
+    private IcebergTables() {}
 
     /** A warehouse given as a folder or a URI, as the Hadoop catalog wants it. */
     public static String warehouseUri(String warehouse) {
@@ -65,11 +63,12 @@ public final class IcebergTables {
                 // made by a concurrent start
             }
         }
-        if (catalog.tableExists(id)) {
-            return withWriteProperties(catalog.loadTable(id));
-        }
         org.apache.iceberg.Schema schema = icebergSchema(avro);
-        PartitionSpec spec = PartitionSpec.builderFor(schema).day(timeField).identity("host").build();
+        if (catalog.tableExists(id)) {
+            return withWriteProperties(withColumns(catalog.loadTable(id), schema));
+        }
+        PartitionSpec spec =
+                PartitionSpec.builderFor(schema).day(timeField).identity("host").build();
         Map<String, String> props = new java.util.HashMap<>(WRITE_PROPERTIES);
         props.put("format-version", "2");
         try {
@@ -88,6 +87,23 @@ public final class IcebergTables {
     static final Map<String, String> WRITE_PROPERTIES = Map.of(
             "write.parquet.compression-codec", "zstd",
             "write.parquet.dict-size-bytes", "16384");
+
+    /**
+     * Gives a table made by an earlier version the columns its schema gained since (fields are only ever added, as
+     * the schemas evolve BACKWARD-compatibly): old rows read them as null.
+     */
+    static Table withColumns(Table t, org.apache.iceberg.Schema current) {
+        if (current.columns().stream().allMatch(c -> t.schema().findField(c.name()) != null)) {
+            return t;
+        }
+        try {
+            t.updateSchema().unionByNameWith(current).commit();
+        } catch (org.apache.iceberg.exceptions.CommitFailedException e) {
+            // a concurrent start added them
+        }
+        t.refresh();
+        return t;
+    }
 
     /** Gives a table made by an earlier version the write properties it lacks; values someone set are kept. */
     private static Table withWriteProperties(Table t) {
@@ -123,7 +139,9 @@ public final class IcebergTables {
         int id = ids.incrementAndGet();
         Schema t = nonNull(s);
         Type type = type(t, ids);
-        return t != s ? Types.NestedField.optional(id, name, type, doc) : Types.NestedField.required(id, name, type, doc);
+        return t != s
+                ? Types.NestedField.optional(id, name, type, doc)
+                : Types.NestedField.required(id, name, type, doc);
     }
 
     private static Schema nonNull(Schema s) {
@@ -155,6 +173,13 @@ public final class IcebergTables {
                 int k = ids.incrementAndGet();
                 int v = ids.incrementAndGet();
                 yield Types.MapType.ofRequired(k, v, Types.StringType.get(), type(s.getValueType(), ids));
+            }
+            case RECORD -> {
+                List<Types.NestedField> nested = new ArrayList<>();
+                for (Schema.Field f : s.getFields()) {
+                    nested.add(field(f.name(), f.schema(), f.doc(), ids));
+                }
+                yield Types.StructType.of(nested);
             }
             default -> throw new IllegalArgumentException("no lake column type for Avro " + s);
         };
@@ -201,8 +226,19 @@ public final class IcebergTables {
                 }
                 case MAP -> {
                     Map<Object, Object> out = new HashMap<>();
-                    ((Map<?, ?>) v).forEach((k, x) -> out.put(StringData.fromString(k.toString()), value(s.getValueType(), x)));
+                    ((Map<?, ?>) v)
+                            .forEach(
+                                    (k, x) -> out.put(StringData.fromString(k.toString()), value(s.getValueType(), x)));
                     yield new GenericMapData(out);
+                }
+                case RECORD -> {
+                    IndexedRecord rec = (IndexedRecord) v;
+                    List<Schema.Field> fs = s.getFields();
+                    GenericRowData nested = new GenericRowData(fs.size());
+                    for (int i = 0; i < fs.size(); i++) {
+                        nested.setField(i, value(nonNull(fs.get(i).schema()), rec.get(i)));
+                    }
+                    yield nested;
                 }
                 case BYTES -> {
                     java.nio.ByteBuffer b = ((java.nio.ByteBuffer) v).duplicate();

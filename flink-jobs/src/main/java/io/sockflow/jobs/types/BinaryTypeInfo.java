@@ -1,14 +1,12 @@
 package io.sockflow.jobs.types;
 
-import io.sockflow.jobs.lifecycle.LifecycleChange;
 import io.sockflow.schemas.SocketEvent;
+import java.io.Serializable;
+import java.util.function.Supplier;
 import org.apache.avro.specific.SpecificRecord;
 import org.apache.flink.api.common.serialization.SerializerConfig;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.api.common.typeutils.TypeSerializer;
-
-import java.io.Serializable;
-import java.util.function.Supplier;
 
 /**
  * The type of a stream whose records Flink moves as sockflow's own Avro binary: SocketEvents
@@ -19,8 +17,7 @@ public final class BinaryTypeInfo<T> extends TypeInformation<T> {
     private static final long serialVersionUID = 1L;
 
     /** A serializable way to make the serializer. */
-    public interface Factory<T> extends Supplier<TypeSerializer<T>>, Serializable {
-    }
+    public interface Factory<T> extends Supplier<TypeSerializer<T>>, Serializable {}
 
     private final Class<T> type;
     private final String name;

@@ -2,11 +2,10 @@ package io.sockflow.jobs.types;
 
 import io.sockflow.schemas.avro.AvroBinaryBuffer;
 import io.sockflow.schemas.avro.AvroBinaryInput;
+import java.io.IOException;
 import org.apache.flink.api.common.typeutils.TypeSerializer;
 import org.apache.flink.core.memory.DataInputView;
 import org.apache.flink.core.memory.DataOutputView;
-
-import java.io.IOException;
 
 /**
  * What sockflow's binary serializers share: a record is a length and its Avro binary, encoded into and decoded from

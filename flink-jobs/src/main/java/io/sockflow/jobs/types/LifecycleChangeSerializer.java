@@ -1,6 +1,5 @@
 package io.sockflow.jobs.types;
 
-import io.sockflow.jobs.lifecycle.LifecycleChange;
 import io.sockflow.schemas.SocketLifecycle;
 import io.sockflow.schemas.avro.AvroBinaryBuffer;
 import io.sockflow.schemas.avro.AvroBinaryInput;

@@ -3,14 +3,13 @@ package io.sockflow.jobs.types;
 import io.sockflow.schemas.avro.AvroBinaryBuffer;
 import io.sockflow.schemas.avro.AvroBinaryInput;
 import io.sockflow.schemas.avro.RecordCodec;
+import java.io.IOException;
 import org.apache.avro.specific.SpecificRecord;
 import org.apache.flink.api.common.typeutils.TypeSerializer;
 import org.apache.flink.api.common.typeutils.TypeSerializerSchemaCompatibility;
 import org.apache.flink.api.common.typeutils.TypeSerializerSnapshot;
 import org.apache.flink.core.memory.DataInputView;
 import org.apache.flink.core.memory.DataOutputView;
-
-import java.io.IOException;
 
 /**
  * Flink's serializer for a generated result record (lifecycle, flow, alert) on the jobs' shuffles: a length and the
@@ -77,8 +76,7 @@ public final class RecordSerializer<T extends SpecificRecord> extends LengthPref
     public static final class Snapshot<T extends SpecificRecord> implements TypeSerializerSnapshot<T> {
         private Class<T> type;
 
-        public Snapshot() {
-        }
+        public Snapshot() {}
 
         Snapshot(Class<T> type) {
             this.type = type;
@@ -112,7 +110,8 @@ public final class RecordSerializer<T extends SpecificRecord> extends LengthPref
 
         @Override
         public TypeSerializerSchemaCompatibility<T> resolveSchemaCompatibility(TypeSerializerSnapshot<T> old) {
-            return old instanceof Snapshot<?> s && s.type == type ? TypeSerializerSchemaCompatibility.compatibleAsIs()
+            return old instanceof Snapshot<?> s && s.type == type
+                    ? TypeSerializerSchemaCompatibility.compatibleAsIs()
                     : TypeSerializerSchemaCompatibility.incompatible();
         }
     }

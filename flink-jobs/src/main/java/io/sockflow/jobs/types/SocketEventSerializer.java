@@ -5,12 +5,11 @@ import io.sockflow.schemas.avro.AvroBinaryBuffer;
 import io.sockflow.schemas.avro.AvroBinaryInput;
 import io.sockflow.schemas.avro.SocketEventReader;
 import io.sockflow.schemas.avro.SocketEventWriter;
+import java.io.IOException;
 import org.apache.flink.api.common.typeutils.SimpleTypeSerializerSnapshot;
 import org.apache.flink.api.common.typeutils.TypeSerializer;
 import org.apache.flink.api.common.typeutils.TypeSerializerSnapshot;
 import org.apache.flink.core.memory.DataOutputView;
-
-import java.io.IOException;
 
 /**
  * Flink's serializer for {@link SocketEvent} on the keyed shuffles (and in window state): a length and the record's

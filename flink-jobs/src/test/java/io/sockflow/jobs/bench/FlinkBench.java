@@ -10,16 +10,6 @@ import io.sockflow.schemas.FlowRecordType;
 import io.sockflow.schemas.SocketEvent;
 import io.sockflow.schemas.registry.ConfluentAvro;
 import io.sockflow.schemas.registry.RegistryClient;
-import org.apache.flink.configuration.Configuration;
-import org.apache.flink.core.execution.JobClient;
-import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
-import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
-
 import java.lang.management.ManagementFactory;
 import java.lang.management.ThreadInfo;
 import java.lang.management.ThreadMXBean;
@@ -35,6 +25,15 @@ import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import java.util.UUID;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.core.execution.JobClient;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 
 /**
  * The jobs' cost on a MiniCluster, against the embedded broker and registry in this JVM:
@@ -52,8 +51,8 @@ import java.util.UUID;
 public final class FlinkBench {
     /** Runs over the backlog before the measured ones. */
     static final int WARM_UPS = 2;
-    private FlinkBench() {
-    }
+
+    private FlinkBench() {}
 
     public static void main(String[] args) throws Exception {
         Path out = Path.of(args[0]);
@@ -67,30 +66,38 @@ public final class FlinkBench {
         JobConfig base = config(stack, input, "warm", Map.of());
         SockflowJob.prepare(base);
         List<SocketEvent> events = Workload.events(connections, exchanges);
-        System.err.printf("producing %,d events (%,d connections, %d request/response rounds each)...%n", events.size(), connections,
-                exchanges + 1);
+        System.err.printf(
+                "producing %,d events (%,d connections, %d request/response rounds each)...%n",
+                events.size(), connections, exchanges + 1);
         produce(stack, input, events, null);
 
         double[] perCore = new double[reps];
         double[] perSecond = new double[reps];
         // the first runs are not counted: the JIT compiles the job's code in them, as it has long done in a running job
-        // (one was not enough: the JIT was still compiling seconds' worth in the next, which came out 20-37 % slower than the one after it)
+        // (one was not enough: the JIT was still compiling seconds' worth in the next, which came out 20-37 % slower
+        // than the one after it)
         for (int r = -WARM_UPS; r < reps; r++) {
-            JobConfig cfg = config(stack, input, r < 0 ? "tpwarm" + -r : "tp" + r, Map.of("bounded", "true", "jobs", "lifecycle,flow"));
+            JobConfig cfg = config(
+                    stack,
+                    input,
+                    r < 0 ? "tpwarm" + -r : "tp" + r,
+                    Map.of("bounded", "true", "jobs", "lifecycle,flow"));
             Map<Long, Long> before = jobThreadCpu(threads);
             // task threads end with the job: their CPU time is sampled while they run (every 10 ms)
             Map<Long, Long> latest = new java.util.concurrent.ConcurrentHashMap<>(before);
             java.util.concurrent.atomic.AtomicBoolean running = new java.util.concurrent.atomic.AtomicBoolean(true);
-            Thread sampler = new Thread(() -> {
-                while (running.get()) {
-                    jobThreadCpu(threads).forEach((id, ns) -> latest.merge(id, ns, Math::max));
-                    try {
-                        Thread.sleep(10);
-                    } catch (InterruptedException e) {
-                        return;
-                    }
-                }
-            }, "bench-cpu-sampler");
+            Thread sampler = new Thread(
+                    () -> {
+                        while (running.get()) {
+                            jobThreadCpu(threads).forEach((id, ns) -> latest.merge(id, ns, Math::max));
+                            try {
+                                Thread.sleep(10);
+                            } catch (InterruptedException e) {
+                                return;
+                            }
+                        }
+                    },
+                    "bench-cpu-sampler");
             sampler.start();
             long t0 = System.nanoTime();
             Configuration conf = new Configuration();
@@ -101,20 +108,24 @@ public final class FlinkBench {
             sampler.join();
             double cpu = cpuDelta(before, latest) / 1e9;
             if (r < 0) {
-                System.err.printf("warm-up (not counted): %,.0f events/s wall, %,.0f events/s per core%n", events.size() / wall,
-                        events.size() / cpu);
+                System.err.printf(
+                        "warm-up (not counted): %,.0f events/s wall, %,.0f events/s per core%n",
+                        events.size() / wall, events.size() / cpu);
                 continue;
             }
             perSecond[r] = events.size() / wall;
             perCore[r] = events.size() / cpu;
-            System.err.printf("run %d: %,.0f events/s wall, %,.0f events/s per core (%.1f s wall, %.1f s job CPU)%n",
+            System.err.printf(
+                    "run %d: %,.0f events/s wall, %,.0f events/s per core (%.1f s wall, %.1f s job CPU)%n",
                     r + 1, perSecond[r], perCore[r], wall, cpu);
         }
 
         double[] latency = latency(stack);
         Arrays.sort(perCore);
         Arrays.sort(perSecond);
-        String json = String.format(java.util.Locale.ROOT, """
+        String json = String.format(
+                java.util.Locale.ROOT,
+                """
                 {
                   "events": %d,
                   "events_per_connection": %d,
@@ -124,8 +135,16 @@ public final class FlinkBench {
                   "target_events_per_sec_per_core": 250000,
                   "target_p99_ms": 6000
                 }
-                """, events.size(), events.size() / connections, perCore[reps / 2], perCore[0], perCore[reps - 1], perSecond[reps / 2],
-                latency[0], latency[1], latency[2]);
+                """,
+                events.size(),
+                events.size() / connections,
+                perCore[reps / 2],
+                perCore[0],
+                perCore[reps - 1],
+                perSecond[reps / 2],
+                latency[0],
+                latency[1],
+                latency[2]);
         Files.createDirectories(out.getParent());
         Files.writeString(out, json);
         System.out.print(json);
@@ -153,7 +172,8 @@ public final class FlinkBench {
     /** Serializes and produces; with {@code stampNow} the events' time is rewritten to the moment of producing. */
     static void produce(LocalStack stack, String topic, List<SocketEvent> events, Long ratePerSec) throws Exception {
         RegistryClient registry = new RegistryClient(RegistryClient.Config.of(stack.registryUrl()));
-        ConfluentAvro.Serializer<SocketEvent> ser = new ConfluentAvro.Serializer<>(registry, topic, SocketEvent.getClassSchema());
+        ConfluentAvro.Serializer<SocketEvent> ser =
+                new ConfluentAvro.Serializer<>(registry, topic, SocketEvent.getClassSchema());
         try (KafkaProducer<byte[], byte[]> p = Results.producer(stack.bootstrapServers())) {
             long start = System.nanoTime();
             for (int i = 0; i < events.size(); i++) {
@@ -167,7 +187,8 @@ public final class FlinkBench {
                     e.setTimestamp(now);
                     e.setMonotonicNs(System.nanoTime());
                 }
-                String key = e.getHost() + "/" + (e.getSocketInode() != null ? e.getSocketInode() : "pid/" + e.getPid());
+                String key =
+                        e.getHost() + "/" + (e.getSocketInode() != null ? e.getSocketInode() : "pid/" + e.getPid());
                 p.send(new ProducerRecord<>(topic, key.getBytes(StandardCharsets.UTF_8), ser.serialize(e)));
             }
             p.flush();
@@ -200,9 +221,13 @@ public final class FlinkBench {
         p.put("bootstrap.servers", stack.bootstrapServers());
         p.put("isolation.level", "read_committed");
         String flows = cfg.get(JobConfig.FLOWS_TOPIC);
-        var decoder = new ConfluentAvro.Deserializer<Flow>(new RegistryClient(RegistryClient.Config.of(stack.registryUrl())), Flow.getClassSchema());
-        try (KafkaConsumer<byte[], byte[]> c = new KafkaConsumer<>(p, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
-            List<TopicPartition> parts = c.partitionsFor(flows).stream().map(i -> new TopicPartition(flows, i.partition())).toList();
+        var decoder = new ConfluentAvro.Deserializer<Flow>(
+                new RegistryClient(RegistryClient.Config.of(stack.registryUrl())), Flow.getClassSchema());
+        try (KafkaConsumer<byte[], byte[]> c =
+                new KafkaConsumer<>(p, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
+            List<TopicPartition> parts = c.partitionsFor(flows).stream()
+                    .map(i -> new TopicPartition(flows, i.partition()))
+                    .toList();
             c.assign(parts);
             c.seekToBeginning(parts);
             long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
@@ -210,7 +235,8 @@ public final class FlinkBench {
                 for (ConsumerRecord<byte[], byte[]> r : c.poll(Duration.ofMillis(50))) {
                     Flow f = decoder.deserialize(r.value());
                     if (f.getRecordType() == FlowRecordType.NEW) {
-                        samples.add((double) Duration.between(f.getStart(), Instant.now()).toMillis());
+                        samples.add((double)
+                                Duration.between(f.getStart(), Instant.now()).toMillis());
                     }
                 }
             }
@@ -221,12 +247,17 @@ public final class FlinkBench {
         if (samples.isEmpty()) {
             return new double[] {-1, -1, 0};
         }
-        return new double[] {samples.get(samples.size() / 2), samples.get((int) Math.min(samples.size() - 1, Math.ceil(samples.size() * 0.99) - 1)),
-                samples.size()};
+        return new double[] {
+            samples.get(samples.size() / 2),
+            samples.get((int) Math.min(samples.size() - 1, Math.ceil(samples.size() * 0.99) - 1)),
+            samples.size()
+        };
     }
 
     static boolean isJobThread(String name) {
-        return name.contains("(1/1)") || name.startsWith("Source Data Fetcher") || name.startsWith("kafka-producer-network-thread")
+        return name.contains("(1/1)")
+                || name.startsWith("Source Data Fetcher")
+                || name.startsWith("kafka-producer-network-thread")
                 || name.startsWith("Iceberg");
     }
 

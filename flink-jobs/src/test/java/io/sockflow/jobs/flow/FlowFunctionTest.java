@@ -1,20 +1,16 @@
 package io.sockflow.jobs.flow;
 
+import static org.junit.jupiter.api.Assertions.*;
+
 import io.sockflow.jobs.Ev;
 import io.sockflow.jobs.Workload;
-import io.sockflow.jobs.lifecycle.LifecycleChange;
 import io.sockflow.jobs.lifecycle.LifecycleFunction;
 import io.sockflow.jobs.lifecycle.SocketKeys;
+import io.sockflow.jobs.types.LifecycleChange;
 import io.sockflow.schemas.Flow;
 import io.sockflow.schemas.FlowRecordType;
 import io.sockflow.schemas.SocketEvent;
 import io.sockflow.schemas.SocketLifecycle;
-import org.apache.flink.api.common.typeinfo.Types;
-import org.apache.flink.streaming.api.operators.KeyedProcessOperator;
-import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
-import org.apache.flink.streaming.util.KeyedOneInputStreamOperatorTestHarness;
-import org.junit.jupiter.api.Test;
-
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -22,8 +18,11 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.stream.Collectors;
-
-import static org.junit.jupiter.api.Assertions.*;
+import org.apache.flink.api.common.typeinfo.Types;
+import org.apache.flink.streaming.api.operators.KeyedProcessOperator;
+import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
+import org.apache.flink.streaming.util.KeyedOneInputStreamOperatorTestHarness;
+import org.junit.jupiter.api.Test;
 
 /** Lifecycles (as the lifecycle function emits them) into the flow function, in several arrival orders. */
 class FlowFunctionTest {
@@ -31,8 +30,10 @@ class FlowFunctionTest {
     /** The lifecycle function's output for the workload: published records and connection notices. */
     private static List<LifecycleChange> lifecycleChanges(int n) throws Exception {
         var h = new KeyedOneInputStreamOperatorTestHarness<>(
-                new KeyedProcessOperator<>(new LifecycleFunction(Duration.ofSeconds(1), Duration.ofMinutes(10), Duration.ofMinutes(1))),
-                SocketKeys::key, Types.STRING);
+                new KeyedProcessOperator<>(
+                        new LifecycleFunction(Duration.ofSeconds(1), Duration.ofMinutes(10), Duration.ofMinutes(1))),
+                SocketKeys::key,
+                Types.STRING);
         h.open();
         for (SocketEvent e : Workload.events(n)) {
             for (SocketEvent x : SocketKeys.lifecycleInputs(e)) {
@@ -48,8 +49,10 @@ class FlowFunctionTest {
     }
 
     private static List<Flow> flows(List<LifecycleChange> in, long watermark) throws Exception {
-        var h = new KeyedOneInputStreamOperatorTestHarness<>(new KeyedProcessOperator<>(new FlowFunction(Duration.ofSeconds(2))),
-                (LifecycleChange c) -> FlowKeys.key(c.record), Types.STRING);
+        var h = new KeyedOneInputStreamOperatorTestHarness<>(
+                new KeyedProcessOperator<>(new FlowFunction(Duration.ofSeconds(2))),
+                (LifecycleChange c) -> FlowKeys.key(c.record),
+                Types.STRING);
         h.open();
         for (LifecycleChange c : in) {
             if (FlowKeys.isFlowSide(c.record)) {
@@ -70,7 +73,8 @@ class FlowFunctionTest {
         assertEquals(n + 1, byType.get(FlowRecordType.NEW).size(), "one NEW per TCP connection and the UDP exchange");
         assertEquals(n + 1, byType.get(FlowRecordType.END).size());
         assertNull(byType.get(FlowRecordType.UPDATE));
-        Map<Integer, Flow> tcp = byType.get(FlowRecordType.END).stream().filter(f -> f.getNetworkTransport().equals("tcp"))
+        Map<Integer, Flow> tcp = byType.get(FlowRecordType.END).stream()
+                .filter(f -> f.getNetworkTransport().equals("tcp"))
                 .collect(Collectors.toMap(Flow::getSourcePort, f -> f));
         for (int i = 0; i < n; i++) {
             Flow f = tcp.get(40000 + i);
@@ -88,29 +92,44 @@ class FlowFunctionTest {
             assertEquals(CommunityId.v1("127.0.0.1", 40000 + i, "127.0.0.1", 8080, 6, 0), f.getCommunityId());
             assertTrue(f.getDurationMs() >= 0);
         }
-        Flow udp = byType.get(FlowRecordType.END).stream().filter(f -> f.getNetworkTransport().equals("udp")).findFirst().orElseThrow();
+        Flow udp = byType.get(FlowRecordType.END).stream()
+                .filter(f -> f.getNetworkTransport().equals("udp"))
+                .findFirst()
+                .orElseThrow();
         assertEquals(50000, udp.getSourcePort());
         assertEquals(5353, udp.getDestinationPort());
         assertEquals(40L, udp.getSourceBytes());
         assertEquals(120L, udp.getDestinationBytes());
         assertEquals("dig", udp.getSourceComm());
-        assertEquals("named", udp.getDestinationComm(), "the unconnected server joins its flow through its peer address");
+        assertEquals(
+                "named", udp.getDestinationComm(), "the unconnected server joins its flow through its peer address");
         // NEW and END of a flow share its id
-        assertEquals(byType.get(FlowRecordType.NEW).stream().map(Flow::getFlowId).sorted().toList(),
-                byType.get(FlowRecordType.END).stream().map(Flow::getFlowId).sorted().toList());
+        assertEquals(
+                byType.get(FlowRecordType.NEW).stream()
+                        .map(Flow::getFlowId)
+                        .sorted()
+                        .toList(),
+                byType.get(FlowRecordType.END).stream()
+                        .map(Flow::getFlowId)
+                        .sorted()
+                        .toList());
     }
 
     @Test
     void theEndRecordsDoNotDependOnArrivalOrder() throws Exception {
         int n = 4;
         List<LifecycleChange> in = lifecycleChanges(n);
-        List<Flow> expected = flows(in, Long.MAX_VALUE).stream().filter(f -> f.getRecordType() == FlowRecordType.END)
-                .sorted((a, b) -> a.getFlowId().compareTo(b.getFlowId())).toList();
+        List<Flow> expected = flows(in, Long.MAX_VALUE).stream()
+                .filter(f -> f.getRecordType() == FlowRecordType.END)
+                .sorted((a, b) -> a.getFlowId().compareTo(b.getFlowId()))
+                .toList();
         for (int seed = 1; seed <= 3; seed++) {
             List<LifecycleChange> shuffled = new ArrayList<>(in);
             Collections.shuffle(shuffled, new Random(seed));
-            List<Flow> got = flows(shuffled, Long.MAX_VALUE).stream().filter(f -> f.getRecordType() == FlowRecordType.END)
-                    .sorted((a, b) -> a.getFlowId().compareTo(b.getFlowId())).toList();
+            List<Flow> got = flows(shuffled, Long.MAX_VALUE).stream()
+                    .filter(f -> f.getRecordType() == FlowRecordType.END)
+                    .sorted((a, b) -> a.getFlowId().compareTo(b.getFlowId()))
+                    .toList();
             assertEquals(expected, got, "seed " + seed);
         }
     }
@@ -118,13 +137,20 @@ class FlowFunctionTest {
     @Test
     void aFlowWaitsForItsSecondLocalEndBeforeEnding() throws Exception {
         List<LifecycleChange> in = lifecycleChanges(1);
-        SocketLifecycle client = in.stream().map(c -> c.record)
-                .filter(l -> l.getSocketInode() == 100L && l.getStatus() != io.sockflow.schemas.LifecycleStatus.OPEN).findFirst().orElseThrow();
+        SocketLifecycle client = in.stream()
+                .map(c -> c.record)
+                .filter(l -> l.getSocketInode() == 100L && l.getStatus() != io.sockflow.schemas.LifecycleStatus.OPEN)
+                .findFirst()
+                .orElseThrow();
         // only the client's end so far, watermark within the pair grace: no END yet
-        List<Flow> out = flows(List.of(new LifecycleChange(client, true)), client.getClosedAt().toEpochMilli() + 1000);
-        assertEquals(List.of(FlowRecordType.NEW), out.stream().map(Flow::getRecordType).toList());
+        List<Flow> out = flows(
+                List.of(new LifecycleChange(client, true)), client.getClosedAt().toEpochMilli() + 1000);
+        assertEquals(
+                List.of(FlowRecordType.NEW),
+                out.stream().map(Flow::getRecordType).toList());
         // after the grace, the END has the client alone (the peer's process unknown)
-        out = flows(List.of(new LifecycleChange(client, true)), client.getClosedAt().toEpochMilli() + 2001);
+        out = flows(
+                List.of(new LifecycleChange(client, true)), client.getClosedAt().toEpochMilli() + 2001);
         Flow end = out.get(1);
         assertEquals(FlowRecordType.END, end.getRecordType());
         assertNull(end.getDestinationPid());
@@ -134,8 +160,11 @@ class FlowFunctionTest {
     @Test
     void communityIdMatchesTheSpecificationsExample() {
         // the Community ID specification's TCP example: 128.232.110.120:34855 -> 66.35.250.204:80, seed 0
-        assertEquals("1:LQU9qZlK+B5F3KDmev6m5PMibrg=", CommunityId.v1("128.232.110.120", 34855, "66.35.250.204", 80, 6, 0));
-        assertEquals(CommunityId.v1("66.35.250.204", 80, "128.232.110.120", 34855, 6, 0),
-                CommunityId.v1("128.232.110.120", 34855, "66.35.250.204", 80, 6, 0), "both directions, one id");
+        assertEquals(
+                "1:LQU9qZlK+B5F3KDmev6m5PMibrg=", CommunityId.v1("128.232.110.120", 34855, "66.35.250.204", 80, 6, 0));
+        assertEquals(
+                CommunityId.v1("66.35.250.204", 80, "128.232.110.120", 34855, 6, 0),
+                CommunityId.v1("128.232.110.120", 34855, "66.35.250.204", 80, 6, 0),
+                "both directions, one id");
     }
 }

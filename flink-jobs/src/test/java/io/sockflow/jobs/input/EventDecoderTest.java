@@ -1,11 +1,24 @@
 package io.sockflow.jobs.input;
 
+import static org.junit.jupiter.api.Assertions.*;
+
 import io.sockflow.embedded.LocalStack;
+import io.sockflow.jobs.Ev;
+import io.sockflow.jobs.Poison;
+import io.sockflow.jobs.RegistryProxy;
 import io.sockflow.jobs.Workload;
 import io.sockflow.jobs.types.SocketEventSerializer;
 import io.sockflow.schemas.SocketEvent;
 import io.sockflow.schemas.registry.ConfluentAvro;
 import io.sockflow.schemas.registry.RegistryClient;
+import io.sockflow.schemas.registry.RegistryException;
+import java.io.ByteArrayOutputStream;
+import java.nio.ByteBuffer;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Arrays;
+import java.util.List;
+import java.util.UUID;
 import org.apache.avro.Schema;
 import org.apache.avro.generic.GenericData;
 import org.apache.avro.generic.GenericDatumWriter;
@@ -20,21 +33,15 @@ import org.apache.flink.metrics.groups.UnregisteredMetricsGroup;
 import org.apache.flink.util.SimpleUserCodeClassLoader;
 import org.apache.flink.util.UserCodeClassLoader;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
-
-import java.io.ByteArrayOutputStream;
-import java.nio.ByteBuffer;
-import java.util.Arrays;
-import java.util.List;
-import java.util.UUID;
-
-import static org.junit.jupiter.api.Assertions.*;
 
 /**
  * The source's decoder against the embedded registry: events in the current schema are decoded and their bytes go
  * on to the shuffle as they are; events in an older schema are resolved and encoded again; what cannot be decoded
  * becomes a dead letter with its reason.
  */
+@Tag("slow")
 class EventDecoderTest {
     static LocalStack stack;
     static RegistryClient registry;
@@ -47,7 +54,11 @@ class EventDecoderTest {
 
     static EventDecoder decoder() {
         String url = stack.registryUrl();
-        EventDecoder d = new EventDecoder(() -> new RegistryClient(RegistryClient.Config.of(url)));
+        return decoder(() -> new RegistryClient(RegistryClient.Config.of(url)));
+    }
+
+    static EventDecoder decoder(EventDecoder.RegistrySupplier registry) {
+        EventDecoder d = new EventDecoder(registry);
         d.open(new DeserializationSchema.InitializationContext() {
             @Override
             public MetricGroup getMetricGroup() {
@@ -89,13 +100,21 @@ class EventDecoderTest {
             System.arraycopy(minimal, 0, framed, 0, ConfluentAvro.HEADER);
             framed[ConfluentAvro.HEADER] = (byte) (len | 0x80);
             framed[ConfluentAvro.HEADER + 1] = 0;
-            System.arraycopy(minimal, ConfluentAvro.HEADER + 1, framed, ConfluentAvro.HEADER + 2, minimal.length - ConfluentAvro.HEADER - 1);
+            System.arraycopy(
+                    minimal,
+                    ConfluentAvro.HEADER + 1,
+                    framed,
+                    ConfluentAvro.HEADER + 2,
+                    minimal.length - ConfluentAvro.HEADER - 1);
             SocketEvent e = d.decode(framed).event;
             assertEquals(original, e);
             byte[] sent = shuffled(e);
             // a length, then the record's bytes exactly as they came from Kafka
-            assertEquals(framed.length - ConfluentAvro.HEADER, ByteBuffer.wrap(sent).getInt());
-            assertArrayEquals(Arrays.copyOfRange(framed, ConfluentAvro.HEADER, framed.length), Arrays.copyOfRange(sent, 4, sent.length));
+            assertEquals(
+                    framed.length - ConfluentAvro.HEADER, ByteBuffer.wrap(sent).getInt());
+            assertArrayEquals(
+                    Arrays.copyOfRange(framed, ConfluentAvro.HEADER, framed.length),
+                    Arrays.copyOfRange(sent, 4, sent.length));
             assertEquals(original, shuffle.deserialize(new DataInputDeserializer(sent)));
         }
     }
@@ -111,7 +130,8 @@ class EventDecoderTest {
         // the first is no longer the latest: encoded by the writer, it still comes back whole
         assertEquals(events.get(0), shuffle.deserialize(new DataInputDeserializer(shuffled(first))));
         // a copy made from the latest (as the socketpair's second end is) with a field changed
-        SocketEvent changed = SocketEvent.newBuilder(second).setPid(second.getPid() + 1).build();
+        SocketEvent changed =
+                SocketEvent.newBuilder(second).setPid(second.getPid() + 1).build();
         SocketEvent back = shuffle.deserialize(new DataInputDeserializer(shuffled(changed)));
         assertEquals(second.getPid() + 1, back.getPid());
         assertEquals(changed, back);
@@ -134,8 +154,12 @@ class EventDecoderTest {
     void anEventInAnOlderSchemaIsResolvedAndEncodedInTheCurrentOne() throws Exception {
         // an older SocketEvent: the current schema without its last field (which has a default)
         Schema current = SocketEvent.getClassSchema();
-        List<Schema.Field> older = current.getFields().subList(0, current.getFields().size() - 1).stream()
-                .map(f -> new Schema.Field(f.name(), f.schema(), f.doc(), f.defaultVal())).toList();
+        List<Schema.Field> older = current
+                .getFields()
+                .subList(0, current.getFields().size() - 1)
+                .stream()
+                .map(f -> new Schema.Field(f.name(), f.schema(), f.doc(), f.defaultVal()))
+                .toList();
         Schema old = Schema.createRecord(current.getName(), current.getDoc(), current.getNamespace(), false, older);
         assertTrue(current.getFields().getLast().hasDefaultValue(), "the test drops a field with a default");
         String topic = "decoder-" + UUID.randomUUID();
@@ -157,7 +181,8 @@ class EventDecoderTest {
         SocketEvent e = d.decode(framed).event;
         assertEquals(original, e);
         byte[] sent = shuffled(e);
-        assertNotEquals(framed.length - ConfluentAvro.HEADER, ByteBuffer.wrap(sent).getInt(), "encoded again, not passed on");
+        assertNotEquals(
+                framed.length - ConfluentAvro.HEADER, ByteBuffer.wrap(sent).getInt(), "encoded again, not passed on");
         assertEquals(e, new SocketEventSerializer().deserialize(new DataInputDeserializer(sent)));
     }
 
@@ -179,6 +204,61 @@ class EventDecoderTest {
         assertTrue(cut.dead.reason.startsWith("undecodable Avro"), cut.dead.reason);
         byte[] unknown = framed.clone();
         ByteBuffer.wrap(unknown).putInt(1, 999_999);
-        assertTrue(d.decode(unknown).dead.reason.contains("schema id 999999 is not in the registry"), d.decode(unknown).dead.reason);
+        assertTrue(
+                d.decode(unknown).dead.reason.contains("schema id 999999 is not in the registry"),
+                d.decode(unknown).dead.reason);
+    }
+
+    @Test
+    void everyKindOfPoisonIsADeadLetterWithItsReasonAndTheNextEventIsDecoded() throws Exception {
+        EventDecoder d = decoder();
+        ConfluentAvro.Serializer<SocketEvent> ser = collectorSide();
+        SocketEvent next = Workload.events(1).get(1);
+        List<Poison.Kind> kinds = Poison.all(registry, "decoder-" + UUID.randomUUID(), Ev.HOST, Instant.now());
+        for (Poison.Kind k : kinds) {
+            Decoded got = d.decode(k.value());
+            assertNull(got.event, k.name());
+            assertTrue(got.dead.reason.contains(k.reason()), k.name() + ": " + got.dead.reason);
+            assertEquals(next, d.decode(ser.serialize(next)).event, "after " + k.name());
+        }
+        // AF_UNIX sockaddrs are paths, and times a little ahead are a clock's usual drift: both go on
+        SocketEvent path = Ev.of(io.sockflow.schemas.EventKind.CONNECT, 9, "x", 0)
+                .socket(77)
+                .unix()
+                .get();
+        path.setSockaddrFamily("AF_UNIX");
+        path.setSockaddrAddress("/run/systemd/notify");
+        path.setTimestamp(Instant.now().plusSeconds(60));
+        assertEquals(path, d.decode(ser.serialize(path)).event);
+    }
+
+    @Test
+    void aRegistryThatFailsOrDoesNotAnswerFailsTheTaskInsteadOfDeadLetteringTheRecord() throws Exception {
+        byte[] framed = collectorSide().serialize(Workload.events(1).get(0));
+        try (RegistryProxy proxy = new RegistryProxy(stack.registryUrl())) {
+            String url = proxy.url();
+            // a client that gives up quickly: 2 attempts of 300 ms
+            EventDecoder d = decoder(() -> new RegistryClient(new RegistryClient.Config(
+                    List.of(url),
+                    null,
+                    null,
+                    null,
+                    Duration.ofMillis(300),
+                    2,
+                    Duration.ofMillis(10),
+                    Duration.ofMillis(20))));
+            proxy.failFor(Duration.ofMinutes(1));
+            RegistryException failing = assertThrows(RegistryException.class, () -> d.decode(framed));
+            assertEquals(500, failing.status());
+            proxy.failFor(Duration.ZERO);
+            proxy.stallFor(Duration.ofMinutes(1), Duration.ofSeconds(2));
+            RegistryException silent = assertThrows(RegistryException.class, () -> d.decode(framed));
+            assertTrue(silent.getMessage().contains("unreachable"), silent.getMessage());
+            proxy.stallFor(Duration.ZERO, Duration.ZERO);
+            assertEquals(Workload.events(1).get(0), d.decode(framed).event, "decoded once the registry answers");
+            assertTrue(
+                    proxy.failed() >= 2 && proxy.stalled() >= 2,
+                    proxy.failed() + " failed, " + proxy.stalled() + " stalled");
+        }
     }
 }

@@ -1,18 +1,14 @@
 package io.sockflow.jobs.lifecycle;
 
+import static io.sockflow.schemas.EventKind.*;
+import static org.junit.jupiter.api.Assertions.*;
+
 import io.sockflow.jobs.Ev;
 import io.sockflow.jobs.Workload;
 import io.sockflow.schemas.LifecycleStatus;
 import io.sockflow.schemas.SocketEvent;
 import io.sockflow.schemas.SocketLifecycle;
 import io.sockflow.schemas.SocketRole;
-import org.apache.flink.api.common.typeinfo.Types;
-import org.apache.flink.streaming.api.operators.KeyedProcessOperator;
-import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
-import org.apache.flink.streaming.util.KeyedOneInputStreamOperatorTestHarness;
-import org.apache.flink.runtime.checkpoint.OperatorSubtaskState;
-import org.junit.jupiter.api.Test;
-
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -21,22 +17,29 @@ import java.util.Map;
 import java.util.Random;
 import java.util.function.Function;
 import java.util.stream.Collectors;
-
-import static io.sockflow.schemas.EventKind.*;
-import static org.junit.jupiter.api.Assertions.*;
+import org.apache.flink.api.common.typeinfo.Types;
+import org.apache.flink.runtime.checkpoint.OperatorSubtaskState;
+import org.apache.flink.streaming.api.operators.KeyedProcessOperator;
+import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
+import org.apache.flink.streaming.util.KeyedOneInputStreamOperatorTestHarness;
+import org.junit.jupiter.api.Test;
 
 /** The lifecycle function in Flink's keyed operator harness: exact records out for known event sequences. */
 class LifecycleFunctionTest {
 
-    private static KeyedOneInputStreamOperatorTestHarness<String, SocketEvent, SocketLifecycle> harness() throws Exception {
+    private static KeyedOneInputStreamOperatorTestHarness<String, SocketEvent, SocketLifecycle> harness()
+            throws Exception {
         var h = new KeyedOneInputStreamOperatorTestHarness<>(
-                new KeyedProcessOperator<>(new LifecycleFunction(Duration.ofSeconds(1), Duration.ofMinutes(10), Duration.ofMinutes(1))),
-                SocketKeys::key, Types.STRING);
+                new KeyedProcessOperator<>(
+                        new LifecycleFunction(Duration.ofSeconds(1), Duration.ofMinutes(10), Duration.ofMinutes(1))),
+                SocketKeys::key,
+                Types.STRING);
         h.open();
         return h;
     }
 
-    private static void feed(KeyedOneInputStreamOperatorTestHarness<String, SocketEvent, SocketLifecycle> h, List<SocketEvent> events)
+    private static void feed(
+            KeyedOneInputStreamOperatorTestHarness<String, SocketEvent, SocketLifecycle> h, List<SocketEvent> events)
             throws Exception {
         for (SocketEvent e : events) {
             for (SocketEvent x : SocketKeys.lifecycleInputs(e)) {
@@ -101,7 +104,8 @@ class LifecycleFunctionTest {
         assertEquals(SocketRole.DATAGRAM, named.getRole());
         assertEquals(40L, dig.getBytesSent());
         assertEquals(120L, dig.getBytesReceived());
-        assertEquals(50000, named.getRemotePort(), "an unconnected datagram socket's peer comes from its sendto/recvfrom");
+        assertEquals(
+                50000, named.getRemotePort(), "an unconnected datagram socket's peer comes from its sendto/recvfrom");
 
         SocketLifecycle a = got.get(700L);
         SocketLifecycle b = got.get(701L);
@@ -136,15 +140,33 @@ class LifecycleFunctionTest {
 
     private static List<Long> notices(KeyedOneInputStreamOperatorTestHarness<String, SocketEvent, SocketLifecycle> h) {
         var out = h.getSideOutput(LifecycleFunction.CONNECTED);
-        return out == null ? List.of() : out.stream().map(r -> r.getValue().getSocketInode()).sorted().toList();
+        return out == null
+                ? List.of()
+                : out.stream().map(r -> r.getValue().getSocketInode()).sorted().toList();
     }
 
     @Test
     void aSocketBornBeforeCaptureAndNeverClosedIsMarkedAndTimedOut() throws Exception {
         var h = harness();
         // no SOCKET/ACCEPT: only later calls on it, then silence
-        h.processElement(new StreamRecord<>(Ev.of(SENDTO, 77, "sshd", 0).socket(42).tcp().local("10.0.0.1", 22).remote("10.0.0.9", 50000).bytes(10).get(), 0));
-        h.processElement(new StreamRecord<>(Ev.of(RECVFROM, 77, "sshd", 5).socket(42).tcp().local("10.0.0.1", 22).remote("10.0.0.9", 50000).bytes(3).get(), 5));
+        h.processElement(new StreamRecord<>(
+                Ev.of(SENDTO, 77, "sshd", 0)
+                        .socket(42)
+                        .tcp()
+                        .local("10.0.0.1", 22)
+                        .remote("10.0.0.9", 50000)
+                        .bytes(10)
+                        .get(),
+                0));
+        h.processElement(new StreamRecord<>(
+                Ev.of(RECVFROM, 77, "sshd", 5)
+                        .socket(42)
+                        .tcp()
+                        .local("10.0.0.1", 22)
+                        .remote("10.0.0.9", 50000)
+                        .bytes(3)
+                        .get(),
+                5));
         h.processWatermark(Ev.T0.toEpochMilli() + Duration.ofMinutes(5).toMillis());
         // one update after a minute; none for the silent minutes after it; nothing final yet
         List<SocketLifecycle> updates = h.extractOutputValues();
@@ -156,30 +178,142 @@ class LifecycleFunctionTest {
         SocketLifecycle last = all.get(1);
         assertEquals(LifecycleStatus.TIMED_OUT, last.getStatus());
         assertEquals("TIMEOUT", last.getEndReason());
-        assertEquals(List.of("CREATE", "CLOSE"), last.getNotSeen());
+        assertEquals(List.of("CREATE", "RELEASE"), last.getNotSeen());
         assertEquals(10L, last.getBytesSent());
         assertEquals(Ev.T0.plusMillis(5), last.getClosedAt(), "ended at the last event seen");
+        h.close();
+    }
+
+    /** Without a timeout (the default), the end of a bounded input publishes what changed once, and stops. */
+    @Test
+    void theEndOfABoundedInputPublishesAnOpenSocketOnceAndEnds() throws Exception {
+        var h = new KeyedOneInputStreamOperatorTestHarness<>(
+                new KeyedProcessOperator<>(
+                        new LifecycleFunction(Duration.ofSeconds(1), Duration.ZERO, Duration.ofMinutes(1))),
+                SocketKeys::key,
+                Types.STRING);
+        h.open();
+        h.processElement(new StreamRecord<>(
+                Ev.of(SENDTO, 77, "sshd", 0)
+                        .socket(42)
+                        .tcp()
+                        .local("10.0.0.1", 22)
+                        .remote("10.0.0.9", 50000)
+                        .bytes(10)
+                        .get(),
+                0));
+        h.processWatermark(Ev.T0.toEpochMilli() + Duration.ofMinutes(3).toMillis());
+        h.processElement(new StreamRecord<>(
+                Ev.of(RECVFROM, 77, "sshd", 190_000)
+                        .socket(42)
+                        .tcp()
+                        .local("10.0.0.1", 22)
+                        .remote("10.0.0.9", 50000)
+                        .bytes(3)
+                        .get(),
+                0));
+        h.processWatermark(Long.MAX_VALUE); // returns: no tick wraps around
+        List<SocketLifecycle> all = h.extractOutputValues();
+        assertEquals(2, all.size(), "the first minute's update and the one at the end: " + all);
+        assertTrue(
+                all.stream().allMatch(l -> l.getStatus() == LifecycleStatus.OPEN),
+                "a socket no one released stays open");
+        assertEquals(13L, all.get(1).getBytesSent() + all.get(1).getBytesReceived());
+        assertEquals(0, h.numEventTimeTimers(), "no timer is left");
         h.close();
     }
 
     @Test
     void eventsAfterTheEndAreCountedNotANewLifecycle() throws Exception {
         var h = harness();
-        feed(h, List.of(
-                Ev.of(SOCKET, 5, "nc", 0).socket(9).tcp().get(),
-                Ev.of(CLOSE, 5, "nc", 10).socket(9).tcp().get()));
+        feed(
+                h,
+                List.of(
+                        Ev.of(SOCKET, 5, "nc", 0).socket(9).tcp().get(),
+                        Ev.of(CLOSE, 5, "nc", 10).socket(9).tcp().last().get(),
+                        Ev.of(CLOSE, 5, "nc", 10)
+                                .socket(9)
+                                .tcp()
+                                .released("CLOSE")
+                                .get()));
         h.processWatermark(Ev.T0.toEpochMilli() + 2000);
         assertEquals(1, h.extractOutputValues().size());
         // the kernel's last state change comes after the grace
-        feed(h, List.of(Ev.of(TCP_STATE, 5, "nc", 2500).socket(9).tcp().state("FIN_WAIT2", "CLOSE").get()));
+        feed(
+                h,
+                List.of(Ev.of(TCP_STATE, 5, "nc", 2500)
+                        .socket(9)
+                        .tcp()
+                        .state("FIN_WAIT2", "CLOSE")
+                        .get()));
         h.processWatermark(Ev.T0.toEpochMilli() + 20 * 60_000);
         assertEquals(1, h.extractOutputValues().size(), "no second lifecycle for a straggler");
         h.close();
     }
 
-    /** A TCP socket of process {@code pid}, inode 9, made at {@code at} ms and closed {@code life} ms later. */
+    @Test
+    void aKernelRecordMinutesAfterTheReleaseMakesNoLifecycleAndOneBeforeTheBirthIsFoldedIn() throws Exception {
+        var h = harness();
+        long t0 = Ev.T0.toEpochMilli();
+        feed(h, shortSocket(5, 0, 10));
+        h.processWatermark(t0 + 2000);
+        assertEquals(1, h.extractOutputValues().size());
+        // FIN_WAIT2's timer ends the kernel's socket a minute later: long after the lifecycle and its tombstone
+        feed(
+                h,
+                List.of(Ev.of(TCP_STATE, 0, "swapper/0", 70_000)
+                        .socket(9)
+                        .tcp()
+                        .state("FIN_WAIT2", "CLOSE")
+                        .get()));
+        h.processWatermark(t0 + 5 * 60_000);
+        assertEquals(1, h.extractOutputValues().size(), "no lifecycle for a socket no process held");
+        assertEquals(0, h.numKeyedStateEntries(), "and nothing kept for it");
+        // an accepted connection's handshake reaches the job before its accept(): held, then folded in
+        var h2 = harness();
+        feed(
+                h2,
+                List.of(Ev.of(TCP_STATE, 0, "swapper/0", 10)
+                        .socket(77)
+                        .tcp()
+                        .state("SYN_RECV", "ESTABLISHED")
+                        .get()));
+        assertTrue(h2.extractOutputValues().isEmpty());
+        feed(
+                h2,
+                List.of(
+                        Ev.of(ACCEPT4, 8, "srv", 20)
+                                .socket(77)
+                                .related(76)
+                                .tcp()
+                                .local("127.0.0.1", 80)
+                                .remote("127.0.0.1", 5000)
+                                .ret(4, null)
+                                .get(),
+                        Ev.of(CLOSE, 8, "srv", 30).socket(77).tcp().last().get(),
+                        Ev.of(CLOSE, 8, "srv", 30)
+                                .socket(77)
+                                .tcp()
+                                .released("CLOSE")
+                                .get()));
+        h2.processWatermark(t0 + 2000);
+        SocketLifecycle l = h2.extractOutputValues().get(0);
+        assertEquals(3 + 1, l.getEventCount(), "the held state change is part of it");
+        assertEquals(Ev.T0.plusMillis(10), l.getConnectedAt());
+        h.close();
+        h2.close();
+    }
+
+    /** A TCP socket of process {@code pid}, inode 9, made at {@code at} ms and released {@code life} ms later. */
     private static List<SocketEvent> shortSocket(int pid, long at, long life) {
-        return List.of(Ev.of(SOCKET, pid, "nc", at).socket(9).tcp().get(), Ev.of(CLOSE, pid, "nc", at + life).socket(9).tcp().get());
+        return List.of(
+                Ev.of(SOCKET, pid, "nc", at).socket(9).tcp().get(),
+                Ev.of(CLOSE, pid, "nc", at + life).socket(9).tcp().last().get(),
+                Ev.of(CLOSE, pid, "nc", at + life)
+                        .socket(9)
+                        .tcp()
+                        .released("CLOSE")
+                        .get());
     }
 
     @Test
@@ -187,14 +321,21 @@ class LifecycleFunctionTest {
         var h = harness();
         long t0 = Ev.T0.toEpochMilli();
         feed(h, shortSocket(5, 0, 10));
-        // the update tick (t0 + 1 min) and the close's end (t0 + 10 ms + the 1 s grace); no timeout timer before the tick
+        // the update tick (t0 + 1 min) and the close's end (t0 + 10 ms + the 1 s grace); no timeout timer before the
+        // tick
         assertEquals(2, h.numEventTimeTimers());
         h.processWatermark(t0 + 2000);
         assertEquals(1, h.extractOutputValues().size());
         assertEquals(1, h.numEventTimeTimers(), "the tick clears the tombstone: no timer of its own");
         assertEquals(1, h.numKeyedStateEntries(), "the tombstone");
         // a straggler before the tick is counted, not a new lifecycle
-        feed(h, List.of(Ev.of(TCP_STATE, 5, "nc", 40_000).socket(9).tcp().state("FIN_WAIT2", "CLOSE").get()));
+        feed(
+                h,
+                List.of(Ev.of(TCP_STATE, 5, "nc", 40_000)
+                        .socket(9)
+                        .tcp()
+                        .state("FIN_WAIT2", "CLOSE")
+                        .get()));
         h.processWatermark(t0 + 60_000);
         assertEquals(0, h.numKeyedStateEntries(), "nothing left of the socket after its tick");
         assertEquals(0, h.numEventTimeTimers());
@@ -216,7 +357,13 @@ class LifecycleFunctionTest {
         assertEquals(1, h.extractOutputValues().size());
         h.processWatermark(t0 + 60_000);
         assertEquals(1, h.numKeyedStateEntries(), "the tombstone outlives the tick");
-        feed(h, List.of(Ev.of(TCP_STATE, 5, "nc", 70_000).socket(9).tcp().state("FIN_WAIT2", "CLOSE").get()));
+        feed(
+                h,
+                List.of(Ev.of(TCP_STATE, 5, "nc", 70_000)
+                        .socket(9)
+                        .tcp()
+                        .state("FIN_WAIT2", "CLOSE")
+                        .get()));
         h.processWatermark(t0 + 52_000 + 30_000);
         assertEquals(0, h.numKeyedStateEntries());
         assertEquals(1, h.extractOutputValues().size(), "the straggler was counted, not a new lifecycle");
@@ -229,7 +376,10 @@ class LifecycleFunctionTest {
         feed(h, Workload.events(1).subList(0, 7)); // listener, then client connect + accept
         var notices = h.getSideOutput(LifecycleFunction.CONNECTED);
         assertNotNull(notices);
-        List<Long> inodes = notices.stream().map(r -> r.getValue().getSocketInode()).sorted().toList();
+        List<Long> inodes = notices.stream()
+                .map(r -> r.getValue().getSocketInode())
+                .sorted()
+                .toList();
         assertEquals(List.of(100L, 1000L), inodes);
         assertTrue(h.extractOutputValues().isEmpty(), "nothing published before an update or the end");
         h.close();
@@ -244,8 +394,10 @@ class LifecycleFunctionTest {
         OperatorSubtaskState snap = h.snapshot(1L, 1L);
         h.close();
         var restored = new KeyedOneInputStreamOperatorTestHarness<>(
-                new KeyedProcessOperator<>(new LifecycleFunction(Duration.ofSeconds(1), Duration.ofMinutes(10), Duration.ofMinutes(1))),
-                SocketKeys::key, Types.STRING);
+                new KeyedProcessOperator<>(
+                        new LifecycleFunction(Duration.ofSeconds(1), Duration.ofMinutes(10), Duration.ofMinutes(1))),
+                SocketKeys::key,
+                Types.STRING);
         restored.initializeState(snap);
         restored.open();
         feed(restored, events.subList(15, events.size()));

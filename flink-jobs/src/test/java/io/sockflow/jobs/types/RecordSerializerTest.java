@@ -1,26 +1,24 @@
 package io.sockflow.jobs.types;
 
+import static org.junit.jupiter.api.Assertions.*;
+
 import io.sockflow.jobs.Workload;
-import io.sockflow.jobs.lifecycle.LifecycleChange;
 import io.sockflow.jobs.lifecycle.SocketKeys;
 import io.sockflow.jobs.lifecycle.SocketLifecycleState;
 import io.sockflow.schemas.LifecycleStatus;
 import io.sockflow.schemas.SocketEvent;
 import io.sockflow.schemas.SocketLifecycle;
-import org.apache.flink.api.common.typeutils.TypeSerializer;
-import org.apache.flink.api.common.typeutils.TypeSerializerSnapshot;
-import org.apache.flink.core.memory.DataInputDeserializer;
-import org.apache.flink.core.memory.DataOutputSerializer;
-import org.junit.jupiter.api.Test;
-
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-
-import static org.junit.jupiter.api.Assertions.*;
+import org.apache.flink.api.common.typeutils.TypeSerializer;
+import org.apache.flink.api.common.typeutils.TypeSerializerSnapshot;
+import org.apache.flink.core.memory.DataInputDeserializer;
+import org.apache.flink.core.memory.DataOutputSerializer;
+import org.junit.jupiter.api.Test;
 
 /** The shuffle serializers of result records and lifecycle changes: what goes in comes out, whole; damage is refused. */
 class RecordSerializerTest {
@@ -29,11 +27,13 @@ class RecordSerializerTest {
         Map<String, SocketLifecycleState> sockets = new LinkedHashMap<>();
         for (SocketEvent e : Workload.events(10)) {
             for (SocketEvent in : SocketKeys.lifecycleInputs(e)) {
-                sockets.computeIfAbsent(SocketKeys.key(in), k -> new SocketLifecycleState()).apply(in);
+                sockets.computeIfAbsent(SocketKeys.key(in), k -> new SocketLifecycleState())
+                        .apply(in);
             }
         }
         List<SocketLifecycle> out = new ArrayList<>();
-        sockets.values().forEach(s -> out.add(s.toRecord(s.closed() ? LifecycleStatus.CLOSED : LifecycleStatus.OPEN, null)));
+        sockets.values()
+                .forEach(s -> out.add(s.toRecord(s.closed() ? LifecycleStatus.CLOSED : LifecycleStatus.OPEN, null)));
         return out;
     }
 
@@ -41,7 +41,8 @@ class RecordSerializerTest {
     void lifecyclesAndChangesComeBackEqualThroughBytesAndCopies() throws Exception {
         List<SocketLifecycle> records = lifecycles();
         assertTrue(records.size() > 20, "sockets of every role");
-        TypeSerializer<SocketLifecycle> s = BinaryTypeInfo.records(SocketLifecycle.class).createSerializer(null);
+        TypeSerializer<SocketLifecycle> s =
+                BinaryTypeInfo.records(SocketLifecycle.class).createSerializer(null);
         TypeSerializer<LifecycleChange> c = BinaryTypeInfo.lifecycleChanges().createSerializer(null);
         DataOutputSerializer out = new DataOutputSerializer(256);
         for (int i = 0; i < records.size(); i++) {
@@ -93,8 +94,8 @@ class RecordSerializerTest {
         assertEquals(s, read.restoreSerializer());
         assertTrue(read.resolveSchemaCompatibility(snap).isCompatibleAsIs());
         @SuppressWarnings({"unchecked", "rawtypes"})
-        TypeSerializerSnapshot<SocketLifecycle> flows = (TypeSerializerSnapshot) new RecordSerializer<>(io.sockflow.schemas.Flow.class)
-                .snapshotConfiguration();
+        TypeSerializerSnapshot<SocketLifecycle> flows =
+                (TypeSerializerSnapshot) new RecordSerializer<>(io.sockflow.schemas.Flow.class).snapshotConfiguration();
         assertTrue(read.resolveSchemaCompatibility(flows).isIncompatible());
         assertNotEquals(s, new RecordSerializer<>(io.sockflow.schemas.Flow.class));
         assertNotSame(s, s.duplicate());
@@ -103,7 +104,11 @@ class RecordSerializerTest {
         LifecycleChangeSerializer c = new LifecycleChangeSerializer();
         out.clear();
         TypeSerializerSnapshot.writeVersionedSnapshot(out, c.snapshotConfiguration());
-        assertEquals(c, TypeSerializerSnapshot.<LifecycleChange>readVersionedSnapshot(new DataInputDeserializer(out.getCopyOfBuffer()),
-                getClass().getClassLoader()).restoreSerializer());
+        assertEquals(
+                c,
+                TypeSerializerSnapshot.<LifecycleChange>readVersionedSnapshot(
+                                new DataInputDeserializer(out.getCopyOfBuffer()),
+                                getClass().getClassLoader())
+                        .restoreSerializer());
     }
 }

@@ -1,17 +1,16 @@
 package io.sockflow.jobs.types;
 
+import static org.junit.jupiter.api.Assertions.*;
+
 import io.sockflow.jobs.Workload;
 import io.sockflow.schemas.SocketEvent;
+import java.io.IOException;
+import java.util.List;
 import org.apache.flink.api.common.typeutils.TypeSerializer;
 import org.apache.flink.api.common.typeutils.TypeSerializerSnapshot;
 import org.apache.flink.core.memory.DataInputDeserializer;
 import org.apache.flink.core.memory.DataOutputSerializer;
 import org.junit.jupiter.api.Test;
-
-import java.io.IOException;
-import java.util.List;
-
-import static org.junit.jupiter.api.Assertions.*;
 
 /** The shuffle serializer of SocketEvents: what goes in comes out, whole, and what is damaged is refused. */
 class SocketEventSerializerTest {

@@ -89,6 +89,7 @@ public final class AvroBinaryBuffer {
      * addresses are the same String instances event after event, so their bytes are copied instead of re-encoded.
      */
     private final String[] recent = new String[RECENT];
+
     private final byte[][] recentBytes = new byte[RECENT][];
     private static final int RECENT = 256;
 

@@ -156,6 +156,20 @@ public final class AvroBinaryInput {
         recent[way + 1] = s;
     }
 
+    /** Skips {@code n} bytes (a fixed, a float or a double), refusing to go past the end. */
+    public void skip(int n) {
+        if (n < 0 || n > end - pos) {
+            throw new IllegalArgumentException("a " + n + "-byte value with " + (end - pos) + " bytes left");
+        }
+        pos += n;
+    }
+
+    /** Skips a string or bytes value: its length is checked against what is left, nothing is copied. */
+    public void skipLengthPrefixed() {
+        int n = length(); // read before pos is: the length moves it
+        pos += n;
+    }
+
     public ByteBuffer readBytes() {
         int n = length();
         ByteBuffer b = ByteBuffer.wrap(Arrays.copyOfRange(buf, pos, pos + n));

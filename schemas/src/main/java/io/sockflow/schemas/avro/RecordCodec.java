@@ -1,10 +1,5 @@
 package io.sockflow.schemas.avro;
 
-import org.apache.avro.LogicalType;
-import org.apache.avro.Schema;
-import org.apache.avro.specific.SpecificData;
-import org.apache.avro.specific.SpecificRecord;
-
 import java.nio.ByteBuffer;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -12,6 +7,10 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Supplier;
+import org.apache.avro.LogicalType;
+import org.apache.avro.Schema;
+import org.apache.avro.specific.SpecificData;
+import org.apache.avro.specific.SpecificRecord;
 
 /**
  * Avro binary for a generated record class, planned once from its schema: each field is an operation code (with
@@ -19,8 +18,8 @@ import java.util.function.Supplier;
  * schema lookups, union resolution by name or conversion objects, which is where Avro's generic writer and reader
  * spend their time. For the result records (lifecycles, flows, alerts) on the jobs' shuffles and Kafka sinks.
  * Supports what sockflow's schemas use: string, enum, int, long, boolean, float, double, bytes, timestamp-millis and
- * timestamp-micros (as {@link Instant}), unions of null and one of those, arrays and maps of those; anything else
- * is refused when the codec is made. Byte for byte what Avro writes: RecordCodecTest holds them together.
+ * timestamp-micros (as {@link Instant}), nested records of generated classes, unions of null and one of those, arrays
+ * and maps of those; anything else is refused when the codec is made. Byte for byte what Avro writes: RecordCodecTest holds them together.
  */
 public final class RecordCodec<T extends SpecificRecord> {
     private static final int STRING = 1;
@@ -35,9 +34,16 @@ public final class RecordCodec<T extends SpecificRecord> {
     private static final int MILLIS = 10;
     private static final int ARRAY = 11;
     private static final int MAP = 12;
+    private static final int RECORD = 13;
 
-    /** One value's encoding: its code, where null is in its union (-1: not nullable), and what it holds. */
-    private record Op(int code, int nullIndex, Object[] constants, Op items) {
+    /**
+     * One value's encoding: its code, where null is in its union (-1: not nullable), and what it holds (an enum's
+     * constants, an array's or map's items, a nested record's codec).
+     */
+    private record Op(int code, int nullIndex, Object[] constants, Op items, RecordCodec<?> nested) {
+        Op(int code, int nullIndex, Object[] constants, Op items) {
+            this(code, nullIndex, constants, items, null);
+        }
     }
 
     private final Schema schema;
@@ -68,13 +74,16 @@ public final class RecordCodec<T extends SpecificRecord> {
         } catch (NoSuchMethodException e) {
             throw new IllegalArgumentException(type.getName() + " has no public no-argument constructor");
         }
-        return new RecordCodec<>(schema, () -> {
-            try {
-                return constructor.newInstance();
-            } catch (ReflectiveOperationException e) {
-                throw new IllegalStateException("cannot make a " + type.getName(), e);
-            }
-        }, ops);
+        return new RecordCodec<>(
+                schema,
+                () -> {
+                    try {
+                        return constructor.newInstance();
+                    } catch (ReflectiveOperationException e) {
+                        throw new IllegalStateException("cannot make a " + type.getName(), e);
+                    }
+                },
+                ops);
     }
 
     private static Op plan(Schema s, boolean unionAllowed) {
@@ -83,13 +92,14 @@ public final class RecordCodec<T extends SpecificRecord> {
             if (!unionAllowed || branches.size() != 2) {
                 throw new IllegalArgumentException("only unions of null and one type are supported: " + s);
             }
-            int nullAt = branches.get(0).getType() == Schema.Type.NULL ? 0
+            int nullAt = branches.get(0).getType() == Schema.Type.NULL
+                    ? 0
                     : branches.get(1).getType() == Schema.Type.NULL ? 1 : -1;
             if (nullAt < 0) {
                 throw new IllegalArgumentException("only unions of null and one type are supported: " + s);
             }
             Op inner = plan(branches.get(1 - nullAt), false);
-            return new Op(inner.code, nullAt, inner.constants, inner.items);
+            return new Op(inner.code, nullAt, inner.constants, inner.items, inner.nested);
         }
         LogicalType logical = s.getLogicalType();
         return switch (s.getType()) {
@@ -107,7 +117,8 @@ public final class RecordCodec<T extends SpecificRecord> {
                 yield switch (logical.getName()) {
                     case "timestamp-micros" -> new Op(MICROS, -1, null, null);
                     case "timestamp-millis" -> new Op(MILLIS, -1, null, null);
-                    default -> throw new IllegalArgumentException("logical type " + logical.getName() + " is not supported");
+                    default ->
+                        throw new IllegalArgumentException("logical type " + logical.getName() + " is not supported");
                 };
             }
             case BOOLEAN -> new Op(BOOLEAN, -1, null, null);
@@ -117,6 +128,15 @@ public final class RecordCodec<T extends SpecificRecord> {
             case ENUM -> new Op(ENUM, -1, enumConstants(s), null);
             case ARRAY -> new Op(ARRAY, -1, null, plan(s.getElementType(), false));
             case MAP -> new Op(MAP, -1, null, plan(s.getValueType(), false));
+            case RECORD -> {
+                Class<?> c = SpecificData.get().getClass(s);
+                if (c == null || !SpecificRecord.class.isAssignableFrom(c)) {
+                    throw new IllegalArgumentException("no generated record class for " + s.getFullName());
+                }
+                @SuppressWarnings("unchecked")
+                Class<? extends SpecificRecord> rc = (Class<? extends SpecificRecord>) c;
+                yield new Op(RECORD, -1, null, null, of(rc));
+            }
             default -> throw new IllegalArgumentException(s.getType() + " is not supported");
         };
     }
@@ -164,8 +184,8 @@ public final class RecordCodec<T extends SpecificRecord> {
             }
             out.writeRawByte((1 - op.nullIndex) << 1);
         } else if (v == null) {
-            throw new NullPointerException(schema.getName() + "." + schema.getFields().get(field).name()
-                    + " is required but null");
+            throw new NullPointerException(
+                    schema.getName() + "." + schema.getFields().get(field).name() + " is required but null");
         }
         switch (op.code) {
             case STRING -> out.writeString(v.toString());
@@ -188,6 +208,7 @@ public final class RecordCodec<T extends SpecificRecord> {
                 }
                 out.writeLong(0);
             }
+            case RECORD -> writeNested(op.nested, v, out);
             case MAP -> {
                 Map<?, ?> map = (Map<?, ?>) v;
                 if (!map.isEmpty()) {
@@ -203,6 +224,11 @@ public final class RecordCodec<T extends SpecificRecord> {
         }
     }
 
+    @SuppressWarnings("unchecked")
+    private static <R extends SpecificRecord> void writeNested(RecordCodec<R> codec, Object v, AvroBinaryBuffer out) {
+        codec.write((R) v, out);
+    }
+
     private static void writeFixed(AvroBinaryBuffer out, long bits, int bytes) {
         for (int i = 0; i < bytes; i++) {
             out.writeRawByte((int) (bits >>> (8 * i)));
@@ -211,13 +237,18 @@ public final class RecordCodec<T extends SpecificRecord> {
 
     /** Reads one record, which must end where {@code in} ends. */
     public T read(AvroBinaryInput in) {
+        T r = readFields(in);
+        if (!in.atEnd()) {
+            throw new IllegalArgumentException(in.remaining() + " bytes after the end of a " + schema.getName());
+        }
+        return r;
+    }
+
+    private T readFields(AvroBinaryInput in) {
         T r = factory.get();
         Op[] ops = this.ops;
         for (int i = 0; i < ops.length; i++) {
             r.put(i, read(ops[i], in));
-        }
-        if (!in.atEnd()) {
-            throw new IllegalArgumentException(in.remaining() + " bytes after the end of a " + schema.getName());
         }
         return r;
     }
@@ -252,6 +283,7 @@ public final class RecordCodec<T extends SpecificRecord> {
                 }
                 yield list;
             }
+            case RECORD -> op.nested.readFields(in);
             case MAP -> {
                 Map<String, Object> map = new HashMap<>();
                 for (long n = blockCount(in); n != 0; n = blockCount(in)) {
@@ -270,9 +302,17 @@ public final class RecordCodec<T extends SpecificRecord> {
     private static long blockCount(AvroBinaryInput in) {
         long n = in.readLong();
         if (n < 0) {
+            if (n == Long.MIN_VALUE) {
+                throw new IllegalArgumentException("a block count of " + n);
+            }
             n = -n;
-            in.readLong();
+            long size = in.readLong();
+            if (size < 0 || size > in.remaining()) {
+                throw new IllegalArgumentException(
+                        "a block of " + size + " bytes with " + in.remaining() + " bytes left");
+            }
         }
+        // every item this codec reads takes at least one byte: a count beyond the bytes left is a lie
         if (n > in.remaining()) {
             throw new IllegalArgumentException("a block of " + n + " items with " + in.remaining() + " bytes left");
         }

@@ -2,7 +2,6 @@ package io.sockflow.schemas.avro;
 
 import io.sockflow.schemas.EventKind;
 import io.sockflow.schemas.SocketEvent;
-
 import java.time.Instant;
 
 /**
@@ -15,8 +14,7 @@ import java.time.Instant;
 public final class SocketEventReader {
     private static final EventKind[] KINDS = EventKind.values();
 
-    private SocketEventReader() {
-    }
+    private SocketEventReader() {}
 
     static Instant instant(long micros) {
         return Instant.ofEpochSecond(Math.floorDiv(micros, 1_000_000L), Math.floorMod(micros, 1_000_000L) * 1_000L);
@@ -86,6 +84,28 @@ public final class SocketEventReader {
         e.setDirection(in.readIndex() == 0 ? null : in.readString());
         e.setIntervalMs(in.readIndex() == 0 ? null : in.readLong());
         e.setEventProtocol(in.readIndex() == 0 ? null : in.readString());
+        e.setSocketCookie(in.readIndex() == 0 ? null : in.readLong());
+        e.setRelatedSocketCookie(in.readIndex() == 0 ? null : in.readLong());
+        e.setNetns(in.readIndex() == 0 ? null : in.readLong());
+        e.setSocketState(in.readIndex() == 0 ? null : in.readString());
+        e.setCause(in.readIndex() == 0 ? null : in.readString());
+        e.setLastReference(in.readIndex() == 0 ? null : in.readBoolean());
+        e.setKernelBytesSent(in.readIndex() == 0 ? null : in.readLong());
+        e.setKernelBytesReceived(in.readIndex() == 0 ? null : in.readLong());
+        e.setCloseOnExec(in.readIndex() == 0 ? null : in.readBoolean());
+        e.setPath(in.readIndex() == 0 ? null : in.readString());
+        e.setBytesSent(in.readIndex() == 0 ? null : in.readLong());
+        e.setBytesReceived(in.readIndex() == 0 ? null : in.readLong());
+        e.setCallsSent(in.readIndex() == 0 ? null : in.readLong());
+        e.setCallsReceived(in.readIndex() == 0 ? null : in.readLong());
+        e.setErrorsSent(in.readIndex() == 0 ? null : in.readLong());
+        e.setErrorsReceived(in.readIndex() == 0 ? null : in.readLong());
+        e.setRetransmits(in.readIndex() == 0 ? null : in.readLong());
+        e.setTotalsFinal(in.readIndex() == 0 ? null : in.readBoolean());
+        e.setPpid(in.readIndex() == 0 ? null : in.readInt());
+        e.setCmdline(in.readIndex() == 0 ? null : in.readString());
+        e.setAncestry(in.readIndex() == 0 ? null : in.readString());
+        e.setStdio(in.readIndex() == 0 ? null : in.readString());
         if (!in.atEnd()) {
             throw new IllegalArgumentException(in.remaining() + " bytes after the end of the record");
         }

@@ -1,7 +1,6 @@
 package io.sockflow.schemas.avro;
 
 import io.sockflow.schemas.SocketEvent;
-
 import java.time.Instant;
 import java.util.List;
 
@@ -74,10 +73,31 @@ public final class SocketEventWriter {
             "interfaceName",
             "direction",
             "intervalMs",
-            "eventProtocol");
+            "eventProtocol",
+            "socketCookie",
+            "relatedSocketCookie",
+            "netns",
+            "socketState",
+            "cause",
+            "lastReference",
+            "kernelBytesSent",
+            "kernelBytesReceived",
+            "closeOnExec",
+            "path",
+            "bytesSent",
+            "bytesReceived",
+            "callsSent",
+            "callsReceived",
+            "errorsSent",
+            "errorsReceived",
+            "retransmits",
+            "totalsFinal",
+            "ppid",
+            "cmdline",
+            "ancestry",
+            "stdio");
 
-    private SocketEventWriter() {
-    }
+    private SocketEventWriter() {}
 
     static long micros(Instant t) {
         return Math.addExact(Math.multiplyExact(t.getEpochSecond(), 1_000_000L), t.getNano() / 1_000);
@@ -427,6 +447,61 @@ public final class SocketEventWriter {
         } else {
             out.writeRawByte(2); // union branch 1, zig-zag encoded
             out.writeString(v60);
+        }
+        optionalLong(out, e.getSocketCookie());
+        optionalLong(out, e.getRelatedSocketCookie());
+        optionalLong(out, e.getNetns());
+        optionalString(out, e.getSocketState());
+        optionalString(out, e.getCause());
+        optionalBoolean(out, e.getLastReference());
+        optionalLong(out, e.getKernelBytesSent());
+        optionalLong(out, e.getKernelBytesReceived());
+        optionalBoolean(out, e.getCloseOnExec());
+        optionalString(out, e.getPath());
+        optionalLong(out, e.getBytesSent());
+        optionalLong(out, e.getBytesReceived());
+        optionalLong(out, e.getCallsSent());
+        optionalLong(out, e.getCallsReceived());
+        optionalLong(out, e.getErrorsSent());
+        optionalLong(out, e.getErrorsReceived());
+        optionalLong(out, e.getRetransmits());
+        optionalBoolean(out, e.getTotalsFinal());
+        Integer ppid = e.getPpid();
+        if (ppid == null) {
+            out.writeRawByte(0);
+        } else {
+            out.writeRawByte(2);
+            out.writeInt(ppid);
+        }
+        optionalString(out, e.getCmdline());
+        optionalString(out, e.getAncestry());
+        optionalString(out, e.getStdio());
+    }
+
+    private static void optionalLong(AvroBinaryBuffer out, Long v) {
+        if (v == null) {
+            out.writeRawByte(0); // union branch 0: null
+        } else {
+            out.writeRawByte(2); // union branch 1, zig-zag encoded
+            out.writeLong(v);
+        }
+    }
+
+    private static void optionalString(AvroBinaryBuffer out, String v) {
+        if (v == null) {
+            out.writeRawByte(0);
+        } else {
+            out.writeRawByte(2);
+            out.writeString(v);
+        }
+    }
+
+    private static void optionalBoolean(AvroBinaryBuffer out, Boolean v) {
+        if (v == null) {
+            out.writeRawByte(0);
+        } else {
+            out.writeRawByte(2);
+            out.writeRawByte(v ? 1 : 0);
         }
     }
 }

@@ -1,11 +1,10 @@
 package io.sockflow.schemas.registry;
 
-import org.apache.avro.Schema;
-import org.apache.avro.SchemaCompatibility;
-
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import org.apache.avro.Schema;
+import org.apache.avro.SchemaCompatibility;
 
 /**
  * Avro schema compatibility as Confluent Schema Registry defines its levels: BACKWARD means consumers using the
@@ -13,7 +12,13 @@ import java.util.Locale;
  * _TRANSITIVE variants check against every earlier version rather than the latest only.
  */
 public enum Compatibility {
-    NONE, BACKWARD, BACKWARD_TRANSITIVE, FORWARD, FORWARD_TRANSITIVE, FULL, FULL_TRANSITIVE;
+    NONE,
+    BACKWARD,
+    BACKWARD_TRANSITIVE,
+    FORWARD,
+    FORWARD_TRANSITIVE,
+    FULL,
+    FULL_TRANSITIVE;
 
     public static Compatibility parse(String s) {
         try {
@@ -37,11 +42,13 @@ public enum Compatibility {
         List<Schema> against = transitive ? existing : List.of(existing.getLast());
         for (Schema old : against) {
             if (this == BACKWARD || this == BACKWARD_TRANSITIVE || this == FULL || this == FULL_TRANSITIVE) {
-                out.addAll(describe("reading data written with an earlier version",
+                out.addAll(describe(
+                        "reading data written with an earlier version",
                         SchemaCompatibility.checkReaderWriterCompatibility(candidate, old)));
             }
             if (this == FORWARD || this == FORWARD_TRANSITIVE || this == FULL || this == FULL_TRANSITIVE) {
-                out.addAll(describe("an earlier version reading data written with this one",
+                out.addAll(describe(
+                        "an earlier version reading data written with this one",
                         SchemaCompatibility.checkReaderWriterCompatibility(old, candidate)));
             }
         }

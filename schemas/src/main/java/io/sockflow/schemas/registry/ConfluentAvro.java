@@ -1,5 +1,11 @@
 package io.sockflow.schemas.registry;
 
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.util.HashMap;
+import java.util.Map;
 import org.apache.avro.Schema;
 import org.apache.avro.io.BinaryDecoder;
 import org.apache.avro.io.BinaryEncoder;
@@ -11,13 +17,6 @@ import org.apache.avro.specific.SpecificDatumReader;
 import org.apache.avro.specific.SpecificDatumWriter;
 import org.apache.avro.specific.SpecificRecord;
 
-import java.io.ByteArrayOutputStream;
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.nio.ByteBuffer;
-import java.util.HashMap;
-import java.util.Map;
-
 /**
  * Avro in the Confluent wire format: a zero magic byte, the writer schema's registry id as a 4-byte big-endian int,
  * then the Avro binary encoding of the record. What Kafka Connect, ksqlDB, Flink's avro-confluent format and
@@ -27,8 +26,7 @@ public final class ConfluentAvro {
     public static final byte MAGIC = 0;
     public static final int HEADER = 5;
 
-    private ConfluentAvro() {
-    }
+    private ConfluentAvro() {}
 
     /** The subject of a topic's values under the default TopicNameStrategy. */
     public static String valueSubject(String topic) {
@@ -38,8 +36,8 @@ public final class ConfluentAvro {
     /** The schema id of a framed record; throws {@link IllegalArgumentException} when it is not one. */
     public static int schemaId(byte[] framed) {
         if (framed == null || framed.length < HEADER) {
-            throw new IllegalArgumentException("not a Confluent-framed Avro record: "
-                    + (framed == null ? "null" : framed.length + " bytes"));
+            throw new IllegalArgumentException(
+                    "not a Confluent-framed Avro record: " + (framed == null ? "null" : framed.length + " bytes"));
         }
         if (framed[0] != MAGIC) {
             throw new IllegalArgumentException("not a Confluent-framed Avro record: magic byte " + framed[0]);
@@ -55,7 +53,8 @@ public final class ConfluentAvro {
         private final SpecificDatumWriter<T> writer;
         private final ByteArrayOutputStream out = new ByteArrayOutputStream(512);
         private final java.util.function.BiConsumer<T, io.sockflow.schemas.avro.AvroBinaryBuffer> fastWriter;
-        private final io.sockflow.schemas.avro.AvroBinaryBuffer fastOut = new io.sockflow.schemas.avro.AvroBinaryBuffer(512);
+        private final io.sockflow.schemas.avro.AvroBinaryBuffer fastOut =
+                new io.sockflow.schemas.avro.AvroBinaryBuffer(512);
         private BinaryEncoder encoder;
         private int id = -1;
 
@@ -67,7 +66,10 @@ public final class ConfluentAvro {
          * @param fastWriter a hand-written encoder of the record's Avro binary (byte for byte Avro's), or null for
          *                   Avro's generic writer
          */
-        public Serializer(RegistryClient registry, String topic, Schema schema,
+        public Serializer(
+                RegistryClient registry,
+                String topic,
+                Schema schema,
                 java.util.function.BiConsumer<T, io.sockflow.schemas.avro.AvroBinaryBuffer> fastWriter) {
             this.registry = registry;
             this.subject = valueSubject(topic);
@@ -113,19 +115,30 @@ public final class ConfluentAvro {
         }
     }
 
-    /** Reads framed records written with any registered version into the reader's schema. */
+    /**
+     * Reads framed records written with any registered version into the reader's schema. What it throws says whose
+     * fault a failure is: an {@link IllegalArgumentException} for a record that cannot be read (bad framing, an id
+     * that names no usable schema, corrupt or hostile Avro), a {@link RegistryException} with status 404 for an id
+     * the registry does not know, and any other {@link RegistryException} for a registry that cannot answer now.
+     * Every length in the record is bounded by the record's own size before anything is allocated, on both the
+     * fast and the resolving path.
+     */
     public static final class Deserializer<T extends SpecificRecord> {
         private final RegistryClient registry;
         private final Schema readerSchema;
-        private final Map<Integer, DatumReader<T>> readers = new HashMap<>();
+        private final Map<Integer, Resolving<T>> readers = new HashMap<>();
         /** Schema ids whose schema is the reader's own: the fast reader reads those. */
         private final Map<Integer, Boolean> current = new HashMap<>();
+
         private final java.util.function.Function<io.sockflow.schemas.avro.AvroBinaryInput, T> fastReader;
         private final io.sockflow.schemas.avro.AvroBinaryInput fastIn = new io.sockflow.schemas.avro.AvroBinaryInput();
         private BinaryDecoder decoder;
         private int lastId = -1;
         private boolean lastIdCurrent;
         private boolean lastFast;
+
+        /** Avro's resolving reader of one writer schema, and the check that runs before it. */
+        private record Resolving<T>(DatumReader<T> reader, io.sockflow.schemas.avro.AvroBinaryCheck check) {}
 
         public Deserializer(RegistryClient registry, Schema readerSchema) {
             this(registry, readerSchema, null);
@@ -135,7 +148,9 @@ public final class ConfluentAvro {
          * With a hand-written reader for records written with {@code readerSchema} itself (the common case); records
          * of other schema versions go through Avro's resolving reader. Single-threaded (it reuses its buffers).
          */
-        public Deserializer(RegistryClient registry, Schema readerSchema,
+        public Deserializer(
+                RegistryClient registry,
+                Schema readerSchema,
                 java.util.function.Function<io.sockflow.schemas.avro.AvroBinaryInput, T> fastReader) {
             this.registry = registry;
             this.readerSchema = readerSchema;
@@ -144,6 +159,10 @@ public final class ConfluentAvro {
 
         public T deserialize(byte[] framed) {
             int id = schemaId(framed);
+            if (id < 0) {
+                // no registry hands out negative ids: do not ask one
+                throw new IllegalArgumentException("schema id " + id + " is not a registry id (they are not negative)");
+            }
             lastFast = false;
             if (fastReader != null && isCurrent(id)) {
                 try {
@@ -151,26 +170,61 @@ public final class ConfluentAvro {
                     lastFast = true;
                     return record;
                 } catch (RuntimeException e) {
-                    throw new IllegalArgumentException("corrupt Avro record (schema id " + id + "): " + e, e);
+                    throw new IllegalArgumentException("corrupt Avro record (schema id " + id + "): " + why(e), e);
                 }
             }
-            DatumReader<T> reader = readers.computeIfAbsent(id,
-                    k -> new SpecificDatumReader<>(registry.byId(k), readerSchema, SpecificData.getForSchema(readerSchema)));
-            decoder = DecoderFactory.get().binaryDecoder(framed, HEADER, framed.length - HEADER, decoder);
+            Resolving<T> r = readers.get(id);
+            if (r == null) {
+                Schema writer = writerSchema(id);
+                r = new Resolving<>(
+                        new SpecificDatumReader<>(writer, readerSchema, SpecificData.getForSchema(readerSchema)),
+                        new io.sockflow.schemas.avro.AvroBinaryCheck(writer));
+                readers.put(id, r);
+            }
             try {
-                return reader.read(null, decoder);
+                // Avro's reader allocates each length it reads before it reads the bytes: check them all first
+                r.check().check(framed, HEADER, framed.length - HEADER);
+                decoder = DecoderFactory.get().binaryDecoder(framed, HEADER, framed.length - HEADER, decoder);
+                return r.reader().read(null, decoder);
             } catch (IOException | RuntimeException e) {
-                throw new IllegalArgumentException("corrupt Avro record (schema id " + id + "): " + e, e);
+                throw new IllegalArgumentException("corrupt Avro record (schema id " + id + "): " + why(e), e);
+            }
+        }
+
+        /**
+         * The writer's schema: a registry that cannot answer throws its {@link RegistryException}; an answer that is
+         * not a usable Avro schema is the id's fault, and stays so (ids never change meaning); any other failure of
+         * the client (a bad URL, say) is not the record's, and is a {@link RegistryException} too.
+         */
+        private Schema writerSchema(int id) {
+            try {
+                return registry.byId(id);
+            } catch (RegistryException e) {
+                throw e;
+            } catch (org.apache.avro.AvroRuntimeException e) {
+                throw new IllegalArgumentException(
+                        "schema id " + id + " is not a usable Avro schema: " + e.getMessage(), e);
+            } catch (RuntimeException e) {
+                throw new RegistryException(0, 0, "cannot ask the schema registry for schema id " + id + ": " + e);
             }
         }
 
         /** Whether schema {@code id} is the reader's own (the answer for the last id asked is kept: ids repeat). */
         private boolean isCurrent(int id) {
             if (id != lastId) {
-                lastIdCurrent = current.computeIfAbsent(id, k -> registry.byId(k).equals(readerSchema));
+                Boolean known = current.get(id);
+                if (known == null) {
+                    known = writerSchema(id).equals(readerSchema);
+                    current.put(id, known);
+                }
+                lastIdCurrent = known;
                 lastId = id;
             }
             return lastIdCurrent;
+        }
+
+        private static String why(Exception e) {
+            return e instanceof IllegalArgumentException && e.getMessage() != null ? e.getMessage() : e.toString();
         }
 
         /**

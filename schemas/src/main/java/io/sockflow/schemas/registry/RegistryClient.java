@@ -3,10 +3,6 @@ package io.sockflow.schemas.registry;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import org.apache.avro.Schema;
-
-import javax.net.ssl.SSLContext;
-import javax.net.ssl.TrustManagerFactory;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.URI;
@@ -25,6 +21,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.TrustManagerFactory;
+import org.apache.avro.Schema;
 
 /**
  * A client of the Confluent Schema Registry REST API (also served by Apicurio's ccompat API, Karapace, Redpanda
@@ -36,32 +35,44 @@ public final class RegistryClient {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     /** How to reach the registry. */
-    public record Config(List<String> urls, String basicAuthUserInfo, Path trustStore, String trustStorePassword,
-            Duration timeout, int maxAttempts, Duration initialBackoff, Duration maxBackoff) {
+    public record Config(
+            List<String> urls,
+            String basicAuthUserInfo,
+            Path trustStore,
+            String trustStorePassword,
+            Duration timeout,
+            int maxAttempts,
+            Duration initialBackoff,
+            Duration maxBackoff) {
         public static Config of(String urls) {
-            return new Config(List.of(urls.split(",")), null, null, null, Duration.ofSeconds(10), 6,
-                    Duration.ofMillis(100), Duration.ofSeconds(5));
+            return new Config(
+                    List.of(urls.split(",")),
+                    null,
+                    null,
+                    null,
+                    Duration.ofSeconds(10),
+                    6,
+                    Duration.ofMillis(100),
+                    Duration.ofSeconds(5));
         }
 
         public Config withBasicAuth(String userInfo) {
-            return new Config(urls, userInfo, trustStore, trustStorePassword, timeout, maxAttempts, initialBackoff,
-                    maxBackoff);
+            return new Config(
+                    urls, userInfo, trustStore, trustStorePassword, timeout, maxAttempts, initialBackoff, maxBackoff);
         }
 
         public Config withTrustStore(Path path, String password) {
-            return new Config(urls, basicAuthUserInfo, path, password, timeout, maxAttempts, initialBackoff,
-                    maxBackoff);
+            return new Config(
+                    urls, basicAuthUserInfo, path, password, timeout, maxAttempts, initialBackoff, maxBackoff);
         }
 
         public Config withRetries(int attempts, Duration initial, Duration max) {
-            return new Config(urls, basicAuthUserInfo, trustStore, trustStorePassword, timeout, attempts, initial,
-                    max);
+            return new Config(urls, basicAuthUserInfo, trustStore, trustStorePassword, timeout, attempts, initial, max);
         }
     }
 
     /** A registered version of a subject. */
-    public record Version(String subject, int version, int id, Schema schema) {
-    }
+    public record Version(String subject, int version, int id, Schema schema) {}
 
     private final Config config;
     private final HttpClient http;
@@ -128,7 +139,10 @@ public final class RegistryClient {
 
     public Version version(String subject, String version) {
         JsonNode r = call("GET", "/subjects/" + enc(subject) + "/versions/" + version, null);
-        return new Version(r.get("subject").asText(), r.get("version").asInt(), r.get("id").asInt(),
+        return new Version(
+                r.get("subject").asText(),
+                r.get("version").asInt(),
+                r.get("id").asInt(),
                 SchemaText.parse(r.get("schema").asText()));
     }
 
@@ -144,7 +158,8 @@ public final class RegistryClient {
         ObjectNode body = JSON.createObjectNode().put("schema", schema.toString());
         try {
             return call("POST", "/compatibility/subjects/" + enc(subject) + "/versions/latest", body)
-                    .get("is_compatible").asBoolean();
+                    .get("is_compatible")
+                    .asBoolean();
         } catch (RegistryException e) {
             if (e.errorCode() == 40401) {
                 return true; // no such subject yet: anything goes
@@ -170,17 +185,23 @@ public final class RegistryClient {
         long backoff = config.initialBackoff().toMillis();
         RuntimeException last = null;
         for (int attempt = 1; attempt <= config.maxAttempts(); attempt++) {
-            String base = config.urls().get((attempt - 1) % config.urls().size()).trim();
+            String base =
+                    config.urls().get((attempt - 1) % config.urls().size()).trim();
             if (base.endsWith("/")) {
                 base = base.substring(0, base.length() - 1);
             }
             try {
                 requests.incrementAndGet();
-                HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(base + path)).timeout(config.timeout())
+                HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(base + path))
+                        .timeout(config.timeout())
                         .header("Accept", CONTENT_TYPE + ", application/json");
                 if (config.basicAuthUserInfo() != null) {
-                    b.header("Authorization", "Basic " + Base64.getEncoder()
-                            .encodeToString(config.basicAuthUserInfo().getBytes(StandardCharsets.UTF_8)));
+                    b.header(
+                            "Authorization",
+                            "Basic "
+                                    + Base64.getEncoder()
+                                            .encodeToString(
+                                                    config.basicAuthUserInfo().getBytes(StandardCharsets.UTF_8)));
                 }
                 if (body != null) {
                     b.header("Content-Type", CONTENT_TYPE)
@@ -201,8 +222,11 @@ public final class RegistryClient {
                 last = e;
             } catch (IOException e) {
                 errors.incrementAndGet();
-                last = new RegistryException(0, 0, "schema registry at " + base + " unreachable: "
-                        + (e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage()));
+                last = new RegistryException(
+                        0,
+                        0,
+                        "schema registry at " + base + " unreachable: "
+                                + (e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage()));
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 throw new RegistryException(0, 0, "interrupted while calling the schema registry");
@@ -223,7 +247,10 @@ public final class RegistryClient {
     private static RegistryException toException(int status, String body) {
         try {
             JsonNode n = JSON.readTree(body);
-            return new RegistryException(status, n.path("error_code").asInt(status), n.path("message").asText(body));
+            return new RegistryException(
+                    status,
+                    n.path("error_code").asInt(status),
+                    n.path("message").asText(body));
         } catch (IOException e) {
             return new RegistryException(status, status, body);
         }

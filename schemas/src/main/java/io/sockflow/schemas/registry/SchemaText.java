@@ -8,8 +8,7 @@ import org.apache.avro.SchemaParseException;
  * compared as Avro parses and prints them, never as the raw strings they arrived as.
  */
 public final class SchemaText {
-    private SchemaText() {
-    }
+    private SchemaText() {}
 
     public static Schema parse(String text) {
         return new Schema.Parser().setValidateDefaults(true).parse(text);

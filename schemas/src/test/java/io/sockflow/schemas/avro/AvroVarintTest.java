@@ -1,8 +1,8 @@
 package io.sockflow.schemas.avro;
 
-import org.apache.avro.io.BinaryEncoder;
-import org.apache.avro.io.EncoderFactory;
-import org.junit.jupiter.api.Test;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -10,10 +10,9 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
-
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertThrows;
+import org.apache.avro.io.BinaryEncoder;
+import org.apache.avro.io.EncoderFactory;
+import org.junit.jupiter.api.Test;
 
 /**
  * Zig-zag varints, written and read a word at a time: byte for byte what Avro's own encoder writes, for every length
@@ -83,12 +82,14 @@ class AvroVarintTest {
         assertEquals(300, in.reset(padded, 0, padded.length).readLong());
         // continuation bits up to the end of the record: truncated, with bytes behind the end it must not read
         byte[] cut = {(byte) 0x80, (byte) 0x80, (byte) 0x80, 0x01, 0, 0, 0, 0, 0, 0};
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                () -> in.reset(cut, 0, 3).readLong());
+        IllegalArgumentException e = assertThrows(
+                IllegalArgumentException.class, () -> in.reset(cut, 0, 3).readLong());
         assertEquals("a number runs past the end of the record", e.getMessage());
         byte[] eleven = new byte[16];
         Arrays.fill(eleven, (byte) 0x80);
-        e = assertThrows(IllegalArgumentException.class, () -> in.reset(eleven, 0, eleven.length).readLong());
+        e = assertThrows(
+                IllegalArgumentException.class,
+                () -> in.reset(eleven, 0, eleven.length).readLong());
         assertEquals("a number longer than 10 bytes", e.getMessage());
     }
 }

@@ -1,18 +1,11 @@
 package io.sockflow.schemas.avro;
 
+import static org.junit.jupiter.api.Assertions.*;
+
 import io.sockflow.schemas.Alert;
 import io.sockflow.schemas.Flow;
 import io.sockflow.schemas.SocketEvent;
 import io.sockflow.schemas.SocketLifecycle;
-import org.apache.avro.Schema;
-import org.apache.avro.io.BinaryEncoder;
-import org.apache.avro.io.EncoderFactory;
-import org.apache.avro.specific.SpecificData;
-import org.apache.avro.specific.SpecificDatumWriter;
-import org.apache.avro.specific.SpecificRecord;
-import org.apache.avro.specific.SpecificRecordBase;
-import org.junit.jupiter.api.Test;
-
 import java.io.ByteArrayOutputStream;
 import java.nio.ByteBuffer;
 import java.time.Instant;
@@ -22,13 +15,19 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
-
-import static org.junit.jupiter.api.Assertions.*;
+import org.apache.avro.Schema;
+import org.apache.avro.io.BinaryEncoder;
+import org.apache.avro.io.EncoderFactory;
+import org.apache.avro.specific.SpecificData;
+import org.apache.avro.specific.SpecificDatumWriter;
+import org.apache.avro.specific.SpecificRecord;
+import org.apache.avro.specific.SpecificRecordBase;
+import org.junit.jupiter.api.Test;
 
 /** The planned codec against Avro's own writer, on random records of every sockflow schema, and on malformed input. */
 class RecordCodecTest {
-    static final List<Class<? extends SpecificRecordBase>> TYPES = List.of(SocketLifecycle.class, Flow.class, Alert.class,
-            SocketEvent.class);
+    static final List<Class<? extends SpecificRecordBase>> TYPES =
+            List.of(SocketLifecycle.class, Flow.class, Alert.class, SocketEvent.class);
 
     static <T extends SpecificRecord> byte[] avroBytes(T r) throws Exception {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
@@ -49,23 +48,30 @@ class RecordCodecTest {
 
     private static Object value(Schema s, Random r) {
         return switch (s.getType()) {
-            case UNION -> r.nextInt(3) == 0 ? null : value(s.getTypes().get(s.getTypes().get(0).getType() == Schema.Type.NULL ? 1 : 0), r);
-            case STRING -> switch (r.nextInt(5)) {
-                case 0 -> "";
-                case 1 -> "héllo-wörld-" + r.nextInt(100);
-                case 2 -> "x".repeat(r.nextInt(200));
-                default -> "host-" + r.nextInt(10);
-            };
-            case INT -> switch (r.nextInt(4)) {
-                case 0 -> Integer.MIN_VALUE;
-                case 1 -> Integer.MAX_VALUE;
-                default -> r.nextInt(2000) - 1000;
-            };
+            case UNION ->
+                r.nextInt(3) == 0
+                        ? null
+                        : value(s.getTypes().get(s.getTypes().get(0).getType() == Schema.Type.NULL ? 1 : 0), r);
+            case STRING ->
+                switch (r.nextInt(5)) {
+                    case 0 -> "";
+                    case 1 -> "héllo-wörld-" + r.nextInt(100);
+                    case 2 -> "x".repeat(r.nextInt(200));
+                    default -> "host-" + r.nextInt(10);
+                };
+            case INT ->
+                switch (r.nextInt(4)) {
+                    case 0 -> Integer.MIN_VALUE;
+                    case 1 -> Integer.MAX_VALUE;
+                    default -> r.nextInt(2000) - 1000;
+                };
             case LONG -> {
                 if (s.getLogicalType() != null) {
                     long micros = r.nextLong(4_000_000_000_000_000L) - 1_000_000_000_000_000L;
-                    yield s.getLogicalType().getName().equals("timestamp-millis") ? Instant.ofEpochMilli(micros / 1000)
-                            : Instant.ofEpochSecond(Math.floorDiv(micros, 1_000_000), Math.floorMod(micros, 1_000_000) * 1000L);
+                    yield s.getLogicalType().getName().equals("timestamp-millis")
+                            ? Instant.ofEpochMilli(micros / 1000)
+                            : Instant.ofEpochSecond(
+                                    Math.floorDiv(micros, 1_000_000), Math.floorMod(micros, 1_000_000) * 1000L);
                 }
                 yield switch (r.nextInt(4)) {
                     case 0 -> Long.MIN_VALUE;
@@ -98,6 +104,20 @@ class RecordCodecTest {
                     m.put("k" + r.nextInt(100), value(s.getValueType(), r));
                 }
                 yield m;
+            }
+            case RECORD -> {
+                SpecificRecord nested;
+                try {
+                    nested = (SpecificRecord) ((Class<?>) SpecificData.get().getClass(s))
+                            .getConstructor()
+                            .newInstance();
+                } catch (ReflectiveOperationException e) {
+                    throw new IllegalStateException(e);
+                }
+                for (Schema.Field f : s.getFields()) {
+                    nested.put(f.pos(), value(f.schema(), r));
+                }
+                yield nested;
             }
             default -> throw new IllegalArgumentException(s.toString());
         };
@@ -155,7 +175,8 @@ class RecordCodecTest {
     void aRequiredFieldLeftNullIsNamedWhenWritten() {
         RecordCodec<Flow> codec = RecordCodec.of(Flow.class);
         Flow f = new Flow();
-        NullPointerException e = assertThrows(NullPointerException.class, () -> codec.write(f, new AvroBinaryBuffer(16)));
+        NullPointerException e =
+                assertThrows(NullPointerException.class, () -> codec.write(f, new AvroBinaryBuffer(16)));
         assertTrue(e.getMessage().startsWith("Flow."), e.getMessage());
     }
 }

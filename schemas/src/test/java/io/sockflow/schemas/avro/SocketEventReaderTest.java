@@ -1,16 +1,15 @@
 package io.sockflow.schemas.avro;
 
+import static org.junit.jupiter.api.Assertions.*;
+
 import io.sockflow.schemas.SocketEvent;
+import java.io.ByteArrayOutputStream;
+import java.util.Arrays;
+import java.util.Random;
 import org.apache.avro.io.BinaryEncoder;
 import org.apache.avro.io.EncoderFactory;
 import org.apache.avro.specific.SpecificDatumWriter;
 import org.junit.jupiter.api.Test;
-
-import java.io.ByteArrayOutputStream;
-import java.util.Arrays;
-import java.util.Random;
-
-import static org.junit.jupiter.api.Assertions.*;
 
 /** The hand-written reader against Avro's writer and the hand-written one, and on malformed input. */
 class SocketEventReaderTest {
@@ -48,7 +47,8 @@ class SocketEventReaderTest {
             assertThrows(IllegalArgumentException.class, () -> SocketEventReader.read(in.reset(cut, 0, cut.length)));
             // trailing bytes: refused
             byte[] longer = Arrays.copyOf(b, b.length + 1);
-            assertThrows(IllegalArgumentException.class, () -> SocketEventReader.read(in.reset(longer, 0, longer.length)));
+            assertThrows(
+                    IllegalArgumentException.class, () -> SocketEventReader.read(in.reset(longer, 0, longer.length)));
             // a flipped byte: refused, or read as some other record, never an error of another kind
             byte[] flipped = b.clone();
             flipped[r.nextInt(b.length)] ^= (byte) (1 + r.nextInt(255));

@@ -1,7 +1,15 @@
 package io.sockflow.schemas.avro;
 
+import static org.junit.jupiter.api.Assertions.*;
+
 import io.sockflow.schemas.EventKind;
 import io.sockflow.schemas.SocketEvent;
+import java.io.ByteArrayOutputStream;
+import java.nio.ByteBuffer;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
 import org.apache.avro.Schema;
 import org.apache.avro.io.BinaryEncoder;
 import org.apache.avro.io.DecoderFactory;
@@ -9,15 +17,6 @@ import org.apache.avro.io.EncoderFactory;
 import org.apache.avro.specific.SpecificDatumReader;
 import org.apache.avro.specific.SpecificDatumWriter;
 import org.junit.jupiter.api.Test;
-
-import java.io.ByteArrayOutputStream;
-import java.nio.ByteBuffer;
-import java.time.Instant;
-import java.util.ArrayList;
-import java.util.List;
-import java.util.Random;
-
-import static org.junit.jupiter.api.Assertions.*;
 
 /** The hand-written writer against Avro's own, byte for byte. */
 class SocketEventWriterTest {
@@ -34,9 +33,11 @@ class SocketEventWriterTest {
             Object value = switch (v.getType()) {
                 case STRING -> r.nextBoolean() ? "" : "s-" + r.nextInt() + (r.nextBoolean() ? "é€" : "");
                 case INT -> r.nextInt();
-                case LONG -> v.getLogicalType() != null
-                        ? Instant.ofEpochSecond(1_700_000_000L + r.nextInt(100_000_000), r.nextInt(1_000_000) * 1000L)
-                        : r.nextLong();
+                case LONG ->
+                    v.getLogicalType() != null
+                            ? Instant.ofEpochSecond(
+                                    1_700_000_000L + r.nextInt(100_000_000), r.nextInt(1_000_000) * 1000L)
+                            : r.nextLong();
                 case BYTES -> {
                     byte[] b = new byte[r.nextInt(129)];
                     r.nextBytes(b);
@@ -48,6 +49,7 @@ class SocketEventWriterTest {
                     yield bb;
                 }
                 case ENUM -> EventKind.values()[r.nextInt(EventKind.values().length)];
+                case BOOLEAN -> r.nextBoolean();
                 default -> throw new IllegalStateException(v.toString());
             };
             e.put(f.pos(), value);
@@ -75,12 +77,13 @@ class SocketEventWriterTest {
         // replace each other, and some are long or not ASCII
         List<String> pool = new ArrayList<>();
         for (int i = 0; i < 700; i++) {
-            pool.add(switch (i % 4) {
-                case 0 -> "10.0." + i + ".1";
-                case 1 -> "proc-" + i + "-é";
-                case 2 -> "x".repeat(40 + i % 60);
-                default -> i % 8 == 3 ? "" : "s" + i;
-            });
+            pool.add(
+                    switch (i % 4) {
+                        case 0 -> "10.0." + i + ".1";
+                        case 1 -> "proc-" + i + "-é";
+                        case 2 -> "x".repeat(40 + i % 60);
+                        default -> i % 8 == 3 ? "" : "s" + i;
+                    });
         }
         AvroBinaryBuffer fast = new AvroBinaryBuffer(64);
         Random r = new Random(7);
@@ -108,7 +111,11 @@ class SocketEventWriterTest {
 
     @Test
     void followsTheSchemasFields() {
-        assertEquals(SocketEvent.getClassSchema().getFields().stream().map(Schema.Field::name).toList(),
-                SocketEventWriter.FIELDS, "a field was added, removed or moved: update SocketEventWriter");
+        assertEquals(
+                SocketEvent.getClassSchema().getFields().stream()
+                        .map(Schema.Field::name)
+                        .toList(),
+                SocketEventWriter.FIELDS,
+                "a field was added, removed or moved: update SocketEventWriter");
     }
 }

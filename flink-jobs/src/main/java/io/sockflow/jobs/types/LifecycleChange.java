@@ -1,4 +1,4 @@
-package io.sockflow.jobs.lifecycle;
+package io.sockflow.jobs.types;
 
 import io.sockflow.schemas.SocketLifecycle;
 
@@ -11,8 +11,7 @@ public class LifecycleChange {
     public SocketLifecycle record;
     public boolean published;
 
-    public LifecycleChange() {
-    }
+    public LifecycleChange() {}
 
     public LifecycleChange(SocketLifecycle record, boolean published) {
         this.record = record;

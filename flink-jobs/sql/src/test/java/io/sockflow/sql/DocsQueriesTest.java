@@ -1,5 +1,7 @@
 package io.sockflow.sql;
 
+import static org.junit.jupiter.api.Assertions.*;
+
 import io.sockflow.jobs.sink.IcebergTables;
 import io.sockflow.schemas.Alert;
 import io.sockflow.schemas.Flow;
@@ -8,22 +10,6 @@ import io.sockflow.schemas.LifecycleStatus;
 import io.sockflow.schemas.Severity;
 import io.sockflow.schemas.SocketLifecycle;
 import io.sockflow.schemas.SocketRole;
-import org.apache.avro.Schema;
-import org.apache.avro.specific.SpecificRecord;
-import org.apache.flink.configuration.Configuration;
-import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
-import org.apache.flink.table.data.RowData;
-import org.apache.flink.table.runtime.typeutils.InternalTypeInfo;
-import org.apache.flink.types.Row;
-import org.apache.iceberg.catalog.TableIdentifier;
-import org.apache.iceberg.flink.CatalogLoader;
-import org.apache.iceberg.flink.FlinkSchemaUtil;
-import org.apache.iceberg.flink.TableLoader;
-import org.apache.iceberg.flink.sink.FlinkSink;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
-
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
@@ -37,17 +23,33 @@ import java.util.List;
 import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-
-import static org.junit.jupiter.api.Assertions.*;
+import org.apache.avro.Schema;
+import org.apache.avro.specific.SpecificRecord;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.apache.flink.table.data.RowData;
+import org.apache.flink.table.runtime.typeutils.InternalTypeInfo;
+import org.apache.flink.types.Row;
+import org.apache.iceberg.catalog.TableIdentifier;
+import org.apache.iceberg.flink.CatalogLoader;
+import org.apache.iceberg.flink.FlinkSchemaUtil;
+import org.apache.iceberg.flink.TableLoader;
+import org.apache.iceberg.flink.sink.FlinkSink;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The README's example queries, taken from the README itself, run through the same entry point as
+ * The example queries of docs/queries.md, taken from the page itself, run through the same entry point as
  * {@code ./sockflow sql -e} on lake tables written the way the jobs write them (same schema, same sink), and each
  * must return the rows the data implies.
  */
-class ReadmeQueriesTest {
+@Tag("slow")
+class DocsQueriesTest {
     @TempDir
     static Path dir;
+
     static String warehouse;
     static Map<String, String> queries;
     static final Instant NOW = Instant.now().truncatedTo(ChronoUnit.SECONDS);
@@ -55,7 +57,7 @@ class ReadmeQueriesTest {
     @BeforeAll
     static void writeLake() throws Exception {
         warehouse = dir.resolve("warehouse").toString();
-        queries = readmeQueries();
+        queries = pageQueries();
         List<Flow> flows = List.of(
                 flow("a", FlowRecordType.NEW, "curl", "10.0.0.5", 443, 0, 0, 0),
                 flow("a", FlowRecordType.END, "curl", "10.0.0.5", 443, 5000, 100000, 2000),
@@ -85,43 +87,93 @@ class ReadmeQueriesTest {
         env.execute("write lake");
     }
 
-    static <T extends SpecificRecord> void write(StreamExecutionEnvironment env, CatalogLoader lake, String table, Schema schema,
-            String time, List<T> records) {
+    static <T extends SpecificRecord> void write(
+            StreamExecutionEnvironment env,
+            CatalogLoader lake,
+            String table,
+            Schema schema,
+            String time,
+            List<T> records) {
         IcebergTables.ensure(lake, "sockflow", table, schema, time);
         IcebergTables.ToRow toRow = new IcebergTables.ToRow(schema);
         List<RowData> rows = new ArrayList<>();
         records.forEach(r -> rows.add(toRow.apply(r)));
         var type = InternalTypeInfo.of(FlinkSchemaUtil.convert(IcebergTables.icebergSchema(schema)));
-        FlinkSink.forRowData(env.fromData(rows, type)).tableLoader(TableLoader.fromCatalog(lake, TableIdentifier.of("sockflow", table)))
-                .uidPrefix(table).append();
+        FlinkSink.forRowData(env.fromData(rows, type))
+                .tableLoader(TableLoader.fromCatalog(lake, TableIdentifier.of("sockflow", table)))
+                .uidPrefix(table)
+                .append();
     }
 
     static Flow flow(String id, FlowRecordType type, String comm, String dst, int port, long out, long in, long ms) {
-        return Flow.newBuilder().setFlowId(id).setRecordType(type).setHost("web-1").setCommunityId("1:x").setNetworkTransport("tcp")
-                .setNetworkType("ipv4").setSourceAddress("10.0.0.1").setSourcePort(40000).setDestinationAddress(dst)
-                .setDestinationPort(port).setSourceBytes(out).setDestinationBytes(in).setStart(NOW.minusMillis(ms))
-                .setEnd(NOW).setDurationMs(ms).setSourceComm(comm).setSourcePid(100)
-                .setDestinationComm(port == 8080 ? "python3" : null).build();
+        return Flow.newBuilder()
+                .setFlowId(id)
+                .setRecordType(type)
+                .setHost("web-1")
+                .setCommunityId("1:x")
+                .setNetworkTransport("tcp")
+                .setNetworkType("ipv4")
+                .setSourceAddress("10.0.0.1")
+                .setSourcePort(40000)
+                .setDestinationAddress(dst)
+                .setDestinationPort(port)
+                .setSourceBytes(out)
+                .setDestinationBytes(in)
+                .setStart(NOW.minusMillis(ms))
+                .setEnd(NOW)
+                .setDurationMs(ms)
+                .setSourceComm(comm)
+                .setSourcePid(100)
+                .setDestinationComm(port == 8080 ? "python3" : null)
+                .build();
     }
 
-    static SocketLifecycle life(long inode, SocketRole role, LifecycleStatus status, String comm, int pid, Integer port,
-            String end, boolean connected) {
-        return SocketLifecycle.newBuilder().setHost("web-1").setBootId("b").setSocketInode(inode).setStatus(status).setRole(role)
-                .setFamily("AF_INET").setProtocol("TCP").setComm(comm).setPid(pid).setLocalAddress(port == null ? null : "0.0.0.0")
-                .setLocalPort(port).setListeningAt(role == SocketRole.LISTENER ? NOW.minusSeconds(60) : null)
-                .setConnectedAt(connected ? NOW : null).setEndReason(end).setUpdatedAt(NOW).build();
+    static SocketLifecycle life(
+            long inode,
+            SocketRole role,
+            LifecycleStatus status,
+            String comm,
+            int pid,
+            Integer port,
+            String end,
+            boolean connected) {
+        return SocketLifecycle.newBuilder()
+                .setHost("web-1")
+                .setBootId("b")
+                .setSocketInode(inode)
+                .setStatus(status)
+                .setRole(role)
+                .setFamily("AF_INET")
+                .setProtocol("TCP")
+                .setComm(comm)
+                .setPid(pid)
+                .setLocalAddress(port == null ? null : "0.0.0.0")
+                .setLocalPort(port)
+                .setListeningAt(role == SocketRole.LISTENER ? NOW.minusSeconds(60) : null)
+                .setConnectedAt(connected ? NOW : null)
+                .setEndReason(end)
+                .setUpdatedAt(NOW)
+                .build();
     }
 
     static Alert alert(String id, String rule, Instant t, String comm) {
-        return Alert.newBuilder().setAlertId(id).setRule(rule).setSeverity(Severity.HIGH).setTimestamp(t).setHost("web-1")
-                .setComm(comm).setPid(66).setSummary(comm + " did " + rule).build();
+        return Alert.newBuilder()
+                .setAlertId(id)
+                .setRule(rule)
+                .setSeverity(Severity.HIGH)
+                .setTimestamp(t)
+                .setHost("web-1")
+                .setComm(comm)
+                .setPid(66)
+                .setSummary(comm + " did " + rule)
+                .build();
     }
 
-    static Map<String, String> readmeQueries() throws Exception {
-        Path readme = Path.of("../../README.md");
-        String text = Files.readString(readme);
+    static Map<String, String> pageQueries() throws Exception {
+        String text = Files.readString(Path.of("../../docs/queries.md"));
         Map<String, String> out = new LinkedHashMap<>();
-        Matcher m = Pattern.compile("<!-- query: ([a-z-]+) -->\\s*```sql\\n(.*?)```", Pattern.DOTALL).matcher(text);
+        Matcher m = Pattern.compile("<!-- query: ([a-z-]+) -->\\s*```sql\\n(.*?)```", Pattern.DOTALL)
+                .matcher(text);
         while (m.find()) {
             out.put(m.group(1), m.group(2).strip());
         }
@@ -143,14 +195,20 @@ class ReadmeQueriesTest {
     }
 
     @Test
-    void theReadmeHasTheFiveQueries() {
-        assertEquals(List.of("top-talkers", "failed-connects", "listeners", "longest", "recent-alerts"), List.copyOf(queries.keySet()));
+    void thePageHasTheFiveQueries() {
+        assertEquals(
+                List.of("top-talkers", "failed-connects", "listeners", "longest", "recent-alerts"),
+                List.copyOf(queries.keySet()));
     }
 
     @Test
     void topTalkers() {
-        assertEquals(List.of("curl | 10.0.0.5 | 443 | 5000 | 100000 | 1", "python3 | 127.0.0.1 | 8080 | 200 | 400 | 2",
-                "ssh | 10.0.0.9 | 22 | 10 | 10 | 1"), rows("top-talkers"));
+        assertEquals(
+                List.of(
+                        "curl | 10.0.0.5 | 443 | 5000 | 100000 | 1",
+                        "python3 | 127.0.0.1 | 8080 | 200 | 400 | 2",
+                        "ssh | 10.0.0.9 | 22 | 10 | 10 | 1"),
+                rows("top-talkers"));
     }
 
     @Test
@@ -197,8 +255,10 @@ class ReadmeQueriesTest {
         } finally {
             System.setOut(old);
         }
-        Files.writeString(Path.of("target/readme-query-output.txt"), all);
-        assertEquals(3, SqlShell.run(new String[] {"--warehouse", dir.resolve("nothing").toString(), "-e", "SELECT 1"}),
+        Files.writeString(Path.of("target/docs-query-output.txt"), all);
+        assertEquals(
+                3,
+                SqlShell.run(new String[] {"--warehouse", dir.resolve("nothing").toString(), "-e", "SELECT 1"}),
                 "no warehouse: a one-line error and exit 3");
     }
 }

@@ -1,0 +1,119 @@
+package io.sockflow.embedded;
+
+import java.io.IOException;
+import java.io.Reader;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.security.SecureRandom;
+import java.util.Base64;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Properties;
+
+/**
+ * The embedded broker's two accounts, made once per data folder with random passwords and kept there as Kafka
+ * client properties files (owner-only), so that kcat or the Kafka tools can be given them as they are:
+ * {@value #ADMIN} (sockflow's own clients, a super user) and {@value #READER} (reads the result topics only).
+ */
+public record KafkaCredentials(String adminPassword, String readerPassword) {
+    public static final String ADMIN = "sockflow";
+    public static final String READER = "reader";
+    public static final String ADMIN_FILE = "kafka-admin.properties";
+    public static final String READER_FILE = "kafka-reader.properties";
+    /** The consumer groups the reader may use: its own name as a prefix. */
+    public static final String READER_GROUP_PREFIX = "reader";
+
+    /** The folder's credentials: read from its files, or made and written there on first use. */
+    public static KafkaCredentials loadOrCreate(Path data) {
+        Path admin = data.resolve(ADMIN_FILE);
+        Path reader = data.resolve(READER_FILE);
+        try {
+            Files.createDirectories(data);
+            if (Files.exists(admin) && Files.exists(reader)) {
+                return new KafkaCredentials(password(admin), password(reader));
+            }
+            KafkaCredentials c = new KafkaCredentials(random(), random());
+            write(admin, client(ADMIN, c.adminPassword));
+            write(reader, client(READER, c.readerPassword));
+            return c;
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot keep the Kafka credentials in " + data + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** The client settings of sockflow's own account. */
+    public Map<String, String> adminClient() {
+        return client(ADMIN, adminPassword);
+    }
+
+    /** The client settings of the read-only account. */
+    public Map<String, String> readerClient() {
+        return client(READER, readerPassword);
+    }
+
+    static Map<String, String> client(String user, String password) {
+        Map<String, String> m = new LinkedHashMap<>();
+        m.put("security.protocol", "SASL_PLAINTEXT");
+        m.put("sasl.mechanism", "PLAIN");
+        m.put("sasl.jaas.config", jaas(user, password, Map.of()));
+        return m;
+    }
+
+    /** A PLAIN login line: the client's own account, and on the broker the accounts it accepts. */
+    static String jaas(String user, String password, Map<String, String> accepted) {
+        StringBuilder b = new StringBuilder(
+                        "org.apache.kafka.common.security.plain.PlainLoginModule required username=\"")
+                .append(user)
+                .append("\" password=\"")
+                .append(password)
+                .append('"');
+        accepted.forEach(
+                (u, p) -> b.append(" user_").append(u).append("=\"").append(p).append('"'));
+        return b.append(';').toString();
+    }
+
+    private static String random() {
+        byte[] b = new byte[24];
+        new SecureRandom().nextBytes(b);
+        // URL-safe base64 has no quote or backslash, so it sits in a JAAS line as it is
+        return Base64.getUrlEncoder().withoutPadding().encodeToString(b);
+    }
+
+    private static String password(Path file) throws IOException {
+        Properties p = new Properties();
+        try (Reader r = Files.newBufferedReader(file)) {
+            p.load(r);
+        }
+        String jaas = p.getProperty("sasl.jaas.config", "");
+        int at = jaas.indexOf("password=\"");
+        int end = at < 0 ? -1 : jaas.indexOf('"', at + 10);
+        if (end < 0) {
+            throw new IOException(file + " has no sasl.jaas.config password: delete it and " + data(file)
+                    + "'s other kafka-*.properties to have new ones made");
+        }
+        return jaas.substring(at + 10, end);
+    }
+
+    private static String data(Path file) {
+        return String.valueOf(file.getParent());
+    }
+
+    private static void write(Path file, Map<String, String> client) throws IOException {
+        StringBuilder b = new StringBuilder(
+                "# Kafka client settings for the embedded broker of sockflow up (the Kafka tools' --command-config, --consumer.config)\n");
+        client.forEach((k, v) -> b.append(k).append('=').append(v).append('\n'));
+        Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
+        Files.deleteIfExists(tmp);
+        // made owner-only before a byte is written: the password is never readable by others, even for a moment
+        Files.createFile(tmp, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+        Files.writeString(tmp, b, StandardOpenOption.TRUNCATE_EXISTING);
+        Files.move(
+                tmp,
+                file,
+                java.nio.file.StandardCopyOption.ATOMIC_MOVE,
+                java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+    }
+}
