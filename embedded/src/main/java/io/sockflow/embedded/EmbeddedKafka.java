@@ -188,6 +188,9 @@ public final class EmbeddedKafka implements AutoCloseable {
             new Formatter()
                     .setPrintStream(new PrintStream(OutputStream.nullOutputStream()))
                     .setSupportedFeatures(Feature.PRODUCTION_FEATURES)
+                    // transaction.version 2 (Kafka 4.2's default) bumps the producer epoch per transaction, and
+                    // Flink's Kafka committer then fails to commit a restored checkpoint's transactions: data loss
+                    .setFeatureLevel("transaction.version", (short) 1)
                     .setNodeId(1)
                     .setClusterId(Uuid.randomUuid().toString())
                     .addDirectory(dir.toAbsolutePath().toString())
