@@ -31,6 +31,7 @@ import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -38,6 +39,7 @@ import org.junit.jupiter.api.io.TempDir;
  * The embedded broker with authentication on: without credentials nothing, the reader the result topics only (read),
  * the admin everything. A real broker, real clients.
  */
+@Tag("slow")
 class KafkaAuthTest {
     static final String EVENTS = "sockflow.events";
     static final String LIFECYCLES = "sockflow.lifecycles";

@@ -23,6 +23,7 @@ import java.util.stream.Collectors;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -31,6 +32,7 @@ import org.junit.jupiter.api.io.TempDir;
  * played on this host (resources/attacks.py), the jobs run over what it wrote, and the alerts must name the
  * attacker for each attack and stay quiet about the ordinary work. Needs root (eBPF, raw and packet sockets).
  */
+@Tag("root")
 class LiveAlertsTest {
     @TempDir
     static Path dir;

@@ -5,6 +5,7 @@ import io.sockflow.collector.capture.Capture;
 import io.sockflow.collector.capture.CaptureOptions;
 import io.sockflow.collector.decode.SocketEventDecoder;
 import io.sockflow.collector.sys.Libc;
+import io.sockflow.schemas.EventKind;
 import io.sockflow.schemas.SocketEvent;
 import java.lang.foreign.MemorySegment;
 import java.nio.file.Path;
@@ -86,6 +87,7 @@ public final class SocketCapture implements AutoCloseable {
         };
         this.sweepNs = sweep.toNanos();
         RingBufferReader.RecordSink sink = this::onRecord;
+        long startedNs = Libc.clockNanos(Libc.CLOCK_BOOTTIME); // before the first program is attached
         this.capture = Capture.open(options, sink);
         Set<Integer> excluded = new HashSet<>(options.pidExclude());
         if (options.excludeSelf()) {
@@ -121,6 +123,7 @@ public final class SocketCapture implements AutoCloseable {
             throw e;
         }
         linkAcceptedToListeners(found);
+        this.out.accept(captureStart(decoder.host(), startedNs));
         for (SocketEvent e : found) {
             tracker.accept(e, false, false, System.nanoTime(), out);
         }
@@ -143,6 +146,27 @@ public final class SocketCapture implements AutoCloseable {
                 "inventory: {} socket descriptors of existing processes in {} ms",
                 inventoried,
                 inventoryNs / 1_000_000);
+    }
+
+    /**
+     * The first record of a run: capture on this host begins at its timestamp. It is what a consumer counts from
+     * (a learning period, "seen from its start") on a host with no socket to inventory; it names the collector.
+     */
+    static SocketEvent captureStart(io.sockflow.collector.decode.HostInfo host, long bootNs) {
+        ProcessHandle self = ProcessHandle.current();
+        SocketEvent e = new SocketEvent();
+        e.setHost(host.host());
+        e.setBootId(host.bootId());
+        e.setTimestamp(host.toInstant(bootNs));
+        e.setMonotonicNs(bootNs);
+        e.setDurationNs(0L);
+        e.setKind(EventKind.CAPTURE_START);
+        e.setPid((int) self.pid());
+        e.setTid((int) self.pid());
+        e.setComm("sockflow");
+        e.setUid(Libc.geteuid()); // after --run-as: the user it captures as
+        e.setAttribution("CALLER");
+        return e;
     }
 
     /**

@@ -58,6 +58,36 @@ class SocketCaptureTest {
         }
     }
 
+    /**
+     * A consumer counts from the capture's start (a learning period; "seen from the start"): the first record says
+     * when it began and who captures, before the inventory and whatever happens after, even on a host with no socket.
+     */
+    @Test
+    void theFirstRecordIsTheCapturesStartNamingTheCollectorBeforeTheInventory() throws Exception {
+        long before = LiveCapture.now();
+        long fd = Sys.ok(Sys.SOCKET, Sys.AF_INET, Sys.SOCK_STREAM, 0);
+        long ino = inode(fd);
+        try (LiveCapture live = new LiveCapture()) {
+            live.start();
+            live.await(e -> e.getKind() == EventKind.INVENTORY && e.getSocketInode() == ino, Duration.ofSeconds(10));
+            SocketEvent first = live.events().get(0);
+            assertEquals(EventKind.CAPTURE_START, first.getKind(), "the first record: " + first);
+            assertEquals(ProcessHandle.current().pid(), (long) first.getPid());
+            assertEquals("sockflow", first.getComm());
+            assertTrue(first.getMonotonicNs() > before, "when the capture began, not before");
+            assertEquals(
+                    1,
+                    live.events().stream()
+                            .filter(e -> e.getKind() == EventKind.CAPTURE_START)
+                            .count());
+            for (SocketEvent e : live.events()) {
+                assertTrue(e.getMonotonicNs() >= first.getMonotonicNs(), "nothing before the start: " + e);
+            }
+        } finally {
+            Sys.ok(Sys.CLOSE, fd);
+        }
+    }
+
     /** The cookie of another process's descriptor, taken as the kernel has it; 0 for what is not there. */
     @Test
     void theCookieOfADescriptorIsTheKernelsAndNothingForWhatIsNotThere() throws Exception {

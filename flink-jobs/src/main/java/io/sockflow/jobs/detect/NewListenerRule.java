@@ -17,8 +17,9 @@ import org.apache.flink.util.Collector;
 
 /**
  * {@code new-listener}: a socket starts listening on a port this host was never seen listening on. Keyed by host,
- * in event-time order. The learning period starts with the host's capture (its first record here: the start-up
- * inventory, or a listen), not with its first listen: on a quiet host the first listen may be the very one to alert.
+ * in event-time order. The learning period starts with the host's capture (the collector's CAPTURE_START record, or
+ * failing that its first inventory record or listen), not with its first listen: on a quiet host the first listen may
+ * be the very one to alert.
  * Listeners found at the inventory are learned whenever they come. A listener on a loopback address and a port of
  * the ephemeral range is a runtime's private port (bound to port 0: JVM tools, test servers), not a service.
  */
@@ -54,9 +55,9 @@ public final class NewListenerRule extends EventTimeOrdered {
         return e.getKind() == EventKind.LISTEN && e.getReturnValue() >= 0 && e.getLocalPort() != null;
     }
 
-    /** What the rule reads: listens, and the inventory (the capture's start, and the listeners already there). */
+    /** What the rule reads: listens, the capture's start, and the inventory (the listeners already there). */
     public static boolean isInput(SocketEvent e) {
-        return isListen(e) || e.getKind() == EventKind.INVENTORY;
+        return isListen(e) || e.getKind() == EventKind.INVENTORY || e.getKind() == EventKind.CAPTURE_START;
     }
 
     @Override
@@ -76,6 +77,9 @@ public final class NewListenerRule extends EventTimeOrdered {
         if (first == null) {
             firstSeen.update(t);
             first = t;
+        }
+        if (e.getKind() == EventKind.CAPTURE_START) {
+            return;
         }
         if (e.getKind() == EventKind.INVENTORY) {
             if ("LISTEN".equals(e.getSocketState()) && e.getLocalPort() != null && e.getProtocol() != null) {

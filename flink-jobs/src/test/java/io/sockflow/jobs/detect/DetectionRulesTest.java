@@ -596,6 +596,37 @@ class DetectionRulesTest {
     }
 
     @Test
+    void onAHostWithNoSocketToInventoryLearningCountsFromTheCapturesStart() throws Exception {
+        long min = 60_000;
+        SocketEvent start = Ev.of(io.sockflow.schemas.EventKind.CAPTURE_START, 1, "sockflow", 0)
+                .get();
+        // the host's first listen: 20 s after the learning period that began with the capture
+        SocketEvent first = Ev.of(LISTEN, 3, "nc", 5 * min + 20_000)
+                .socket(3)
+                .tcp()
+                .local("0.0.0.0", 4444)
+                .get();
+        List<Alert> out = listeners(first, start);
+        assertEquals(1, out.size(), out.toString());
+        assertEquals("4444", out.get(0).getAttributes().get("port"));
+        // without the start, that listen would be the first record and learned: the start is what makes it news
+        assertEquals(List.of(), listeners(first));
+        // a collector restarted later sends another start: the learning does not begin again
+        assertEquals(
+                1,
+                listeners(
+                                start,
+                                Ev.of(io.sockflow.schemas.EventKind.CAPTURE_START, 9, "sockflow", 20 * min)
+                                        .get(),
+                                Ev.of(LISTEN, 4, "nc", 21 * min)
+                                        .socket(4)
+                                        .tcp()
+                                        .local("0.0.0.0", 5555)
+                                        .get())
+                        .size());
+    }
+
+    @Test
     void ephemeralLoopbackPortsOfRuntimesAreNotNewServices() throws Exception {
         long min = 60_000;
         SocketEvent start = Ev.of(INVENTORY, 2, "bash", 0).socket(2).unix().get();
