@@ -372,6 +372,11 @@ public final class Pipeline {
             JobClient jobs = job.getAndSet(null); // null: the resume watcher starts nothing more
             if (jobs != null) {
                 try {
+                    // a checkpoint in flight when the cancel comes is aborted by it, which Flink reports as a failed
+                    // checkpoint (a warning with a stack trace): at a stop that is expected and says nothing
+                    org.apache.logging.log4j.core.config.Configurator.setLevel(
+                            "org.apache.flink.runtime.checkpoint.CheckpointFailureManager",
+                            org.apache.logging.log4j.Level.ERROR);
                     jobs.cancel().get(30, TimeUnit.SECONDS);
                     // the cancel is acknowledged before the tasks and the Kafka source's enumerator have closed:
                     // Kafka waits for them, or their clients log that the broker went away

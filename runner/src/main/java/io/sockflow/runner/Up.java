@@ -36,7 +36,7 @@ import org.apache.kafka.common.config.ConfigException;
 public final class Up {
     /** The flags' part comes from {@link UpSettings}, where each is declared once. */
     static final String USAGE = """
-            usage: sockflow up [--data DIR] [--fresh] [--replay FILE|sample] [--headless] [--duration D]
+            usage: sockflow up [--data DIR] [--fresh] [--replay FILE|sample] [--headless] [--verbose] [--duration D]
                                [--kafka-port N] [--registry-port N] [--metrics-port N] [--user USER]
                                [--set KEY=VALUE]...
 
@@ -60,6 +60,7 @@ public final class Up {
             boolean fresh,
             String replay,
             boolean headless,
+            boolean verbose,
             Duration duration,
             int kafkaPort,
             int registryPort,
@@ -107,6 +108,7 @@ public final class Up {
                     (Boolean) v.get(UpSettings.FRESH),
                     (String) v.get(UpSettings.REPLAY),
                     (Boolean) v.get(UpSettings.HEADLESS),
+                    (Boolean) v.get(UpSettings.VERBOSE),
                     Durations.parse((String) v.get(UpSettings.DURATION)),
                     (Integer) v.get(UpSettings.KAFKA_PORT),
                     (Integer) v.get(UpSettings.REGISTRY_PORT),
@@ -301,13 +303,14 @@ public final class Up {
                     .args();
             String classPath = System.getProperty("java.class.path");
             String pipelinePath = user == null ? classPath : ClassPath.forUser(classPath, data.resolve("lib"), user);
-            pipeline = Children.java(
-                    Pipeline.class.getName(),
-                    "3g",
-                    List.of("-XX:+UseParallelGC", "-Djava.io.tmpdir=" + run.resolve("tmp")),
-                    pipelinePath,
-                    user,
-                    p);
+            Path logs = logs(data, user);
+            out.println("sockflow up: logs in " + logs
+                    + (o.verbose() ? "" : " (--verbose shows the libraries' warnings here too)"));
+            out.flush();
+            List<String> pipelineJvm =
+                    new ArrayList<>(List.of("-XX:+UseParallelGC", "-Djava.io.tmpdir=" + run.resolve("tmp")));
+            pipelineJvm.addAll(logFlags(logs.resolve("pipeline.log"), o.verbose()));
+            pipeline = Children.java(Pipeline.class.getName(), "3g", pipelineJvm, pipelinePath, user, p);
             // the collector comes once the jobs are submitted, as its events are what they read
             while (!Files.exists(run.resolve("jobs.started")) && pipeline.isAlive() && stopped.getCount() > 0) {
                 stopped.await(200, TimeUnit.MILLISECONDS);
@@ -325,7 +328,9 @@ public final class Up {
                 collector = Children.java(
                         "io.sockflow.collector.cli.Main",
                         "1g",
-                        List.of("-XX:+UseSerialGC", "-Xss1m"),
+                        concat(
+                                List.of("-XX:+UseSerialGC", "-Xss1m"),
+                                logFlags(logs.resolve("collector.log"), o.verbose())),
                         classPath,
                         null,
                         c);
@@ -372,6 +377,36 @@ public final class Up {
                 // stopped by a signal
             }
         }
+    }
+
+    /**
+     * Where up's processes log in full: DIR/logs, the runtime user's and 0700, each file 0600. The console gets
+     * sockflow's own messages and the libraries' errors; their warnings (Kafka's, Flink's, Iceberg's) go to the
+     * files only, unless --verbose.
+     */
+    static Path logs(Path data, Privileges.Identity user) throws IOException {
+        Path logs = data.resolve("logs");
+        if (!Files.isDirectory(logs, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+            Files.createDirectory(
+                    logs,
+                    java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
+                            java.nio.file.attribute.PosixFilePermissions.fromString("rwx------")));
+            if (user != null) {
+                DataFolder.chown(logs, user);
+            }
+        }
+        return logs;
+    }
+
+    /** The JVM flags that give a child its log file, and what of the libraries' logs its console shows. */
+    static List<String> logFlags(Path file, boolean verbose) {
+        return List.of("-Dsockflow.log.file=" + file, "-Dsockflow.console.level=" + (verbose ? "all" : "error"));
+    }
+
+    private static List<String> concat(List<String> a, List<String> b) {
+        List<String> all = new ArrayList<>(a);
+        all.addAll(b);
+        return all;
     }
 
     /** The collector up runs: its Kafka, registry and topic, its metrics, spool and status file, its user. */

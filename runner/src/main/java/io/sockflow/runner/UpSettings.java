@@ -13,6 +13,7 @@ final class UpSettings {
     static final String FRESH = "fresh";
     static final String REPLAY = "replay";
     static final String HEADLESS = "headless";
+    static final String VERBOSE = "verbose";
     static final String DURATION = "duration";
     static final String KAFKA_PORT = "kafka.port";
     static final String REGISTRY_PORT = "registry.port";
@@ -61,6 +62,13 @@ final class UpSettings {
                     false,
                     ConfigDef.Importance.LOW,
                     "Print the view as plain text blocks, one a second (no terminal control), e.g. into a log.")
+            .define(
+                    VERBOSE,
+                    ConfigDef.Type.BOOLEAN,
+                    false,
+                    ConfigDef.Importance.LOW,
+                    "Show Kafka's, Flink's and Iceberg's warnings on the console too; without it they go only to the log "
+                            + "files under the data folder (logs/, 0600).")
             .define(
                     DURATION,
                     ConfigDef.Type.STRING,

@@ -97,8 +97,10 @@ public final class CollectCommand {
         this.settings = settings;
         System.setProperty("sockflow.log.level", settings.getString(Settings.LOG_LEVEL));
         // log4j read its configuration when the first logger was made, before the settings: the level goes in now
-        org.apache.logging.log4j.core.config.Configurator.setRootLevel(org.apache.logging.log4j.Level.toLevel(
-                settings.getString(Settings.LOG_LEVEL), org.apache.logging.log4j.Level.WARN));
+        org.apache.logging.log4j.Level level = org.apache.logging.log4j.Level.toLevel(
+                settings.getString(Settings.LOG_LEVEL), org.apache.logging.log4j.Level.WARN);
+        org.apache.logging.log4j.core.config.Configurator.setRootLevel(level);
+        org.apache.logging.log4j.core.config.Configurator.setLevel("io.sockflow", level);
     }
 
     static String usage() {
