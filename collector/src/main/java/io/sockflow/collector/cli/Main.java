@@ -15,6 +15,16 @@ public final class Main {
         System.exit(run(argv));
     }
 
+    /** Standard output's reader closed its end. */
+    static boolean brokenPipe(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof java.io.IOException && "Broken pipe".equals(t.getMessage())) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     /** Runs a command and returns its exit code; every expected failure is one line on standard error. */
     public static int run(String[] argv) {
         List<String> args = Arrays.asList(argv);
@@ -40,6 +50,12 @@ public final class Main {
                     yield 2;
                 }
             };
+        } catch (java.io.UncheckedIOException e) {
+            if (brokenPipe(e)) {
+                return 0; // whatever read the events went away (collect | head): the capture is detached, nothing to
+                // say
+            }
+            throw e;
         } catch (ConfigException e) {
             System.err.println("sockflow: " + e.getMessage() + " (see sockflow " + command + " --help)");
             return 2;

@@ -299,6 +299,39 @@ class CliTest {
                 summary);
     }
 
+    /** {@code collect | head -1}: the reader goes, the collector detaches and ends quietly. */
+    @Test
+    void whenTheReaderOfItsOutputGoesItDetachesAndEndsQuietly() throws Exception {
+        String cp = String.join(":", classpath());
+        Path err = Files.createTempFile("collect", ".err");
+        Process p = new ProcessBuilder(javaCommand(cp, "collect", "--output", "json"))
+                .redirectError(err.toFile())
+                .start();
+        try {
+            java.io.BufferedReader r = new java.io.BufferedReader(
+                    new java.io.InputStreamReader(p.getInputStream(), java.nio.charset.StandardCharsets.UTF_8));
+            assertNotNull(r.readLine(), "a first event");
+            java.util.Set<Long> held = io.sockflow.collector.Bpftool.heldProgramIds(p.pid());
+            assertFalse(held.isEmpty());
+            r.close(); // as head does after its line
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            while (p.isAlive() && System.nanoTime() < deadline) { // events to write into the closed pipe
+                long fd = Sys.ok(Sys.SOCKET, Sys.AF_INET, Sys.SOCK_STREAM, 0);
+                Sys.ok(Sys.CLOSE, fd);
+                Thread.sleep(50);
+            }
+            assertTrue(p.waitFor(5, TimeUnit.SECONDS), "it ends");
+            assertEquals(0, p.exitValue(), Files.readString(err));
+            String text = Files.readString(err);
+            assertFalse(text.contains("Exception") || text.contains("\tat "), text);
+            assertTrue(
+                    io.sockflow.collector.Bpftool.programIds().stream().noneMatch(held::contains),
+                    "nothing it loaded is left in the kernel");
+        } finally {
+            p.destroyForcibly();
+        }
+    }
+
     @Test
     void sigtermStopsCleanlyAndReportsCounts() throws Exception {
         String cp = String.join(":", classpath());
