@@ -67,7 +67,13 @@ public final class LiveView implements AutoCloseable {
 
     /** The collector's counters, as its status file gives them. */
     public record Collector(long received, long droppedInKernel, long acked, long spoolDepth, long spoolDropped) {
+        /** No status to show: the collector has not written one yet, or it has stopped. */
+        public static final Collector NONE = new Collector(-1, 0, 0, 0, 0);
+
         public static Collector of(Map<String, String> status) {
+            if (!status.containsKey("received")) {
+                return NONE;
+            }
             return new Collector(
                     num(status, "received"),
                     num(status, "droppedInKernel"),
@@ -211,15 +217,18 @@ public final class LiveView implements AutoCloseable {
         StringBuilder b = new StringBuilder();
         long eventsPerSec = 0;
         long nowMs = System.currentTimeMillis();
-        if (health != null && lastReceived >= 0 && nowMs > lastTick) {
-            eventsPerSec = (health.received() - lastReceived) * 1000 / (nowMs - lastTick);
+        if (health != null && health != Collector.NONE && lastReceived >= 0 && nowMs > lastTick) {
+            // a restarted collector counts from zero again: no negative rate
+            eventsPerSec = Math.max(0, (health.received() - lastReceived) * 1000 / (nowMs - lastTick));
         }
-        if (health != null) {
+        if (health != null && health != Collector.NONE) {
             lastReceived = health.received();
             lastTick = nowMs;
         }
         b.append(String.format(Locale.ROOT, "sockflow  %s  %s%n", CLOCK.format(now), source.get()));
-        if (health != null) {
+        if (health == Collector.NONE) {
+            b.append("collector  no status: starting, or stopped\n");
+        } else if (health != null) {
             b.append(String.format(
                     Locale.ROOT,
                     "collector  %,d events/s  %,d events  %,d dropped in kernel  %,d acked  spool %,d  spool drops %,d%n",

@@ -44,6 +44,29 @@ class LiveViewTest {
         return l;
     }
 
+    /** The collector's status file goes at its stop (and a restarted collector counts from zero): no false figure. */
+    @Test
+    void aCollectorWithNoStatusIsSaidToBeSoAndARestartShowsNoNegativeRate() throws Exception {
+        try (LiveView view = new LiveView()) {
+            String starting = view.render(LiveView.Collector.of(java.util.Map.of()), () -> "test", Instant.now());
+            assertTrue(starting.contains("collector  no status: starting, or stopped"), starting);
+            view.render(
+                    LiveView.Collector.of(java.util.Map.of("received", "5000", "acked", "5000")),
+                    () -> "test",
+                    Instant.now());
+            Thread.sleep(20);
+            String stopped = view.render(LiveView.Collector.of(java.util.Map.of()), () -> "test", Instant.now());
+            assertTrue(stopped.contains("no status"), stopped);
+            assertFalse(stopped.contains("-"), "no negative figure: " + stopped);
+            Thread.sleep(20);
+            String restarted = view.render(
+                    LiveView.Collector.of(java.util.Map.of("received", "10", "acked", "10")),
+                    () -> "test",
+                    Instant.now());
+            assertTrue(restarted.contains("collector  0 events/s  10 events"), restarted);
+        }
+    }
+
     @Test
     void aProcessNamedWithEscapeSequencesIsRenderedEscaped() {
         try (LiveView view = new LiveView()) {
