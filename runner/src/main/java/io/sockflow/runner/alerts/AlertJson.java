@@ -156,27 +156,34 @@ public final class AlertJson {
 
     /** The parent: its pid from {@code ppid}, its name and file from the nearest line of the ancestry. */
     private static ObjectNode parent(Integer ppid, List<? extends CharSequence> ancestry) {
-        ObjectNode p = JSON.createObjectNode();
         String[] nearest = ancestry == null || ancestry.isEmpty()
                 ? null
                 : ancestry.getFirst().toString().split(" ", 3);
         Integer pid = ppid;
+        String name = null;
+        String path = null;
         if (nearest != null && nearest.length >= 2 && nearest[0].matches("\\d{1,10}")) {
             long n = Long.parseLong(nearest[0]);
             if (pid == null && n <= Integer.MAX_VALUE) {
                 pid = (int) n;
             }
             if (pid != null && pid == n) {
-                p.put("name", nearest[1]);
-                if (nearest.length == 3 && nearest[2].startsWith("/")) {
-                    p.putObject("file").put("path", nearest[2]);
-                }
+                name = nearest[1];
+                path = nearest.length == 3 && nearest[2].startsWith("/") ? nearest[2] : null;
             }
         }
-        if (pid != null) {
-            p.put("pid", pid);
+        if (pid == null) {
+            return null;
         }
-        return p.isEmpty() ? null : p;
+        ObjectNode p = JSON.createObjectNode();
+        p.put("pid", pid);
+        if (name != null) {
+            p.put("name", name);
+        }
+        if (path != null) {
+            p.putObject("file").put("path", path);
+        }
+        return p;
     }
 
     /**

@@ -126,6 +126,10 @@ public final class AlertOutputs {
             String start) {
         /** From {@code ConfigDef.parse}'s values; an empty URL is none. */
         public static Config of(Map<String, Object> v) {
+            if (Durations.parse((String) v.get(WEBHOOK_TIMEOUT)).isZero()) {
+                throw new IllegalArgumentException("bad value '" + v.get(WEBHOOK_TIMEOUT) + "' for " + WEBHOOK_TIMEOUT
+                        + ": expected a duration above 0, e.g. 10s");
+            }
             return new Config(
                     uri((String) v.get(WEBHOOK_URL)),
                     blank((String) v.get(WEBHOOK_AUTH_FILE)) ? null : Path.of((String) v.get(WEBHOOK_AUTH_FILE)),

@@ -127,6 +127,42 @@ class AlertJsonTest {
         assertEquals(1, AlertJson.severityId(Severity.INFO));
     }
 
+    /** The example of docs/alert-outputs.md: a reverse shell started by a PHP worker. */
+    static Alert documented() {
+        Alert a = new Alert();
+        String stdio = "0,1,2 10.0.0.5:40312->203.0.113.7:4444 socket:[81234]";
+        a.setAlertId("9c2e51d07a4b3f18e6d0c2a7");
+        a.setRule("reverse-shell");
+        a.setSeverity(Severity.CRITICAL);
+        a.setTimestamp(Instant.parse("2025-06-12T09:41:07.512338Z"));
+        a.setHost("web-1");
+        a.setPid(31337);
+        a.setProcessStartNs(8812734455120L);
+        a.setComm("bash");
+        a.setUid(33);
+        a.setSummary("bash (pid 31337) started with its standard streams on a TCP connection: " + stdio);
+        a.setEvidence(List.of("2025-06-12T09:41:07.512338Z EXEC pid 31337 (bash) ret 0 stdio " + stdio));
+        a.setAttributes(Map.of("program", "/usr/bin/bash", "stdio", stdio));
+        a.setPpid(31300);
+        a.setExe("/usr/bin/bash");
+        a.setCmdline("bash -i");
+        a.setAncestry(List.of(
+                "31300 sh /usr/bin/sh", "1204 php-fpm8.2 /usr/sbin/php-fpm8.2", "1 systemd /usr/lib/systemd/systemd"));
+        return a;
+    }
+
+    @Test
+    void theDocumentedExampleIsWhatIsSent() throws Exception {
+        String doc = java.nio.file.Files.readString(
+                java.nio.file.Path.of("..").toAbsolutePath().normalize().resolve("docs/alert-outputs.md"));
+        int start = doc.indexOf("```json\n");
+        assertTrue(start >= 0, "docs/alert-outputs.md has a json example");
+        String example = doc.substring(start + 8, doc.indexOf("```", start + 8));
+        assertEquals(JSON.readTree(example), JSON.readTree(AlertJson.line(documented())));
+        String syslog = Syslog.message(documented(), "{\"class_uid\":2004,...}");
+        assertTrue(doc.contains("\n" + syslog + "\n"), "the documented syslog line: " + syslog);
+    }
+
     @Test
     void withoutEvidencesTheirCountIsKept() throws Exception {
         JsonNode j = JSON.readTree(AlertJson.lineWithoutEvidences(reverseShell()));

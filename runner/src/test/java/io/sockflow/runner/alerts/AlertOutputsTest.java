@@ -54,6 +54,10 @@ class AlertOutputsTest {
             assertTrue(e.getMessage().contains(bad[2]), e.getMessage());
             assertEquals(1, e.getMessage().lines().count());
         }
+        IllegalArgumentException zero =
+                assertThrows(IllegalArgumentException.class, () -> config(Map.of(AlertOutputs.WEBHOOK_TIMEOUT, "0")));
+        assertEquals(
+                "bad value '0' for alerts.webhook.timeout: expected a duration above 0, e.g. 10s", zero.getMessage());
         AlertOutputs.Config ok = config(Map.of(
                 AlertOutputs.WEBHOOK_URL,
                 "https://hooks.example.com/a?key=s3cret",
