@@ -11,7 +11,7 @@ import java.util.Map;
 /** {@code sockflow config --explain [up|collector|jobs]}: every setting of every part, from its one declaration. */
 public final class ConfigCommand {
     static final String USAGE = """
-            usage: sockflow config --explain [up|collector|jobs]
+            usage: sockflow config --explain [up|collector|jobs|alerts-forward]
 
             Prints every setting of sockflow, grouped by the part that reads it, with its type, default, what it
             allows, its flag and environment variable, and what it does.
@@ -70,6 +70,14 @@ public final class ConfigCommand {
                         "Lifecycles, flows and alerts. Flags, environment variables and --config file as for the collector.",
                         JobConfig.DEFINITION,
                         JobConfig.ENV_PREFIX));
+        s.put(
+                "alerts-forward",
+                Explain.section(
+                        "alerts-forward: ./sockflow alerts-forward [flags]",
+                        "The alert outputs on their own (up takes the alerts.* settings as its own flags). Flags, "
+                                + "environment variables and --config file as for the collector.",
+                        io.sockflow.runner.alerts.AlertsForward.DEFINITION,
+                        io.sockflow.runner.alerts.AlertsForward.ENV_PREFIX));
         return s;
     }
 }

@@ -52,6 +52,7 @@ public final class LiveView implements AutoCloseable {
     private long flowRecords;
     private long lifecycleRecords;
     private long alertRecords;
+    private Supplier<String> outputs;
     private long lastReceived = -1;
     private long lastTick;
     private final String hostName = read("/proc/sys/kernel/hostname");
@@ -162,6 +163,11 @@ public final class LiveView implements AutoCloseable {
         }
     }
 
+    /** A line on the alert outputs (their deliveries and failures), shown under the results. */
+    void outputs(Supplier<String> line) {
+        this.outputs = line;
+    }
+
     /** Reads what has been committed since the last call. */
     public void poll() {
         for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(200))) {
@@ -247,6 +253,9 @@ public final class LiveView implements AutoCloseable {
                 alertRecords,
                 rate(opened, now),
                 rate(closed, now)));
+        if (outputs != null) {
+            b.append(safe(outputs.get())).append(System.lineSeparator());
+        }
         b.append(String.format(
                 Locale.ROOT,
                 "%nTOP FLOWS%n%-24s %-28s %10s %10s %9s %s%n",

@@ -5,6 +5,8 @@ import io.sockflow.collector.sys.Privileges;
 import io.sockflow.embedded.LocalStack;
 import io.sockflow.jobs.SockflowJob;
 import io.sockflow.jobs.config.JobConfig;
+import io.sockflow.runner.alerts.AlertForwarder;
+import io.sockflow.runner.alerts.AlertOutputs;
 import io.sockflow.schemas.config.Flags;
 import java.io.PrintStream;
 import java.nio.file.Files;
@@ -31,6 +33,12 @@ import org.apache.kafka.common.config.ConfigDef;
  * (from {@link Up}, after the collector has stopped), then stops the jobs and then Kafka.
  */
 public final class Pipeline {
+    /** In the run folder: the alert outputs' settings, written by {@link Up} when any is given. */
+    static final String ALERTS_FILE = "alerts.properties";
+
+    /** In the run folder: the copy of the webhook's auth file. */
+    static final String ALERTS_AUTH_FILE = "alerts-webhook.auth";
+
     /**
      * What {@link Up} hands the pipeline process: rendered to its argument list by {@link #args()} and read back by
      * {@link #parse}, the two in one place. {@code jobSettings} are the {@code --set} pairs, already checked by up.
@@ -211,6 +219,7 @@ public final class Pipeline {
         AtomicReference<JobClient> job = new AtomicReference<>();
         Replay replay = null;
         Thread replayThread = null;
+        AlertForwarder forwarder = null;
         Path data = o.data();
         Path run = runDir(data);
         Path status = run.resolve("collector.status");
@@ -276,6 +285,17 @@ public final class Pipeline {
                 }
             }
             Files.writeString(run.resolve("jobs.started"), ""); // Up starts the collector now
+            forwarder = forwarder(
+                    run.resolve(ALERTS_FILE),
+                    kafkaClient,
+                    stack.bootstrapServers(),
+                    registry(registryUrl, auth),
+                    cfg.get(JobConfig.ALERTS_TOPIC));
+            String outputs = "";
+            if (forwarder != null) {
+                Thread.ofPlatform().name("sockflow-alerts-forward").start(forwarder);
+                outputs = "alerts out       " + forwarder.destinations() + "\n";
+            }
 
             String source;
             if (o.replay() != null) {
@@ -311,7 +331,7 @@ public final class Pipeline {
                     schema registry  %s%s
                     lake (Iceberg)   %s
                     checkpoints      %s
-                    query            ./sockflow sql --warehouse %s
+                    %squery            ./sockflow sql --warehouse %s
                     metrics          %s
                     stop             Ctrl-C (data kept in %s; --fresh starts over)
                     %n""",
@@ -320,6 +340,7 @@ public final class Pipeline {
                     auth != null ? " (basic auth)" : "",
                     data.resolve("warehouse"),
                     data.resolve("checkpoints"),
+                    outputs,
                     data.resolve("warehouse"),
                     o.live() && o.metricsPort() > 0
                             ? "http://" + clientHost(o.metricsAddress()) + ":" + o.metricsPort()
@@ -335,6 +356,9 @@ public final class Pipeline {
                     cfg.get(JobConfig.LIFECYCLES_TOPIC),
                     cfg.get(JobConfig.FLOWS_TOPIC),
                     cfg.get(JobConfig.ALERTS_TOPIC))) {
+                if (forwarder != null) {
+                    view.outputs(forwarder::status);
+                }
                 final String src = source;
                 final Replay rep = replay;
                 while (stopped.getCount() > 0) {
@@ -361,6 +385,14 @@ public final class Pipeline {
             System.err.println("sockflow up: " + e.getMessage());
             return 1;
         } finally {
+            if (forwarder != null) {
+                forwarder.stop(); // an alert it is trying goes again at the next start
+                try {
+                    forwarder.await(Duration.ofSeconds(15));
+                } catch (InterruptedException ignored) {
+                    Thread.currentThread().interrupt();
+                }
+            }
             if (replay != null) {
                 replay.stop();
                 try {
@@ -400,6 +432,33 @@ public final class Pipeline {
                 // stopped by a signal
             }
         }
+    }
+
+    /** The alert forwarder of the settings {@link Up} wrote, or null when it wrote none (no output given). */
+    static AlertForwarder forwarder(
+            Path settings,
+            Map<String, String> kafkaClient,
+            String bootstrap,
+            io.sockflow.schemas.registry.RegistryClient.Config registry,
+            String topic)
+            throws java.io.IOException {
+        if (!Files.exists(settings)) {
+            return null;
+        }
+        java.util.Properties p = new java.util.Properties();
+        try (java.io.Reader r = Files.newBufferedReader(settings)) {
+            p.load(r);
+        }
+        Map<String, String> given = new HashMap<>();
+        p.stringPropertyNames().forEach(k -> given.put(k, p.getProperty(k)));
+        ConfigDef def = AlertOutputs.defineOn(new ConfigDef());
+        AlertOutputs.Config c = AlertOutputs.Config.of(def.parse(given));
+        if (!c.any()) {
+            return null;
+        }
+        Map<String, Object> client = new HashMap<>(kafkaClient);
+        client.put("bootstrap.servers", bootstrap);
+        return new AlertForwarder(client, registry, topic, c, c.destinations(), System.err);
     }
 
     static io.sockflow.schemas.registry.RegistryClient.Config registry(String url, String auth) {

@@ -6,6 +6,7 @@ import io.sockflow.collector.capture.Preflight;
 import io.sockflow.collector.sys.Privileges;
 import io.sockflow.jobs.SockflowJob;
 import io.sockflow.jobs.config.JobConfig;
+import io.sockflow.runner.alerts.AlertOutputs;
 import io.sockflow.schemas.config.Check;
 import io.sockflow.schemas.config.Durations;
 import io.sockflow.schemas.config.Flags;
@@ -68,7 +69,8 @@ public final class Up {
             String user,
             String registryAddress,
             String metricsAddress,
-            Map<String, String> jobSettings) {
+            Map<String, String> jobSettings,
+            Map<String, String> alerts) {
         static Options parse(String[] args) {
             return parse(args, System.getenv());
         }
@@ -97,6 +99,14 @@ public final class Up {
                 throw new IllegalArgumentException(e.getMessage());
             }
             Map<String, Object> v = UpSettings.DEFINITION.parse(given);
+            Map<String, String> alerts = new LinkedHashMap<>();
+            given.forEach((k, value) -> {
+                if (k.startsWith("alerts.")) {
+                    alerts.put(k, value);
+                }
+            });
+            // the auth file is read now, as whoever runs up: one line naming the setting if it cannot be used
+            AlertOutputs.Config.of(v).check();
             Path data;
             try {
                 data = Path.of((String) v.get(UpSettings.DATA));
@@ -116,7 +126,8 @@ public final class Up {
                     (String) v.get(UpSettings.USER),
                     opened("--registry-address", (String) v.get(UpSettings.REGISTRY_ADDRESS), REGISTRY_AUTH_ENV, env),
                     opened("--metrics-address", (String) v.get(UpSettings.METRICS_ADDRESS), METRICS_AUTH_ENV, env),
-                    Map.copyOf(sets));
+                    Map.copyOf(sets),
+                    java.util.Collections.unmodifiableMap(alerts));
         }
 
         /** One {@code --set key=value}, checked against the jobs' declarations at once. */
@@ -288,6 +299,7 @@ public final class Up {
                     replay = copy.toString();
                 }
             }
+            alertSettings(o.alerts(), run, user);
             List<String> p = new Pipeline.Options(
                             data,
                             kafkaPort,
@@ -407,6 +419,38 @@ public final class Up {
         List<String> all = new ArrayList<>(a);
         all.addAll(b);
         return all;
+    }
+
+    /**
+     * The alert outputs' settings, for the pipeline, in a file of the run folder (0600, the runtime user's): a URL may
+     * hold a key, and a process's arguments are anyone's to read. The webhook's auth file, which may be root's, is
+     * copied beside it. No file when no output is given.
+     */
+    static void alertSettings(Map<String, String> alerts, Path run, Privileges.Identity user) throws IOException {
+        if (alerts.isEmpty()) {
+            return;
+        }
+        java.util.Properties p = new java.util.Properties();
+        p.putAll(alerts);
+        String auth = alerts.get(AlertOutputs.WEBHOOK_AUTH_FILE);
+        if (auth != null && !auth.isBlank()) {
+            Path copy = run.resolve(Pipeline.ALERTS_AUTH_FILE);
+            Files.copy(Path.of(auth), copy, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+            privateFile(copy, user);
+            p.setProperty(AlertOutputs.WEBHOOK_AUTH_FILE, copy.toString());
+        }
+        Path file = run.resolve(Pipeline.ALERTS_FILE);
+        try (java.io.Writer w = Files.newBufferedWriter(file)) {
+            p.store(w, "the alert outputs of this run (sockflow up)");
+        }
+        privateFile(file, user);
+    }
+
+    private static void privateFile(Path f, Privileges.Identity user) throws IOException {
+        Files.setPosixFilePermissions(f, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
+        if (user != null) {
+            DataFolder.chown(f, user);
+        }
     }
 
     /** The collector up runs: its Kafka, registry and topic, its metrics, spool and status file, its user. */

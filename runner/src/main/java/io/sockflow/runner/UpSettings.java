@@ -1,5 +1,6 @@
 package io.sockflow.runner;
 
+import io.sockflow.runner.alerts.AlertOutputs;
 import io.sockflow.schemas.config.Validators;
 import java.util.Set;
 import org.apache.kafka.common.config.ConfigDef;
@@ -39,7 +40,7 @@ final class UpSettings {
             "restore",
             "kafka.config");
 
-    static final ConfigDef DEFINITION = new ConfigDef()
+    static final ConfigDef DEFINITION = AlertOutputs.defineOn(new ConfigDef()
             .define(
                     DATA,
                     ConfigDef.Type.STRING,
@@ -128,7 +129,7 @@ final class UpSettings {
                     "A job setting, KEY=VALUE, on the command line (repeatable), e.g. --set detect.portscan.ports=30: "
                             + "any of the jobs' settings (sockflow config --explain jobs) except those up gives itself ("
                             + String.join(", ", new java.util.TreeSet<>(OWN_JOB_SETTINGS))
-                            + "). Checked when up starts.");
+                            + "). Checked when up starts."));
 
     private UpSettings() {}
 }

@@ -215,6 +215,45 @@ class UpOptionsTest {
     }
 
     @Test
+    void badAlertOutputSettingsAreOneLineNamingTheSettingAndTheFix() throws Exception {
+        refused(
+                "bad value 'ftp://hooks.example.com/x' for alerts.webhook.url: expected an http:// or https:// URL",
+                "--replay",
+                "sample",
+                "--alerts-webhook-url",
+                "ftp://hooks.example.com/x");
+        refused(
+                "bad value 'http://bad host/' for alerts.webhook.url: expected an http:// or https:// URL",
+                "--alerts-webhook-url",
+                "http://bad host/");
+        refused(
+                "bad value 'syslog://127.0.0.1:514' for alerts.syslog: expected udp://HOST:PORT or tcp://HOST:PORT",
+                "--alerts-syslog",
+                "syslog://127.0.0.1:514");
+        refused(
+                "bad value 'udp://127.0.0.1' for alerts.syslog: expected udp://HOST:PORT",
+                "--alerts-syslog",
+                "udp://127.0.0.1");
+        refused(
+                "alerts.webhook.auth-file is set without alerts.webhook.url",
+                "--alerts-webhook-auth-file",
+                dir.resolve("none").toString());
+        refused(
+                "alerts.webhook.auth-file " + dir.resolve("none") + " cannot be read",
+                "--alerts-webhook-url",
+                "https://127.0.0.1/hook",
+                "--alerts-webhook-auth-file",
+                dir.resolve("none").toString());
+        Up.Options o = Up.Options.parse(
+                new String[] {"--replay", "sample", "--alerts-syslog", "tcp://127.0.0.1:6514"}, java.util.Map.of());
+        assertEquals(java.util.Map.of("alerts.syslog", "tcp://127.0.0.1:6514"), o.alerts());
+        assertEquals(
+                java.util.Map.of(),
+                Up.Options.parse(new String[] {}, java.util.Map.of()).alerts(),
+                "off by default");
+    }
+
+    @Test
     void configExplainPrintsEverySettingOfEveryPartGrouped() {
         ByteArrayOutputStream buf = new ByteArrayOutputStream();
         assertEquals(
