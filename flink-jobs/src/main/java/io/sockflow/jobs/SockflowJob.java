@@ -2,6 +2,7 @@ package io.sockflow.jobs;
 
 import io.sockflow.jobs.config.JobConfig;
 import io.sockflow.jobs.detect.AlertContext;
+import io.sockflow.jobs.detect.AlertSuppression;
 import io.sockflow.jobs.detect.BurstRules;
 import io.sockflow.jobs.detect.NewListenerRule;
 import io.sockflow.jobs.detect.ProcessRules;
@@ -389,6 +390,14 @@ public final class SockflowJob {
                     .returns(alertType)
                     .name("alert-context")
                     .uid("alert-context");
+            java.time.Duration fold = cfg.getDuration(JobConfig.ALERT_FOLD_WINDOW);
+            if (!fold.isZero()) {
+                alerts = alerts.keyBy(AlertSuppression::key)
+                        .process(new AlertSuppression(fold))
+                        .returns(alertType)
+                        .name("alert-folding")
+                        .uid("alert-folding");
+            }
             sinks(
                     cfg,
                     kafka,

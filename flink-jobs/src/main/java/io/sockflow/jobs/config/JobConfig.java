@@ -265,6 +265,11 @@ public final class JobConfig implements Serializable {
             "sockopt-probe: at least this many distinct options read with getsockopt...");
     public static final Option SOCKOPT_PROBE_WINDOW =
             opt("detect.sockopt.probe.window", Type.DURATION, "10s", "...by one process within this window.");
+    public static final Option ALERT_FOLD_WINDOW = opt(
+            "detect.fold.window",
+            Type.DURATION,
+            "10m",
+            "Alerts: the same finding again (the same rule, process and summary, numbers aside) within this window of the first is folded into one more alert at the window's end, with the count and time span; 0 sends every alert.");
     public static final Option LISTENER_LEARNING = opt(
             "detect.listener.learning",
             Type.DURATION,
