@@ -19,6 +19,7 @@ import org.apache.kafka.clients.producer.ProducerRecord;
  * partition, in order. A record larger than {@code sink.max-record-bytes} would be refused by the broker (and fail
  * the job at every restart): it is written with its long strings, lists and maps cut, and counted
  * ({@code resultsCut}); one that no cut makes small enough is left out and counted ({@code resultsDropped}).
+ * Records carry the time they are written as their Kafka timestamp, so a topic's retention counts from then.
  */
 public final class AvroRecordSerializer<T extends SpecificRecord> implements KafkaRecordSerializationSchema<T> {
     private static final long serialVersionUID = 1L;
@@ -96,8 +97,12 @@ public final class AvroRecordSerializer<T extends SpecificRecord> implements Kaf
             log("cut a " + topic + " record of " + size + " bytes to " + (key.length + value.length)
                     + " to fit sink.max-record-bytes (" + maxRecordBytes + ")");
         }
-        // Kafka refuses a negative timestamp: the broker's time stands in for one
-        return new ProducerRecord<>(topic, null, timestamp == null || timestamp < 0 ? null : timestamp, key, value);
+        // no timestamp: the producer stamps the record with the time it is written. Not the event time Flink hands in
+        // (a socket's close, a timer's): the broker keeps and rolls a topic's segments by its records' timestamps, and
+        // results of events older than the topic's retention (a replay, a job restored days later, a test's fixed
+        // clock) were deleted at its next retention check, right after they were committed. The event time is in
+        // the record itself.
+        return new ProducerRecord<>(topic, null, null, key, value);
     }
 
     private boolean fits(byte[] key, byte[] value) {

@@ -151,6 +151,9 @@ class SinkLimitsTest {
             huge.getAttributes().put("k" + i, "v".repeat(100));
         }
         huge.setSummary("s".repeat(2_000));
+        assertNull(
+                s.serialize(small, null, 1_000L).timestamp(),
+                "written at the producer's time, not the event time (old results would be past the topic's retention)");
         send(s.serialize(small, null, 1_000L));
         send(s.serialize(huge, null, -5L));
         assertEquals(5_003, huge.getEvidence().size(), "the original is not changed (it may go to another sink too)");
