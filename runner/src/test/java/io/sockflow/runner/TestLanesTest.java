@@ -16,10 +16,13 @@ import org.junit.jupiter.api.Test;
  * and, without root, fails: every such class must be tagged.
  */
 class TestLanesTest {
-    /** What only a slow or privileged test uses: a real broker, a Flink job, the collector, the BPF programs. */
+    /**
+     * What only a slow or privileged test uses: a real broker, a Flink job, the collector, the BPF programs, raw
+     * system calls.
+     */
     static final Pattern HEAVY = Pattern.compile(
             "LocalStack\\.|CollectorProcess\\.|EmbeddedKafka\\.start|MiniCluster|createLocalEnvironment|SockflowJob\\.run"
-                    + "|BpfObject\\.|SocketCapture\\.start|Up\\.start");
+                    + "|BpfObject\\.|SocketCapture\\.start|Up\\.start|LiveCapture|Capture\\.open|Sys\\.ok|Bpftool\\.");
 
     static final Pattern TAGGED = Pattern.compile("(?m)^\\s*@Tag\\(\"(root|slow|packaged)\"\\)");
 

@@ -79,9 +79,24 @@ class UpQuietTest {
         try (Stream<Path> files = Files.walk(data)) {
             for (Path log : files.filter(p -> p.toString().endsWith(".log") && !p.startsWith(data.resolve("kafka")))
                     .toList()) {
-                assertEquals(List.of(), errors(Files.readString(log)), log.toString());
+                String text = Files.readString(log);
+                assertEquals(List.of(), errors(text), log.toString());
+                assertEquals(java.util.Map.of(), repeated(text), log + ": a warning that repeats is spam");
             }
         }
+    }
+
+    /** Warnings that come more than 3 times (numbers and times aside), with their count. */
+    static java.util.Map<String, Long> repeated(String text) {
+        return text
+                .lines()
+                .filter(l -> l.matches(".*\\b(WARN|WARNING)\\b.*"))
+                .map(l -> l.replaceFirst("^\\S+ \\S+ ", "").replaceAll("[0-9]+", "#"))
+                .collect(java.util.stream.Collectors.groupingBy(l -> l, java.util.stream.Collectors.counting()))
+                .entrySet()
+                .stream()
+                .filter(e -> e.getValue() > 3)
+                .collect(java.util.stream.Collectors.toMap(java.util.Map.Entry::getKey, java.util.Map.Entry::getValue));
     }
 
     /** An ERROR or worse, or a stack trace: what no log of a normal run holds. */
@@ -99,6 +114,11 @@ class UpQuietTest {
                 \tat io.sockflow.runner.Up.main(Up.java:12)
                 Caused by: java.io.IOException
                 """).size());
+        assertEquals(
+                java.util.Map.of("WARN  [main] NetworkClient: closed # times", 4L),
+                repeated("2026-12-02 10:00:01.1 WARN  [main] NetworkClient: closed 1 times\n".repeat(2)
+                        + "2026-12-02 10:00:02.2 WARN  [main] NetworkClient: closed 2 times\n".repeat(2)
+                        + "2026-12-02 10:00:03.3 WARN  [main] Other: once\n"));
         assertEquals(List.of(), noise("""
                 07:56:29 LOW      socketpair-ipc   flink-pekko.rem (pid 24749) created a socketpair (not on the allow-list)
                 collector  834 events/s  10,944 events  0 dropped in kernel  11,546 acked  spool 0  spool drops 0

@@ -19,6 +19,7 @@ import java.net.Socket;
 import java.time.Duration;
 import java.util.List;
 import java.util.Set;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -26,6 +27,7 @@ import org.junit.jupiter.api.Test;
  * exact in both directions, whether it ends between two reads, is read mid-way, or its process is killed.
  */
 @org.junit.jupiter.api.Timeout(120)
+@Tag("root")
 class SocketTotalsTest {
     private static final Duration WAIT = Duration.ofSeconds(10);
 
