@@ -272,6 +272,7 @@ static __always_inline void read_sock(__u64 skp, struct sf_event *e)
 	e->sk_protocol = SF_GET(skp, struct sock, sk_protocol);
 	e->sk_state = SF_GET(skp, struct sock, __sk_common.skc_state);
 	e->cookie = sock_cookie(skp);
+	e->mark = SF_GET(skp, struct sock, sk_mark);
 	net = (__u64)SF_GET(skp, struct sock, __sk_common.skc_net.net);
 	if (net)
 		e->netns = BPF_CORE_READ((struct net *)net, ns.inum);

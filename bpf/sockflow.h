@@ -237,7 +237,9 @@ struct sf_event {
 	__u32 tid;	      /* thread id */
 	__u32 uid;
 	__u32 gid;
-	__u32 netns;	/* inode of the socket's network namespace (the caller's, for records without a socket) */
+	__u32 netns; /* inode of the socket's network namespace (the caller's, for records without a socket) */
+	__u32 mark;  /* the socket's mark (sk_mark: SO_MARK, policy routing, service meshes); 0 if none or no socket */
+	__u32 _pad2;
 	__s32 fd;	/* the fd the call was given (accept: the listener; socket: -1) */
 	__s32 peer_fd;	/* socket/accept: the new fd; socketpair: sv[0]; -1 otherwise */
 	__s32 peer_fd2; /* socketpair: sv[1]; -1 otherwise */

@@ -44,6 +44,7 @@ public final class EventLayout {
     public static final long UID = EVENT.offset("uid");
     public static final long GID = EVENT.offset("gid");
     public static final long NETNS = EVENT.offset("netns");
+    public static final long MARK = EVENT.offset("mark");
     public static final long FD = EVENT.offset("fd");
     public static final long PEER_FD = EVENT.offset("peer_fd");
     public static final long PEER_FD2 = EVENT.offset("peer_fd2");

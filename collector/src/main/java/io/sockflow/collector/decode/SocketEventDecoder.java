@@ -134,6 +134,8 @@ public final class SocketEventDecoder {
         e.setRelatedSocketCookie(pcookie != 0 ? pcookie : null);
         int netns = s32(rec, NETNS);
         e.setNetns(netns != 0 ? Integer.toUnsignedLong(netns) : null);
+        int mark = s32(rec, MARK);
+        e.setMark(mark != 0 ? Integer.toUnsignedLong(mark) : null);
 
         int family = u16(rec, FAMILY);
         if (family != 0) {

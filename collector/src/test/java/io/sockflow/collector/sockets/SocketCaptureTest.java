@@ -88,6 +88,41 @@ class SocketCaptureTest {
         }
     }
 
+    /** The socket's mark (SO_MARK), as the kernel has it: at the inventory and on its calls; none without one. */
+    @Test
+    void theSocketsMarkIsOnItsRecordsFromTheInventoryOnAndAbsentWithoutOne() throws Exception {
+        long marked = Sys.ok(Sys.SOCKET, Sys.AF_INET, Sys.SOCK_STREAM, 0);
+        long plain = Sys.ok(Sys.SOCKET, Sys.AF_INET, Sys.SOCK_STREAM, 0);
+        try (java.lang.foreign.Arena a = java.lang.foreign.Arena.ofConfined()) {
+            Sys.ok(Sys.SETSOCKOPT, marked, 1 /* SOL_SOCKET */, 36 /* SO_MARK */, Sys.addr(Sys.intValue(a, 0x2a)), 4);
+        }
+        long ino = inode(marked);
+        long plainIno = inode(plain);
+        try (LiveCapture live = new LiveCapture()) {
+            live.start();
+            SocketEvent seen = live.await(
+                    e -> e.getKind() == EventKind.INVENTORY && e.getSocketInode() == ino, Duration.ofSeconds(10));
+            assertEquals(42L, seen.getMark(), seen.toString());
+            SocketEvent none = live.await(
+                    e -> e.getKind() == EventKind.INVENTORY && e.getSocketInode() == plainIno, Duration.ofSeconds(10));
+            assertNull(none.getMark(), none.toString());
+            try (java.lang.foreign.Arena a = java.lang.foreign.Arena.ofConfined()) {
+                Sys.call(
+                        Sys.CONNECT,
+                        marked,
+                        Sys.addr(Sys.sockaddrIn(a, new byte[] {127, 0, 0, 1}, 9)),
+                        16); // refused: the call's record is what counts
+            }
+            SocketEvent call = live.await(
+                    e -> e.getKind() == EventKind.CONNECT && e.getSocketInode() != null && e.getSocketInode() == ino,
+                    Duration.ofSeconds(10));
+            assertEquals(42L, call.getMark(), call.toString());
+        } finally {
+            Sys.ok(Sys.CLOSE, marked);
+            Sys.ok(Sys.CLOSE, plain);
+        }
+    }
+
     /** The cookie of another process's descriptor, taken as the kernel has it; 0 for what is not there. */
     @Test
     void theCookieOfADescriptorIsTheKernelsAndNothingForWhatIsNotThere() throws Exception {

@@ -106,6 +106,7 @@ public final class SocketEventReader {
         e.setCmdline(in.readIndex() == 0 ? null : in.readString());
         e.setAncestry(in.readIndex() == 0 ? null : in.readString());
         e.setStdio(in.readIndex() == 0 ? null : in.readString());
+        e.setMark(in.readIndex() == 0 ? null : in.readLong());
         if (!in.atEnd()) {
             throw new IllegalArgumentException(in.remaining() + " bytes after the end of the record");
         }

@@ -95,7 +95,8 @@ public final class SocketEventWriter {
             "ppid",
             "cmdline",
             "ancestry",
-            "stdio");
+            "stdio",
+            "mark");
 
     private SocketEventWriter() {}
 
@@ -476,6 +477,7 @@ public final class SocketEventWriter {
         optionalString(out, e.getCmdline());
         optionalString(out, e.getAncestry());
         optionalString(out, e.getStdio());
+        optionalLong(out, e.getMark());
     }
 
     private static void optionalLong(AvroBinaryBuffer out, Long v) {
