@@ -57,6 +57,15 @@ public final class Cluster {
     static final String LOOPBACK = "127.0.0.1";
     static final int BROKERS = 3;
     static final int TASKMANAGERS = 2;
+    /** Task slots of each TaskManager. */
+    static final int SLOTS = 2;
+    /** The jobs' parallelism unless {@code --parallelism} says. */
+    static final int PARALLELISM = 2;
+    /** Partitions of the jobs' topics unless {@code --partitions} says. */
+    static final int PARTITIONS = 4;
+    /** Acknowledged writes survive the loss of one broker: every topic has BROKERS replicas, 2 of them in sync. */
+    static final int MIN_INSYNC_REPLICAS = 2;
+
     static final String JOB_CLASS = "io.sockflow.jobs.SockflowJob";
     static final String GROUP = "sockflow-cluster";
     static final String USAGE = """
@@ -96,8 +105,8 @@ public final class Cluster {
         }
         Path dir = Path.of("data", "cluster");
         Path home = Path.of(System.getProperty("sockflow.home", "."));
-        int parallelism = 2;
-        int partitions = 4;
+        int parallelism = PARALLELISM;
+        int partitions = PARTITIONS;
         boolean submit = true;
         boolean fresh = false;
         List<String> jobArgs = new ArrayList<>();
@@ -328,18 +337,7 @@ public final class Cluster {
         p.put("listener.security.protocol.map", "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT");
         p.put("inter.broker.listener.name", "PLAINTEXT");
         p.put("log.dirs", logDir.toString());
-        p.put("auto.create.topics.enable", "false");
-        // every topic, the internal ones too, survives the loss of one broker without losing an acknowledged write
-        p.put("default.replication.factor", "3");
-        p.put("min.insync.replicas", "2");
-        p.put("unclean.leader.election.enable", "false");
-        p.put("offsets.topic.replication.factor", "3");
-        p.put("offsets.topic.num.partitions", "6");
-        p.put("transaction.state.log.replication.factor", "3");
-        p.put("transaction.state.log.min.isr", "2");
-        p.put("transaction.state.log.num.partitions", "6");
-        p.put("share.coordinator.state.topic.replication.factor", "3");
-        p.put("share.coordinator.state.topic.min.isr", "2");
+        p.putAll(replicationSettings());
         p.put("group.initial.rebalance.delay.ms", "0");
         p.put("num.network.threads", "2");
         p.put("num.io.threads", "2");
@@ -347,6 +345,28 @@ public final class Cluster {
         p.put("num.replica.fetchers", "1");
         p.put("log.segment.bytes", Integer.toString(64 << 20));
         return p;
+    }
+
+    /**
+     * The brokers' settings that any deployment of sockflow's Kafka shares (docker-compose.yml, the Kubernetes page):
+     * every topic, the internal ones too, survives the loss of one broker without losing an acknowledged write.
+     */
+    static Map<String, String> replicationSettings() {
+        String replicas = Integer.toString(BROKERS);
+        String minIsr = Integer.toString(MIN_INSYNC_REPLICAS);
+        Map<String, String> m = new LinkedHashMap<>();
+        m.put("auto.create.topics.enable", "false");
+        m.put("default.replication.factor", replicas);
+        m.put("min.insync.replicas", minIsr);
+        m.put("unclean.leader.election.enable", "false");
+        m.put("offsets.topic.replication.factor", replicas);
+        m.put("offsets.topic.num.partitions", "6");
+        m.put("transaction.state.log.replication.factor", replicas);
+        m.put("transaction.state.log.min.isr", minIsr);
+        m.put("transaction.state.log.num.partitions", "6");
+        m.put("share.coordinator.state.topic.replication.factor", replicas);
+        m.put("share.coordinator.state.topic.min.isr", minIsr);
+        return m;
     }
 
     /**
@@ -371,7 +391,6 @@ public final class Cluster {
     void createTopics(String bootstrap) throws Exception {
         Map<String, Object> c =
                 Map.of("bootstrap.servers", bootstrap, "default.api.timeout.ms", 20000, "request.timeout.ms", 10000);
-        JobConfig defaults = JobConfig.defaults();
         try (Admin admin = Admin.create(c)) {
             waitFor(
                     () -> {
@@ -387,16 +406,7 @@ public final class Cluster {
                     },
                     Duration.ofSeconds(150),
                     "the Kafka brokers did not form a cluster (see " + o.dir().resolve("logs") + ")");
-            List<NewTopic> topics = new ArrayList<>();
-            for (JobConfig.Option t : List.of(
-                    JobConfig.EVENTS_TOPIC,
-                    JobConfig.LIFECYCLES_TOPIC,
-                    JobConfig.FLOWS_TOPIC,
-                    JobConfig.ALERTS_TOPIC,
-                    JobConfig.DEAD_LETTER_TOPIC)) {
-                topics.add(new NewTopic(defaults.get(t), o.partitions(), (short) BROKERS));
-            }
-            topics.add(new NewTopic("_schemas", 1, (short) BROKERS).configs(Map.of("cleanup.policy", "compact")));
+            List<NewTopic> topics = topics(o.partitions());
             for (NewTopic t : topics) {
                 try {
                     admin.createTopics(List.of(t)).all().get(60, TimeUnit.SECONDS);
@@ -412,6 +422,25 @@ public final class Cluster {
         }
     }
 
+    /**
+     * The topics every deployment creates before the jobs start: the jobs' input, outputs and dead letters with
+     * {@code partitions}, the registry's compacted {@code _schemas} with one; all with BROKERS replicas.
+     */
+    static List<NewTopic> topics(int partitions) {
+        JobConfig defaults = JobConfig.defaults();
+        List<NewTopic> topics = new ArrayList<>();
+        for (JobConfig.Option t : List.of(
+                JobConfig.EVENTS_TOPIC,
+                JobConfig.LIFECYCLES_TOPIC,
+                JobConfig.FLOWS_TOPIC,
+                JobConfig.ALERTS_TOPIC,
+                JobConfig.DEAD_LETTER_TOPIC)) {
+            topics.add(new NewTopic(defaults.get(t), partitions, (short) BROKERS));
+        }
+        topics.add(new NewTopic("_schemas", 1, (short) BROKERS).configs(Map.of("cleanup.policy", "compact")));
+        return topics;
+    }
+
     String flinkConfig(LocalFlink.Tls tls, int rpcPort, int restPort) throws IOException {
         Configuration c = new Configuration();
         LocalFlink.secure(c, tls);
@@ -419,21 +448,11 @@ public final class Cluster {
         m.remove("rest.bind-port");
         m.put("rest.port", Integer.toString(restPort));
         m.put("jobmanager.rpc.port", Integer.toString(rpcPort));
-        // sizes that fit a small machine: RSS per Flink JVM stays near half a GiB
-        m.put("jobmanager.memory.process.size", "1024m");
-        m.put("taskmanager.memory.process.size", "1536m");
-        m.put("taskmanager.memory.managed.fraction", "0.05"); // heap state: managed memory would sit unused
-        m.put("taskmanager.numberOfTaskSlots", "2");
-        m.put("parallelism.default", Integer.toString(o.parallelism()));
-        m.put(
-                "taskmanager.load-balance.mode",
-                "SLOTS"); // slots spread over both: a lost TaskManager takes half the job
+        m.putAll(flinkSettings(o.parallelism()));
         m.put("io.tmp.dirs", privateDir(o.dir().resolve("tmp")).toString());
-        m.put("heartbeat.timeout", "20000");
         m.put("blob.server.port", "0");
         m.put("taskmanager.data.port", "0");
         m.put("taskmanager.rpc.port", "0");
-        new SockflowJobRestarts().apply(m);
         StringBuilder y = new StringBuilder("# written by sockflow cluster up\n");
         for (Map.Entry<String, String> e : m.entrySet()) {
             y.append(e.getKey())
@@ -444,12 +463,29 @@ public final class Cluster {
         return y.toString();
     }
 
-    /** The jobs' restart strategy (no attempt limit, backing off), as {@code up}'s MiniCluster has it. */
-    private static final class SockflowJobRestarts {
-        void apply(Map<String, String> m) {
-            Configuration c = io.sockflow.jobs.SockflowJob.restartForever(new Configuration());
-            m.putAll(c.toMap());
-        }
+    /**
+     * The Flink settings that any deployment of the jobs shares (docker-compose.yml, the Kubernetes FlinkDeployment):
+     * sizes, slots, the restart strategy ({@code up}'s MiniCluster's: no attempt limit, backing off), no submission
+     * or cancellation from the web UI. Addresses, ports, folders and the TLS key store are each deployment's own.
+     */
+    static Map<String, String> flinkSettings(int parallelism) {
+        Map<String, String> m = new LinkedHashMap<>();
+        // sizes that fit a small machine: RSS per Flink JVM stays near half a GiB
+        m.put("jobmanager.memory.process.size", "1024m");
+        m.put("taskmanager.memory.process.size", "1536m");
+        m.put("taskmanager.memory.managed.fraction", "0.05"); // heap state: managed memory would sit unused
+        m.put("taskmanager.numberOfTaskSlots", Integer.toString(SLOTS));
+        m.put("parallelism.default", Integer.toString(parallelism));
+        m.put(
+                "taskmanager.load-balance.mode",
+                "SLOTS"); // slots spread over both: a lost TaskManager takes half the job
+        m.put("heartbeat.timeout", "20000");
+        m.put("web.submit.enable", "false");
+        m.put("web.cancel.enable", "false");
+        m.put("web.rescale.enable", "false");
+        m.putAll(
+                io.sockflow.jobs.SockflowJob.restartForever(new Configuration()).toMap());
+        return m;
     }
 
     /** The JVM flags (line 1) and dynamic options (line 2) that Flink's scripts would compute from the memory settings. */
@@ -537,17 +573,39 @@ public final class Cluster {
     }
 
     List<String> jobArgs() {
-        List<String> a = new ArrayList<>(List.of(
-                "--bootstrap.servers", state.getProperty("bootstrap"),
-                "--registry.url", state.getProperty("registry.url"),
-                "--warehouse", o.dir().resolve("warehouse").toString(),
-                "--checkpoint.dir", o.dir().resolve("checkpoints").toString(),
-                "--group.id", GROUP,
-                "--transactional.id.prefix", GROUP,
-                "--topic.partitions", Integer.toString(o.partitions()),
-                "--parallelism", Integer.toString(o.parallelism())));
+        List<String> a = jobArgs(
+                state.getProperty("bootstrap"),
+                state.getProperty("registry.url"),
+                o.dir().resolve("warehouse").toString(),
+                o.dir().resolve("checkpoints").toString(),
+                GROUP,
+                o.partitions(),
+                o.parallelism());
         a.addAll(o.jobArgs());
         return a;
+    }
+
+    /**
+     * The settings the jobs are given on a cluster, as flags: where Kafka, the registry, the lake and the checkpoints
+     * are, the consumer group and transactional id prefix of this deployment, partitions and parallelism.
+     */
+    static List<String> jobArgs(
+            String bootstrap,
+            String registry,
+            String warehouse,
+            String checkpoints,
+            String deployment,
+            int partitions,
+            int parallelism) {
+        return new ArrayList<>(List.of(
+                "--" + JobConfig.BOOTSTRAP.name(), bootstrap,
+                "--" + JobConfig.REGISTRY.name(), registry,
+                "--" + JobConfig.WAREHOUSE.name(), warehouse,
+                "--" + JobConfig.CHECKPOINT_DIR.name(), checkpoints,
+                "--" + JobConfig.GROUP_ID.name(), deployment,
+                "--" + JobConfig.TRANSACTION_PREFIX.name(), deployment,
+                "--" + JobConfig.TOPIC_PARTITIONS.name(), Integer.toString(partitions),
+                "--" + JobConfig.PARALLELISM.name(), Integer.toString(parallelism)));
     }
 
     // ---------------------------------------------------------------- status

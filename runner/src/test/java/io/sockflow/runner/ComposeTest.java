@@ -35,31 +35,55 @@ class ComposeTest {
         Set<String> names = new TreeSet<>();
         services.fieldNames().forEachRemaining(names::add);
         assertEquals(
-                Set.of("kafka", "schema-registry", "jobmanager", "taskmanager", "job-submitter", "collector"), names);
+                Set.of(
+                        "kafka-1",
+                        "kafka-2",
+                        "kafka-3",
+                        "kafka-topics",
+                        "schema-registry",
+                        "jobmanager",
+                        "taskmanager-1",
+                        "taskmanager-2",
+                        "job-submitter",
+                        "collector"),
+                names,
+                "the processes of ./sockflow cluster up, the one-shot steps and the collector");
         services.properties().forEach(e -> {
             String image = e.getValue().path("image").asText();
             assertTrue(
                     image.matches("[\\w./-]+:\\d[\\w.-]*"), e.getKey() + ": image pinned to a version, not " + image);
             assertFalse(image.endsWith(":latest"), e.getKey());
         });
-        for (String s : List.of("kafka", "schema-registry", "jobmanager", "taskmanager")) {
+        for (String s : List.of(
+                "kafka-1", "kafka-2", "kafka-3", "schema-registry", "jobmanager", "taskmanager-1", "taskmanager-2")) {
             assertTrue(services.get(s).has("healthcheck"), s + " has a health check");
             assertFalse(strings(services.get(s).get("healthcheck").get("test")).isEmpty());
         }
-        assertTrue(strings(services.get("kafka").get("ports")).contains("127.0.0.1:9092:9092"));
+        assertTrue(strings(services.get("kafka-1").get("ports")).contains("127.0.0.1:9092:9092"));
         assertTrue(strings(services.get("schema-registry").get("ports")).contains("127.0.0.1:8081:8081"));
         assertTrue(
                 strings(services.get("jobmanager").get("ports")).stream().anyMatch(p -> p.endsWith(":8081")),
                 "Flink's REST port");
         assertEquals(
                 "KRaft",
-                services.get("kafka")
+                services.get("kafka-1")
                                 .get("environment")
                                 .get("KAFKA_PROCESS_ROLES")
                                 .asText()
                                 .contains("controller")
                         ? "KRaft"
                         : "");
+        // the topics are made before anything uses them
+        for (String s : List.of("schema-registry", "jobmanager", "collector")) {
+            assertEquals(
+                    "service_completed_successfully",
+                    services.get(s)
+                            .get("depends_on")
+                            .get("kafka-topics")
+                            .get("condition")
+                            .asText(),
+                    s);
+        }
         // the submitter waits for a healthy cluster and registry, and runs the job jar the build makes
         JsonNode submitter = services.get("job-submitter");
         assertEquals(
@@ -84,7 +108,13 @@ class ComposeTest {
         Set<String> volumes = new TreeSet<>();
         compose().get("volumes").fieldNames().forEachRemaining(volumes::add);
         assertTrue(
-                volumes.containsAll(Set.of("kafka-data", "collector-spool", "flink-checkpoints", "warehouse")),
+                volumes.containsAll(Set.of(
+                        "kafka-1-data",
+                        "kafka-2-data",
+                        "kafka-3-data",
+                        "collector-spool",
+                        "flink-checkpoints",
+                        "warehouse")),
                 volumes.toString());
     }
 
@@ -112,9 +142,12 @@ class ComposeTest {
         assertEquals(List.of("ALL"), strings(c.path("cap_drop")), "every capability dropped first");
         List<String> caps = strings(c.path("cap_add"));
         assertEquals(
-                Set.of("BPF", "PERFMON", "DAC_READ_SEARCH", "NET_ADMIN", "SETUID", "SETGID", "CHOWN"),
+                KubernetesTest.neededCapabilities(),
                 Set.copyOf(caps),
-                "the named capabilities it needs, and no more (no SYS_ADMIN)");
+                "the capabilities the collector's code asks for, and no more (no SYS_ADMIN)");
+        assertEquals(
+                Set.of("BPF", "PERFMON", "DAC_READ_SEARCH", "NET_ADMIN", "SETUID", "SETGID", "CHOWN"),
+                Set.copyOf(caps));
         List<String> security = strings(c.path("security_opt"));
         assertTrue(
                 security.stream().noneMatch(o -> o.contains("unconfined")),
@@ -138,7 +171,7 @@ class ComposeTest {
                 c.get("environment").get("SOCKFLOW_RUN_AS").asText(),
                 "it gives its capabilities up once attached");
         List<String> mounts = strings(c.get("volumes"));
-        for (String m : List.of("/sys/kernel/btf", "/sys/kernel/tracing", "/sys/fs/bpf")) {
+        for (String m : List.of("/sys/kernel/btf", "/sys/kernel/tracing", "/sys/fs/cgroup")) {
             assertTrue(mounts.stream().anyMatch(v -> v.startsWith(m + ":" + m)), m + " mounted: " + mounts);
         }
         assertEquals("kafka", c.get("environment").get("SOCKFLOW_OUTPUT").asText());

@@ -3,9 +3,11 @@ package io.sockflow.collector.capture;
 import io.sockflow.collector.bpf.BpfException;
 import io.sockflow.collector.sys.Errno;
 import io.sockflow.collector.sys.Libc;
+import io.sockflow.collector.sys.Privileges;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 
 /**
  * Checks, before anything is loaded, what live capture needs, so that a missing piece is named in one line
@@ -17,6 +19,17 @@ public final class Preflight {
     static final int CAP_SYS_ADMIN = 21;
     static final int CAP_PERFMON = 38;
     static final int CAP_BPF = 39;
+    /**
+     * The capabilities live capture needs of a process that is not root, as a container grants them: load the programs
+     * and their maps, attach them to tracepoints, read the tracepoint ids in tracefs (root's alone), and attach the
+     * cgroup programs of every socket's birth and release. Not CAP_SYS_ADMIN: it would add only the mounting of a
+     * missing tracefs and the cookies of sockets of other network namespaces that exist when the collector starts.
+     */
+    public static final List<String> CAPTURE_CAPABILITIES = List.of(
+            Privileges.names(1L << CAP_BPF),
+            Privileges.names(1L << CAP_PERFMON),
+            Privileges.names(1L << CAP_DAC_READ_SEARCH),
+            Privileges.names(1L << CAP_NET_ADMIN));
     /** Exit code for missing privileges. */
     public static final int EXIT_PRIVILEGES = 4;
     /** Exit code for a kernel that lacks what sockflow needs (BTF, tracefs). */

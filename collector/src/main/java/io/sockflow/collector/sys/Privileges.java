@@ -59,6 +59,12 @@ public final class Privileges {
         "CAP_CHECKPOINT_RESTORE"
     };
 
+    /**
+     * What a collector started as root needs to become another user once attached ({@code --run-as}): leave uid 0
+     * and the groups ({@link #switchTo}), and first give that user the spool folder.
+     */
+    public static final List<String> SWITCH_CAPABILITIES = List.of("CAP_SETUID", "CAP_SETGID", "CAP_CHOWN");
+
     /** A user and group to run as. */
     public record Identity(int uid, int gid) {
         @Override
