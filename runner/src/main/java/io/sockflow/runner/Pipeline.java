@@ -404,11 +404,19 @@ public final class Pipeline {
             JobClient jobs = job.getAndSet(null); // null: the resume watcher starts nothing more
             if (jobs != null) {
                 try {
-                    // a checkpoint in flight when the cancel comes is aborted by it, which Flink reports as a failed
-                    // checkpoint (a warning with a stack trace): at a stop that is expected and says nothing
-                    org.apache.logging.log4j.core.config.Configurator.setLevel(
-                            "org.apache.flink.runtime.checkpoint.CheckpointFailureManager",
-                            org.apache.logging.log4j.Level.ERROR);
+                    // what the cancel interrupts is reported as failures with stack traces: a checkpoint in flight
+                    // (aborted), a lake commit under way (Iceberg's lock manager shut down under it), tasks torn
+                    // down mid-call. At a stop that is expected and says nothing; what the next start needs is in
+                    // the last completed checkpoint. Errors still show.
+                    for (String noisyAtStop : List.of(
+                            "org.apache.flink.runtime.checkpoint",
+                            "org.apache.flink.runtime.taskmanager",
+                            "org.apache.flink.streaming.runtime.tasks",
+                            "org.apache.flink.streaming.api.operators",
+                            "org.apache.iceberg")) {
+                        org.apache.logging.log4j.core.config.Configurator.setLevel(
+                                noisyAtStop, org.apache.logging.log4j.Level.ERROR);
+                    }
                     jobs.cancel().get(30, TimeUnit.SECONDS);
                     // the cancel is acknowledged before the tasks and the Kafka source's enumerator have closed:
                     // Kafka waits for them, or their clients log that the broker went away
