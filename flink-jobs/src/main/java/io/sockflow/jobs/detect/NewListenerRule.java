@@ -21,9 +21,7 @@ import org.apache.flink.util.Collector;
  * failing that its first inventory record or listen), not with its first listen: on a quiet host the first listen may
  * be the very one to alert.
  * Listeners found at the inventory are learned whenever they come. A listener on a loopback address and a port of
- * the ephemeral range is a runtime's private port (bound to port 0: JVM tools, test servers), not a service; so is a
- * listener on a port the kernel chose (its bind asked for port 0) on any address: a service is found at a port it
- * chose, and such a port is told to its clients some other way (a JVM's RMI and REST ports, FTP's passive mode).
+ * the ephemeral range is a runtime's private port (bound to port 0: JVM tools, test servers), not a service.
  */
 public final class NewListenerRule extends EventTimeOrdered {
     private static final long serialVersionUID = 1L;
@@ -33,8 +31,6 @@ public final class NewListenerRule extends EventTimeOrdered {
     private final int ephemeralHigh;
     private transient MapState<String, Long> known;
     private transient ValueState<Long> firstSeen;
-    /** TCP sockets bound to port 0 (the kernel chooses), by cookie or inode; for an hour. */
-    private transient MapState<Long, Long> kernelChosen;
 
     public NewListenerRule(Duration learning, Set<Integer> allowed) {
         this(learning, allowed, 32768, 60999);
@@ -53,10 +49,6 @@ public final class NewListenerRule extends EventTimeOrdered {
         super.open(ctx);
         known = getRuntimeContext().getMapState(new MapStateDescriptor<>("ports", String.class, Long.class));
         firstSeen = getRuntimeContext().getState(new ValueStateDescriptor<>("firstSeen", Long.class));
-        MapStateDescriptor<Long, Long> chosen = new MapStateDescriptor<>("kernelChosen", Long.class, Long.class);
-        chosen.enableTimeToLive(org.apache.flink.api.common.state.StateTtlConfig.newBuilder(Duration.ofHours(1))
-                .build());
-        kernelChosen = getRuntimeContext().getMapState(chosen);
     }
 
     public static boolean isListen(SocketEvent e) {
@@ -65,24 +57,7 @@ public final class NewListenerRule extends EventTimeOrdered {
 
     /** What the rule reads: listens, the capture's start, and the inventory (the listeners already there). */
     public static boolean isInput(SocketEvent e) {
-        return isListen(e)
-                || e.getKind() == EventKind.INVENTORY
-                || e.getKind() == EventKind.CAPTURE_START
-                || bindToPortZero(e);
-    }
-
-    /** A successful bind of a TCP socket that asked for port 0: the kernel chooses its port. */
-    static boolean bindToPortZero(SocketEvent e) {
-        return e.getKind() == EventKind.BIND
-                && e.getReturnValue() == 0
-                && e.getSockaddrPort() != null
-                && e.getSockaddrPort() == 0
-                && "SOCK_STREAM".equals(e.getSocketType())
-                && socket(e) != null;
-    }
-
-    private static Long socket(SocketEvent e) {
-        return e.getSocketCookie() != null && e.getSocketCookie() != 0 ? e.getSocketCookie() : e.getSocketInode();
+        return isListen(e) || e.getKind() == EventKind.INVENTORY || e.getKind() == EventKind.CAPTURE_START;
     }
 
     @Override
@@ -106,10 +81,6 @@ public final class NewListenerRule extends EventTimeOrdered {
         if (e.getKind() == EventKind.CAPTURE_START) {
             return;
         }
-        if (e.getKind() == EventKind.BIND) {
-            kernelChosen.put(socket(e), t);
-            return;
-        }
         if (e.getKind() == EventKind.INVENTORY) {
             if ("LISTEN".equals(e.getSocketState()) && e.getLocalPort() != null && e.getProtocol() != null) {
                 known.put(e.getProtocol() + "/" + e.getLocalPort(), t); // listening before the capture: known
@@ -124,12 +95,7 @@ public final class NewListenerRule extends EventTimeOrdered {
             known.put(port, t);
             return;
         }
-        Long sock = socket(e);
-        boolean chosenByKernel = sock != null && kernelChosen.contains(sock);
-        if (chosenByKernel) {
-            kernelChosen.remove(sock);
-        }
-        if (allowed.contains(e.getLocalPort()) || ephemeralLoopback(e) || chosenByKernel) {
+        if (allowed.contains(e.getLocalPort()) || ephemeralLoopback(e)) {
             return; // not learned: the same port later on another address is still news
         }
         known.put(port, t);

@@ -627,48 +627,6 @@ class DetectionRulesTest {
     }
 
     @Test
-    void aPortTheKernelChoseIsNotANewServiceOnAnyAddressAChosenOneIs() throws Exception {
-        long min = 60_000;
-        SocketEvent start = Ev.of(io.sockflow.schemas.EventKind.CAPTURE_START, 1, "sockflow", 0)
-                .get();
-        // a JVM's RMI or REST port: bind(0.0.0.0:0), then listen on the port the kernel gave
-        SocketEvent bindAny = Ev.of(BIND, 5, "java", 10 * min)
-                .socket(5)
-                .tcp()
-                .sockaddr("0.0.0.0", 0)
-                .local("0.0.0.0", 43117)
-                .get();
-        SocketEvent listenAny = Ev.of(LISTEN, 5, "java", 10 * min + 1)
-                .socket(5)
-                .tcp()
-                .local("0.0.0.0", 43117)
-                .get();
-        // the same process then asks for a port of its own: a service
-        SocketEvent bindFixed = Ev.of(BIND, 5, "java", 11 * min)
-                .socket(6)
-                .tcp()
-                .sockaddr("0.0.0.0", 4444)
-                .local("0.0.0.0", 4444)
-                .get();
-        SocketEvent listenFixed = Ev.of(LISTEN, 5, "java", 11 * min + 1)
-                .socket(6)
-                .tcp()
-                .local("0.0.0.0", 4444)
-                .get();
-        // and another socket on a kernel-chosen-looking port, but whose bind was not to port 0: alerted
-        SocketEvent listenUnbound = Ev.of(LISTEN, 5, "java", 12 * min)
-                .socket(7)
-                .tcp()
-                .local("0.0.0.0", 45001)
-                .get();
-        List<Alert> out = listeners(listenUnbound, listenFixed, bindFixed, listenAny, bindAny, start);
-        assertEquals(
-                List.of("4444", "45001"),
-                out.stream().map(a -> a.getAttributes().get("port")).sorted().toList(),
-                out.toString());
-    }
-
-    @Test
     void ephemeralLoopbackPortsOfRuntimesAreNotNewServices() throws Exception {
         long min = 60_000;
         SocketEvent start = Ev.of(INVENTORY, 2, "bash", 0).socket(2).unix().get();
