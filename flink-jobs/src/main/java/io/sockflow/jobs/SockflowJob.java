@@ -390,14 +390,11 @@ public final class SockflowJob {
                     .returns(alertType)
                     .name("alert-context")
                     .uid("alert-context");
-            java.time.Duration fold = cfg.getDuration(JobConfig.ALERT_FOLD_WINDOW);
-            if (!fold.isZero()) {
-                alerts = alerts.keyBy(AlertSuppression::key)
-                        .process(new AlertSuppression(fold))
-                        .returns(alertType)
-                        .name("alert-folding")
-                        .uid("alert-folding");
-            }
+            alerts = alerts.keyBy(AlertSuppression::key)
+                    .process(new AlertSuppression(cfg.getDuration(JobConfig.ALERT_FOLD_WINDOW)))
+                    .returns(alertType)
+                    .name("alert-folding")
+                    .uid("alert-folding");
             sinks(
                     cfg,
                     kafka,

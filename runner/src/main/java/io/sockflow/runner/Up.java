@@ -340,9 +340,9 @@ public final class Up {
                 collector = Children.java(
                         "io.sockflow.collector.cli.Main",
                         "1g",
-                        concat(
-                                List.of("-XX:+UseSerialGC", "-Xss1m"),
-                                logFlags(logs.resolve("collector.log"), o.verbose())),
+                        // no log file: it starts as root, and DIR/logs is the runtime user's (a link planted there
+                        // would have root write where it points); it logs little, to the terminal
+                        List.of("-XX:+UseSerialGC", "-Xss1m"),
                         classPath,
                         null,
                         c);
@@ -415,12 +415,6 @@ public final class Up {
         return List.of("-Dsockflow.log.file=" + file, "-Dsockflow.console.level=" + (verbose ? "all" : "error"));
     }
 
-    private static List<String> concat(List<String> a, List<String> b) {
-        List<String> all = new ArrayList<>(a);
-        all.addAll(b);
-        return all;
-    }
-
     /**
      * The alert outputs' settings, for the pipeline, in a file of the run folder (0600, the runtime user's): a URL may
      * hold a key, and a process's arguments are anyone's to read. The webhook's auth file, which may be root's, is
@@ -435,21 +429,35 @@ public final class Up {
         String auth = alerts.get(AlertOutputs.WEBHOOK_AUTH_FILE);
         if (auth != null && !auth.isBlank()) {
             Path copy = run.resolve(Pipeline.ALERTS_AUTH_FILE);
-            Files.copy(Path.of(auth), copy, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
-            privateFile(copy, user);
+            privateFile(copy, Files.readAllBytes(Path.of(auth)), user);
             p.setProperty(AlertOutputs.WEBHOOK_AUTH_FILE, copy.toString());
         }
-        Path file = run.resolve(Pipeline.ALERTS_FILE);
-        try (java.io.Writer w = Files.newBufferedWriter(file)) {
-            p.store(w, "the alert outputs of this run (sockflow up)");
-        }
-        privateFile(file, user);
+        java.io.StringWriter w = new java.io.StringWriter();
+        p.store(w, "the alert outputs of this run (sockflow up)");
+        privateFile(
+                run.resolve(Pipeline.ALERTS_FILE),
+                w.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8),
+                user);
     }
 
-    private static void privateFile(Path f, Privileges.Identity user) throws IOException {
-        Files.setPosixFilePermissions(f, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
+    /**
+     * Writes a new file 0600 in one step (O_CREAT|O_EXCL with its mode), after taking away whatever is at its name: up
+     * runs as root in a folder of the runtime user's, where a link planted at that name must not be followed.
+     */
+    static void privateFile(Path f, byte[] content, Privileges.Identity user) throws IOException {
+        Files.deleteIfExists(f); // a link itself, not what it points to
+        try (java.nio.channels.SeekableByteChannel c = Files.newByteChannel(
+                f,
+                java.util.Set.of(java.nio.file.StandardOpenOption.CREATE_NEW, java.nio.file.StandardOpenOption.WRITE),
+                java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
+                        java.nio.file.attribute.PosixFilePermissions.fromString("rw-------")))) {
+            java.nio.ByteBuffer b = java.nio.ByteBuffer.wrap(content);
+            while (b.hasRemaining()) {
+                c.write(b);
+            }
+        }
         if (user != null) {
-            DataFolder.chown(f, user);
+            DataFolder.chown(f, user); // no link followed
         }
     }
 

@@ -269,7 +269,7 @@ public final class JobConfig implements Serializable {
             "detect.fold.window",
             Type.DURATION,
             "10m",
-            "Alerts: the same finding again (the same rule, process and summary, numbers aside) within this window of the first is folded into one more alert at the window's end, with the count and time span; 0 sends every alert.");
+            "Alerts: the same finding again (the same rule, process and summary) within this window of the first is folded into one more alert at the window's end, with the count and time span; 0 sends every alert.");
     public static final Option LISTENER_LEARNING = opt(
             "detect.listener.learning",
             Type.DURATION,

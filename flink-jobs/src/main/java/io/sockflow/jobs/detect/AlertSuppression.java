@@ -14,10 +14,12 @@ import org.apache.flink.streaming.api.functions.KeyedProcessFunction;
 import org.apache.flink.util.Collector;
 
 /**
- * One alert with a count, not a thousand: the first alert of a rule for a process goes out at once; the same finding
- * again (the same rule, process and summary, numbers aside) within the window is folded, and when the window closes
- * (in event time) one more alert says how many were folded and over what time span, with the newest as its sample.
- * Keyed by {@link #key}. A window of zero turns folding off (the job does not add this operator then).
+ * One alert with a count, not a thousand: the first alert of a finding goes out at once; the same finding again (the
+ * same rule, process and summary: the same raw socket opened again, the same reverse shell seen twice) within the
+ * window is folded, and when the window closes (in event time) one more alert says how many were folded and over what
+ * time span, with the newest as its sample. A finding that differs in any detail (another port, another target) is
+ * its own. Keyed by {@link #key}. A window of zero passes every alert through (the operator stays, so that a
+ * checkpoint restores whatever the window).
  */
 public final class AlertSuppression extends KeyedProcessFunction<String, Alert, Alert> {
     private static final long serialVersionUID = 1L;
@@ -30,6 +32,7 @@ public final class AlertSuppression extends KeyedProcessFunction<String, Alert, 
 
     private final long windowMs;
     private transient ValueState<Long> windowStart;
+    private transient ValueState<Long> windowEnd;
     private transient ValueState<Long> folded;
     private transient ValueState<Long> firstFolded;
     private transient ValueState<Alert> sample;
@@ -38,15 +41,15 @@ public final class AlertSuppression extends KeyedProcessFunction<String, Alert, 
         this.windowMs = window.toMillis();
     }
 
-    /** The same finding: host, rule, process (pid and start), and the summary with its numbers taken out. */
+    /** The same finding: host, rule, process (pid and start), and the same summary. */
     public static String key(Alert a) {
-        return a.getHost() + "|" + a.getRule() + "|" + a.getPid() + "|" + a.getProcessStartNs() + "|"
-                + a.getSummary().replaceAll("[0-9]+", "#");
+        return a.getHost() + "|" + a.getRule() + "|" + a.getPid() + "|" + a.getProcessStartNs() + "|" + a.getSummary();
     }
 
     @Override
     public void open(OpenContext ctx) {
         windowStart = getRuntimeContext().getState(new ValueStateDescriptor<>("windowStart", Long.class));
+        windowEnd = getRuntimeContext().getState(new ValueStateDescriptor<>("windowEnd", Long.class));
         folded = getRuntimeContext().getState(new ValueStateDescriptor<>("folded", Long.class));
         firstFolded = getRuntimeContext().getState(new ValueStateDescriptor<>("firstFolded", Long.class));
         sample =
@@ -55,15 +58,21 @@ public final class AlertSuppression extends KeyedProcessFunction<String, Alert, 
 
     @Override
     public void processElement(Alert a, Context ctx, Collector<Alert> out) throws Exception {
+        if (windowMs <= 0) {
+            out.collect(a);
+            return;
+        }
         long t = a.getTimestamp().toEpochMilli();
         Long start = windowStart.value();
-        if (start != null && t >= start + windowMs) {
+        Long end = windowEnd.value();
+        if (start != null && end != null && t >= end) {
             flush(out); // its window is over, though the watermark has not said so yet
             start = null;
         }
         if (start == null) {
             out.collect(a);
             windowStart.update(t);
+            windowEnd.update(t + windowMs);
             ctx.timerService().registerEventTimeTimer(t + windowMs);
             return;
         }
@@ -77,15 +86,17 @@ public final class AlertSuppression extends KeyedProcessFunction<String, Alert, 
             firstFolded.update(t);
         }
         Alert s = sample.value();
-        if (s == null || !a.getTimestamp().isBefore(s.getTimestamp())) {
-            sample.update(a);
+        if (s == null
+                || a.getTimestamp().isAfter(s.getTimestamp())
+                || a.getTimestamp().equals(s.getTimestamp()) && a.getAlertId().compareTo(s.getAlertId()) > 0) {
+            sample.update(a); // the newest; of two at the same time, the same one whatever the arrival order
         }
     }
 
     @Override
     public void onTimer(long time, OnTimerContext ctx, Collector<Alert> out) throws Exception {
-        Long start = windowStart.value();
-        if (start != null && time == start + windowMs) {
+        Long end = windowEnd.value();
+        if (end != null && time >= end) { // the end kept with the window: a changed setting leaves none stranded
             flush(out);
         }
     }
@@ -96,6 +107,7 @@ public final class AlertSuppression extends KeyedProcessFunction<String, Alert, 
         Long first = firstFolded.value();
         Long start = windowStart.value();
         windowStart.clear();
+        windowEnd.clear();
         folded.clear();
         firstFolded.clear();
         sample.clear();
@@ -111,7 +123,7 @@ public final class AlertSuppression extends KeyedProcessFunction<String, Alert, 
         f.setEvidence(new ArrayList<>(s.getEvidence()));
         f.setSummary(n + " more like this between " + Instant.ofEpochMilli(first) + " and " + s.getTimestamp()
                 + ", folded into one (the newest: " + s.getSummary() + ")");
-        f.setAlertId(Alerts.id(s.getAlertId() + "|folded|" + start));
+        f.setAlertId(Alerts.id(key(s) + "|folded|" + start)); // the finding and its window: the same on a replay
         out.collect(f);
     }
 }

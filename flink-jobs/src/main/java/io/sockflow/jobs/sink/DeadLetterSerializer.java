@@ -69,9 +69,13 @@ public final class DeadLetterSerializer implements KafkaRecordSerializationSchem
                 cut.inc();
             }
         }
-        // Kafka refuses a negative timestamp (a record without one reads as -1): the broker's time stands in
-        Long ts = d.record.timestamp >= 0 ? d.record.timestamp : null;
-        return new ProducerRecord<>(topic, null, ts, key, value, h);
+        // the time it is written, not the source record's: a dead letter of an old record (a backlog, a replay, a
+        // restore days later) would otherwise be past the topic's retention and deleted at once; the source's time
+        // is in its header
+        if (d.record.timestamp >= 0) {
+            h.add("sockflow.source.timestamp", bytes(Long.toString(d.record.timestamp)));
+        }
+        return new ProducerRecord<>(topic, null, null, key, value, h);
     }
 
     private static int headerBytes(RecordHeaders h) {

@@ -58,7 +58,7 @@ class AlertSuppressionTest {
     void aThousandOfOneFindingAreTheFirstThenOneWithTheCountAndSpan() throws Exception {
         List<Alert> in = new ArrayList<>();
         for (int i = 0; i < 1000; i++) {
-            in.add(alert("port-scan", 7, 1_000 + i * 300L, "nc (pid 7) failed to connect to " + (20 + i) + " ports"));
+            in.add(alert("raw-socket", 7, 1_000 + i * 300L, "nc (pid 7) opened a AF_PACKET SOCK_RAW socket"));
         }
         List<Alert> out = run(Duration.ofMinutes(10), in);
         assertEquals(2, out.size(), out.toString());
@@ -89,14 +89,14 @@ class AlertSuppressionTest {
     @Test
     void afterTheWindowTheFindingIsNewsAgainAndTheFoldedOneComesAtTheWindowsEnd() throws Exception {
         List<Alert> in = List.of(
-                alert("new-listener", 7, 0, "listens on 4444"),
-                alert("new-listener", 7, 1 * MIN, "listens on 4445"),
-                alert("new-listener", 7, 2 * MIN, "listens on 4446"),
-                alert("new-listener", 7, 11 * MIN, "listens on 4447"));
+                alert("reverse-shell", 7, 0, "bash on 10.0.0.9:4444"),
+                alert("reverse-shell", 7, 1 * MIN, "bash on 10.0.0.9:4444"),
+                alert("reverse-shell", 7, 2 * MIN, "bash on 10.0.0.9:4444"),
+                alert("reverse-shell", 7, 11 * MIN, "bash on 10.0.0.9:4444"));
         // the watermark passes the first window's end before the fourth arrives
         List<Alert> out = run(Duration.ofMinutes(10), in, 0, 0, 10 * MIN);
         assertEquals(
-                List.of("listens on 4444", "2 more like this", "listens on 4447"),
+                List.of("bash on 10.0.0.9:4444", "2 more like this", "bash on 10.0.0.9:4444"),
                 out.stream()
                         .map(a -> a.getSummary().startsWith("2 more") ? "2 more like this" : a.getSummary())
                         .toList());
@@ -104,7 +104,21 @@ class AlertSuppressionTest {
         List<Alert> early = run(Duration.ofMinutes(10), in);
         assertEquals(3, early.size(), early.toString());
         assertEquals("2", early.get(1).getAttributes().get(AlertSuppression.FOLDED));
-        assertEquals("listens on 4447", early.get(2).getSummary());
+        assertEquals("bash on 10.0.0.9:4444", early.get(2).getSummary());
+        assertFalse(early.get(2).getAttributes().containsKey(AlertSuppression.FOLDED));
+    }
+
+    @Test
+    void findingsThatDifferInADetailAreEachTheirOwnAndAWindowOfZeroFoldsNothing() throws Exception {
+        List<Alert> in = List.of(
+                alert("new-listener", 7, 0, "nc (pid 7) listens on 0.0.0.0:8080"),
+                alert("new-listener", 7, 1_000, "nc (pid 7) listens on 0.0.0.0:31337"),
+                alert("port-scan", 7, 2_000, "nc (pid 7) failed to connect to 50 ports of 10.0.0.1"),
+                alert("port-scan", 7, 3_000, "nc (pid 7) failed to connect to 50 ports of 10.0.0.2"));
+        assertEquals(4, run(Duration.ofMinutes(10), in).size(), "another port, another target: news each");
+        List<Alert> same =
+                List.of(alert("so-debug", 7, 0, "x"), alert("so-debug", 7, 1, "x"), alert("so-debug", 7, 2, "x"));
+        assertEquals(same, run(Duration.ZERO, same), "0: every alert as it is");
     }
 
     @Test

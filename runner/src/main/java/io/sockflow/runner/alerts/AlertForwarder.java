@@ -230,13 +230,16 @@ public final class AlertForwarder implements Runnable, AutoCloseable {
                     break;
                 } catch (java.io.InterruptedIOException e) {
                     return false;
-                } catch (IOException e) {
+                } catch (IOException | RuntimeException e) {
+                    // a runtime failure of one destination (a name that does not resolve yet, a library's refusal)
+                    // is a failed attempt like any other: the forwarder and the other destinations go on
                     boolean retry = !(e instanceof Webhook.Failure f) || f.retry();
                     if (!retry || attempt >= config.attempts()) {
                         undelivered.get(d).incrementAndGet();
                         log.println("sockflow alerts: alert " + a.getAlertId() + " (" + a.getRule()
                                 + ") not delivered to " + d.describe() + " after " + attempt
-                                + (attempt == 1 ? " attempt: " : " attempts: ") + printable(e.getMessage()));
+                                + (attempt == 1 ? " attempt: " : " attempts: ")
+                                + printable(e.getMessage() != null ? e.getMessage() : e.toString()));
                         break;
                     }
                     if (stopped.await(wait.toMillis(), TimeUnit.MILLISECONDS)) {
