@@ -21,12 +21,26 @@ def running():
     return time.time() < stop_at
 
 
+def die_with_parent():
+    """A long-lived child goes when the workload does: a test stops the workload with SIGKILL, which its children do
+    not get, and one left behind would serve (and hold the test's output open) for ever."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+    if os.getppid() == 1:
+        os._exit(0)  # the workload went before this child got here
+
+
 def start_forking_server():
     """A classic fork-per-connection server: the child serves and exits (half of them without closing); the parent
     closes its copy."""
     r, w = os.pipe()
     pid = os.fork()
     if pid == 0:
+        die_with_parent()
         os.close(r)
         srv = socket.socket()
         srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

@@ -68,8 +68,10 @@ class LiveTruthTest {
             Files.copy(in, script);
         }
         // the workload starts first: its servers and idle connections are older than the collector
+        // its errors to a file: a child of it left running would otherwise hold the test's output open, and the build
+        // would wait for it
         Process workload = new ProcessBuilder("/usr/bin/python3", script.toString(), "0")
-                .redirectError(ProcessBuilder.Redirect.INHERIT)
+                .redirectError(dir.resolve("workload.err").toFile())
                 .start();
         assertEquals(
                 "ready",
@@ -155,6 +157,7 @@ class LiveTruthTest {
             assertEquals(kernel.keySet(), open.keySet(), diff);
             assertTrue(records.stream().noneMatch(l -> sockflow.contains(l.getPid())), "none of sockflow's own");
         } finally {
+            workload.descendants().forEach(ProcessHandle::destroyForcibly); // its servers and their children too
             workload.destroyForcibly();
             workload.waitFor(10, TimeUnit.SECONDS);
             jobs.cancel().get(30, TimeUnit.SECONDS);
