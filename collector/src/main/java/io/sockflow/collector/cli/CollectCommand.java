@@ -32,7 +32,7 @@ public final class CollectCommand {
     private final Settings settings;
     private final CountDownLatch stop = new CountDownLatch(1);
     private RegistryClient registry;
-    private volatile Health health = new Health(0, 0, 0, 0, 0, 0, false, 0, 0, 0, 0, 0, 0);
+    private volatile Health health = new Health(0, 0, 0, 0, 0, 0, false, 0, 0, 0, 0, 0, 0, 0);
     /** How long Kafka gets at a stop to acknowledge what is pending (less when the broker is away). */
     static final Duration KAFKA_GRACE = Duration.ofSeconds(10);
     /** How long detaching the programs and draining what the kernel queued may take. */
@@ -54,7 +54,8 @@ public final class CollectCommand {
             double produceLatencyMs,
             long registryErrors,
             long spoolLost,
-            long spoolLostBytes) {}
+            long spoolLostBytes,
+            long producerRestarts) {}
 
     /**
      * The most a stop takes, step by step: detach and drain the kernel's queue, then Kafka's grace, the shipper's
@@ -404,7 +405,8 @@ public final class CollectCommand {
                 k == null ? 0 : k.meanLatencyMs(),
                 registry == null ? 0 : registry.errors(),
                 k == null ? 0 : k.spoolCorrupt(),
-                k == null ? 0 : k.spoolLostBytes());
+                k == null ? 0 : k.spoolLostBytes(),
+                k == null ? 0 : k.producerRestarts());
     }
 
     static String describe(KafkaOutput kafka) {
@@ -414,7 +416,8 @@ public final class CollectCommand {
         KafkaShipper.Stats k = kafka.stats();
         return String.format(
                 "; Kafka: %d acknowledged, %d in flight, spool %d records (%d bytes), "
-                        + "%d dropped by the spool policy, %d lost to spool damage (%d bytes), %d refused",
+                        + "%d dropped by the spool policy, %d lost to spool damage (%d bytes), %d refused, "
+                        + "%d producer restarts",
                 k.acked(),
                 k.inFlight(),
                 k.spoolDepth(),
@@ -422,7 +425,8 @@ public final class CollectCommand {
                 k.spoolDropped(),
                 k.spoolCorrupt(),
                 k.spoolLostBytes(),
-                k.failed());
+                k.failed(),
+                k.producerRestarts());
     }
 
     /** What this kernel lacks, one line each, and what sockflow does without it; what the inventory found. */

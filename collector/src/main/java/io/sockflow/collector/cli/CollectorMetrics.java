@@ -94,6 +94,12 @@ final class CollectorMetrics implements AutoCloseable {
                 .help("Bytes of damaged spool segments that held no readable event.")
                 .callback(cb -> cb.call(c.health().spoolLostBytes()))
                 .register(registry);
+        CounterWithCallback.builder()
+                .name("sockflow_producer_restarts")
+                .help("Times the Kafka producer was replaced because nothing was acknowledged for too long while "
+                        + "events were in flight; what it held was spooled and sent again.")
+                .callback(cb -> cb.call(c.health().producerRestarts()))
+                .register(registry);
         GaugeWithCallback.builder()
                 .name("sockflow_produce_latency_seconds")
                 .help("Mean time from handing an event to the Kafka producer to its acknowledgement (sampled).")

@@ -29,12 +29,22 @@ import org.slf4j.LoggerFactory;
  * refused on the spot, and from then on records go to the on-disk {@link Spool}, in order, until a shipper thread
  * has sent everything spooled. The producer retries what it holds for as long as the broker is away. At stop,
  * whatever Kafka has not acknowledged is spooled for the next run. Per key, Kafka gets records once and in order.
+ *
+ * <p>A producer can also wedge: after a broker restart the broker may answer every batch of a partition with
+ * OutOfOrderSequenceException while the producer, which retries for ever, keeps resending them. So when records are
+ * in flight and nothing at all is acknowledged for {@link #RESTART_AFTER} (doubling while it lasts, up to ten
+ * minutes), the producer is replaced: what it held is spooled, in order, ahead of what was spooled already, and a
+ * new producer (a new producer id, so new sequences) sends it. Records the broker had written but not acknowledged
+ * are then sent twice; the jobs fold duplicates once.
  */
 public final class KafkaShipper implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(KafkaShipper.class);
 
     private final String topic;
-    private final KafkaProducer<byte[], byte[]> producer;
+    private final Map<String, Object> config;
+    private final Duration restartAfter;
+    /** the current producer; replaced by the shipper's thread when it wedges (see the class comment) */
+    private volatile Generation current;
     private final Spool spool;
     private final ConcurrentLinkedQueue<Ack> abandoned = new ConcurrentLinkedQueue<>();
     private final Thread thread;
@@ -45,18 +55,41 @@ public final class KafkaShipper implements AutoCloseable {
     private volatile boolean spooling;
     private volatile boolean running = true;
     private final AtomicLong seq = new AtomicLong();
+    /** records an abandoned producer held, spooled again while running (no longer in flight) */
+    private final LongAdder respooled = new LongAdder();
+    private final LongAdder restarts = new LongAdder();
+    /** held while a producer is being replaced, and by {@link #close(Duration)} */
+    private final Object producerLock = new Object();
     private Spool.Entry retry;
 
+    /** One producer and whether it is being closed (its aborted records are then spooled, not counted failed). */
+    private static final class Generation {
+        final KafkaProducer<byte[], byte[]> producer;
+        volatile boolean closing;
+
+        Generation(KafkaProducer<byte[], byte[]> producer) {
+            this.producer = producer;
+        }
+    }
+
     public KafkaShipper(String topic, Map<String, Object> producerConfig, Spool spool, long bufferBytes) {
+        this(topic, producerConfig, spool, bufferBytes, RESTART_AFTER);
+    }
+
+    /** {@code restartAfter}: how long records may go unacknowledged before the producer is replaced. */
+    public KafkaShipper(
+            String topic, Map<String, Object> producerConfig, Spool spool, long bufferBytes, Duration restartAfter) {
         this.topic = topic;
         this.spool = spool;
+        this.restartAfter = restartAfter;
         Map<String, Object> p = new HashMap<>(defaults());
         p.put(ProducerConfig.BUFFER_MEMORY_CONFIG, bufferBytes);
         p.put(ProducerConfig.BATCH_SIZE_CONFIG, (int) Math.min(256 * 1024, bufferBytes / 4));
         p.putAll(producerConfig);
         p.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, 0); // never block the capture thread: refusals go to the spool
-        this.producer = new KafkaProducer<>(p, new ByteArraySerializer(), new ByteArraySerializer());
-        awaitMetadata();
+        this.config = Map.copyOf(p);
+        this.current = new Generation(new KafkaProducer<>(config, new ByteArraySerializer(), new ByteArraySerializer()));
+        awaitMetadata(current.producer);
         // records left spooled by an earlier run go first
         this.spooling = spool.hasUnread();
         this.thread = Thread.ofPlatform().name("sockflow-shipper").daemon().start(this::run);
@@ -80,9 +113,9 @@ public final class KafkaShipper implements AutoCloseable {
     }
 
     /** With max.block.ms=0 the first sends would be refused until the producer knows the topic: learn it first. */
-    private void awaitMetadata() {
+    private void awaitMetadata(KafkaProducer<byte[], byte[]> producer) {
         long deadline = System.nanoTime() + 15_000_000_000L;
-        while (System.nanoTime() < deadline) {
+        while (System.nanoTime() < deadline && running) {
             try {
                 producer.partitionsFor(topic);
                 return;
@@ -116,8 +149,17 @@ public final class KafkaShipper implements AutoCloseable {
     private boolean trySend(byte[] key, byte[] value, long spoolSegment) {
         long n = seq.incrementAndGet();
         // the produce latency is sampled (one record in 64): a clock read per record shows in the profile
-        Ack ack = new Ack(n, key, value, spoolSegment, (n & 63) == 0 ? System.nanoTime() : 0L, Thread.currentThread());
-        producer.send(new ProducerRecord<>(topic, key, value), ack);
+        Generation g = current;
+        Ack ack = new Ack(
+                n, key, value, spoolSegment, (n & 63) == 0 ? System.nanoTime() : 0L, Thread.currentThread(), g);
+        try {
+            g.producer.send(new ProducerRecord<>(topic, key, value), ack);
+        } catch (IllegalStateException | org.apache.kafka.common.KafkaException closed) {
+            if (!g.closing) {
+                throw closed;
+            }
+            return false; // the producer was closed under us (being replaced): the caller spools the record
+        }
         ack.returned = true;
         if (ack.refused) {
             return false;
@@ -127,7 +169,11 @@ public final class KafkaShipper implements AutoCloseable {
     }
 
     private void run() {
+        Stall stall = new Stall();
         while (running) {
+            if (stall.check()) {
+                restartProducer(stall.waited());
+            }
             if (!spooling) {
                 LockSupport.parkNanos(10_000_000L);
                 continue;
@@ -135,6 +181,87 @@ public final class KafkaShipper implements AutoCloseable {
             if (!drainSpool()) {
                 LockSupport.parkNanos(20_000_000L); // the producer is full or the broker away: try again soon
             }
+        }
+    }
+
+    /** Watches for records in flight with no acknowledgement; the wait before a restart doubles while it lasts. */
+    private final class Stall {
+        long progress = -1;
+        long since = System.nanoTime();
+        long limit = restartAfter.toNanos();
+        long waited;
+
+        /** True when the producer should be replaced now. */
+        boolean check() {
+            long now = System.nanoTime();
+            long p = acks.acked() + failed.sum();
+            if (p != progress || inFlight() == 0) {
+                if (p != progress && progress >= 0) {
+                    limit = restartAfter.toNanos(); // it moves again
+                }
+                progress = p;
+                since = now;
+                return false;
+            }
+            if (now - since < limit) {
+                return false;
+            }
+            since = now;
+            waited = limit;
+            limit = Math.min(limit * 2, Math.max(restartAfter.toNanos(), Duration.ofMinutes(10).toNanos()));
+            return true;
+        }
+
+        Duration waited() {
+            return Duration.ofNanos(waited);
+        }
+    }
+
+    /**
+     * Replaces a producer that has had records in flight without an acknowledgement for too long: records go to the
+     * spool meanwhile; the old producer is closed at once (its callbacks complete, aborted, before close returns);
+     * what it held, and the spooled record waiting to be retried, are spooled again in the order they were sent,
+     * ahead of the rest; a new producer sends them.
+     */
+    private void restartProducer(Duration waited) {
+        synchronized (producerLock) {
+            if (!running) {
+                return;
+            }
+            long held = inFlight();
+            synchronized (this) {
+                spooling = true;
+            }
+            Generation old = current;
+            old.closing = true;
+            old.producer.close(Duration.ZERO);
+            List<Ack> aborted = new ArrayList<>(abandoned);
+            abandoned.clear();
+            aborted.sort(Comparator.comparingLong(a -> a.seq));
+            List<byte[][]> front = new ArrayList<>();
+            for (Ack a : aborted) {
+                front.add(new byte[][] {a.key, a.value});
+                if (a.spoolSegment >= 0) {
+                    spool.acknowledge(a.spoolSegment); // its copy moves to the new front segment
+                }
+            }
+            respooled.add(aborted.size());
+            if (retry != null) {
+                front.add(new byte[][] {retry.key(), retry.value()});
+                spool.acknowledge(retry.segment());
+                retry = null;
+            }
+            spool.prepend(front);
+            spool.restartReading();
+            restarts.increment();
+            LOG.warn(
+                    "Kafka acknowledged nothing for {} s with {} records in flight: the producer is restarted, "
+                            + "what it held ({} records) is spooled and sent again",
+                    waited.toSeconds(),
+                    held,
+                    aborted.size());
+            current = new Generation(new KafkaProducer<>(config, new ByteArraySerializer(), new ByteArraySerializer()));
+            awaitMetadata(current.producer);
         }
     }
 
@@ -173,11 +300,12 @@ public final class KafkaShipper implements AutoCloseable {
         final long spoolSegment;
         final long offeredNs;
         final Thread caller;
+        final Generation generation;
         // read and written by the sending thread only: a refusal is reported on that thread, inside send()
         boolean returned;
         boolean refused;
 
-        Ack(long seq, byte[] key, byte[] value, long spoolSegment, long offeredNs, Thread caller) {
+        Ack(long seq, byte[] key, byte[] value, long spoolSegment, long offeredNs, Thread caller, Generation g) {
             this.seq = seq;
             this.key = key;
             this.value = value;
@@ -185,6 +313,7 @@ public final class KafkaShipper implements AutoCloseable {
             this.spoolSegment = spoolSegment;
             this.offeredNs = offeredNs;
             this.caller = caller;
+            this.generation = g;
         }
 
         @Override
@@ -195,7 +324,7 @@ public final class KafkaShipper implements AutoCloseable {
                     refused = true; // full or no metadata: the caller spools it
                     return;
                 }
-                if (running || synchronous) {
+                if (synchronous || (running && !generation.closing)) {
                     failed.increment();
                     LOG.error("Kafka refused a record ({}): it is dropped and counted", e.toString());
                     if (spoolSegment >= 0) {
@@ -226,7 +355,8 @@ public final class KafkaShipper implements AutoCloseable {
             long spoolDropped,
             long spoolCorrupt,
             double meanLatencyMs,
-            long spoolLostBytes) {}
+            long spoolLostBytes,
+            long producerRestarts) {}
 
     public Stats stats() {
         long samples = acks.latencySamples();
@@ -242,11 +372,12 @@ public final class KafkaShipper implements AutoCloseable {
                 spool.dropped(),
                 spool.corrupt(),
                 samples == 0 ? 0 : acks.latencyNsSum() / (double) samples / 1e6,
-                spool.lostBytes());
+                spool.lostBytes(),
+                restarts.sum());
     }
 
     private long inFlight() {
-        return sent.sum() - acks.acked() - failed.sum() - abandoned.size();
+        return sent.sum() - acks.acked() - failed.sum() - abandoned.size() - respooled.sum();
     }
 
     /** Padding before {@link AckCountFields}: superclass fields come first in HotSpot's layout. */
@@ -345,6 +476,8 @@ public final class KafkaShipper implements AutoCloseable {
      * written and fsynced, the open segment sealed and fsynced. bench/spool measures it (about a second here).
      */
     static final Duration SPOOL_SAVE = Duration.ofSeconds(15);
+    /** With records in flight, no acknowledgement at all for this long replaces the producer (see the class). */
+    public static final Duration RESTART_AFTER = Duration.ofMinutes(1);
     /** With records pending, no acknowledgement for this long means the broker is away: stop waiting for it. */
     static final Duration ACK_STALL = Duration.ofSeconds(3);
 
@@ -368,7 +501,11 @@ public final class KafkaShipper implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
-        producer.close(done ? PRODUCER_CLOSE : Duration.ZERO);
+        synchronized (producerLock) {
+            Generation g = current;
+            g.closing = true;
+            g.producer.close(done ? PRODUCER_CLOSE : Duration.ZERO);
+        }
         List<Ack> aborted = new ArrayList<>(abandoned);
         aborted.sort(Comparator.comparingLong(a -> a.seq));
         List<byte[][]> front = new ArrayList<>();

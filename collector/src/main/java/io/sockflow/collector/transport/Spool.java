@@ -735,6 +735,14 @@ public final class Spool implements AutoCloseable {
         }
     }
 
+    /**
+     * Reads on from the oldest segment with records not handed out (one {@link #prepend} just wrote, say), keeping
+     * what was handed out and acknowledged.
+     */
+    public synchronized void restartReading() {
+        closeReader();
+    }
+
     /** Writes out and fsyncs the open segment, sealed segments not yet fsynced, and the folder. */
     public void sync() {
         synchronized (syncLock) {

@@ -55,6 +55,11 @@ class KafkaTransportTest {
     }
 
     static List<ConsumerRecord<byte[], byte[]>> readAll(String topic, int expected, Duration timeout) {
+        return readAll(stack, topic, expected, timeout);
+    }
+
+    static List<ConsumerRecord<byte[], byte[]>> readAll(
+            LocalStack stack, String topic, int expected, Duration timeout) {
         Map<String, Object> c = new HashMap<>();
         c.put("bootstrap.servers", stack.bootstrapServers());
         c.put("group.id", "t-" + UUID.randomUUID());
