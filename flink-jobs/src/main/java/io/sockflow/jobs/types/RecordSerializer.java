@@ -4,9 +4,9 @@ import io.sockflow.schemas.avro.AvroBinaryBuffer;
 import io.sockflow.schemas.avro.AvroBinaryInput;
 import io.sockflow.schemas.avro.RecordCodec;
 import java.io.IOException;
+import org.apache.avro.Schema;
 import org.apache.avro.specific.SpecificRecord;
 import org.apache.flink.api.common.typeutils.TypeSerializer;
-import org.apache.flink.api.common.typeutils.TypeSerializerSchemaCompatibility;
 import org.apache.flink.api.common.typeutils.TypeSerializerSnapshot;
 import org.apache.flink.core.memory.DataInputView;
 import org.apache.flink.core.memory.DataOutputView;
@@ -72,47 +72,51 @@ public final class RecordSerializer<T extends SpecificRecord> extends LengthPref
         return new Snapshot<>(type);
     }
 
-    /** The record class; the schema is the one compiled into it. */
-    public static final class Snapshot<T extends SpecificRecord> implements TypeSerializerSnapshot<T> {
-        private Class<T> type;
-
+    /**
+     * The record class and the schema its state was written with (version 2). Version 1, written by builds before the
+     * schema was kept, named the class only: it is read as the legacy schema (see {@link AvroStateSnapshot}).
+     */
+    public static final class Snapshot<T extends SpecificRecord> extends AvroStateSnapshot<T> {
         public Snapshot() {}
 
         Snapshot(Class<T> type) {
-            this.type = type;
+            super(type);
+        }
+
+        Snapshot(Class<T> type, Schema writer) {
+            super(type, writer);
+        }
+
+        @Override
+        protected TypeSerializer<T> current() {
+            return new RecordSerializer<>(type);
         }
 
         @Override
         public int getCurrentVersion() {
-            return 1;
+            return 2;
         }
 
         @Override
         public void writeSnapshot(DataOutputView out) throws IOException {
             out.writeUTF(type.getName());
+            writeSchema(out, writer);
         }
 
         @Override
         @SuppressWarnings("unchecked")
         public void readSnapshot(int version, DataInputView in, ClassLoader loader) throws IOException {
+            if (version != 1 && version != 2) {
+                throw new IOException("record state of snapshot version " + version
+                        + ", newer than this build reads: restore it with the build that wrote it, or a newer one");
+            }
             String name = in.readUTF();
             try {
                 type = (Class<T>) Class.forName(name, false, loader);
             } catch (ClassNotFoundException e) {
                 throw new IOException("record class " + name + " is not on the classpath", e);
             }
-        }
-
-        @Override
-        public TypeSerializer<T> restoreSerializer() {
-            return new RecordSerializer<>(type);
-        }
-
-        @Override
-        public TypeSerializerSchemaCompatibility<T> resolveSchemaCompatibility(TypeSerializerSnapshot<T> old) {
-            return old instanceof Snapshot<?> s && s.type == type
-                    ? TypeSerializerSchemaCompatibility.compatibleAsIs()
-                    : TypeSerializerSchemaCompatibility.incompatible();
+            writer = version == 1 ? legacy(type.getSimpleName()) : readSchema(in);
         }
     }
 }

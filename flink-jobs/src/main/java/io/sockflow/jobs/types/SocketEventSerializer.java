@@ -6,9 +6,10 @@ import io.sockflow.schemas.avro.AvroBinaryInput;
 import io.sockflow.schemas.avro.SocketEventReader;
 import io.sockflow.schemas.avro.SocketEventWriter;
 import java.io.IOException;
-import org.apache.flink.api.common.typeutils.SimpleTypeSerializerSnapshot;
+import org.apache.avro.Schema;
 import org.apache.flink.api.common.typeutils.TypeSerializer;
 import org.apache.flink.api.common.typeutils.TypeSerializerSnapshot;
+import org.apache.flink.core.memory.DataInputView;
 import org.apache.flink.core.memory.DataOutputView;
 
 /**
@@ -113,10 +114,47 @@ public final class SocketEventSerializer extends LengthPrefixedSerializer<Socket
         return new Snapshot();
     }
 
-    /** No configuration: the schema is the one compiled in (a new schema version is a new serializer version). */
-    public static final class Snapshot extends SimpleTypeSerializerSnapshot<SocketEvent> {
+    /**
+     * The schema the state was written with (version 4). Version 3, written by builds before the schema was kept, had
+     * no content: it is read as the legacy schema (see {@link AvroStateSnapshot}).
+     */
+    public static final class Snapshot extends AvroStateSnapshot<SocketEvent> {
+        private static final int LEGACY = 3;
+
         public Snapshot() {
-            super(SocketEventSerializer::new);
+            super(SocketEvent.class);
+        }
+
+        Snapshot(Schema writer) {
+            super(SocketEvent.class, writer);
+        }
+
+        @Override
+        protected TypeSerializer<SocketEvent> current() {
+            return new SocketEventSerializer();
+        }
+
+        @Override
+        public int getCurrentVersion() {
+            return 4;
+        }
+
+        @Override
+        public void writeSnapshot(DataOutputView out) throws IOException {
+            writeSchema(out, writer);
+        }
+
+        @Override
+        public void readSnapshot(int version, DataInputView in, ClassLoader loader) throws IOException {
+            type = SocketEvent.class;
+            if (version == LEGACY) {
+                writer = legacy("SocketEvent");
+            } else if (version == 4) {
+                writer = readSchema(in);
+            } else {
+                throw new IOException("SocketEvent state of snapshot version " + version
+                        + ", newer than this build reads: restore it with the build that wrote it, or a newer one");
+            }
         }
     }
 }
