@@ -8,6 +8,8 @@ import io.sockflow.jobs.detect.NewListenerRule;
 import io.sockflow.jobs.detect.ProcessRules;
 import io.sockflow.jobs.detect.SingleEventRules;
 import io.sockflow.jobs.detect.SockoptRules;
+import io.sockflow.jobs.detect.SqlRules;
+import io.sockflow.jobs.detect.UserRules;
 import io.sockflow.jobs.flow.FlowFunction;
 import io.sockflow.jobs.flow.FlowKeys;
 import io.sockflow.jobs.input.DeadLetter;
@@ -380,6 +382,10 @@ public final class SockflowJob {
                     .name("sockopt-probe")
                     .uid("sockopt-probe");
             DataStream<Alert> found = single.union(processes, scans, recon, listeners, sockopts, probes);
+            List<UserRules.Rule> userRules = UserRules.load(cfg.get(JobConfig.RULES_DIR));
+            if (!userRules.isEmpty()) {
+                found = found.union(SqlRules.build(env, events, userRules));
+            }
             // each alert with its process's context: the exec that started its program
             DataStream<Alert> alerts = events.filter(AlertContext::isExec)
                     .name("execs")

@@ -105,6 +105,7 @@ class SockflowJobTest {
         m.put("detect.listener.learning", "0s");
         m.put("transactional.id.prefix", "tx-" + run + "-" + input);
         m.put("group.id", "g-" + run);
+        m.put("detect.rules.dir", ""); // no user rules but a test's own
         m.putAll(more);
         return JobConfig.of(m);
     }
@@ -220,6 +221,47 @@ class SockflowJobTest {
                 new TreeSet<>(o.lakeAlerts().stream()
                         .map(r -> (String) r.get("alertId"))
                         .toList()));
+    }
+
+    @Test
+    void userRulesInTheRulesFolderRaiseTheirAlertsThroughTheWholeJob() throws Exception {
+        Path rules = java.nio.file.Files.createDirectories(dir.resolve("rules"));
+        java.nio.file.Files.writeString(rules.resolve("refused.sql"), """
+                -- severity: medium
+                -- summary: a connect was refused
+                SELECT host, pid, comm, processStartNs, rowtime, errno,
+                       CONCAT('connect to ', sockaddrAddress, ':', CAST(sockaddrPort AS STRING)) AS evidence
+                FROM events
+                WHERE kind = 'CONNECT' AND errno = 'ECONNREFUSED';
+                """);
+        java.nio.file.Files.writeString(rules.resolve("curl-connects.sql"), """
+                -- severity: low
+                -- summary: curl connected in this minute
+                SELECT host, pid, comm, window_end, COUNT(*) AS connects
+                FROM TABLE(TUMBLE(TABLE events, DESCRIPTOR(rowtime), INTERVAL '1' MINUTE))
+                WHERE kind = 'CONNECT' AND comm = 'curl'
+                GROUP BY host, pid, comm, window_start, window_end
+                """);
+        JobConfig cfg = config("rules", Map.of("detect.rules.dir", rules.toString(), "jobs", "detection"));
+        run(cfg, false);
+        List<Alert> alerts = outcome(cfg).alerts();
+        List<Alert> refused =
+                alerts.stream().filter(a -> a.getRule().equals("refused")).toList();
+        assertEquals(1, refused.size(), "one refused connect in the workload: " + refused);
+        Alert a = refused.get(0);
+        assertEquals(400, a.getPid());
+        assertEquals("curl", a.getComm());
+        assertEquals(io.sockflow.schemas.Severity.MEDIUM, a.getSeverity());
+        assertEquals("a connect was refused", a.getSummary());
+        assertEquals("ECONNREFUSED", a.getAttributes().get("errno"));
+        assertEquals(List.of("connect to " + Workload.LO + ":9"), a.getEvidence());
+        assertEquals("user rule", a.getAttributes().get("source"));
+        List<Alert> counted =
+                alerts.stream().filter(x -> x.getRule().equals("curl-connects")).toList();
+        assertEquals(CONNECTIONS + 1, counted.size(), "one per curl process, each connecting once");
+        assertTrue(counted.stream().allMatch(x -> "1".equals(x.getAttributes().get("connects"))), counted.toString());
+        // the built-in rules still run beside them
+        assertTrue(alerts.stream().anyMatch(x -> x.getRule().equals("hostname-change")));
     }
 
     @Test

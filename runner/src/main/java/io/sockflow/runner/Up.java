@@ -194,6 +194,16 @@ public final class Up {
                     + (m.contains("--help") || m.contains("--explain") ? "" : " (see sockflow up --help)"));
             return 2;
         }
+        String rulesDir = o.jobSettings().getOrDefault(JobConfig.RULES_DIR.name(), JobConfig.RULES_DIR.defaultValue());
+        try {
+            int rules = io.sockflow.jobs.detect.SqlRules.check(io.sockflow.jobs.detect.UserRules.load(rulesDir));
+            if (rules > 0) {
+                out.println("sockflow up: " + rules + " user rule" + (rules == 1 ? "" : "s") + " from " + rulesDir);
+            }
+        } catch (io.sockflow.jobs.detect.UserRules.RuleException e) {
+            System.err.println("sockflow up: " + e.getMessage());
+            return 2;
+        }
         if (o.replay() != null && !Replay.SAMPLE.equals(o.replay()) && !Files.isReadable(Path.of(o.replay()))) {
             System.err.println(
                     "sockflow up: --replay " + o.replay() + " is not a readable file: give a capture made with "

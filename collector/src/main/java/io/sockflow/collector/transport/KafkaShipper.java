@@ -45,6 +45,7 @@ public final class KafkaShipper implements AutoCloseable {
     private final Duration restartAfter;
     /** the current producer; replaced by the shipper's thread when it wedges (see the class comment) */
     private volatile Generation current;
+
     private final Spool spool;
     private final ConcurrentLinkedQueue<Ack> abandoned = new ConcurrentLinkedQueue<>();
     private final Thread thread;
@@ -57,9 +58,11 @@ public final class KafkaShipper implements AutoCloseable {
     private final AtomicLong seq = new AtomicLong();
     /** records an abandoned producer held, spooled again while running (no longer in flight) */
     private final LongAdder respooled = new LongAdder();
+
     private final LongAdder restarts = new LongAdder();
     /** held while a producer is being replaced, and by {@link #close(Duration)} */
     private final Object producerLock = new Object();
+
     private Spool.Entry retry;
 
     /** One producer and whether it is being closed (its aborted records are then spooled, not counted failed). */
@@ -88,7 +91,8 @@ public final class KafkaShipper implements AutoCloseable {
         p.putAll(producerConfig);
         p.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, 0); // never block the capture thread: refusals go to the spool
         this.config = Map.copyOf(p);
-        this.current = new Generation(new KafkaProducer<>(config, new ByteArraySerializer(), new ByteArraySerializer()));
+        this.current =
+                new Generation(new KafkaProducer<>(config, new ByteArraySerializer(), new ByteArraySerializer()));
         awaitMetadata(current.producer);
         // records left spooled by an earlier run go first
         this.spooling = spool.hasUnread();
@@ -150,8 +154,8 @@ public final class KafkaShipper implements AutoCloseable {
         long n = seq.incrementAndGet();
         // the produce latency is sampled (one record in 64): a clock read per record shows in the profile
         Generation g = current;
-        Ack ack = new Ack(
-                n, key, value, spoolSegment, (n & 63) == 0 ? System.nanoTime() : 0L, Thread.currentThread(), g);
+        Ack ack =
+                new Ack(n, key, value, spoolSegment, (n & 63) == 0 ? System.nanoTime() : 0L, Thread.currentThread(), g);
         try {
             g.producer.send(new ProducerRecord<>(topic, key, value), ack);
         } catch (IllegalStateException | org.apache.kafka.common.KafkaException closed) {
@@ -208,7 +212,9 @@ public final class KafkaShipper implements AutoCloseable {
             }
             since = now;
             waited = limit;
-            limit = Math.min(limit * 2, Math.max(restartAfter.toNanos(), Duration.ofMinutes(10).toNanos()));
+            limit = Math.min(
+                    limit * 2,
+                    Math.max(restartAfter.toNanos(), Duration.ofMinutes(10).toNanos()));
             return true;
         }
 

@@ -39,11 +39,7 @@ class ProducerRestartTest {
         }
         Spool spool = new Spool(dir, 64L << 20, Spool.FullPolicy.DROP_NEWEST);
         KafkaShipper shipper = new KafkaShipper(
-                topic,
-                Map.of("bootstrap.servers", stack.bootstrapServers()),
-                spool,
-                128 * 1024,
-                Duration.ofSeconds(2));
+                topic, Map.of("bootstrap.servers", stack.bootstrapServers()), spool, 128 * 1024, Duration.ofSeconds(2));
         int n = 3_000;
         int accepted = 0;
         KafkaShipper.Stats wedged;

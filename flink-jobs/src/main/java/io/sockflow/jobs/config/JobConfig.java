@@ -282,6 +282,11 @@ public final class JobConfig implements Serializable {
             Type.STRING,
             "32768-60999",
             "New listeners: a listener on a loopback address with a port in this range (the kernel's ip_local_port_range) is a runtime's private port, not alerted; empty alerts them too.");
+    public static final Option RULES_DIR = opt(
+            "detect.rules.dir",
+            Type.STRING,
+            io.sockflow.jobs.detect.UserRules.DEFAULT_DIR,
+            "Folder of the users' detection rules in SQL, one NAME.sql per rule (docs/rules.md); read at start. The default folder may be absent (no user rules); a folder set here must exist.");
     public static final Option FAIL_AFTER = opt(
             "test.fail-after-records",
             Type.LONG,

@@ -29,9 +29,9 @@ import org.apache.flink.api.common.typeutils.TypeSerializerSnapshotSerialization
 import org.apache.flink.core.memory.DataInputDeserializer;
 import org.apache.flink.core.memory.DataInputViewStreamWrapper;
 import org.apache.flink.core.memory.DataOutputSerializer;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
-import org.junit.jupiter.api.Test;
 
 /**
  * State survives an upgrade: what a release wrote into Flink state (serializer snapshots and records, made by
@@ -120,8 +120,8 @@ class StateUpgradeTest {
         }
 
         DataInputDeserializer in = new DataInputDeserializer(out.getCopyOfBuffer());
-        TypeSerializerSnapshot<SocketEvent> old =
-                TypeSerializerSnapshotSerializationUtil.readSerializerSnapshot(in, getClass().getClassLoader());
+        TypeSerializerSnapshot<SocketEvent> old = TypeSerializerSnapshotSerializationUtil.readSerializerSnapshot(
+                in, getClass().getClassLoader());
         TypeSerializerSchemaCompatibility<SocketEvent> c =
                 new SocketEventSerializer().snapshotConfiguration().resolveSchemaCompatibility(old);
         assertTrue(c.isCompatibleAfterMigration(), c.toString());
@@ -133,7 +133,8 @@ class StateUpgradeTest {
             SocketEvent expected = SocketEvent.newBuilder(events.get(i)).build();
             for (String f : added) {
                 Schema.Field field = now.getField(f);
-                expected.put(field.pos(), org.apache.avro.specific.SpecificData.get().getDefaultValue(field));
+                expected.put(
+                        field.pos(), org.apache.avro.specific.SpecificData.get().getDefaultValue(field));
             }
             assertEquals(expected, migrated, "event " + i + " (fields added since: " + added + ")");
         }
@@ -160,7 +161,10 @@ class StateUpgradeTest {
         IOException e = assertThrows(
                 IOException.class,
                 () -> new SocketEventSerializer.Snapshot()
-                        .readSnapshot(99, new DataInputDeserializer(new byte[0]), getClass().getClassLoader()));
+                        .readSnapshot(
+                                99,
+                                new DataInputDeserializer(new byte[0]),
+                                getClass().getClassLoader()));
         assertTrue(e.getMessage().contains("newer than this build reads"), e.getMessage());
     }
 
