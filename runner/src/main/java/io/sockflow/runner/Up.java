@@ -131,7 +131,7 @@ public final class Up {
         }
 
         /** One {@code --set key=value}, checked against the jobs' declarations at once. */
-        private static void jobSetting(String key, String value, Map<String, String> sets) {
+        static void jobSetting(String key, String value, Map<String, String> sets) {
             String pair = key + "=" + value;
             if (!JobConfig.options().containsKey(key)) {
                 throw new IllegalArgumentException(

@@ -86,6 +86,9 @@ public final class Main {
                   up        the whole pipeline on this host with a live view (./sockflow up --help)
                   sql       Flink SQL on the jobs' results (./sockflow sql --help)
                   config    every setting of up, the collector and the jobs (./sockflow config --explain)
+                  backtest  the alerts the detection rules would raise on a recorded capture
+                  cluster   a Kafka, registry and Flink cluster on this host (./sockflow cluster --help)
+                  alerts-forward  send the alerts topic to a webhook and/or syslog
                   test      run the test suite (./sockflow test)
 
                 Run `sockflow COMMAND --help` for a command's settings.

@@ -137,7 +137,9 @@ public final class SqlRules {
         Matcher m = LINE.matcher(text);
         if (m.find()) {
             String what = text.contains(": ") ? text.substring(text.lastIndexOf(": ") + 2) : text;
-            what = what.replaceFirst("(?i)^SQL parse failed\\. ", "");
+            what = what.replaceFirst("(?i)^SQL parse failed\\. ", "")
+                    .replaceAll("\\s*at line \\d+, column \\d+\\.?", "")
+                    .strip();
             return new UserRules.RuleException(r.file() + " line " + m.group(1)
                     + (m.group(2) != null ? ", column " + m.group(2) : "") + ": " + what);
         }
