@@ -3,13 +3,14 @@ package io.sockflow.runner.alerts;
 import io.sockflow.schemas.Alert;
 import io.sockflow.schemas.Severity;
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
 import java.net.DatagramPacket;
 import java.net.DatagramSocket;
 import java.net.InetSocketAddress;
-import java.net.Socket;
 import java.net.SocketTimeoutException;
+import java.nio.ByteBuffer;
+import java.nio.channels.SelectionKey;
+import java.nio.channels.Selector;
+import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.time.ZoneOffset;
@@ -35,7 +36,8 @@ public final class Syslog implements AlertOutputs.Destination {
     private final InetSocketAddress address;
     private final int timeoutMs;
     private DatagramSocket udp;
-    private Socket socket;
+    private SocketChannel socket;
+    private Selector selector;
 
     public Syslog(String description, boolean tcp, String host, int port, java.time.Duration timeout) {
         this.description = description;
@@ -113,48 +115,56 @@ public final class Syslog implements AlertOutputs.Destination {
     /**
      * TCP has no answer to wait for: a message is sent once the kernel has taken it. A connection the receiver has
      * closed is found before writing (a read that ends) and opened again, so that an alert is not written into it.
+     * A receiver that stops reading cannot hold the forwarder: the write waits at most the timeout for room in the
+     * connection, then the connection is dropped and the attempt fails (and is retried, or counted, as any other).
      */
     private void sendTcp(byte[] framed) throws IOException {
         if (socket != null && closedByPeer(socket)) {
             closeTcp();
         }
         if (socket == null) {
-            Socket s = new Socket();
+            SocketChannel ch = SocketChannel.open();
             try {
-                s.connect(address, timeoutMs);
-                s.setSoTimeout(timeoutMs);
-                s.setTcpNoDelay(true);
+                ch.socket().connect(address, timeoutMs);
+                ch.socket().setTcpNoDelay(true);
+                ch.configureBlocking(false);
+                selector = Selector.open();
+                ch.register(selector, SelectionKey.OP_WRITE);
             } catch (IOException e) {
-                s.close();
+                ch.close();
                 throw e;
             }
-            socket = s;
+            socket = ch;
         }
         try {
-            OutputStream out = socket.getOutputStream();
-            out.write(framed);
-            out.flush();
+            ByteBuffer b = ByteBuffer.wrap(framed);
+            long deadline = System.nanoTime() + timeoutMs * 1_000_000L;
+            while (b.hasRemaining()) {
+                if (socket.write(b) > 0) {
+                    continue;
+                }
+                long left = (deadline - System.nanoTime()) / 1_000_000L;
+                if (left <= 0) {
+                    throw new SocketTimeoutException(
+                            "the syslog receiver took no data for " + timeoutMs + " ms: it stopped reading");
+                }
+                selector.select(left);
+                selector.selectedKeys().clear();
+            }
         } catch (IOException e) {
             closeTcp();
             throw e;
         }
     }
 
-    private static boolean closedByPeer(Socket s) {
+    private static boolean closedByPeer(SocketChannel ch) {
         try {
-            InputStream in = s.getInputStream();
-            if (in.available() > 0) {
-                in.skip(in.available()); // a syslog receiver says nothing; whatever it did say is dropped
-                return false;
+            ByteBuffer junk = ByteBuffer.allocate(4096);
+            int n;
+            while ((n = ch.read(junk)) > 0) {
+                junk.clear(); // a syslog receiver says nothing; whatever it did say is dropped
             }
-            s.setSoTimeout(1);
-            try {
-                return in.read() < 0;
-            } finally {
-                s.setSoTimeout(0); // writes never time out through SO_TIMEOUT; only this check reads
-            }
-        } catch (SocketTimeoutException e) {
-            return false; // open, nothing to read
+            return n < 0;
         } catch (IOException e) {
             return true;
         }
@@ -164,10 +174,12 @@ public final class Syslog implements AlertOutputs.Destination {
         if (socket != null) {
             try {
                 socket.close();
+                selector.close();
             } catch (IOException ignored) {
                 // closing
             }
             socket = null;
+            selector = null;
         }
     }
 

@@ -73,4 +73,40 @@ class SyslogTest {
         assertEquals(24, len, "22 characters, two of them two bytes long");
         assertTrue(s.startsWith("24 <134>1 "), s);
     }
+
+    /** A TCP receiver that accepts and then never reads cannot hold the forwarder: the send fails within its timeout. */
+    @Test
+    void aTcpReceiverThatStopsReadingFailsTheSendWithinTheTimeout() throws Exception {
+        try (java.net.ServerSocket server =
+                new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            server.setReceiveBufferSize(4096);
+            Thread acceptor = Thread.ofPlatform().daemon().start(() -> {
+                try {
+                    java.net.Socket held = server.accept(); // accepted, never read
+                    Thread.sleep(60_000);
+                    held.close();
+                } catch (Exception ignored) {
+                    // the test ended
+                }
+            });
+            Syslog out = new Syslog("test", true, "127.0.0.1", server.getLocalPort(), java.time.Duration.ofMillis(500));
+            Alert a = AlertJsonTest.reverseShell();
+            long start = System.nanoTime();
+            java.io.IOException failed = null;
+            for (int i = 0; i < 100_000 && failed == null; i++) {
+                try {
+                    out.send(a);
+                } catch (java.io.IOException e) {
+                    failed = e;
+                }
+            }
+            long ms = (System.nanoTime() - start) / 1_000_000;
+            out.close();
+            acceptor.interrupt();
+            assertNotNull(failed, "the kernel's buffers filled and the send gave up");
+            assertInstanceOf(java.net.SocketTimeoutException.class, failed, failed.toString());
+            assertTrue(failed.getMessage().contains("stopped reading"), failed.getMessage());
+            assertTrue(ms < 20_000, "gave up in " + ms + " ms, not blocked for ever");
+        }
+    }
 }
