@@ -202,21 +202,7 @@ public final class KernelCounters {
     }
 
     private SocketEvent base(EventKind kind, long bootNs, long intervalMs) {
-        SocketEvent e = new SocketEvent();
-        e.setHost(host.host());
-        e.setBootId(host.bootId());
-        e.setTimestamp(host.toInstant(bootNs));
-        e.setMonotonicNs(bootNs);
-        e.setDurationNs(0L);
-        e.setKind(kind);
-        e.setPid(0);
-        e.setTid(0);
-        e.setProcessStartNs(0L);
-        e.setComm("");
-        e.setUid(0);
-        e.setGid(0);
-        e.setCgroupId(0L);
-        e.setReturnValue(0L);
+        SocketEvent e = host.ownRecord(kind, bootNs);
         e.setAttribution("UNKNOWN");
         e.setIntervalMs(intervalMs);
         return e;

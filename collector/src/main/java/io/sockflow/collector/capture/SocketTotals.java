@@ -163,21 +163,7 @@ public final class SocketTotals implements AutoCloseable {
             sent.put(cookie, sum);
         }
         records++;
-        SocketEvent e = new SocketEvent();
-        e.setHost(host.host());
-        e.setBootId(host.bootId());
-        e.setTimestamp(host.toInstant(now));
-        e.setMonotonicNs(now);
-        e.setDurationNs(0L);
-        e.setKind(EventKind.SOCK_TOTALS);
-        e.setPid(0);
-        e.setTid(0);
-        e.setProcessStartNs(0L);
-        e.setComm("");
-        e.setUid(0);
-        e.setGid(0);
-        e.setCgroupId(0L);
-        e.setReturnValue(0L);
+        SocketEvent e = host.ownRecord(EventKind.SOCK_TOTALS, now);
         e.setAttribution("UNKNOWN");
         e.setIntervalMs(intervalMs);
         e.setSocketCookie(cookie);

@@ -72,4 +72,27 @@ public final class HostInfo {
         long n = toEpochNanos(bootNs);
         return Instant.ofEpochSecond(Math.floorDiv(n, 1_000_000_000L), Math.floorMod(n, 1_000_000_000L));
     }
+
+    /**
+     * A record the collector makes itself rather than decodes (the capture's start, socket totals, kernel counters):
+     * this host's header at {@code bootNs}, the kind, and no process (pid 0, no name); the caller fills the rest.
+     */
+    public io.sockflow.schemas.SocketEvent ownRecord(io.sockflow.schemas.EventKind kind, long bootNs) {
+        io.sockflow.schemas.SocketEvent e = new io.sockflow.schemas.SocketEvent();
+        e.setHost(host);
+        e.setBootId(bootId);
+        e.setTimestamp(toInstant(bootNs));
+        e.setMonotonicNs(bootNs);
+        e.setDurationNs(0L);
+        e.setKind(kind);
+        e.setPid(0);
+        e.setTid(0);
+        e.setProcessStartNs(0L);
+        e.setComm("");
+        e.setUid(0);
+        e.setGid(0);
+        e.setCgroupId(0L);
+        e.setReturnValue(0L);
+        return e;
+    }
 }

@@ -156,13 +156,7 @@ public final class SocketCapture implements AutoCloseable {
      */
     static SocketEvent captureStart(io.sockflow.collector.decode.HostInfo host, long bootNs) {
         ProcessHandle self = ProcessHandle.current();
-        SocketEvent e = new SocketEvent();
-        e.setHost(host.host());
-        e.setBootId(host.bootId());
-        e.setTimestamp(host.toInstant(bootNs));
-        e.setMonotonicNs(bootNs);
-        e.setDurationNs(0L);
-        e.setKind(EventKind.CAPTURE_START);
+        SocketEvent e = host.ownRecord(EventKind.CAPTURE_START, bootNs);
         e.setPid((int) self.pid());
         e.setTid((int) self.pid());
         e.setComm("sockflow");
