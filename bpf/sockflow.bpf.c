@@ -54,6 +54,7 @@ enum sf_group sf_group_btf_anchor __attribute__((unused));
 enum sf_data_kind sf_data_kind_btf_anchor __attribute__((unused));
 enum sf_limits sf_limits_btf_anchor __attribute__((unused));
 enum sf_data_path sf_data_path_btf_anchor __attribute__((unused));
+enum sf_io_uring_op sf_io_uring_op_btf_anchor __attribute__((unused));
 struct sf_totals *sf_totals_btf_anchor __attribute__((unused));
 struct sf_totals_key *sf_totals_key_btf_anchor __attribute__((unused));
 
@@ -1219,6 +1220,113 @@ SEC("cgroup/sock_release")
 int sock_release_plain(struct bpf_sock *ctx)
 {
 	return release(ctx, false);
+}
+
+/* ---- io_uring: network requests that make no system call of their own ---- */
+
+/* IOSQE_FIXED_FILE, which the request's flags keep at the same bit (REQ_F_FIXED_FILE) on every kernel */
+#define SF_REQ_F_FIXED_FILE 1ULL
+
+static __always_inline bool uring_network_op(__u32 op)
+{
+	switch (op) {
+	case SF_IO_URING_OP_SENDMSG:
+	case SF_IO_URING_OP_RECVMSG:
+	case SF_IO_URING_OP_ACCEPT:
+	case SF_IO_URING_OP_CONNECT:
+	case SF_IO_URING_OP_SEND:
+	case SF_IO_URING_OP_RECV:
+	case SF_IO_URING_OP_SHUTDOWN:
+	case SF_IO_URING_OP_SOCKET:
+	case SF_IO_URING_OP_SEND_ZC:
+	case SF_IO_URING_OP_SENDMSG_ZC:
+	case SF_IO_URING_OP_BIND:
+	case SF_IO_URING_OP_LISTEN:
+	case SF_IO_URING_OP_RECV_ZC:
+		return true;
+	}
+	return false;
+}
+
+/*
+ * A request submitted to an io_uring, after its preparation and before the kernel runs it: in the submitting task,
+ * or in the ring's polling thread (SQPOLL), which shares the process's descriptors and memory. The request's own
+ * data (struct io_socket, io_connect, ...) lies at its start, where the file pointer goes once it runs; the socket
+ * is found from the descriptor number instead. A registered file (IOSQE_FIXED_FILE) is an index into the ring's own
+ * table, which is not read: such a record has no socket.
+ */
+static __always_inline int uring_submit(struct io_kiocb *req)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	__u64 reqp = (__u64)req;
+	__u64 ino = 0, skp = 0;
+	struct sf_event *e;
+	__u32 op;
+
+	op = req->opcode;
+	if (!uring_network_op(op))
+		return 0; /* files, timers and the rest: not network */
+	if (!wanted(task))
+		return 0; /* filtered out, or one of sockflow's own processes */
+	e = reserve(SF_KIND_IO_URING_SUBMIT);
+	if (!e)
+		return 0;
+	caller(e, task);
+	task_netns(task, e);
+	e->io_uring_op = op;
+	if (op != SF_IO_URING_OP_SOCKET) {
+		e->fd = req->cqe.fd;
+		if (req->flags & SF_REQ_F_FIXED_FILE)
+			e->flags = SF_FLAG_FIXED_FILE;
+		else if (!sock_of_fd(task, e->fd, &ino, &skp)) {
+			e->sock_ino = ino;
+			e->sock_addr = skp;
+			read_sock(skp, e);
+		}
+	}
+	switch (op) {
+	case SF_IO_URING_OP_SOCKET:
+		e->arg_a = SF_GET(reqp, struct io_socket, domain);
+		e->arg_b = SF_GET(reqp, struct io_socket, type);
+		e->arg_c = SF_GET(reqp, struct io_socket, protocol);
+		break;
+	case SF_IO_URING_OP_CONNECT:
+		e->data_len = copy_sockaddr(e->data, (void *)SF_GET(reqp, struct io_connect, addr),
+					    SF_GET(reqp, struct io_connect, addr_len));
+		if (e->data_len)
+			e->data_kind = SF_DATA_SOCKADDR;
+		break;
+	case SF_IO_URING_OP_ACCEPT:
+		e->arg_flags = (__u32)SF_GET(reqp, struct io_accept, flags);
+		break;
+	case SF_IO_URING_OP_SHUTDOWN:
+		e->arg_a = SF_GET(reqp, struct io_shutdown, how);
+		break;
+	case SF_IO_URING_OP_SEND:
+	case SF_IO_URING_OP_SENDMSG:
+	case SF_IO_URING_OP_RECV:
+	case SF_IO_URING_OP_RECVMSG:
+	case SF_IO_URING_OP_SEND_ZC:
+	case SF_IO_URING_OP_SENDMSG_ZC:
+		e->arg_flags = SF_GET(reqp, struct io_sr_msg, msg_flags);
+		break;
+	}
+	bpf_ringbuf_submit(e, wakeup_flags());
+	return 0;
+}
+
+SEC("tp_btf/io_uring_submit_req")
+int BPF_PROG(io_uring_submit, struct io_kiocb *req)
+{
+	return uring_submit(req);
+}
+
+/* The same tracepoint under its older name (6.1 has it), with an argument more; the collector loads this one where the
+ * kernel has no io_uring_submit_req */
+SEC("tp_btf/io_uring_submit_sqe")
+int BPF_PROG(io_uring_submit_sqe, struct io_kiocb *req, bool force_nonblock)
+{
+	return uring_submit(req);
 }
 
 /* ---- kernel tracepoints (tp_btf: the kernel's own arguments) ---- */

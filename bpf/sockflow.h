@@ -60,6 +60,11 @@ enum sf_kind {
 	SF_KIND_SOCK_CREATE = 25,
 	/* execve/execveat returned (ret 0: the process now runs the new program); data: the file name asked for */
 	SF_KIND_EXEC = 26,
+	/* a network request submitted to an io_uring (io_uring:io_uring_submit_req), which no system call of its own
+	 * shows: io_uring_op the opcode; fd the request's descriptor and the socket's identity from it (not for a
+	 * registered file: SF_FLAG_FIXED_FILE); arguments as the matching call's where the request carries them. One
+	 * record when submitted, before the kernel runs it: ret is 0, and the outcome is not known */
+	SF_KIND_IO_URING_SUBMIT = 27,
 
 	SF_KIND_FIRST_KERNEL = 32,
 	/* kernel tracepoints, one record per event, keyed by the socket cookie */
@@ -95,6 +100,8 @@ enum sf_flag {
 	SF_FLAG_CLOEXEC = 4,	  /* INVENTORY: the descriptor is close-on-exec */
 	SF_FLAG_KTHREAD = 8,	  /* SOCK_RELEASE: released by a kernel thread (delayed fput), not by a process */
 	SF_FLAG_EXEC_FAILED = 16, /* EXEC: the exec failed; the drops pending on it did not happen */
+	SF_FLAG_FIXED_FILE =
+		32, /* IO_URING_SUBMIT: fd is an index into the ring's registered files, not a descriptor */
 };
 
 /* Tracepoint groups, for sf_config.groups: a bit each, in this order. */
@@ -122,6 +129,28 @@ enum sf_data_path {
 	/* the sock_send_length/sock_recv_length programs are attached and do the summing; without them (kernels before
 	 * 6.3) the send/recv system calls' exits do, for stream sockets */
 	SF_DATA_PATH_LENGTH_HOOKS = 2,
+};
+
+/*
+ * The io_uring opcodes recorded (IO_URING_SUBMIT's io_uring_op), named as the kernel's enum io_uring_op without its
+ * IORING_OP_ prefix; the collector names them from here. The numbers are uapi (include/uapi/linux/io_uring.h): never
+ * renumbered, only appended to, so the same on every kernel, and a kernel without one refuses it before the
+ * tracepoint. Every other opcode (files, timers, polls) is not recorded.
+ */
+enum sf_io_uring_op {
+	SF_IO_URING_OP_SENDMSG = 9,
+	SF_IO_URING_OP_RECVMSG = 10,
+	SF_IO_URING_OP_ACCEPT = 13,
+	SF_IO_URING_OP_CONNECT = 16,
+	SF_IO_URING_OP_SEND = 26,
+	SF_IO_URING_OP_RECV = 27,
+	SF_IO_URING_OP_SHUTDOWN = 34,
+	SF_IO_URING_OP_SOCKET = 45,
+	SF_IO_URING_OP_SEND_ZC = 47,
+	SF_IO_URING_OP_SENDMSG_ZC = 48,
+	SF_IO_URING_OP_BIND = 56,
+	SF_IO_URING_OP_LISTEN = 57,
+	SF_IO_URING_OP_RECV_ZC = 58,
 };
 
 /* A socket's data path summed in the kernel (per CPU), keyed by cookie: read by the collector at an interval,
@@ -214,6 +243,8 @@ struct sf_xdp_key {
  *   accept4:                flags in arg_flags
  *   recv*, send*:           flags in arg_flags; recvmmsg/sendmmsg: vlen in arg_a
  *   sethostname/domainname: len in arg_a
+ *   io_uring_submit:        as the matching call: socket's family / type / protocol, shutdown's how,
+ *                           send/recv and accept flags in arg_flags, connect's sockaddr in data
  *   tcp_state:              old state / new state
  *   sock_error:             the socket's error
  */
@@ -239,10 +270,10 @@ struct sf_event {
 	__u32 gid;
 	__u32 netns; /* inode of the socket's network namespace (the caller's, for records without a socket) */
 	__u32 mark;  /* the socket's mark (sk_mark: SO_MARK, policy routing, service meshes); 0 if none or no socket */
-	__u32 _pad2;
-	__s32 fd;	/* the fd the call was given (accept: the listener; socket: -1) */
-	__s32 peer_fd;	/* socket/accept: the new fd; socketpair: sv[0]; -1 otherwise */
-	__s32 peer_fd2; /* socketpair: sv[1]; -1 otherwise */
+	__u32 io_uring_op; /* IO_URING_SUBMIT: the request's opcode (enum io_uring_op, the uapi numbering) */
+	__s32 fd;	   /* the fd the call was given (accept: the listener; socket: -1) */
+	__s32 peer_fd;	   /* socket/accept: the new fd; socketpair: sv[0]; -1 otherwise */
+	__s32 peer_fd2;	   /* socketpair: sv[1]; -1 otherwise */
 	__s32 arg_a;
 	__s32 arg_b;
 	__s32 arg_c;

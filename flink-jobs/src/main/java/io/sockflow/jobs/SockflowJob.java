@@ -4,6 +4,7 @@ import io.sockflow.jobs.config.JobConfig;
 import io.sockflow.jobs.detect.AlertContext;
 import io.sockflow.jobs.detect.AlertSuppression;
 import io.sockflow.jobs.detect.BurstRules;
+import io.sockflow.jobs.detect.IoUringRule;
 import io.sockflow.jobs.detect.NewListenerRule;
 import io.sockflow.jobs.detect.ProcessRules;
 import io.sockflow.jobs.detect.SingleEventRules;
@@ -381,7 +382,16 @@ public final class SockflowJob {
                     .returns(alertType)
                     .name("sockopt-probe")
                     .uid("sockopt-probe");
-            DataStream<Alert> found = single.union(processes, scans, recon, listeners, sockopts, probes);
+            DataStream<Alert> uring = events.filter(IoUringRule::isInput)
+                    .name("io-uring-requests")
+                    .uid("io-uring-requests")
+                    .keyBy(BurstRules::processKey)
+                    .window(TumblingEventTimeWindows.of(cfg.getDuration(JobConfig.IO_URING_WINDOW)))
+                    .process(new IoUringRule(cfg.getSet(JobConfig.IO_URING_ALLOW)))
+                    .returns(alertType)
+                    .name("io-uring-network")
+                    .uid("io-uring-network");
+            DataStream<Alert> found = single.union(processes, scans, recon, listeners, sockopts, probes, uring);
             List<UserRules.Rule> userRules = UserRules.load(cfg.get(JobConfig.RULES_DIR));
             if (!userRules.isEmpty()) {
                 found = found.union(SqlRules.build(env, events, userRules));

@@ -45,6 +45,7 @@ public final class EventLayout {
     public static final long GID = EVENT.offset("gid");
     public static final long NETNS = EVENT.offset("netns");
     public static final long MARK = EVENT.offset("mark");
+    public static final long IO_URING_OP = EVENT.offset("io_uring_op");
     public static final long FD = EVENT.offset("fd");
     public static final long PEER_FD = EVENT.offset("peer_fd");
     public static final long PEER_FD2 = EVENT.offset("peer_fd2");
@@ -88,6 +89,7 @@ public final class EventLayout {
     public static final int FLAG_CLOEXEC = C.intValue("sf_flag", "SF_FLAG_CLOEXEC");
     public static final int FLAG_KTHREAD = C.intValue("sf_flag", "SF_FLAG_KTHREAD");
     public static final int FLAG_EXEC_FAILED = C.intValue("sf_flag", "SF_FLAG_EXEC_FAILED");
+    public static final int FLAG_FIXED_FILE = C.intValue("sf_flag", "SF_FLAG_FIXED_FILE");
 
     /** Tracepoint groups (sf_config.groups bits, enum sf_group), in bit order, by their lower-case names. */
     public static final List<String> GROUPS = groups();

@@ -169,6 +169,17 @@ public final class KernelFeatures {
         if (section.startsWith("tp_btf/")) {
             String tp = section.substring("tp_btf/".length());
             int args = tracepointArgs(tp);
+            // one tracepoint under two names: io_uring_submit_sqe became io_uring_submit_req
+            if (program.equals("io_uring_submit") && args < 0 && tracepointArgs("io_uring_submit_sqe") >= 1) {
+                return "this kernel names the tracepoint io_uring_submit_sqe (io_uring_submit_sqe is loaded instead)";
+            }
+            if (program.equals("io_uring_submit_sqe") && tracepointArgs("io_uring_submit_req") >= 1) {
+                return "io_uring_submit is loaded instead";
+            }
+            if (program.equals("io_uring_submit_sqe") && args >= 0 && args != 2) {
+                return "this kernel's io_uring_submit_sqe passes no request to read (before 5.18): io_uring's network "
+                        + "requests are not seen";
+            }
             if (args < 0) {
                 return "this kernel has no tracepoint " + tp;
             }

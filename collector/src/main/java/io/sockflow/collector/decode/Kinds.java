@@ -14,6 +14,7 @@ import java.util.Set;
 public final class Kinds {
     private static final EventKind[] BY_NUMBER = new EventKind[256];
     private static final String[] CAUSES = new String[64];
+    private static final String[] IO_URING_OPS = new String[256];
     /** Kinds whose pid and comm are of whatever task the kernel ran in, not of anyone who acted on the socket. */
     private static final Set<EventKind> KERNEL_CONTEXT = EnumSet.noneOf(EventKind.class);
 
@@ -34,6 +35,9 @@ public final class Kinds {
             if (e.getValue() != 0) {
                 CAUSES[Math.toIntExact(e.getValue())] = e.getKey().substring("SF_CAUSE_".length());
             }
+        }
+        for (Map.Entry<String, Long> e : c.enumValues("sf_io_uring_op").entrySet()) {
+            IO_URING_OPS[Math.toIntExact(e.getValue())] = e.getKey().substring("SF_IO_URING_OP_".length());
         }
         // the send and receive length tracepoints fire in the sending or receiving task itself
         KERNEL_CONTEXT.remove(EventKind.SOCK_SEND);
@@ -74,6 +78,12 @@ public final class Kinds {
     /** Whether a kernel kind number is one whose task is not its actor. */
     public static boolean kernelContext(int kernelKind) {
         return kernelContext(of(kernelKind));
+    }
+
+    /** An io_uring opcode's name as the kernel's enum io_uring_op has it less IORING_OP_ (SEND, CONNECT), or OP_n. */
+    public static String ioUringOp(int op) {
+        String name = op >= 0 && op < IO_URING_OPS.length ? IO_URING_OPS[op] : null;
+        return name != null ? name : "OP_" + Integer.toUnsignedString(op);
     }
 
     /** The cause's name (CLOSE, EXIT, EXEC, DUP2, CLOSE_RANGE, OTHER), or null for none. */

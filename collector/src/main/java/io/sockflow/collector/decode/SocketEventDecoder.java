@@ -112,9 +112,13 @@ public final class SocketEventDecoder {
         e.setErrno(ret < 0 && ret >= -4095 ? Errno.name((int) -ret) : null);
 
         boolean creates = kind == EventKind.SOCKET || kind == EventKind.SOCKETPAIR;
+        boolean uring = kind == EventKind.IO_URING_SUBMIT;
+        e.setIoUringOp(uring ? Kinds.ioUringOp(s32(rec, IO_URING_OP)) : null);
         boolean named = kind == EventKind.SETHOSTNAME || kind == EventKind.SETDOMAINNAME;
         int fd = s32(rec, FD);
-        e.setFd(creates || named ? null : fd);
+        // a request on a registered file names an index into the ring's table, not a descriptor
+        boolean fixed = uring && (u16(rec, FLAGS) & FLAG_FIXED_FILE) != 0;
+        e.setFd(creates || named || fixed || (uring && fd < 0) ? null : fd);
         int peerFd = s32(rec, PEER_FD);
         int peerFd2 = s32(rec, PEER_FD2);
         e.setResultFd(peerFd >= 0 ? peerFd : null);
@@ -335,6 +339,10 @@ public final class SocketEventDecoder {
         e.setOptionValue(null);
         e.setMessageCount(null);
         e.setBytes(null);
+        if (kind == EventKind.IO_URING_SUBMIT) {
+            decodeIoUringArguments(rec, e, a, b, c, flags);
+            return;
+        }
         switch (kind) {
             case SOCKET, SOCKETPAIR -> {
                 e.setArgFamily(SocketNames.family(a));
@@ -365,6 +373,27 @@ public final class SocketEventDecoder {
                 e.setFlagNames(SocketNames.msgFlags(flags));
                 e.setMessageCount(a);
                 e.setBytes(u64(rec, BYTES));
+            }
+            default -> {}
+        }
+    }
+
+    /** An io_uring request's arguments, where it carries them: named as the matching call's. */
+    private static void decodeIoUringArguments(MemorySegment rec, SocketEvent e, int a, int b, int c, long flags) {
+        switch (Kinds.ioUringOp(s32(rec, IO_URING_OP))) {
+            case "SOCKET" -> {
+                e.setArgFamily(SocketNames.family(a));
+                e.setArgType(SocketNames.typeWithFlags(b));
+                e.setArgProtocol(c);
+            }
+            case "SHUTDOWN" -> e.setShutdownHow(SocketNames.shutdownHow(a));
+            case "ACCEPT" -> {
+                e.setFlags(flags);
+                e.setFlagNames(SocketNames.acceptFlags(flags));
+            }
+            case "SEND", "SENDMSG", "RECV", "RECVMSG", "SEND_ZC", "SENDMSG_ZC" -> {
+                e.setFlags(flags);
+                e.setFlagNames(SocketNames.msgFlags(flags));
             }
             default -> {}
         }

@@ -20,12 +20,12 @@ import org.junit.jupiter.api.Test;
 /** Loading, sizing, filtering, accounting and tearing down a real capture. */
 @Tag("root")
 class CaptureLifecycleTest {
-    /** 51 system-call programs and 6 kernel tracepoints (perf_event links), 10 tp_btf, 2 cgroup hooks, 5 iterators. */
-    static final int PROGRAMS = 74;
+    /** 51 system-call programs and 6 kernel tracepoints (perf_event links), 11 tp_btf, 2 cgroup hooks, 5 iterators. */
+    static final int PROGRAMS = 75;
 
     static final int SYSCALL_PROGRAMS = 51;
     static final java.util.Map<String, Long> LINKS =
-            java.util.Map.of("perf_event", 57L, "raw_tracepoint", 10L, "cgroup", 2L, "iter", 5L);
+            java.util.Map.of("perf_event", 57L, "raw_tracepoint", 11L, "cgroup", 2L, "iter", 5L);
 
     static final long SELF = ProcessHandle.current().pid();
 

@@ -53,6 +53,45 @@ class SocketEventDecoderTest {
         assertEquals(EventKind.UNKNOWN, decoder.decode(record(0)).getKind());
     }
 
+    /** The kernel's number of IO_URING_SUBMIT, from the contract. */
+    static int ioUringSubmit() {
+        return Math.toIntExact(
+                io.sockflow.collector.bpf.KernelContract.get().value("sf_kind", "SF_KIND_IO_URING_SUBMIT"));
+    }
+
+    @Test
+    void ioUringRequestsAreNamedByOpcodeAndARegisteredFileIsNoDescriptor() {
+        MemorySegment r = record(ioUringSubmit());
+        r.set(JAVA_INT_UNALIGNED, IO_URING_OP, 45); // IORING_OP_SOCKET
+        r.set(JAVA_INT_UNALIGNED, FD, -1);
+        r.set(JAVA_INT_UNALIGNED, ARG_A, 10);
+        r.set(JAVA_INT_UNALIGNED, ARG_B, 1);
+        SocketEvent socket = decoder.decode(r);
+        assertEquals(EventKind.IO_URING_SUBMIT, socket.getKind());
+        assertEquals("SOCKET", socket.getIoUringOp());
+        assertEquals("AF_INET6", socket.getArgFamily());
+        assertEquals("SOCK_STREAM", socket.getArgType());
+        assertNull(socket.getFd());
+        assertEquals("CALLER", socket.getAttribution());
+
+        MemorySegment send = record(ioUringSubmit());
+        send.set(JAVA_INT_UNALIGNED, IO_URING_OP, 26); // IORING_OP_SEND
+        send.set(JAVA_INT_UNALIGNED, FD, 7);
+        send.set(JAVA_LONG_UNALIGNED, ARG_FLAGS, 0x40L); // MSG_DONTWAIT
+        SocketEvent s = decoder.decode(send);
+        assertEquals("SEND", s.getIoUringOp());
+        assertEquals(7, s.getFd());
+        assertEquals("MSG_DONTWAIT", s.getFlagNames());
+        assertNull(s.getBytes(), "a request's outcome is not known at submission");
+
+        send.set(JAVA_SHORT_UNALIGNED, FLAGS, (short) FLAG_FIXED_FILE);
+        assertNull(decoder.decode(send).getFd(), "an index into the ring's registered files is no descriptor");
+
+        send.set(JAVA_INT_UNALIGNED, IO_URING_OP, 200);
+        assertEquals("OP_200", decoder.decode(send).getIoUringOp());
+        assertNull(decoder.decode(record(11)).getIoUringOp(), "other kinds carry none");
+    }
+
     @Test
     void anOversizedDataLengthIsClampedToTheBuffer() {
         MemorySegment r = record(7);

@@ -233,6 +233,16 @@ public final class JobConfig implements Serializable {
             "Reconnaissance: at least this many getsockname/getpeername calls...");
     public static final Option RECON_WINDOW =
             opt("detect.recon.window", Type.DURATION, "10s", "...by one process within this window.");
+    public static final Option IO_URING_WINDOW = opt(
+            "detect.io-uring.window",
+            Type.DURATION,
+            "1m",
+            "io_uring networking: a process's network requests through io_uring within this window make one alert.");
+    public static final Option IO_URING_ALLOW = opt(
+            "detect.io-uring.allow",
+            Type.LIST,
+            "",
+            "Process names (comm) whose network requests through io_uring are expected (servers built on it) and not alerted.");
     public static final Option SOCKETPAIR_ALLOW = opt(
             "detect.socketpair.allow",
             Type.LIST,

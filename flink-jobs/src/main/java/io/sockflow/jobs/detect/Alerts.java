@@ -66,6 +66,7 @@ public final class Alerts {
         b.append(e.getTimestamp())
                 .append(' ')
                 .append(e.getKind())
+                .append(e.getIoUringOp() != null ? " " + e.getIoUringOp() : "")
                 .append(" pid ")
                 .append(e.getPid())
                 .append(" (")

@@ -496,6 +496,107 @@ class DetectionRulesTest {
         }
     }
 
+    private static SocketEvent uring(String op, int pid, String comm, long atMs) {
+        SocketEvent e = Ev.of(IO_URING_SUBMIT, pid, comm, atMs).get();
+        e.setAttribution("CALLER");
+        e.setIoUringOp(op);
+        if (!op.equals("SOCKET")) {
+            e.setFd(4);
+            e.setSocketCookie(Ev.cookie(77));
+            e.setSocketInode(77L);
+            e.setFamily("AF_INET");
+            e.setSocketType("SOCK_STREAM");
+            e.setProtocol("TCP");
+        }
+        if (op.equals("CONNECT")) {
+            e.setSockaddrFamily("AF_INET");
+            e.setSockaddrAddress("203.0.113.9");
+            e.setSockaddrPort(443);
+        }
+        return e;
+    }
+
+    private static List<Alert> ioUring(Set<String> allow, List<SocketEvent> events) throws Exception {
+        var h = windowHarness(new IoUringRule(allow), Duration.ofMinutes(1), BurstRules::processKey);
+        for (SocketEvent e : events) {
+            if (IoUringRule.isInput(e)) {
+                h.processElement(new StreamRecord<>(e, e.getTimestamp().toEpochMilli()));
+            }
+        }
+        h.processWatermark(Long.MAX_VALUE);
+        List<Alert> out = h.extractOutputValues();
+        h.close();
+        return out;
+    }
+
+    @Test
+    void networkRequestsThroughIoUringAreAlertedOncePerProcessAndWindowNamingTheOpcodes() throws Exception {
+        List<SocketEvent> events = List.of(
+                uring("SOCKET", 21, "implant", 1000),
+                uring("CONNECT", 21, "implant", 1001),
+                uring("SEND", 21, "implant", 1002),
+                uring("SEND", 21, "implant", 1003),
+                Ev.of(CONNECT, 21, "implant", 1004).socket(78).tcp().get()); // a system call: not this rule's
+        List<Alert> out = ioUring(Set.of(), events);
+        assertEquals(1, out.size(), out.toString());
+        Alert a = out.get(0);
+        assertEquals("io-uring-network", a.getRule());
+        assertEquals(Severity.MEDIUM, a.getSeverity());
+        assertEquals(21, a.getPid());
+        assertEquals("CONNECT,SEND,SOCKET", a.getAttributes().get("opcodes"));
+        assertEquals("4", a.getAttributes().get("requests"));
+        assertEquals("1", a.getAttributes().get("sockets"));
+        assertEquals("203.0.113.9:443", a.getAttributes().get("connectTo"));
+        assertEquals(3, a.getEvidence().size(), a.getEvidence().toString());
+        assertTrue(
+                a.getEvidence().get(0).startsWith("CONNECT x1: "),
+                a.getEvidence().get(0));
+        assertTrue(
+                a.getEvidence().get(0).contains("IO_URING_SUBMIT CONNECT pid 21 (implant)"),
+                a.getEvidence().get(0));
+        assertTrue(
+                a.getEvidence().get(1).startsWith("SEND x2: "), a.getEvidence().get(1));
+        assertTrue(
+                a.getEvidence().get(2).startsWith("SOCKET x1: "),
+                a.getEvidence().get(2));
+
+        // the next window's alert is the same finding for folding: the summary names the process, not the opcodes
+        List<Alert> later = ioUring(Set.of(), List.of(uring("RECV", 21, "implant", 90_000)));
+        assertEquals(1, later.size());
+        assertEquals(AlertSuppression.key(a), AlertSuppression.key(later.get(0)));
+        assertNotEquals(a.getAlertId(), later.get(0).getAlertId());
+    }
+
+    @Test
+    void ioUringServersOnTheAllowListAndPlainSystemCallsAreNotAlerted() throws Exception {
+        assertEquals(
+                List.of(),
+                ioUring(
+                        Set.of("proxy"),
+                        List.of(
+                                uring("ACCEPT", 30, "proxy", 0),
+                                uring("RECV", 30, "proxy", 5),
+                                uring("SEND", 30, "proxy", 9))));
+        assertEquals(
+                List.of(),
+                ioUring(
+                        Set.of(),
+                        List.of(
+                                Ev.of(SOCKET, 31, "curl", 0)
+                                        .args("AF_INET", "SOCK_STREAM")
+                                        .get(),
+                                Ev.of(CONNECT, 31, "curl", 1)
+                                        .socket(5)
+                                        .tcp()
+                                        .sockaddr("203.0.113.9", 443)
+                                        .get(),
+                                Ev.of(SENDTO, 31, "curl", 2)
+                                        .socket(5)
+                                        .tcp()
+                                        .bytes(100)
+                                        .get())));
+    }
+
     private static List<Alert> listeners(SocketEvent... events) throws Exception {
         var h = new KeyedOneInputStreamOperatorTestHarness<>(
                 new KeyedProcessOperator<>(new NewListenerRule(Duration.ofMinutes(5), Set.of(9090))),

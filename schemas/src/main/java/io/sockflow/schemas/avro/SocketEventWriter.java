@@ -96,7 +96,8 @@ public final class SocketEventWriter {
             "cmdline",
             "ancestry",
             "stdio",
-            "mark");
+            "mark",
+            "ioUringOp");
 
     private SocketEventWriter() {}
 
@@ -478,6 +479,7 @@ public final class SocketEventWriter {
         optionalString(out, e.getAncestry());
         optionalString(out, e.getStdio());
         optionalLong(out, e.getMark());
+        optionalString(out, e.getIoUringOp());
     }
 
     private static void optionalLong(AvroBinaryBuffer out, Long v) {
