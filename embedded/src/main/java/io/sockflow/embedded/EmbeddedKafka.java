@@ -109,30 +109,9 @@ public final class EmbeddedKafka implements AutoCloseable {
         return p;
     }
 
-    /** SASL/PLAIN on both listeners (the broker itself logs in as the admin) and ACLs, denying what none grants. */
+    /** SASL/PLAIN on both listeners and ACLs ({@link KafkaCredentials#brokerSettings}). */
     private void secure(Properties p) {
-        p.put("listeners", "SASL_PLAINTEXT://127.0.0.1:" + port + ",CONTROLLER://127.0.0.1:" + controllerPort);
-        p.put("advertised.listeners", "SASL_PLAINTEXT://127.0.0.1:" + port);
-        p.put("listener.security.protocol.map", "SASL_PLAINTEXT:SASL_PLAINTEXT,CONTROLLER:SASL_PLAINTEXT");
-        p.put("inter.broker.listener.name", "SASL_PLAINTEXT");
-        p.put("sasl.enabled.mechanisms", "PLAIN");
-        p.put("sasl.mechanism.inter.broker.protocol", "PLAIN");
-        p.put("sasl.mechanism.controller.protocol", "PLAIN");
-        Map<String, String> users = new java.util.LinkedHashMap<>();
-        users.put(KafkaCredentials.ADMIN, auth.adminPassword());
-        users.put(KafkaCredentials.READER, auth.readerPassword());
-        String brokerSide = KafkaCredentials.jaas(KafkaCredentials.ADMIN, auth.adminPassword(), users);
-        p.put("listener.name.sasl_plaintext.plain.sasl.jaas.config", brokerSide);
-        // the controller is spoken to by the broker alone: only the admin account is accepted there
-        p.put(
-                "listener.name.controller.plain.sasl.jaas.config",
-                KafkaCredentials.jaas(
-                        KafkaCredentials.ADMIN,
-                        auth.adminPassword(),
-                        Map.of(KafkaCredentials.ADMIN, auth.adminPassword())));
-        p.put("authorizer.class.name", "org.apache.kafka.metadata.authorizer.StandardAuthorizer");
-        p.put("super.users", "User:" + KafkaCredentials.ADMIN);
-        p.put("allow.everyone.if.no.acl.found", "false");
+        p.putAll(auth.brokerSettings("127.0.0.1", port, controllerPort));
     }
 
     /** The admin's client settings (empty without authentication): what sockflow's own clients add to theirs. */

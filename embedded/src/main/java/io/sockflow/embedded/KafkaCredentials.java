@@ -49,6 +49,33 @@ public record KafkaCredentials(String adminPassword, String readerPassword) {
         return client(ADMIN, adminPassword);
     }
 
+    /**
+     * A broker's settings for these accounts: SASL/PLAIN on its client and controller listeners on {@code host} (the
+     * broker itself logs in as the admin, to other brokers and to the controllers, which accept the admin alone),
+     * and the ACL authorizer with the admin as the one super user, denying what no ACL grants.
+     */
+    public Map<String, String> brokerSettings(String host, int port, int controllerPort) {
+        Map<String, String> p = new LinkedHashMap<>();
+        p.put("listeners", "SASL_PLAINTEXT://" + host + ":" + port + ",CONTROLLER://" + host + ":" + controllerPort);
+        p.put("advertised.listeners", "SASL_PLAINTEXT://" + host + ":" + port);
+        p.put("listener.security.protocol.map", "SASL_PLAINTEXT:SASL_PLAINTEXT,CONTROLLER:SASL_PLAINTEXT");
+        p.put("inter.broker.listener.name", "SASL_PLAINTEXT");
+        p.put("sasl.enabled.mechanisms", "PLAIN");
+        p.put("sasl.mechanism.inter.broker.protocol", "PLAIN");
+        p.put("sasl.mechanism.controller.protocol", "PLAIN");
+        Map<String, String> users = new LinkedHashMap<>();
+        users.put(ADMIN, adminPassword);
+        users.put(READER, readerPassword);
+        p.put("listener.name.sasl_plaintext.plain.sasl.jaas.config", jaas(ADMIN, adminPassword, users));
+        p.put(
+                "listener.name.controller.plain.sasl.jaas.config",
+                jaas(ADMIN, adminPassword, Map.of(ADMIN, adminPassword)));
+        p.put("authorizer.class.name", "org.apache.kafka.metadata.authorizer.StandardAuthorizer");
+        p.put("super.users", "User:" + ADMIN);
+        p.put("allow.everyone.if.no.acl.found", "false");
+        return p;
+    }
+
     /** The client settings of the read-only account. */
     public Map<String, String> readerClient() {
         return client(READER, readerPassword);

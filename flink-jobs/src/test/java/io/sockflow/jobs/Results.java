@@ -47,6 +47,18 @@ public final class Results {
         }
     }
 
+    private static final Map<String, Map<String, String>> LOGINS = new java.util.concurrent.ConcurrentHashMap<>();
+
+    /** Client settings (credentials) that every client made here for {@code bootstrap} uses from now on. */
+    public static void login(String bootstrap, Map<String, String> settings) {
+        LOGINS.put(bootstrap, Map.copyOf(settings));
+    }
+
+    /** The client settings given to {@link #login} for {@code bootstrap}; none without. */
+    public static Map<String, String> loginOf(String bootstrap) {
+        return LOGINS.getOrDefault(bootstrap, Map.of());
+    }
+
     /** Every committed record of a topic, in partition order (transactions in flight or aborted are not seen). */
     public static List<ConsumerRecord<byte[], byte[]>> readCommitted(String bootstrap, String topic) {
         List<ConsumerRecord<byte[], byte[]>> out = new ArrayList<>();
@@ -75,6 +87,7 @@ public final class Results {
      */
     public static String openTransactions(String bootstrap, List<String> topics) {
         Properties p = new Properties();
+        p.putAll(loginOf(bootstrap));
         p.put("bootstrap.servers", bootstrap);
         StringBuilder out = new StringBuilder();
         try (KafkaConsumer<byte[], byte[]> committed = consumer(bootstrap, "read_committed");
@@ -107,6 +120,7 @@ public final class Results {
 
     private static KafkaConsumer<byte[], byte[]> consumer(String bootstrap, String isolation) {
         Properties p = new Properties();
+        p.putAll(loginOf(bootstrap));
         p.put("bootstrap.servers", bootstrap);
         p.put("isolation.level", isolation);
         p.put("enable.auto.commit", "false");

@@ -1,5 +1,6 @@
 package io.sockflow.runner;
 
+import io.sockflow.embedded.KafkaCredentials;
 import io.sockflow.jobs.config.JobConfig;
 import java.io.File;
 import java.io.IOException;
@@ -22,6 +23,7 @@ import java.security.KeyStore;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -189,6 +191,11 @@ public final class Cluster {
             bootstrap.add(LOOPBACK + ":" + p);
         }
         state.setProperty("bootstrap", String.join(",", bootstrap));
+        // every Kafka client logs in (SASL/PLAIN) and the brokers authorize by ACL, as under up: sockflow's own
+        // clients as the admin, readers with kafka-reader.properties; both files owner-only in conf/
+        KafkaCredentials creds = KafkaCredentials.loadOrCreate(conf);
+        state.setProperty(
+                "kafka.config", conf.resolve(KafkaCredentials.ADMIN_FILE).toString());
         state.setProperty("registry.url", "http://" + LOOPBACK + ":" + registryPort);
         state.setProperty("rest.url", "https://" + LOOPBACK + ":" + restPort);
         save();
@@ -205,7 +212,7 @@ public final class Cluster {
             int id = i + 1;
             Path logDir = privateDir(dir.resolve("kafka").resolve("broker-" + id));
             Path props = conf.resolve("kafka-" + id + ".properties");
-            store(brokerConfig(id, kafkaPorts[i], controllerPorts[i], voters, logDir), props);
+            store(brokerConfig(id, kafkaPorts[i], controllerPorts[i], voters, logDir, creds), props);
             format(id, clusterId, logDir);
             start(
                     "kafka-" + id,
@@ -217,7 +224,7 @@ public final class Cluster {
                     conf,
                     logs);
         }
-        createTopics(String.join(",", bootstrap));
+        createTopics(String.join(",", bootstrap), creds);
         out.printf("      ready after %d s: %s%n", seconds(t0), String.join(",", bootstrap));
 
         out.println("[2/4] schema registry");
@@ -228,7 +235,13 @@ public final class Cluster {
                 List.of("-Xmx128m", "-XX:+UseSerialGC"),
                 cp,
                 ClusterRegistry.class.getName(),
-                List.of("--bootstrap", String.join(",", bootstrap), "--port", Integer.toString(registryPort)),
+                List.of(
+                        "--bootstrap",
+                        String.join(",", bootstrap),
+                        "--port",
+                        Integer.toString(registryPort),
+                        "--kafka-config",
+                        state.getProperty("kafka.config")),
                 conf,
                 logs);
         waitFor(
@@ -326,7 +339,8 @@ public final class Cluster {
         return String.join(",", v);
     }
 
-    static Properties brokerConfig(int id, int port, int controllerPort, String voters, Path logDir) {
+    static Properties brokerConfig(
+            int id, int port, int controllerPort, String voters, Path logDir, KafkaCredentials creds) {
         Properties p = new Properties();
         p.put("process.roles", "broker,controller");
         p.put("node.id", Integer.toString(id));
@@ -336,6 +350,9 @@ public final class Cluster {
         p.put("controller.listener.names", "CONTROLLER");
         p.put("listener.security.protocol.map", "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT");
         p.put("inter.broker.listener.name", "PLAINTEXT");
+        if (creds != null) {
+            p.putAll(creds.brokerSettings(LOOPBACK, port, controllerPort));
+        }
         p.put("log.dirs", logDir.toString());
         p.putAll(replicationSettings());
         p.put("group.initial.rebalance.delay.ms", "0");
@@ -388,9 +405,9 @@ public final class Cluster {
     }
 
     /** The jobs' topics with the partitions asked for, and the registry's, all replicated 3 (a broker can go). */
-    void createTopics(String bootstrap) throws Exception {
-        Map<String, Object> c =
-                Map.of("bootstrap.servers", bootstrap, "default.api.timeout.ms", 20000, "request.timeout.ms", 10000);
+    void createTopics(String bootstrap, KafkaCredentials creds) throws Exception {
+        Map<String, Object> c = new HashMap<>(creds.adminClient());
+        c.putAll(Map.of("bootstrap.servers", bootstrap, "default.api.timeout.ms", 20000, "request.timeout.ms", 10000));
         try (Admin admin = Admin.create(c)) {
             waitFor(
                     () -> {
@@ -581,6 +598,9 @@ public final class Cluster {
                 GROUP,
                 o.partitions(),
                 o.parallelism());
+        if (state.getProperty("kafka.config") != null) {
+            a.addAll(List.of("--" + JobConfig.KAFKA_CONFIG.name(), state.getProperty("kafka.config")));
+        }
         a.addAll(o.jobArgs());
         return a;
     }

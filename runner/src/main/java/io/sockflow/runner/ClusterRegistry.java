@@ -13,10 +13,21 @@ public final class ClusterRegistry {
     public static void main(String[] args) throws InterruptedException {
         String bootstrap = null;
         int port = 0;
+        java.util.Map<String, String> client = new java.util.HashMap<>();
         for (int i = 0; i + 1 < args.length; i += 2) {
             switch (args[i]) {
                 case "--bootstrap" -> bootstrap = args[i + 1];
                 case "--port" -> port = Integer.parseInt(args[i + 1]);
+                case "--kafka-config" -> {
+                    java.util.Properties p = new java.util.Properties();
+                    try (java.io.Reader r = java.nio.file.Files.newBufferedReader(java.nio.file.Path.of(args[i + 1]))) {
+                        p.load(r);
+                    } catch (java.io.IOException e) {
+                        System.err.println("sockflow cluster registry: cannot read " + args[i + 1] + ": " + e);
+                        System.exit(2);
+                    }
+                    p.forEach((k, v) -> client.put(k.toString(), v.toString()));
+                }
                 default -> throw new IllegalArgumentException("sockflow cluster registry: unknown argument " + args[i]);
             }
         }
@@ -25,7 +36,7 @@ public final class ClusterRegistry {
             System.exit(2);
         }
         EmbeddedSchemaRegistry registry = EmbeddedSchemaRegistry.start(
-                bootstrap, EmbeddedSchemaRegistry.Options.defaults().withPort(port));
+                bootstrap, client, EmbeddedSchemaRegistry.Options.defaults().withPort(port));
         CountDownLatch stop = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             registry.close();

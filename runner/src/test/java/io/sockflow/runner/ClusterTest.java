@@ -126,6 +126,13 @@ class ClusterTest {
         System.out.printf("cluster up took %.1f s%n", (System.nanoTime() - t0) / 1e9);
         cluster = new Cluster(new Cluster.Options(dir, home(), 2, 4, true, false, List.of()), System.out);
         cluster.load();
+        java.util.Properties creds = new java.util.Properties();
+        try (var r = Files.newBufferedReader(Path.of(cluster.state("kafka.config")))) {
+            creds.load(r);
+        }
+        Map<String, String> login = new java.util.HashMap<>();
+        creds.forEach((k, v) -> login.put(k.toString(), v.toString()));
+        Results.login(cluster.state("bootstrap"), login);
         jobId = cluster.state("job.id");
         rest = Cluster.rest(LocalFlink.tls(dir.resolve("tls")));
         reference = Reference.start(tmp.resolve("single-host"));
@@ -180,8 +187,21 @@ class ClusterTest {
                 assertTrue(listen.startsWith("127.0.0.1:"), n + " listens on " + listen);
             }
         }
+        // every client logs in: one without credentials gets nothing
+        try (Admin anonymous = Admin.create(Map.of(
+                "bootstrap.servers",
+                cluster.state("bootstrap"),
+                "default.api.timeout.ms",
+                5000,
+                "request.timeout.ms",
+                4000))) {
+            assertThrows(
+                    Exception.class,
+                    () -> anonymous.listTopics().names().get(10, TimeUnit.SECONDS),
+                    "a client without credentials is refused");
+        }
         // the topics: partitions and replication as asked, min ISR 2
-        try (Admin admin = Admin.create(Map.of("bootstrap.servers", cluster.state("bootstrap")))) {
+        try (Admin admin = Admin.create(client())) {
             var d = admin.describeTopics(List.of("sockflow.events", "sockflow.lifecycles"))
                     .allTopicNames()
                     .get(30, TimeUnit.SECONDS);
@@ -247,9 +267,8 @@ class ClusterTest {
         play.assertSame();
         // the collector's keys spread the capture over every partition; the clock ticks go to one of them, and the
         // others, idle, must not hold the watermark back (or nothing would close)
-        try (var c = new org.apache.kafka.clients.consumer.KafkaConsumer<byte[], byte[]>(Map.of(
-                "bootstrap.servers",
-                cluster.state("bootstrap"),
+        try (var c = new org.apache.kafka.clients.consumer.KafkaConsumer<byte[], byte[]>(with(
+                client(),
                 "key.deserializer",
                 org.apache.kafka.common.serialization.ByteArrayDeserializer.class,
                 "value.deserializer",
@@ -349,10 +368,26 @@ class ClusterTest {
         return t;
     }
 
+    /** The cluster's client settings: its brokers, and the admin's credentials from the cluster's folder. */
+    static Map<String, Object> client() {
+        Map<String, Object> m = new java.util.HashMap<>(Results.loginOf(cluster.state("bootstrap")));
+        m.put("bootstrap.servers", cluster.state("bootstrap"));
+        return m;
+    }
+
+    static Map<String, Object> with(Map<String, Object> base, Object... more) {
+        Map<String, Object> m = new java.util.HashMap<>(base);
+        for (int i = 0; i + 1 < more.length; i += 2) {
+            m.put((String) more[i], more[i + 1]);
+        }
+        return m;
+    }
+
     /** A writer of events onto a topic as the collector writes them (its keys, the registry's wire format). */
     record Sink(KafkaProducer<byte[], byte[]> producer, ConfluentAvro.Serializer<SocketEvent> ser, String topic) {
         static Sink of(String bootstrap, String registry, String topic) {
             Properties p = new Properties();
+            p.putAll(Results.loginOf(bootstrap));
             p.put("bootstrap.servers", bootstrap);
             p.put("acks", "all");
             p.put("enable.idempotence", "true");
