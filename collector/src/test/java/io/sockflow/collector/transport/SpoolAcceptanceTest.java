@@ -152,6 +152,28 @@ class SpoolAcceptanceTest {
         }
     }
 
+    /** Waits until a segment that is not sealed yet holds more than its header. */
+    static void awaitOpenWithRecords(Path spool, Process collector, Path err) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        while (true) {
+            try (var files = Files.list(spool)) {
+                boolean open = files.anyMatch(f -> {
+                    try {
+                        return f.getFileName().toString().matches("spool-\\d+\\.seg") && Files.size(f) > 64;
+                    } catch (IOException gone) {
+                        return false; // renamed while this looked
+                    }
+                });
+                if (open) {
+                    return;
+                }
+            }
+            assertTrue(collector.isAlive(), () -> "the collector ended: " + read(err));
+            assertTrue(System.nanoTime() < deadline, () -> "no segment being written in 60 s: " + read(err));
+            Thread.sleep(5);
+        }
+    }
+
     /** Sealed segments by their names alone: the collector renames them while this looks. */
     static long sealedNames(Path spool) throws IOException {
         try (var files = Files.list(spool)) {
@@ -212,6 +234,9 @@ class SpoolAcceptanceTest {
         Process[] p = spooling(topic, spool, err1);
         try {
             awaitSealed(spool, 4, p[1], err1);
+            // the next segment begins with the next record after a seal: kill once it is being written, not in
+            // the moment between the two (which is when the seal is seen)
+            awaitOpenWithRecords(spool, p[1], err1);
             p[1].destroyForcibly(); // SIGKILL, while the load still runs: in the middle of writing
             assertTrue(p[1].waitFor(30, TimeUnit.SECONDS));
             p[0].destroyForcibly();
