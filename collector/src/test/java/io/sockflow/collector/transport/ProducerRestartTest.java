@@ -38,16 +38,28 @@ class ProducerRestartTest {
             a.createTopics(List.of(new NewTopic(topic, 3, (short) 1))).all().get();
         }
         Spool spool = new Spool(dir, 64L << 20, Spool.FullPolicy.DROP_NEWEST);
+        // the producer keeps the topic's metadata while the broker is away (it could otherwise forget it and refuse
+        // records at once, to the spool), so that it holds records unacknowledged, as it does when a broker answers
+        // without acknowledging: the case the restart is for
         KafkaShipper shipper = new KafkaShipper(
-                topic, Map.of("bootstrap.servers", stack.bootstrapServers()), spool, 128 * 1024, Duration.ofSeconds(2));
-        int n = 3_000;
+                topic,
+                Map.of("bootstrap.servers", stack.bootstrapServers(), "metadata.recovery.strategy", "none"),
+                spool,
+                128 * 1024,
+                Duration.ofSeconds(2));
+        int warm = 100;
+        int n = 3_000 + warm;
         int accepted = 0;
+        for (int i = 0; i < warm; i++) { // while the broker is there: the producer knows the topic's partitions
+            accepted += shipper.offer(key(i), ("v" + i).getBytes(StandardCharsets.UTF_8)) ? 1 : 0;
+        }
+        assertTrue(shipper.awaitAcked(Duration.ofSeconds(60)), "the first records acknowledged: " + shipper.stats());
         KafkaShipper.Stats wedged;
         stack.kafka().stop();
         try {
-            for (int i = 0; i < n; i++) {
+            for (int i = warm; i < n; i++) {
                 accepted += shipper.offer(key(i), ("v" + i).getBytes(StandardCharsets.UTF_8)) ? 1 : 0;
-                if (i == n / 2) {
+                if (i == warm + (n - warm) / 2) {
                     Thread.sleep(3_000); // the first producer holds the first half when it is replaced
                 }
             }
