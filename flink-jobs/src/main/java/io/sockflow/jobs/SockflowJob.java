@@ -21,6 +21,7 @@ import io.sockflow.jobs.lifecycle.SocketKeys;
 import io.sockflow.jobs.sink.AvroRecordSerializer;
 import io.sockflow.jobs.sink.DeadLetterSerializer;
 import io.sockflow.jobs.sink.IcebergTables;
+import io.sockflow.jobs.sink.LakeRetention;
 import io.sockflow.jobs.types.BinaryTypeInfo;
 import io.sockflow.jobs.types.LifecycleChange;
 import io.sockflow.schemas.Alert;
@@ -34,6 +35,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Properties;
 import java.util.Set;
 import java.util.TreeSet;
@@ -74,6 +76,7 @@ public final class SockflowJob {
     public static final String LIFECYCLES_TABLE = "lifecycles";
     public static final String FLOWS_TABLE = "flows";
     public static final String ALERTS_TABLE = "alerts";
+    public static final String EVENTS_TABLE = LakeRetention.TABLE;
 
     private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(SockflowJob.class);
 
@@ -140,7 +143,17 @@ public final class SockflowJob {
             IcebergTables.ensure(loader, ns, LIFECYCLES_TABLE, SocketLifecycle.getClassSchema(), "updatedAt");
             IcebergTables.ensure(loader, ns, FLOWS_TABLE, Flow.getClassSchema(), "start");
             IcebergTables.ensure(loader, ns, ALERTS_TABLE, Alert.getClassSchema(), "timestamp");
+            if (cfg.getBoolean(JobConfig.LAKE_EVENTS)) {
+                IcebergTables.ensure(loader, ns, EVENTS_TABLE, SocketEvent.getClassSchema(), "timestamp");
+            }
+            retention(cfg).run();
         }
+    }
+
+    /** The lake's tables with their time fields and retention. */
+    static LakeRetention retention(JobConfig cfg) {
+        return LakeRetention.of(
+                cfg, Map.of(LIFECYCLES_TABLE, "updatedAt", FLOWS_TABLE, "start", ALERTS_TABLE, "timestamp"));
     }
 
     static Properties kafkaProperties(JobConfig cfg) {
@@ -247,6 +260,19 @@ public final class SockflowJob {
         CatalogLoader lake = lakeOut ? IcebergTables.catalog(cfg.get(JobConfig.WAREHOUSE)) : null;
         String ns = cfg.get(JobConfig.NAMESPACE);
 
+        if (lake != null && cfg.getBoolean(JobConfig.LAKE_EVENTS)) {
+            // every event as it came, for backtests of rules and for forensics; old days are deleted hourly
+            IcebergTables.ToRow toRow = new IcebergTables.ToRow(SocketEvent.getClassSchema());
+            DataStream<RowData> rows = events.map(new LakeRetention.Rows(toRow, retention(cfg)))
+                    .returns(InternalTypeInfo.of(
+                            FlinkSchemaUtil.convert(IcebergTables.icebergSchema(SocketEvent.getClassSchema()))))
+                    .name("events-rows")
+                    .uid("events-rows");
+            FlinkSink.forRowData(rows)
+                    .tableLoader(TableLoader.fromCatalog(lake, TableIdentifier.of(ns, EVENTS_TABLE)))
+                    .uidPrefix("events-iceberg")
+                    .append();
+        }
         if (jobs.contains("lifecycle") || jobs.contains("flow")) {
             SingleOutputStreamOperator<SocketLifecycle> lifecycles = events.flatMap(
                             (SocketEvent e, org.apache.flink.util.Collector<SocketEvent> out) ->

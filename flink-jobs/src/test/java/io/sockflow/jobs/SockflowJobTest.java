@@ -130,7 +130,8 @@ class SockflowJobTest {
             List<ConsumerRecord<byte[], byte[]>> dead,
             List<Map<String, Object>> lakeLifecycles,
             List<Map<String, Object>> lakeFlows,
-            List<Map<String, Object>> lakeAlerts) {}
+            List<Map<String, Object>> lakeAlerts,
+            int lakeEvents) {}
 
     static Outcome outcome(JobConfig cfg) {
         String b = stack.bootstrapServers();
@@ -147,7 +148,8 @@ class SockflowJobTest {
                 Results.readCommitted(b, cfg.get(JobConfig.DEAD_LETTER_TOPIC)),
                 Results.lake(w, ns, SockflowJob.LIFECYCLES_TABLE),
                 Results.lake(w, ns, SockflowJob.FLOWS_TABLE),
-                Results.lake(w, ns, SockflowJob.ALERTS_TABLE));
+                Results.lake(w, ns, SockflowJob.ALERTS_TABLE),
+                Results.lake(w, ns, SockflowJob.EVENTS_TABLE).size());
     }
 
     static Outcome baseline;
@@ -206,7 +208,8 @@ class SockflowJobTest {
         Set<String> rules = o.alerts().stream().map(Alert::getRule).collect(Collectors.toCollection(TreeSet::new));
         assertEquals(Set.of("hostname-change", "new-listener", "socketpair-ipc"), rules);
 
-        // the lake holds the same records
+        // the lake holds the same records, and every input event once (lake.events)
+        assertEquals(Workload.events(CONNECTIONS).size() + 1, o.lakeEvents(), "the workload and the sethostname");
         assertEquals(o.lifecycles().size(), o.lakeLifecycles().size());
         assertEquals(o.flows().size(), o.lakeFlows().size());
         assertEquals(o.alerts().size(), o.lakeAlerts().size());
@@ -303,6 +306,7 @@ class SockflowJobTest {
                 ids(expected.lifecycles().stream().map(SocketLifecycleKey::of).toList()),
                 ids(got.lifecycles().stream().map(SocketLifecycleKey::of).toList()));
         assertSameResults(expected, got);
+        assertEquals(expected.lakeEvents(), got.lakeEvents(), "every event in the lake once, through the failure");
     }
 
     @Test

@@ -154,6 +154,24 @@ public final class JobConfig implements Serializable {
     public static final Option KAFKA_SINK = opt("sink.kafka", Type.BOOLEAN, "true", "Write results to Kafka topics.");
     public static final Option ICEBERG_SINK =
             opt("sink.iceberg", Type.BOOLEAN, "true", "Write results to Iceberg tables.");
+    public static final Option LAKE_EVENTS = opt(
+            "lake.events",
+            Type.BOOLEAN,
+            "true",
+            "With sink.iceberg: every input event is also kept in the lake's events table (for backtests of rules"
+                    + " and for forensics).");
+    public static final Option LAKE_EVENTS_RETENTION = opt(
+            "lake.events.retention",
+            Type.DURATION,
+            "7d",
+            "Days of the events table older than this are deleted (whole days, at the job's start and every"
+                    + " hour); 0 keeps them all.");
+    public static final Option LAKE_RETENTION = opt(
+            "lake.retention",
+            Type.DURATION,
+            "30d",
+            "Days of the lifecycles, flows and alerts tables older than this are deleted (whole days, at the job's"
+                    + " start and every hour); 0 keeps them all.");
     public static final Option WAREHOUSE = opt(
             "warehouse",
             Type.STRING,

@@ -251,6 +251,106 @@ public final class IcebergTables {
         }
     }
 
+    /**
+     * A lake row back to the record it was written from (the inverse of {@link ToRow}), field by field by name, so
+     * that a row written by an earlier schema reads with the fields it lacks at their defaults. Timestamps come back
+     * as instants, strings of enum fields as the enum's symbol.
+     */
+    public static final class FromRecord<T extends org.apache.avro.specific.SpecificRecord> {
+        private final Schema schema;
+
+        public FromRecord(Schema schema) {
+            this.schema = schema;
+        }
+
+        @SuppressWarnings("unchecked")
+        public T apply(org.apache.iceberg.data.Record row) {
+            return (T) record(schema, row);
+        }
+
+        private static Object record(Schema s, org.apache.iceberg.StructLike row) {
+            org.apache.avro.specific.SpecificData data = org.apache.avro.specific.SpecificData.get();
+            IndexedRecord out = (IndexedRecord) data.newRecord(null, s);
+            org.apache.iceberg.data.Record named = row instanceof org.apache.iceberg.data.Record r ? r : null;
+            List<Schema.Field> fields = s.getFields();
+            for (int i = 0; i < fields.size(); i++) {
+                Schema.Field f = fields.get(i);
+                Object v = named != null ? named.getField(f.name()) : row.get(i, Object.class);
+                if (v == null) {
+                    out.put(i, f.hasDefaultValue() ? data.getDefaultValue(f) : null);
+                } else {
+                    out.put(i, value(nonNull(f.schema()), v));
+                }
+            }
+            return out;
+        }
+
+        private static Object value(Schema s, Object v) {
+            if (v instanceof java.time.OffsetDateTime t) {
+                return t.toInstant();
+            }
+            if (v instanceof java.time.LocalDateTime t) {
+                return t.toInstant(java.time.ZoneOffset.UTC);
+            }
+            return switch (s.getType()) {
+                case STRING -> v.toString();
+                case ENUM -> org.apache.avro.specific.SpecificData.get().createEnum(v.toString(), s);
+                case ARRAY -> {
+                    List<Object> out = new ArrayList<>();
+                    for (Object x : (List<?>) v) {
+                        out.add(x == null ? null : value(nonNull(s.getElementType()), x));
+                    }
+                    yield out;
+                }
+                case MAP -> {
+                    Map<String, Object> out = new HashMap<>();
+                    ((Map<?, ?>) v)
+                            .forEach((k, x) ->
+                                    out.put(k.toString(), x == null ? null : value(nonNull(s.getValueType()), x)));
+                    yield out;
+                }
+                case RECORD -> record(s, (org.apache.iceberg.StructLike) v);
+                case BYTES -> v instanceof byte[] a ? java.nio.ByteBuffer.wrap(a) : v;
+                default -> v;
+            };
+        }
+    }
+
+    /**
+     * Deletes the table's rows of every day before the one that holds {@code cutoff} (the tables are partitioned by
+     * day, so whole files go and no file is rewritten; a null cutoff deletes nothing), then lets go of snapshots
+     * older than a day, keeping the last 100 (where the Flink sink finds what it committed last), so that deleted
+     * files and old metadata leave the disk. Returns the number of data files deleted.
+     */
+    public static long dropDaysBefore(Table t, String timeField, Instant cutoff) {
+        t.refresh();
+        if (t.currentSnapshot() == null) {
+            return 0;
+        }
+        long files = 0;
+        if (cutoff != null) {
+            Instant day = cutoff.truncatedTo(java.time.temporal.ChronoUnit.DAYS);
+            org.apache.iceberg.expressions.Expression older =
+                    org.apache.iceberg.expressions.Expressions.lessThan(timeField, day.getEpochSecond() * 1_000_000L);
+            try (var tasks = t.newScan().filter(older).planFiles()) {
+                for (var task : tasks) {
+                    files++;
+                }
+            } catch (java.io.IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+            if (files > 0) {
+                t.newDelete().deleteFromRowFilter(older).commit();
+            }
+        }
+        t.expireSnapshots()
+                .expireOlderThan(System.currentTimeMillis()
+                        - java.time.Duration.ofDays(1).toMillis())
+                .retainLast(100)
+                .commit();
+        return files;
+    }
+
     /** For logs: where a table lives. */
     public static URI location(Table t) {
         return URI.create(t.location());
