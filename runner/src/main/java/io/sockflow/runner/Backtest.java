@@ -41,13 +41,18 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
  */
 public final class Backtest {
     static final String USAGE = """
-            usage: sockflow backtest FILE [--set KEY=VALUE ...] [--quiet]
+            usage: sockflow backtest [FILE] [RULE.sql] [--lake DIR] [--since DURATION] [--set KEY=VALUE ...] [--quiet]
 
-            Runs the detection rules over a recorded capture (sockflow collect --output file, or "sample") and prints
-            the alerts they would have raised, each with its evidence, then their count. Nothing leaves this host:
-            the capture goes through the live job on a private broker on 127.0.0.1, at the capture's own times.
+            Runs the detection rules over recorded events and prints the alerts they would have raised, each with its
+            evidence, then their count. Nothing leaves this host: the events go through the live job on a private
+            broker on 127.0.0.1, at their own times.
 
-              FILE                 a capture file, or sample (the capture that ships with sockflow)
+              FILE                 a capture file (sockflow collect --output file), or sample (the one that ships)
+              RULE.sql             one rule of yours: it runs beside the built-in rules and only its alerts are
+                                   printed; without FILE it runs over the lake's events
+              --lake DIR           the events of a lake instead of a capture: a warehouse folder, or the data
+                                   folder of up (default data/warehouse when RULE.sql is given without FILE)
+              --since DURATION     with a lake: the events of this last stretch of time (default 7d), e.g. 2h, 3d
               --set KEY=VALUE      a job setting (repeatable), e.g. --set detect.rules.dir=./rules or
                                    --set detect.portscan.ports=10 (sockflow config --explain jobs lists them)
               --quiet              the alerts' one-line summaries only, without evidence
@@ -66,6 +71,9 @@ public final class Backtest {
 
     static int run(String[] args, PrintStream out) {
         String file = null;
+        String ruleFile = null;
+        String lake = null;
+        java.time.Duration since = java.time.Duration.ofDays(7);
         boolean quiet = false;
         Map<String, String> sets = new LinkedHashMap<>();
         try {
@@ -78,55 +86,109 @@ public final class Backtest {
                     }
                     case "--quiet" -> quiet = true;
                     case "--set" -> {
-                        if (i + 1 >= args.length) {
-                            throw new IllegalArgumentException("--set needs KEY=VALUE");
-                        }
-                        String pair = args[++i];
+                        String pair = value(args, i++, a);
                         int eq = pair.indexOf('=');
                         if (eq <= 0) {
                             throw new IllegalArgumentException("--set " + pair + ": give KEY=VALUE");
                         }
                         Up.Options.jobSetting(pair.substring(0, eq), pair.substring(eq + 1), sets);
                     }
+                    case "--lake" -> lake = value(args, i++, a);
+                    case "--since" -> {
+                        String v = value(args, i++, a);
+                        try {
+                            since = io.sockflow.schemas.config.Durations.parse(v);
+                        } catch (IllegalArgumentException e) {
+                            throw new IllegalArgumentException(
+                                    "--since " + v + ": " + e.getMessage() + ": give a duration such as 2h or 7d");
+                        }
+                    }
                     default -> {
-                        if (a.startsWith("-") || file != null) {
+                        if (a.startsWith("-")) {
+                            throw new IllegalArgumentException("unknown argument '" + a + "'");
+                        } else if (a.endsWith(".sql") && ruleFile == null) {
+                            ruleFile = a;
+                        } else if (!a.endsWith(".sql") && file == null) {
+                            file = a;
+                        } else {
                             throw new IllegalArgumentException("unknown argument '" + a + "'");
                         }
-                        file = a;
                     }
                 }
             }
-            if (file == null) {
-                throw new IllegalArgumentException("give the capture file to test the rules on");
+            if (file != null && lake != null) {
+                throw new IllegalArgumentException("give a capture FILE or --lake, not both");
+            }
+            if (file == null && lake == null) {
+                if (ruleFile == null) {
+                    throw new IllegalArgumentException("give the capture file to test the rules on, or --lake DIR");
+                }
+                lake = "data/warehouse";
             }
         } catch (IllegalArgumentException e) {
             System.err.println("sockflow backtest: " + e.getMessage() + " (see sockflow backtest --help)");
             return 2;
         }
-        List<SocketEvent> events;
-        try {
-            events = Replay.load(file);
-        } catch (UncheckedIOException | org.apache.avro.AvroRuntimeException e) {
-            System.err.println("sockflow backtest: " + file + " is not a capture sockflow can read (" + e.getMessage()
-                    + "): record one with sockflow collect --output file --file FILE");
-            return 2;
-        }
-        String rulesDir = sets.getOrDefault(JobConfig.RULES_DIR.name(), JobConfig.RULES_DIR.defaultValue());
-        try {
-            int rules = SqlRules.check(UserRules.load(rulesDir));
-            if (rules > 0) {
-                out.println("backtest: " + rules + " user rule" + (rules == 1 ? "" : "s") + " from " + rulesDir);
-            }
-        } catch (UserRules.RuleException e) {
-            System.err.println("sockflow backtest: " + e.getMessage());
-            return 2;
-        }
-        out.println("backtest: " + events.size() + " events of " + file + " through the detection job");
         Path dir = null;
         try {
             dir = Files.createTempDirectory("sockflow-backtest");
+            String onlyRule = null;
+            if (ruleFile != null) {
+                // the one rule, alone in a rules folder of its own
+                Path rule = Path.of(ruleFile);
+                if (!Files.isRegularFile(rule)) {
+                    System.err.println("sockflow backtest: " + ruleFile + ": no such rule file");
+                    return 2;
+                }
+                Path rules = Files.createDirectories(dir.resolve("rules"));
+                Files.copy(rule, rules.resolve(rule.getFileName().toString()));
+                sets.put(JobConfig.RULES_DIR.name(), rules.toString());
+            }
+            String rulesDir = sets.getOrDefault(JobConfig.RULES_DIR.name(), JobConfig.RULES_DIR.defaultValue());
+            try {
+                List<UserRules.Rule> loaded = UserRules.load(rulesDir);
+                int rules = SqlRules.check(loaded);
+                if (ruleFile != null) {
+                    onlyRule = loaded.get(0).name();
+                    out.println("backtest: rule " + onlyRule + " from " + ruleFile);
+                } else if (rules > 0) {
+                    out.println("backtest: " + rules + " user rule" + (rules == 1 ? "" : "s") + " from " + rulesDir);
+                }
+            } catch (UserRules.RuleException e) {
+                System.err.println("sockflow backtest: " + e.getMessage());
+                return 2;
+            }
+            List<SocketEvent> events;
+            if (lake != null) {
+                String ns = sets.getOrDefault(JobConfig.NAMESPACE.name(), JobConfig.NAMESPACE.defaultValue());
+                try {
+                    events = LakeEvents.read(lake, ns, java.time.Instant.now().minus(since));
+                } catch (IllegalArgumentException e) {
+                    System.err.println("sockflow backtest: " + e.getMessage());
+                    return 2;
+                }
+                out.println("backtest: " + events.size() + " events of the lake " + lake + " since "
+                        + java.time.Instant.now().minus(since).truncatedTo(java.time.temporal.ChronoUnit.SECONDS)
+                        + " through the detection job");
+            } else {
+                try {
+                    events = Replay.load(file);
+                } catch (UncheckedIOException | org.apache.avro.AvroRuntimeException e) {
+                    System.err.println("sockflow backtest: " + file + " is not a capture sockflow can read ("
+                            + e.getMessage() + "): record one with sockflow collect --output file --file FILE");
+                    return 2;
+                }
+                out.println("backtest: " + events.size() + " events of " + file + " through the detection job");
+            }
             List<Alert> alerts = detect(events, sets, dir);
+            int others = 0;
+            int shown = 0;
             for (Alert a : alerts) {
+                if (onlyRule != null && !onlyRule.equals(a.getRule())) {
+                    others++;
+                    continue;
+                }
+                shown++;
                 out.println(a.getTimestamp() + "  " + a.getSeverity() + "  " + a.getRule() + "  " + a.getHost()
                         + " pid " + a.getPid() + " (" + a.getComm() + "): " + a.getSummary());
                 if (!quiet) {
@@ -135,7 +197,10 @@ public final class Backtest {
                     }
                 }
             }
-            out.println("backtest: " + alerts.size() + " alert" + (alerts.size() == 1 ? "" : "s"));
+            out.println("backtest: " + shown + " alert" + (shown == 1 ? "" : "s")
+                    + (onlyRule == null
+                            ? ""
+                            : " of " + onlyRule + " (" + others + " of the built-in rules not shown)"));
             return 0;
         } catch (Exception e) {
             System.err.println("sockflow backtest: the detection job failed: " + e.getMessage());
@@ -145,6 +210,13 @@ public final class Backtest {
                 DataFolder.deleteTree(dir);
             }
         }
+    }
+
+    private static String value(String[] args, int i, String flag) {
+        if (i + 1 >= args.length) {
+            throw new IllegalArgumentException(flag + " needs a value");
+        }
+        return args[i + 1];
     }
 
     /** The alerts the detection job raises on {@code events}, by time. */

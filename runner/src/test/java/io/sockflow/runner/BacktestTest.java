@@ -103,6 +103,101 @@ class BacktestTest {
         assertFalse(line.contains("\n"), line);
     }
 
+    /** A lake as the live jobs leave it: the jobs run over {@code events} and keep them in the events table. */
+    String lake(String name, List<SocketEvent> events) throws Exception {
+        Path lake = dir.resolve(name);
+        Path work = Files.createDirectories(dir.resolve(name + "-job"));
+        Backtest.detect(
+                events,
+                java.util.Map.of(
+                        "sink.iceberg", "true",
+                        "warehouse", lake.toString(),
+                        // the recordings are stamped on a fixed day in the past
+                        "lake.events.retention", "0"),
+                work);
+        return lake.toString();
+    }
+
+    @Test
+    void overALakeThatHoldsARecordedScanItPrintsThePortScanAlertOverABenignOneNone() throws Exception {
+        List<SocketEvent> scan = scan();
+        String lake = lake("scan-lake", scan);
+        // the lake gives back every event as the job got it, field by field
+        List<SocketEvent> back = LakeEvents.read(lake, "sockflow", java.time.Instant.EPOCH);
+        assertEquals(
+                scan.stream().map(SocketEvent::toString).sorted().toList(),
+                back.stream().map(SocketEvent::toString).sorted().toList());
+
+        Run r = backtest("--lake", lake, "--since", "3650d");
+        assertEquals(0, r.code(), r.out());
+        assertTrue(r.out().contains("backtest: 30 events of the lake " + lake), r.out());
+        assertTrue(r.out().contains("HIGH  port-scan  "), r.out());
+        assertTrue(r.out().contains("pid 4711 (nmap)"), r.out());
+        assertTrue(r.out().contains("backtest: 1 alert\n"), r.out());
+
+        // one rule of a user's, over the lake's history: only its alerts are printed
+        Path rule = Files.writeString(dir.resolve("ten-dot.sql"), """
+                -- severity: low
+                -- summary: a connect to 10.1.1.1
+                SELECT host, pid, comm, rowtime, sockaddrPort AS port
+                FROM events WHERE kind = 'CONNECT' AND sockaddrAddress = '10.1.1.1' AND sockaddrPort = 1007
+                """);
+        Run one = backtest(rule.toString(), "--lake", lake, "--since", "3650d", "--quiet");
+        assertEquals(0, one.code(), one.out());
+        assertTrue(one.out().contains("LOW  ten-dot  "), one.out());
+        assertFalse(one.out().contains("port-scan"), one.out());
+        assertTrue(one.out().contains("backtest: 1 alert of ten-dot (1 of the built-in rules not shown)"), one.out());
+
+        // retention: whole days past it leave the table, younger ones stay
+        java.time.Instant day = scan.get(0).getTimestamp();
+        var events = new io.sockflow.jobs.sink.LakeRetention.Kept("events", "timestamp", java.time.Duration.ofDays(1));
+        var alerts = new io.sockflow.jobs.sink.LakeRetention.Kept("alerts", "timestamp", java.time.Duration.ofDays(1));
+        var retention = new io.sockflow.jobs.sink.LakeRetention(lake, "sockflow", List.of(events, alerts));
+        assertEquals(0, retention.apply(day.plus(java.time.Duration.ofHours(23))));
+        assertEquals(
+                30, LakeEvents.read(lake, "sockflow", java.time.Instant.EPOCH).size());
+        assertTrue(retention.apply(day.plus(java.time.Duration.ofDays(2))) >= 2, "the day's events and alert files");
+        assertEquals(
+                0, LakeEvents.read(lake, "sockflow", java.time.Instant.EPOCH).size());
+        assertEquals(
+                0, io.sockflow.jobs.Results.lake(lake, "sockflow", "alerts").size());
+
+        List<SocketEvent> ordinary = io.sockflow.jobs.Workload.events(20).stream()
+                .filter(e -> e.getKind() != io.sockflow.schemas.EventKind.SETHOSTNAME
+                        && e.getKind() != io.sockflow.schemas.EventKind.SOCKETPAIR)
+                .toList();
+        Run benign = backtest("--lake", lake("benign-lake", ordinary), "--since", "3650d", "--quiet");
+        assertEquals(0, benign.code(), benign.out());
+        assertTrue(benign.out().contains("backtest: " + ordinary.size() + " events of the lake"), benign.out());
+        assertTrue(benign.out().contains("backtest: 0 alerts"), benign.out());
+    }
+
+    @Test
+    void aLakeWithoutEventsOrAMissingRuleIsAOneLineError() throws IOException {
+        Path empty = Files.createDirectories(dir.resolve("no-lake"));
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        PrintStream saved = System.err;
+        System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
+        try {
+            assertEquals(2, backtest("--lake", empty.toString()).code());
+            assertEquals(
+                    2,
+                    backtest(dir.resolve("nothing.sql").toString(), "--lake", empty.toString())
+                            .code());
+            assertEquals(2, backtest("sample", "--lake", empty.toString()).code());
+            assertEquals(
+                    2, backtest("--lake", empty.toString(), "--since", "soon").code());
+        } finally {
+            System.setErr(saved);
+        }
+        String[] lines = err.toString(StandardCharsets.UTF_8).strip().split("\n");
+        assertEquals(4, lines.length, err.toString());
+        assertTrue(lines[0].contains("has no table sockflow.events"), lines[0]);
+        assertTrue(lines[1].contains("nothing.sql: no such rule file"), lines[1]);
+        assertTrue(lines[2].contains("not both"), lines[2]);
+        assertTrue(lines[3].contains("--since soon"), lines[3]);
+    }
+
     @Test
     void aFileThatIsNotACaptureIsAOneLineError() throws IOException {
         Path junk = Files.writeString(dir.resolve("junk.avro"), "not avro");
