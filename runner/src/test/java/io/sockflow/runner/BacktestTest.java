@@ -172,6 +172,98 @@ class BacktestTest {
         assertTrue(benign.out().contains("backtest: 0 alerts"), benign.out());
     }
 
+    /** Events for the built-in rules that docs/rules/ writes again in SQL: hits with pids 10-19, misses 20-29. */
+    static List<SocketEvent> ruleCases() {
+        List<SocketEvent> out = new ArrayList<>();
+        long t = 0;
+        // raw-socket: raw IP with its flags, raw IPv6 from the kernel's view, a packet socket; not raw netlink, not UDP
+        out.add(Ev.of(io.sockflow.schemas.EventKind.SOCKET, 10, "implant", t += 100)
+                .socket(1)
+                .args("AF_INET", "SOCK_RAW|SOCK_CLOEXEC")
+                .get());
+        SocketEvent v6 = Ev.of(io.sockflow.schemas.EventKind.SOCKET, 11, "implant", t += 100)
+                .socket(2)
+                .args("AF_INET6", "SOCK_RAW|SOCK_NONBLOCK")
+                .get();
+        v6.setFamily("AF_INET6");
+        v6.setSocketType("SOCK_RAW");
+        out.add(v6);
+        out.add(Ev.of(io.sockflow.schemas.EventKind.SOCKET, 12, "sniffer", t += 100)
+                .socket(3)
+                .args("AF_PACKET", "SOCK_RAW")
+                .get());
+        out.add(Ev.of(io.sockflow.schemas.EventKind.SOCKET, 20, "nft", t += 100)
+                .socket(4)
+                .args("AF_NETLINK", "SOCK_RAW|SOCK_CLOEXEC")
+                .get());
+        out.add(Ev.of(io.sockflow.schemas.EventKind.SOCKET, 21, "app", t += 100)
+                .socket(5)
+                .args("AF_INET", "SOCK_DGRAM|SOCK_NONBLOCK")
+                .get());
+        // ip-hdrincl: switched on (and with no value read), not switched off
+        for (int[] c : new int[][] {{13, 1}, {14, -1}, {22, 0}}) {
+            SocketEvent e = Ev.of(io.sockflow.schemas.EventKind.SETSOCKOPT, c[0], "crafter", t += 100)
+                    .socket(100 + c[0])
+                    .tcp()
+                    .get();
+            e.setOptionLevel("SOL_IP");
+            e.setOptionName("IP_HDRINCL");
+            e.setOptionValue(c[1] < 0 ? null : c[1]);
+            e.setOptionLength(4);
+            out.add(e);
+        }
+        // shell-connect: a shell's connect done or in progress; not another program's, not refused, not AF_UNIX
+        out.add(Ev.of(CONNECT, 15, "bash", t += 100)
+                .socket(200)
+                .tcp()
+                .sockaddr("203.0.113.5", 4444)
+                .get());
+        out.add(Ev.of(CONNECT, 16, "sh", t += 100)
+                .socket(201)
+                .tcp()
+                .sockaddr("203.0.113.5", 4445)
+                .ret(-115, "EINPROGRESS")
+                .get());
+        out.add(Ev.of(CONNECT, 23, "curl", t += 100)
+                .socket(202)
+                .tcp()
+                .sockaddr("203.0.113.5", 443)
+                .get());
+        out.add(Ev.of(CONNECT, 24, "bash", t += 100)
+                .socket(203)
+                .tcp()
+                .sockaddr("10.0.0.1", 22)
+                .ret(-111, "ECONNREFUSED")
+                .get());
+        SocketEvent unix =
+                Ev.of(CONNECT, 25, "bash", t += 100).socket(204).unix().get();
+        unix.setSockaddrFamily("AF_UNIX");
+        out.add(unix);
+        return out;
+    }
+
+    @Test
+    void theBuiltInRulesWrittenInSqlInTheDocsRaiseWhatTheBuiltInRulesRaise() throws Exception {
+        Path work = Files.createDirectories(dir.resolve("sql-rules"));
+        List<io.sockflow.schemas.Alert> alerts =
+                Backtest.detect(ruleCases(), java.util.Map.of("detect.rules.dir", "../docs/rules"), work);
+        for (String rule : List.of("raw-socket", "ip-hdrincl", "shell-connect")) {
+            java.util.Set<Integer> builtIn = new java.util.TreeSet<>();
+            java.util.Set<Integer> sql = new java.util.TreeSet<>();
+            for (io.sockflow.schemas.Alert a : alerts) {
+                if (a.getRule().equals(rule)) {
+                    builtIn.add(a.getPid());
+                } else if (a.getRule().equals(rule + "-sql")) {
+                    sql.add(a.getPid());
+                    assertFalse(a.getEvidence().isEmpty(), a.toString());
+                }
+            }
+            assertFalse(builtIn.isEmpty(), rule + ": " + alerts);
+            assertTrue(builtIn.stream().allMatch(p -> p >= 10 && p < 20), rule + " " + builtIn);
+            assertEquals(builtIn, sql, rule);
+        }
+    }
+
     @Test
     void aLakeWithoutEventsOrAMissingRuleIsAOneLineError() throws IOException {
         Path empty = Files.createDirectories(dir.resolve("no-lake"));
