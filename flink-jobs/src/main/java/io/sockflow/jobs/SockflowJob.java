@@ -273,6 +273,8 @@ public final class SockflowJob {
                     .uidPrefix("events-iceberg")
                     .append();
         }
+        // the results, for the users' rules that read them
+        Map<String, DataStream<? extends org.apache.avro.generic.IndexedRecord>> results = new java.util.HashMap<>();
         if (jobs.contains("lifecycle") || jobs.contains("flow")) {
             SingleOutputStreamOperator<SocketLifecycle> lifecycles = events.flatMap(
                             (SocketEvent e, org.apache.flink.util.Collector<SocketEvent> out) ->
@@ -288,6 +290,7 @@ public final class SockflowJob {
                     .returns(BinaryTypeInfo.records(SocketLifecycle.class))
                     .name("lifecycle")
                     .uid("lifecycle");
+            results.put("lifecycles", lifecycles);
             if (jobs.contains("lifecycle")) {
                 sinks(
                         cfg,
@@ -330,6 +333,7 @@ public final class SockflowJob {
                         .returns(BinaryTypeInfo.records(Flow.class))
                         .name("flow")
                         .uid("flow");
+                results.put("flows", flows);
                 sinks(
                         cfg,
                         kafka,
@@ -420,7 +424,7 @@ public final class SockflowJob {
             DataStream<Alert> found = single.union(processes, scans, recon, listeners, sockopts, probes, uring);
             List<UserRules.Rule> userRules = UserRules.load(cfg.get(JobConfig.RULES_DIR));
             if (!userRules.isEmpty()) {
-                found = found.union(SqlRules.build(env, events, userRules));
+                found = found.union(SqlRules.build(env, events, results, userRules));
             }
             // each alert with its process's context: the exec that started its program
             DataStream<Alert> alerts = events.filter(AlertContext::isExec)

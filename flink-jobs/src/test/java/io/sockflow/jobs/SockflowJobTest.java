@@ -245,7 +245,20 @@ class SockflowJobTest {
                 WHERE kind = 'CONNECT' AND comm = 'curl'
                 GROUP BY host, pid, comm, window_start, window_end
                 """);
-        JobConfig cfg = config("rules", Map.of("detect.rules.dir", rules.toString(), "jobs", "detection"));
+        // rules over the results: the lifecycles and flows tables, as the jobs make them
+        java.nio.file.Files.writeString(rules.resolve("refused-lifecycle.sql"), """
+                -- severity: low
+                -- summary: a socket ended refused
+                SELECT host, pid, comm, rowtime, connectOutcome
+                FROM lifecycles WHERE status = 'CLOSED' AND connectOutcome = 'ECONNREFUSED'
+                """);
+        java.nio.file.Files.writeString(rules.resolve("web-flows.sql"), """
+                -- severity: info
+                -- summary: a flow to the web server ended
+                SELECT host, sourcePid AS pid, sourceComm AS comm, rowtime, sourceBytes
+                FROM flows WHERE recordType = 'END' AND destinationPort = 8080
+                """);
+        JobConfig cfg = config("rules", Map.of("detect.rules.dir", rules.toString()));
         run(cfg, false);
         List<Alert> alerts = outcome(cfg).alerts();
         List<Alert> refused =
@@ -265,6 +278,27 @@ class SockflowJobTest {
         assertTrue(counted.stream().allMatch(x -> "1".equals(x.getAttributes().get("connects"))), counted.toString());
         // the built-in rules still run beside them
         assertTrue(alerts.stream().anyMatch(x -> x.getRule().equals("hostname-change")));
+        List<Alert> ended = alerts.stream()
+                .filter(x -> x.getRule().equals("refused-lifecycle"))
+                .toList();
+        assertEquals(1, ended.size(), ended.toString());
+        assertEquals(400, ended.get(0).getPid());
+        assertEquals("ECONNREFUSED", ended.get(0).getAttributes().get("connectOutcome"));
+        Outcome base = baseline();
+        List<Flow> web = base.flows().stream()
+                .filter(f -> f.getRecordType() == FlowRecordType.END && f.getDestinationPort() == 8080)
+                .toList();
+        List<Alert> webAlerts =
+                alerts.stream().filter(x -> x.getRule().equals("web-flows")).toList();
+        assertFalse(web.isEmpty());
+        assertEquals(
+                new TreeSet<>(web.stream()
+                        .map(f -> f.getSourcePid() + " " + f.getSourceBytes())
+                        .toList()),
+                new TreeSet<>(webAlerts.stream()
+                        .map(x -> x.getPid() + " " + x.getAttributes().get("sourceBytes"))
+                        .toList()));
+        assertEquals(web.size(), webAlerts.size());
     }
 
     @Test

@@ -18,6 +18,7 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.apache.avro.LogicalTypes;
 import org.apache.avro.Schema;
+import org.apache.avro.generic.IndexedRecord;
 import org.apache.flink.api.common.functions.MapFunction;
 import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.api.common.functions.RichFlatMapFunction;
@@ -55,21 +56,50 @@ public final class SqlRules {
 
     private SqlRules() {}
 
-    /** The alerts of every rule; a rule the planner refuses is a {@link UserRules.RuleException} naming its line. */
+    /** The tables a rule may read besides {@code events}, by name, with their records' schemas. */
+    public static final Map<String, Schema> RESULT_TABLES = Map.of(
+            "lifecycles", io.sockflow.schemas.SocketLifecycle.getClassSchema(),
+            "flows", io.sockflow.schemas.Flow.getClassSchema());
+
+    private static final Pattern TABLE_NAME = Pattern.compile("(?i)\\b(lifecycles|flows)\\b");
+
+    /** The result tables ({@link #RESULT_TABLES}) that {@code r}'s query names. */
+    public static Set<String> resultTables(UserRules.Rule r) {
+        Set<String> out = new java.util.TreeSet<>();
+        Matcher m = TABLE_NAME.matcher(query(r.sql()).replaceAll("--[^\n]*", ""));
+        while (m.find()) {
+            out.add(m.group(1).toLowerCase(java.util.Locale.ROOT));
+        }
+        return out;
+    }
+
+    /**
+     * The alerts of every rule; a rule the planner refuses is a {@link UserRules.RuleException} naming its line. The
+     * rules read the table {@code events} and, when they name them, {@code lifecycles} and {@code flows}: the
+     * results as the jobs make them ({@code results}; a rule that names one the job does not make is refused).
+     */
     public static DataStream<Alert> build(
-            StreamExecutionEnvironment env, DataStream<SocketEvent> events, List<UserRules.Rule> rules) {
+            StreamExecutionEnvironment env,
+            DataStream<SocketEvent> events,
+            Map<String, DataStream<? extends IndexedRecord>> results,
+            List<UserRules.Rule> rules) {
         StreamTableEnvironment t = StreamTableEnvironment.create(env);
-        DataStream<Row> rows = events.map(new EventRows())
-                .returns(EventRows.type())
-                .name("events-as-rows")
-                .uid("events-as-rows");
-        Table table = t.fromDataStream(
-                rows,
-                org.apache.flink.table.api.Schema.newBuilder()
-                        .columnByMetadata("rowtime", "TIMESTAMP_LTZ(3)")
-                        .watermark("rowtime", "SOURCE_WATERMARK()")
-                        .build());
-        t.createTemporaryView("events", table);
+        t.createTemporaryView("events", table(t, events, SocketEvent.getClassSchema(), "events"));
+        Set<String> named = new java.util.TreeSet<>();
+        for (UserRules.Rule r : rules) {
+            for (String name : resultTables(r)) {
+                if (!results.containsKey(name)) {
+                    throw new UserRules.RuleException(
+                            r.file() + ": the query reads " + name + ", which this job does not"
+                                    + " make: run the " + (name.equals("flows") ? "flow" : "lifecycle") + " job beside"
+                                    + " detection (jobs setting)");
+                }
+                named.add(name);
+            }
+        }
+        for (String name : named) {
+            t.createTemporaryView(name, table(t, results.get(name), RESULT_TABLES.get(name), name));
+        }
         DataStream<Alert> all = null;
         for (UserRules.Rule r : rules) {
             Table q;
@@ -98,6 +128,21 @@ public final class SqlRules {
         return all;
     }
 
+    @SuppressWarnings({"unchecked", "rawtypes"})
+    private static Table table(StreamTableEnvironment t, DataStream<?> stream, Schema schema, String name) {
+        DataStream<Row> rows = ((DataStream) stream)
+                .map(new RecordRows<>(schema))
+                .returns(RecordRows.type(schema))
+                .name(name + "-as-rows")
+                .uid(name + "-as-rows");
+        return t.fromDataStream(
+                rows,
+                org.apache.flink.table.api.Schema.newBuilder()
+                        .columnByMetadata("rowtime", "TIMESTAMP_LTZ(3)")
+                        .watermark("rowtime", "SOURCE_WATERMARK()")
+                        .build());
+    }
+
     /**
      * Plans every rule without running anything, so that a broken rule is refused at start with its
      * {@link UserRules.RuleException}; returns how many rules there are.
@@ -114,8 +159,22 @@ public final class SqlRules {
                 .assignTimestampsAndWatermarks(
                         org.apache.flink.api.common.eventtime.WatermarkStrategy.<SocketEvent>forMonotonousTimestamps()
                                 .withTimestampAssigner((e, ts) -> 0L));
-        build(env, events, rules);
+        Map<String, DataStream<? extends IndexedRecord>> results = new java.util.HashMap<>();
+        results.put("lifecycles", dummy(env, io.sockflow.schemas.SocketLifecycle.class));
+        results.put("flows", dummy(env, io.sockflow.schemas.Flow.class));
+        build(env, events, results, rules);
         return rules.size();
+    }
+
+    /** A stream of {@code type} that is planned, never run. */
+    private static <T extends org.apache.avro.specific.SpecificRecord> DataStream<T> dummy(
+            StreamExecutionEnvironment env, Class<T> type) {
+        return env.fromSequence(0, 0)
+                .map(i -> type.getDeclaredConstructor().newInstance())
+                .returns(BinaryTypeInfo.records(type))
+                .assignTimestampsAndWatermarks(
+                        org.apache.flink.api.common.eventtime.WatermarkStrategy.<T>forMonotonousTimestamps()
+                                .withTimestampAssigner((e, ts) -> 0L));
     }
 
     /** The file's text as a query: a final ';' is dropped (kept as a space, so that line and column numbers hold). */
@@ -193,12 +252,18 @@ public final class SqlRules {
         return names;
     }
 
-    /** A SocketEvent as a row of the {@code events} table. */
-    static final class EventRows implements MapFunction<SocketEvent, Row> {
+    /** A record (a SocketEvent, a lifecycle, a flow) as a row of its table: one column per field of its schema. */
+    static final class RecordRows<T extends IndexedRecord> implements MapFunction<T, Row> {
         private static final long serialVersionUID = 1L;
+        private final String schemaJson;
+        private transient List<Schema.Field> fields;
 
-        static RowTypeInfo type() {
-            List<Schema.Field> fields = SocketEvent.getClassSchema().getFields();
+        RecordRows(Schema schema) {
+            this.schemaJson = schema.toString();
+        }
+
+        static RowTypeInfo type(Schema schema) {
+            List<Schema.Field> fields = schema.getFields();
             TypeInformation<?>[] types = new TypeInformation<?>[fields.size()];
             String[] names = new String[fields.size()];
             for (int i = 0; i < types.length; i++) {
@@ -232,8 +297,10 @@ public final class SqlRules {
         }
 
         @Override
-        public Row map(SocketEvent e) {
-            List<Schema.Field> fields = SocketEvent.getClassSchema().getFields();
+        public Row map(T e) {
+            if (fields == null) {
+                fields = new Schema.Parser().parse(schemaJson).getFields();
+            }
             Row r = new Row(fields.size());
             for (int i = 0; i < fields.size(); i++) {
                 r.setField(i, value(e.get(i)));

@@ -110,4 +110,33 @@ class SqlRulesTest {
                 """);
         assertTrue(m.contains("aggregate in a window"), m);
     }
+
+    @Test
+    void aRuleMayReadTheLifecyclesAndFlowsTablesWhereTheJobMakesThem() throws IOException {
+        write("flows.sql", """
+                -- severity: low
+                -- summary: a long flow
+                SELECT f.host, f.sourcePid AS pid, f.sourceComm AS comm, f.rowtime, f.durationMs
+                FROM flows f WHERE f.recordType = 'END' AND f.durationMs > 600000
+                """);
+        write("lifecycles.sql", """
+                -- severity: low
+                -- summary: a refused socket
+                SELECT host, pid, comm, rowtime FROM lifecycles WHERE connectOutcome = 'ECONNREFUSED'
+                """);
+        List<UserRules.Rule> rules = UserRules.load(dir.toString());
+        assertEquals(2, SqlRules.check(rules));
+        assertEquals(java.util.Set.of("flows"), SqlRules.resultTables(rules.get(0)));
+        // a job that does not make the flows cannot run a rule that reads them
+        var env = org.apache.flink.streaming.api.environment.StreamExecutionEnvironment.createLocalEnvironment(1);
+        var events = env.fromSequence(0, 0)
+                .map(i -> new io.sockflow.schemas.SocketEvent())
+                .returns(io.sockflow.jobs.types.BinaryTypeInfo.socketEvents());
+        UserRules.RuleException e = assertThrows(
+                UserRules.RuleException.class,
+                () -> SqlRules.build(env, events, java.util.Map.of(), List.of(rules.get(0))));
+        assertTrue(
+                e.getMessage().contains("flows.sql: the query reads flows, which this job does not make"),
+                e.getMessage());
+    }
 }
