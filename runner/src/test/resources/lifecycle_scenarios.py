@@ -98,15 +98,27 @@ def fork_server(wait_before):
 
 
 def dup_close():
-    """(c) dup() then close one of the two: not an end; dup2() over the last one: the end (cause DUP2)."""
+    """(c) dup() then close one of the two: not an end; dup2() over the last one: the end (cause DUP2). And a copy made
+    with dup2(fd, newfd): closing the original is not an end; closing the copy, the last descriptor, is (cause CLOSE).
+    The moments of the first and the last drop are in the facts (seconds since the epoch)."""
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.bind(("127.0.0.1", 0))
     facts = {"pid": os.getpid(), "sock": ident(s)}
     fd2 = os.dup(s.fileno())
+    facts["firstCloseAt"] = time.time()
     s.close()  # one descriptor of two: a call, not an end
     time.sleep(1.0)
     other = os.open("/dev/null", os.O_RDONLY)
+    facts["lastDropAt"] = time.time()
     os.dup2(other, fd2)  # replaces the socket's last descriptor: its end
+    t = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    t.bind(("127.0.0.1", 0))
+    copy = os.dup2(t.fileno(), 200)  # the copy made with dup2 onto a free number
+    facts["dup2Made"] = ident(t, copy=copy, firstCloseAt=time.time())
+    t.close()  # the original of the two: a call, not an end
+    time.sleep(1.0)
+    facts["dup2Made"]["lastCloseAt"] = time.time()
+    os.close(copy)  # the last descriptor: the end
     time.sleep(0.5)
     say(facts=facts)
 
@@ -127,12 +139,25 @@ def holder(kind):
     x, y = socket.socketpair()
     facts = {"pid": os.getpid(), "listener": ident(listener, port=port), "client": ident(c), "accepted": ident(a),
              "udp": ident(u), "unix": ident(x), "unix2": ident(y)}
-    say(facts=facts)
     if kind == "exit":
         time.sleep(0.3)
+        facts["exitAt"] = time.time()  # the moment of the exit (seconds since the epoch), just before it
+        say(facts=facts)
         os._exit(0)
+    say(facts=facts)
     while True:
         time.sleep(1)
+
+
+def living_listener():
+    """(d) A listener of the workload that lives on while the processes of (d) exit and are killed: the live view lists
+    it and not theirs. It closes when the test says."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(4)
+    say(facts={"pid": os.getpid(), "listener": ident(listener, port=listener.getsockname()[1])})
+    wait_go()
+    listener.close()
 
 
 def exec_cloexec():
@@ -282,6 +307,8 @@ if __name__ == "__main__":
         holder("exit")
     elif what == "kill":
         holder("kill")
+    elif what == "listener":
+        living_listener()
     elif what == "exec":
         exec_cloexec()
     elif what == "nonblocking":

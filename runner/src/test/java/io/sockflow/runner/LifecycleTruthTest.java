@@ -19,6 +19,7 @@ import java.io.Writer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -187,13 +188,22 @@ class LifecycleTruthTest {
                 before.finish();
                 play("after", "fork-server-after");
                 play("dup", "dup");
-                play("exit", "exit");
-                try (Scenario kill = new Scenario("kill")) {
-                    facts.put("kill", kill.facts());
-                    Thread.sleep(300);
-                    moments.put("kill", Instant.now());
-                    sh("kill", "-9", Long.toString(kill.process.pid()));
-                    kill.process.waitFor(10, TimeUnit.SECONDS);
+                // a listener of the workload that outlives the processes of (d): the live view must list it, not theirs
+                try (Scenario living = new Scenario("listener")) {
+                    facts.put("living", living.facts());
+                    play("exit", "exit");
+                    try (Scenario kill = new Scenario("kill")) {
+                        facts.put("kill", kill.facts());
+                        Thread.sleep(300);
+                        moments.put("kill", Instant.now());
+                        sh("kill", "-9", Long.toString(kill.process.pid()));
+                        kill.process.waitFor(10, TimeUnit.SECONDS);
+                    }
+                    Thread.sleep(3000);
+                    moments.put("view", Instant.now()); // the live view is looked at as of here
+                    Thread.sleep(500);
+                    living.go();
+                    living.finish();
                 }
                 play("exec", "exec");
                 play("nonblocking", "nonblocking", "10.213.9.2", "7171");
@@ -277,7 +287,12 @@ class LifecycleTruthTest {
         assertEquals(server, accepted.getPid());
         assertEquals(SocketRole.ACCEPTED, accepted.getRole(), "an established socket on a listener's port: accepted");
         assertEquals(listener.getSocketInode(), accepted.getListenerInode());
-        assertEquals(server, accepted.getReleasedByPid());
+        assertEquals("INVENTORY", accepted.getOwnerSource(), "held by the parent at the inventory: " + accepted);
+        assertEquals(List.of("CREATE"), accepted.getNotSeen(), "not seen created: " + accepted);
+        assertNotNull(accepted.getInventoriedAt());
+        assertNull(accepted.getCreatedAt());
+        assertEquals("CLOSE", accepted.getReleaseCause(), "ended by a close, not by the child's exit: " + accepted);
+        assertEquals(server, accepted.getReleasedByPid(), "ended at the parent's close");
         assertEquals("TCP_COUNTERS", accepted.getByteSource(), "counted over its whole life by the kernel's counters");
         assertEquals(1000, accepted.getBytesSent());
         assertEquals(3000, accepted.getBytesReceived());
@@ -295,37 +310,129 @@ class LifecycleTruthTest {
         assertEquals("CREATED", listener.getOwnerSource());
         assertEquals(List.of(), listener.getNotSeen());
         assertNotNull(listener.getCreatedAt());
+        assertEquals(SocketRole.LISTENER, listener.getRole());
+        assertEquals("CLOSE", listener.getReleaseCause(), "ended by the parent's close: " + listener);
         assertEquals(server, listener.getReleasedByPid());
         SocketLifecycle accepted = ended(f.get("accepted"));
         assertEquals(SocketRole.ACCEPTED, accepted.getRole());
         assertEquals(server, accepted.getPid());
+        assertEquals("CREATED", accepted.getOwnerSource(), "the parent accepted it: " + accepted);
+        assertEquals(List.of(), accepted.getNotSeen());
+        assertNotNull(accepted.getCreatedAt());
+        assertEquals(listener.getSocketInode(), accepted.getListenerInode());
         assertEquals(1000, accepted.getBytesSent());
         assertEquals(3000, accepted.getBytesReceived());
+        assertEquals("CLOSE", accepted.getReleaseCause(), "ended by the parent's close: " + accepted);
         assertEquals(server, accepted.getReleasedByPid());
+        for (SocketLifecycle l : all) {
+            assertNotEquals(f.get("child").asInt(), l.getPid(), "the child owns nothing: " + l);
+        }
     }
+
+    /** A moment the workload wrote in its facts (seconds since the epoch, as Python's time.time()). */
+    static Instant at(JsonNode seconds) {
+        return Instant.ofEpochSecond(0, Math.round(seconds.asDouble() * 1e9));
+    }
+
+    /** How far the kernel's clock, as the records give it, may be from the workload's: a few milliseconds. */
+    static final Duration SKEW = Duration.ofMillis(250);
 
     @Test
     void cClosingOneOfTwoDescriptorsIsNotAnEndAndDup2OverTheLastOneIs() {
         JsonNode f = facts.get("dup");
+        int pid = f.get("pid").asInt();
         SocketLifecycle l = ended(f.get("sock"));
         assertEquals("DUP2", l.getReleaseCause());
-        assertEquals(f.get("pid").asInt(), l.getReleasedByPid());
-        assertEquals(f.get("pid").asInt(), l.getPid());
+        assertEquals(pid, l.getReleasedByPid());
+        assertEquals(pid, l.getPid());
+        assertFalse(
+                l.getClosedAt().isBefore(at(f.get("lastDropAt")).minus(SKEW)),
+                "ended at the dup2 over the last descriptor, not at the close of the first (a second before): " + l);
+    }
+
+    @Test
+    void cACopyMadeWithDup2OutlivesTheCloseOfTheOriginalAndEndsAtItsOwnClose() {
+        JsonNode f = facts.get("dup");
+        JsonNode made = f.get("dup2Made");
+        int pid = f.get("pid").asInt();
+        SocketLifecycle l = ended(made);
+        assertEquals("CLOSE", l.getReleaseCause(), "the close of the copy, the last descriptor: " + l);
+        assertEquals(pid, l.getReleasedByPid());
+        assertEquals(pid, l.getPid());
+        assertEquals("CREATED", l.getOwnerSource());
+        assertFalse(
+                l.getClosedAt().isBefore(at(made.get("lastCloseAt")).minus(SKEW)),
+                "ended at the last close, not at the original's close a second before: " + l);
+        assertTrue(
+                l.getClosedAt().isBefore(at(made.get("lastCloseAt")).plusSeconds(5)),
+                "ended within seconds of the last close: " + l);
+    }
+
+    /**
+     * The moment a process of (d) went: the one that exits wrote it just before its exit; the killed one went at the
+     * SIGKILL the test sent.
+     */
+    static Instant exitOf(String which) {
+        return which.equals("exit") ? at(facts.get("exit").get("exitAt")) : moments.get("kill");
     }
 
     @Test
     void dAProcessThatExitsOrIsKilledHoldingSocketsEndsThemAtItsExit() {
         for (String which : List.of("exit", "kill")) {
             JsonNode f = facts.get(which);
+            Instant exit = exitOf(which);
             for (String s : List.of("listener", "client", "accepted", "udp", "unix", "unix2")) {
                 SocketLifecycle l = ended(f.get(s));
                 assertEquals("EXIT", l.getReleaseCause(), which + " " + s + ": " + l);
+                assertEquals("EXIT", l.getEndReason(), "the end reason says it went with the exit: " + which + " " + s);
                 assertEquals(f.get("pid").asInt(), l.getPid(), which + " " + s);
+                assertFalse(
+                        l.getClosedAt().isBefore(exit.minus(SKEW)),
+                        which + " " + s + ": not ended before the exit at " + exit + ": " + l);
+                assertTrue(
+                        l.getClosedAt().isBefore(exit.plusSeconds(5)),
+                        which + " " + s + ": ended within 5 s of the exit at " + exit + ": " + l);
             }
         }
-        Instant killed = moments.get("kill");
-        SocketLifecycle listener = ended(facts.get("kill").get("listener"));
-        assertTrue(listener.getClosedAt().isBefore(killed.plusSeconds(5)), "within seconds of the kill: " + listener);
+    }
+
+    /**
+     * Acceptance 5: the live view never lists a listener of a process that has exited, because the records say it
+     * ended. The records of the (d) processes and of a listener that outlived them, as the topic holds them, are fed to
+     * the live view as it would have read them at a moment after the exits and before that listener's close (the
+     * records whose newest event is no later than it); the exited and the killed processes' listeners are not listed,
+     * the living one is.
+     */
+    @Test
+    void dTheLiveViewListsNoListenerOfAnExitedOrKilledProcessAndStillListsALivingOne() {
+        int exited = facts.get("exit").get("pid").asInt();
+        int killed = facts.get("kill").get("pid").asInt();
+        JsonNode living = facts.get("living");
+        int alive = living.get("pid").asInt();
+        Instant moment = moments.get("view");
+        SocketLifecycle livingEnd = ended(living.get("listener"));
+        assertTrue(livingEnd.getClosedAt().isAfter(moment), "the living listener closed after the look: " + livingEnd);
+        List<SocketLifecycle> fed = all.stream()
+                .filter(l ->
+                        l.getPid() != null && List.of(exited, killed, alive).contains(l.getPid()))
+                .filter(l -> !l.getUpdatedAt().isAfter(moment))
+                .toList();
+        for (String which : List.of("exit", "kill")) {
+            SocketLifecycle end = ended(facts.get(which).get("listener"));
+            assertTrue(fed.contains(end), "the " + which + " listener's end is in the records before the look: " + end);
+        }
+        try (LiveView view = new LiveView()) {
+            fed.forEach(view::accept);
+            String text = view.render(null, () -> "test", Instant.now());
+            String listeners = text.substring(text.indexOf("LISTENERS"), text.indexOf("LATEST ALERTS"));
+            assertTrue(
+                    listeners.contains("(" + alive + ")")
+                            && listeners.contains(
+                                    ":" + living.get("listener").get("port").asInt()),
+                    "the living listener is listed:\n" + listeners);
+            assertFalse(listeners.contains("(" + exited + ")"), "the exited process's listener is not:\n" + listeners);
+            assertFalse(listeners.contains("(" + killed + ")"), "nor the killed one's:\n" + listeners);
+        }
     }
 
     @Test
