@@ -172,6 +172,10 @@ class BacktestTest {
         assertTrue(benign.out().contains("backtest: 0 alerts"), benign.out());
     }
 
+    static Ev connect(int pid, String comm, long at, long inode, String address, int port) {
+        return Ev.of(CONNECT, pid, comm, at).socket(inode).tcp().sockaddr(address, port);
+    }
+
     /** Events for the built-in rules that docs/rules/ writes again in SQL: hits with pids 10-19, misses 20-29. */
     static List<SocketEvent> ruleCases() {
         List<SocketEvent> out = new ArrayList<>();
@@ -213,26 +217,12 @@ class BacktestTest {
             out.add(e);
         }
         // shell-connect: a shell's connect done or in progress; not another program's, not refused, not AF_UNIX
-        out.add(Ev.of(CONNECT, 15, "bash", t += 100)
-                .socket(200)
-                .tcp()
-                .sockaddr("203.0.113.5", 4444)
-                .get());
-        out.add(Ev.of(CONNECT, 16, "sh", t += 100)
-                .socket(201)
-                .tcp()
-                .sockaddr("203.0.113.5", 4445)
+        out.add(connect(15, "bash", t += 100, 200, "203.0.113.5", 4444).get());
+        out.add(connect(16, "sh", t += 100, 201, "203.0.113.5", 4445)
                 .ret(-115, "EINPROGRESS")
                 .get());
-        out.add(Ev.of(CONNECT, 23, "curl", t += 100)
-                .socket(202)
-                .tcp()
-                .sockaddr("203.0.113.5", 443)
-                .get());
-        out.add(Ev.of(CONNECT, 24, "bash", t += 100)
-                .socket(203)
-                .tcp()
-                .sockaddr("10.0.0.1", 22)
+        out.add(connect(23, "curl", t += 100, 202, "203.0.113.5", 443).get());
+        out.add(connect(24, "bash", t += 100, 203, "10.0.0.1", 22)
                 .ret(-111, "ECONNREFUSED")
                 .get());
         SocketEvent unix =
