@@ -7,7 +7,6 @@ import java.io.UncheckedIOException;
 import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -18,13 +17,7 @@ import kafka.server.KafkaRaftServer;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.common.Uuid;
-import org.apache.kafka.common.acl.AccessControlEntry;
 import org.apache.kafka.common.acl.AclBinding;
-import org.apache.kafka.common.acl.AclOperation;
-import org.apache.kafka.common.acl.AclPermissionType;
-import org.apache.kafka.common.resource.PatternType;
-import org.apache.kafka.common.resource.ResourcePattern;
-import org.apache.kafka.common.resource.ResourceType;
 import org.apache.kafka.common.utils.Time;
 import org.apache.kafka.metadata.storage.Formatter;
 import org.apache.kafka.server.common.Feature;
@@ -60,8 +53,8 @@ public final class EmbeddedKafka implements AutoCloseable {
     }
 
     /**
-     * With {@code auth}: every listener asks for SASL/PLAIN, and the ACL authorizer lets only those two accounts in
-     * ({@link KafkaCredentials#ADMIN} a super user; the reader only what {@link #grantReader} gives it).
+     * With {@code auth}: every listener asks for SASL/PLAIN, and the ACL authorizer lets only those accounts in
+     * ({@link KafkaCredentials#ADMIN} a super user; the others only what {@link #grant} gives them).
      */
     public static EmbeddedKafka start(Path dir, int port, int controllerPort, KafkaCredentials auth) {
         EmbeddedKafka k = new EmbeddedKafka(
@@ -128,27 +121,19 @@ public final class EmbeddedKafka implements AutoCloseable {
      * {@value KafkaCredentials#READER_GROUP_PREFIX}*, and nothing else. Granting again is harmless.
      */
     public void grantReader(java.util.Collection<String> topics) {
+        grant(KafkaAcls.reader(topics));
+    }
+
+    /** Adds {@code acls} (see {@link KafkaAcls}); nothing without authentication. Granting again is harmless. */
+    public void grant(List<AclBinding> acls) {
         if (auth == null) {
             return;
-        }
-        String principal = "User:" + KafkaCredentials.READER;
-        List<AclBinding> acls = new ArrayList<>();
-        for (String t : topics) {
-            for (AclOperation op : List.of(AclOperation.READ, AclOperation.DESCRIBE)) {
-                acls.add(new AclBinding(
-                        new ResourcePattern(ResourceType.TOPIC, t, PatternType.LITERAL),
-                        new AccessControlEntry(principal, "*", op, AclPermissionType.ALLOW)));
-            }
-        }
-        for (AclOperation op : List.of(AclOperation.READ, AclOperation.DESCRIBE)) {
-            acls.add(new AclBinding(
-                    new ResourcePattern(ResourceType.GROUP, KafkaCredentials.READER_GROUP_PREFIX, PatternType.PREFIXED),
-                    new AccessControlEntry(principal, "*", op, AclPermissionType.ALLOW)));
         }
         try (Admin admin = Admin.create(adminConfig())) {
             admin.createAcls(acls).all().get(30, TimeUnit.SECONDS);
         } catch (Exception e) {
-            throw new IllegalStateException("cannot grant the reader account its topics: " + e.getMessage(), e);
+            throw new IllegalStateException(
+                    "cannot grant sockflow's Kafka accounts their rights: " + e.getMessage(), e);
         }
     }
 

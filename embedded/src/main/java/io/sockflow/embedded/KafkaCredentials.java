@@ -10,48 +10,86 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.security.SecureRandom;
 import java.util.Base64;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 
 /**
- * The embedded broker's two accounts, made once per data folder with random passwords and kept there as Kafka
- * client properties files (owner-only), so that kcat or the Kafka tools can be given them as they are:
- * {@value #ADMIN} (sockflow's own clients, a super user) and {@value #READER} (reads the result topics only).
+ * The broker's accounts, made once per data folder with random passwords and kept there as Kafka client properties
+ * files (owner-only), so that kcat or the Kafka tools can be given them as they are: {@value #ADMIN} (a super user:
+ * topics are made and ACLs granted with it), {@value #COLLECTOR} (writes the events topic only), {@value #JOBS} (reads
+ * the events, writes the results in its own transactions) and {@value #READER} (reads the result topics only). What
+ * each role may do is {@link KafkaAcls}'.
  */
-public record KafkaCredentials(String adminPassword, String readerPassword) {
+public record KafkaCredentials(Map<String, String> passwords) {
     public static final String ADMIN = "sockflow";
+    public static final String COLLECTOR = "collector";
+    public static final String JOBS = "jobs";
     public static final String READER = "reader";
     public static final String ADMIN_FILE = "kafka-admin.properties";
+    public static final String COLLECTOR_FILE = "kafka-collector.properties";
+    public static final String JOBS_FILE = "kafka-jobs.properties";
     public static final String READER_FILE = "kafka-reader.properties";
     /** The consumer groups the reader may use: its own name as a prefix. */
     public static final String READER_GROUP_PREFIX = "reader";
+    /** Each account and the file of its client settings. */
+    static final Map<String, String> FILES =
+            Map.of(ADMIN, ADMIN_FILE, COLLECTOR, COLLECTOR_FILE, JOBS, JOBS_FILE, READER, READER_FILE);
 
-    /** The folder's credentials: read from its files, or made and written there on first use. */
+    public KafkaCredentials {
+        passwords = Map.copyOf(passwords);
+    }
+
+    /**
+     * The folder's credentials: read from its files, and any account's file that is missing (a new folder, or one of
+     * a version with fewer accounts) made and written there.
+     */
     public static KafkaCredentials loadOrCreate(Path data) {
-        Path admin = data.resolve(ADMIN_FILE);
-        Path reader = data.resolve(READER_FILE);
         try {
             Files.createDirectories(data);
-            if (Files.exists(admin) && Files.exists(reader)) {
-                return new KafkaCredentials(password(admin), password(reader));
+            Map<String, String> passwords = new LinkedHashMap<>();
+            for (String user : List.of(ADMIN, COLLECTOR, JOBS, READER)) {
+                Path file = data.resolve(FILES.get(user));
+                if (Files.exists(file)) {
+                    passwords.put(user, password(file));
+                } else {
+                    String p = random();
+                    write(file, client(user, p));
+                    passwords.put(user, p);
+                }
             }
-            KafkaCredentials c = new KafkaCredentials(random(), random());
-            write(admin, client(ADMIN, c.adminPassword));
-            write(reader, client(READER, c.readerPassword));
-            return c;
+            return new KafkaCredentials(passwords);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot keep the Kafka credentials in " + data + ": " + e.getMessage(), e);
         }
     }
 
+    public String adminPassword() {
+        return passwords.get(ADMIN);
+    }
+
+    public String readerPassword() {
+        return passwords.get(READER);
+    }
+
     /** The client settings of sockflow's own account. */
     public Map<String, String> adminClient() {
-        return client(ADMIN, adminPassword);
+        return client(ADMIN, adminPassword());
+    }
+
+    /** The client settings of {@code user}, one of the four accounts. */
+    public Map<String, String> clientOf(String user) {
+        String p = passwords.get(user);
+        if (p == null) {
+            throw new IllegalArgumentException("no Kafka account " + user + ": one of " + FILES.keySet());
+        }
+        return client(user, p);
     }
 
     /**
-     * A broker's settings for these accounts: SASL/PLAIN on its client and controller listeners on {@code host} (the
-     * broker itself logs in as the admin, to other brokers and to the controllers, which accept the admin alone),
+     * A broker's settings for these accounts: SASL/PLAIN on its client and controller listeners on {@code host} (every
+     * account on the first; the broker itself logs in as the admin, to other brokers and to the controllers, which
+     * accept the admin alone),
      * and the ACL authorizer with the admin as the one super user, denying what no ACL grants.
      */
     public Map<String, String> brokerSettings(String host, int port, int controllerPort) {
@@ -63,13 +101,10 @@ public record KafkaCredentials(String adminPassword, String readerPassword) {
         p.put("sasl.enabled.mechanisms", "PLAIN");
         p.put("sasl.mechanism.inter.broker.protocol", "PLAIN");
         p.put("sasl.mechanism.controller.protocol", "PLAIN");
-        Map<String, String> users = new LinkedHashMap<>();
-        users.put(ADMIN, adminPassword);
-        users.put(READER, readerPassword);
-        p.put("listener.name.sasl_plaintext.plain.sasl.jaas.config", jaas(ADMIN, adminPassword, users));
+        p.put("listener.name.sasl_plaintext.plain.sasl.jaas.config", jaas(ADMIN, adminPassword(), passwords));
         p.put(
                 "listener.name.controller.plain.sasl.jaas.config",
-                jaas(ADMIN, adminPassword, Map.of(ADMIN, adminPassword)));
+                jaas(ADMIN, adminPassword(), Map.of(ADMIN, adminPassword())));
         p.put("authorizer.class.name", "org.apache.kafka.metadata.authorizer.StandardAuthorizer");
         p.put("super.users", "User:" + ADMIN);
         p.put("allow.everyone.if.no.acl.found", "false");
@@ -78,7 +113,7 @@ public record KafkaCredentials(String adminPassword, String readerPassword) {
 
     /** The client settings of the read-only account. */
     public Map<String, String> readerClient() {
-        return client(READER, readerPassword);
+        return client(READER, readerPassword());
     }
 
     static Map<String, String> client(String user, String password) {

@@ -36,13 +36,17 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The embedded broker with authentication on: without credentials nothing, the reader the result topics only (read),
- * the admin everything. A real broker, real clients.
+ * The embedded broker with authentication on: without credentials nothing, the collector writes the events only, the
+ * jobs read the events and write the results in their own transactions, the reader reads the result topics only, the
+ * admin everything. A real broker, real clients.
  */
 @Tag("slow")
 class KafkaAuthTest {
     static final String EVENTS = "sockflow.events";
     static final String LIFECYCLES = "sockflow.lifecycles";
+    static final String FLOWS = "sockflow.flows";
+    static final String GROUP = "sockflow-up";
+    static final String TX = "sockflow-up";
 
     @TempDir
     static Path data;
@@ -55,8 +59,14 @@ class KafkaAuthTest {
         creds = KafkaCredentials.loadOrCreate(data);
         kafka = EmbeddedKafka.start(data.resolve("kafka"), 0, 0, creds);
         kafka.grantReader(List.of(LIFECYCLES, "sockflow.flows", "sockflow.alerts"));
+        kafka.grant(KafkaAcls.collector(EVENTS));
+        kafka.grant(KafkaAcls.jobs(
+                EVENTS, List.of(LIFECYCLES, "sockflow.flows", "sockflow.alerts", "sockflow.dead-letters"), GROUP, TX));
         try (Admin admin = Admin.create(with(creds.adminClient(), Map.of()))) {
-            admin.createTopics(List.of(new NewTopic(EVENTS, 1, (short) 1), new NewTopic(LIFECYCLES, 1, (short) 1)))
+            admin.createTopics(List.of(
+                            new NewTopic(EVENTS, 1, (short) 1),
+                            new NewTopic(LIFECYCLES, 1, (short) 1),
+                            new NewTopic(FLOWS, 1, (short) 1)))
                     .all()
                     .get(30, TimeUnit.SECONDS);
         }
@@ -208,12 +218,84 @@ class KafkaAuthTest {
     }
 
     @Test
+    void theCollectorWritesTheEventsOnly() throws Exception {
+        Map<String, String> collector = creds.clientOf(KafkaCredentials.COLLECTOR);
+        assertEquals(null, produce(collector, EVENTS), "an idempotent producer, as the collector's is");
+        // what the collector does at its start: make the topic, which exists; told so, not refused
+        try (Admin a = Admin.create(with(collector, Map.of()))) {
+            ExecutionException e = assertThrows(
+                    ExecutionException.class,
+                    () -> a.createTopics(List.of(new NewTopic(EVENTS, 1, (short) 1)))
+                            .all()
+                            .get(30, TimeUnit.SECONDS));
+            assertInstanceOf(org.apache.kafka.common.errors.TopicExistsException.class, e.getCause());
+        }
+        assertInstanceOf(
+                TopicAuthorizationException.class,
+                produce(collector, LIFECYCLES, Map.of("enable.idempotence", false)),
+                "a collector cannot forge results");
+        assertThrows(TopicAuthorizationException.class, () -> read(collector, EVENTS), "nor read other hosts' events");
+        assertThrows(TopicAuthorizationException.class, () -> read(collector, LIFECYCLES));
+    }
+
+    @Test
+    void theJobsReadTheEventsAndWriteTheResultsInTheirOwnTransactionsOnly() throws Exception {
+        Map<String, String> jobs = creds.clientOf(KafkaCredentials.JOBS);
+        assertTrue(read(jobs, EVENTS).contains("event"));
+        try (KafkaConsumer<String, String> c = consumer(jobs, GROUP)) {
+            c.subscribe(List.of(EVENTS));
+            long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+            int got = 0;
+            while (got == 0 && System.nanoTime() < deadline) {
+                got = c.poll(Duration.ofMillis(500)).count();
+            }
+            assertTrue(got > 0, "reads in its own group");
+            c.commitSync();
+        }
+        try (KafkaConsumer<String, String> c = consumer(jobs, "someone-else")) {
+            c.subscribe(List.of(EVENTS));
+            assertThrows(GroupAuthorizationException.class, () -> c.poll(Duration.ofSeconds(15)));
+        }
+        try (KafkaProducer<String, String> p = producer(jobs, Map.of("transactional.id", TX + "-lifecycles-0-1"))) {
+            p.initTransactions();
+            p.beginTransaction();
+            p.send(new ProducerRecord<>(FLOWS, "f", "from the jobs")).get(30, TimeUnit.SECONDS);
+            p.commitTransaction();
+        }
+        try (KafkaProducer<String, String> p = producer(jobs, Map.of("transactional.id", "not-theirs-1"))) {
+            assertThrows(
+                    org.apache.kafka.common.errors.TransactionalIdAuthorizationException.class, p::initTransactions);
+        }
+        assertInstanceOf(
+                TopicAuthorizationException.class,
+                produce(jobs, EVENTS, Map.of("enable.idempotence", false)),
+                "the jobs cannot write the events");
+    }
+
+    @Test
     void theCredentialsAreKeptOwnerOnlyAndReusedByTheFolder() throws Exception {
-        for (String f : List.of(KafkaCredentials.ADMIN_FILE, KafkaCredentials.READER_FILE)) {
+        for (String f : List.of(
+                KafkaCredentials.ADMIN_FILE,
+                KafkaCredentials.COLLECTOR_FILE,
+                KafkaCredentials.JOBS_FILE,
+                KafkaCredentials.READER_FILE)) {
             assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(data.resolve(f))), f);
         }
         assertEquals(creds, KafkaCredentials.loadOrCreate(data));
-        assertNotEquals(creds.adminPassword(), creds.readerPassword());
+        assertEquals(4, new java.util.HashSet<>(creds.passwords().values()).size(), "four accounts, four passwords");
         assertTrue(Files.readString(data.resolve(KafkaCredentials.READER_FILE)).contains("username=\"reader\""));
+    }
+
+    @Test
+    void aFolderOfTwoAccountsGetsTheOthersAndKeepsItsPasswords(@TempDir Path older) throws Exception {
+        KafkaCredentials first = KafkaCredentials.loadOrCreate(older);
+        Files.delete(older.resolve(KafkaCredentials.COLLECTOR_FILE));
+        Files.delete(older.resolve(KafkaCredentials.JOBS_FILE));
+        KafkaCredentials again = KafkaCredentials.loadOrCreate(older);
+        assertEquals(first.adminPassword(), again.adminPassword());
+        assertEquals(first.readerPassword(), again.readerPassword());
+        assertNotEquals(
+                first.passwords().get(KafkaCredentials.JOBS), again.passwords().get(KafkaCredentials.JOBS));
+        assertTrue(Files.exists(older.resolve(KafkaCredentials.JOBS_FILE)));
     }
 }

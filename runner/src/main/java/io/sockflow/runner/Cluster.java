@@ -191,8 +191,9 @@ public final class Cluster {
             bootstrap.add(LOOPBACK + ":" + p);
         }
         state.setProperty("bootstrap", String.join(",", bootstrap));
-        // every Kafka client logs in (SASL/PLAIN) and the brokers authorize by ACL, as under up: sockflow's own
-        // clients as the admin, readers with kafka-reader.properties; both files owner-only in conf/
+        // every Kafka client logs in (SASL/PLAIN) and the brokers authorize by ACL, as under up: the registry and
+        // sockflow's own clients as the admin, the jobs, collectors and readers with their own accounts' files, all
+        // owner-only in conf/
         KafkaCredentials creds = KafkaCredentials.loadOrCreate(conf);
         state.setProperty(
                 "kafka.config", conf.resolve(KafkaCredentials.ADMIN_FILE).toString());
@@ -423,6 +424,10 @@ public final class Cluster {
                     },
                     Duration.ofSeconds(150),
                     "the Kafka brokers did not form a cluster (see " + o.dir().resolve("logs") + ")");
+            // the collectors, the jobs and readers each get their own account's rights (the registry is the admin)
+            admin.createAcls(Pipeline.accountRights(JobConfig.fromArgs(jobArgs().toArray(String[]::new), Map.of())))
+                    .all()
+                    .get(60, TimeUnit.SECONDS);
             List<NewTopic> topics = topics(o.partitions());
             for (NewTopic t : topics) {
                 try {
@@ -599,7 +604,12 @@ public final class Cluster {
                 o.partitions(),
                 o.parallelism());
         if (state.getProperty("kafka.config") != null) {
-            a.addAll(List.of("--" + JobConfig.KAFKA_CONFIG.name(), state.getProperty("kafka.config")));
+            // the jobs log in with their own account: they read the events and write the results, nothing else
+            a.addAll(List.of(
+                    "--" + JobConfig.KAFKA_CONFIG.name(),
+                    Path.of(state.getProperty("kafka.config"))
+                            .resolveSibling(KafkaCredentials.JOBS_FILE)
+                            .toString()));
         }
         a.addAll(o.jobArgs());
         return a;

@@ -170,6 +170,21 @@ public final class Pipeline {
         return JobConfig.of(m);
     }
 
+    /** The ACLs of the collector, jobs and reader accounts for the topics, group and transactions {@code cfg} names. */
+    static List<org.apache.kafka.common.acl.AclBinding> accountRights(JobConfig cfg) {
+        List<String> results = List.of(
+                cfg.get(JobConfig.LIFECYCLES_TOPIC), cfg.get(JobConfig.FLOWS_TOPIC), cfg.get(JobConfig.ALERTS_TOPIC));
+        List<String> written = new java.util.ArrayList<>(results);
+        written.add(cfg.get(JobConfig.DEAD_LETTER_TOPIC));
+        String events = cfg.get(JobConfig.EVENTS_TOPIC);
+        List<org.apache.kafka.common.acl.AclBinding> acls =
+                new java.util.ArrayList<>(io.sockflow.embedded.KafkaAcls.collector(events));
+        acls.addAll(io.sockflow.embedded.KafkaAcls.jobs(
+                events, written, cfg.get(JobConfig.GROUP_ID), cfg.get(JobConfig.TRANSACTION_PREFIX)));
+        acls.addAll(io.sockflow.embedded.KafkaAcls.reader(results));
+        return acls;
+    }
+
     /** Where a client of this host reaches a server bound to {@code bind}: loopback for a wildcard address. */
     static String clientHost(String bind) {
         return bind.equals("0.0.0.0") || bind.equals("::") || bind.equals("[::]")
@@ -255,17 +270,19 @@ public final class Pipeline {
                     "Flink jobs on a local MiniCluster (lifecycles, flows, alerts → Kafka and Iceberg)"
                             + resume.map(c -> ", resuming from " + data.relativize(c))
                                     .orElse(""));
-            JobConfig cfg = jobConfig(stack.bootstrapServers(), registryUrl, auth, data, o.jobSettings())
+            JobConfig admin = jobConfig(stack.bootstrapServers(), registryUrl, auth, data, o.jobSettings())
                     .with(Map.of(
                             "kafka.config",
                             data.resolve(io.sockflow.embedded.KafkaCredentials.ADMIN_FILE)
                                     .toString()));
-            stack.kafka()
-                    .grantReader(List.of(
-                            cfg.get(JobConfig.LIFECYCLES_TOPIC),
-                            cfg.get(JobConfig.FLOWS_TOPIC),
-                            cfg.get(JobConfig.ALERTS_TOPIC)));
-            SockflowJob.prepare(cfg);
+            // each part with its own account and only its rights: the collector writes the events, the jobs read them
+            // and write the results, a reader reads the results; topics and tables are made here, as the admin
+            stack.kafka().grant(accountRights(admin));
+            SockflowJob.prepare(admin);
+            JobConfig cfg = admin.with(Map.of(
+                    "kafka.config",
+                    data.resolve(io.sockflow.embedded.KafkaCredentials.JOBS_FILE)
+                            .toString()));
             // no attempt limit: a spell without the registry or broker must not stop the pipeline for good
             Configuration conf = SockflowJob.restartForever(new Configuration());
             conf.setString(

@@ -484,7 +484,7 @@ public final class Up {
                 ProcessHandle.current().pid(),
                 user == null ? null : user.toString(),
                 cgroup == null ? null : cgroup.id(),
-                data.resolve(io.sockflow.embedded.KafkaCredentials.ADMIN_FILE));
+                data.resolve(io.sockflow.embedded.KafkaCredentials.COLLECTOR_FILE));
     }
 
     static int freePort() throws IOException {

@@ -188,9 +188,9 @@ class UpOptionsTest {
                 1,
                 null,
                 null,
-                dir.resolve("kafka-admin.properties"));
+                dir.resolve("kafka-collector.properties"));
         assertEquals(
-                dir.resolve("kafka-admin.properties").toString(),
+                dir.resolve("kafka-collector.properties").toString(),
                 authenticated.check(java.util.Map.of()).getString(io.sockflow.collector.cli.Settings.KAFKA_CONFIG),
                 "the broker's credentials reach the collector as a file name, never on its command line as text");
         CollectorLaunch opened = new CollectorLaunch(
