@@ -351,6 +351,92 @@ public final class IcebergTables {
         return files;
     }
 
+    /**
+     * Compacts the lake: every partition (a day and a host) of a day before {@code before} that holds {@code minFiles}
+     * data files or more (the writers add one per checkpoint) is rewritten into one file, in one commit per partition
+     * that replaces exactly the files it read; rows written meanwhile (late ones, to an old day) are in new files that
+     * it does not touch. The replaced files leave the disk when their snapshots expire. Returns the files replaced.
+     */
+    public static long compactDaysBefore(Table t, Instant before, int minFiles) {
+        t.refresh();
+        org.apache.iceberg.Snapshot snapshot = t.currentSnapshot();
+        if (snapshot == null || t.spec().fields().isEmpty()) {
+            return 0;
+        }
+        int beforeDay =
+                (int) before.truncatedTo(java.time.temporal.ChronoUnit.DAYS).getEpochSecond() / 86_400;
+        Map<String, List<org.apache.iceberg.DataFile>> parts = new java.util.LinkedHashMap<>();
+        java.util.Set<String> withDeletes = new java.util.HashSet<>();
+        try (var tasks = t.newScan().useSnapshot(snapshot.snapshotId()).planFiles()) {
+            for (org.apache.iceberg.FileScanTask task : tasks) {
+                org.apache.iceberg.DataFile f = task.file();
+                Integer day = f.partition().get(0, Integer.class);
+                if (f.specId() != t.spec().specId() || day == null || day >= beforeDay) {
+                    continue;
+                }
+                String key = t.spec().partitionToPath(f.partition());
+                parts.computeIfAbsent(key, k -> new ArrayList<>()).add(f);
+                if (!task.deletes().isEmpty()) {
+                    withDeletes.add(key);
+                }
+            }
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+        long replaced = 0;
+        for (Map.Entry<String, List<org.apache.iceberg.DataFile>> part : parts.entrySet()) {
+            List<org.apache.iceberg.DataFile> files = part.getValue();
+            if (files.size() < minFiles || withDeletes.contains(part.getKey())) {
+                continue;
+            }
+            org.apache.iceberg.DataFile merged = rewrite(t, files);
+            org.apache.iceberg.RewriteFiles rewrite = t.newRewrite().validateFromSnapshot(snapshot.snapshotId());
+            files.forEach(rewrite::deleteFile);
+            rewrite.addFile(merged).commit();
+            replaced += files.size();
+        }
+        return replaced;
+    }
+
+    /** The rows of {@code files} (one partition's) written into one new Parquet file of the same partition. */
+    private static org.apache.iceberg.DataFile rewrite(Table t, List<org.apache.iceberg.DataFile> files) {
+        org.apache.iceberg.DataFile first = files.get(0);
+        String name = "compacted-" + java.util.UUID.randomUUID() + ".parquet";
+        org.apache.iceberg.io.OutputFile out =
+                t.io().newOutputFile(t.locationProvider().newDataLocation(t.spec(), first.partition(), name));
+        org.apache.iceberg.io.DataWriter<org.apache.iceberg.data.Record> writer;
+        try {
+            writer = org.apache.iceberg.parquet.Parquet.writeData(out)
+                    .schema(t.schema())
+                    .withSpec(t.spec())
+                    .withPartition(first.partition())
+                    .setAll(t.properties())
+                    .createWriterFunc(org.apache.iceberg.data.parquet.GenericParquetWriter::create)
+                    .overwrite()
+                    .build();
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+        try (writer) {
+            for (org.apache.iceberg.DataFile f : files) {
+                try (org.apache.iceberg.io.CloseableIterable<org.apache.iceberg.data.Record> rows =
+                        org.apache.iceberg.parquet.Parquet.read(t.io().newInputFile(f.location()))
+                                .project(t.schema())
+                                .createReaderFunc(
+                                        type -> org.apache.iceberg.data.parquet.GenericParquetReaders.buildReader(
+                                                t.schema(), type))
+                                .build()) {
+                    for (org.apache.iceberg.data.Record r : rows) {
+                        writer.write(r);
+                    }
+                }
+            }
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+        return writer.toDataFile();
+    }
+
     /** For logs: where a table lives. */
     public static URI location(Table t) {
         return URI.create(t.location());

@@ -25,12 +25,16 @@ import org.slf4j.LoggerFactory;
  * table, and older than {@code lake.retention} from the lifecycles, flows and alerts tables, at the job's start and
  * then every hour (by the first of the tasks that write the events table, or at start only when events are not
  * kept); snapshots older than a day are let go on every table so that deleted files leave the disk. A retention of 0
- * keeps everything. A failed pass is logged and tried again at the next hour; it never fails the job.
+ * keeps everything. The hourly pass also compacts past days: a day's partition (a day and a host) of many small files,
+ * one per checkpoint, becomes one file. A failed pass is logged and tried again at the next hour; it never fails the
+ * job.
  */
 public final class LakeRetention implements Serializable, Runnable {
     private static final long serialVersionUID = 1L;
     private static final Logger LOG = LoggerFactory.getLogger(LakeRetention.class);
     static final Duration EVERY = Duration.ofHours(1);
+    /** A past day's partition of this many data files or more is compacted into one. */
+    static final int COMPACT_FILES = 8;
     /** The lake table of every input event. */
     public static final String TABLE = "events";
 
@@ -73,6 +77,30 @@ public final class LakeRetention implements Serializable, Runnable {
         return files;
     }
 
+    /**
+     * The hourly pass: the retention, then the compaction of past days (each day and host of {@value #COMPACT_FILES}
+     * files or more becomes one file).
+     */
+    public void hourly() {
+        run();
+        try {
+            Instant now = Instant.now();
+            Catalog catalog = IcebergTables.catalog(warehouse).loadCatalog();
+            long files = 0;
+            for (Kept k : tables) {
+                TableIdentifier id = TableIdentifier.of(namespace, k.table());
+                if (catalog.tableExists(id)) {
+                    files += IcebergTables.compactDaysBefore(catalog.loadTable(id), now, COMPACT_FILES);
+                }
+            }
+            if (files > 0) {
+                LOG.info("lake: compacted {} small files of past days", files);
+            }
+        } catch (RuntimeException e) {
+            LOG.warn("lake: the compaction failed ({}); trying again in an hour", e.toString());
+        }
+    }
+
     @Override
     public void run() {
         try {
@@ -105,7 +133,7 @@ public final class LakeRetention implements Serializable, Runnable {
                     t.setDaemon(true);
                     return t;
                 });
-                timer.scheduleWithFixedDelay(retention, EVERY.toMinutes(), EVERY.toMinutes(), TimeUnit.MINUTES);
+                timer.scheduleWithFixedDelay(retention::hourly, EVERY.toMinutes(), EVERY.toMinutes(), TimeUnit.MINUTES);
             }
         }
 

@@ -58,4 +58,101 @@ class IcebergTablesTest {
                 .current()
                 .metadataFileLocation();
     }
+
+    static final org.apache.iceberg.Schema SMALL = new org.apache.iceberg.Schema(
+            org.apache.iceberg.types.Types.NestedField.required(
+                    1, "ts", org.apache.iceberg.types.Types.TimestampType.withZone()),
+            org.apache.iceberg.types.Types.NestedField.required(
+                    2, "host", org.apache.iceberg.types.Types.StringType.get()),
+            org.apache.iceberg.types.Types.NestedField.required(3, "n", org.apache.iceberg.types.Types.LongType.get()));
+
+    /** One data file of {@code count} rows at {@code at} on {@code host}, numbered from {@code from}, as a checkpoint adds. */
+    static void append(Table t, java.time.Instant at, String host, long from, int count) throws Exception {
+        org.apache.iceberg.PartitionKey key = new org.apache.iceberg.PartitionKey(t.spec(), t.schema());
+        org.apache.iceberg.data.GenericRecord r = org.apache.iceberg.data.GenericRecord.create(t.schema());
+        r.setField("ts", at.atOffset(java.time.ZoneOffset.UTC));
+        r.setField("host", host);
+        r.setField("n", from);
+        key.partition(
+                new org.apache.iceberg.data.InternalRecordWrapper(t.schema().asStruct()).wrap(r));
+        var out = t.io().newOutputFile(
+                        t.locationProvider().newDataLocation(t.spec(), key, java.util.UUID.randomUUID() + ".parquet"));
+        org.apache.iceberg.io.DataWriter<org.apache.iceberg.data.Record> w =
+                org.apache.iceberg.parquet.Parquet.writeData(out)
+                        .schema(t.schema())
+                        .withSpec(t.spec())
+                        .withPartition(key)
+                        .createWriterFunc(org.apache.iceberg.data.parquet.GenericParquetWriter::create)
+                        .build();
+        try (w) {
+            for (long i = from; i < from + count; i++) {
+                org.apache.iceberg.data.GenericRecord row = r.copy();
+                row.setField("n", i);
+                w.write(row);
+            }
+        }
+        t.newAppend().appendFile(w.toDataFile()).commit();
+    }
+
+    static java.util.Map<String, Integer> filesByPartition(Table t) throws Exception {
+        t.refresh();
+        java.util.Map<String, Integer> m = new java.util.TreeMap<>();
+        try (var tasks = t.newScan().planFiles()) {
+            for (var task : tasks) {
+                m.merge(t.spec().partitionToPath(task.file().partition()), 1, Integer::sum);
+            }
+        }
+        return m;
+    }
+
+    static java.util.List<Long> rows(Table t) throws Exception {
+        java.util.List<Long> n = new java.util.ArrayList<>();
+        try (var it = org.apache.iceberg.data.IcebergGenerics.read(t).build()) {
+            it.forEach(r -> n.add((Long) r.getField("n")));
+        }
+        n.sort(null);
+        return n;
+    }
+
+    @Test
+    void pastDaysWithManySmallFilesAreCompactedIntoOneEachAndNoRowIsLostOrDoubled(@TempDir Path warehouse)
+            throws Exception {
+        Catalog catalog = IcebergTables.catalog(warehouse.toString()).loadCatalog();
+        ((SupportsNamespaces) catalog).createNamespace(Namespace.of("c"));
+        Table t = catalog.createTable(
+                TableIdentifier.of("c", "small"),
+                SMALL,
+                PartitionSpec.builderFor(SMALL).day("ts").identity("host").build(),
+                Map.of("format-version", "2"));
+        java.time.Instant today = java.time.Instant.parse("2026-12-03T10:00:00Z");
+        java.time.Instant yesterday = today.minus(java.time.Duration.ofDays(1));
+        long n = 0;
+        for (int i = 0; i < 12; i++) { // a day of checkpoints on host a
+            append(t, yesterday, "a", n, 5);
+            n += 5;
+        }
+        for (int i = 0; i < 3; i++) { // few files on host b: left as they are
+            append(t, yesterday, "b", n, 5);
+            n += 5;
+        }
+        for (int i = 0; i < 12; i++) { // today's, still being written: not touched
+            append(t, today, "a", n, 5);
+            n += 5;
+        }
+        java.util.List<Long> before = rows(t);
+        assertEquals(n, before.size());
+
+        assertEquals(12, IcebergTables.compactDaysBefore(t, today, 8), "host a's twelve files of yesterday");
+        java.util.Map<String, Integer> files = filesByPartition(t);
+        assertEquals(1, files.get("ts_day=2026-12-02/host=a"), files.toString());
+        assertEquals(3, files.get("ts_day=2026-12-02/host=b"), files.toString());
+        assertEquals(12, files.get("ts_day=2026-12-03/host=a"), files.toString());
+        assertEquals(before, rows(t), "every row once");
+
+        // a late row for yesterday arrives after the compaction; the next pass leaves the two files (below the bar)
+        append(t, yesterday, "a", n, 1);
+        assertEquals(0, IcebergTables.compactDaysBefore(t, today, 8));
+        assertEquals(2, filesByPartition(t).get("ts_day=2026-12-02/host=a"));
+        assertEquals(n + 1, rows(t).size());
+    }
 }
