@@ -22,6 +22,7 @@ import io.sockflow.jobs.sink.AvroRecordSerializer;
 import io.sockflow.jobs.sink.DeadLetterSerializer;
 import io.sockflow.jobs.sink.IcebergTables;
 import io.sockflow.jobs.sink.LakeRetention;
+import io.sockflow.jobs.sink.TopicRetention;
 import io.sockflow.jobs.types.BinaryTypeInfo;
 import io.sockflow.jobs.types.LifecycleChange;
 import io.sockflow.schemas.Alert;
@@ -111,6 +112,7 @@ public final class SockflowJob {
         try (Admin admin = Admin.create(p)) {
             Set<String> existing = admin.listTopics().names().get(15, TimeUnit.SECONDS);
             List<NewTopic> missing = new ArrayList<>();
+            Set<String> topics = new java.util.LinkedHashSet<>(); // existing ones: new ones get it at creation
             for (JobConfig.Option o : List.of(
                     JobConfig.LIFECYCLES_TOPIC,
                     JobConfig.FLOWS_TOPIC,
@@ -118,8 +120,11 @@ public final class SockflowJob {
                     JobConfig.DEAD_LETTER_TOPIC,
                     JobConfig.EVENTS_TOPIC)) {
                 String t = cfg.get(o);
-                if (!existing.contains(t)) {
-                    missing.add(new NewTopic(t, cfg.getInt(JobConfig.TOPIC_PARTITIONS), (short) -1));
+                if (existing.contains(t)) {
+                    topics.add(t);
+                } else {
+                    missing.add(new NewTopic(t, cfg.getInt(JobConfig.TOPIC_PARTITIONS), (short) -1)
+                            .configs(TopicRetention.configs(cfg)));
                 }
             }
             if (!missing.isEmpty()) {
@@ -130,6 +135,9 @@ public final class SockflowJob {
                         throw e;
                     }
                 }
+            }
+            if (!topics.isEmpty()) {
+                retention(admin, topics, cfg);
             }
         } catch (Exception e) {
             throw new IllegalStateException(
@@ -147,6 +155,37 @@ public final class SockflowJob {
                 IcebergTables.ensure(loader, ns, EVENTS_TABLE, SocketEvent.getClassSchema(), "timestamp");
             }
             retention(cfg).run();
+        }
+    }
+
+    /**
+     * Existing topics get the configured retention too (see {@link TopicRetention} for which values are kept); a
+     * broker that does not let the jobs read or change topic configs is said in one line, and the jobs go on.
+     */
+    private static void retention(Admin admin, Set<String> topics, JobConfig cfg) throws Exception {
+        try {
+            for (int attempt = 1; ; attempt++) {
+                try {
+                    TopicRetention.apply(admin, topics, cfg, java.time.Duration.ofSeconds(15));
+                    return;
+                } catch (ExecutionException e) {
+                    // a topic created a moment ago (by a collector) is not known to every part of the broker yet
+                    if (!(e.getCause() instanceof org.apache.kafka.common.errors.UnknownTopicOrPartitionException)
+                            || attempt == 20) {
+                        throw e;
+                    }
+                    Thread.sleep(500);
+                }
+            }
+        } catch (ExecutionException e) {
+            if (!(e.getCause() instanceof org.apache.kafka.common.errors.AuthorizationException)) {
+                throw e;
+            }
+            LOG.warn(
+                    "cannot set the retention of topics {} ({}): grant the jobs' Kafka user DescribeConfigs and"
+                            + " AlterConfigs on them, or set retention.ms and retention.bytes on them yourself",
+                    topics,
+                    e.getCause().getMessage());
         }
     }
 

@@ -32,7 +32,7 @@ public final class CollectCommand {
     private final Settings settings;
     private final CountDownLatch stop = new CountDownLatch(1);
     private RegistryClient registry;
-    private volatile Health health = new Health(0, 0, 0, 0, 0, 0, false, 0, 0, 0, 0, 0, 0, 0);
+    private volatile Health health = new Health(0, 0, 0, 0, 0, 0, false, 0, 0, 0, 0, 0, 0, 0, 0);
     /** How long Kafka gets at a stop to acknowledge what is pending (less when the broker is away). */
     static final Duration KAFKA_GRACE = Duration.ofSeconds(10);
     /** How long detaching the programs and draining what the kernel queued may take. */
@@ -55,7 +55,8 @@ public final class CollectCommand {
             long registryErrors,
             long spoolLost,
             long spoolLostBytes,
-            long producerRestarts) {}
+            long producerRestarts,
+            long shedForDisk) {}
 
     /**
      * The most a stop takes, step by step: detach and drain the kernel's queue, then Kafka's grace, the shipper's
@@ -380,7 +381,8 @@ public final class CollectCommand {
                         ? Spool.FullPolicy.DROP_OLDEST
                         : Spool.FullPolicy.DROP_NEWEST,
                 settings.getLong(Settings.BUFFER_MEMORY),
-                settings.duration(Settings.SPOOL_FSYNC_INTERVAL));
+                settings.duration(Settings.SPOOL_FSYNC_INTERVAL),
+                settings.getLong(Settings.DISK_MIN_FREE));
         try {
             registry = new RegistryClient(rc);
             return new KafkaOutput(o, registry);
@@ -406,7 +408,8 @@ public final class CollectCommand {
                 registry == null ? 0 : registry.errors(),
                 k == null ? 0 : k.spoolCorrupt(),
                 k == null ? 0 : k.spoolLostBytes(),
-                k == null ? 0 : k.producerRestarts());
+                k == null ? 0 : k.producerRestarts(),
+                k == null ? 0 : k.spoolShed());
     }
 
     static String describe(KafkaOutput kafka) {
@@ -417,7 +420,7 @@ public final class CollectCommand {
         return String.format(
                 "; Kafka: %d acknowledged, %d in flight, spool %d records (%d bytes), "
                         + "%d dropped by the spool policy, %d lost to spool damage (%d bytes), %d refused, "
-                        + "%d producer restarts",
+                        + "%d producer restarts%s",
                 k.acked(),
                 k.inFlight(),
                 k.spoolDepth(),
@@ -426,7 +429,8 @@ public final class CollectCommand {
                 k.spoolCorrupt(),
                 k.spoolLostBytes(),
                 k.failed(),
-                k.producerRestarts());
+                k.producerRestarts(),
+                k.spoolShed() > 0 ? ", " + k.spoolShed() + " shed (the spool's disk nearly full)" : "");
     }
 
     /** What this kernel lacks, one line each, and what sockflow does without it; what the inventory found. */

@@ -95,6 +95,13 @@ final class CollectorMetrics implements AutoCloseable {
                 .callback(cb -> cb.call(c.health().spoolLostBytes()))
                 .register(registry);
         CounterWithCallback.builder()
+                .name("sockflow_shed_events")
+                .help("Events not kept, on purpose, to protect the host: reason disk, not spooled while the spool's "
+                        + "file system had less free space than --disk-min-free-bytes.")
+                .labelNames("reason")
+                .callback(cb -> cb.call(c.health().shedForDisk(), "disk"))
+                .register(registry);
+        CounterWithCallback.builder()
                 .name("sockflow_producer_restarts")
                 .help("Times the Kafka producer was replaced because nothing was acknowledged for too long while "
                         + "events were in flight; what it held was spooled and sent again.")

@@ -52,6 +52,7 @@ public final class Settings extends AbstractConfig {
     public static final String SPOOL_MAX_BYTES = "spool.max.bytes";
     public static final String SPOOL_FULL_POLICY = "spool.full.policy";
     public static final String SPOOL_FSYNC_INTERVAL = "spool.fsync.interval";
+    public static final String DISK_MIN_FREE = "disk.min.free.bytes";
     public static final String BUFFER_MEMORY = "buffer.memory.bytes";
     public static final String TRACEPOINT_GROUPS = "tracepoint.groups";
     public static final String COUNTERS_INTERVAL = "counters.interval";
@@ -177,6 +178,15 @@ public final class Settings extends AbstractConfig {
                     "Most time between spooling an event and putting it on disk (fsync): "
                             + "what a power loss can cost. A finished segment is fsynced at once, and everything at "
                             + "a clean stop. 0 fsyncs every event (slow).")
+            .define(
+                    DISK_MIN_FREE,
+                    ConfigDef.Type.LONG,
+                    -1L,
+                    ConfigDef.Range.atLeast(-1),
+                    ConfigDef.Importance.MEDIUM,
+                    "While the spool's file system has less free space than this (bytes), new events are shed "
+                            + "instead of spooled, and counted (sockflow_shed_events_total{reason=\"disk\"}); -1: "
+                            + "the larger of 2 GiB and 5% of the file system, 0: never shed.")
             .define(
                     BUFFER_MEMORY,
                     ConfigDef.Type.LONG,

@@ -37,7 +37,11 @@ public final class KafkaOutput implements AutoCloseable {
     private final Path stateFile;
     private final String previousRunReport;
 
-    /** Where and how to write; spoolFsyncInterval: the most time between spooling a record and its fsync. */
+    /**
+     * Where and how to write; spoolFsyncInterval: the most time between spooling a record and its fsync;
+     * diskMinFreeBytes: new records are shed rather than spooled while the spool's file system has less free space
+     * ({@link DiskGuard#AUTO}: the larger of 2 GiB and 5%, {@link DiskGuard#OFF}: never).
+     */
     public record Options(
             String bootstrapServers,
             String topic,
@@ -48,7 +52,34 @@ public final class KafkaOutput implements AutoCloseable {
             long spoolMaxBytes,
             Spool.FullPolicy spoolPolicy,
             long bufferBytes,
-            Duration spoolFsyncInterval) {
+            Duration spoolFsyncInterval,
+            long diskMinFreeBytes) {
+        /** With the disk guard's default minimum ({@link DiskGuard#AUTO}). */
+        public Options(
+                String bootstrapServers,
+                String topic,
+                int partitions,
+                short replicationFactor,
+                Map<String, Object> clientConfig,
+                Path spoolDir,
+                long spoolMaxBytes,
+                Spool.FullPolicy spoolPolicy,
+                long bufferBytes,
+                Duration spoolFsyncInterval) {
+            this(
+                    bootstrapServers,
+                    topic,
+                    partitions,
+                    replicationFactor,
+                    clientConfig,
+                    spoolDir,
+                    spoolMaxBytes,
+                    spoolPolicy,
+                    bufferBytes,
+                    spoolFsyncInterval,
+                    DiskGuard.AUTO);
+        }
+
         public Options(
                 String bootstrapServers,
                 String topic,
@@ -82,7 +113,8 @@ public final class KafkaOutput implements AutoCloseable {
         this.serializer = new ConfluentAvro.Serializer<>(
                 registry, o.topic(), SocketEvent.getClassSchema(), io.sockflow.schemas.avro.SocketEventWriter::write);
         serializer.register();
-        Spool spool = new Spool(o.spoolDir(), o.spoolMaxBytes(), o.spoolPolicy(), o.spoolFsyncInterval());
+        Spool spool = new Spool(o.spoolDir(), o.spoolMaxBytes(), o.spoolPolicy(), o.spoolFsyncInterval())
+                .guard(DiskGuard.of(o.spoolDir(), o.diskMinFreeBytes()));
         this.shipper = new KafkaShipper(o.topic(), client, spool, o.bufferBytes());
         writeState(false);
     }

@@ -348,7 +348,10 @@ public final class KafkaShipper implements AutoCloseable {
         }
     }
 
-    /** What has happened so far; spoolCorrupt and spoolLostBytes: records and bytes lost to spool damage. */
+    /**
+     * What has happened so far; spoolCorrupt and spoolLostBytes: records and bytes lost to spool damage; spoolShed:
+     * records not spooled because its file system was nearly full.
+     */
     public record Stats(
             long offered,
             long acked,
@@ -362,7 +365,8 @@ public final class KafkaShipper implements AutoCloseable {
             long spoolCorrupt,
             double meanLatencyMs,
             long spoolLostBytes,
-            long producerRestarts) {}
+            long producerRestarts,
+            long spoolShed) {}
 
     public Stats stats() {
         long samples = acks.latencySamples();
@@ -379,7 +383,8 @@ public final class KafkaShipper implements AutoCloseable {
                 spool.corrupt(),
                 samples == 0 ? 0 : acks.latencyNsSum() / (double) samples / 1e6,
                 spool.lostBytes(),
-                restarts.sum());
+                restarts.sum(),
+                spool.shed());
     }
 
     private long inFlight() {

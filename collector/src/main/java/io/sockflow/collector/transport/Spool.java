@@ -162,6 +162,9 @@ public final class Spool implements AutoCloseable {
     private DataInputStream in;
     private long readOffset;
 
+    /** keeps new records off a nearly full file system; null: no guard */
+    private volatile DiskGuard guard;
+
     private final Object syncLock = new Object();
     private FileChannel lockChannel;
     private final Thread syncer;
@@ -218,7 +221,22 @@ public final class Spool implements AutoCloseable {
 
     // ---------------------------------------------------------------- writing
 
-    /** Appends one record; returns false (and counts it) when the policy dropped it. */
+    /**
+     * From now on, new records are not appended while {@code g} says the file system is nearly full (they are shed,
+     * and {@code g} counts them). Records {@link #prepend}ed (what the producer held) are still saved.
+     */
+    public Spool guard(DiskGuard g) {
+        this.guard = g;
+        return this;
+    }
+
+    /** Records shed for want of disk space (see {@link #guard}). */
+    public long shed() {
+        DiskGuard g = guard;
+        return g == null ? 0 : g.shed();
+    }
+
+    /** Appends one record; returns false (and counts it) when the policy dropped it or the disk guard shed it. */
     public synchronized boolean append(byte[] key, byte[] value) {
         if (closed) {
             dropped.incrementAndGet();
@@ -235,6 +253,10 @@ public final class Spool implements AutoCloseable {
             return false;
         }
         long frame = 8 + body;
+        DiskGuard g = guard;
+        if (g != null && !g.admit(frame)) {
+            return false; // shed for want of disk space, and counted there
+        }
         boolean rolls = writing == null || writing.bytes >= segmentBytes;
         while (totalBytes + frame + (rolls ? HEADER : 0) > maxBytes) {
             if (policy == FullPolicy.DROP_OLDEST && dropOldest()) {

@@ -85,7 +85,8 @@ class MetricsTest {
                     "sockflow_produce_latency_seconds",
                     "sockflow_registry_errors_total",
                     "sockflow_kafka_acknowledged_events_total",
-                    "sockflow_spool_dropped_events_total")) {
+                    "sockflow_spool_dropped_events_total",
+                    "sockflow_shed_events_total{reason=\"disk\"} 0.0")) {
                 assertTrue(body.contains(name), name + " in\n" + body);
             }
             assertTrue(c.events(EventKind.CONNECT) >= 5);

@@ -130,6 +130,20 @@ public final class JobConfig implements Serializable {
             "3",
             ConfigDef.Range.atLeast(1),
             "Partitions of output topics created when missing.");
+    public static final Option TOPIC_RETENTION = opt(
+            "topic.retention",
+            Type.DURATION,
+            "7d",
+            "Kafka keeps the records of sockflow's topics (events, lifecycles, flows, alerts, dead letters) this long"
+                    + " (their retention.ms), set when the jobs create a topic and on existing ones that still have the"
+                    + " broker's default or sockflow's; 0 keeps them for good.");
+    public static final Option TOPIC_RETENTION_BYTES = opt(
+            "topic.retention.bytes",
+            Type.LONG,
+            "536870912",
+            ConfigDef.Range.atLeast(0),
+            "...and at most this many bytes per partition of each of those topics (their retention.bytes; 512 MiB);"
+                    + " 0 for no limit.");
     public static final Option GROUP_ID = opt(
             "group.id",
             Type.STRING,

@@ -13,7 +13,8 @@ import org.apache.flink.util.Collector;
 /**
  * Rules that one event is enough for:
  * <ul>
- * <li>{@code hostname-change}: sethostname or setdomainname called (success or not: trying is the signal);</li>
+ * <li>{@code hostname-change}: sethostname or setdomainname changed the name (HIGH), or was refused by the kernel
+ * (LOW: an attempt, with the errno in the summary);</li>
  * <li>{@code raw-socket}: a raw IP socket (AF_INET or AF_INET6, SOCK_RAW whatever its flags) or a packet socket
  * (AF_PACKET) opened: sniffing or crafting packets; raw netlink sockets (ip, ss, nft) are not;</li>
  * <li>{@code shell-connect}: a shell process connecting out (a reverse shell's first step);</li>
@@ -52,24 +53,22 @@ public final class SingleEventRules implements FlatMapFunction<SocketEvent, Aler
     public void flatMap(SocketEvent e, Collector<Alert> out) {
         EventKind k = e.getKind();
         switch (k) {
-            case SETHOSTNAME, SETDOMAINNAME ->
+            case SETHOSTNAME, SETDOMAINNAME -> {
+                // only a call the kernel carried out changed the name; a refused one is an attempt, worth a look
+                boolean refused = e.getReturnValue() < 0;
+                String errno = e.getErrno() != null ? e.getErrno().toString() : "error " + e.getReturnValue();
+                String call = k.name().toLowerCase() + "('" + e.getName() + "')";
                 out.collect(Alerts.of(
                         "hostname-change",
-                        Severity.HIGH,
+                        refused ? Severity.LOW : Severity.HIGH,
                         e.getTimestamp(),
                         e,
-                        e.getComm() + " (pid " + e.getPid() + ") called "
-                                + k.name().toLowerCase() + "('" + e.getName() + "')"
-                                + (e.getReturnValue() < 0 ? ", refused with " + e.getErrno() : ""),
+                        e.getComm() + " (pid " + e.getPid() + ") "
+                                + (refused ? "tried " + call + ": attempt refused with " + errno : "called " + call),
                         List.of(Alerts.describe(e)),
-                        Map.of(
-                                "call",
-                                k.name(),
-                                "name",
-                                String.valueOf(e.getName()),
-                                "result",
-                                e.getReturnValue() < 0 ? String.valueOf(e.getErrno()) : "OK"),
+                        Map.of("call", k.name(), "name", String.valueOf(e.getName()), "result", refused ? errno : "OK"),
                         Alerts.eventId(e)));
+            }
             case SOCKET -> {
                 if (e.getReturnValue() >= 0 && SocketKinds.packetLevel(e)) {
                     String family = SocketKinds.family(e);

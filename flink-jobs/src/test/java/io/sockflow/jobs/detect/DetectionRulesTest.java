@@ -46,26 +46,63 @@ class DetectionRulesTest {
     }
 
     @Test
-    void hostnameChangesAreAlertedEvenWhenRefused() {
+    void aHostnameTheKernelChangedIsAHighAlert() {
         List<Alert> a = single(Ev.of(SETHOSTNAME, 9, "evil", 0).name("db-1").get());
         assertEquals(1, a.size());
         assertEquals("hostname-change", a.get(0).getRule());
         assertEquals(Severity.HIGH, a.get(0).getSeverity());
+        assertEquals("evil (pid 9) called sethostname('db-1')", a.get(0).getSummary());
         assertEquals("db-1", a.get(0).getAttributes().get("name"));
+        assertEquals("OK", a.get(0).getAttributes().get("result"));
         assertEquals(1, a.get(0).getEvidence().size());
-        Alert refused = single(Ev.of(SETDOMAINNAME, 9, "evil", 0)
-                        .name("corp")
-                        .ret(-1, "EPERM")
-                        .get())
-                .get(0);
-        assertEquals("EPERM", refused.getAttributes().get("result"));
-        assertTrue(refused.getSummary().contains("refused with EPERM"), refused.getSummary());
         assertEquals(
                 single(Ev.of(SETHOSTNAME, 9, "evil", 0).name("db-1").get())
                         .get(0)
                         .getAlertId(),
                 a.get(0).getAlertId(),
                 "the same event gives the same alert id (replays do not duplicate)");
+    }
+
+    @Test
+    void aCallTheKernelRefusedIsALowAttemptNamingTheErrno() {
+        for (EventKind k : List.of(SETHOSTNAME, SETDOMAINNAME)) {
+            List<Alert> a =
+                    single(Ev.of(k, 9, "evil", 0).name("corp").ret(-1, "EPERM").get());
+            assertEquals(1, a.size(), k.name());
+            Alert refused = a.get(0);
+            assertEquals("hostname-change", refused.getRule());
+            assertEquals(Severity.LOW, refused.getSeverity(), "nothing changed: an attempt, not a change");
+            assertEquals(
+                    "evil (pid 9) tried " + k.name().toLowerCase() + "('corp'): attempt refused with EPERM",
+                    refused.getSummary());
+            assertEquals("EPERM", refused.getAttributes().get("result"));
+        }
+        assertTrue(
+                single(Ev.of(SETHOSTNAME, 9, "evil", 0).name("x").ret(-22, null).get())
+                        .get(0)
+                        .getSummary()
+                        .endsWith("attempt refused with error -22"));
+    }
+
+    @Test
+    void aSuccessfulCallAfterARefusedOneIsStillAChangeAlertNotFoldedIntoTheAttempt() throws Exception {
+        List<Alert> raised = new ArrayList<>();
+        raised.addAll(single(Ev.of(SETHOSTNAME, 9, "evil", 1_000)
+                .name("db-1")
+                .ret(-1, "EPERM")
+                .get()));
+        raised.addAll(single(Ev.of(SETHOSTNAME, 9, "evil", 1_500)
+                .name("db-1")
+                .ret(-1, "EPERM")
+                .get()));
+        raised.addAll(single(Ev.of(SETHOSTNAME, 9, "evil", 2_000).name("db-1").get()));
+        // through the fold the jobs run behind every rule (the same finding within 10 minutes is one more alert)
+        List<Alert> out = AlertSuppressionTest.run(Duration.ofMinutes(10), raised);
+        List<Severity> severities = out.stream().map(Alert::getSeverity).toList();
+        assertEquals(List.of(Severity.LOW, Severity.HIGH, Severity.LOW), severities, out.toString());
+        assertEquals("evil (pid 9) called sethostname('db-1')", out.get(1).getSummary());
+        assertEquals(raised.get(2).getAlertId(), out.get(1).getAlertId(), "the change goes out at once, as it is");
+        assertEquals("1", out.get(2).getAttributes().get(AlertSuppression.FOLDED), "the second attempt, folded");
     }
 
     @Test
