@@ -1563,10 +1563,11 @@ int BPF_PROG(tcp_send_reset_reason, const struct sock *sk, const struct sk_buff 
 	return tcp_event(sk, skb, SF_KIND_TCP_SEND_RESET, reason);
 }
 
+/* before 6.10: no reason to pass, and -1 says so (0 is a reason, NOT_SPECIFIED): the record's reason stays absent */
 SEC("tp_btf/tcp_send_reset")
 int BPF_PROG(tcp_send_reset, const struct sock *sk, const struct sk_buff *skb)
 {
-	return tcp_event(sk, skb, SF_KIND_TCP_SEND_RESET, 0);
+	return tcp_event(sk, skb, SF_KIND_TCP_SEND_RESET, -1);
 }
 
 SEC("tp_btf/tcp_receive_reset")

@@ -72,7 +72,7 @@ enum sf_kind {
 	SF_KIND_SOCK_SEND = 33,		/* sock:sock_send_length: bytes, arg_flags */
 	SF_KIND_SOCK_RECV = 34,		/* sock:sock_recv_length: bytes, arg_flags */
 	SF_KIND_TCP_RETRANSMIT = 35,	/* tcp:tcp_retransmit_skb: sk_state */
-	SF_KIND_TCP_SEND_RESET = 36,	/* tcp:tcp_send_reset: sk_state, arg_b reason (6.10+) */
+	SF_KIND_TCP_SEND_RESET = 36,	/* tcp:tcp_send_reset: sk_state, arg_b reason (6.10+; -1 before: none) */
 	SF_KIND_TCP_RECEIVE_RESET = 37, /* tcp:tcp_receive_reset: sk_state */
 	SF_KIND_TCP_DESTROY = 38,	/* tcp:tcp_destroy_sock */
 	SF_KIND_SOCK_ERROR = 39,	/* sock:inet_sk_error_report: arg_a the socket's error (an errno) */
