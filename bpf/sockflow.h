@@ -129,6 +129,9 @@ enum sf_data_path {
 	/* the sock_send_length/sock_recv_length programs are attached and do the summing; without them (kernels before
 	 * 6.3) the send/recv system calls' exits do, for stream sockets */
 	SF_DATA_PATH_LENGTH_HOOKS = 2,
+	/* with SF_DATA_PATH_LENGTH_HOOKS: the hooks are the fallback on TCP's own sendmsg/recvmsg (fexit, kernels
+	 * before 6.3), which see TCP only: other stream sockets (MPTCP) are left to the system calls' exits */
+	SF_DATA_PATH_LENGTH_TCP_ONLY = 4,
 };
 
 /*
