@@ -476,16 +476,26 @@ static __always_inline bool is_data_call(__u16 kind)
 /* sf_task.flags bit of a call that enter left to the length tracepoints (beside SF_FLAG_LAST_REFERENCE) */
 #define SF_TASK_SUMMED 0x8000
 
-/* Whether the fd is an inet stream socket: loads only, cheaper than the user-memory reads it saves. */
+/* Whether the length hooks see this socket's data calls: every inet stream socket with the tracepoints, TCP's alone
+ * with the fallback on tcp_sendmsg/tcp_recvmsg. */
+static __always_inline bool length_hooked(__u64 skp)
+{
+	__u16 family = SF_GET(skp, struct sock, __sk_common.skc_family);
+
+	if ((family != AF_INET && family != AF_INET6) || SF_GET(skp, struct sock, sk_type) != 1 /* SOCK_STREAM */)
+		return false;
+	return !(sf_cfg.data_path & SF_DATA_PATH_LENGTH_TCP_ONLY) ||
+	       SF_GET(skp, struct sock, sk_protocol) == IPPROTO_TCP;
+}
+
+/* Whether the fd is a socket the length hooks see: loads only, cheaper than the user-memory reads it saves. */
 static __always_inline bool stream_inet_fd(struct task_struct *task, long fd)
 {
 	__u64 ino = 0, skp = 0;
-	__u16 family;
 
 	if (sock_of_fd(task, fd, &ino, &skp) || !skp)
 		return false;
-	family = SF_GET(skp, struct sock, __sk_common.skc_family);
-	return (family == AF_INET || family == AF_INET6) && SF_GET(skp, struct sock, sk_type) == 1 /* SOCK_STREAM */;
+	return length_hooked(skp);
 }
 
 /* ---- system calls ---- */
@@ -765,8 +775,8 @@ static __always_inline bool data_call_summed(struct task_struct *task, struct sf
 	family = SF_GET(skp, struct sock, __sk_common.skc_family);
 	if ((family != AF_INET && family != AF_INET6) || SF_GET(skp, struct sock, sk_type) != 1 /* SOCK_STREAM */)
 		return false; /* unix sockets, and datagrams: each record carries its peer */
-	if (sf_cfg.data_path & SF_DATA_PATH_LENGTH_HOOKS)
-		return true; /* sock_send_length/sock_recv_length summed it (or sent its record) */
+	if ((sf_cfg.data_path & SF_DATA_PATH_LENGTH_HOOKS) && length_hooked(skp))
+		return true; /* sock_send_length/sock_recv_length (or their fallback) summed it, or sent its record */
 	if ((kind == SF_KIND_SENDMMSG || kind == SF_KIND_RECVMMSG) && ret > 0)
 		moved = sum_mmsg_len((const struct mmsghdr *)a->a[1], ret);
 	return totals_add(sock_cookie(skp), skp, moved,
@@ -1480,6 +1490,24 @@ int BPF_PROG(sock_recv_length, struct sock *sk, int ret, int flags)
 }
 
 /*
+ * The fallback where those tracepoints are missing (before 6.3): TCP's own sendmsg and recvmsg, as they return. They
+ * see read() and write() as the tracepoints do, for TCP alone (SF_DATA_PATH_LENGTH_TCP_ONLY). Loaded only where the
+ * kernel lacks the tracepoints and its tcp_recvmsg has this prototype (5.19 on; kernels that later dropped addr_len
+ * have the tracepoints); the collector checks both, and that the kernel takes fexit programs.
+ */
+SEC("fexit/tcp_sendmsg")
+int BPF_PROG(tcp_sendmsg_length, struct sock *sk, struct msghdr *msg, size_t size, int ret)
+{
+	return msg_length(sk, ret, BPF_CORE_READ(msg, msg_flags), SF_KIND_SOCK_SEND);
+}
+
+SEC("fexit/tcp_recvmsg")
+int BPF_PROG(tcp_recvmsg_length, struct sock *sk, struct msghdr *msg, size_t len, int flags, int *addr_len, int ret)
+{
+	return msg_length(sk, ret, flags, SF_KIND_SOCK_RECV);
+}
+
+/*
  * The endpoints of a reset the kernel sent for a segment that matched no socket, from that segment's headers: the
  * local end is where the segment was going, the remote end where it came from.
  */
@@ -1563,10 +1591,11 @@ int BPF_PROG(tcp_send_reset_reason, const struct sock *sk, const struct sk_buff 
 	return tcp_event(sk, skb, SF_KIND_TCP_SEND_RESET, reason);
 }
 
+/* before 6.10: no reason to pass, and -1 says so (0 is a reason, NOT_SPECIFIED): the record's reason stays absent */
 SEC("tp_btf/tcp_send_reset")
 int BPF_PROG(tcp_send_reset, const struct sock *sk, const struct sk_buff *skb)
 {
-	return tcp_event(sk, skb, SF_KIND_TCP_SEND_RESET, 0);
+	return tcp_event(sk, skb, SF_KIND_TCP_SEND_RESET, -1);
 }
 
 SEC("tp_btf/tcp_receive_reset")

@@ -72,7 +72,7 @@ enum sf_kind {
 	SF_KIND_SOCK_SEND = 33,		/* sock:sock_send_length: bytes, arg_flags */
 	SF_KIND_SOCK_RECV = 34,		/* sock:sock_recv_length: bytes, arg_flags */
 	SF_KIND_TCP_RETRANSMIT = 35,	/* tcp:tcp_retransmit_skb: sk_state */
-	SF_KIND_TCP_SEND_RESET = 36,	/* tcp:tcp_send_reset: sk_state, arg_b reason (6.10+) */
+	SF_KIND_TCP_SEND_RESET = 36,	/* tcp:tcp_send_reset: sk_state, arg_b reason (6.10+; -1 before: none) */
 	SF_KIND_TCP_RECEIVE_RESET = 37, /* tcp:tcp_receive_reset: sk_state */
 	SF_KIND_TCP_DESTROY = 38,	/* tcp:tcp_destroy_sock */
 	SF_KIND_SOCK_ERROR = 39,	/* sock:inet_sk_error_report: arg_a the socket's error (an errno) */
@@ -129,6 +129,9 @@ enum sf_data_path {
 	/* the sock_send_length/sock_recv_length programs are attached and do the summing; without them (kernels before
 	 * 6.3) the send/recv system calls' exits do, for stream sockets */
 	SF_DATA_PATH_LENGTH_HOOKS = 2,
+	/* with SF_DATA_PATH_LENGTH_HOOKS: the hooks are the fallback on TCP's own sendmsg/recvmsg (fexit, kernels
+	 * before 6.3), which see TCP only: other stream sockets (MPTCP) are left to the system calls' exits */
+	SF_DATA_PATH_LENGTH_TCP_ONLY = 4,
 };
 
 /*

@@ -241,6 +241,16 @@ public final class Btf {
         return t != null && t.members().stream().anyMatch(m -> m.name().equals(member));
     }
 
+    /** The number of parameters of a kernel function (its FUNC's prototype), or -1 when its BTF has no such function. */
+    public int functionArgs(String name) {
+        Type f = find(name, FUNC);
+        if (f == null) {
+            return -1;
+        }
+        Type proto = resolve(f.sizeOrType());
+        return proto.kind() == FUNC_PROTO ? proto.vlen() : -1;
+    }
+
     /**
      * The number of arguments a raw tracepoint passes its programs (its {@code btf_trace_<name>} prototype, without the
      * leading context pointer), or -1 when this kernel has no such tracepoint.

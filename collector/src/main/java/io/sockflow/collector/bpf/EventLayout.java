@@ -81,6 +81,7 @@ public final class EventLayout {
     public static final KernelContract.Struct TOTALS = C.struct("sf_totals");
     public static final int DATA_PATH_AGGREGATE = C.intValue("sf_data_path", "SF_DATA_PATH_AGGREGATE");
     public static final int DATA_PATH_LENGTH_HOOKS = C.intValue("sf_data_path", "SF_DATA_PATH_LENGTH_HOOKS");
+    public static final int DATA_PATH_LENGTH_TCP_ONLY = C.intValue("sf_data_path", "SF_DATA_PATH_LENGTH_TCP_ONLY");
 
     public static final int DATA_SOCKADDR = C.intValue("sf_data_kind", "SF_DATA_SOCKADDR");
     public static final int DATA_NAME = C.intValue("sf_data_kind", "SF_DATA_NAME");

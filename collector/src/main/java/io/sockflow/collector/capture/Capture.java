@@ -111,6 +111,11 @@ public final class Capture implements AutoCloseable {
             probeCgroupTaskStorage(elf, o, kernel);
             LOG.debug("cgroup task storage probed in {} ms", (System.nanoTime() - t2) / 1_000_000);
         }
+        if (kernel.wantsLengthFallback()) {
+            long t2 = System.nanoTime();
+            probeLengthFallback(elf, o, kernel);
+            LOG.debug("the length tracepoints' fallback probed in {} ms", (System.nanoTime() - t2) / 1_000_000);
+        }
         for (int attempt = 0; ; attempt++) {
             // asked again each time: a refusal can change what this kernel is known to lack
             Map<String, String> off = new LinkedHashMap<>(refusedByVerifier);
@@ -209,8 +214,47 @@ public final class Capture implements AutoCloseable {
         }
     }
 
-    /** Programs that only make sense together: a call's enter and exit. */
+    /**
+     * Whether the fallback for the missing length tracepoints (fexit on tcp_sendmsg and tcp_recvmsg) loads and attaches
+     * here: some kernels refuse fexit programs (no BPF trampoline, lockdown), and the data path is set at load by
+     * whether they are there, so it is asked before, of the two programs alone.
+     */
+    private static void probeLengthFallback(byte[] elf, CaptureOptions o, KernelFeatures kernel) {
+        BpfObject obj = BpfObject.open(
+                elf,
+                "sockflow",
+                o.btfPath().equals(CaptureOptions.DEFAULT_BTF)
+                        ? null
+                        : o.btfPath().toString());
+        try {
+            for (String p : obj.programNames()) {
+                if (!KernelFeatures.LENGTH_FALLBACK_PROGRAMS.containsKey(p)) {
+                    obj.disable(p);
+                }
+            }
+            obj.setMaxEntries("events", 4096);
+            writeConfig(obj.rodata(), o);
+            obj.load();
+            for (String p : obj.programNames()) {
+                obj.attach(p);
+            }
+            kernel.lengthFallback(true, null);
+        } catch (BpfException refused) {
+            String why = LibbpfLog.verifierReason();
+            kernel.lengthFallback(false, why != null ? why : refused.getMessage());
+        } finally {
+            obj.close();
+        }
+    }
+
+    /** Programs that only make sense together: a call's enter and exit, the length fallback's send and receive. */
     static List<String> partners(String program) {
+        if (program.equals("tcp_sendmsg_length")) {
+            return List.of("tcp_recvmsg_length");
+        }
+        if (program.equals("tcp_recvmsg_length")) {
+            return List.of("tcp_sendmsg_length");
+        }
         if (program.startsWith("sys_enter_")) {
             return List.of("sys_exit_" + program.substring("sys_enter_".length()));
         }
@@ -340,6 +384,11 @@ public final class Capture implements AutoCloseable {
                     && loaded.contains("sock_send_length")
                     && loaded.contains("sock_recv_length")) {
                 dataPath |= EventLayout.DATA_PATH_LENGTH_HOOKS; // they see read() and write() too
+            } else if (o.groups().contains("sock")
+                    && loaded.contains("tcp_sendmsg_length")
+                    && loaded.contains("tcp_recvmsg_length")) {
+                // the fallback sees read() and write() too, of TCP sockets only
+                dataPath |= EventLayout.DATA_PATH_LENGTH_HOOKS | EventLayout.DATA_PATH_LENGTH_TCP_ONLY;
             }
         }
         rodata.set(JAVA_INT_UNALIGNED, cfg.offset("data_path"), dataPath);

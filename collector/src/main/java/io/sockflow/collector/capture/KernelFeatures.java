@@ -33,8 +33,7 @@ public final class KernelFeatures {
         add(
                 "sock-send-recv-length",
                 tracepointArgs("sock_send_length") >= 3 && tracepointArgs("sock_recv_length") >= 3,
-                "bytes of read()/write() on inet sockets are not seen per call; TCP byte totals come from the kernel's TCP "
-                        + "counters at release, other sockets count their send and receive calls");
+                NO_LENGTH_FALLBACK);
         add("tcp-reset-reason", tracepointArgs("tcp_send_reset") >= 3, "resets sent carry no reason");
         add(
                 "sock-error-report",
@@ -69,6 +68,22 @@ public final class KernelFeatures {
         add("file-ref", btf.hasMember("file", "f_ref"), "the file reference count is read from f_count (older layout)");
     }
 
+    static final String NO_LENGTH_FALLBACK =
+            "bytes of read()/write() on inet sockets are not seen per call; TCP byte totals come from the kernel's TCP "
+                    + "counters at release, other sockets count their send and receive calls";
+    static final String LENGTH_FALLBACK =
+            "TCP's bytes are seen as tcp_sendmsg/tcp_recvmsg return (fexit: read()/write() included, per call and in the "
+                    + "totals); UDP's read()/write() are not seen per call";
+
+    /** The fallback programs on TCP's sendmsg/recvmsg for the missing length tracepoints, each with its partner. */
+    public static final Map<String, String> LENGTH_FALLBACK_PROGRAMS =
+            Map.of("tcp_sendmsg_length", "sock_send_length", "tcp_recvmsg_length", "sock_recv_length");
+
+    /** Whether the fallback on tcp_sendmsg/tcp_recvmsg loads and attaches here; null until asked, and then why not. */
+    private Boolean lengthFallback;
+
+    private String lengthFallbackRefused;
+
     private void add(String name, boolean present, String without) {
         features.put(name, new Feature(name, present, without));
     }
@@ -100,6 +115,25 @@ public final class KernelFeatures {
             throw new IllegalArgumentException("no feature " + feature);
         }
         features.put(feature, new Feature(feature, false, f.without()));
+    }
+
+    /**
+     * Whether the fallback for the missing length tracepoints is worth a try here: they are missing, and TCP's
+     * sendmsg/recvmsg have the prototypes its programs read their return value after (tcp_recvmsg lost its nonblock
+     * argument in 5.19; kernels that later dropped its addr_len have the tracepoints).
+     */
+    public boolean wantsLengthFallback() {
+        return !has("sock-send-recv-length")
+                && btf.functionArgs("tcp_sendmsg") == 3
+                && btf.functionArgs("tcp_recvmsg") == 5;
+    }
+
+    /** Records whether the fallback's programs loaded and attached ({@code why}: the kernel's refusal, or null). */
+    public void lengthFallback(boolean works, String why) {
+        lengthFallback = works;
+        lengthFallbackRefused = why;
+        Feature f = features.get("sock-send-recv-length");
+        features.put(f.name(), new Feature(f.name(), f.present(), works ? LENGTH_FALLBACK : NO_LENGTH_FALLBACK));
     }
 
     /** Where the cgroup v2 hierarchy is mounted (/sys/fs/cgroup, or /sys/fs/cgroup/unified on hybrid hosts). */
@@ -163,6 +197,25 @@ public final class KernelFeatures {
 
     /** Whether a program of this section can run on this kernel, and if not, why (null when it can). */
     public String refusal(String program, String section) {
+        if (LENGTH_FALLBACK_PROGRAMS.containsKey(program)) {
+            if (has("sock-send-recv-length")) {
+                return LENGTH_FALLBACK_PROGRAMS.get(program) + " is loaded instead";
+            }
+            if (!wantsLengthFallback()) {
+                return "this kernel's tcp_sendmsg/tcp_recvmsg take other arguments than the fallback reads "
+                        + "(tcp_sendmsg(sk, msg, size), tcp_recvmsg(sk, msg, len, flags, addr_len): 5.19 and later)";
+            }
+            if (!Boolean.TRUE.equals(lengthFallback)) {
+                return lengthFallbackRefused != null ? "the kernel refused it: " + lengthFallbackRefused : "not tried";
+            }
+            return null;
+        }
+        if (LENGTH_FALLBACK_PROGRAMS.containsValue(program)
+                && !has("sock-send-recv-length")
+                && Boolean.TRUE.equals(lengthFallback)) {
+            String fallback = program.equals("sock_send_length") ? "tcp_sendmsg_length" : "tcp_recvmsg_length";
+            return "this kernel has no tracepoint " + program + " (" + fallback + " is loaded instead)";
+        }
         if (WALKERS.contains(program) && !has("bpf-loop")) {
             return "this kernel has no bpf_loop (5.17 and later) to walk a descriptor table with";
         }

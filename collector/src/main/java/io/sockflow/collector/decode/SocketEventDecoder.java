@@ -262,7 +262,8 @@ public final class SocketEventDecoder {
             case TCP_RETRANSMIT, TCP_RECEIVE_RESET -> e.setTcpState(tcpState(u16(rec, SK_STATE)));
             case TCP_SEND_RESET -> {
                 e.setTcpState(u64(rec, COOKIE) != 0 ? tcpState(u16(rec, SK_STATE)) : null);
-                e.setReason(KernelSymbols.local().resetReason(s32(rec, ARG_B)));
+                int reason = s32(rec, ARG_B); // -1: this kernel passes no reason (before 6.10), so none is said
+                e.setReason(reason >= 0 ? KernelSymbols.local().resetReason(reason) : null);
             }
             case SOCK_ERROR -> {
                 int err = s32(rec, ARG_A);

@@ -125,7 +125,7 @@ public final class SocketCapture implements AutoCloseable {
             throw e;
         }
         linkAcceptedToListeners(found);
-        this.out.accept(captureStart(decoder.host(), startedNs));
+        this.out.accept(captureStart(decoder.host(), startedNs, capture.kernel().missing()));
         for (SocketEvent e : found) {
             tracker.accept(e, false, false, System.nanoTime(), out);
         }
@@ -152,9 +152,11 @@ public final class SocketCapture implements AutoCloseable {
 
     /**
      * The first record of a run: capture on this host begins at its timestamp. It is what a consumer counts from
-     * (a learning period, "seen from its start") on a host with no socket to inventory; it names the collector.
+     * (a learning period, "seen from its start") on a host with no socket to inventory; it names the collector, the
+     * kernel's release, and what this kernel lacks (the features whose records or fields are absent on this host).
      */
-    static SocketEvent captureStart(io.sockflow.collector.decode.HostInfo host, long bootNs) {
+    static SocketEvent captureStart(
+            io.sockflow.collector.decode.HostInfo host, long bootNs, java.util.List<String> kernelLacks) {
         ProcessHandle self = ProcessHandle.current();
         SocketEvent e = host.ownRecord(EventKind.CAPTURE_START, bootNs);
         e.setPid((int) self.pid());
@@ -162,7 +164,19 @@ public final class SocketCapture implements AutoCloseable {
         e.setComm("sockflow");
         e.setUid(Libc.geteuid()); // after --run-as: the user it captures as
         e.setAttribution("CALLER");
+        e.setKernelRelease(kernelRelease());
+        e.setKernelLacks(String.join(",", kernelLacks));
         return e;
+    }
+
+    /** This kernel's release, as uname -r says it (null where /proc cannot be read). */
+    static String kernelRelease() {
+        try {
+            return java.nio.file.Files.readString(java.nio.file.Path.of("/proc/sys/kernel/osrelease"))
+                    .strip();
+        } catch (java.io.IOException e) {
+            return null;
+        }
     }
 
     /**

@@ -59,6 +59,26 @@ class SocketEventDecoderTest {
                 io.sockflow.collector.bpf.KernelContract.get().value("sf_kind", "SF_KIND_IO_URING_SUBMIT"));
     }
 
+    /**
+     * Before 6.10 tcp_send_reset passes no reason, and the program for those kernels says so with -1: the record has
+     * no reason rather than reason 0's name (NOT_SPECIFIED) or a made-up REASON_0. Where the kernel passes one, even
+     * 0, it is named.
+     */
+    @Test
+    void aResetFromAKernelThatPassesNoReasonHasNoneAndAPassedReasonIsKept() {
+        int reset = Math.toIntExact(
+                io.sockflow.collector.bpf.KernelContract.get().value("sf_kind", "SF_KIND_TCP_SEND_RESET"));
+        MemorySegment r = record(reset);
+        r.set(JAVA_INT_UNALIGNED, ARG_B, -1);
+        SocketEvent none = decoder.decode(r);
+        assertEquals(EventKind.TCP_SEND_RESET, none.getKind());
+        assertNull(none.getReason(), none.toString());
+        r.set(JAVA_INT_UNALIGNED, ARG_B, 0);
+        assertNotNull(decoder.decode(r).getReason(), "reason 0 is a reason the kernel gave (NOT_SPECIFIED)");
+        r.set(JAVA_INT_UNALIGNED, ARG_B, 3);
+        assertNotNull(decoder.decode(r).getReason());
+    }
+
     @Test
     void ioUringRequestsAreNamedByOpcodeAndARegisteredFileIsNoDescriptor() {
         MemorySegment r = record(ioUringSubmit());

@@ -75,6 +75,12 @@ class SocketCaptureTest {
             assertEquals(ProcessHandle.current().pid(), (long) first.getPid());
             assertEquals("sockflow", first.getComm());
             assertTrue(first.getMonotonicNs() > before, "when the capture began, not before");
+            // the kernel it ran on, and what that kernel lacks: the same names the start-up lines give
+            assertEquals(
+                    java.nio.file.Files.readString(java.nio.file.Path.of("/proc/sys/kernel/osrelease"))
+                            .strip(),
+                    first.getKernelRelease());
+            assertEquals(String.join(",", live.capture.kernel().missing()), first.getKernelLacks());
             assertEquals(
                     1,
                     live.events().stream()

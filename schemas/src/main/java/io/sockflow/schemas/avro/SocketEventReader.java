@@ -108,6 +108,8 @@ public final class SocketEventReader {
         e.setStdio(in.readIndex() == 0 ? null : in.readString());
         e.setMark(in.readIndex() == 0 ? null : in.readLong());
         e.setIoUringOp(in.readIndex() == 0 ? null : in.readString());
+        e.setKernelRelease(in.readIndex() == 0 ? null : in.readString());
+        e.setKernelLacks(in.readIndex() == 0 ? null : in.readString());
         if (!in.atEnd()) {
             throw new IllegalArgumentException(in.remaining() + " bytes after the end of the record");
         }

@@ -97,7 +97,9 @@ public final class SocketEventWriter {
             "ancestry",
             "stdio",
             "mark",
-            "ioUringOp");
+            "ioUringOp",
+            "kernelRelease",
+            "kernelLacks");
 
     private SocketEventWriter() {}
 
@@ -480,6 +482,8 @@ public final class SocketEventWriter {
         optionalString(out, e.getStdio());
         optionalLong(out, e.getMark());
         optionalString(out, e.getIoUringOp());
+        optionalString(out, e.getKernelRelease());
+        optionalString(out, e.getKernelLacks());
     }
 
     private static void optionalLong(AvroBinaryBuffer out, Long v) {
