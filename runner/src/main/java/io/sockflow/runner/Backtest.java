@@ -245,12 +245,33 @@ public final class Backtest {
             p.put("bootstrap.servers", stack.bootstrapServers());
             p.put("acks", "all");
             p.put("enable.idempotence", "true");
+            // one request in flight: the first sends to a topic made a moment ago can meet a broker that does not lead
+            // its partition yet; retried one at a time they stay in order, where batches in flight behind a refused one
+            // are refused as out of sequence until they time out
+            p.put("max.in.flight.requests.per.connection", "1");
+            List<java.util.concurrent.Future<org.apache.kafka.clients.producer.RecordMetadata>> sent =
+                    new ArrayList<>();
             try (KafkaProducer<byte[], byte[]> producer =
                     new KafkaProducer<>(p, new ByteArraySerializer(), new ByteArraySerializer())) {
                 for (SocketEvent e : events) {
-                    producer.send(new ProducerRecord<>(topic, KafkaOutput.key(e), ser.serialize(e)));
+                    sent.add(producer.send(new ProducerRecord<>(topic, KafkaOutput.key(e), ser.serialize(e))));
                 }
                 producer.flush();
+                int lost = 0;
+                Throwable cause = null;
+                for (var f : sent) {
+                    try {
+                        f.get();
+                    } catch (java.util.concurrent.ExecutionException x) {
+                        lost++;
+                        cause = x.getCause();
+                    }
+                }
+                if (lost > 0) {
+                    // a backtest over part of the events would say less than the events do: none at all instead
+                    throw new IllegalStateException("the local Kafka did not take " + lost + " of " + events.size()
+                            + " events (" + cause + "); run the backtest again");
+                }
             }
             Configuration conf = new Configuration();
             conf.setString("restart-strategy.type", "none");

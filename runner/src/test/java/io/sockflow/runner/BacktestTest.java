@@ -168,7 +168,9 @@ class BacktestTest {
                 .toList();
         Run benign = backtest("--lake", lake("benign-lake", ordinary), "--since", "3650d", "--quiet");
         assertEquals(0, benign.code(), benign.out());
-        assertTrue(benign.out().contains("backtest: " + ordinary.size() + " events of the lake"), benign.out());
+        assertTrue(
+                benign.out().contains("backtest: " + ordinary.size() + " events of the lake"),
+                ordinary.size() + " events written; " + benign.out());
         assertTrue(benign.out().contains("backtest: 0 alerts"), benign.out());
     }
 

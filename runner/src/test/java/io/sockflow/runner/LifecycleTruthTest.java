@@ -199,7 +199,10 @@ class LifecycleTruthTest {
                         sh("kill", "-9", Long.toString(kill.process.pid()));
                         kill.process.waitFor(10, TimeUnit.SECONDS);
                     }
-                    Thread.sleep(3000);
+                    // long enough that the living listener's first record, which the jobs emit at an update tick with
+                    // the latest time they had seen of it (up to the watermark's delay later), is stamped before the
+                    // look
+                    Thread.sleep(8000);
                     moments.put("view", Instant.now()); // the live view is looked at as of here
                     Thread.sleep(500);
                     living.go();
