@@ -383,7 +383,11 @@ public final class Pipeline {
                     view.poll();
                     String text = view.render(
                             o.live() ? LiveView.Collector.of(StatusFile.read(status)) : null,
-                            () -> rep == null ? src : src + " (" + rep.sent() + " events sent)",
+                            () -> rep == null
+                                    ? src
+                                    : src + " (" + rep.sent() + " events sent"
+                                            + (rep.lost() > 0 ? ", " + rep.lost() + " not taken by Kafka" : "")
+                                            + ")",
                             Instant.now());
                     if (o.headless()) {
                         out.print("--- view\n" + text + "\n");

@@ -32,6 +32,7 @@ public final class Replay implements Runnable {
     private final String topic;
     private final AtomicBoolean stop = new AtomicBoolean();
     private final AtomicLong sent = new AtomicLong();
+    private final AtomicLong lost = new AtomicLong();
     private final java.util.Map<String, String> kafkaClient;
 
     public Replay(List<SocketEvent> events, String bootstrap, String registryUrl, String topic) {
@@ -68,8 +69,14 @@ public final class Replay implements Runnable {
         return CaptureFile.read(Path.of(file));
     }
 
+    /** Events the broker acknowledged. */
     public long sent() {
         return sent.get();
+    }
+
+    /** Events the broker did not take (after the producer's retries). */
+    public long lost() {
+        return lost.get();
     }
 
     public void stop() {
@@ -84,6 +91,8 @@ public final class Replay implements Runnable {
         p.put("acks", "all");
         p.put("enable.idempotence", "true");
         p.put("linger.ms", "20");
+        // one request in flight: a refused batch is retried in order, not overtaken by the ones behind it
+        p.put("max.in.flight.requests.per.connection", "1");
         ConfluentAvro.Serializer<SocketEvent> ser =
                 new ConfluentAvro.Serializer<>(new RegistryClient(registry), topic, SocketEvent.getClassSchema());
         if (events.isEmpty()) {
@@ -114,8 +123,9 @@ public final class Replay implements Runnable {
                 copy.setTimestamp(
                         Instant.ofEpochSecond(Math.floorDiv(t, 1_000_000L), Math.floorMod(t, 1_000_000L) * 1000));
                 copy.setMonotonicNs(e.getMonotonicNs() - firstMono + startNanos);
-                producer.send(new ProducerRecord<>(topic, KafkaOutput.key(copy), ser.serialize(copy)));
-                sent.incrementAndGet();
+                producer.send(
+                        new ProducerRecord<>(topic, KafkaOutput.key(copy), ser.serialize(copy)),
+                        (meta, failed) -> (failed == null ? sent : lost).incrementAndGet());
             }
             producer.flush();
             // the recording's clock stops with it: from then on a clock tick every second, two minutes on and
