@@ -166,11 +166,14 @@ static __always_inline __u64 task_cgroup(struct task_struct *task)
 	return task->cgroups->dfl_cgrp->kn->id;
 }
 
-/* Whether the task's calls are recorded: the pid and cgroup filters. */
+/* Whether the task's calls are recorded: the network namespace, pid and cgroup filters. */
 static __always_inline bool wanted(struct task_struct *task)
 {
 	__u32 pid = task->tgid;
 
+	/* sf_cfg is read-only: without a namespace to keep, the verifier drops the read */
+	if (sf_cfg.netns_include && BPF_CORE_READ(task, nsproxy, net_ns, ns.inum) != sf_cfg.netns_include)
+		return false;
 	if (sf_cfg.pid_include_count && !pid_in(sf_cfg.pid_include, sf_cfg.pid_include_count, pid))
 		return false;
 	if (sf_cfg.pid_exclude_count && pid_in(sf_cfg.pid_exclude, sf_cfg.pid_exclude_count, pid))
@@ -194,11 +197,25 @@ static __always_inline bool excluded_task(struct task_struct *task)
 	       cgroup_in(sf_cfg.cgroup_exclude, sf_cfg.cgroup_exclude_count, task_cgroup(task));
 }
 
-/* Whether a socket was made by an excluded cgroup (sockflow's own): its kernel records are not sent. */
+/* Whether a socket lives in another network namespace than the one the collector is scoped to. */
+static __always_inline bool sock_foreign(__u64 skp)
+{
+	__u64 net;
+
+	if (!sf_cfg.netns_include || !skp)
+		return false;
+	net = (__u64)SF_GET(skp, struct sock, __sk_common.skc_net.net);
+	return !net || BPF_CORE_READ((struct net *)net, ns.inum) != sf_cfg.netns_include;
+}
+
+/* Whether a socket's kernel records are not sent: it was made by an excluded cgroup (sockflow's own), or it lives in
+ * another network namespace than the one recorded. */
 static __always_inline bool sock_excluded(__u64 skp)
 {
 	__u64 cgrp, id;
 
+	if (sock_foreign(skp))
+		return true;
 	if (!sf_cfg.cgroup_exclude_count || !skp)
 		return false;
 	cgrp = (__u64)SF_GET(skp, struct sock, sk_cgrp_data.cgroup);
@@ -858,6 +875,8 @@ __noinline int emit_drop(__u64 fp, int fd, __u16 cause, __u16 flags)
 
 	if (sock_of_file(fp, &ino, &skp))
 		return 0; /* not a socket */
+	if (sock_foreign(skp))
+		return 0; /* a socket of another network namespace (made before the process moved to this one) */
 	e = reserve(SF_KIND_FD_DROP);
 	if (!e)
 		return 0;
@@ -1453,7 +1472,7 @@ static __always_inline int msg_length(struct sock *sk, int ret, int flags, __u16
 		return 0; /* group switched off */
 	if (family != AF_INET && family != AF_INET6)
 		return 0; /* unix and netlink traffic is seen by the system calls */
-	if (!wanted(task))
+	if (!wanted(task) || sock_foreign((__u64)sk))
 		return 0; /* fires in the sending or receiving process: the same filters as its system calls */
 	if (sf_cfg.data_path & SF_DATA_PATH_AGGREGATE) {
 		/* the cookie the socket got at birth is a load; the helper (which makes one) only for a socket without */
@@ -1555,12 +1574,18 @@ static __always_inline int tcp_event(const struct sock *sk, const struct sk_buff
 	if (!(sf_cfg.groups & SF_GROUP_TCP))
 		return 0; /* group switched off */
 	if (!sk) {
-		/* a reset for a segment that matched no socket: recorded with the segment's endpoints, without a socket */
+		/* a reset for a segment that matched no socket: recorded with the segment's endpoints, without a socket,
+		 * in the network namespace of the device the segment came in on */
+		__u32 netns = skb ? BPF_CORE_READ(skb, dev, nd_net.net, ns.inum) : 0;
+
+		if (sf_cfg.netns_include && netns != sf_cfg.netns_include)
+			return 0; /* another network namespace than the one recorded */
 		e = reserve(kind);
 		if (!e)
 			return 0;
 		e->ts_ns = bpf_ktime_get_boot_ns();
 		e->arg_b = reason;
+		e->netns = netns;
 		if (skb)
 			reset_endpoints(e, skb);
 		bpf_ringbuf_submit(e, wakeup_flags());

@@ -327,6 +327,10 @@ struct sf_config {
 	__u64 wakeup_bytes;
 	__u32 groups;	 /* enum sf_group bits of the tracepoint groups to record */
 	__u32 data_path; /* enum sf_data_path bits; 0: one record per send and receive */
+	/* the inode of the one network namespace recorded (a collector scoped to a pod or container), 0: every one.
+	 * Calls are kept by their task's namespace, kernel records of a socket by the socket's */
+	__u32 netns_include;
+	__u32 _pad0;
 };
 
 #endif /* SOCKFLOW_H */

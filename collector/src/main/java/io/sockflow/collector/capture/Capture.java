@@ -45,6 +45,9 @@ public final class Capture implements AutoCloseable {
     private final int countersFd;
     private boolean detached;
     private final int cpus;
+    /** The one network namespace recorded (its inode), 0: every one. */
+    private final long netns;
+
     private boolean closed;
 
     /** Kernel and reader counters: submitted = received + dropped once the buffer is drained. */
@@ -76,8 +79,10 @@ public final class Capture implements AutoCloseable {
             List<String> missing,
             Map<String, String> switchedOff,
             KernelFeatures kernel,
-            String objectResource) {
+            String objectResource,
+            long netns) {
         this.object = object;
+        this.netns = netns;
         this.reader = reader;
         this.missing = missing;
         this.switchedOff = switchedOff;
@@ -175,7 +180,7 @@ public final class Capture implements AutoCloseable {
                         obj.links().size(),
                         resource.substring(resource.lastIndexOf('/') + 1),
                         missing.isEmpty() ? "" : " (" + missing.size() + " tracepoints missing: " + missing + ")");
-                return new Capture(obj, reader, missing, switchedOff, kernel, resource);
+                return new Capture(obj, reader, missing, switchedOff, kernel, resource, o.netns());
             } catch (RuntimeException e) {
                 obj.close();
                 throw e;
@@ -392,6 +397,10 @@ public final class Capture implements AutoCloseable {
             }
         }
         rodata.set(JAVA_INT_UNALIGNED, cfg.offset("data_path"), dataPath);
+        if (o.netns() < 0 || o.netns() > 0xffff_ffffL) {
+            throw new IllegalArgumentException("a network namespace's inode is a 32-bit number, got " + o.netns());
+        }
+        rodata.set(JAVA_INT_UNALIGNED, cfg.offset("netns_include"), (int) o.netns());
     }
 
     private static void putPids(MemorySegment ro, String list, String count, List<Integer> pids) {
@@ -423,8 +432,9 @@ public final class Capture implements AutoCloseable {
      * then the walk of every process's descriptors, whose records (one per socket descriptor, the same layout as the
      * ring buffer's) go to {@code sink} in the order the kernel wrote them. The socket iterators see the network
      * namespace they run in only, so for the sockets of other namespaces (containers) they run again from inside each
-     * of those, on a thread that enters it, and the descriptors are walked once more. Returns how many records there
-     * were; 0 when this kernel has no task_file iterator.
+     * of those, on a thread that enters it, and the descriptors are walked once more. A capture scoped to one network
+     * namespace keeps the sockets of that one only. Returns how many records there were; 0 when this kernel has no
+     * task_file iterator.
      */
     public int inventory(RingBufferReader.RecordSink sink) {
         long t0 = System.nanoTime();
@@ -513,7 +523,25 @@ public final class Capture implements AutoCloseable {
     }
 
     private byte[] walk() {
-        return object.programNames().contains("inventory") ? object.runIterator("inventory") : new byte[0];
+        byte[] all = object.programNames().contains("inventory") ? object.runIterator("inventory") : new byte[0];
+        return netns == 0 ? all : inNetns(all, netns);
+    }
+
+    /** The records of sockets of one network namespace, in their order. */
+    static byte[] inNetns(byte[] all, long netns) {
+        int size = (int) EventLayout.SIZE;
+        java.io.ByteArrayOutputStream kept = new java.io.ByteArrayOutputStream();
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment seg = a.allocate(Math.max(all.length, 1), 8);
+            MemorySegment.copy(all, 0, seg, ValueLayout.JAVA_BYTE, 0, all.length);
+            for (int i = 0; i < all.length / size; i++) {
+                MemorySegment rec = seg.asSlice((long) i * size, size);
+                if (Integer.toUnsignedLong(EventLayout.s32(rec, EventLayout.NETNS)) == netns) {
+                    kept.write(all, i * size, size);
+                }
+            }
+        }
+        return kept.toByteArray();
     }
 
     private static int deliver(byte[] all, RingBufferReader.RecordSink sink) {

@@ -19,6 +19,8 @@ import java.util.List;
  * @param features        what the kernel has (its BTF by default; tests pass a reduced one to play an older kernel)
  * @param aggregate       sends and receives of inet sockets summed per socket in the kernel (SOCK_TOTALS records,
  *                        read by {@link SocketTotals}) rather than a record per call; off here, on in the collector
+ * @param netns           the inode of the one network namespace recorded (0: every one): calls of tasks in it, kernel
+ *                        records of sockets in it, and the inventory's and the sweep's sockets in it
  */
 public record CaptureOptions(
         List<Integer> pidInclude,
@@ -32,7 +34,8 @@ public record CaptureOptions(
         TracepointCatalog catalog,
         java.util.Set<String> groups,
         KernelFeatures features,
-        boolean aggregate) {
+        boolean aggregate,
+        long netns) {
 
     public static final Path DEFAULT_BTF = Path.of("/sys/kernel/btf/vmlinux");
     public static final Path DEFAULT_TRACEFS = Path.of("/sys/kernel/tracing");
@@ -51,7 +54,8 @@ public record CaptureOptions(
                 null,
                 java.util.Set.copyOf(io.sockflow.collector.bpf.EventLayout.GROUPS),
                 null,
-                false);
+                false,
+                0L);
     }
 
     public CaptureOptions withGroups(java.util.Set<String> g) {
@@ -67,7 +71,8 @@ public record CaptureOptions(
                 catalog,
                 java.util.Set.copyOf(g),
                 features,
-                aggregate);
+                aggregate,
+                netns);
     }
 
     public CaptureOptions withPidInclude(List<Integer> pids) {
@@ -83,7 +88,8 @@ public record CaptureOptions(
                 catalog,
                 groups,
                 features,
-                aggregate);
+                aggregate,
+                netns);
     }
 
     public CaptureOptions withPidExclude(List<Integer> pids) {
@@ -99,7 +105,8 @@ public record CaptureOptions(
                 catalog,
                 groups,
                 features,
-                aggregate);
+                aggregate,
+                netns);
     }
 
     public CaptureOptions withCgroups(List<Long> include, List<Long> exclude) {
@@ -115,7 +122,8 @@ public record CaptureOptions(
                 catalog,
                 groups,
                 features,
-                aggregate);
+                aggregate,
+                netns);
     }
 
     public CaptureOptions withExcludeSelf(boolean exclude) {
@@ -131,7 +139,8 @@ public record CaptureOptions(
                 catalog,
                 groups,
                 features,
-                aggregate);
+                aggregate,
+                netns);
     }
 
     public CaptureOptions withRingBufferBytes(int bytes) {
@@ -147,7 +156,8 @@ public record CaptureOptions(
                 catalog,
                 groups,
                 features,
-                aggregate);
+                aggregate,
+                netns);
     }
 
     public CaptureOptions withBtfPath(Path path) {
@@ -163,7 +173,8 @@ public record CaptureOptions(
                 catalog,
                 groups,
                 features,
-                aggregate);
+                aggregate,
+                netns);
     }
 
     public CaptureOptions withTracefsPath(Path path) {
@@ -179,7 +190,8 @@ public record CaptureOptions(
                 catalog,
                 groups,
                 features,
-                aggregate);
+                aggregate,
+                netns);
     }
 
     public CaptureOptions withFeatures(KernelFeatures f) {
@@ -195,7 +207,8 @@ public record CaptureOptions(
                 catalog,
                 groups,
                 f,
-                aggregate);
+                aggregate,
+                netns);
     }
 
     public CaptureOptions withCatalog(TracepointCatalog c) {
@@ -211,7 +224,8 @@ public record CaptureOptions(
                 c,
                 groups,
                 features,
-                aggregate);
+                aggregate,
+                netns);
     }
 
     public CaptureOptions withAggregate(boolean on) {
@@ -227,6 +241,24 @@ public record CaptureOptions(
                 catalog,
                 groups,
                 features,
-                on);
+                on,
+                netns);
+    }
+
+    public CaptureOptions withNetns(long inode) {
+        return new CaptureOptions(
+                pidInclude,
+                pidExclude,
+                cgroupInclude,
+                cgroupExclude,
+                excludeSelf,
+                ringBufferBytes,
+                btfPath,
+                tracefsPath,
+                catalog,
+                groups,
+                features,
+                aggregate,
+                inode);
     }
 }

@@ -112,7 +112,15 @@ public final class CollectCommand {
                 + "release hooks).\n\nsettings:\n" + Settings.help();
     }
 
+    /** Tracepoint groups that count for the whole host, not for one network namespace: off with --netns. */
+    static final List<String> HOST_WIDE_GROUPS = List.of("skb", "net", "xdp", "udp");
+
     CaptureOptions captureOptions() {
+        java.util.Set<String> groups = new java.util.HashSet<>(settings.getList(Settings.TRACEPOINT_GROUPS));
+        if (settings.netns() != 0) {
+            // every namespace's collector would count the same drops and interfaces again
+            groups.removeAll(HOST_WIDE_GROUPS);
+        }
         return CaptureOptions.defaults()
                 .withPidInclude(settings.ints(Settings.PID_INCLUDE))
                 .withPidExclude(settings.ints(Settings.PID_EXCLUDE))
@@ -121,8 +129,9 @@ public final class CollectCommand {
                 .withRingBufferBytes(settings.getInt(Settings.RING_BUFFER_BYTES))
                 .withBtfPath(Path.of(settings.getString(Settings.BTF_PATH)))
                 .withTracefsPath(Path.of(settings.getString(Settings.TRACEFS_PATH)))
-                .withGroups(new java.util.HashSet<>(settings.getList(Settings.TRACEPOINT_GROUPS)))
-                .withAggregate(settings.getString(Settings.DATA_PATH).equals("aggregate"));
+                .withGroups(groups)
+                .withAggregate(settings.getString(Settings.DATA_PATH).equals("aggregate"))
+                .withNetns(settings.netns());
     }
 
     public int run() {
@@ -245,6 +254,11 @@ public final class CollectCommand {
             sockets.totalsInterval(settings.duration(Settings.AGGREGATE_INTERVAL));
             for (String line : kernelReport(sockets)) {
                 System.err.println("sockflow: " + line);
+            }
+            if (settings.netns() != 0) {
+                System.err.println("sockflow: network namespace " + settings.netns() + " ("
+                        + settings.getString(Settings.NETNS).strip() + ") only; the host-wide counters ("
+                        + String.join(", ", HOST_WIDE_GROUPS) + ") are off");
             }
             long deadline = duration.isZero() ? Long.MAX_VALUE : System.nanoTime() + duration.toNanos();
             long nextStats = statsEvery.isZero() ? Long.MAX_VALUE : System.nanoTime() + statsEvery.toNanos();

@@ -27,6 +27,7 @@ public final class Settings extends AbstractConfig {
     public static final String PID_EXCLUDE = "pid.exclude";
     public static final String CGROUP_INCLUDE = "cgroup.include";
     public static final String CGROUP_EXCLUDE = "cgroup.exclude";
+    public static final String NETNS = "netns";
     public static final String EXCLUDE_SELF = "exclude.self";
     public static final String RING_BUFFER_BYTES = "ring.buffer.bytes";
     public static final String BTF_PATH = "btf.path";
@@ -230,6 +231,15 @@ public final class Settings extends AbstractConfig {
                     ConfigDef.Importance.LOW,
                     "Never capture these cgroup v2 ids (at most 4).")
             .define(
+                    NETNS,
+                    ConfigDef.Type.STRING,
+                    null,
+                    ConfigDef.Importance.MEDIUM,
+                    "Capture one network namespace only, as a per-pod or per-container agent does: a file that "
+                            + "names it, /var/run/netns/NAME (ip netns) or /proc/PID/ns/net. Calls of processes in "
+                            + "it, kernel records of sockets in it and the sockets it holds at the start; the "
+                            + "host-wide counter groups (skb, net, xdp, udp) are off. Empty: every namespace.")
+            .define(
                     TRACEPOINT_GROUPS,
                     ConfigDef.Type.LIST,
                     "sock,tcp,skb,net,xdp,udp",
@@ -363,8 +373,13 @@ public final class Settings extends AbstractConfig {
                     ConfigDef.Importance.LOW,
                     "How much the collector logs to standard error.");
 
+    /** The inode of the network namespace of --netns; 0: every one. */
+    private final long netns;
+
     private Settings(Map<String, Object> values) {
         super(DEFINITION, values, false);
+        String ns = getString(NETNS);
+        this.netns = ns == null || ns.isBlank() ? 0 : netnsInode(ns.strip());
         String address = getString(METRICS_ADDRESS);
         if (getInt(METRICS_PORT) > 0 && !isLoopback(address) && getPassword(METRICS_USER_INFO) == null) {
             throw new ConfigException("--metrics-address " + address + " opens the metrics endpoint beyond this host: "
@@ -387,6 +402,67 @@ public final class Settings extends AbstractConfig {
                 throw new ConfigException("--run-as " + runAs + ": " + e.getMessage() + ", or auto, or root");
             }
         }
+    }
+
+    /** The inode of the network namespace of --netns; 0: every one. */
+    public long netns() {
+        return netns;
+    }
+
+    /**
+     * The inode of the network namespace a file names (a bind mount of ip netns, or /proc/PID/ns/net): a namespace
+     * file is on the namespaces' own file system (the device of /proc/self/ns/net), its inode is the namespace's, and
+     * once opened the kernel says which kind of namespace it is. A file that is not one fails with a
+     * {@link ConfigException}.
+     */
+    static long netnsInode(String path) {
+        String fix = ": give a network namespace's file, /var/run/netns/NAME (ip netns list) or /proc/PID/ns/net";
+        java.nio.file.Path p = java.nio.file.Path.of(path);
+        long dev;
+        long ino;
+        long nsfs;
+        try {
+            dev = ((Number) java.nio.file.Files.getAttribute(p, "unix:dev")).longValue();
+            ino = ((Number) java.nio.file.Files.getAttribute(p, "unix:ino")).longValue();
+            nsfs = ((Number) java.nio.file.Files.getAttribute(java.nio.file.Path.of("/proc/self/ns/net"), "unix:dev"))
+                    .longValue();
+        } catch (java.nio.file.NoSuchFileException e) {
+            throw new ConfigException("--netns " + path + ": no such file" + fix);
+        } catch (java.io.IOException | UnsupportedOperationException e) {
+            throw new ConfigException("--netns " + path + ": cannot read it (" + e.getMessage() + ")" + fix);
+        }
+        if (dev != nsfs) {
+            throw new ConfigException("--netns " + path + " is not a network namespace" + fix);
+        }
+        int fd = io.sockflow.collector.sys.Libc.open(
+                path, io.sockflow.collector.sys.Libc.O_RDONLY | io.sockflow.collector.sys.Libc.O_CLOEXEC);
+        if (fd >= 0) {
+            // another kind of namespace (mnt, pid, ...) is on the same file system: the kernel says which it is
+            try {
+                int type = io.sockflow.collector.sys.Libc.namespaceType(fd);
+                if (type != io.sockflow.collector.sys.Libc.CLONE_NEWNET) {
+                    throw new ConfigException("--netns " + path + " is not a network namespace (it is "
+                            + namespaceKind(type) + ")" + fix);
+                }
+            } finally {
+                io.sockflow.collector.sys.Libc.close(fd);
+            }
+        }
+        return ino;
+    }
+
+    /** The name of a kind of namespace, by its CLONE_NEW* flag. */
+    private static String namespaceKind(int type) {
+        return switch (type) {
+            case 0x00020000 -> "a mount namespace";
+            case 0x20000000 -> "a pid namespace";
+            case 0x04000000 -> "a UTS namespace";
+            case 0x08000000 -> "an IPC namespace";
+            case 0x10000000 -> "a user namespace";
+            case 0x02000000 -> "a cgroup namespace";
+            case 0x00000080 -> "a time namespace";
+            default -> "another kind of namespace";
+        };
     }
 
     /** True for a loopback address given as text (127.x.x.x, ::1, localhost). */

@@ -80,6 +80,8 @@ public final class Libc {
     private static final MethodHandle GETSOCKOPT = LINKER.downcallHandle(
             LINKER.defaultLookup().find("getsockopt").orElseThrow(),
             FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, ADDRESS));
+    private static final long SYS_IOCTL = 16;
+    private static final long NS_GET_NSTYPE = 0xb703; // _IO(0xb7, 0x3)
     private static final long SYS_CAPGET = 125;
     private static final long SYS_CAPSET = 126;
     private static final long SYS_PIDFD_OPEN = 434;
@@ -183,6 +185,18 @@ public final class Libc {
             } finally {
                 close(pidfd);
             }
+        } catch (Throwable t) {
+            throw t instanceof RuntimeException r ? r : new IllegalStateException(t);
+        }
+    }
+
+    /**
+     * The kind of namespace a namespace file's descriptor names (ioctl NS_GET_NSTYPE: CLONE_NEWNET for a network
+     * namespace), or -1 when it is no namespace file.
+     */
+    public static int namespaceType(int fd) {
+        try {
+            return (int) (long) SYSCALL3.invokeExact(SYS_IOCTL, (long) fd, NS_GET_NSTYPE, 0L);
         } catch (Throwable t) {
             throw t instanceof RuntimeException r ? r : new IllegalStateException(t);
         }
