@@ -223,6 +223,10 @@ class PoisonReplayTest {
         m.put("topic.alerts", topic + "-alerts");
         m.put("topic.dead-letter", topic + "-dlq");
         m.put("warehouse", dir.resolve("warehouse").toString());
+        // the events are stamped on a fixed day (Ev.T0): the lake's retention, counted from today, would delete them
+        // at a job's start once that day is older than it
+        m.put("lake.events.retention", "0");
+        m.put("lake.retention", "0");
         m.put("checkpoint.dir", dir.resolve("checkpoints-" + run).toString());
         m.put("iceberg.namespace", "ns_" + run);
         m.put("checkpoint.interval", "300ms");

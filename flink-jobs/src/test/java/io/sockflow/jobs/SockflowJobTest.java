@@ -98,6 +98,10 @@ class SockflowJobTest {
         m.put("topic.alerts", "alerts-" + run + "-" + input);
         m.put("topic.dead-letter", "dlq-" + run + "-" + input);
         m.put("warehouse", dir.resolve("warehouse").toString());
+        // the events are stamped on a fixed day (Ev.T0): the lake's retention, counted from today, would delete them
+        // at a job's start once that day is older than it
+        m.put("lake.events.retention", "0");
+        m.put("lake.retention", "0");
         m.put("checkpoint.dir", dir.resolve("checkpoints").toString());
         m.put("iceberg.namespace", "ns_" + run);
         m.put("checkpoint.interval", "300ms");
@@ -411,7 +415,8 @@ class SockflowJobTest {
         org.apache.flink.core.execution.JobClient client = env.executeAsync("sockflow jobs (restored)");
         Outcome got;
         try {
-            long deadline = System.nanoTime() + 120_000_000_000L;
+            // a loaded 2-core CI machine has taken more than two minutes here
+            long deadline = System.nanoTime() + 240_000_000_000L;
             while (true) {
                 got = outcome(second);
                 if (got.lifecycles().size() >= expected.lifecycles().size()
@@ -428,7 +433,7 @@ class SockflowJobTest {
                 Outcome now = got;
                 assertTrue(
                         System.nanoTime() < deadline,
-                        () -> "the restored job did not complete its results in 2 "
+                        () -> "the restored job did not complete its results in 4 "
                                 + "minutes: " + now.lifecycles().size() + " of "
                                 + expected.lifecycles().size() + " lifecycles, "
                                 + now.flows().size() + " of " + expected.flows().size() + " flows; open transactions:"
