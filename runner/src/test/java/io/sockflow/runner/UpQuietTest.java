@@ -53,7 +53,7 @@ class UpQuietTest {
                 "--data",
                 data.toString(),
                 "--kafka-port",
-                Integer.toString(UpTest.freePort()),
+                Integer.toString(UpTest.freeKafkaPort()),
                 "--registry-port",
                 Integer.toString(UpTest.freePort()),
                 "--metrics-port",

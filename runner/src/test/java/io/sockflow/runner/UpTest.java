@@ -34,6 +34,23 @@ class UpTest {
     static int registryPort;
     static final Path ROOT = Path.of("..").toAbsolutePath().normalize();
 
+    /** A free port whose next one is free too: up's broker listens on the Kafka port and its controller on the next. */
+    static int freeKafkaPort() throws Exception {
+        for (int i = 0; i < 50; i++) {
+            try (ServerSocket s = new ServerSocket(0)) {
+                int p = s.getLocalPort();
+                if (p < 65535) {
+                    try (ServerSocket next = new ServerSocket(p + 1)) {
+                        return p;
+                    } catch (java.io.IOException taken) {
+                        // try another
+                    }
+                }
+            }
+        }
+        throw new IllegalStateException("no two free ports in a row");
+    }
+
     static int freePort() throws Exception {
         try (ServerSocket s = new ServerSocket(0)) {
             return s.getLocalPort();
@@ -152,7 +169,7 @@ class UpTest {
         // up runs its pipeline as nobody (root without sudo): nobody must be able to enter the folder above the data
         Files.setPosixFilePermissions(dir, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
         data = dir.resolve("data");
-        kafkaPort = freePort();
+        kafkaPort = freeKafkaPort();
         registryPort = freePort();
         assertEquals(List.of(), awaitNoPrograms(), "no sockflow programs before the test");
         int metricsPort = freePort();
@@ -332,7 +349,7 @@ class UpTest {
                 "--data",
                 d.resolve("data").toString(),
                 "--kafka-port",
-                Integer.toString(freePort()),
+                Integer.toString(freeKafkaPort()),
                 "--registry-port",
                 Integer.toString(freePort()))) {
             assertTrue(up.process.waitFor(60, TimeUnit.SECONDS));
@@ -355,7 +372,7 @@ class UpTest {
                 "--data",
                 d.resolve("data").toString(),
                 "--kafka-port",
-                Integer.toString(freePort()),
+                Integer.toString(freeKafkaPort()),
                 "--registry-port",
                 Integer.toString(freePort()))) {
             up.await(l -> l.startsWith("[3/5] replaying the sample capture"), 90, "the replay");
@@ -392,7 +409,7 @@ class UpTest {
                 "--data",
                 d.toString(),
                 "--kafka-port",
-                Integer.toString(freePort()),
+                Integer.toString(freeKafkaPort()),
                 "--registry-port",
                 Integer.toString(freePort()),
                 "--metrics-port",
