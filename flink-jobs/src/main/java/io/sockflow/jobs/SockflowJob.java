@@ -365,9 +365,10 @@ public final class SockflowJob {
                         .returns(change)
                         .name("connected")
                         .uid("connected");
+                boolean fleet = "fleet".equals(cfg.get(JobConfig.FLOW_SCOPE));
                 DataStream<Flow> flows = published
                         .union(notices)
-                        .keyBy(c -> FlowKeys.key(c.record))
+                        .keyBy(c -> FlowKeys.key(c.record, fleet))
                         .process(new FlowFunction(cfg.getDuration(JobConfig.FLOW_PAIR_GRACE)))
                         .returns(BinaryTypeInfo.records(Flow.class))
                         .name("flow")

@@ -314,8 +314,239 @@ class ClusterTest {
         play.assertSame();
     }
 
+    /** A connection of the fleet test: who connects to whom, the bytes each way, and the processes of its ends. */
+    record Conn(int clientHost, int serverHost, int port, int sent, int answered, long clientPid, long serverPid) {}
+
+    /**
+     * Three hosts as network namespaces on a bridge, each with its own collector (the real one, as its own process,
+     * scoped with --netns and named with --host-name, writing with the collector's account) into the cluster; a
+     * workload across them of known shape: two clients on two hosts to a server on the first, and one between the
+     * second and third. On Kafka each connection is one flow naming both processes and both hosts, with the exact
+     * bytes each way; no host reports another's sockets; and the recorded events, replayed into the single-host
+     * run, give the same lifecycles, flows and alerts as the cluster. The hosts are idle after the workload, so
+     * clock ticks (as in the plays) move event time on, to the cluster and the single host alike. Needs root.
+     */
     @Test
     @Order(5)
+    void collectorsOnThreeNamespaceHostsJoinEachConnectionIntoOneFlowEqualToTheSingleHosts() throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue(
+                NetnsHosts.root(), "needs root: network namespaces and the collector's programs");
+        List<String> hosts = List.of("fleet-1", "fleet-2", "fleet-3");
+        Path collectorLogin = Path.of(cluster.state("kafka.config"))
+                .resolveSibling(io.sockflow.embedded.KafkaCredentials.COLLECTOR_FILE);
+        List<Conn> conns = new ArrayList<>();
+        List<SocketEvent> recorded = new ArrayList<>();
+        Map<Integer, List<SocketEvent>> byPartition = new java.util.TreeMap<>();
+        try (NetnsHosts net = NetnsHosts.create(3)) {
+            List<CollectorProcess> collectors = new ArrayList<>();
+            try {
+                for (int i = 1; i <= 3; i++) {
+                    collectors.add(CollectorProcess.start(
+                            cluster.state("bootstrap"),
+                            cluster.state("registry.url"),
+                            "sockflow.events",
+                            tmp.resolve("spool-" + i),
+                            List.of(
+                                    "--kafka-config",
+                                    collectorLogin.toString(),
+                                    "--netns",
+                                    net.path(i),
+                                    "--host-name",
+                                    hosts.get(i - 1),
+                                    "--aggregate-interval",
+                                    "1s")));
+                }
+                Process server1 = net.python(1, server(net.address(1), 7071, 1200, 700));
+                Process server3 = net.python(3, server(net.address(3), 7072, 2222));
+                conns.add(connect(net, 2, 1, 7071, 3000, 1200, server1));
+                conns.add(connect(net, 3, 1, 7071, 5000, 700, server1));
+                conns.add(connect(net, 2, 3, 7072, 111, 2222, server3));
+                assertTrue(server1.waitFor(20, TimeUnit.SECONDS) && server3.waitFor(20, TimeUnit.SECONDS));
+                assertEquals(0, server1.exitValue(), "the server on fleet-1 got every byte");
+                assertEquals(0, server3.exitValue(), "the server on fleet-3 got every byte");
+                Thread.sleep(3000); // the releases' totals
+            } finally {
+                for (CollectorProcess c : collectors) {
+                    int exit = c.stop();
+                    assertTrue(exit == 0 || exit == 143, "collector exit " + exit + ":\n" + c.log);
+                }
+            }
+        }
+        // what the collectors wrote, per partition in its order
+        var ser = Results.readCommitted(cluster.state("bootstrap"), "sockflow.events");
+        var decoded = Results.<SocketEvent>decode(cluster.state("registry.url"), ser, SocketEvent.getClassSchema());
+        for (int k = 0; k < ser.size(); k++) {
+            SocketEvent e = decoded.get(k);
+            if (hosts.contains(e.getHost())) {
+                byPartition
+                        .computeIfAbsent(ser.get(k).partition(), p -> new ArrayList<>())
+                        .add(e);
+            }
+        }
+        recorded.addAll(mergeByTime(byPartition.values()));
+        Map<Long, String> hostOfPid = new HashMap<>();
+        for (Conn c : conns) {
+            hostOfPid.put(c.clientPid(), hosts.get(c.clientHost() - 1));
+            hostOfPid.put(c.serverPid(), hosts.get(c.serverHost() - 1));
+        }
+        for (String h : hosts) {
+            assertTrue(recorded.stream().anyMatch(e -> h.equals(e.getHost())), h + " wrote nothing");
+        }
+        for (SocketEvent e : recorded) {
+            String owner = hostOfPid.get((long) e.getPid());
+            assertTrue(
+                    owner == null || owner.equals(e.getHost()), e.getHost() + " reported pid " + e.getPid() + ": " + e);
+            String local = e.getLocalAddress();
+            if (local != null && local.startsWith("10.77.0.")) {
+                assertEquals(
+                        hosts.get(Integer.parseInt(local.substring(8)) - 1),
+                        e.getHost(),
+                        "a host reported another host's socket: " + e);
+            }
+        }
+        System.out.println("fleet: " + recorded.size() + " events from 3 namespace hosts, over " + byPartition.size()
+                + " partitions");
+
+        // the cluster had them live; ticks move its event time on, and the single host gets the same events
+        AtomicBoolean stop = new AtomicBoolean();
+        Thread toCluster = feeder(
+                "cluster-fleet",
+                Sink.of(cluster.state("bootstrap"), cluster.state("registry.url"), "sockflow.events"),
+                List.of(),
+                recorded,
+                stop,
+                () -> {});
+        Thread toReference = feeder(
+                "reference-fleet",
+                Sink.of(reference.stack.bootstrapServers(), reference.stack.registryUrl(), reference.events),
+                recorded,
+                recorded,
+                stop,
+                () -> {});
+        Outcome got;
+        Outcome expected;
+        try {
+            expected = reference.settled(hosts::contains);
+            long deadline = System.nanoTime() + Duration.ofMinutes(4).toNanos();
+            while (true) {
+                got = Outcome.read(
+                        cluster.state("bootstrap"), cluster.state("registry.url"), "sockflow", hosts::contains);
+                if (got.covers(expected)) {
+                    Thread.sleep(6000);
+                    got = Outcome.read(
+                            cluster.state("bootstrap"), cluster.state("registry.url"), "sockflow", hosts::contains);
+                    break;
+                }
+                assertTrue(
+                        System.nanoTime() < deadline,
+                        "the cluster's fleet results did not come in 4 minutes: " + got.sizes() + " of "
+                                + expected.sizes());
+                Thread.sleep(2000);
+            }
+        } finally {
+            stop.set(true);
+            toCluster.join(10_000);
+            toReference.join(10_000);
+        }
+        // each connection: one flow, both processes and hosts, the bytes exact
+        List<Flow> ends = got.flows().stream()
+                .filter(f -> f.getRecordType() == FlowRecordType.END)
+                .toList();
+        for (Conn c : conns) {
+            List<Flow> mine = ends.stream()
+                    .filter(f -> f.getSourcePid() != null && f.getSourcePid() == c.clientPid())
+                    .toList();
+            assertEquals(1, mine.size(), "one flow of client pid " + c.clientPid() + ": " + ends);
+            Flow f = mine.get(0);
+            assertEquals(c.serverPid(), (long) f.getDestinationPid(), "the server's process: " + f);
+            assertEquals(hosts.get(c.clientHost() - 1), f.getSourceHost(), f.toString());
+            assertEquals(hosts.get(c.serverHost() - 1), f.getDestinationHost(), f.toString());
+            assertEquals("10.77.0." + c.clientHost(), f.getSourceAddress(), f.toString());
+            assertEquals("10.77.0." + c.serverHost(), f.getDestinationAddress(), f.toString());
+            assertEquals(c.port(), f.getDestinationPort(), f.toString());
+            assertEquals(c.sent(), f.getSourceBytes(), "bytes from the client: " + f);
+            assertEquals(c.answered(), f.getDestinationBytes(), "bytes from the server: " + f);
+            assertEquals("CLOSE", f.getEndReason(), f.toString());
+        }
+        // and every lifecycle of a workload process is on its own host
+        for (SocketLifecycle l : got.lifecycles()) {
+            String owner = l.getPid() == null ? null : hostOfPid.get((long) l.getPid());
+            assertTrue(owner == null || owner.equals(l.getHost()), "lifecycle on the wrong host: " + l);
+        }
+        new Play("fleet", expected, got).assertSame(5);
+    }
+
+    /** A server: accepts one connection per answer, reads it to its end, answers that many bytes and closes. */
+    static String[] server(String address, int port, int... answers) {
+        StringBuilder list = new StringBuilder();
+        for (int a : answers) {
+            list.append(a).append(',');
+        }
+        return new String[] {
+            "import socket",
+            "s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)",
+            "s.bind(('" + address + "', " + port + ")); s.listen(4)",
+            "print('ready', flush=True)",
+            "for answer in [" + list + "]:",
+            "    c, _ = s.accept()",
+            "    while c.recv(65536): pass",
+            "    c.sendall(b'y' * answer); c.close()",
+            "s.close()"
+        };
+    }
+
+    /** A client on host {@code from}: connects, sends, shuts its side, reads the whole answer, closes. */
+    static Conn connect(NetnsHosts net, int from, int to, int port, int sent, int answered, Process server)
+            throws Exception {
+        Process client = net.python(
+                from,
+                "import socket",
+                "print('ready', flush=True)",
+                "c = socket.create_connection(('" + net.address(to) + "', " + port + "))",
+                "c.sendall(b'x' * " + sent + "); c.shutdown(socket.SHUT_WR)",
+                "n = 0",
+                "while True:",
+                "    b = c.recv(65536)",
+                "    if not b: break",
+                "    n += len(b)",
+                "c.close()",
+                "assert n == " + answered + ", n");
+        assertTrue(client.waitFor(20, TimeUnit.SECONDS), "the client on host " + from + " ended");
+        assertEquals(0, client.exitValue(), "the client on host " + from + " got its answer");
+        return new Conn(from, to, port, sent, answered, client.pid(), server.pid());
+    }
+
+    /** Lists each in its own order, merged into one by timestamp (the earliest head first). */
+    static List<SocketEvent> mergeByTime(java.util.Collection<List<SocketEvent>> lists) {
+        List<java.util.Iterator<SocketEvent>> its = new ArrayList<>();
+        List<SocketEvent> heads = new ArrayList<>();
+        for (List<SocketEvent> l : lists) {
+            if (!l.isEmpty()) {
+                its.add(l.iterator());
+                heads.add(its.get(its.size() - 1).next());
+            }
+        }
+        List<SocketEvent> out = new ArrayList<>();
+        while (!heads.isEmpty()) {
+            int min = 0;
+            for (int i = 1; i < heads.size(); i++) {
+                if (heads.get(i).getTimestamp().isBefore(heads.get(min).getTimestamp())) {
+                    min = i;
+                }
+            }
+            out.add(heads.get(min));
+            if (its.get(min).hasNext()) {
+                heads.set(min, its.get(min).next());
+            } else {
+                heads.remove(min);
+                its.remove(min);
+            }
+        }
+        return out;
+    }
+
+    @Test
+    @Order(6)
     void noRecoveryLoggedAFailedCommit() throws Exception {
         List<String> found = new ArrayList<>();
         try (Stream<Path> logs = Files.list(dir.resolve("logs"))) {
@@ -472,6 +703,17 @@ class ClusterTest {
 
     /** Writes the events in ten slices a second apart ({@code midway} after the fifth), then a tick a second until stopped. */
     static Thread feeder(String name, Sink sink, List<SocketEvent> events, AtomicBoolean stop, Step midway) {
+        return feeder(name, sink, events, events, stop, midway);
+    }
+
+    /** As above, the ticks following the last of {@code clock}. */
+    static Thread feeder(
+            String name,
+            Sink sink,
+            List<SocketEvent> events,
+            List<SocketEvent> clock,
+            AtomicBoolean stop,
+            Step midway) {
         return Thread.ofPlatform().name(name).start(() -> {
             try (KafkaProducer<byte[], byte[]> p = sink.producer()) {
                 int slices = 10;
@@ -486,7 +728,7 @@ class ClusterTest {
                     Thread.sleep(1000);
                 }
                 for (long i = 0; !stop.get(); i++) {
-                    sink.send(tick(events, i));
+                    sink.send(tick(clock, i));
                     p.flush();
                     Thread.sleep(1000);
                 }
@@ -531,11 +773,16 @@ class ClusterTest {
 
     record Play(String host, Outcome expected, Outcome got) {
         void assertSame() {
+            assertSame(40);
+        }
+
+        void assertSame(int moreLifecyclesThan) {
             System.out.printf(
                     "%s: single host %s; cluster %s; duplicates in the cluster's output: %d%n",
                     host, expected.sizes(), got.sizes(), got.duplicates());
             assertTrue(
-                    expected.lifecycles().size() > 40 && !expected.flows().isEmpty(),
+                    expected.lifecycles().size() > moreLifecyclesThan
+                            && !expected.flows().isEmpty(),
                     "the reference saw little: " + expected.sizes());
             assertEquals(0, got.duplicates(), host + ": records repeated");
             assertEqualRecords(sorted(expected.lifecycles()), sorted(got.lifecycles()), host + " lifecycles");
@@ -564,27 +811,32 @@ class ClusterTest {
     /** What the jobs wrote about one host, read_committed. */
     record Outcome(List<SocketLifecycle> lifecycles, List<Flow> flows, List<Alert> alerts) {
         static Outcome read(String bootstrap, String registry, String prefix, String host) {
+            return read(bootstrap, registry, prefix, host::equals);
+        }
+
+        static Outcome read(
+                String bootstrap, String registry, String prefix, java.util.function.Predicate<String> host) {
             return new Outcome(
                     Results.<SocketLifecycle>decode(
                                     registry,
                                     Results.readCommitted(bootstrap, prefix + ".lifecycles"),
                                     SocketLifecycle.getClassSchema())
                             .stream()
-                            .filter(l -> host.equals(l.getHost()))
+                            .filter(l -> host.test(l.getHost()))
                             .toList(),
                     Results.<Flow>decode(
                                     registry,
                                     Results.readCommitted(bootstrap, prefix + ".flows"),
                                     Flow.getClassSchema())
                             .stream()
-                            .filter(f -> host.equals(f.getHost()))
+                            .filter(f -> host.test(f.getHost()))
                             .toList(),
                     Results.<Alert>decode(
                                     registry,
                                     Results.readCommitted(bootstrap, prefix + ".alerts"),
                                     Alert.getClassSchema())
                             .stream()
-                            .filter(a -> host.equals(a.getHost()))
+                            .filter(a -> host.test(a.getHost()))
                             .toList());
         }
 
@@ -692,6 +944,10 @@ class ClusterTest {
 
         /** The host's results once they have not changed for 10 s (and some have come). */
         Outcome settled(String host) throws Exception {
+            return settled(host::equals);
+        }
+
+        Outcome settled(java.util.function.Predicate<String> host) throws Exception {
             long deadline = System.nanoTime() + Duration.ofMinutes(3).toNanos();
             String last = "";
             long since = System.nanoTime();

@@ -245,6 +245,15 @@ public final class JobConfig implements Serializable {
             Type.DURATION,
             "2s",
             "After one end of a connection ends, how long the flow waits for the other local end before its END record.");
+    public static final Option FLOW_SCOPE = opt(
+            "flow.scope",
+            Type.STRING,
+            "fleet",
+            ConfigDef.ValidString.in("fleet", "host"),
+            "fleet: a connection between two observed hosts is one flow naming both ends' processes and hosts (its "
+                    + "addresses must name the hosts; loopback and link-local ones stay per host). host: every flow "
+                    + "is one host's view; for fleets whose hosts reuse each other's addresses (overlapping private "
+                    + "networks, NAT).");
     public static final Option JOBS = opt(
             "jobs",
             Type.LIST,

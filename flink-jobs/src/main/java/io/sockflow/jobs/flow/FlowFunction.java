@@ -23,9 +23,10 @@ import org.apache.flink.streaming.api.functions.KeyedProcessFunction;
 import org.apache.flink.util.Collector;
 
 /**
- * One flow per connection, keyed by host and the connection's two endpoints, built from the lifecycles of its
- * local ends: one end for a connection to another host, both ends (client and accepted socket, two processes) for
- * one on this host. Like NetObserv's conversation tracking it emits NEW when the connection is first seen (from
+ * One flow per connection, keyed by the connection's two endpoints (and the host, unless both addresses name hosts:
+ * {@link FlowKeys#key(SocketLifecycle, boolean)}), built from the lifecycles of its observed ends: one end for a
+ * connection to a host no collector watches, both ends (client and accepted socket, two processes) for one on this
+ * host or between two observed hosts. Like NetObserv's conversation tracking it emits NEW when the connection is first seen (from
  * the lifecycle's early notice), UPDATE with each lifecycle update, and END once every local end has ended and the
  * other end had a grace to show up. The same 5-tuple used again later is a new flow (its id gets the next
  * generation number).
@@ -153,6 +154,8 @@ public final class FlowFunction extends KeyedProcessFunction<String, LifecycleCh
         f.setFlowId(flowId.value());
         f.setRecordType(type);
         f.setHost(any.getHost());
+        f.setSourceHost(client != null ? client.getHost() : null);
+        f.setDestinationHost(server != null ? server.getHost() : null);
         f.setNetworkTransport(any.getProtocol().toLowerCase(java.util.Locale.ROOT));
         f.setNetworkType("AF_INET6".equals(any.getFamily()) ? "ipv6" : "ipv4");
         if (client != null) {

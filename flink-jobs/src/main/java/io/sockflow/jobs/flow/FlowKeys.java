@@ -41,11 +41,42 @@ public final class FlowKeys {
 
     /** host | protocol | lower endpoint | higher endpoint: the same for both ends of a connection on one host. */
     public static String key(SocketLifecycle l) {
-        String a = localAddress(l) + "/" + l.getLocalPort();
+        return key(l, false);
+    }
+
+    /**
+     * The flow's key. Host-scoped, {@code host | protocol | lower endpoint | higher endpoint}: the same for both ends
+     * of a connection on one host. Fleet-wide ({@code fleet}, the default of {@code flow.scope}) when both addresses
+     * name hosts (not loopback, wildcard or link-local): {@code * | protocol | ...}, the same for the two ends of a
+     * connection between two observed hosts, so that one flow names both processes.
+     */
+    public static String key(SocketLifecycle l, boolean fleet) {
+        String local = localAddress(l);
+        String a = local + "/" + l.getLocalPort();
         String b = l.getRemoteAddress() + "/" + l.getRemotePort();
         String lo = a.compareTo(b) <= 0 ? a : b;
         String hi = a.compareTo(b) <= 0 ? b : a;
-        return l.getHost() + "|" + l.getProtocol() + "|" + lo + "|" + hi;
+        boolean acrossHosts = fleet && namesAHost(local) && namesAHost(l.getRemoteAddress());
+        return (acrossHosts ? "*" : l.getHost()) + "|" + l.getProtocol() + "|" + lo + "|" + hi;
+    }
+
+    /**
+     * Whether an address says which host it is on: not loopback, wildcard or link-local (those repeat from host to
+     * host, so only the host tells two such connections apart).
+     */
+    static boolean namesAHost(String a) {
+        String v = a.startsWith("::ffff:") ? a.substring(7) : a;
+        String lower = v.toLowerCase(java.util.Locale.ROOT);
+        return !(v.isEmpty()
+                || v.startsWith("127.")
+                || v.equals("0.0.0.0")
+                || v.startsWith("169.254.")
+                || lower.equals("::")
+                || lower.equals("::1")
+                || lower.startsWith("fe8")
+                || lower.startsWith("fe9")
+                || lower.startsWith("fea")
+                || lower.startsWith("feb"));
     }
 
     public static int protocolNumber(String protocol) {

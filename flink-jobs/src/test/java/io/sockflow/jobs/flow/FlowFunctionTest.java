@@ -49,9 +49,13 @@ class FlowFunctionTest {
     }
 
     private static List<Flow> flows(List<LifecycleChange> in, long watermark) throws Exception {
+        return flows(in, watermark, false);
+    }
+
+    private static List<Flow> flows(List<LifecycleChange> in, long watermark, boolean fleet) throws Exception {
         var h = new KeyedOneInputStreamOperatorTestHarness<>(
                 new KeyedProcessOperator<>(new FlowFunction(Duration.ofSeconds(2))),
-                (LifecycleChange c) -> FlowKeys.key(c.record),
+                (LifecycleChange c) -> FlowKeys.key(c.record, fleet),
                 Types.STRING);
         h.open();
         for (LifecycleChange c : in) {
@@ -113,6 +117,92 @@ class FlowFunctionTest {
                         .map(Flow::getFlowId)
                         .sorted()
                         .toList());
+    }
+
+    /**
+     * The workload's TCP connections as two hosts see them: the clients on h2 (10.77.0.2), the server on h1
+     * (10.77.0.1), or both ends on loopback of their own host ({@code loopback}).
+     */
+    private static List<LifecycleChange> acrossHosts(List<LifecycleChange> in, boolean loopback) {
+        List<LifecycleChange> out = new ArrayList<>();
+        for (LifecycleChange c : in) {
+            SocketLifecycle l = SocketLifecycle.newBuilder(c.record).build();
+            if (!"TCP".equals(l.getProtocol())) {
+                continue;
+            }
+            boolean client = l.getRole() == io.sockflow.schemas.SocketRole.CLIENT;
+            l.setHost(client ? "h2" : "h1");
+            if (!loopback) {
+                boolean listener = l.getRemoteAddress() == null;
+                l.setLocalAddress(client ? "10.77.0.2" : listener ? "0.0.0.0" : "10.77.0.1");
+                if (!listener) {
+                    l.setRemoteAddress(client ? "10.77.0.1" : "10.77.0.2");
+                }
+            }
+            out.add(new LifecycleChange(l, c.published));
+        }
+        return out;
+    }
+
+    @Test
+    void aConnectionBetweenTwoObservedHostsIsOneFlowNamingBothEnds() throws Exception {
+        int n = 3;
+        List<LifecycleChange> in = acrossHosts(lifecycleChanges(n), false);
+        List<Flow> ends = flows(in, Long.MAX_VALUE, true).stream()
+                .filter(f -> f.getRecordType() == FlowRecordType.END)
+                .toList();
+        assertEquals(n, ends.size(), "one flow per connection, not one per host: " + ends);
+        Map<Integer, Flow> bySourcePort = ends.stream().collect(Collectors.toMap(Flow::getSourcePort, f -> f));
+        for (int i = 0; i < n; i++) {
+            Flow f = bySourcePort.get(40000 + i);
+            assertEquals("10.77.0.2", f.getSourceAddress());
+            assertEquals("10.77.0.1", f.getDestinationAddress());
+            assertEquals("h2", f.getSourceHost());
+            assertEquals("h1", f.getDestinationHost());
+            assertEquals("h2", f.getHost(), "the flow's host is the initiating end's");
+            assertEquals(300 + i, f.getSourcePid());
+            assertEquals("curl", f.getSourceComm());
+            assertEquals(200, f.getDestinationPid());
+            assertEquals("python3", f.getDestinationComm());
+            assertEquals(100L * (i + 1), f.getSourceBytes());
+            assertEquals(1000L + i, f.getDestinationBytes());
+        }
+        // per host, each host's end is a flow of its own
+        List<Flow> perHost = flows(in, Long.MAX_VALUE, false).stream()
+                .filter(f -> f.getRecordType() == FlowRecordType.END)
+                .toList();
+        assertEquals(2 * n, perHost.size(), perHost.toString());
+        assertEquals(
+                n,
+                perHost.stream()
+                        .filter(f -> "h1".equals(f.getHost())
+                                && f.getSourceHost() == null
+                                && "h1".equals(f.getDestinationHost())
+                                && f.getSourcePid() == null)
+                        .count(),
+                "the server's host alone sees the accepting ends: " + perHost);
+    }
+
+    @Test
+    void loopbackConnectionsOfTwoHostsStayTwoFlowsInTheFleetScope() throws Exception {
+        int n = 2;
+        List<LifecycleChange> in = new ArrayList<>(acrossHosts(lifecycleChanges(n), true));
+        for (LifecycleChange c : new ArrayList<>(in)) { // the same connections, ports and all, on a third host
+            SocketLifecycle l = SocketLifecycle.newBuilder(c.record).build();
+            l.setHost("h3");
+            in.add(new LifecycleChange(l, c.published));
+        }
+        List<Flow> ends = flows(in, Long.MAX_VALUE, true).stream()
+                .filter(f -> f.getRecordType() == FlowRecordType.END)
+                .toList();
+        // h1 holds the servers, h2 the clients (each half a loopback connection), h3 both ends
+        assertEquals(3 * n, ends.size(), ends.toString());
+        assertEquals(
+                n,
+                ends.stream()
+                        .filter(f -> "h3".equals(f.getSourceHost()) && "h3".equals(f.getDestinationHost()))
+                        .count(),
+                ends.toString());
     }
 
     @Test
