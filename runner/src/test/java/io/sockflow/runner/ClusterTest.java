@@ -2,6 +2,7 @@ package io.sockflow.runner;
 
 import static org.junit.jupiter.api.Assertions.*;
 
+import io.sockflow.collector.output.CaptureFile;
 import io.sockflow.collector.transport.KafkaOutput;
 import io.sockflow.embedded.LocalStack;
 import io.sockflow.jobs.Results;
@@ -474,6 +475,144 @@ class ClusterTest {
             assertTrue(owner == null || owner.equals(l.getHost()), "lifecycle on the wrong host: " + l);
         }
         new Play("fleet", expected, got).assertSame(5);
+        // and `up` on this host, replaying the recording (moved to the present): the same sockets, owners, bytes and
+        // ends, timestamps aside
+        Path capture = privateToNobody(tmp.resolve("fleet-replay")).resolve("fleet.avro");
+        CaptureFile file = CaptureFile.create(capture);
+        recorded.forEach(file::write);
+        file.close();
+        Files.setPosixFilePermissions(capture, PosixFilePermissions.fromString("rw-r--r--"));
+        Path data = capture.resolveSibling("data");
+        UpOutcome up = upReplay(capture, data);
+        assertEquals(projectLifecycles(got.lifecycles()), up.lifecycleRows(), "lifecycles: the cluster against up");
+        assertEquals(projectFlows(ends), up.flowRows(), "flows (END): the cluster against up");
+        System.out.println(
+                "fleet: `up --replay` of the recording: " + up.lifecycleRows().size() + " lifecycles, "
+                        + up.flowRows().size() + " ended flows, the same as the cluster's");
+    }
+
+    /** The fields of a lifecycle that say which socket, whose, how many bytes and how it ended. */
+    static final List<String> LIFECYCLE_FIELDS = List.of(
+            "host",
+            "socketCookie",
+            "role",
+            "protocol",
+            "localAddress",
+            "localPort",
+            "remoteAddress",
+            "remotePort",
+            "pid",
+            "comm",
+            "bytesSent",
+            "bytesReceived",
+            "status",
+            "endReason");
+
+    /** The fields of an ended flow that say which connection, whose ends, how many bytes and how it ended. */
+    static final List<String> FLOW_FIELDS = List.of(
+            "flowId",
+            "host",
+            "sourceHost",
+            "destinationHost",
+            "sourceAddress",
+            "sourcePort",
+            "destinationAddress",
+            "destinationPort",
+            "sourcePid",
+            "sourceComm",
+            "destinationPid",
+            "destinationComm",
+            "sourceBytes",
+            "destinationBytes",
+            "endReason");
+
+    static List<String> project(java.util.function.Function<String, Object> get, List<String> fields) {
+        List<String> row = new ArrayList<>();
+        for (String f : fields) {
+            row.add(f + "=" + get.apply(f));
+        }
+        return row;
+    }
+
+    static List<String> projectLifecycles(List<SocketLifecycle> ls) {
+        return ls.stream()
+                .map(l -> String.join(" ", project(f -> l.get(f), LIFECYCLE_FIELDS)))
+                .sorted()
+                .toList();
+    }
+
+    static List<String> projectFlows(List<Flow> fs) {
+        return fs.stream()
+                .map(f -> String.join(" ", project(n -> f.get(n), FLOW_FIELDS)))
+                .sorted()
+                .toList();
+    }
+
+    /** A folder that up, running its parts as nobody, may use. */
+    static Path privateToNobody(Path d) throws Exception {
+        Files.createDirectories(d);
+        Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("rwx--x--x"));
+        Files.setPosixFilePermissions(d, PosixFilePermissions.fromString("rwxr-xr-x"));
+        return d;
+    }
+
+    record UpOutcome(List<String> lifecycleRows, List<String> flowRows) {}
+
+    /**
+     * {@code up --replay FILE} (as root without sudo: its parts run as nobody), headless, until it stops by itself;
+     * then its lake's lifecycles and ended flows, projected as above.
+     */
+    static UpOutcome upReplay(Path capture, Path data) throws Exception {
+        Files.createDirectories(data);
+        assertEquals(
+                0,
+                new ProcessBuilder("chown", "-R", "65534:65534", data.toString())
+                        .start()
+                        .waitFor());
+        List<String> cmd = new ArrayList<>(List.of(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "--enable-native-access=ALL-UNNAMED",
+                "-Xmx2g",
+                "-cp",
+                System.getProperty("java.class.path")));
+        cmd.addAll(List.of(System.getProperty("sockflow.opens", "").split(" ")).stream()
+                .filter(x -> !x.isBlank())
+                .toList());
+        cmd.addAll(List.of(
+                "io.sockflow.runner.Up",
+                "--headless",
+                "--replay",
+                capture.toString(),
+                "--duration",
+                "70s",
+                "--data",
+                data.toString(),
+                "--kafka-port",
+                Integer.toString(UpTest.freeKafkaPort()),
+                "--registry-port",
+                Integer.toString(UpTest.freePort()),
+                "--metrics-port",
+                "0"));
+        Path log = capture.resolveSibling("up.log");
+        Process up = new ProcessBuilder(cmd)
+                .redirectErrorStream(true)
+                .redirectOutput(log.toFile())
+                .start();
+        assertTrue(up.waitFor(5, TimeUnit.MINUTES), "up did not stop after its --duration");
+        String out = Files.readString(log, StandardCharsets.ISO_8859_1);
+        assertEquals(0, up.exitValue(), out);
+        String warehouse = data.resolve("warehouse").toString();
+        List<String> lifecycles = Results.lake(warehouse, "sockflow", "lifecycles").stream()
+                .filter(r -> !"OPEN".equals(String.valueOf(r.get("status")))) // its last record of each socket
+                .map(r -> String.join(" ", project(r::get, LIFECYCLE_FIELDS)))
+                .sorted()
+                .toList();
+        List<String> flows = Results.lake(warehouse, "sockflow", "flows").stream()
+                .filter(r -> "END".equals(String.valueOf(r.get("recordType"))))
+                .map(r -> String.join(" ", project(r::get, FLOW_FIELDS)))
+                .sorted()
+                .toList();
+        return new UpOutcome(lifecycles, flows);
     }
 
     /** A server: accepts one connection per answer, reads it to its end, answers that many bytes and closes. */
