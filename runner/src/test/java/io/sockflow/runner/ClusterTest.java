@@ -316,13 +316,21 @@ class ClusterTest {
     }
 
     /** A connection of the fleet test: who connects to whom, the bytes each way, and the processes of its ends. */
-    record Conn(int clientHost, int serverHost, int port, int sent, int answered, long clientPid, long serverPid) {}
+    record Conn(
+            int clientHost,
+            int serverHost,
+            int port,
+            int sent,
+            int answered,
+            long clientPid,
+            long serverPid,
+            String endReason) {}
 
     /**
      * Three hosts as network namespaces on a bridge, each with its own collector (the real one, as its own process,
      * scoped with --netns and named with --host-name, writing with the collector's account) into the cluster; a
-     * workload across them of known shape: two clients on two hosts to a server on the first, and one between the
-     * second and third. On Kafka each connection is one flow naming both processes and both hosts, with the exact
+     * workload across them of known shape: two clients on two hosts to a server on the first, one between the second
+     * and third, and a non-blocking client killed with SIGKILL after its exchange (the kernel closes its socket). On Kafka each connection is one flow naming both processes and both hosts, with the exact
      * bytes each way; no host reports another's sockets; and the recorded events, replayed into the single-host
      * run, give the same lifecycles, flows and alerts as the cluster. The hosts are idle after the workload, so
      * clock ticks (as in the plays) move event time on, to the cluster and the single host alike. Needs root.
@@ -357,11 +365,12 @@ class ClusterTest {
                                     "--aggregate-interval",
                                     "1s")));
                 }
-                Process server1 = net.python(1, server(net.address(1), 7071, 1200, 700));
+                Process server1 = net.python(1, server(net.address(1), 7071, 1200, 700, 333));
                 Process server3 = net.python(3, server(net.address(3), 7072, 2222));
                 conns.add(connect(net, 2, 1, 7071, 3000, 1200, server1));
                 conns.add(connect(net, 3, 1, 7071, 5000, 700, server1));
                 conns.add(connect(net, 2, 3, 7072, 111, 2222, server3));
+                conns.add(connectAndDie(net, 3, 1, 7071, 4444, 333, server1));
                 assertTrue(server1.waitFor(20, TimeUnit.SECONDS) && server3.waitFor(20, TimeUnit.SECONDS));
                 assertEquals(0, server1.exitValue(), "the server on fleet-1 got every byte");
                 assertEquals(0, server3.exitValue(), "the server on fleet-3 got every byte");
@@ -467,7 +476,7 @@ class ClusterTest {
             assertEquals(c.port(), f.getDestinationPort(), f.toString());
             assertEquals(c.sent(), f.getSourceBytes(), "bytes from the client: " + f);
             assertEquals(c.answered(), f.getDestinationBytes(), "bytes from the server: " + f);
-            assertEquals("CLOSE", f.getEndReason(), f.toString());
+            assertEquals(c.endReason(), f.getEndReason(), f.toString());
         }
         // and every lifecycle of a workload process is on its own host
         for (SocketLifecycle l : got.lifecycles()) {
@@ -637,22 +646,51 @@ class ClusterTest {
     /** A client on host {@code from}: connects, sends, shuts its side, reads the whole answer, closes. */
     static Conn connect(NetnsHosts net, int from, int to, int port, int sent, int answered, Process server)
             throws Exception {
-        Process client = net.python(
-                from,
-                "import socket",
-                "print('ready', flush=True)",
-                "c = socket.create_connection(('" + net.address(to) + "', " + port + "))",
+        Process client = net.python(from, exchange(net, to, port, sent, answered, false));
+        assertTrue(client.waitFor(20, TimeUnit.SECONDS), "the client on host " + from + " ended");
+        assertEquals(0, client.exitValue(), "the client on host " + from + " got its answer");
+        return new Conn(from, to, port, sent, answered, client.pid(), server.pid(), "CLOSE");
+    }
+
+    /**
+     * A client as modern ones are and an end as real ones come: a non-blocking connect (EINPROGRESS, then writable),
+     * the whole exchange, and then the process killed with SIGKILL, its socket never closed by it (the kernel ends it).
+     */
+    static Conn connectAndDie(NetnsHosts net, int from, int to, int port, int sent, int answered, Process server)
+            throws Exception {
+        Process client = net.python(from, exchange(net, to, port, sent, answered, true));
+        assertEquals("done", NetnsHosts.line(client), "the non-blocking client on host " + from + " got its answer");
+        client.destroyForcibly(); // SIGKILL: no close
+        assertTrue(client.waitFor(20, TimeUnit.SECONDS));
+        // the socket's end: its process exited holding it (the lifecycle's EXIT), not a close
+        return new Conn(from, to, port, sent, answered, client.pid(), server.pid(), "EXIT");
+    }
+
+    /** The client's program: blocking and closing, or non-blocking and then waiting to be killed. */
+    static String[] exchange(NetnsHosts net, int to, int port, int sent, int answered, boolean nonBlockingThenKilled) {
+        String where = "('" + net.address(to) + "', " + port + ")";
+        List<String> py = new ArrayList<>(List.of("import errno, select, socket, time", "print('ready', flush=True)"));
+        if (nonBlockingThenKilled) {
+            py.addAll(List.of(
+                    "c = socket.socket(); c.setblocking(False)",
+                    "assert c.connect_ex(" + where + ") == errno.EINPROGRESS",
+                    "select.select([], [c], [], 10)",
+                    "assert c.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR) == 0",
+                    "c.setblocking(True)"));
+        } else {
+            py.add("c = socket.create_connection(" + where + ")");
+        }
+        py.addAll(List.of(
                 "c.sendall(b'x' * " + sent + "); c.shutdown(socket.SHUT_WR)",
                 "n = 0",
                 "while True:",
                 "    b = c.recv(65536)",
                 "    if not b: break",
                 "    n += len(b)",
-                "c.close()",
-                "assert n == " + answered + ", n");
-        assertTrue(client.waitFor(20, TimeUnit.SECONDS), "the client on host " + from + " ended");
-        assertEquals(0, client.exitValue(), "the client on host " + from + " got its answer");
-        return new Conn(from, to, port, sent, answered, client.pid(), server.pid());
+                "assert n == " + answered + ", n"));
+        py.addAll(
+                nonBlockingThenKilled ? List.of("print('done', flush=True)", "time.sleep(600)") : List.of("c.close()"));
+        return py.toArray(String[]::new);
     }
 
     /** Lists each in its own order, merged into one by timestamp (the earliest head first). */

@@ -3,8 +3,6 @@ package io.sockflow.runner;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.BufferedReader;
-import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
@@ -77,9 +75,17 @@ final class NetnsHosts implements AutoCloseable {
                 .redirectError(ProcessBuilder.Redirect.INHERIT)
                 .start();
         started.add(p);
-        BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
-        assertEquals("ready", r.readLine(), "the program in " + ns(i) + " started");
+        assertEquals("ready", line(p), "the program in " + ns(i) + " started");
         return p;
+    }
+
+    /** The next line the program prints, read byte by byte (nothing after it is taken from the stream). */
+    static String line(Process p) throws java.io.IOException {
+        java.io.ByteArrayOutputStream b = new java.io.ByteArrayOutputStream();
+        for (int c; (c = p.getInputStream().read()) != -1 && c != '\n'; ) {
+            b.write(c);
+        }
+        return b.toString(StandardCharsets.UTF_8);
     }
 
     static void sh(String... cmd) throws Exception {
