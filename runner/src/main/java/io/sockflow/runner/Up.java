@@ -210,6 +210,11 @@ public final class Up {
                             + "sockflow collect --output file, or --replay sample");
             return 2;
         }
+        String taken = takenPort(o);
+        if (taken != null) {
+            System.err.println("sockflow up: " + taken);
+            return 2;
+        }
         if (o.replay() == null) {
             try {
                 Preflight.checkAll(CaptureOptions.defaults());
@@ -485,6 +490,39 @@ public final class Up {
                 user == null ? null : user.toString(),
                 cgroup == null ? null : cgroup.id(),
                 data.resolve(io.sockflow.embedded.KafkaCredentials.COLLECTOR_FILE));
+    }
+
+    /**
+     * The first fixed port up would listen on that something else holds already, said with its fix; null when all
+     * are free. Kafka's controller takes the port after --kafka-port.
+     */
+    static String takenPort(Options o) {
+        if (o.kafkaPort() != 0) {
+            if (!free(o.kafkaPort())) {
+                return "port " + o.kafkaPort() + " (--kafka-port) is in use on 127.0.0.1: stop what listens there "
+                        + "(ss -ltnp 'sport = :" + o.kafkaPort() + "') or choose another --kafka-port";
+            }
+            int controller = o.kafkaPort() + 1;
+            if (controller > 65535 || !free(controller)) {
+                return "port " + controller + " (Kafka's controller: --kafka-port + 1) is "
+                        + (controller > 65535 ? "beyond 65535" : "in use on 127.0.0.1")
+                        + ": choose a --kafka-port whose next port is free too";
+            }
+        }
+        if (o.registryPort() != 0 && !free(o.registryPort())) {
+            return "port " + o.registryPort() + " (--registry-port) is in use on 127.0.0.1: stop what listens there "
+                    + "(ss -ltnp 'sport = :" + o.registryPort() + "') or choose another --registry-port";
+        }
+        return null;
+    }
+
+    private static boolean free(int port) {
+        try (java.net.ServerSocket s = new java.net.ServerSocket()) {
+            s.bind(new java.net.InetSocketAddress(java.net.InetAddress.getLoopbackAddress(), port), 1);
+            return true;
+        } catch (IOException e) {
+            return false;
+        }
     }
 
     static int freePort() throws IOException {

@@ -55,6 +55,53 @@ class UpOptionsTest {
         assertFalse(out.contains("Exception") || out.contains("\tat "), "no stack trace: " + out);
     }
 
+    /** A listening socket whose port's previous port is free (that one is given as --kafka-port). */
+    static java.net.ServerSocket heldWithFreePortBelow() throws Exception {
+        for (int i = 0; ; i++) {
+            java.net.ServerSocket s = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress());
+            try (java.net.ServerSocket below =
+                    new java.net.ServerSocket(s.getLocalPort() - 1, 1, java.net.InetAddress.getLoopbackAddress())) {
+                return s;
+            } catch (java.io.IOException taken) {
+                s.close();
+                assertTrue(i < 50, "no port with a free one below it");
+            }
+        }
+    }
+
+    @Test
+    void aFixedPortAnotherProcessHoldsIsOneLineBeforeAnythingStarts() throws Exception {
+        try (java.net.ServerSocket held = heldWithFreePortBelow()) {
+            int p = held.getLocalPort();
+            String data = dir.resolve("data").toString();
+            refused(
+                    "port " + p + " (--kafka-port) is in use on 127.0.0.1",
+                    "--replay",
+                    "sample",
+                    "--data",
+                    data,
+                    "--kafka-port",
+                    Integer.toString(p));
+            refused(
+                    "port " + p + " (Kafka's controller: --kafka-port + 1) is in use",
+                    "--replay",
+                    "sample",
+                    "--data",
+                    data,
+                    "--kafka-port",
+                    Integer.toString(p - 1));
+            refused(
+                    "port " + p + " (--registry-port) is in use on 127.0.0.1",
+                    "--replay",
+                    "sample",
+                    "--data",
+                    data,
+                    "--registry-port",
+                    Integer.toString(p));
+            assertFalse(java.nio.file.Files.exists(dir.resolve("data")), "nothing started, no data folder made");
+        }
+    }
+
     @Test
     void badFlagsAreOneLineAndExitCode2() {
         refused("bad value 'abc' for kafka.port: expected a whole number", "--kafka-port", "abc");
