@@ -446,7 +446,8 @@ public final class Cluster {
 
     /**
      * The topics every deployment creates before the jobs start: the jobs' input, outputs and dead letters with
-     * {@code partitions}, the registry's compacted {@code _schemas} with one; all with BROKERS replicas.
+     * {@code partitions} and the jobs' default retention (7 days, 512 MiB a partition), the registry's compacted
+     * {@code _schemas} with one; all with BROKERS replicas.
      */
     static List<NewTopic> topics(int partitions) {
         JobConfig defaults = JobConfig.defaults();
@@ -457,7 +458,9 @@ public final class Cluster {
                 JobConfig.FLOWS_TOPIC,
                 JobConfig.ALERTS_TOPIC,
                 JobConfig.DEAD_LETTER_TOPIC)) {
-            topics.add(new NewTopic(defaults.get(t), partitions, (short) BROKERS));
+            // retention as the jobs would set it at their start: a topic made here never goes without
+            topics.add(new NewTopic(defaults.get(t), partitions, (short) BROKERS)
+                    .configs(io.sockflow.jobs.sink.TopicRetention.configs(defaults)));
         }
         topics.add(new NewTopic("_schemas", 1, (short) BROKERS).configs(Map.of("cleanup.policy", "compact")));
         return topics;
