@@ -26,9 +26,9 @@ import org.apache.flink.util.Collector;
  * One flow per connection, keyed by the connection's two endpoints (and the host, unless both addresses name hosts:
  * {@link FlowKeys#key(SocketLifecycle, boolean)}), built from the lifecycles of its observed ends: one end for a
  * connection to a host no collector watches, both ends (client and accepted socket, two processes) for one on this
- * host or between two observed hosts. Like NetObserv's conversation tracking it emits NEW when the connection is first seen (from
- * the lifecycle's early notice), UPDATE with each lifecycle update, and END once every local end has ended and the
- * other end had a grace to show up. The same 5-tuple used again later is a new flow (its id gets the next
+ * host or between two observed hosts. Like NetObserv's conversation tracking it emits NEW when the connection is
+ * first seen (from the lifecycle's early notice), UPDATE with each lifecycle update, and END once every observed end
+ * has ended and the other end had a grace to show up. The same 5-tuple used again later is a new flow (its id gets the next
  * generation number).
  */
 public final class FlowFunction extends KeyedProcessFunction<String, LifecycleChange, Flow> {
