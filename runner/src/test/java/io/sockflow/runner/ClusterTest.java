@@ -147,16 +147,17 @@ class ClusterTest {
         if (cluster == null) {
             return;
         }
-        List<Long> pids = new ArrayList<>();
+        // the processes as they are now (a killed one replaced, a killed broker gone): handles, not pids, since a
+        // pid freed by a kill -9 earlier in the run may belong to some other process by now
+        cluster.load();
+        List<ProcessHandle> running = new ArrayList<>();
         for (String n : cluster.names()) {
-            pids.add(cluster.pid(n));
+            cluster.handle(n).ifPresent(running::add);
         }
         ProcessResult down = cli("down", "--dir", dir.toString());
         assertEquals(0, down.exit(), down.out());
-        for (long pid : pids) {
-            assertFalse(
-                    ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false),
-                    "pid " + pid + " is still running after down");
+        for (ProcessHandle p : running) {
+            assertFalse(p.isAlive(), "pid " + p.pid() + " is still running after down");
         }
         assertFalse(Files.exists(dir.resolve(Cluster.STATE)));
         ProcessResult status = cli("status", "--dir", dir.toString());
