@@ -84,8 +84,32 @@ public final class SocketNames {
         return base < TYPES.length && TYPES[base] != null ? TYPES[base] : "SOCK_" + base;
     }
 
+    /**
+     * Every base type with each combination of the two flags, made once: socket() is called with them all the time,
+     * and one String per call was a string for the serializer's cache to miss.
+     */
+    private static final String[] TYPES_WITH_FLAGS = new String[16 * 4];
+
+    static {
+        for (int base = 0; base < 16; base++) {
+            for (int f = 0; f < 4; f++) {
+                TYPES_WITH_FLAGS[base * 4 + f] =
+                        spelled(base | ((f & 1) != 0 ? SOCK_NONBLOCK : 0) | ((f & 2) != 0 ? SOCK_CLOEXEC : 0));
+            }
+        }
+    }
+
     /** The type with its flags, e.g. SOCK_STREAM|SOCK_CLOEXEC, as socket() takes it. */
     public static String typeWithFlags(int type) {
+        int flags = type & ~0xf;
+        if ((flags & ~(SOCK_NONBLOCK | SOCK_CLOEXEC)) == 0) {
+            return TYPES_WITH_FLAGS[
+                    (type & 0xf) * 4 + ((flags & SOCK_NONBLOCK) != 0 ? 1 : 0) + ((flags & SOCK_CLOEXEC) != 0 ? 2 : 0)];
+        }
+        return spelled(type);
+    }
+
+    private static String spelled(int type) {
         String s = type(type);
         if ((type & SOCK_NONBLOCK) != 0) {
             s += "|SOCK_NONBLOCK";

@@ -87,44 +87,62 @@ public final class AvroBinaryBuffer {
     /**
      * Encodings of recently written strings, by identity: an event's host, boot id, process name, family and most
      * addresses are the same String instances event after event, so their bytes are copied instead of re-encoded.
+     * Two ways per set, so that two hot strings whose hashes collide (a host and a process name) do not evict each
+     * other. The encodings live in one array of fixed-size slots, reused: a miss allocates nothing.
      */
-    private final String[] recent = new String[RECENT];
-
-    private final byte[][] recentBytes = new byte[RECENT][];
     private static final int RECENT = 256;
 
+    private static final int SLOT = 64;
+    private final String[] recent = new String[RECENT];
+    /** The slot of {@code store} that holds the encoding of {@code recent[way]}; ways swap slots, not bytes. */
+    private final int[] slotOf = new int[RECENT];
+
+    private final byte[] length = new byte[RECENT];
+    private final byte[] store = new byte[RECENT * SLOT];
+
+    {
+        for (int i = 0; i < RECENT; i++) {
+            slotOf[i] = i;
+        }
+    }
+
     public void writeString(String s) {
-        // two ways per set: two hot strings whose hashes collide (a host and a process name) do not evict each other
         int way = (s.hashCode() & (RECENT / 2 - 1)) << 1;
         if (recent[way] == s) {
-            copyRecent(way);
+            copyRecent(slotOf[way]);
             return;
         }
-        if (recent[way + 1] == s) {
-            copyRecent(way + 1);
+        int other = way + 1;
+        if (recent[other] == s) {
+            int slot = slotOf[other];
+            copyRecent(slot);
             // the one just used goes first
-            recent[way + 1] = recent[way];
+            recent[other] = recent[way];
+            slotOf[other] = slotOf[way];
             recent[way] = s;
-            byte[] b = recentBytes[way + 1];
-            recentBytes[way + 1] = recentBytes[way];
-            recentBytes[way] = b;
+            slotOf[way] = slot;
             return;
         }
         int start = pos;
         writeStringEncoded(s);
-        if (pos - start <= 64) {
-            recent[way + 1] = recent[way];
-            recentBytes[way + 1] = recentBytes[way];
+        int n = pos - start;
+        if (n <= SLOT) {
+            // the second way's slot is the one evicted; the first way's string moves there
+            int slot = slotOf[other];
+            recent[other] = recent[way];
+            slotOf[other] = slotOf[way];
             recent[way] = s;
-            recentBytes[way] = Arrays.copyOfRange(buf, start, pos);
+            slotOf[way] = slot;
+            System.arraycopy(buf, start, store, slot * SLOT, n);
+            length[slot] = (byte) n;
         }
     }
 
-    private void copyRecent(int way) {
-        byte[] b = recentBytes[way];
-        ensure(b.length);
-        System.arraycopy(b, 0, buf, pos, b.length);
-        pos += b.length;
+    private void copyRecent(int slot) {
+        int n = length[slot] & 0xff;
+        ensure(n);
+        System.arraycopy(store, slot * SLOT, buf, pos, n);
+        pos += n;
     }
 
     private void writeStringEncoded(String s) {
