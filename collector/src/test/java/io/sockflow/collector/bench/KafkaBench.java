@@ -40,24 +40,12 @@ public final class KafkaBench {
         Path dir = Files.createTempDirectory("sockflow-kafka-bench");
         List<double[]> runs = new ArrayList<>();
         List<Double> producerOnly = new ArrayList<>();
+        List<Double> pairRatios = new ArrayList<>();
         try (LocalStack stack = LocalStack.start(dir, 0, 0)) {
             SocketEvent[] sample = sampleEvents(4096);
             // one run that is not counted: the JIT compiles the path, as it has long done in a running collector
             double[] warm = run(stack, dir, sample, events, "bench-warmup");
             System.out.printf(Locale.ROOT, "  warm-up (not counted): %,.0f events/s per core%n", warm[1]);
-            for (int r = 0; r < reps; r++) {
-                runs.add(run(stack, dir, sample, events, "bench-" + r));
-                double[] x = runs.getLast();
-                System.out.printf(
-                        Locale.ROOT,
-                        "  run %d/%d: %,.0f events/s, %,.0f events/s per core, %.1f MB/s, " + "compression %.2fx%n",
-                        r + 1,
-                        reps,
-                        x[0],
-                        x[1],
-                        x[2],
-                        x[3]);
-            }
             // the Kafka client alone: the same records, serialized beforehand
             var ser = new io.sockflow.schemas.registry.ConfluentAvro.Serializer<SocketEvent>(
                     new RegistryClient(RegistryClient.Config.of(stack.registryUrl())),
@@ -69,8 +57,33 @@ public final class KafkaBench {
                 pre[0][i] = KafkaOutput.key(sample[i]);
                 pre[1][i] = ser.serialize(sample[i]);
             }
+            // each repetition runs the two side by side, in turns (this machine's speed moves within minutes): the
+            // ratio of a pair is the figure; the two medians alone would compare runs minutes apart
             for (int r = 0; r < reps; r++) {
-                producerOnly.add(run(stack, dir, sample, pre, events, "bench-pre-" + r)[1]);
+                double[] x;
+                double alone;
+                if (r % 2 == 0) {
+                    x = run(stack, dir, sample, events, "bench-" + r);
+                    alone = run(stack, dir, sample, pre, events, "bench-pre-" + r)[1];
+                } else {
+                    alone = run(stack, dir, sample, pre, events, "bench-pre-" + r)[1];
+                    x = run(stack, dir, sample, events, "bench-" + r);
+                }
+                runs.add(x);
+                producerOnly.add(alone);
+                pairRatios.add(x[1] / alone);
+                System.out.printf(
+                        Locale.ROOT,
+                        "  run %d/%d: %,.0f events/s, %,.0f events/s per core, %.1f MB/s, compression %.2fx;"
+                                + " client alone %,.0f records/s per core; ratio %.3f%n",
+                        r + 1,
+                        reps,
+                        x[0],
+                        x[1],
+                        x[2],
+                        x[3],
+                        alone,
+                        x[1] / alone);
             }
         }
         // the serializer alone, on this thread: how much of the cost is Avro
@@ -123,6 +136,15 @@ public final class KafkaBench {
                 prod[prod.length / 2],
                 prod[0],
                 prod[prod.length - 1]);
+        double[] pairs =
+                pairRatios.stream().mapToDouble(Double::doubleValue).sorted().toArray();
+        System.out.printf(
+                Locale.ROOT,
+                "%-52s %16.3f (%.3f..%.3f, >= 0.8; each run over the client alone run beside it)%n",
+                "Kafka: events per core over the client alone",
+                pairs[pairs.length / 2],
+                pairs[0],
+                pairs[pairs.length - 1]);
         System.out.printf(
                 Locale.ROOT,
                 "%-52s %,16.0f (%,.0f..%,.0f)%n",
@@ -147,7 +169,8 @@ public final class KafkaBench {
                         "{\n  \"events_per_sec_per_core\": {\"median\": %.0f, "
                                 + "\"min\": %.0f, \"max\": %.0f},\n  \"events_per_sec\": %.0f,\n  \"mb_per_sec\": %.1f,\n"
                                 + "  \"compression_ratio\": %.2f,\n  \"serialize_only_per_sec_per_core\": %.0f,\n"
-                                + "  \"producer_only_per_sec_per_core\": %.0f\n}\n",
+                                + "  \"producer_only_per_sec_per_core\": %.0f,\n"
+                                + "  \"produce_vs_client_pairs\": {\"median\": %.4f, \"min\": %.4f, \"max\": %.4f}\n}\n",
                         perCore[m],
                         perCore[0],
                         perCore[perCore.length - 1],
@@ -155,7 +178,10 @@ public final class KafkaBench {
                         mb[m],
                         ratio[m],
                         serOnly,
-                        prod[prod.length / 2]));
+                        prod[prod.length / 2],
+                        pairs[pairs.length / 2],
+                        pairs[0],
+                        pairs[pairs.length - 1]));
         System.out.println("\nwrote " + json);
         System.exit(0);
     }
