@@ -115,13 +115,7 @@ public final class KafkaBench {
         int m = runs.size() / 2;
         System.out.println();
         System.out.printf(Locale.ROOT, "%-52s %16s %s%n", "figure", "median", "(min..max, target)");
-        System.out.printf(
-                Locale.ROOT,
-                "%-52s %,16.0f (%,.0f..%,.0f, >= 500,000)%n",
-                "Kafka: events/s per core, decoded -> acknowledged",
-                perCore[m],
-                perCore[0],
-                perCore[perCore.length - 1]);
+        figure("Kafka: events/s per core, decoded -> acknowledged", "%,16.0f", perCore, ">= 500,000");
         System.out.printf(
                 Locale.ROOT,
                 "%-52s %,16.0f (one thread, no Kafka)%n",
@@ -129,36 +123,16 @@ public final class KafkaBench {
                 serOnly);
         double[] prod =
                 producerOnly.stream().mapToDouble(Double::doubleValue).sorted().toArray();
-        System.out.printf(
-                Locale.ROOT,
-                "%-52s %,16.0f (%,.0f..%,.0f; records serialized beforehand)%n",
-                "Kafka client alone: records/s per core",
-                prod[prod.length / 2],
-                prod[0],
-                prod[prod.length - 1]);
+        figure("Kafka client alone: records/s per core", "%,16.0f", prod, "records serialized beforehand");
         double[] pairs =
                 pairRatios.stream().mapToDouble(Double::doubleValue).sorted().toArray();
-        System.out.printf(
-                Locale.ROOT,
-                "%-52s %16.3f (%.3f..%.3f, >= 0.8; each run over the client alone run beside it)%n",
+        figure(
                 "Kafka: events per core over the client alone",
-                pairs[pairs.length / 2],
-                pairs[0],
-                pairs[pairs.length - 1]);
-        System.out.printf(
-                Locale.ROOT,
-                "%-52s %,16.0f (%,.0f..%,.0f)%n",
-                "Kafka: events/s (wall clock)",
-                perSec[m],
-                perSec[0],
-                perSec[perSec.length - 1]);
-        System.out.printf(
-                Locale.ROOT,
-                "%-52s %16.1f (%.1f..%.1f)%n",
-                "Kafka: MB/s of Avro produced",
-                mb[m],
-                mb[0],
-                mb[mb.length - 1]);
+                "%16.3f",
+                pairs,
+                ">= 0.8; each run over the client alone run beside it");
+        figure("Kafka: events/s (wall clock)", "%,16.0f", perSec, null);
+        figure("Kafka: MB/s of Avro produced", "%16.1f", mb, null);
         System.out.printf(
                 Locale.ROOT, "%-52s %16.2f (lz4, bytes before / on disk)%n", "Kafka: compression ratio", ratio[m]);
         Files.createDirectories(json.toAbsolutePath().getParent());
@@ -184,6 +158,19 @@ public final class KafkaBench {
                         pairs[pairs.length - 1]));
         System.out.println("\nwrote " + json);
         System.exit(0);
+    }
+
+    /** One line of the table: the median of {@code sorted} in {@code format}, its range and a note. */
+    private static void figure(String name, String format, double[] sorted, String note) {
+        String range = format.replace("16", "");
+        System.out.printf(
+                Locale.ROOT,
+                "%-52s " + format + " (" + range + ".." + range + "%s)%n",
+                name,
+                sorted[sorted.length / 2],
+                sorted[0],
+                sorted[sorted.length - 1],
+                note == null ? "" : ", " + note);
     }
 
     /** Events as the decoder makes them from kernel records: a mix of sends, receives and connects. */
