@@ -344,17 +344,64 @@ static __always_inline __u16 copy_sockaddr(__u8 *dst, const void *uaddr, long le
 	return len;
 }
 
+/* Whether an IPv6 address needs a scope id (link-local unicast, or multicast of node or link scope), as the
+ * kernel's ipv6_iface_scope_id() decides it. */
+static __always_inline bool ipv6_needs_scope(const __u8 *a)
+{
+	if (a[0] == 0xfe && (a[1] & 0xc0) == 0x80)
+		return true;
+	return a[0] == 0xff && ((a[1] & 0x0f) == 0x01 || (a[1] & 0x0f) == 0x02);
+}
+
 /*
- * The sockaddr getsockname(), getpeername() or accept() wrote for an AF_INET socket, built from struct sock with loads
- * as inet_getname() builds it: reading it back from the caller's memory took two user-memory reads (the length, then
- * the address), each dearer than the rest of the program. False for other families (read from user memory).
+ * The sockaddr_in6 getsockname() wrote for an AF_INET6 socket, as inet6_getname() builds it: the bound address, or the
+ * source address the socket uses when it is bound to the wildcard; the scope id for a link-local address; flowinfo 0
+ * (getsockname never sets it). getpeername and accept are left to the user-memory read: their flowinfo depends on a
+ * socket option whose place differs between kernels.
+ */
+static __always_inline bool inet6_local_sockaddr(struct sf_event *e, __u64 skp)
+{
+	__u16 family = AF_INET6, port;
+	__u64 half[2];
+	__u32 scope = 0;
+
+	SF_COPY(half, skp, struct sock, __sk_common.skc_v6_rcv_saddr, 16);
+	if (!half[0] && !half[1]) {
+		__u64 np = (__u64)SF_GET(skp, struct inet_sock, pinet6);
+
+		if (np)
+			SF_COPY(half, np, struct ipv6_pinfo, saddr, 16);
+	}
+	port = SF_GET(skp, struct inet_sock, inet_sport);
+	if (ipv6_needs_scope((const __u8 *)half))
+		scope = SF_GET(skp, struct sock, __sk_common.skc_bound_dev_if);
+	/* struct sockaddr_in6: family, port, flowinfo (0: the record came zeroed), address, scope id */
+	__builtin_memcpy(e->data, &family, 2);
+	__builtin_memcpy(e->data + 2, &port, 2);
+	__builtin_memcpy(e->data + 8, half, 16);
+	__builtin_memcpy(e->data + 24, &scope, 4);
+	e->data_len = 28;
+	e->data_kind = SF_DATA_SOCKADDR;
+	return true;
+}
+
+/*
+ * The sockaddr getsockname(), getpeername() or accept() wrote for an AF_INET socket (and getsockname() for an AF_INET6
+ * one), built from struct sock with loads as inet_getname() builds it: reading it back from the caller's memory took
+ * two user-memory reads (the length, then the address), each dearer than the rest of the program. False otherwise
+ * (read from user memory).
  */
 static __always_inline bool inet_sockaddr(struct sf_event *e, __u64 skp, bool peer)
 {
-	__u16 family = AF_INET, port;
+	__u16 family = AF_INET, port, sk_family;
 	__u32 addr;
 
-	if (!skp || SF_GET(skp, struct sock, __sk_common.skc_family) != AF_INET)
+	if (!skp)
+		return false;
+	sk_family = SF_GET(skp, struct sock, __sk_common.skc_family);
+	if (sk_family == AF_INET6 && !peer)
+		return inet6_local_sockaddr(e, skp);
+	if (sk_family != AF_INET)
 		return false;
 	if (peer) {
 		port = SF_GET(skp, struct sock, __sk_common.skc_dport);

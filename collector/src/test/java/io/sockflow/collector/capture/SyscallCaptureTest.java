@@ -403,6 +403,63 @@ class SyscallCaptureTest {
         }
     }
 
+    /**
+     * getsockname of AF_INET6 sockets, whose sockaddr_in6 the kernel program builds from the socket: byte for byte what
+     * the call wrote, for a socket bound to ::1, a listener on the wildcard, a connected client and its accepted end,
+     * and a dual-stack socket connected to an IPv4 listener through a v4-mapped address.
+     */
+    @Test
+    void getsocknameOfIpv6SocketsIsWhatTheCallWrote() throws Exception {
+        int tid = gettid();
+        long t0 = LiveCapture.now();
+        List<byte[]> written = new java.util.ArrayList<>();
+        try (Arena ar = Arena.ofConfined()) {
+            java.util.function.LongConsumer name = fd -> {
+                MemorySegment n = ar.allocate(28, 8);
+                n.fill((byte) 0x5a); // what the call does not write shows
+                ok(GETSOCKNAME, fd, addr(n), addr(intValue(ar, 28)));
+                written.add(bytes(n));
+            };
+            long wild = ok(SOCKET, AF_INET6, SOCK_STREAM, 0);
+            ok(BIND, wild, addr(sockaddrIn6(ar, new byte[16], 0)), 28);
+            ok(LISTEN, wild, 4);
+            name.accept(wild);
+            int port = (written.getLast()[2] & 0xff) << 8 | written.getLast()[3] & 0xff;
+            long c = ok(SOCKET, AF_INET6, SOCK_STREAM, 0);
+            ok(CONNECT, c, addr(sockaddrIn6(ar, LOOPBACK6, port)), 28);
+            name.accept(c);
+            long a = ok(ACCEPT, wild, 0, 0);
+            name.accept(a);
+            long v4 = ok(SOCKET, AF_INET, SOCK_STREAM, 0);
+            ok(BIND, v4, addr(sockaddrIn(ar, LOOPBACK, 0)), 16);
+            ok(LISTEN, v4, 4);
+            MemorySegment v4name = ar.allocate(16, 8);
+            ok(GETSOCKNAME, v4, addr(v4name), addr(intValue(ar, 16)));
+            long mapped = ok(SOCKET, AF_INET6, SOCK_STREAM, 0);
+            byte[] m = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, (byte) 0xff, (byte) 0xff, 127, 0, 0, 1};
+            ok(CONNECT, mapped, addr(sockaddrIn6(ar, m, port(v4name))), 28);
+            name.accept(mapped);
+            long bound = ok(SOCKET, AF_INET6, SOCK_DGRAM, 0);
+            ok(BIND, bound, addr(sockaddrIn6(ar, LOOPBACK6, 0)), 28);
+            name.accept(bound);
+            for (long fd : new long[] {bound, mapped, v4, a, c, wild}) {
+                ok(CLOSE, fd);
+            }
+        }
+        live.barrier(tid);
+        List<SocketEvent> names = live.since(tid, t0).stream()
+                .filter(e -> e.getKind() == EventKind.GETSOCKNAME && "AF_INET6".equals(e.getFamily()))
+                .toList();
+        assertEquals(written.size(), names.size(), "one record per call");
+        String[] what = {"wildcard listener", "connected client", "accepted end", "v4-mapped client", "bound to ::1"};
+        for (int i = 0; i < written.size(); i++) {
+            assertArrayEquals(written.get(i), bytes(names.get(i).getSockaddrBytes()), what[i]);
+        }
+        assertEquals("::", names.get(0).getSockaddrAddress());
+        assertEquals("::1", names.get(1).getSockaddrAddress());
+        assertEquals("::ffff:127.0.0.1", names.get(3).getSockaddrAddress());
+    }
+
     @Test
     void udpBatchesCountMessagesAndBytes() throws Exception {
         int tid = gettid();
