@@ -443,7 +443,7 @@ class KubernetesTest {
         String secrets = conf.path("kubernetes.secrets").asText();
         String store = conf.path("security.ssl.rest.keystore").asText();
         assertTrue(store.startsWith(secrets.substring(secrets.indexOf(':') + 1) + "/"), "the store is the secret's");
-        // compose: the same settings in each Flink process, but no TLS yet (docs/cluster.md says so)
+        // compose: the same settings in each Flink process (its TLS: ComposeTest.flinkTakesMutualTlsAsTheClusterModes)
         JsonNode services = ComposeTest.compose().path("services");
         ObjectMapper yaml = new ObjectMapper(new YAMLFactory());
         for (String s : List.of("jobmanager", "taskmanager-1", "taskmanager-2")) {
