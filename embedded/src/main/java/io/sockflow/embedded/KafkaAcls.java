@@ -84,6 +84,28 @@ public final class KafkaAcls {
         return acls;
     }
 
+    /**
+     * A schema registry that logs in with an account of its own (Confluent's, as docker-compose.yml runs it): reads and
+     * writes its {@code schemasTopic}, and joins the consumer groups named {@code groupPrefix}* in which it elects its
+     * leader and reads that topic. The topic is made before it starts, so it may not create one.
+     */
+    public static List<AclBinding> registry(String schemasTopic, String groupPrefix) {
+        String user = KafkaCredentials.REGISTRY;
+        List<AclBinding> acls = new ArrayList<>();
+        topic(
+                acls,
+                user,
+                schemasTopic,
+                AclOperation.READ,
+                AclOperation.WRITE,
+                AclOperation.DESCRIBE,
+                AclOperation.DESCRIBE_CONFIGS);
+        ResourcePattern groups = new ResourcePattern(ResourceType.GROUP, groupPrefix, PatternType.PREFIXED);
+        allow(acls, user, groups, AclOperation.READ);
+        allow(acls, user, groups, AclOperation.DESCRIBE);
+        return acls;
+    }
+
     private static void topic(List<AclBinding> acls, String user, String topic, AclOperation... ops) {
         ResourcePattern p = new ResourcePattern(ResourceType.TOPIC, topic, PatternType.LITERAL);
         for (AclOperation op : ops) {

@@ -26,6 +26,12 @@ public record KafkaCredentials(Map<String, String> passwords) {
     public static final String COLLECTOR = "collector";
     public static final String JOBS = "jobs";
     public static final String READER = "reader";
+    /**
+     * The account of a registry that is not sockflow's own (docker-compose.yml's Confluent Schema Registry; the
+     * embedded one logs in as the admin): no file is made for it here, {@link KafkaAcls#registry} says what it may do.
+     */
+    public static final String REGISTRY = "registry";
+
     public static final String ADMIN_FILE = "kafka-admin.properties";
     public static final String COLLECTOR_FILE = "kafka-collector.properties";
     public static final String JOBS_FILE = "kafka-jobs.properties";

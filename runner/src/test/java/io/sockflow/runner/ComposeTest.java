@@ -5,12 +5,23 @@ import static org.junit.jupiter.api.Assertions.*;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import io.sockflow.embedded.KafkaAcls;
+import io.sockflow.embedded.KafkaCredentials;
+import io.sockflow.jobs.config.JobConfig;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
+import java.util.Map;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.TreeSet;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.apache.flink.configuration.Configuration;
+import org.apache.kafka.common.acl.AclOperation;
+import org.apache.kafka.common.acl.AclPermissionType;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
@@ -18,9 +29,13 @@ import org.junit.jupiter.api.Test;
 class ComposeTest {
     static final Path ROOT = Path.of("..").toAbsolutePath().normalize();
 
+    /**
+     * The file as compose reads it: SnakeYAML resolves its anchors, aliases and {@code <<} merge keys (Jackson's YAML
+     * reader leaves the merge keys as fields). Variables ({@code ${VAR:?...}}) stay as written.
+     */
     static JsonNode compose() throws Exception {
-        return new ObjectMapper(new YAMLFactory())
-                .readTree(ROOT.resolve("docker-compose.yml").toFile());
+        Object doc = new org.yaml.snakeyaml.Yaml().load(Files.readString(ROOT.resolve("docker-compose.yml")));
+        return new ObjectMapper().valueToTree(doc);
     }
 
     static List<String> strings(JsonNode n) {
@@ -41,6 +56,7 @@ class ComposeTest {
                         "kafka-3",
                         "kafka-topics",
                         "schema-registry",
+                        "flink-tls",
                         "jobmanager",
                         "taskmanager-1",
                         "taskmanager-2",
@@ -179,6 +195,382 @@ class ComposeTest {
         assertTrue(
                 String.join(" ", strings(c.get("healthcheck").get("test"))).contains("sockflow_attached"),
                 "healthy once attached");
+    }
+
+    // ---------------------------------------------------------------- authentication, as `./sockflow cluster up`
+
+    /** The one password variable reference this file may hold: required, with a message when it is missing. */
+    static final Pattern PASSWORD_REF = Pattern.compile("\\$\\{(SOCKFLOW_\\w+_PASSWORD):\\?[^}]+}");
+    /** The registry's election group (Confluent's schema.registry.group.id): its ACLs are on this prefix. */
+    static final String REGISTRY_GROUP = "schema-registry";
+
+    static String text() throws Exception {
+        return Files.readString(ROOT.resolve("docker-compose.yml"));
+    }
+
+    static String script(String service) throws Exception {
+        return String.join("\n", strings(compose().at("/services/" + service + "/command")));
+    }
+
+    /** The name=value (or name="value") options of a JAAS login line. */
+    static Map<String, String> jaas(String line) {
+        Map<String, String> m = new TreeMap<>();
+        Matcher o = Pattern.compile("(\\w+)=\"([^\"]*)\"").matcher(line);
+        while (o.find()) {
+            m.put(o.group(1), o.group(2));
+        }
+        return m;
+    }
+
+    static Set<String> accepted(Map<String, String> jaas) {
+        Set<String> users = new TreeSet<>();
+        jaas.keySet().stream()
+                .filter(k -> k.startsWith("user_"))
+                .forEach(k -> users.add(k.substring("user_".length())));
+        return users;
+    }
+
+    /** A Kafka setting as the apache/kafka image takes it from the environment. */
+    static String env(String kafkaSetting) {
+        return "KAFKA_" + kafkaSetting.toUpperCase(Locale.ROOT).replace('.', '_');
+    }
+
+    @Test
+    void theBrokersTakeLoginsAndAclsAsTheClusterModes() throws Exception {
+        Map<String, String> cluster = new KafkaCredentials(Map.of(
+                        KafkaCredentials.ADMIN, "a",
+                        KafkaCredentials.COLLECTOR, "c",
+                        KafkaCredentials.JOBS, "j",
+                        KafkaCredentials.READER, "r"))
+                .brokerSettings("127.0.0.1", 1, 2);
+        Set<String> clusterProtocols = new TreeSet<>();
+        for (String kv : cluster.get("listener.security.protocol.map").split(",")) {
+            clusterProtocols.add(kv.split(":")[1]);
+        }
+        assertEquals(Set.of("SASL_PLAINTEXT"), clusterProtocols);
+        Set<String> clusterAccounts =
+                accepted(jaas(cluster.get("listener.name.sasl_plaintext.plain.sasl.jaas.config")));
+        Set<String> accounts = new TreeSet<>(clusterAccounts);
+        accounts.add(KafkaCredentials.REGISTRY); // compose's registry has an account of its own
+        for (int i = 1; i <= Cluster.BROKERS; i++) {
+            JsonNode env = compose().at("/services/kafka-" + i + "/environment");
+            String broker = "kafka-" + i + " ";
+            // every listener is in the map, and each one takes the cluster mode's protocol
+            Map<String, String> protocols = new TreeMap<>();
+            for (String kv :
+                    env.path("KAFKA_LISTENER_SECURITY_PROTOCOL_MAP").asText().split(",")) {
+                protocols.put(kv.split(":")[0], kv.split(":")[1]);
+            }
+            Set<String> listeners = new TreeSet<>();
+            for (String l : env.path("KAFKA_LISTENERS").asText().split(",")) {
+                listeners.add(l.substring(0, l.indexOf(':')));
+            }
+            assertEquals(protocols.keySet(), listeners, broker + "every listener has its protocol");
+            assertEquals(clusterProtocols, Set.copyOf(protocols.values()), broker + "SASL on every listener");
+            for (String key : List.of(
+                    "sasl.enabled.mechanisms",
+                    "sasl.mechanism.inter.broker.protocol",
+                    "sasl.mechanism.controller.protocol",
+                    "authorizer.class.name",
+                    "super.users",
+                    "allow.everyone.if.no.acl.found")) {
+                assertEquals(cluster.get(key), env.path(env(key)).asText(), broker + key);
+            }
+            String controller = env.path("KAFKA_CONTROLLER_LISTENER_NAMES").asText();
+            assertTrue(listeners.contains(controller), broker + controller);
+            // each listener's logins: the brokers log in as the admin; the controllers accept the admin alone, the
+            // other listeners every account
+            for (String l : listeners) {
+                Map<String, String> login =
+                        jaas(env.path(env("listener.name." + l.toLowerCase(Locale.ROOT) + ".plain.sasl.jaas.config"))
+                                .asText());
+                assertEquals(KafkaCredentials.ADMIN, login.get("username"), broker + l + " logs in as the admin");
+                assertEquals(
+                        l.equals(controller) ? Set.of(KafkaCredentials.ADMIN) : accounts,
+                        accepted(login),
+                        broker + l + " accepts");
+            }
+        }
+    }
+
+    /** An ACL as one line: principal, resource type, pattern type, name, operation (host '*'). */
+    static String acl(org.apache.kafka.common.acl.AclBinding b) {
+        assertEquals("*", b.entry().host());
+        assertEquals(AclPermissionType.ALLOW, b.entry().permissionType());
+        return b.entry().principal() + " " + b.pattern().resourceType() + " "
+                + b.pattern().patternType() + " " + b.pattern().name() + " "
+                + b.entry().operation();
+    }
+
+    /** The ACLs the kafka-topics step grants: its {@code acl} lines (kafka-acls.sh --add). */
+    static Set<String> composeAcls() throws Exception {
+        Set<String> out = new TreeSet<>();
+        Matcher line = Pattern.compile("(?m)^\\s*acl (.*)$").matcher(script("kafka-topics"));
+        while (line.find()) {
+            List<String> w = List.of(line.group(1).strip().split("\\s+"));
+            String principal = null;
+            String type = null;
+            String name = null;
+            String pattern = "LITERAL";
+            List<String> ops = new ArrayList<>();
+            for (int i = 0; i + 1 < w.size(); i += 2) {
+                String v = w.get(i + 1);
+                switch (w.get(i)) {
+                    case "--allow-principal" -> principal = v;
+                    case "--topic" -> {
+                        type = "TOPIC";
+                        name = v;
+                    }
+                    case "--group" -> {
+                        type = "GROUP";
+                        name = v;
+                    }
+                    case "--transactional-id" -> {
+                        type = "TRANSACTIONAL_ID";
+                        name = v;
+                    }
+                    case "--resource-pattern-type" -> pattern = v.toUpperCase(Locale.ROOT);
+                    case "--operation" ->
+                        ops.add(v.replaceAll("([a-z])([A-Z])", "$1_$2").toUpperCase(Locale.ROOT));
+                    default -> fail("an option these ACLs do not use (a host, a deny?): " + w.get(i));
+                }
+            }
+            assertTrue(principal != null && type != null && !ops.isEmpty(), line.group());
+            for (String op : ops) {
+                out.add(principal + " " + type + " " + pattern + " " + name + " " + AclOperation.valueOf(op));
+            }
+        }
+        return out;
+    }
+
+    @Test
+    void eachAccountGetsTheAclsTheClusterModeGrantsIt() throws Exception {
+        JobConfig jobs = JobConfig.fromArgs(KubernetesTest.composeJobArgs().toArray(String[]::new), Map.of());
+        Set<String> expected = new TreeSet<>();
+        for (var b : Pipeline.accountRights(jobs)) {
+            expected.add(acl(b));
+        }
+        String schemas = compose()
+                .at("/services/schema-registry/environment/SCHEMA_REGISTRY_KAFKASTORE_TOPIC")
+                .asText();
+        assertEquals("_schemas", schemas);
+        for (var b : KafkaAcls.registry(schemas, REGISTRY_GROUP)) {
+            expected.add(acl(b));
+        }
+        assertEquals(expected, composeAcls(), "the same ACLs, none missing and none more");
+        assertTrue(
+                compose()
+                        .at("/services/schema-registry/environment/SCHEMA_REGISTRY_SCHEMA_REGISTRY_GROUP_ID")
+                        .asText()
+                        .startsWith(REGISTRY_GROUP),
+                "the registry elects its leader in a group its ACLs name");
+        // granted as the admin, whose client settings the step writes for itself
+        String script = script("kafka-topics");
+        assertTrue(
+                script.contains(
+                        "client " + KafkaCredentials.ADMIN + " \"$$SOCKFLOW_ADMIN_PASSWORD\" > /tmp/admin.properties"),
+                script);
+        assertTrue(
+                script.contains("as_admin=(--bootstrap-server kafka-1:29092 --command-config /tmp/admin.properties)"));
+        assertTrue(script.contains("acl() { /opt/kafka/bin/kafka-acls.sh \"$${as_admin[@]}\" --add"), script);
+        assertTrue(script.contains("topic() { /opt/kafka/bin/kafka-topics.sh \"$${as_admin[@]}\""), script);
+    }
+
+    /** The services that mount a named volume, and whether each does so read-only. */
+    static Map<String, Boolean> mounts(String volume) throws Exception {
+        Map<String, Boolean> m = new TreeMap<>();
+        compose().path("services").properties().forEach(e -> {
+            for (String v : strings(e.getValue().path("volumes"))) {
+                if (v.startsWith(volume + ":")) {
+                    m.put(e.getKey(), v.endsWith(":ro"));
+                }
+            }
+        });
+        return m;
+    }
+
+    /** Where {@code service} mounts {@code volume}. */
+    static String mountPoint(String service, String volume) throws Exception {
+        return strings(compose().at("/services/" + service + "/volumes")).stream()
+                .filter(v -> v.startsWith(volume + ":"))
+                .map(v -> v.split(":")[1])
+                .findFirst()
+                .orElseThrow(() -> new AssertionError(service + " mounts " + volume));
+    }
+
+    @Test
+    void theRegistryTheJobsAndTheCollectorEachLogInWithTheirOwnAccount() throws Exception {
+        JsonNode services = compose().path("services");
+        String script = script("kafka-topics");
+        // the registry: its own Kafka account over SASL, and a login asked of every request
+        JsonNode registry = services.at("/schema-registry/environment");
+        for (String server : registry.path("SCHEMA_REGISTRY_KAFKASTORE_BOOTSTRAP_SERVERS")
+                .asText()
+                .split(",")) {
+            assertTrue(server.startsWith("SASL_PLAINTEXT://"), server);
+        }
+        assertEquals(
+                "SASL_PLAINTEXT",
+                registry.path("SCHEMA_REGISTRY_KAFKASTORE_SECURITY_PROTOCOL").asText());
+        assertEquals(
+                "PLAIN",
+                registry.path("SCHEMA_REGISTRY_KAFKASTORE_SASL_MECHANISM").asText());
+        assertEquals(
+                KafkaCredentials.REGISTRY,
+                jaas(registry.path("SCHEMA_REGISTRY_KAFKASTORE_SASL_JAAS_CONFIG")
+                                .asText())
+                        .get("username"));
+        assertEquals(
+                "BASIC", registry.path("SCHEMA_REGISTRY_AUTHENTICATION_METHOD").asText());
+        String jaasFile = registry.path("SCHEMA_REGISTRY_OPTS").asText().replaceAll(".*login\\.config=(\\S+).*", "$1");
+        String authDir = mountPoint("schema-registry", "registry-auth");
+        assertTrue(jaasFile.startsWith(authDir + "/"), jaasFile);
+        assertTrue(script.contains(
+                "> " + mountPoint("kafka-topics", "registry-auth") + jaasFile.substring(authDir.length())));
+        assertTrue(
+                script.contains("\"/etc/sockflow/registry/users.properties\"")
+                        && authDir.equals("/etc/sockflow/registry"),
+                "the login module reads the users' file where the registry mounts it");
+        assertTrue(strings(services.at("/schema-registry/healthcheck/test"))
+                .toString()
+                .contains("401"));
+        // the collector: Kafka as collector, from the file the step writes into its volume; the registry as collector
+        Map<String, String> collector = new TreeMap<>();
+        services.at("/collector/environment")
+                .properties()
+                .forEach(e -> collector.put(e.getKey(), e.getValue().asText()));
+        checkClientFile(collector.get("SOCKFLOW_KAFKA_CONFIG"), "collector", "collector-kafka", script);
+        assertTrue(
+                collector.get("SOCKFLOW_REGISTRY_BASIC_AUTH_USER_INFO").startsWith(KafkaCredentials.COLLECTOR + ":"));
+        // the jobs: Kafka as jobs (kafka.config, read by Flink's client in the submitter), the registry as jobs
+        Map<String, String> jobs = KubernetesTest.jobSettings(KubernetesTest.composeJobArgs());
+        checkClientFile(jobs.get(JobConfig.KAFKA_CONFIG.name()), "job-submitter", "jobs-kafka", script);
+        assertTrue(services.at("/job-submitter/environment/" + JobConfig.envName(JobConfig.REGISTRY_AUTH))
+                .asText()
+                .startsWith(KafkaCredentials.JOBS + ":"));
+        // each account's files in a volume of its own: the step writes it, the one service that logs in reads it
+        assertEquals(Map.of("kafka-topics", false, "collector", true), mounts("collector-kafka"));
+        assertEquals(Map.of("kafka-topics", false, "job-submitter", true), mounts("jobs-kafka"));
+        assertEquals(Map.of("kafka-topics", false, "schema-registry", true), mounts("registry-auth"));
+    }
+
+    /** {@code file} is in {@code service}'s mount of {@code volume}, where the step writes that account's settings. */
+    static void checkClientFile(String file, String service, String volume, String script) throws Exception {
+        String dir = mountPoint(service, volume);
+        assertTrue(file != null && file.startsWith(dir + "/"), service + " reads " + file + " from " + dir);
+        String account = volume.substring(0, volume.indexOf('-'));
+        assertTrue(
+                script.contains("client " + account + " \"$$SOCKFLOW_" + account.toUpperCase(Locale.ROOT)
+                        + "_PASSWORD\" > " + mountPoint("kafka-topics", volume) + file.substring(dir.length())),
+                "the step writes " + account + "'s settings there");
+    }
+
+    @Test
+    void flinkTakesMutualTlsAsTheClusterModes() throws Exception {
+        Configuration tls = new Configuration();
+        LocalFlink.secure(tls, new LocalFlink.Tls(Path.of("/x"), "x"));
+        Map<String, String> ssl = new TreeMap<>();
+        tls.toMap().forEach((k, v) -> {
+            if (k.startsWith("security.ssl.")) {
+                ssl.put(k, v);
+            }
+        });
+        assertEquals("true", ssl.get("security.ssl.rest.enabled"));
+        assertEquals("true", ssl.get("security.ssl.rest.authentication-enabled"));
+        assertEquals("true", ssl.get("security.ssl.internal.enabled"));
+        JsonNode services = compose().path("services");
+        ObjectMapper yaml = new ObjectMapper(new YAMLFactory());
+        // the key store: made by the one-shot step into a volume that Flink's containers and the submitter alone mount
+        assertEquals(
+                Map.of(
+                        "flink-tls", false,
+                        "jobmanager", true,
+                        "taskmanager-1", true,
+                        "taskmanager-2", true,
+                        "job-submitter", true),
+                mounts("flink-tls"));
+        String made = script("flink-tls");
+        for (String s : List.of("jobmanager", "taskmanager-1", "taskmanager-2", "job-submitter")) {
+            JsonNode props = yaml.readTree(
+                    services.at("/" + s + "/environment/FLINK_PROPERTIES").asText());
+            String dir = mountPoint(s, "flink-tls");
+            for (Map.Entry<String, String> e : ssl.entrySet()) {
+                String k = e.getKey();
+                String v = props.path(k).asText();
+                if (k.endsWith("password")) {
+                    Matcher m = PASSWORD_REF.matcher(v);
+                    assertTrue(m.matches(), s + " " + k + " from .env, not written here: " + v);
+                    assertEquals("SOCKFLOW_FLINK_TLS_PASSWORD", m.group(1));
+                } else if (k.endsWith("store")) {
+                    assertTrue(v.startsWith(dir + "/"), s + " " + k + " in the key store's volume: " + v);
+                    assertTrue(
+                            made.contains("store=" + mountPoint("flink-tls", "flink-tls") + v.substring(dir.length())));
+                } else {
+                    assertEquals(e.getValue(), v, s + " " + k);
+                }
+            }
+        }
+        assertTrue(made.contains("-storepass:env SOCKFLOW_FLINK_TLS_PASSWORD"), "the password never on a command line");
+        assertTrue(made.contains("SAN=dns:jobmanager"), "the name the submitter reaches the REST endpoint by");
+        assertEquals(
+                "service_completed_successfully",
+                services.at("/jobmanager/depends_on/flink-tls/condition").asText());
+        // the submitter's client gets those settings as its config; the health check presents the key too
+        String submit = script("job-submitter");
+        assertTrue(submit.contains("printf '%s\\n' \"$$FLINK_PROPERTIES\" > /tmp/flink-conf/config.yaml"), submit);
+        assertTrue(submit.contains("export FLINK_CONF_DIR=/tmp/flink-conf"), submit);
+        String health = String.join(" ", strings(services.at("/jobmanager/healthcheck/test")));
+        assertTrue(health.contains("https://localhost:8081/") && health.contains("flink.p12"), health);
+    }
+
+    @Test
+    void noPasswordIsWrittenInTheFile() throws Exception {
+        String text = text();
+        // every variable that holds a password is required, with a message that says how to make .env
+        Set<String> variables = new TreeSet<>();
+        Matcher ref = Pattern.compile("\\$\\{(\\w*PASSWORD\\w*)([^}]*)}").matcher(text);
+        while (ref.find()) {
+            assertTrue(PASSWORD_REF.matcher(ref.group()).matches(), "required (${VAR:?message}): " + ref.group());
+            variables.add(ref.group(1));
+        }
+        // a password in a login line, a Flink setting or a registry login: a variable, or a shell's %s
+        Matcher login = Pattern.compile("(password|user_\\w+)=\"([^\"]*)\"").matcher(text);
+        int logins = 0;
+        while (login.find()) {
+            logins++;
+            String v = login.group(2);
+            assertTrue(v.equals("%s") || PASSWORD_REF.matcher(v).matches(), "a literal password: " + login.group());
+        }
+        assertTrue(logins >= 10, "the JAAS lines are read: " + logins);
+        Matcher setting =
+                Pattern.compile("(?m)^\\s*[\\w.-]*password:\\s*(\\S.*)$").matcher(text);
+        int settings = 0;
+        while (setting.find()) {
+            settings++;
+            assertTrue(PASSWORD_REF.matcher(setting.group(1).strip()).matches(), setting.group());
+        }
+        assertEquals(6, settings, "Flink's six key store passwords");
+        compose()
+                .path("services")
+                .properties()
+                .forEach(s -> s.getValue().path("environment").properties().forEach(e -> {
+                    if (e.getKey().contains("PASSWORD") || e.getKey().contains("USER_INFO")) {
+                        Matcher m = PASSWORD_REF.matcher(e.getValue().asText());
+                        assertTrue(m.find(), s.getKey() + " " + e.getKey() + ": " + e.getValue());
+                    }
+                }));
+        // the variables are those the documented command writes into .env, which git leaves out
+        for (String doc : List.of(text, Files.readString(ROOT.resolve("docs/cluster.md")))) {
+            Matcher loop = Pattern.compile("for who in ([A-Z_ ]+); do").matcher(doc);
+            assertTrue(loop.find(), "the command that makes .env");
+            Set<String> made = new TreeSet<>();
+            for (String who : loop.group(1).strip().split("\\s+")) {
+                made.add("SOCKFLOW_" + who + "_PASSWORD");
+            }
+            assertEquals(variables, made);
+            assertTrue(doc.contains("echo \"SOCKFLOW_${who}_PASSWORD=$(openssl rand -hex 24)\""), "random, hex");
+        }
+        assertTrue(Files.readAllLines(ROOT.resolve(".gitignore")).contains(".env"), ".env is never committed");
     }
 
     @Test

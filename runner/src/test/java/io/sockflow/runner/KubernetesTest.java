@@ -46,6 +46,7 @@ class KubernetesTest {
             "v1/PersistentVolumeClaim", true,
             "apps/v1/DaemonSet", true,
             "kafka.strimzi.io/v1beta2/KafkaTopic", true,
+            "kafka.strimzi.io/v1beta2/KafkaUser", true,
             "flink.apache.org/v1beta1/FlinkDeployment", true);
 
     /** Every document of every manifest, in the order {@code kubectl apply -f docs/kubernetes/} takes them. */
@@ -119,10 +120,11 @@ class KubernetesTest {
                 assertTrue(l.getValue().asText().matches("([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?"));
             });
         }
-        // everything but the Strimzi topics (in the Kafka cluster's namespace) goes in the namespaces made here
+        // everything but the Strimzi topics and users (in the Kafka cluster's namespace) goes in the namespaces made
+        // here
         for (JsonNode d : docs) {
             String ns = d.at("/metadata/namespace").asText();
-            if (!ns.isEmpty() && !d.path("kind").asText().equals("KafkaTopic")) {
+            if (!ns.isEmpty() && !d.path("apiVersion").asText().startsWith("kafka.strimzi.io/")) {
                 assertTrue(namespaces.contains(ns), d.at("/metadata/name") + " in " + ns);
             }
         }
@@ -319,6 +321,58 @@ class KubernetesTest {
     }
 
     @Test
+    void theKafkaUsersAreTheClusterModesAccountsWithItsAcls() throws Exception {
+        Map<String, String> jobs = jobSettings(strings(one("FlinkDeployment").at("/spec/job/args")));
+        Set<String> expected = new TreeSet<>();
+        for (var b : Pipeline.accountRights(JobConfig.fromArgs(
+                strings(one("FlinkDeployment").at("/spec/job/args")).toArray(String[]::new), Map.of()))) {
+            expected.add(ComposeTest.acl(b));
+        }
+        assertTrue(expected.toString()
+                .contains("TRANSACTIONAL_ID PREFIXED " + jobs.get(JobConfig.TRANSACTION_PREFIX.name())));
+        Set<String> users = new TreeSet<>();
+        Set<String> acls = new TreeSet<>();
+        for (JsonNode u : ofKind("KafkaUser")) {
+            String name = u.at("/metadata/name").asText();
+            users.add(name);
+            assertFalse(u.at("/metadata/labels/strimzi.io~1cluster").asText().isEmpty(), "names its Kafka cluster");
+            assertEquals(
+                    "scram-sha-512", u.at("/spec/authentication/type").asText(), name + ": a password, never sent");
+            assertEquals("simple", u.at("/spec/authorization/type").asText(), name + ": Kafka's own ACLs");
+            for (JsonNode a : u.at("/spec/authorization/acls")) {
+                assertEquals("*", a.path("host").asText("*"));
+                assertEquals("allow", a.path("type").asText("allow"));
+                String type = switch (a.at("/resource/type").asText()) {
+                    case "topic" -> "TOPIC";
+                    case "group" -> "GROUP";
+                    case "transactionalId" -> "TRANSACTIONAL_ID";
+                    default -> throw new AssertionError(name + ": a resource the cluster mode does not grant: " + a);
+                };
+                String pattern = switch (a.at("/resource/patternType").asText("literal")) {
+                    case "literal" -> "LITERAL";
+                    case "prefix" -> "PREFIXED";
+                    default -> throw new AssertionError(a.toString());
+                };
+                assertFalse(a.path("operations").isEmpty(), a.toString());
+                for (String op : strings(a.path("operations"))) {
+                    acls.add("User:" + name + " " + type + " " + pattern + " "
+                            + a.at("/resource/name").asText() + " "
+                            + org.apache.kafka.common.acl.AclOperation.valueOf(
+                                    op.replaceAll("([a-z])([A-Z])", "$1_$2").toUpperCase(java.util.Locale.ROOT)));
+                }
+            }
+        }
+        assertEquals(
+                Set.of(
+                        io.sockflow.embedded.KafkaCredentials.COLLECTOR,
+                        io.sockflow.embedded.KafkaCredentials.JOBS,
+                        io.sockflow.embedded.KafkaCredentials.READER),
+                users,
+                "the cluster mode's accounts (its admin is the Kafka cluster's super user)");
+        assertEquals(expected, acls, "the same ACLs, none missing and none more");
+    }
+
+    @Test
     void theBrokersAreSetAsTheClusterModesInComposeAndOnThisPage() throws Exception {
         JsonNode services = ComposeTest.compose().path("services");
         Set<String> ids = new TreeSet<>();
@@ -443,7 +497,7 @@ class KubernetesTest {
         String secrets = conf.path("kubernetes.secrets").asText();
         String store = conf.path("security.ssl.rest.keystore").asText();
         assertTrue(store.startsWith(secrets.substring(secrets.indexOf(':') + 1) + "/"), "the store is the secret's");
-        // compose: the same settings in each Flink process, but no TLS yet (docs/cluster.md says so)
+        // compose: the same settings in each Flink process (its TLS: ComposeTest.flinkTakesMutualTlsAsTheClusterModes)
         JsonNode services = ComposeTest.compose().path("services");
         ObjectMapper yaml = new ObjectMapper(new YAMLFactory());
         for (String s : List.of("jobmanager", "taskmanager-1", "taskmanager-2")) {
