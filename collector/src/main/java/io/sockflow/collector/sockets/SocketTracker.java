@@ -484,8 +484,29 @@ public final class SocketTracker {
         return r;
     }
 
-    private static SocketEvent copy(SocketEvent e) {
-        return SocketEvent.newBuilder(e).build();
+    private static final int FIELDS = SocketEvent.getClassSchema().getFields().size();
+
+    /**
+     * A copy of a record, field by field. Strings, enums and boxed numbers are immutable and shared; the one bytes
+     * field is copied. Avro's builder (validation and a deep copy of every value) had been a quarter of the capture
+     * thread's time under an HTTP load, since a socket's record is kept as its template nearly every time.
+     */
+    static SocketEvent copy(SocketEvent e) {
+        SocketEvent r = new SocketEvent();
+        for (int i = 0; i < FIELDS; i++) {
+            Object v = e.get(i);
+            if (v instanceof java.nio.ByteBuffer b) {
+                byte[] bytes = new byte[b.remaining()];
+                b.duplicate().get(bytes);
+                v = java.nio.ByteBuffer.wrap(bytes);
+            } else if (v instanceof java.util.Collection<?> || v instanceof Map<?, ?>) {
+                v = org.apache.avro.specific.SpecificData.get()
+                        .deepCopy(
+                                SocketEvent.getClassSchema().getFields().get(i).schema(), v);
+            }
+            r.put(i, v);
+        }
+        return r;
     }
 
     /** Emits what waited too long: records without an owner or a cookie, drops of an exec never answered. */
