@@ -209,21 +209,15 @@ public final class Cluster {
         String voters = voters(controllerPorts);
         String clusterId = Uuid.randomUuid().toString();
         String cp = System.getProperty("java.class.path");
+        // kept for a broker started again after its loss (restartBroker)
+        Files.writeString(conf.resolve(BROKER_CLASSPATH), cp);
         for (int i = 0; i < BROKERS; i++) {
             int id = i + 1;
             Path logDir = privateDir(dir.resolve("kafka").resolve("broker-" + id));
             Path props = conf.resolve("kafka-" + id + ".properties");
             store(brokerConfig(id, kafkaPorts[i], controllerPorts[i], voters, logDir, creds), props);
             format(id, clusterId, logDir);
-            start(
-                    "kafka-" + id,
-                    kafkaPorts[i],
-                    List.of("-Xms256m", "-Xmx512m", "-XX:+UseSerialGC"),
-                    cp,
-                    "kafka.Kafka",
-                    List.of(props.toString()),
-                    conf,
-                    logs);
+            startBroker(id, kafkaPorts[i], cp, conf, logs);
         }
         createTopics(String.join(",", bootstrap), creds);
         out.printf("      ready after %d s: %s%n", seconds(t0), String.join(",", bootstrap));
@@ -314,6 +308,34 @@ public final class Cluster {
                 args,
                 conf,
                 logs);
+    }
+
+    private static final String BROKER_CLASSPATH = "kafka.classpath";
+
+    private void startBroker(int id, int port, String cp, Path conf, Path logs) throws IOException {
+        start(
+                "kafka-" + id,
+                port,
+                List.of("-Xms256m", "-Xmx512m", "-XX:+UseSerialGC"),
+                cp,
+                "kafka.Kafka",
+                List.of(conf.resolve("kafka-" + id + ".properties").toString()),
+                conf,
+                logs);
+    }
+
+    /**
+     * A broker started again after its loss (same id, settings and log folder; a new pid), as an operator would bring
+     * one back: it catches up from the others and rejoins the in-sync replicas of its partitions.
+     */
+    void restartBroker(int id) throws IOException {
+        Path conf = o.dir().resolve("conf");
+        startBroker(
+                id,
+                Integer.parseInt(state.getProperty("process.kafka-" + id + ".port")),
+                Files.readString(conf.resolve(BROKER_CLASSPATH)),
+                conf,
+                o.dir().resolve("logs"));
     }
 
     /** A TaskManager started again after its loss (same name, a new pid), as an operator would replace one. */

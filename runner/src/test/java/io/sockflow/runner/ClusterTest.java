@@ -314,6 +314,42 @@ class ClusterTest {
             return "kill -9 kafka-2 (pid " + pid + ")";
         });
         play.assertSame();
+        // the broker back: it catches up and rejoins the in-sync replicas of every partition it holds
+        try (Admin admin = Admin.create(client())) {
+            // first, the loss as the cluster sees it: partitions whose in-sync replicas left kafka-2 out
+            Cluster.waitFor(
+                    () -> !outOfSync(admin).isEmpty(),
+                    Duration.ofSeconds(60),
+                    "no partition left kafka-2 out of its in-sync replicas");
+            long t0 = System.nanoTime();
+            cluster.restartBroker(2);
+            Cluster.waitFor(
+                    () -> outOfSync(admin).isEmpty(),
+                    Duration.ofSeconds(180),
+                    "kafka-2 did not rejoin the in-sync replicas");
+            System.out.printf(
+                    "kafka-2 back in the in-sync replicas of every partition %.1f s after its start%n",
+                    (System.nanoTime() - t0) / 1e9);
+        }
+    }
+
+    /** The partitions (of every topic) whose in-sync replicas are fewer than their replicas. */
+    static List<String> outOfSync(Admin admin) throws Exception {
+        List<String> out = new ArrayList<>();
+        var names = admin.listTopics(new org.apache.kafka.clients.admin.ListTopicsOptions().listInternal(true))
+                .names()
+                .get(30, TimeUnit.SECONDS);
+        for (var t : admin.describeTopics(names)
+                .allTopicNames()
+                .get(30, TimeUnit.SECONDS)
+                .values()) {
+            for (var p : t.partitions()) {
+                if (p.isr().size() < p.replicas().size()) {
+                    out.add(t.name() + "-" + p.partition());
+                }
+            }
+        }
+        return out;
     }
 
     /** A connection of the fleet test: who connects to whom, the bytes each way, and the processes of its ends. */
