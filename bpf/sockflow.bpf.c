@@ -344,6 +344,36 @@ static __always_inline __u16 copy_sockaddr(__u8 *dst, const void *uaddr, long le
 	return len;
 }
 
+/*
+ * The sockaddr getsockname(), getpeername() or accept() wrote for an AF_INET socket, built from struct sock with loads
+ * as inet_getname() builds it: reading it back from the caller's memory took two user-memory reads (the length, then
+ * the address), each dearer than the rest of the program. False for other families (read from user memory).
+ */
+static __always_inline bool inet_sockaddr(struct sf_event *e, __u64 skp, bool peer)
+{
+	__u16 family = AF_INET, port;
+	__u32 addr;
+
+	if (!skp || SF_GET(skp, struct sock, __sk_common.skc_family) != AF_INET)
+		return false;
+	if (peer) {
+		port = SF_GET(skp, struct sock, __sk_common.skc_dport);
+		addr = SF_GET(skp, struct sock, __sk_common.skc_daddr);
+	} else {
+		port = SF_GET(skp, struct inet_sock, inet_sport);
+		addr = SF_GET(skp, struct sock, __sk_common.skc_rcv_saddr);
+		if (!addr)
+			addr = SF_GET(skp, struct inet_sock, inet_saddr);
+	}
+	/* struct sockaddr_in: family, port and address in network order, 8 bytes of zero (the record came zeroed) */
+	__builtin_memcpy(e->data, &family, 2);
+	__builtin_memcpy(e->data + 2, &port, 2);
+	__builtin_memcpy(e->data + 4, &addr, 4);
+	e->data_len = 16;
+	e->data_kind = SF_DATA_SOCKADDR;
+	return true;
+}
+
 /* Reads the int a user pointer points to (an addrlen or optlen), or -1. */
 static __always_inline long user_int(const void *p)
 {
@@ -701,8 +731,10 @@ static __always_inline void fill_call(struct sf_event *e, struct sf_task *a, str
 			e->peer_fd = ret;
 			if (sock_of_fd(task, ret, &e->sock_ino, &e->sock_addr) == 0)
 				read_sock(e->sock_addr, e);
-			e->data_len = copy_sockaddr(e->data, (void *)a->a[1], user_int((void *)a->a[2]));
-			e->data_kind = e->data_len ? SF_DATA_SOCKADDR : SF_DATA_NONE;
+			if (!a->a[1] || !a->a[2] || !inet_sockaddr(e, e->sock_addr, true)) {
+				e->data_len = copy_sockaddr(e->data, (void *)a->a[1], user_int((void *)a->a[2]));
+				e->data_kind = e->data_len ? SF_DATA_SOCKADDR : SF_DATA_NONE;
+			}
 		}
 		break;
 	case SF_KIND_SETHOSTNAME:
@@ -738,7 +770,7 @@ static __always_inline void fill_call(struct sf_event *e, struct sf_task *a, str
 		break;
 	case SF_KIND_GETSOCKNAME:
 	case SF_KIND_GETPEERNAME:
-		if (ret == 0) {
+		if (ret == 0 && !inet_sockaddr(e, e->sock_addr, kind == SF_KIND_GETPEERNAME)) {
 			e->data_len = copy_sockaddr(e->data, (void *)a->a[1], user_int((void *)a->a[2]));
 			e->data_kind = e->data_len ? SF_DATA_SOCKADDR : SF_DATA_NONE;
 		}

@@ -114,6 +114,7 @@ class SyscallCaptureTest {
         long t0 = LiveCapture.now();
         long l, c, a, refused;
         int port, clientPort, closedPort;
+        byte[] nameBytes, peerBytes, pnBytes; // what the calls wrote to the caller's buffers
         try (Arena ar = Arena.ofConfined()) {
             l = ok(SOCKET, AF_INET, SOCK_STREAM, 0);
             ok(SETSOCKOPT, l, SOL_SOCKET, SO_REUSEADDR, addr(intValue(ar, 1)), 4);
@@ -137,6 +138,9 @@ class SyscallCaptureTest {
             clientPort = port(peer);
             MemorySegment pn = ar.allocate(16, 8);
             ok(GETPEERNAME, a, addr(pn), addr(intValue(ar, 16)));
+            nameBytes = bytes(name);
+            peerBytes = bytes(peer);
+            pnBytes = bytes(pn);
 
             MemorySegment hello =
                     ar.allocateFrom("hello", StandardCharsets.US_ASCII).asSlice(0, 5);
@@ -220,6 +224,8 @@ class SyscallCaptureTest {
         assertEquals(EventKind.GETSOCKNAME, gsn.getKind());
         assertEquals("127.0.0.1", gsn.getSockaddrAddress());
         assertEquals(port, gsn.getSockaddrPort());
+        // an AF_INET socket's address is built in the kernel from the socket: byte for byte what the call wrote
+        assertArrayEquals(nameBytes, bytes(gsn.getSockaddrBytes()), "getsockname's sockaddr");
 
         SocketEvent gso = ev.get(5);
         assertEquals(EventKind.GETSOCKOPT, gso.getKind());
@@ -254,6 +260,7 @@ class SyscallCaptureTest {
         assertNotEquals(listenerSk, acc.getSocketKernelAddress());
         assertEquals("127.0.0.1", acc.getSockaddrAddress());
         assertEquals(clientPort, acc.getSockaddrPort());
+        assertArrayEquals(peerBytes, bytes(acc.getSockaddrBytes()), "accept's sockaddr");
         assertEquals(port, acc.getLocalPort());
         assertEquals(clientPort, acc.getRemotePort());
         assertNull(acc.getFlags());
@@ -263,6 +270,7 @@ class SyscallCaptureTest {
         assertEquals(EventKind.GETPEERNAME, gpn.getKind());
         assertEquals(acceptedIno, gpn.getSocketInode());
         assertEquals(clientPort, gpn.getSockaddrPort());
+        assertArrayEquals(pnBytes, bytes(gpn.getSockaddrBytes()), "getpeername's sockaddr");
 
         SocketEvent st = ev.get(10);
         assertEquals(EventKind.SENDTO, st.getKind());
