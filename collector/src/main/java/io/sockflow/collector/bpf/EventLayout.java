@@ -85,6 +85,7 @@ public final class EventLayout {
 
     public static final int DATA_SOCKADDR = C.intValue("sf_data_kind", "SF_DATA_SOCKADDR");
     public static final int DATA_NAME = C.intValue("sf_data_kind", "SF_DATA_NAME");
+    public static final int KIND_SOCK_RELEASE = C.intValue("sf_kind", "SF_KIND_SOCK_RELEASE");
     public static final int FLAG_LAST_REFERENCE = C.intValue("sf_flag", "SF_FLAG_LAST_REFERENCE");
     public static final int FLAG_PENDING_EXEC = C.intValue("sf_flag", "SF_FLAG_PENDING_EXEC");
     public static final int FLAG_CLOEXEC = C.intValue("sf_flag", "SF_FLAG_CLOEXEC");
