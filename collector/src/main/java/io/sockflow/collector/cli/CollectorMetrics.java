@@ -65,7 +65,7 @@ final class CollectorMetrics implements AutoCloseable {
                 .register(registry);
         CounterWithCallback.builder()
                 .name("sockflow_kafka_acknowledged_events")
-                .help("Events Kafka acknowledged.")
+                .help("Records Kafka acknowledged: events and clock records.")
                 .callback(cb -> cb.call(c.health().acked()))
                 .register(registry);
         CounterWithCallback.builder()
