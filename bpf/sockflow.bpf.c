@@ -555,9 +555,19 @@ static __always_inline bool totals_add(__u64 cookie, __u64 skp, long ret, bool o
 			v->errors_in++;
 	}
 	if (v->sk_protocol == IPPROTO_TCP && v->sk_type == 1 /* SOCK_STREAM */) {
+		__u32 srtt = SF_GET(skp, struct tcp_sock, srtt_us) >> 3;
+
 		v->last_ns = bpf_ktime_get_boot_ns();
 		v->retransmits = SF_GET(skp, struct tcp_sock, total_retrans);
-		v->srtt_us = SF_GET(skp, struct tcp_sock, srtt_us) >> 3;
+		v->srtt_us = srtt;
+		v->cwnd = SF_GET(skp, struct tcp_sock, snd_cwnd);
+		/* the RTT's range over the socket's calls: in aggregate mode these stand in for tcp_probe's TCP_RTT */
+		if (srtt) {
+			if (!v->srtt_us_min || srtt < v->srtt_us_min)
+				v->srtt_us_min = srtt;
+			if (srtt > v->srtt_us_max)
+				v->srtt_us_max = srtt;
+		}
 	}
 	return true;
 }
@@ -1499,8 +1509,22 @@ static __always_inline struct sf_event *sock_record(__u16 kind, const struct soc
 	return e;
 }
 
-/* Every TCP state change. Gives the socket its cookie first: an accepted connection, which no creation hook sees,
- * gets it here (in SYN_RECV), before accept() returns it. */
+/*
+ * The state changes the aggregate data path records: a connection established (either end), a connect's outcome
+ * (SYN_SENT left: established, refused or timed out), a listener's start and end. The rest (SYN_RECV, the closing
+ * handshake's FIN_WAIT1/FIN_WAIT2/CLOSE_WAIT/LAST_ACK/CLOSE) tell no consumer anything the release and the resets do
+ * not, and were five of a short connection's eight state records; per-call mode keeps every one.
+ */
+static __always_inline bool state_recorded(int oldstate, int newstate)
+{
+	if (!(sf_cfg.data_path & SF_DATA_PATH_AGGREGATE))
+		return true;
+	return newstate == TCP_ESTABLISHED || oldstate == TCP_SYN_SENT || newstate == TCP_LISTEN ||
+	       (oldstate == TCP_LISTEN && newstate == TCP_CLOSE);
+}
+
+/* TCP state changes (see state_recorded). Gives the socket its cookie first: an accepted connection, which no
+ * creation hook sees, gets it here (in SYN_RECV), before accept() returns it. */
 SEC("tp_btf/inet_sock_set_state")
 int BPF_PROG(sock_set_state, const struct sock *sk, const int oldstate, const int newstate)
 {
@@ -1510,8 +1534,8 @@ int BPF_PROG(sock_set_state, const struct sock *sk, const int oldstate, const in
 	if (sk->sk_protocol != IPPROTO_TCP)
 		return 0; /* only TCP has a state machine worth following */
 	cookie = bpf_get_socket_cookie((void *)sk);
-	if (!(sf_cfg.groups & SF_GROUP_SOCK) || sock_excluded((__u64)sk))
-		return 0; /* group switched off, or one of sockflow's own sockets */
+	if (!(sf_cfg.groups & SF_GROUP_SOCK) || !state_recorded(oldstate, newstate) || sock_excluded((__u64)sk))
+		return 0; /* group switched off, a change not recorded, or one of sockflow's own sockets */
 	e = sock_record(SF_KIND_TCP_STATE, sk);
 	if (!e)
 		return 0;

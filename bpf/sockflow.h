@@ -174,7 +174,7 @@ struct sf_totals {
 	__u32 netns;
 	__u32 retransmits; /* TCP: tcp_sock.total_retrans at this CPU's last call */
 	__u32 srtt_us;	   /* TCP: smoothed RTT at this CPU's last call, microseconds */
-	__u32 _pad0;
+	__u32 cwnd;	   /* TCP: congestion window at this CPU's last call, segments */
 	__u16 family;
 	__u16 sk_type;
 	__u16 sk_protocol;
@@ -183,6 +183,8 @@ struct sf_totals {
 	__u16 _pad1[3];
 	__u8 laddr[16];
 	__u8 raddr[16];
+	__u32 srtt_us_min; /* TCP: smallest and largest smoothed RTT seen at this CPU's calls (0: none yet) */
+	__u32 srtt_us_max;
 };
 
 /* Aggregated in the kernel and read (and reset) by the collector at an interval. */

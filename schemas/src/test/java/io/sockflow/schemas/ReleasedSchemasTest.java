@@ -60,6 +60,44 @@ class ReleasedSchemasTest {
         return new Schema.Parser().parse(m.writeValueAsString(root));
     }
 
+    /**
+     * A reader that predates a kind (CLOCK, the newest) reads it as the enum's default, UNKNOWN, and the rest of the
+     * record as written: a job or consumer not yet upgraded goes on.
+     */
+    @Test
+    void aReaderOfTheReleasedSchemaReadsAClockRecordAsUnknown() throws IOException {
+        Schema released = parse(RELEASED.resolve("SocketEvent.avsc"));
+        assertFalse(
+                released.getField("kind").schema().getEnumSymbols().contains("CLOCK"),
+                "the released copy predates CLOCK");
+        SocketEvent tick = new SocketEvent();
+        tick.setHost("web-1");
+        tick.setBootId("boot-a");
+        tick.setTimestamp(java.time.Instant.parse("2026-12-03T12:00:00Z"));
+        tick.setMonotonicNs(5_000_000_000L);
+        tick.setDurationNs(0L);
+        tick.setKind(EventKind.CLOCK);
+        tick.setPid(0);
+        tick.setTid(0);
+        tick.setProcessStartNs(0L);
+        tick.setComm("");
+        tick.setUid(0);
+        tick.setGid(0);
+        tick.setCgroupId(0L);
+        tick.setReturnValue(0L);
+        java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
+        org.apache.avro.io.BinaryEncoder enc =
+                org.apache.avro.io.EncoderFactory.get().binaryEncoder(bytes, null);
+        new org.apache.avro.specific.SpecificDatumWriter<>(SocketEvent.class).write(tick, enc);
+        enc.flush();
+        org.apache.avro.generic.GenericRecord old = new org.apache.avro.generic.GenericDatumReader<
+                        org.apache.avro.generic.GenericRecord>(SocketEvent.getClassSchema(), released)
+                .read(null, org.apache.avro.io.DecoderFactory.get().binaryDecoder(bytes.toByteArray(), null));
+        assertEquals("UNKNOWN", old.get("kind").toString());
+        assertEquals("web-1", old.get("host").toString());
+        assertEquals(5_000_000_000L, old.get("monotonicNs"));
+    }
+
     @Test
     void aBreakingChangeFailsTheCheck() throws IOException {
         Schema released = parse(RELEASED.resolve("SocketEvent.avsc"));

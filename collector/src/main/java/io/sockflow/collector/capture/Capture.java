@@ -133,6 +133,9 @@ public final class Capture implements AutoCloseable {
             try {
                 List<String> missing = disableMissing(obj, catalog);
                 disableGroups(obj, o.groups());
+                if (o.aggregate()) {
+                    disableForAggregate(obj);
+                }
                 for (String p : obj.programNames()) {
                     String why = off.containsKey(p) ? off.get(p) : kernel.refusal(p, obj.section(p));
                     if (why == null && !netAdmin && obj.section(p).startsWith("cgroup/")) {
@@ -345,6 +348,19 @@ public final class Capture implements AutoCloseable {
             }
             String category = section.split("/")[1];
             if (!groups.contains(category)) {
+                obj.disable(p);
+            }
+        }
+    }
+
+    /**
+     * What the aggregate data path leaves out: tcp_destroy_sock (no consumer reads TCP_DESTROY; a socket's end is its
+     * SOCK_RELEASE) and tcp_probe (run on every segment received; a socket's RTT range and congestion window ride
+     * on its SOCK_TOTALS instead of a TCP_RTT record). Per-call mode keeps both.
+     */
+    static void disableForAggregate(BpfObject obj) {
+        for (String p : List.of("tcp_destroy_sock", "tcp_probe")) {
+            if (obj.programNames().contains(p)) {
                 obj.disable(p);
             }
         }

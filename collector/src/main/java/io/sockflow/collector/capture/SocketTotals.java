@@ -62,6 +62,9 @@ public final class SocketTotals implements AutoCloseable {
             NETNS = T.offset("netns"),
             RETRANSMITS = T.offset("retransmits"),
             SRTT = T.offset("srtt_us"),
+            CWND = T.offset("cwnd"),
+            SRTT_MIN = T.offset("srtt_us_min"),
+            SRTT_MAX = T.offset("srtt_us_max"),
             FAMILY = T.offset("family"),
             SK_TYPE = T.offset("sk_type"),
             SK_PROTOCOL = T.offset("sk_protocol"),
@@ -137,6 +140,7 @@ public final class SocketTotals implements AutoCloseable {
         MemorySegment named = null;
         MemorySegment tcp = null;
         long retransmits = 0;
+        long rttMin = Long.MAX_VALUE, rttMax = 0;
         for (int c = 0; c < cpus; c++) {
             MemorySegment v = values.asSlice(c * stride, T.size());
             if (named == null && v.get(JAVA_SHORT_UNALIGNED, FAMILY) != 0) {
@@ -151,6 +155,11 @@ public final class SocketTotals implements AutoCloseable {
                 tcp = v;
             }
             retransmits = Math.max(retransmits, Integer.toUnsignedLong(v.get(JAVA_INT_UNALIGNED, RETRANSMITS)));
+            long low = Integer.toUnsignedLong(v.get(JAVA_INT_UNALIGNED, SRTT_MIN));
+            if (low != 0) { // 0: no RTT seen on this CPU
+                rttMin = Math.min(rttMin, low);
+                rttMax = Math.max(rttMax, Integer.toUnsignedLong(v.get(JAVA_INT_UNALIGNED, SRTT_MAX)));
+            }
         }
         if (named == null) {
             return null;
@@ -194,6 +203,11 @@ public final class SocketTotals implements AutoCloseable {
         if (latest > 0 && tcp != null) {
             e.setRetransmits(retransmits);
             e.setRttUs(Integer.toUnsignedLong(tcp.get(JAVA_INT_UNALIGNED, SRTT)));
+            e.setCwnd(Integer.toUnsignedLong(tcp.get(JAVA_INT_UNALIGNED, CWND)));
+            if (rttMax > 0) {
+                e.setRttMinUs(rttMin);
+                e.setRttMaxUs(rttMax);
+            }
         }
         e.setTotalsFinal(last);
         return e;

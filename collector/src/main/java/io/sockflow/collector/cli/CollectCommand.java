@@ -39,6 +39,8 @@ public final class CollectCommand {
     static final Duration CAPTURE_STOP = Duration.ofSeconds(5);
     /** Events written, by kind; one writer (the capturing thread), read by the metrics endpoint. */
     private final long[] byKind = new long[io.sockflow.schemas.EventKind.values().length];
+    /** The Kafka output once open, for the metrics endpoint. */
+    private volatile KafkaOutput kafkaOutput;
 
     /** What the collector reports of itself while it runs (for a live view or metrics), refreshed every second. */
     public record Health(
@@ -74,6 +76,12 @@ public final class CollectCommand {
             n += k;
         }
         return n;
+    }
+
+    /** Clock records written so far (to partitions that got no event in an interval): not events. */
+    public long clockRecords() {
+        KafkaOutput k = kafkaOutput;
+        return k == null ? 0 : k.clockRecords();
     }
 
     /** Events written so far of one kind. */
@@ -198,6 +206,7 @@ public final class CollectCommand {
             }
             if (settings.getString(Settings.OUTPUT).equals("kafka")) {
                 kafkaRef[0] = openKafka();
+                kafkaOutput = kafkaRef[0];
                 if (kafkaRef[0].previousRunReport() != null) {
                     System.err.println("sockflow: " + kafkaRef[0].previousRunReport());
                 }
@@ -263,6 +272,8 @@ public final class CollectCommand {
             long deadline = duration.isZero() ? Long.MAX_VALUE : System.nanoTime() + duration.toNanos();
             long nextStats = statsEvery.isZero() ? Long.MAX_VALUE : System.nanoTime() + statsEvery.toNanos();
             long nextClock = System.nanoTime() + 60_000_000_000L;
+            long clockEvery = settings.duration(Settings.CLOCK_INTERVAL).toNanos();
+            long nextTick = clockEvery == 0 || kafka == null ? Long.MAX_VALUE : System.nanoTime() + clockEvery;
             long nextCheckpoint = System.nanoTime();
             Duration countersEvery = settings.duration(Settings.COUNTERS_INTERVAL);
             KernelCounters counters = new KernelCounters(capture, host);
@@ -294,6 +305,11 @@ public final class CollectCommand {
                     host.refreshClock();
                     nextClock = now + 60_000_000_000L;
                 }
+                if (now >= nextTick) {
+                    // stamped once the kernel's queue is handed over: no later record of this host is older
+                    kafka.clock(host.ownRecord(io.sockflow.schemas.EventKind.CLOCK, sockets.settledNs()));
+                    nextTick = now + clockEvery;
+                }
             }
             sockets.close();
             json.flush();
@@ -306,7 +322,11 @@ public final class CollectCommand {
                         "sockflow: " + file.count() + " events recorded in " + settings.getString(Settings.FILE));
             }
             Capture.Stats s = capture.stats();
-            System.err.println("sockflow: " + describe(s) + describe(sockets.tracker(), written()) + describe(kafka));
+            System.err.println("sockflow: " + describe(s) + describe(sockets.tracker(), written())
+                    + (kafka != null && kafka.clockRecords() > 0
+                            ? "; " + kafka.clockRecords() + " clock records to partitions that got no event"
+                            : "")
+                    + describe(kafka));
             return 0;
         } finally {
             kafka = kafkaRef[0];

@@ -44,6 +44,11 @@ final class CollectorMetrics implements AutoCloseable {
                 })
                 .register(registry);
         CounterWithCallback.builder()
+                .name("sockflow_clock_records")
+                .help("Clock records written (not events): one per interval to each partition that got no event.")
+                .callback(cb -> cb.call(c.clockRecords()))
+                .register(registry);
+        CounterWithCallback.builder()
                 .name("sockflow_kernel_received_events")
                 .help("Records read from the kernel's ring buffer.")
                 .callback(cb -> cb.call(c.health().received()))
@@ -60,7 +65,7 @@ final class CollectorMetrics implements AutoCloseable {
                 .register(registry);
         CounterWithCallback.builder()
                 .name("sockflow_kafka_acknowledged_events")
-                .help("Events Kafka acknowledged.")
+                .help("Records Kafka acknowledged: events and clock records.")
                 .callback(cb -> cb.call(c.health().acked()))
                 .register(registry);
         CounterWithCallback.builder()

@@ -60,6 +60,7 @@ public final class Settings extends AbstractConfig {
     public static final String SWEEP_INTERVAL = "sweep.interval";
     public static final String DATA_PATH = "data.path";
     public static final String AGGREGATE_INTERVAL = "aggregate.interval";
+    public static final String CLOCK_INTERVAL = "clock.interval";
     public static final String FILE = "file";
     public static final String METRICS_PORT = "metrics.port";
     public static final String METRICS_ADDRESS = "metrics.address";
@@ -264,8 +265,11 @@ public final class Settings extends AbstractConfig {
                     ConfigDef.Importance.MEDIUM,
                     "How sends and receives of inet sockets are recorded: aggregate (summed per socket in the kernel: "
                             + "one SOCK_TOTALS record per socket per --aggregate-interval while it moves data and one "
-                            + "at its end) or per-call (a record for every call, for forensics; costs far more). "
-                            + "Datagram sends and receives keep their per-call records either way (each names its peer).")
+                            + "at its end, carrying a TCP socket's RTT range and congestion window; of TCP's state "
+                            + "changes only the establishment, a connect's outcome and a listener's start and end) or "
+                            + "per-call (a record for every call, every state change, TCP_DESTROY and TCP_RTT, for "
+                            + "forensics; costs far more). Datagram sends and receives keep their per-call records "
+                            + "either way (each names its peer).")
             .define(
                     AGGREGATE_INTERVAL,
                     ConfigDef.Type.STRING,
@@ -274,6 +278,15 @@ public final class Settings extends AbstractConfig {
                     ConfigDef.Importance.LOW,
                     "How often, with --data-path aggregate, every socket's totals are read and sent (more than 0, at "
                             + "most 10s).")
+            .define(
+                    CLOCK_INTERVAL,
+                    ConfigDef.Type.STRING,
+                    "1s",
+                    Validators.duration(),
+                    ConfigDef.Importance.LOW,
+                    "How often, with --output kafka, a CLOCK record (the collector's time, not an event) goes to every "
+                            + "partition of the topic that got no record from this collector in the interval, so that "
+                            + "the jobs' event time goes on while the host is quiet (0 sends none; at least 100ms).")
             .define(
                     SWEEP_INTERVAL,
                     ConfigDef.Type.STRING,
@@ -393,6 +406,11 @@ public final class Settings extends AbstractConfig {
         if (every.isZero() || every.compareTo(java.time.Duration.ofSeconds(10)) > 0) {
             throw new ConfigException("--aggregate-interval " + getString(AGGREGATE_INTERVAL)
                     + ": give a duration above 0 and at most 10s (a socket's totals are sent this often)");
+        }
+        java.time.Duration clock = duration(CLOCK_INTERVAL);
+        if (!clock.isZero() && clock.compareTo(java.time.Duration.ofMillis(100)) < 0) {
+            throw new ConfigException("--clock-interval " + getString(CLOCK_INTERVAL)
+                    + ": give 0 (no clock records) or a duration of at least 100ms");
         }
         String runAs = getString(RUN_AS);
         if (!runAs.equals("auto") && !runAs.equals("root")) {

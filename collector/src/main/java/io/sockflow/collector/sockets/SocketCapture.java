@@ -374,6 +374,19 @@ public final class SocketCapture implements AutoCloseable {
         return capture.stats();
     }
 
+    /**
+     * The kernel time (CLOCK_BOOTTIME) that no record this capture hands over from now on is older than: read, then
+     * everything the kernel had queued until then is handed over; a record the tracker still holds (for its owner, its
+     * cookie, an exec's outcome) keeps it back to that record's time. What a clock record is stamped with.
+     */
+    public synchronized long settledNs() {
+        long now = Libc.clockNanos(Libc.CLOCK_BOOTTIME);
+        if (!closed) {
+            capture.drain();
+        }
+        return Math.min(now, tracker.oldestHeldNs());
+    }
+
     /** Emits the records that wait (for an owner, a cookie, an exec's outcome) now. */
     public synchronized void flush() {
         tracker.flush(out);

@@ -560,6 +560,35 @@ public final class SocketTracker {
         }
     }
 
+    /**
+     * The kernel time (monotonicNs) of the oldest record the tracker holds, or Long.MAX_VALUE when it holds none: no
+     * record it lets go later is older than this.
+     */
+    public long oldestHeldNs() {
+        long min = Long.MAX_VALUE;
+        for (ArrayDeque<Held> q : awaitingOwner.values()) {
+            min = Math.min(min, oldest(q));
+        }
+        for (ArrayDeque<Held> q : awaitingCookie.values()) {
+            min = Math.min(min, oldest(q));
+        }
+        for (Held h : releaseAwaitingCause.values()) {
+            min = Math.min(min, h.event().getMonotonicNs());
+        }
+        for (ArrayDeque<Held> q : awaitingExec.values()) {
+            min = Math.min(min, oldest(q));
+        }
+        return min;
+    }
+
+    private static long oldest(ArrayDeque<Held> q) {
+        long min = Long.MAX_VALUE;
+        for (Held h : q) {
+            min = Math.min(min, h.event().getMonotonicNs());
+        }
+        return min;
+    }
+
     /** Everything held, now (at stop). */
     public void flush(Consumer<SocketEvent> out) {
         expire(Long.MAX_VALUE, out);

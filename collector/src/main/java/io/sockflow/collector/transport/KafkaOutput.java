@@ -36,6 +36,12 @@ public final class KafkaOutput implements AutoCloseable {
     private final KafkaShipper shipper;
     private final Path stateFile;
     private final String previousRunReport;
+    private final String topic;
+    /** Partitions written to since the last clock tick; null until the first event names the host. */
+    private PartitionClock clock;
+
+    private int partitions;
+    private volatile long clockRecords; // one writer (the capturing thread)
 
     /**
      * Where and how to write; spoolFsyncInterval: the most time between spooling a record and its fsync;
@@ -109,6 +115,7 @@ public final class KafkaOutput implements AutoCloseable {
         client.put("bootstrap.servers", o.bootstrapServers());
         this.stateFile = o.spoolDir().resolve(STATE_FILE);
         this.previousRunReport = readPreviousRun(stateFile);
+        this.topic = o.topic();
         ensureTopic(client, o.topic(), o.partitions(), o.replicationFactor());
         this.serializer = new ConfluentAvro.Serializer<>(
                 registry, o.topic(), SocketEvent.getClassSchema(), io.sockflow.schemas.avro.SocketEventWriter::write);
@@ -116,6 +123,9 @@ public final class KafkaOutput implements AutoCloseable {
         Spool spool = new Spool(o.spoolDir(), o.spoolMaxBytes(), o.spoolPolicy(), o.spoolFsyncInterval())
                 .guard(DiskGuard.of(o.spoolDir(), o.diskMinFreeBytes()));
         this.shipper = new KafkaShipper(o.topic(), client, spool, o.bufferBytes());
+        // an existing topic keeps its own partitions, whatever the setting says
+        int known = shipper.partitions();
+        this.partitions = known > 0 ? known : o.partitions();
         writeState(false);
     }
 
@@ -152,6 +162,10 @@ public final class KafkaOutput implements AutoCloseable {
 
     /** The partition key: host and socket inode (or pid for calls without a socket). */
     public static byte[] key(SocketEvent e) {
+        return keyed(e).key();
+    }
+
+    private static CachedKey keyed(SocketEvent e) {
         String host = e.getHost();
         KeyPrefixes p = lastPrefixes;
         if (p == null || p.host != host && !p.host.equals(host)) {
@@ -176,20 +190,22 @@ public final class KafkaOutput implements AutoCloseable {
      * was a tenth of the path to Kafka. Entries are immutable and the arrays are never written after they are made
      * (neither the producer nor the spool changes a key), so records and threads share them without a lock.
      */
-    private record CachedKey(byte[] prefix, long id, byte[] key) {}
+    private record CachedKey(byte[] prefix, long id, byte[] key, int murmur2) {}
 
     private static final int KEY_CACHE = 4096;
     private static final CachedKey[] KEYS = new CachedKey[KEY_CACHE];
 
-    private static byte[] cachedKey(byte[] prefix, long id) {
+    private static CachedKey cachedKey(byte[] prefix, long id) {
         int slot = (int) (id ^ id >>> 32) & (KEY_CACHE - 1);
         CachedKey c = KEYS[slot];
         if (c != null && c.id == id && c.prefix == prefix) {
-            return c.key;
+            return c;
         }
         byte[] key = keyBytes(prefix, id);
-        KEYS[slot] = new CachedKey(prefix, id, key);
-        return key;
+        // its hash once, for the partition it goes to (the clock's record of which partitions got something)
+        c = new CachedKey(prefix, id, key, org.apache.kafka.common.utils.Utils.murmur2(key));
+        KEYS[slot] = c;
+        return c;
     }
 
     /**
@@ -227,7 +243,43 @@ public final class KafkaOutput implements AutoCloseable {
 
     /** Serializes and hands over one event; false when the spool's policy dropped it. */
     public boolean write(SocketEvent e) {
-        return shipper.offer(key(e), serializer.serialize(e));
+        CachedKey k = keyed(e);
+        if (clock == null) {
+            clock = new PartitionClock(e.getHost(), partitions);
+        }
+        clock.wrote(k.murmur2());
+        return shipper.offer(k.key(), serializer.serialize(e));
+    }
+
+    /**
+     * One clock record (a CLOCK record the caller stamped) to each partition that got no record from this collector
+     * since the last call; returns how many. Called from the thread that writes the events.
+     */
+    public int clock(SocketEvent tick) {
+        if (clock == null) {
+            clock = new PartitionClock(tick.getHost(), partitions);
+        }
+        int now = shipper.partitions();
+        if (now > 0 && now != clock.partitions()) {
+            LOG.info("topic {} has {} partitions now (was {})", topic, now, clock.partitions());
+            partitions = now;
+            clock.resize(now);
+        }
+        List<byte[]> quiet = clock.quiet();
+        if (quiet.isEmpty()) {
+            return 0;
+        }
+        byte[] value = serializer.serialize(tick);
+        for (byte[] key : quiet) {
+            shipper.offer(key, value);
+        }
+        clockRecords += quiet.size();
+        return quiet.size();
+    }
+
+    /** Clock records written so far (not events: see {@link #clock}). */
+    public long clockRecords() {
+        return clockRecords;
     }
 
     public KafkaShipper.Stats stats() {

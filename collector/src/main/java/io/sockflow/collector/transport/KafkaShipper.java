@@ -130,6 +130,15 @@ public final class KafkaShipper implements AutoCloseable {
         LOG.warn("no metadata for topic {} yet: records are spooled until the broker answers", topic);
     }
 
+    /** The topic's partitions as the producer knows them now; 0 when it does not know yet (it never waits). */
+    public int partitions() {
+        try {
+            return current.producer.partitionsFor(topic).size();
+        } catch (RuntimeException e) {
+            return 0;
+        }
+    }
+
     /** Called by the capture thread; never blocks. Returns false when the spool's policy dropped the record. */
     public boolean offer(byte[] key, byte[] value) {
         offered.increment();

@@ -100,6 +100,31 @@ class SocketTotalsTest {
                             && (e.getKind() == EventKind.SOCK_SEND || e.getKind() == EventKind.SOCK_RECV))
                     .toList();
             assertEquals(List.of(), perCall, "no record per call in aggregate mode");
+            // the RTT's range and the congestion window ride on the totals: no TCP_RTT, no tcp_probe
+            assertTrue(
+                    cl.getRttMinUs() != null
+                            && cl.getRttMinUs() > 0
+                            && cl.getRttMaxUs() >= cl.getRttMinUs()
+                            && cl.getRttUs() >= cl.getRttMinUs()
+                            && cl.getRttUs() <= cl.getRttMaxUs(),
+                    "RTT range on the totals: " + cl);
+            assertTrue(cl.getCwnd() != null && cl.getCwnd() > 0, "congestion window on the totals: " + cl);
+            c.sockets.readTotals();
+            assertTrue(
+                    c.readCounters().stream().noneMatch(e -> e.getKind() == EventKind.TCP_RTT),
+                    "no TCP_RTT in aggregate mode");
+            // of the kernel's state changes only the connection's establishment (both ends); nothing of its end
+            // but the release: no closing handshake's states, no TCP_DESTROY
+            List<String> states = c.events().stream()
+                    .filter(e -> e.getSocketCookie() != null && cookies.contains(e.getSocketCookie()))
+                    .filter(e -> e.getKind() == EventKind.TCP_STATE || e.getKind() == EventKind.TCP_DESTROY)
+                    .map(e -> e.getKind() + " " + e.getTcpOldState() + "->" + e.getTcpState())
+                    .sorted()
+                    .toList();
+            assertEquals(
+                    List.of("TCP_STATE SYN_RECV->ESTABLISHED", "TCP_STATE SYN_SENT->ESTABLISHED"),
+                    states,
+                    "the state records of the aggregate path");
             // the release follows its socket's last totals
             List<SocketEvent> all = c.events();
             int totalsAt = all.indexOf(cl);

@@ -74,6 +74,7 @@ class CliTest {
                 "--metrics-address 0.0.0.0",
                 "--metrics-basic-auth-user-info");
         assertOneLine(inProcess("collect", "--metrics-basic-auth-user-info", "nopassword"), 2, "user:password");
+        assertOneLine(inProcess("collect", "--clock-interval", "10ms"), 2, "--clock-interval 10ms", "100ms");
     }
 
     @Test

@@ -52,6 +52,7 @@ public final class EventDecoder implements KafkaRecordDeserializationSchema<Deco
     private final Limits limits;
     private transient ConfluentAvro.Deserializer<SocketEvent> deserializer;
     private transient Counter decoded;
+    private transient Counter clocks;
     private transient Counter dead;
     private transient Counter aheadOfClock;
     private transient Counter oversized;
@@ -75,6 +76,7 @@ public final class EventDecoder implements KafkaRecordDeserializationSchema<Deco
         deserializer = new ConfluentAvro.Deserializer<>(
                 registry.get(), SocketEvent.getClassSchema(), io.sockflow.schemas.avro.SocketEventReader::read);
         decoded = ctx.getMetricGroup().counter("eventsDecoded");
+        clocks = ctx.getMetricGroup().counter("clockRecords");
         dead = ctx.getMetricGroup().counter("eventsDeadLettered");
         aheadOfClock = ctx.getMetricGroup().counter("eventsAheadOfClock");
         oversized = ctx.getMetricGroup().counter("eventsOversized");
@@ -85,7 +87,7 @@ public final class EventDecoder implements KafkaRecordDeserializationSchema<Deco
     public void deserialize(ConsumerRecord<byte[], byte[]> r, Collector<Decoded> out) {
         Decoded d = decode(r.value());
         if (d.event != null) {
-            decoded.inc();
+            (isClock(d.event) ? clocks : decoded).inc();
         } else {
             dead.inc();
             d.dead.record = new RawRecord(r.topic(), r.partition(), r.offset(), r.timestamp(), r.key(), r.value());
@@ -244,7 +246,18 @@ public final class EventDecoder implements KafkaRecordDeserializationSchema<Deco
         return TypeInformation.of(Decoded.class);
     }
 
-    /** Splits decoded events from dead letters (a side output). */
+    /**
+     * A collector's clock record (kind CLOCK): not an event of any socket. Its timestamp moves the watermark of its
+     * partition at the source, so a quiet host does not hold event time back; {@link Split} then drops it.
+     */
+    public static boolean isClock(SocketEvent e) {
+        return e.getKind() == io.sockflow.schemas.EventKind.CLOCK;
+    }
+
+    /**
+     * Splits decoded events from dead letters (a side output), and drops clock records: they have done their work
+     * (the watermark) by the time they get here, and no operator downstream sees them.
+     */
     public static final class Split extends ProcessFunction<Decoded, SocketEvent> {
         private static final long serialVersionUID = 1L;
         public static final OutputTag<DeadLetter> DEAD_LETTERS =
@@ -253,7 +266,9 @@ public final class EventDecoder implements KafkaRecordDeserializationSchema<Deco
         @Override
         public void processElement(Decoded d, Context ctx, Collector<SocketEvent> out) {
             if (d.event != null) {
-                out.collect(d.event);
+                if (!isClock(d.event)) {
+                    out.collect(d.event);
+                }
             } else {
                 ctx.output(DEAD_LETTERS, d.dead);
             }

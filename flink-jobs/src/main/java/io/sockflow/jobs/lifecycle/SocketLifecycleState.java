@@ -297,6 +297,10 @@ public final class SocketLifecycleState implements Serializable {
                     rttAtNs = t;
                     rttUs = e.getRttUs();
                 }
+                // aggregate mode: the RTT's range over the socket's calls, in place of TCP_RTT records
+                if (e.getRttMinUs() != null && e.getRttMinUs() > 0) {
+                    rttMinUs = rttMinUs == null ? e.getRttMinUs() : Math.min(rttMinUs, e.getRttMinUs());
+                }
             }
             case TCP_RETRANSMIT -> retransmits += e.getCount() != null && e.getCount() > 0 ? e.getCount() : 1;
             case TCP_SEND_RESET -> resetsSent++;

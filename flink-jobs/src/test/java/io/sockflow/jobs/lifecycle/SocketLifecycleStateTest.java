@@ -169,6 +169,25 @@ class SocketLifecycleStateTest {
     }
 
     @Test
+    void theTotalsRttRangeGivesTheSmallestRttWithoutTcpRttRecords() {
+        SocketEvent created = ev(EventKind.SOCKET, 1_000, 3, 100, "client");
+        SocketEvent mid = totals(3_000, 4_000, 1_000, 4, false);
+        mid.setRttMinUs(25L);
+        mid.setRttMaxUs(60L);
+        SocketEvent last = totals(5_000, 9_000, 2_500, 9, true);
+        last.setRttMinUs(31L); // the smallest of a later read can only be larger; the fold keeps the smallest
+        last.setRttMaxUs(60L);
+        SocketEvent end = release(5_001, "CLOSE", 100, "client");
+        for (List<SocketEvent> order :
+                List.of(List.of(created, mid, last, end), List.of(end, last, created, mid), List.of(created, last))) {
+            SocketLifecycle r = fold(order);
+            assertEquals(order.contains(mid) ? 25L : 31L, r.getRttMinUs(), order.toString());
+            assertEquals(40L, r.getRttUs());
+        }
+        assertEquals(null, fold(List.of(created, totals(3_000, 1, 1, 1, false))).getRttMinUs(), "no range: none");
+    }
+
+    @Test
     void aClientFromSocketToRelease() {
         SocketLifecycle r = fold(client());
         assertEquals(SocketRole.CLIENT, r.getRole());
