@@ -142,7 +142,8 @@ public final class Settings extends AbstractConfig {
                     ConfigDef.Type.STRING,
                     null,
                     ConfigDef.Importance.LOW,
-                    "Properties file of extra Kafka client settings (security.protocol, sasl.*, ssl.*).")
+                    "Properties file of extra Kafka client settings (security.protocol, sasl.*, ssl.*); a partitioner of its own"
+                            + " is refused.")
             .define(
                     COMPRESSION,
                     ConfigDef.Type.STRING,

@@ -370,6 +370,15 @@ public final class KafkaOutput implements AutoCloseable {
             throw new TransportException("cannot read Kafka client settings " + file + ": " + e.getMessage());
         }
         p.stringPropertyNames().forEach(k -> m.put(k, p.getProperty(k)));
+        for (String fixed : List.of("partitioner.class", "partitioner.ignore.keys")) {
+            if (m.containsKey(fixed)) {
+                // the records of one socket share a partition, and a quiet partition's clock record is sent with a
+                // key the default partitioner puts there: another partitioner would break both
+                throw new TransportException("Kafka client settings " + file + " set " + fixed
+                        + ", which the collector does not allow (it partitions by socket, with Kafka's default"
+                        + " partitioner): remove it");
+            }
+        }
         return m;
     }
 }
