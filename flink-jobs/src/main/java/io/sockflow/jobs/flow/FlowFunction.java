@@ -28,7 +28,10 @@ import org.apache.flink.util.Collector;
  * connection to a host no collector watches, both ends (client and accepted socket, two processes) for one on this
  * host or between two observed hosts. Like NetObserv's conversation tracking it emits NEW when the connection is
  * first seen (from the lifecycle's early notice), UPDATE with each lifecycle update, and END once every observed end
- * has ended and the other end had a grace to show up. The same 5-tuple used again later is a new flow (its id gets the next
+ * has ended and the other end had a grace to show up. The two ends of a connection on one host reach this function in
+ * no set order (they are different sockets, on different partitions): when the first end of a TCP connection has its
+ * peer on this host, NEW waits for the other end (at most the pair grace, in event time), so that it names both
+ * processes whichever came first. The same 5-tuple used again later is a new flow (its id gets the next
  * generation number).
  */
 public final class FlowFunction extends KeyedProcessFunction<String, LifecycleChange, Flow> {
@@ -40,6 +43,7 @@ public final class FlowFunction extends KeyedProcessFunction<String, LifecycleCh
     private transient java.security.MessageDigest sha1Digest;
     private transient ValueState<Integer> generation;
     private transient ValueState<Long> endedAt;
+    private transient ValueState<Long> newDue;
     private transient Counter late;
 
     public FlowFunction(Duration pairGrace) {
@@ -56,6 +60,7 @@ public final class FlowFunction extends KeyedProcessFunction<String, LifecycleCh
         gen.enableTimeToLive(StateTtlConfig.newBuilder(Duration.ofHours(1)).build());
         generation = getRuntimeContext().getState(gen);
         endedAt = getRuntimeContext().getState(new ValueStateDescriptor<>("endedAt", Long.class));
+        newDue = getRuntimeContext().getState(new ValueStateDescriptor<>("newDue", Long.class));
         late = getRuntimeContext().getMetricGroup().counter("lifecyclesAfterFlowEnd");
     }
 
@@ -89,7 +94,21 @@ public final class FlowFunction extends KeyedProcessFunction<String, LifecycleCh
             int next = g == null ? 1 : g + 1;
             generation.update(next);
             flowId.update(HexFormat.of().formatHex(sha1(ctx.getCurrentKey())).substring(0, 20) + "-" + next);
-            out.collect(build(FlowRecordType.NEW));
+            if ((l.getRole() == SocketRole.ACCEPTED || l.getRole() == SocketRole.CLIENT) && peerOnThisHost(l)) {
+                long due = (ctx.timestamp() != null
+                                ? ctx.timestamp()
+                                : l.getUpdatedAt().toEpochMilli())
+                        + pairGraceMs;
+                newDue.update(due);
+                ctx.timerService().registerEventTimeTimer(due);
+            } else {
+                out.collect(build(FlowRecordType.NEW));
+            }
+        } else if (newDue.value() != null) {
+            if (countSides() > 1) { // the other end: NEW names both processes
+                newDue.clear();
+                out.collect(build(FlowRecordType.NEW));
+            }
         } else if (c.published && !isFinal(l)) {
             out.collect(build(FlowRecordType.UPDATE));
         }
@@ -100,13 +119,18 @@ public final class FlowFunction extends KeyedProcessFunction<String, LifecycleCh
 
     @Override
     public void onTimer(long ts, OnTimerContext ctx, Collector<Flow> out) throws Exception {
+        Long due = newDue.value();
+        if (due != null && ts >= due) { // the other end did not come: NEW with the one seen
+            newDue.clear();
+            out.collect(build(FlowRecordType.NEW));
+        }
         if (endedAt.value() != null) {
             if (ts >= endedAt.value() + 60_000) {
                 endedAt.clear();
             }
             return;
         }
-        if (flowId.value() == null || !allFinal() || ts < endMillis() + pairGraceMs) {
+        if (flowId.value() == null || newDue.value() != null || !allFinal() || ts < endMillis() + pairGraceMs) {
             return;
         }
         out.collect(build(FlowRecordType.END));
@@ -114,6 +138,14 @@ public final class FlowFunction extends KeyedProcessFunction<String, LifecycleCh
         flowId.clear();
         endedAt.update(ts);
         ctx.timerService().registerEventTimeTimer(ts > Long.MAX_VALUE - 60_000 ? Long.MAX_VALUE : ts + 60_000);
+    }
+
+    private int countSides() throws Exception {
+        int n = 0;
+        for (String ignored : sides.keys()) {
+            n++;
+        }
+        return n;
     }
 
     private boolean allFinal() throws Exception {
@@ -229,6 +261,15 @@ public final class FlowFunction extends KeyedProcessFunction<String, LifecycleCh
             f.setEndReason(reason != null ? reason : "CLOSE");
         }
         return f;
+    }
+
+    /** The peer is a socket of this host: a loopback address, or the socket's own address (a host's own IP). */
+    static boolean peerOnThisHost(SocketLifecycle l) {
+        String r = l.getRemoteAddress();
+        if (r == null) {
+            return false;
+        }
+        return r.startsWith("127.") || r.equals("::1") || r.startsWith("::ffff:127.") || r.equals(l.getLocalAddress());
     }
 
     private static boolean isInitiator(SocketLifecycle l) {

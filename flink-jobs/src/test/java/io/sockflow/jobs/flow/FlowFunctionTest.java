@@ -225,6 +225,51 @@ class FlowFunctionTest {
     }
 
     @Test
+    void theNewRecordsNameBothLocalProcessesWhateverEndArrivesFirst() throws Exception {
+        int n = 4;
+        List<LifecycleChange> in = lifecycleChanges(n);
+        // the accepted ends first, then the clients, and the reverse: as two partitions may deliver them
+        List<LifecycleChange> acceptedFirst = new ArrayList<>(in);
+        acceptedFirst.sort((a, b) -> Boolean.compare(
+                a.record.getRole() != io.sockflow.schemas.SocketRole.ACCEPTED,
+                b.record.getRole() != io.sockflow.schemas.SocketRole.ACCEPTED));
+        List<LifecycleChange> clientsFirst = new ArrayList<>(in);
+        clientsFirst.sort((a, b) -> Boolean.compare(
+                a.record.getRole() != io.sockflow.schemas.SocketRole.CLIENT,
+                b.record.getRole() != io.sockflow.schemas.SocketRole.CLIENT));
+        for (List<LifecycleChange> order : List.of(in, acceptedFirst, clientsFirst)) {
+            List<Flow> news = flows(order, Long.MAX_VALUE).stream()
+                    .filter(f -> f.getRecordType() == FlowRecordType.NEW && "tcp".equals(f.getNetworkTransport()))
+                    .toList();
+            assertEquals(n, news.size(), news.toString());
+            for (Flow f : news) {
+                assertEquals("curl", f.getSourceComm(), f.toString());
+                assertEquals("python3", f.getDestinationComm(), f.toString());
+            }
+        }
+    }
+
+    @Test
+    void aNewRecordWaitsAtMostThePairGraceForTheOtherLocalEnd() throws Exception {
+        List<LifecycleChange> in = lifecycleChanges(1);
+        LifecycleChange accepted = in.stream()
+                .filter(c -> c.record.getRole() == io.sockflow.schemas.SocketRole.ACCEPTED)
+                .findFirst()
+                .orElseThrow();
+        long t = accepted.record.getUpdatedAt().toEpochMilli();
+        // within the grace: nothing yet
+        assertEquals(List.of(), flows(List.of(accepted), t + 1999));
+        // after it: NEW with the accepted end alone, its peer the source
+        List<Flow> out = flows(List.of(accepted), t + 2000);
+        assertEquals(1, out.size(), out.toString());
+        Flow f = out.get(0);
+        assertEquals(FlowRecordType.NEW, f.getRecordType());
+        assertNull(f.getSourceComm());
+        assertEquals("python3", f.getDestinationComm());
+        assertEquals(8080, f.getDestinationPort());
+    }
+
+    @Test
     void aFlowWaitsForItsSecondLocalEndBeforeEnding() throws Exception {
         List<LifecycleChange> in = lifecycleChanges(1);
         SocketLifecycle client = in.stream()
@@ -232,12 +277,11 @@ class FlowFunctionTest {
                 .filter(l -> l.getSocketInode() == 100L && l.getStatus() != io.sockflow.schemas.LifecycleStatus.OPEN)
                 .findFirst()
                 .orElseThrow();
-        // only the client's end so far, watermark within the pair grace: no END yet
+        // only the client's end so far, watermark within the pair grace: no END yet (nor NEW, which waits as long
+        // for the other local end)
         List<Flow> out = flows(
                 List.of(new LifecycleChange(client, true)), client.getClosedAt().toEpochMilli() + 1000);
-        assertEquals(
-                List.of(FlowRecordType.NEW),
-                out.stream().map(Flow::getRecordType).toList());
+        assertEquals(List.of(), out.stream().map(Flow::getRecordType).toList());
         // after the grace, the END has the client alone (the peer's process unknown)
         out = flows(
                 List.of(new LifecycleChange(client, true)), client.getClosedAt().toEpochMilli() + 2001);
