@@ -53,6 +53,7 @@ public final class EventDecoder implements KafkaRecordDeserializationSchema<Deco
     private transient ConfluentAvro.Deserializer<SocketEvent> deserializer;
     private transient Counter decoded;
     private transient Counter clocks;
+    private transient Counter clocksDropped;
     private transient Counter dead;
     private transient Counter aheadOfClock;
     private transient Counter oversized;
@@ -77,6 +78,7 @@ public final class EventDecoder implements KafkaRecordDeserializationSchema<Deco
                 registry.get(), SocketEvent.getClassSchema(), io.sockflow.schemas.avro.SocketEventReader::read);
         decoded = ctx.getMetricGroup().counter("eventsDecoded");
         clocks = ctx.getMetricGroup().counter("clockRecords");
+        clocksDropped = ctx.getMetricGroup().counter("clockRecordsDropped");
         dead = ctx.getMetricGroup().counter("eventsDeadLettered");
         aheadOfClock = ctx.getMetricGroup().counter("eventsAheadOfClock");
         oversized = ctx.getMetricGroup().counter("eventsOversized");
@@ -86,6 +88,10 @@ public final class EventDecoder implements KafkaRecordDeserializationSchema<Deco
     @Override
     public void deserialize(ConsumerRecord<byte[], byte[]> r, Collector<Decoded> out) {
         Decoded d = decode(r.value());
+        if (d == CLOCK_DROPPED) {
+            count(clocksDropped); // the host's events say why, as dead letters; its clock adds nothing to them
+            return;
+        }
         if (d.event != null) {
             (isClock(d.event) ? clocks : decoded).inc();
         } else {
@@ -95,6 +101,9 @@ public final class EventDecoder implements KafkaRecordDeserializationSchema<Deco
         }
         out.collect(d);
     }
+
+    /** What {@link #decode} answers for a clock record it drops. */
+    static final Decoded CLOCK_DROPPED = new Decoded();
 
     Decoded decode(byte[] value) {
         String reason = framing(value);
@@ -107,6 +116,11 @@ public final class EventDecoder implements KafkaRecordDeserializationSchema<Deco
             try {
                 SocketEvent e = deserializer.deserialize(value);
                 reason = problem(e);
+                if (reason != null && isClock(e)) {
+                    // a clock record that cannot move the watermark (a host clock far ahead, say) is no one's event:
+                    // a dead letter for it every second and partition would bury the host's own
+                    return CLOCK_DROPPED;
+                }
                 if (reason == null) {
                     if (deserializer.lastWasCurrentSchema()) {
                         // the shuffles can send these bytes as they are instead of encoding the event again

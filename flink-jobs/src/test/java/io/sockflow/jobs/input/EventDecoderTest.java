@@ -233,6 +233,62 @@ class EventDecoderTest {
     }
 
     @Test
+    void aClockRecordFarAheadIsDroppedAndCountedNotDeadLetteredWhileAnEventAsFarAheadIsADeadLetter() throws Exception {
+        java.util.Map<String, org.apache.flink.metrics.SimpleCounter> counters = new java.util.HashMap<>();
+        EventDecoder d = new EventDecoder(() -> new RegistryClient(RegistryClient.Config.of(stack.registryUrl())));
+        d.open(new DeserializationSchema.InitializationContext() {
+            @Override
+            public MetricGroup getMetricGroup() {
+                return new UnregisteredMetricsGroup() {
+                    @Override
+                    public org.apache.flink.metrics.Counter counter(String name) {
+                        return counters.computeIfAbsent(name, n -> new org.apache.flink.metrics.SimpleCounter());
+                    }
+                };
+            }
+
+            @Override
+            public UserCodeClassLoader getUserCodeClassLoader() {
+                return SimpleUserCodeClassLoader.create(EventDecoderTest.class.getClassLoader());
+            }
+        });
+        ConfluentAvro.Serializer<SocketEvent> ser = collectorSide();
+        Instant hourAhead = Instant.now().plus(Duration.ofHours(1));
+        SocketEvent clock = Ev.of(io.sockflow.schemas.EventKind.CLOCK, 0, "", 0).get();
+        clock.setAttribution(null);
+        clock.setTimestamp(hourAhead);
+        SocketEvent event = Workload.events(1).get(0);
+        event.setTimestamp(hourAhead);
+        SocketEvent onTime =
+                Ev.of(io.sockflow.schemas.EventKind.CLOCK, 0, "", 0).get();
+        onTime.setAttribution(null);
+        onTime.setTimestamp(Instant.now());
+        List<Decoded> out = new java.util.ArrayList<>();
+        org.apache.flink.util.Collector<Decoded> collect = new org.apache.flink.util.Collector<>() {
+            @Override
+            public void collect(Decoded x) {
+                out.add(x);
+            }
+
+            @Override
+            public void close() {}
+        };
+        for (SocketEvent e : List.of(clock, clock, event, onTime)) {
+            d.deserialize(
+                    new org.apache.kafka.clients.consumer.ConsumerRecord<>("events", 0, 0L, null, ser.serialize(e)),
+                    collect);
+        }
+        assertEquals(2, out.size(), "the event far ahead (a dead letter) and the clock record on time: " + out);
+        assertNull(out.get(0).event);
+        assertTrue(out.get(0).dead.reason.contains("ahead of this job's clock"), out.get(0).dead.reason);
+        assertEquals(onTime, out.get(1).event);
+        assertEquals(2L, counters.get("clockRecordsDropped").getCount());
+        assertEquals(1L, counters.get("clockRecords").getCount());
+        assertEquals(1L, counters.get("eventsDeadLettered").getCount());
+        assertEquals(3L, counters.get("eventsAheadOfClock").getCount(), "every record ahead is counted as such");
+    }
+
+    @Test
     void aRegistryThatFailsOrDoesNotAnswerFailsTheTaskInsteadOfDeadLetteringTheRecord() throws Exception {
         byte[] framed = collectorSide().serialize(Workload.events(1).get(0));
         try (RegistryProxy proxy = new RegistryProxy(stack.registryUrl())) {
