@@ -1,10 +1,7 @@
 package io.sockflow.embedded;
 
-import java.io.IOException;
 import java.io.OutputStream;
 import java.io.PrintStream;
-import java.io.UncheckedIOException;
-import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashMap;
@@ -57,19 +54,11 @@ public final class EmbeddedKafka implements AutoCloseable {
      * ({@link KafkaCredentials#ADMIN} a super user; the others only what {@link #grant} gives them).
      */
     public static EmbeddedKafka start(Path dir, int port, int controllerPort, KafkaCredentials auth) {
+        int[] free = LoopbackPorts.free(2);
         EmbeddedKafka k = new EmbeddedKafka(
-                dir, port == 0 ? freePort() : port, controllerPort == 0 ? freePort() : controllerPort, auth);
+                dir, port == 0 ? free[0] : port, controllerPort == 0 ? free[1] : controllerPort, auth);
         k.start();
         return k;
-    }
-
-    static int freePort() {
-        try (ServerSocket s = new ServerSocket(0)) {
-            s.setReuseAddress(true);
-            return s.getLocalPort();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
     }
 
     private Properties config() {

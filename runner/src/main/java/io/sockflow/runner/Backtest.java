@@ -10,10 +10,8 @@ import io.sockflow.schemas.Alert;
 import io.sockflow.schemas.SocketEvent;
 import io.sockflow.schemas.registry.ConfluentAvro;
 import io.sockflow.schemas.registry.RegistryClient;
-import java.io.IOException;
 import java.io.PrintStream;
 import java.io.UncheckedIOException;
-import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -221,7 +219,8 @@ public final class Backtest {
 
     /** The alerts the detection job raises on {@code events}, by time. */
     static List<Alert> detect(List<SocketEvent> events, Map<String, String> sets, Path dir) throws Exception {
-        try (LocalStack stack = LocalStack.start(dir.resolve("kafka"), freePort(), freePort())) {
+        int[] ports = io.sockflow.embedded.LoopbackPorts.free(2);
+        try (LocalStack stack = LocalStack.start(dir.resolve("kafka"), ports[0], ports[1])) {
             Map<String, String> m = new HashMap<>();
             m.put("bootstrap.servers", stack.bootstrapServers());
             m.put("registry.url", stack.registryUrl());
@@ -316,11 +315,5 @@ public final class Backtest {
             }
         }
         return out;
-    }
-
-    static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
-            return s.getLocalPort();
-        }
     }
 }

@@ -10,7 +10,6 @@ import java.io.PrintStream;
 import java.io.Reader;
 import java.io.Writer;
 import java.lang.management.ManagementFactory;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -177,15 +176,12 @@ public final class Cluster {
         long t0 = System.nanoTime();
 
         // ports chosen now, all on loopback, kept in the state file
-        int[] kafkaPorts = new int[BROKERS];
-        int[] controllerPorts = new int[BROKERS];
-        for (int i = 0; i < BROKERS; i++) {
-            kafkaPorts[i] = freePort();
-            controllerPorts[i] = freePort();
-        }
-        int registryPort = freePort();
-        int rpcPort = freePort();
-        int restPort = freePort();
+        int[] ports = io.sockflow.embedded.LoopbackPorts.free(2 * BROKERS + 3); // all different
+        int[] kafkaPorts = java.util.Arrays.copyOfRange(ports, 0, BROKERS);
+        int[] controllerPorts = java.util.Arrays.copyOfRange(ports, BROKERS, 2 * BROKERS);
+        int registryPort = ports[2 * BROKERS];
+        int rpcPort = ports[2 * BROKERS + 1];
+        int restPort = ports[2 * BROKERS + 2];
         List<String> bootstrap = new ArrayList<>();
         for (int p : kafkaPorts) {
             bootstrap.add(LOOPBACK + ":" + p);
@@ -952,12 +948,6 @@ public final class Cluster {
             }
         }
         return f;
-    }
-
-    static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getByName(LOOPBACK))) {
-            return s.getLocalPort();
-        }
     }
 
     static long rssMiB(long pid) {

@@ -298,9 +298,10 @@ public final class Up {
             if (Privileges.isRoot()) {
                 cgroup = Cgroup.join();
             }
-            int kafkaPort = o.kafkaPort() == 0 ? freePort() : o.kafkaPort();
-            int controllerPort = o.kafkaPort() == 0 ? freePort() : o.kafkaPort() + 1;
-            int registryPort = o.registryPort() == 0 ? freePort() : o.registryPort();
+            int[] free = io.sockflow.embedded.LoopbackPorts.free(3); // all different
+            int kafkaPort = o.kafkaPort() == 0 ? free[0] : o.kafkaPort();
+            int controllerPort = o.kafkaPort() == 0 ? free[1] : o.kafkaPort() + 1;
+            int registryPort = o.registryPort() == 0 ? free[2] : o.registryPort();
             String replay = o.replay();
             if (replay != null && !Replay.SAMPLE.equals(replay)) {
                 replay = Path.of(replay).toAbsolutePath().toString();
@@ -522,12 +523,6 @@ public final class Up {
             return true;
         } catch (IOException e) {
             return false;
-        }
-    }
-
-    static int freePort() throws IOException {
-        try (java.net.ServerSocket s = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
-            return s.getLocalPort();
         }
     }
 

@@ -72,7 +72,7 @@ class LiveAlertsTest {
         try (var in = LiveAlertsTest.class.getResourceAsStream("/attacks.py")) {
             Files.copy(in, script);
         }
-        listenPort = freePortBelowEphemeral();
+        listenPort = UpTest.freePort();
         int scanBase = closedRange();
         try (CollectorProcess collector = CollectorProcess.start(
                 stack.bootstrapServers(), stack.registryUrl(), topic, dir.resolve("spool"), List.of())) {
@@ -112,19 +112,6 @@ class LiveAlertsTest {
         assertEquals(0, p.waitFor(), "attacks.py " + String.join(" ", args) + " failed: " + out);
         String[] lines = out.strip().split("\n");
         return new ObjectMapper().readTree(lines[lines.length - 1]);
-    }
-
-    /** A free loopback port below the ephemeral range: a service's, as an attacker's listener would be. */
-    static int freePortBelowEphemeral() throws Exception {
-        for (int i = 0; i < 100; i++) {
-            int p = ThreadLocalRandom.current().nextInt(20000, 30000);
-            try (ServerSocket s = new ServerSocket(p, 1, InetAddress.getLoopbackAddress())) {
-                return p;
-            } catch (java.io.IOException taken) {
-                // try another
-            }
-        }
-        throw new IllegalStateException("no free port in 20000-30000");
     }
 
     /** 50 consecutive loopback ports nothing listens on. */

@@ -2,7 +2,6 @@ package io.sockflow.runner;
 
 import static org.junit.jupiter.api.Assertions.*;
 
-import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -35,26 +34,13 @@ class UpTest {
     static final Path ROOT = Path.of("..").toAbsolutePath().normalize();
 
     /** A free port whose next one is free too: up's broker listens on the Kafka port and its controller on the next. */
-    static int freeKafkaPort() throws Exception {
-        for (int i = 0; i < 50; i++) {
-            try (ServerSocket s = new ServerSocket(0)) {
-                int p = s.getLocalPort();
-                if (p < 65535) {
-                    try (ServerSocket next = new ServerSocket(p + 1)) {
-                        return p;
-                    } catch (java.io.IOException taken) {
-                        // try another
-                    }
-                }
-            }
-        }
-        throw new IllegalStateException("no two free ports in a row");
+    static int freeKafkaPort() {
+        return io.sockflow.embedded.LoopbackPorts.freePair();
     }
 
-    static int freePort() throws Exception {
-        try (ServerSocket s = new ServerSocket(0)) {
-            return s.getLocalPort();
-        }
+    /** A free loopback port below the kernel's ephemeral range (see {@link io.sockflow.embedded.LoopbackPorts}). */
+    static int freePort() {
+        return io.sockflow.embedded.LoopbackPorts.free();
     }
 
     /** A running {@code up}: its output lines as they come. */
