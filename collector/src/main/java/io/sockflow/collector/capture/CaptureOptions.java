@@ -58,207 +58,110 @@ public record CaptureOptions(
                 0L);
     }
 
+    /** The components as fields, to change a few and build a new record from: one place that lists them all. */
+    private static final class Copy {
+        List<Integer> pidInclude;
+        List<Integer> pidExclude;
+        List<Long> cgroupInclude;
+        List<Long> cgroupExclude;
+        boolean excludeSelf;
+        int ringBufferBytes;
+        Path btfPath;
+        Path tracefsPath;
+        TracepointCatalog catalog;
+        java.util.Set<String> groups;
+        KernelFeatures features;
+        boolean aggregate;
+        long netns;
+
+        Copy(CaptureOptions o) {
+            pidInclude = o.pidInclude;
+            pidExclude = o.pidExclude;
+            cgroupInclude = o.cgroupInclude;
+            cgroupExclude = o.cgroupExclude;
+            excludeSelf = o.excludeSelf;
+            ringBufferBytes = o.ringBufferBytes;
+            btfPath = o.btfPath;
+            tracefsPath = o.tracefsPath;
+            catalog = o.catalog;
+            groups = o.groups;
+            features = o.features;
+            aggregate = o.aggregate;
+            netns = o.netns;
+        }
+
+        CaptureOptions build() {
+            return new CaptureOptions(
+                    pidInclude,
+                    pidExclude,
+                    cgroupInclude,
+                    cgroupExclude,
+                    excludeSelf,
+                    ringBufferBytes,
+                    btfPath,
+                    tracefsPath,
+                    catalog,
+                    groups,
+                    features,
+                    aggregate,
+                    netns);
+        }
+    }
+
+    private CaptureOptions with(java.util.function.Consumer<Copy> change) {
+        Copy c = new Copy(this);
+        change.accept(c);
+        return c.build();
+    }
+
     public CaptureOptions withGroups(java.util.Set<String> g) {
-        return new CaptureOptions(
-                pidInclude,
-                pidExclude,
-                cgroupInclude,
-                cgroupExclude,
-                excludeSelf,
-                ringBufferBytes,
-                btfPath,
-                tracefsPath,
-                catalog,
-                java.util.Set.copyOf(g),
-                features,
-                aggregate,
-                netns);
+        return with(c -> c.groups = java.util.Set.copyOf(g));
     }
 
     public CaptureOptions withPidInclude(List<Integer> pids) {
-        return new CaptureOptions(
-                pids,
-                pidExclude,
-                cgroupInclude,
-                cgroupExclude,
-                excludeSelf,
-                ringBufferBytes,
-                btfPath,
-                tracefsPath,
-                catalog,
-                groups,
-                features,
-                aggregate,
-                netns);
+        return with(c -> c.pidInclude = pids);
     }
 
     public CaptureOptions withPidExclude(List<Integer> pids) {
-        return new CaptureOptions(
-                pidInclude,
-                pids,
-                cgroupInclude,
-                cgroupExclude,
-                excludeSelf,
-                ringBufferBytes,
-                btfPath,
-                tracefsPath,
-                catalog,
-                groups,
-                features,
-                aggregate,
-                netns);
+        return with(c -> c.pidExclude = pids);
     }
 
     public CaptureOptions withCgroups(List<Long> include, List<Long> exclude) {
-        return new CaptureOptions(
-                pidInclude,
-                pidExclude,
-                include,
-                exclude,
-                excludeSelf,
-                ringBufferBytes,
-                btfPath,
-                tracefsPath,
-                catalog,
-                groups,
-                features,
-                aggregate,
-                netns);
+        return with(c -> {
+            c.cgroupInclude = include;
+            c.cgroupExclude = exclude;
+        });
     }
 
     public CaptureOptions withExcludeSelf(boolean exclude) {
-        return new CaptureOptions(
-                pidInclude,
-                pidExclude,
-                cgroupInclude,
-                cgroupExclude,
-                exclude,
-                ringBufferBytes,
-                btfPath,
-                tracefsPath,
-                catalog,
-                groups,
-                features,
-                aggregate,
-                netns);
+        return with(c -> c.excludeSelf = exclude);
     }
 
     public CaptureOptions withRingBufferBytes(int bytes) {
-        return new CaptureOptions(
-                pidInclude,
-                pidExclude,
-                cgroupInclude,
-                cgroupExclude,
-                excludeSelf,
-                bytes,
-                btfPath,
-                tracefsPath,
-                catalog,
-                groups,
-                features,
-                aggregate,
-                netns);
+        return with(c -> c.ringBufferBytes = bytes);
     }
 
     public CaptureOptions withBtfPath(Path path) {
-        return new CaptureOptions(
-                pidInclude,
-                pidExclude,
-                cgroupInclude,
-                cgroupExclude,
-                excludeSelf,
-                ringBufferBytes,
-                path,
-                tracefsPath,
-                catalog,
-                groups,
-                features,
-                aggregate,
-                netns);
+        return with(c -> c.btfPath = path);
     }
 
     public CaptureOptions withTracefsPath(Path path) {
-        return new CaptureOptions(
-                pidInclude,
-                pidExclude,
-                cgroupInclude,
-                cgroupExclude,
-                excludeSelf,
-                ringBufferBytes,
-                btfPath,
-                path,
-                catalog,
-                groups,
-                features,
-                aggregate,
-                netns);
+        return with(c -> c.tracefsPath = path);
     }
 
     public CaptureOptions withFeatures(KernelFeatures f) {
-        return new CaptureOptions(
-                pidInclude,
-                pidExclude,
-                cgroupInclude,
-                cgroupExclude,
-                excludeSelf,
-                ringBufferBytes,
-                btfPath,
-                tracefsPath,
-                catalog,
-                groups,
-                f,
-                aggregate,
-                netns);
+        return with(c -> c.features = f);
     }
 
-    public CaptureOptions withCatalog(TracepointCatalog c) {
-        return new CaptureOptions(
-                pidInclude,
-                pidExclude,
-                cgroupInclude,
-                cgroupExclude,
-                excludeSelf,
-                ringBufferBytes,
-                btfPath,
-                tracefsPath,
-                c,
-                groups,
-                features,
-                aggregate,
-                netns);
+    public CaptureOptions withCatalog(TracepointCatalog cat) {
+        return with(c -> c.catalog = cat);
     }
 
     public CaptureOptions withAggregate(boolean on) {
-        return new CaptureOptions(
-                pidInclude,
-                pidExclude,
-                cgroupInclude,
-                cgroupExclude,
-                excludeSelf,
-                ringBufferBytes,
-                btfPath,
-                tracefsPath,
-                catalog,
-                groups,
-                features,
-                on,
-                netns);
+        return with(c -> c.aggregate = on);
     }
 
     public CaptureOptions withNetns(long inode) {
-        return new CaptureOptions(
-                pidInclude,
-                pidExclude,
-                cgroupInclude,
-                cgroupExclude,
-                excludeSelf,
-                ringBufferBytes,
-                btfPath,
-                tracefsPath,
-                catalog,
-                groups,
-                features,
-                aggregate,
-                inode);
+        return with(c -> c.netns = inode);
     }
 }
