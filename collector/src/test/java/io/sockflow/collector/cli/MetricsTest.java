@@ -23,10 +23,7 @@ class MetricsTest {
 
     @Test
     void aScrapeShowsEventsByKindAndTheCollectorsHealth() throws Exception {
-        int port;
-        try (ServerSocket s = new ServerSocket(0)) {
-            port = s.getLocalPort();
-        }
+        int port = io.sockflow.embedded.LoopbackPorts.free();
         CollectCommand c = CollectCommand.fromArgs(List.of(
                 "--output",
                 "file",

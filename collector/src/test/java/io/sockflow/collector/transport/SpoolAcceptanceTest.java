@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.*;
 import io.sockflow.collector.cli.CollectCommand;
 import io.sockflow.embedded.LocalStack;
 import java.io.IOException;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -106,10 +105,8 @@ class SpoolAcceptanceTest {
                 .start();
     }
 
-    static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0)) {
-            return s.getLocalPort();
-        }
+    static int freePort() {
+        return io.sockflow.embedded.LoopbackPorts.free();
     }
 
     /** Records on the topic, as a count per value (values are unique: each holds its event's time and thread). */
