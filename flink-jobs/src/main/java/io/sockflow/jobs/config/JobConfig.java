@@ -244,7 +244,8 @@ public final class JobConfig implements Serializable {
             "flow.pair-grace",
             Type.DURATION,
             "2s",
-            "After one end of a connection ends, how long the flow waits for the other local end before its END record.");
+            "How long a flow waits for the other local end of its connection: after the first end is seen, before its NEW "
+                    + "record (which then names both processes), and after one end ends, before its END record.");
     public static final Option FLOW_SCOPE = opt(
             "flow.scope",
             Type.STRING,
