@@ -242,6 +242,13 @@ class FlowFunctionTest {
                     .filter(f -> f.getRecordType() == FlowRecordType.NEW && "tcp".equals(f.getNetworkTransport()))
                     .toList();
             assertEquals(n, news.size(), news.toString());
+            // and on the second end's arrival, not at the pair grace's end: before any watermark
+            assertEquals(
+                    news,
+                    flows(order, Long.MIN_VALUE).stream()
+                            .filter(f ->
+                                    f.getRecordType() == FlowRecordType.NEW && "tcp".equals(f.getNetworkTransport()))
+                            .toList());
             for (Flow f : news) {
                 assertEquals("curl", f.getSourceComm(), f.toString());
                 assertEquals("python3", f.getDestinationComm(), f.toString());
