@@ -50,8 +50,10 @@ public final class Workload {
         for (int i = 0; i < n; i++) {
             long at = 100 + i * 50L;
             int pid = 300 + i;
-            long ci = 100 + i; // client socket inode
-            long si = 1000 + i; // accepted socket inode
+            // socket inodes, all different for any n (the other sockets are 10, 500, 600 and 601): 100 + i and
+            // 1000 + i for the first 400 connections, as the tests read them; past those the two ranges would meet
+            long ci = i < 400 ? 100 + i : 1_000_000 + i; // client socket inode
+            long si = i < 400 ? 1000 + i : 2_000_000 + i; // accepted socket inode
             int cport = 40000 + i;
             long up = 100L * (i + 1);
             long down = 1000 + i;

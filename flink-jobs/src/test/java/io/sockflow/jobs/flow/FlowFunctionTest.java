@@ -257,6 +257,19 @@ class FlowFunctionTest {
     }
 
     @Test
+    void aThousandConnectionsAreAThousandFlowsEachNewOnItsSecondEndsArrival() throws Exception {
+        // the benchmark's workload is thousands of connections: every socket in it is a socket of its own
+        int n = 1000;
+        long news = flows(lifecycleChanges(n), Long.MIN_VALUE).stream()
+                .filter(f -> f.getRecordType() == FlowRecordType.NEW
+                        && "tcp".equals(f.getNetworkTransport())
+                        && "curl".equals(f.getSourceComm())
+                        && "python3".equals(f.getDestinationComm()))
+                .count();
+        assertEquals(n, news);
+    }
+
+    @Test
     void aNewRecordWaitsAtMostThePairGraceForTheOtherLocalEnd() throws Exception {
         List<LifecycleChange> in = lifecycleChanges(1);
         LifecycleChange accepted = in.stream()
