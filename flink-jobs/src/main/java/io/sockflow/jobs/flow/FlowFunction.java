@@ -123,6 +123,9 @@ public final class FlowFunction extends KeyedProcessFunction<String, LifecycleCh
         if (due != null && ts >= due) { // the other end did not come: NEW with the one seen
             newDue.clear();
             out.collect(build(FlowRecordType.NEW));
+            if (allFinal()) { // an END timer that fired while NEW waited found nothing to do: set it again
+                ctx.timerService().registerEventTimeTimer(Math.max(ts, endMillis() + pairGraceMs));
+            }
         }
         if (endedAt.value() != null) {
             if (ts >= endedAt.value() + 60_000) {
