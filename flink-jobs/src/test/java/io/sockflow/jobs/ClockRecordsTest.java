@@ -53,22 +53,11 @@ class ClockRecordsTest {
     void endsThatWaitForTheWatermarkComeOutOnClockRecordsAloneAndNotWithoutThem() throws Exception {
         LocalStack stack = LocalStack.shared();
         String input = "clock-" + UUID.randomUUID();
-        Map<String, String> m = new HashMap<>();
-        m.put("bootstrap.servers", stack.bootstrapServers());
-        m.put("registry.url", stack.registryUrl());
-        m.put("topic.events", input);
-        m.put("topic.lifecycles", input + ".lifecycles");
-        m.put("topic.flows", input + ".flows");
-        m.put("topic.alerts", input + ".alerts");
-        m.put("topic.dead-letter", input + ".dlq");
-        m.put("warehouse", dir.resolve("warehouse").toString());
-        m.put("checkpoint.dir", dir.resolve("checkpoints").toString());
-        m.put("checkpoint.interval", "300ms");
+        Map<String, String> m = io.sockflow.jobs.TestPipelines.settings(stack, input, dir, "300ms");
         m.put("bounded", "false");
         m.put("jobs", "lifecycle,flow");
         m.put("sink.iceberg", "false");
         m.put("group.id", "g-" + input);
-        m.put("transactional.id.prefix", "tx-" + input);
         JobConfig cfg = JobConfig.of(m);
         SockflowJob.prepare(cfg); // the input topic too, with its partitions
 

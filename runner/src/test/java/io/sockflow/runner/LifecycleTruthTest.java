@@ -114,22 +114,11 @@ class LifecycleTruthTest {
     static void playEveryScenario() throws Exception {
         stack = LocalStack.shared();
         String topic = "truth-" + UUID.randomUUID();
-        Map<String, String> m = new HashMap<>();
-        m.put("bootstrap.servers", stack.bootstrapServers());
-        m.put("registry.url", stack.registryUrl());
-        m.put("topic.events", topic);
-        m.put("topic.lifecycles", topic + ".lifecycles");
-        m.put("topic.flows", topic + ".flows");
-        m.put("topic.alerts", topic + ".alerts");
-        m.put("topic.dead-letter", topic + ".dlq");
-        m.put("warehouse", dir.resolve("warehouse").toString());
-        m.put("checkpoint.dir", dir.resolve("checkpoints").toString());
-        m.put("checkpoint.interval", "500ms");
+        Map<String, String> m = io.sockflow.jobs.TestPipelines.settings(stack, topic, dir, "500ms");
         m.put("lifecycle.update-interval", "500ms");
         m.put("bounded", "false"); // live beside the workload, as on a host: updates show each moment
         m.put("jobs", "lifecycle");
         m.put("sink.iceberg", "false");
-        m.put("transactional.id.prefix", "tx-" + topic);
         cfg = JobConfig.of(m);
         SockflowJob.prepare(cfg);
 

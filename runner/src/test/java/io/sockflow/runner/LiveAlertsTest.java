@@ -14,7 +14,6 @@ import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
@@ -48,23 +47,12 @@ class LiveAlertsTest {
     static void playAndDetect() throws Exception {
         stack = LocalStack.shared();
         String topic = "alerts-live-" + UUID.randomUUID();
-        Map<String, String> m = new HashMap<>();
-        m.put("bootstrap.servers", stack.bootstrapServers());
-        m.put("registry.url", stack.registryUrl());
-        m.put("topic.events", topic);
-        m.put("topic.lifecycles", topic + ".lifecycles");
-        m.put("topic.flows", topic + ".flows");
-        m.put("topic.alerts", topic + ".alerts");
-        m.put("topic.dead-letter", topic + ".dlq");
-        m.put("warehouse", dir.resolve("warehouse").toString());
-        m.put("checkpoint.dir", dir.resolve("checkpoints").toString());
-        m.put("checkpoint.interval", "500ms");
+        Map<String, String> m = io.sockflow.jobs.TestPipelines.settings(stack, topic, dir, "500ms");
         m.put("bounded", "true");
         m.put("jobs", "detection");
         m.put("sink.iceberg", "false");
         // a short learning period, counted from the capture's start: the test's listener comes just after it
         m.put("detect.listener.learning", "5s");
-        m.put("transactional.id.prefix", "tx-" + topic);
         cfg = JobConfig.of(m);
         SockflowJob.prepare(cfg);
 

@@ -20,7 +20,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
@@ -56,21 +55,10 @@ class LivePipelineTest {
     static void captureAndRun() throws Exception {
         stack = LocalStack.shared();
         String topic = "live-" + UUID.randomUUID();
-        Map<String, String> m = new HashMap<>();
-        m.put("bootstrap.servers", stack.bootstrapServers());
-        m.put("registry.url", stack.registryUrl());
-        m.put("topic.events", topic);
-        m.put("topic.lifecycles", topic + ".lifecycles");
-        m.put("topic.flows", topic + ".flows");
-        m.put("topic.alerts", topic + ".alerts");
-        m.put("topic.dead-letter", topic + ".dlq");
-        m.put("warehouse", dir.resolve("warehouse").toString());
-        m.put("checkpoint.dir", dir.resolve("checkpoints").toString());
-        m.put("checkpoint.interval", "500ms");
+        Map<String, String> m = io.sockflow.jobs.TestPipelines.settings(stack, topic, dir, "500ms");
         m.put("bounded", "true");
         m.put("detect.listener.learning", "0s");
         m.put("detect.socketpair.allow", "");
-        m.put("transactional.id.prefix", "tx-" + topic);
         cfg = JobConfig.of(m);
         SockflowJob.prepare(cfg);
 
