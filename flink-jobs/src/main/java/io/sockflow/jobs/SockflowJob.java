@@ -13,6 +13,7 @@ import io.sockflow.jobs.detect.SqlRules;
 import io.sockflow.jobs.detect.UserRules;
 import io.sockflow.jobs.flow.FlowFunction;
 import io.sockflow.jobs.flow.FlowKeys;
+import io.sockflow.jobs.flow.NeverIdle;
 import io.sockflow.jobs.input.DeadLetter;
 import io.sockflow.jobs.input.Decoded;
 import io.sockflow.jobs.input.EventDecoder;
@@ -355,7 +356,10 @@ public final class SockflowJob {
                         .map(l -> new LifecycleChange(l, true))
                         .returns(change)
                         .name("published")
-                        .uid("published");
+                        .uid("published")
+                        // the flow's inputs never idle: see NeverIdle for the flow END that never came without it
+                        .transform("published-never-idle", change, new NeverIdle<>())
+                        .uid("published-never-idle");
                 DataStream<LifecycleChange> notices = lifecycles
                         .getSideOutput(LifecycleFunction.CONNECTED)
                         .filter(FlowKeys::isFlowSide)
@@ -364,7 +368,9 @@ public final class SockflowJob {
                         .map(l -> new LifecycleChange(l, false))
                         .returns(change)
                         .name("connected")
-                        .uid("connected");
+                        .uid("connected")
+                        .transform("connected-never-idle", change, new NeverIdle<>())
+                        .uid("connected-never-idle");
                 boolean fleet = "fleet".equals(cfg.get(JobConfig.FLOW_SCOPE));
                 DataStream<Flow> flows = published
                         .union(notices)
