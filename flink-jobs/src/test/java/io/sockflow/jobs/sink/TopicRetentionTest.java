@@ -71,6 +71,20 @@ class TopicRetentionTest {
         return c.get(r).get(key);
     }
 
+    /**
+     * A topic's value of {@code key}, once it is {@code expected} or after 10 s: the broker's metadata follows the
+     * controller's a moment after a change, so a value read at once can be the one before.
+     */
+    static String settled(String topic, String key, String expected) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        String v = describe(topic, key).value();
+        while (!expected.equals(v) && System.nanoTime() < deadline) {
+            Thread.sleep(20);
+            v = describe(topic, key).value();
+        }
+        return v;
+    }
+
     static void create(Collection<String> topics, Map<String, String> configs) throws Exception {
         admin.createTopics(topics.stream()
                         .map(t -> new NewTopic(t, 1, (short) 1).configs(configs))
@@ -91,12 +105,18 @@ class TopicRetentionTest {
         }
     }
 
+    /** As an operator sets it, and until the broker describes it so (its metadata follows the controller's). */
     static void set(String topic, String key, String value) throws Exception {
         admin.incrementalAlterConfigs(Map.of(
                         new ConfigResource(ConfigResource.Type.TOPIC, topic),
                         List.of(new AlterConfigOp(new ConfigEntry(key, value), AlterConfigOp.OpType.SET))))
                 .all()
                 .get(30, TimeUnit.SECONDS);
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (!value.equals(describe(topic, key).value())) {
+            assertTrue(System.nanoTime() < deadline, topic + " " + key + " never described as " + value);
+            Thread.sleep(20);
+        }
     }
 
     @Test
@@ -107,7 +127,7 @@ class TopicRetentionTest {
             ConfigEntry ms = describe(t, "retention.ms");
             assertEquals(WEEK_MS, ms.value(), t);
             assertEquals(ConfigEntry.ConfigSource.DYNAMIC_TOPIC_CONFIG, ms.source(), t + ": set on the topic");
-            assertEquals(HALF_GIB, describe(t, "retention.bytes").value(), t);
+            assertEquals(HALF_GIB, settled(t, "retention.bytes", HALF_GIB), t);
         }
     }
 
@@ -129,14 +149,10 @@ class TopicRetentionTest {
 
         SockflowJob.prepare(cfg);
         for (String t : topics) {
-            assertEquals(
-                    t.equals(alerts) ? "3600000" : "172800000",
-                    describe(t, "retention.ms").value(),
-                    t);
-            assertEquals(
-                    t.equals(flows) ? "-1" : "104857600",
-                    describe(t, "retention.bytes").value(),
-                    t);
+            String ms = t.equals(alerts) ? "3600000" : "172800000";
+            assertEquals(ms, settled(t, "retention.ms", ms), t);
+            String bytes = t.equals(flows) ? "-1" : "104857600";
+            assertEquals(bytes, settled(t, "retention.bytes", bytes), t);
         }
 
         // a second start with other settings: the topics kept the operator's values; others follow the settings
@@ -148,8 +164,7 @@ class TopicRetentionTest {
                 List.of(new TopicRetention.Change(cfg.get(JobConfig.EVENTS_TOPIC), "retention.ms", WEEK_MS, "-1")),
                 changes,
                 "only the value that was sockflow's own default changes (0: kept for good)");
-        assertEquals(
-                "-1", describe(cfg.get(JobConfig.EVENTS_TOPIC), "retention.ms").value());
+        assertEquals("-1", settled(cfg.get(JobConfig.EVENTS_TOPIC), "retention.ms", "-1"));
         assertEquals("3600000", describe(alerts, "retention.ms").value());
         assertEquals(
                 "172800000",
