@@ -43,18 +43,9 @@ class WatermarkStallTest {
     static Run setUp(String name, int parallelism, int partitions) {
         LocalStack stack = LocalStack.shared();
         String input = "wm-" + name + "-" + UUID.randomUUID();
-        Map<String, String> m = new HashMap<>();
-        m.put("bootstrap.servers", stack.bootstrapServers());
-        m.put("registry.url", stack.registryUrl());
-        m.put("topic.events", input);
-        m.put("topic.lifecycles", input + ".lifecycles");
-        m.put("topic.flows", input + ".flows");
-        m.put("topic.alerts", input + ".alerts");
-        m.put("topic.dead-letter", input + ".dlq");
+        Map<String, String> m = TestPipelines.settings(stack, input, dir, "300ms");
         m.put("topic.partitions", String.valueOf(partitions));
-        m.put("warehouse", dir.resolve("warehouse").toString());
         m.put("checkpoint.dir", dir.resolve("checkpoints-" + input).toString());
-        m.put("checkpoint.interval", "300ms");
         m.put("bounded", "false");
         m.put("jobs", "lifecycle,flow");
         m.put("sink.iceberg", "false");
@@ -62,7 +53,6 @@ class WatermarkStallTest {
         // a short timeout: the partitions go idle (and the operators after them) within the test's silence
         m.put("watermark.idleness", "1s");
         m.put("group.id", "g-" + input);
-        m.put("transactional.id.prefix", "tx-" + input);
         JobConfig cfg = JobConfig.of(m);
         SockflowJob.prepare(cfg);
         RegistryClient registry = new RegistryClient(RegistryClient.Config.of(stack.registryUrl()));
