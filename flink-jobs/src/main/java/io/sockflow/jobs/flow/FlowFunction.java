@@ -272,7 +272,7 @@ public final class FlowFunction extends KeyedProcessFunction<String, LifecycleCh
         if (r == null) {
             return false;
         }
-        return r.startsWith("127.") || r.equals("::1") || r.startsWith("::ffff:127.") || r.equals(l.getLocalAddress());
+        return FlowKeys.loopback(r) || r.equals(l.getLocalAddress());
     }
 
     private static boolean isInitiator(SocketLifecycle l) {

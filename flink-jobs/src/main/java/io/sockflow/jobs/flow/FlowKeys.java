@@ -32,11 +32,16 @@ public final class FlowKeys {
         String a = l.getLocalAddress();
         if ("0.0.0.0".equals(a) || "::".equals(a)) {
             String r = l.getRemoteAddress();
-            if (r.startsWith("127.") || r.equals("::1") || r.startsWith("::ffff:127.")) {
+            if (loopback(r)) {
                 return r;
             }
         }
         return a;
+    }
+
+    /** A loopback address: 127.0.0.0/8, ::1, or 127.0.0.0/8 mapped into IPv6. */
+    static boolean loopback(String a) {
+        return a.startsWith("127.") || a.equals("::1") || a.startsWith("::ffff:127.");
     }
 
     /** host | protocol | lower endpoint | higher endpoint: the same for both ends of a connection on one host. */
