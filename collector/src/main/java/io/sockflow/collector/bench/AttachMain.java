@@ -45,7 +45,7 @@ public final class AttachMain {
             // would fill otherwise, and every later send and receive take the per-call path)
             SocketTotals t = totals[0];
             if (t != null && rec.get(JAVA_SHORT_UNALIGNED, EventLayout.KIND) == EventLayout.KIND_SOCK_RELEASE) {
-                t.released(rec.get(JAVA_LONG_UNALIGNED, EventLayout.COOKIE), e -> sink[0]++);
+                t.ended(rec.get(JAVA_LONG_UNALIGNED, EventLayout.COOKIE), e -> sink[0]++);
             }
         })) {
             totals[0] = aggregate ? new SocketTotals(c, decoder.host()) : null;

@@ -24,10 +24,11 @@ import java.util.function.Consumer;
 
 /**
  * The data path summed in the kernel (map sock_totals, struct sf_totals): one SOCK_TOTALS record per socket that
- * moved data since the last read, and one when its release is seen. The kernel's totals only grow (nothing is reset
- * while the socket lives), so every record carries the socket's totals since its birth: a consumer keeps the
- * largest, and a record lost or seen twice changes nothing. An entry is deleted only at the socket's release, after
- * which no call can add to it.
+ * moved data since the last read, and its last totals on its SOCK_RELEASE record (totalsFinal true) when the
+ * release is seen; without the release hook, where a socket's end is its last descriptor's close, a SOCK_TOTALS
+ * record of its own at that end. The kernel's totals only grow (nothing is reset while the socket lives), so every
+ * record carries the socket's totals since its birth: a consumer keeps the largest, and a record lost or seen twice
+ * changes nothing. An entry is deleted only at the socket's end, after which no call can add to it.
  */
 public final class SocketTotals implements AutoCloseable {
     /** Sockets read at most per interval; the map holds 65,536. */
@@ -106,26 +107,45 @@ public final class SocketTotals implements AutoCloseable {
             if (Libbpf.mapLookupElem(fd, key, values) != 0) {
                 continue;
             }
-            SocketEvent e = record(cookie, now, intervalMs, false);
+            SocketEvent e = record(cookie, now, intervalMs, false, null);
             if (e != null) {
                 out.accept(e);
             }
         }
     }
 
-    /** The socket's last totals, once its release is seen, and its entry deleted; nothing if it moved no data. */
-    public void released(long cookie, Consumer<SocketEvent> out) {
+    /**
+     * The socket's last totals, once its end is seen (without the release hook: its last descriptor's close), as a
+     * SOCK_TOTALS record of their own, and its entry deleted; nothing if it moved no data.
+     */
+    public void ended(long cookie, Consumer<SocketEvent> out) {
+        if (take(cookie)) {
+            long now = Libc.clockNanos(Libc.CLOCK_BOOTTIME);
+            SocketEvent e = record(cookie, now, (now - lastReadNs) / 1_000_000L, true, null);
+            if (e != null) {
+                out.accept(e);
+            }
+        }
+    }
+
+    /**
+     * The socket's last totals put on its SOCK_RELEASE record (one record at the end instead of two), and its entry
+     * deleted; the record is left as it is if the socket moved no data.
+     */
+    public void released(SocketEvent release) {
+        long cookie = release.getSocketCookie();
+        if (take(cookie)) {
+            long now = Libc.clockNanos(Libc.CLOCK_BOOTTIME);
+            record(cookie, now, (now - lastReadNs) / 1_000_000L, true, release);
+        }
+    }
+
+    /** Reads and deletes the socket's entry into {@link #values}; false if it has none (no data path summed). */
+    private boolean take(long cookie) {
         key.set(JAVA_LONG_UNALIGNED, 0, cookie);
-        if (Libbpf.mapLookupAndDelete(fd, key, values) != 0) {
-            sent.remove(cookie);
-            return; // no data path summed for it
-        }
-        long now = Libc.clockNanos(Libc.CLOCK_BOOTTIME);
-        SocketEvent e = record(cookie, now, (now - lastReadNs) / 1_000_000L, true);
+        boolean found = Libbpf.mapLookupAndDelete(fd, key, values) == 0;
         sent.remove(cookie);
-        if (e != null) {
-            out.accept(e);
-        }
+        return found;
     }
 
     /** SOCK_TOTALS records made so far. */
@@ -133,8 +153,11 @@ public final class SocketTotals implements AutoCloseable {
         return records;
     }
 
-    /** Builds the record from {@link #values} (every CPU's); null when nothing changed since the last one sent. */
-    private SocketEvent record(long cookie, long now, long intervalMs, boolean last) {
+    /**
+     * Builds the record from {@link #values} (every CPU's), or puts the totals on {@code onto} (the socket's release,
+     * which names the socket itself); null when nothing changed since the last one sent.
+     */
+    private SocketEvent record(long cookie, long now, long intervalMs, boolean last, SocketEvent onto) {
         long[] sum = new long[SUMMED.length];
         long latest = -1;
         MemorySegment named = null;
@@ -171,6 +194,28 @@ public final class SocketTotals implements AutoCloseable {
         if (!last) {
             sent.put(cookie, sum);
         }
+        SocketEvent e = onto != null ? onto : named(cookie, now, intervalMs, named);
+        e.setBytesSent(sum[0]);
+        e.setBytesReceived(sum[1]);
+        e.setCallsSent(sum[2]);
+        e.setCallsReceived(sum[3]);
+        e.setErrorsSent(sum[4]);
+        e.setErrorsReceived(sum[5]);
+        if (latest > 0 && tcp != null) {
+            e.setRetransmits(retransmits);
+            e.setRttUs(Integer.toUnsignedLong(tcp.get(JAVA_INT_UNALIGNED, SRTT)));
+            e.setCwnd(Integer.toUnsignedLong(tcp.get(JAVA_INT_UNALIGNED, CWND)));
+            if (rttMax > 0) {
+                e.setRttMinUs(rttMin);
+                e.setRttMaxUs(rttMax);
+            }
+        }
+        e.setTotalsFinal(last);
+        return e;
+    }
+
+    /** A SOCK_TOTALS record naming the socket from the kernel's entry (the CPU slot that holds its identity). */
+    private SocketEvent named(long cookie, long now, long intervalMs, MemorySegment named) {
         records++;
         SocketEvent e = host.ownRecord(EventKind.SOCK_TOTALS, now);
         e.setAttribution("UNKNOWN");
@@ -194,22 +239,6 @@ public final class SocketTotals implements AutoCloseable {
         e.setLocalPort(lport);
         e.setRemoteAddress(rport != 0 ? (family == AF_INET6 ? InetText.ipv6(r, 0) : InetText.ipv4(r, 0)) : null);
         e.setRemotePort(rport != 0 ? rport : null);
-        e.setBytesSent(sum[0]);
-        e.setBytesReceived(sum[1]);
-        e.setCallsSent(sum[2]);
-        e.setCallsReceived(sum[3]);
-        e.setErrorsSent(sum[4]);
-        e.setErrorsReceived(sum[5]);
-        if (latest > 0 && tcp != null) {
-            e.setRetransmits(retransmits);
-            e.setRttUs(Integer.toUnsignedLong(tcp.get(JAVA_INT_UNALIGNED, SRTT)));
-            e.setCwnd(Integer.toUnsignedLong(tcp.get(JAVA_INT_UNALIGNED, CWND)));
-            if (rttMax > 0) {
-                e.setRttMinUs(rttMin);
-                e.setRttMaxUs(rttMax);
-            }
-        }
-        e.setTotalsFinal(last);
         return e;
     }
 

@@ -213,9 +213,14 @@ public final class SocketCapture implements AutoCloseable {
 
     private void onRecord(MemorySegment rec) {
         SocketEvent e = decoder.decode(rec);
-        if (totals != null && e.getSocketCookie() != null && ended(e, rec)) {
-            // the socket's last totals before its end: no call can add to them any more
-            totals.released(e.getSocketCookie(), t -> tracker.accept(t, false, false, System.nanoTime(), out));
+        if (totals != null && e.getSocketCookie() != null) {
+            // the socket's last totals at its end, when no call can add to them any more: on the release itself, or
+            // without the release hook a record of their own before its last descriptor's close
+            if (e.getKind() == EventKind.SOCK_RELEASE) {
+                totals.released(e);
+            } else if (ended(e, rec)) {
+                totals.ended(e.getSocketCookie(), t -> tracker.accept(t, false, false, System.nanoTime(), out));
+            }
         }
         tracker.accept(
                 e,
@@ -225,14 +230,12 @@ public final class SocketCapture implements AutoCloseable {
                 out);
     }
 
-    /** Whether the record is the socket's end: its release, or without the release hook its last descriptor. */
+    /** Whether, without the release hook, the record is the socket's end: the drop of its last descriptor. */
     private boolean ended(SocketEvent e, MemorySegment rec) {
-        return switch (e.getKind()) {
-            case SOCK_RELEASE -> true;
-            case CLOSE, FD_DROP ->
-                !releaseHook && Boolean.TRUE.equals(e.getLastReference()) && !SocketEventDecoder.pendingExec(rec);
-            default -> false;
-        };
+        return !releaseHook
+                && (e.getKind() == EventKind.CLOSE || e.getKind() == EventKind.FD_DROP)
+                && Boolean.TRUE.equals(e.getLastReference())
+                && !SocketEventDecoder.pendingExec(rec);
     }
 
     /** How often the sockets' totals are read (aggregate mode); at most 10 s. */

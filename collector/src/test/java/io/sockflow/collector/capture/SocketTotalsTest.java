@@ -24,17 +24,18 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The data path summed in the kernel (aggregate mode): a socket's sends and receives reach user space as its totals,
- * exact in both directions, whether it ends between two reads, is read mid-way, or its process is killed.
+ * exact in both directions, whether it ends between two reads, is read mid-way, or its process is killed; its last
+ * totals ride on its release record.
  */
 @org.junit.jupiter.api.Timeout(120)
 @Tag("root")
 class SocketTotalsTest {
     private static final Duration WAIT = Duration.ofSeconds(10);
 
-    /** The last totals of the socket on this local port: the record read at its release. */
+    /** The last totals of the socket on this local port: its release, which carries them. */
     private static SocketEvent finalTotals(LiveCapture c, int localPort) {
         return c.await(
-                e -> e.getKind() == EventKind.SOCK_TOTALS
+                e -> e.getKind() == EventKind.SOCK_RELEASE
                         && Boolean.TRUE.equals(e.getTotalsFinal())
                         && e.getLocalPort() != null
                         && e.getLocalPort() == localPort,
@@ -81,7 +82,7 @@ class SocketTotalsTest {
             assertEquals(server.getLocalPort(), cl.getRemotePort());
             assertTrue(cl.getSocketInode() != null && cl.getSocketInode() != 0, "the socket's inode");
             SocketEvent sv = c.await(
-                    e -> e.getKind() == EventKind.SOCK_TOTALS
+                    e -> e.getKind() == EventKind.SOCK_RELEASE
                             && Boolean.TRUE.equals(e.getTotalsFinal())
                             && e.getLocalPort() != null
                             && e.getLocalPort() == serverPort
@@ -125,18 +126,16 @@ class SocketTotalsTest {
                     List.of("TCP_STATE SYN_RECV->ESTABLISHED", "TCP_STATE SYN_SENT->ESTABLISHED"),
                     states,
                     "the state records of the aggregate path");
-            // the release follows its socket's last totals
-            List<SocketEvent> all = c.events();
-            int totalsAt = all.indexOf(cl);
-            int releaseAt = -1;
-            for (int i = 0; i < all.size(); i++) {
-                SocketEvent e = all.get(i);
-                if (e.getKind() == EventKind.SOCK_RELEASE
-                        && cl.getSocketCookie().equals(e.getSocketCookie())) {
-                    releaseAt = i;
-                }
-            }
-            assertTrue(releaseAt > totalsAt, "release at " + releaseAt + " after the totals at " + totalsAt);
+            // one record at each socket's end: the release carries the last totals, no SOCK_TOTALS of its own
+            assertEquals("CLOSE", cl.getCause());
+            List<SocketEvent> ends = c.events().stream()
+                    .filter(e -> e.getSocketCookie() != null && cookies.contains(e.getSocketCookie()))
+                    .filter(e -> e.getKind() == EventKind.SOCK_RELEASE || e.getKind() == EventKind.SOCK_TOTALS)
+                    .toList();
+            assertEquals(
+                    List.of(EventKind.SOCK_RELEASE, EventKind.SOCK_RELEASE),
+                    ends.stream().map(SocketEvent::getKind).toList(),
+                    "records at the ends: " + ends);
         }
     }
 
@@ -248,11 +247,7 @@ class SocketTotalsTest {
                     assertEquals(5_000L, t.getBytesSent());
                     assertEquals(1_234L, t.getBytesReceived());
                     assertEquals(child.pid(), (long) t.getPid());
-                    SocketEvent release = c.await(
-                            e -> e.getKind() == EventKind.SOCK_RELEASE
-                                    && t.getSocketCookie().equals(e.getSocketCookie()),
-                            WAIT);
-                    assertEquals("EXIT", release.getCause());
+                    assertEquals("EXIT", t.getCause(), "the totals ride on the release at the process's exit");
                 }
             }
         }

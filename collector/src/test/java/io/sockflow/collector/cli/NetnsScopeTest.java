@@ -223,7 +223,8 @@ class NetnsScopeTest {
             assertTrue(kinds.contains("ACCEPT") || kinds.contains("ACCEPT4"), "the server's accept in " + kinds);
             assertTrue(kinds.contains("TCP_STATE"), "the kernel's records of its sockets, by their owner: " + kinds);
             List<JsonNode> totals = scoped.atAddress(serverIp).stream()
-                    .filter(r -> r.path("kind").asText().equals("SOCK_TOTALS")
+                    .filter(r -> (r.path("kind").asText().equals("SOCK_TOTALS")
+                                    || r.path("totalsFinal").asBoolean(false))
                             && r.path("localPort").asInt() == PORT
                             && r.path("remotePort").asInt() != 0)
                     .toList();

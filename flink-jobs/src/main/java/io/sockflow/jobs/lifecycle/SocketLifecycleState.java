@@ -286,22 +286,7 @@ public final class SocketLifecycleState implements Serializable {
                     kernelMessagesReceived++;
                 }
             }
-            case SOCK_TOTALS -> {
-                kernelCounted = true;
-                totalBytesSent = Math.max(totalBytesSent, orZero(e.getBytesSent()));
-                totalBytesReceived = Math.max(totalBytesReceived, orZero(e.getBytesReceived()));
-                totalCallsSent = Math.max(totalCallsSent, orZero(e.getCallsSent()));
-                totalCallsReceived = Math.max(totalCallsReceived, orZero(e.getCallsReceived()));
-                totalRetransmits = Math.max(totalRetransmits, orZero(e.getRetransmits()));
-                if (e.getRttUs() != null && e.getRttUs() > 0 && t >= rttAtNs) {
-                    rttAtNs = t;
-                    rttUs = e.getRttUs();
-                }
-                // aggregate mode: the RTT's range over the socket's calls, in place of TCP_RTT records
-                if (e.getRttMinUs() != null && e.getRttMinUs() > 0) {
-                    rttMinUs = rttMinUs == null ? e.getRttMinUs() : Math.min(rttMinUs, e.getRttMinUs());
-                }
-            }
+            case SOCK_TOTALS -> totals(e, t);
             case TCP_RETRANSMIT -> retransmits += e.getCount() != null && e.getCount() > 0 ? e.getCount() : 1;
             case TCP_SEND_RESET -> resetsSent++;
             case TCP_RECEIVE_RESET -> {
@@ -470,6 +455,30 @@ public final class SocketLifecycleState implements Serializable {
         if (e.getKernelBytesSent() != null) {
             releaseTcpSent = e.getKernelBytesSent();
             releaseTcpReceived = e.getKernelBytesReceived();
+        }
+        if (e.getTotalsFinal() != null) {
+            totals(e, t); // the socket's last totals ride on its release (aggregate data path)
+        }
+    }
+
+    /**
+     * The kernel's per-socket totals since its birth: a SOCK_TOTALS record, or the SOCK_RELEASE that carries the last
+     * ones (totalsFinal); the largest of each wins.
+     */
+    private void totals(SocketEvent e, long t) {
+        kernelCounted = true;
+        totalBytesSent = Math.max(totalBytesSent, orZero(e.getBytesSent()));
+        totalBytesReceived = Math.max(totalBytesReceived, orZero(e.getBytesReceived()));
+        totalCallsSent = Math.max(totalCallsSent, orZero(e.getCallsSent()));
+        totalCallsReceived = Math.max(totalCallsReceived, orZero(e.getCallsReceived()));
+        totalRetransmits = Math.max(totalRetransmits, orZero(e.getRetransmits()));
+        if (e.getRttUs() != null && e.getRttUs() > 0 && t >= rttAtNs) {
+            rttAtNs = t;
+            rttUs = e.getRttUs();
+        }
+        // aggregate mode: the RTT's range over the socket's calls, in place of TCP_RTT records
+        if (e.getRttMinUs() != null && e.getRttMinUs() > 0) {
+            rttMinUs = rttMinUs == null ? e.getRttMinUs() : Math.min(rttMinUs, e.getRttMinUs());
         }
     }
 

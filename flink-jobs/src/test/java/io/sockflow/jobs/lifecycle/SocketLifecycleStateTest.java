@@ -169,6 +169,47 @@ class SocketLifecycleStateTest {
     }
 
     @Test
+    void theLastTotalsOnTheReleaseGiveTheBytesWhateverTheOrderOrRepeats() {
+        SocketEvent created = ev(EventKind.SOCKET, 1_000, 3, 100, "client");
+        SocketEvent mid = totals(3_000, 4_000, 1_000, 4, false);
+        mid.setRttMinUs(25L);
+        SocketEvent end = release(5_001, "CLOSE", 100, "client");
+        SocketEvent last = totals(5_001, 9_000, 2_500, 9, true);
+        for (var f : List.of(
+                "bytesSent",
+                "bytesReceived",
+                "callsSent",
+                "callsReceived",
+                "errorsSent",
+                "errorsReceived",
+                "retransmits",
+                "rttUs",
+                "totalsFinal")) {
+            end.put(f, last.get(f)); // the collector's default path: the release carries the socket's last totals
+        }
+        end.setRttMinUs(31L);
+        for (List<SocketEvent> order : List.of(
+                List.of(created, mid, end),
+                List.of(created, end, mid, end),
+                List.of(end, mid, created),
+                List.of(created, end))) {
+            SocketLifecycle r = fold(order);
+            assertEquals(LifecycleStatus.CLOSED, r.getStatus(), order.toString());
+            assertEquals(9_000, r.getBytesSent(), order.toString());
+            assertEquals(2_500, r.getBytesReceived());
+            assertEquals(9, r.getMessagesSent());
+            assertEquals("KERNEL", r.getByteSource());
+            assertEquals(2, r.getRetransmits());
+            assertEquals(40L, r.getRttUs());
+            assertEquals(order.contains(mid) ? 25L : 31L, r.getRttMinUs());
+        }
+        // a release without totals (the socket moved no data through the summed path) leaves the bytes alone
+        SocketLifecycle plain = fold(List.of(created, release(5_001, "CLOSE", 100, "client")));
+        assertEquals(0, plain.getBytesSent());
+        assertEquals(null, plain.getRttUs());
+    }
+
+    @Test
     void theTotalsRttRangeGivesTheSmallestRttWithoutTcpRttRecords() {
         SocketEvent created = ev(EventKind.SOCKET, 1_000, 3, 100, "client");
         SocketEvent mid = totals(3_000, 4_000, 1_000, 4, false);
