@@ -118,6 +118,21 @@ public final class Ev {
         return this;
     }
 
+    /**
+     * The kernel's totals of the socket since its birth, as the collector's default data path sends them: on a
+     * SOCK_TOTALS while it lives ({@code last} false) or on its release ({@code last} true).
+     */
+    public Ev totals(long sent, long received, long callsSent, long callsReceived, boolean last) {
+        e.setBytesSent(sent);
+        e.setBytesReceived(received);
+        e.setCallsSent(callsSent);
+        e.setCallsReceived(callsReceived);
+        e.setErrorsSent(0L);
+        e.setErrorsReceived(0L);
+        e.setTotalsFinal(last);
+        return this;
+    }
+
     public Ev ret(long r, String errno) {
         e.setReturnValue(r);
         e.setErrno(errno);

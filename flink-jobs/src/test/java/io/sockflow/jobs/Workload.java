@@ -29,6 +29,17 @@ public final class Workload {
      * each), as a keep-alive connection has: the shape of busier traffic, for the benchmark.
      */
     public static List<SocketEvent> events(int n, int exchanges) {
+        return events(n, exchanges, false);
+    }
+
+    /**
+     * The same, with {@code aggregate} as the collector's default data path sends it: no record per send or
+     * receive; each connection's ends have both TCP_STATE changes into ESTABLISHED, their totals on their releases,
+     * and, when {@code exchanges} is above 0 (a keep-alive connection that outlives an aggregate interval), one
+     * SOCK_TOTALS each on the way: 9 records per connection, 11 with those. Byte totals are those of {@code exchanges}
+     * + 1 rounds.
+     */
+    public static List<SocketEvent> events(int n, int exchanges, boolean aggregate) {
         List<SocketEvent> out = new ArrayList<>();
         long t = 0;
         out.add(Ev.of(SOCKET, 200, "python3", t)
@@ -84,6 +95,51 @@ public final class Workload {
                     .remote(LO, cport)
                     .ret(5, null)
                     .get());
+            if (aggregate) {
+                long rounds = exchanges + 1L;
+                out.add(Ev.of(TCP_STATE, 200, "python3", at + 2)
+                        .socket(si)
+                        .tcp()
+                        .local(LO, PORT)
+                        .remote(LO, cport)
+                        .state("SYN_RECV", "ESTABLISHED")
+                        .get());
+                if (exchanges > 0) {
+                    out.add(Ev.of(SOCK_TOTALS, pid, "curl", at + 5)
+                            .socket(ci)
+                            .tcp()
+                            .local(LO, cport)
+                            .remote(LO, PORT)
+                            .totals(up, down, 1, 1, false)
+                            .get());
+                    out.add(Ev.of(SOCK_TOTALS, 200, "python3", at + 5)
+                            .socket(si)
+                            .tcp()
+                            .local(LO, PORT)
+                            .remote(LO, cport)
+                            .totals(down, up, 1, 1, false)
+                            .get());
+                }
+                Ev client = Ev.of(CLOSE, pid, "curl", at + 7)
+                        .socket(ci)
+                        .tcp()
+                        .local(LO, cport)
+                        .remote(LO, PORT);
+                out.add(client.last().get());
+                out.add(client.released("CLOSE")
+                        .totals(up * rounds, down * rounds, rounds, rounds, true)
+                        .get());
+                Ev server = Ev.of(CLOSE, 200, "python3", at + 8)
+                        .socket(si)
+                        .tcp()
+                        .local(LO, PORT)
+                        .remote(LO, cport);
+                out.add(server.last().get());
+                out.add(server.released("CLOSE")
+                        .totals(down * rounds, up * rounds, rounds, rounds, true)
+                        .get());
+                continue;
+            }
             out.add(Ev.of(SOCK_SEND, pid, "curl", at + 3)
                     .socket(ci)
                     .tcp()

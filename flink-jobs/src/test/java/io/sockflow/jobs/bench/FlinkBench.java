@@ -38,10 +38,13 @@ import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 /**
  * The jobs' cost on a MiniCluster, against the embedded broker and registry in this JVM:
  * <ol>
- * <li>throughput: a backlog of generated events (the hand-made workload, scaled up, each connection carrying
- * {@code bench.exchanges} extra request/response rounds; 50 events per connection by default) read by the lifecycle and
- * flow jobs with their Kafka and Iceberg sinks, exactly once; events per second of wall time and per core, the
- * core being the CPU time of the job's own threads (tasks, Kafka fetchers and producers; not the broker's);</li>
+ * <li>throughput: a backlog of generated events (the hand-made workload, scaled up) read by the lifecycle and flow
+ * jobs with their Kafka and Iceberg sinks, exactly once; events and connections per second of wall time and per
+ * core, the core being the CPU time of the job's own threads (tasks, Kafka fetchers and producers; not the
+ * broker's). {@code bench.shape} is what the collector sends: {@code aggregate} (its default data path: 11 records
+ * per connection, totals on the releases and one SOCK_TOTALS per end on the way when {@code bench.exchanges} is
+ * above 0) or {@code per-call} (a record per send and receive, {@code bench.exchanges} extra request/response rounds
+ * of 4 records each; 50 records per connection at the default 10);</li>
  * <li>latency: events produced at a steady rate with their kernel time set to now; for every flow's NEW record,
  * the time from its connect event to the record being readable on Kafka (read_committed), p50 and p99, at the
  * default 5 s checkpoint interval (results become visible at checkpoints).</li>
@@ -59,16 +62,21 @@ public final class FlinkBench {
         int reps = Integer.parseInt(args.length > 1 ? args[1] : "3");
         int connections = Integer.parseInt(System.getProperty("bench.connections", "20000"));
         int exchanges = Integer.parseInt(System.getProperty("bench.exchanges", "10"));
+        String shape = System.getProperty("bench.shape", "aggregate");
+        if (!shape.equals("aggregate") && !shape.equals("per-call")) {
+            throw new IllegalArgumentException("bench.shape must be aggregate or per-call, not " + shape);
+        }
+        boolean aggregate = shape.equals("aggregate");
         LocalStack stack = LocalStack.shared();
         ThreadMXBean threads = ManagementFactory.getThreadMXBean();
 
         String input = "bench-events-" + UUID.randomUUID();
         JobConfig base = config(stack, input, "warm", Map.of());
         SockflowJob.prepare(base);
-        List<SocketEvent> events = Workload.events(connections, exchanges);
+        List<SocketEvent> events = Workload.events(connections, exchanges, aggregate);
         System.err.printf(
-                "producing %,d events (%,d connections, %d request/response rounds each)...%n",
-                events.size(), connections, exchanges + 1);
+                "producing %,d events (%,d connections, %d request/response rounds each, %s data path)...%n",
+                events.size(), connections, exchanges + 1, shape);
         produce(stack, input, events, null);
 
         double[] perCore = new double[reps];
@@ -116,11 +124,12 @@ public final class FlinkBench {
             perSecond[r] = events.size() / wall;
             perCore[r] = events.size() / cpu;
             System.err.printf(
-                    "run %d: %,.0f events/s wall, %,.0f events/s per core (%.1f s wall, %.1f s job CPU)%n",
-                    r + 1, perSecond[r], perCore[r], wall, cpu);
+                    "run %d: %,.0f events/s wall, %,.0f events/s per core, %,.0f connections/s per core (%.1f s wall,"
+                            + " %.1f s job CPU)%n",
+                    r + 1, perSecond[r], perCore[r], connections / cpu, wall, cpu);
         }
 
-        double[] latency = latency(stack);
+        double[] latency = latency(stack, aggregate);
         Arrays.sort(perCore);
         Arrays.sort(perSecond);
         String json = String.format(
@@ -128,7 +137,9 @@ public final class FlinkBench {
                 """
                 {
                   "events": %d,
+                  "shape": "%s",
                   "events_per_connection": %d,
+                  "connections_per_sec_per_core": %.0f,
                   "events_per_sec_per_core": {"median": %.0f, "min": %.0f, "max": %.0f},
                   "events_per_sec_wall": %.0f,
                   "latency_connect_to_flow_on_kafka_ms": {"p50": %.0f, "p99": %.0f, "samples": %.0f, "checkpoint_interval_ms": 5000},
@@ -137,7 +148,9 @@ public final class FlinkBench {
                 }
                 """,
                 events.size(),
+                shape,
                 events.size() / connections,
+                perCore[reps / 2] * connections / events.size(),
                 perCore[reps / 2],
                 perCore[0],
                 perCore[reps - 1],
@@ -196,7 +209,7 @@ public final class FlinkBench {
     }
 
     /** p50, p99 and sample count of connect event → NEW flow readable, in ms. */
-    static double[] latency(LocalStack stack) throws Exception {
+    static double[] latency(LocalStack stack, boolean aggregate) throws Exception {
         String input = "bench-latency-" + UUID.randomUUID();
         JobConfig cfg = config(stack, input, "lat", Map.of("jobs", "lifecycle,flow", "starting.offsets", "latest"));
         SockflowJob.prepare(cfg);
@@ -207,7 +220,7 @@ public final class FlinkBench {
         JobClient job = env.executeAsync("sockflow latency bench");
         Thread.sleep(8000); // the job is up and its source positioned
         int connections = 3000;
-        List<SocketEvent> events = Workload.events(connections);
+        List<SocketEvent> events = Workload.events(connections, 0, aggregate);
         Thread producer = new Thread(() -> {
             try {
                 produce(stack, input, events, 5_000L); // 5,000 events/s, about 20 s

@@ -119,6 +119,44 @@ class LifecycleFunctionTest {
     }
 
     @Test
+    void theAggregateDataPathGivesTheSameConnectionsAsTheRecordPerCall() throws Exception {
+        int n = 5;
+        for (int exchanges : new int[] {0, 3}) {
+            var perCall = harness();
+            feed(perCall, Workload.events(n, exchanges, false));
+            perCall.processWatermark(end(n) + 1001);
+            Map<Long, SocketLifecycle> expected = byInode(perCall.extractOutputValues());
+            List<SocketEvent> aggregate = new ArrayList<>(Workload.events(n, exchanges, true));
+            aggregate.addAll(aggregate.subList(0, 30)); // a producer's resend: totals seen twice change nothing
+            Collections.shuffle(aggregate, new Random(11));
+            var h = harness();
+            feed(h, aggregate);
+            h.processWatermark(end(n) + 1001);
+            Map<Long, SocketLifecycle> got = byInode(h.extractOutputValues());
+            assertEquals(expected.keySet(), got.keySet(), "one lifecycle per socket");
+            for (int i = 0; i < n; i++) {
+                for (long inode : new long[] {100L + i, 1000L + i}) {
+                    SocketLifecycle want = expected.get(inode);
+                    SocketLifecycle l = got.get(inode);
+                    String what = "socket " + inode + " with " + exchanges + " more rounds";
+                    assertEquals(LifecycleStatus.CLOSED, l.getStatus(), what);
+                    assertEquals(want.getRole(), l.getRole(), what);
+                    assertEquals(want.getBytesSent(), l.getBytesSent(), what);
+                    assertEquals(want.getBytesReceived(), l.getBytesReceived(), what);
+                    assertEquals(want.getMessagesSent(), l.getMessagesSent(), what);
+                    assertEquals(want.getMessagesReceived(), l.getMessagesReceived(), what);
+                    assertEquals(want.getEndReason(), l.getEndReason(), what);
+                    assertEquals(want.getPid(), l.getPid(), what);
+                    assertEquals(want.getListenerInode(), l.getListenerInode(), what);
+                    assertEquals(want.getRemotePort(), l.getRemotePort(), what);
+                    assertNotNull(l.getConnectedAt(), what);
+                }
+            }
+            assertEquals((exchanges + 1) * 100L * 3, got.get(102L).getBytesSent(), "the third client's bytes");
+        }
+    }
+
+    @Test
     void shuffledAndDuplicatedEventsGiveTheSameRecords() throws Exception {
         int n = 4;
         var ordered = harness();
