@@ -65,7 +65,10 @@ public final class Workload {
             // 1000 + i for the first 400 connections, as the tests read them; past those the two ranges would meet
             long ci = i < 400 ? 100 + i : 1_000_000 + i; // client socket inode
             long si = i < 400 ? 1000 + i : 2_000_000 + i; // accepted socket inode
-            int cport = 40000 + i;
+            // client ports 40000 + i for the first 20,000 connections; past those the next 20,000 come from another
+            // loopback address, so every port stays a port and every connection its own 4-tuple
+            int cport = 40000 + i % 20_000;
+            String caddr = i < 20_000 ? LO : "127.0." + i / 20_000 + ".1";
             long up = 100L * (i + 1);
             long down = 1000 + i;
             out.add(Ev.of(SOCKET, pid, "curl", at)
@@ -76,14 +79,14 @@ public final class Workload {
             out.add(Ev.of(CONNECT, pid, "curl", at + 1)
                     .socket(ci)
                     .tcp()
-                    .local(LO, cport)
+                    .local(caddr, cport)
                     .remote(LO, PORT)
                     .sockaddr(LO, PORT)
                     .get());
             out.add(Ev.of(TCP_STATE, pid, "curl", at + 1)
                     .socket(ci)
                     .tcp()
-                    .local(LO, cport)
+                    .local(caddr, cport)
                     .remote(LO, PORT)
                     .state("SYN_SENT", "ESTABLISHED")
                     .get());
@@ -92,7 +95,7 @@ public final class Workload {
                     .related(10)
                     .tcp()
                     .local(LO, PORT)
-                    .remote(LO, cport)
+                    .remote(caddr, cport)
                     .ret(5, null)
                     .get());
             if (aggregate) {
@@ -101,14 +104,14 @@ public final class Workload {
                         .socket(si)
                         .tcp()
                         .local(LO, PORT)
-                        .remote(LO, cport)
+                        .remote(caddr, cport)
                         .state("SYN_RECV", "ESTABLISHED")
                         .get());
                 if (exchanges > 0) {
                     out.add(Ev.of(SOCK_TOTALS, pid, "curl", at + 5)
                             .socket(ci)
                             .tcp()
-                            .local(LO, cport)
+                            .local(caddr, cport)
                             .remote(LO, PORT)
                             .totals(up, down, 1, 1, false)
                             .get());
@@ -116,14 +119,14 @@ public final class Workload {
                             .socket(si)
                             .tcp()
                             .local(LO, PORT)
-                            .remote(LO, cport)
+                            .remote(caddr, cport)
                             .totals(down, up, 1, 1, false)
                             .get());
                 }
                 Ev client = Ev.of(CLOSE, pid, "curl", at + 7)
                         .socket(ci)
                         .tcp()
-                        .local(LO, cport)
+                        .local(caddr, cport)
                         .remote(LO, PORT);
                 out.add(client.last().get());
                 out.add(client.released("CLOSE")
@@ -133,7 +136,7 @@ public final class Workload {
                         .socket(si)
                         .tcp()
                         .local(LO, PORT)
-                        .remote(LO, cport);
+                        .remote(caddr, cport);
                 out.add(server.last().get());
                 out.add(server.released("CLOSE")
                         .totals(down * rounds, up * rounds, rounds, rounds, true)
@@ -143,7 +146,7 @@ public final class Workload {
             out.add(Ev.of(SOCK_SEND, pid, "curl", at + 3)
                     .socket(ci)
                     .tcp()
-                    .local(LO, cport)
+                    .local(caddr, cport)
                     .remote(LO, PORT)
                     .bytes(up)
                     .get());
@@ -151,20 +154,20 @@ public final class Workload {
                     .socket(si)
                     .tcp()
                     .local(LO, PORT)
-                    .remote(LO, cport)
+                    .remote(caddr, cport)
                     .bytes(up)
                     .get());
             out.add(Ev.of(SOCK_SEND, 200, "python3", at + 5)
                     .socket(si)
                     .tcp()
                     .local(LO, PORT)
-                    .remote(LO, cport)
+                    .remote(caddr, cport)
                     .bytes(down)
                     .get());
             out.add(Ev.of(SOCK_RECV, pid, "curl", at + 6)
                     .socket(ci)
                     .tcp()
-                    .local(LO, cport)
+                    .local(caddr, cport)
                     .remote(LO, PORT)
                     .bytes(down)
                     .get());
@@ -175,7 +178,7 @@ public final class Workload {
                         .tid(tid)
                         .socket(ci)
                         .tcp()
-                        .local(LO, cport)
+                        .local(caddr, cport)
                         .remote(LO, PORT)
                         .bytes(up)
                         .get());
@@ -184,7 +187,7 @@ public final class Workload {
                         .socket(si)
                         .tcp()
                         .local(LO, PORT)
-                        .remote(LO, cport)
+                        .remote(caddr, cport)
                         .bytes(up)
                         .get());
                 out.add(Ev.of(SOCK_SEND, 200, "python3", at + 6)
@@ -192,14 +195,14 @@ public final class Workload {
                         .socket(si)
                         .tcp()
                         .local(LO, PORT)
-                        .remote(LO, cport)
+                        .remote(caddr, cport)
                         .bytes(down)
                         .get());
                 out.add(Ev.of(SOCK_RECV, pid, "curl", at + 6)
                         .tid(tid)
                         .socket(ci)
                         .tcp()
-                        .local(LO, cport)
+                        .local(caddr, cport)
                         .remote(LO, PORT)
                         .bytes(down)
                         .get());
@@ -209,7 +212,7 @@ public final class Workload {
                     Ev.of(CLOSE, pid, "curl", at + 7)
                             .socket(ci)
                             .tcp()
-                            .local(LO, cport)
+                            .local(caddr, cport)
                             .remote(LO, PORT));
             closeLast(
                     out,
@@ -217,7 +220,7 @@ public final class Workload {
                             .socket(si)
                             .tcp()
                             .local(LO, PORT)
-                            .remote(LO, cport));
+                            .remote(caddr, cport));
         }
         long at = 100 + n * 50L;
         // a refused connect

@@ -115,6 +115,12 @@ public final class FlinkBench {
             running.set(false);
             sampler.join();
             double cpu = cpuDelta(before, latest) / 1e9;
+            // a figure over records the jobs set aside would measure nothing: every one must have been read
+            int dead = Results.readCommitted(stack.bootstrapServers(), cfg.get(JobConfig.DEAD_LETTER_TOPIC))
+                    .size();
+            if (dead > 0) {
+                throw new IllegalStateException(dead + " of the workload's events went to the dead-letter topic");
+            }
             if (r < 0) {
                 System.err.printf(
                         "warm-up (not counted): %,.0f events/s wall, %,.0f events/s per core%n",
