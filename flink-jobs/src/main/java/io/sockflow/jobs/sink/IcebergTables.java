@@ -188,23 +188,79 @@ public final class IcebergTables {
     /** Record to row, field by field in schema order. */
     public static final class ToRow implements Serializable {
         private static final long serialVersionUID = 1L;
+        /** How a top-level field converts, planned once from the schema: most rows are mostly nulls and strings. */
+        private static final byte PLAIN = 0, STRING = 1, OTHER = 2;
+        /** Strings remembered with their lake form (UTF-8 encoded once), by identity; a power of two. */
+        private static final int STRINGS = 1024;
+
         private final String schemaJson;
         private transient Schema schema;
+        private transient Schema[] types;
+        private transient byte[] kinds;
+        private transient String[] stringKeys;
+        private transient StringData[] stringValues;
 
         public ToRow(Schema schema) {
             this.schemaJson = schema.toString();
         }
 
         public RowData apply(IndexedRecord r) {
-            if (schema == null) {
-                schema = new Schema.Parser().parse(schemaJson);
+            if (kinds == null) {
+                plan();
             }
-            List<Schema.Field> fields = schema.getFields();
-            GenericRowData row = new GenericRowData(fields.size());
-            for (int i = 0; i < fields.size(); i++) {
-                row.setField(i, value(nonNull(fields.get(i).schema()), r.get(i)));
+            int n = kinds.length;
+            GenericRowData row = new GenericRowData(n);
+            for (int i = 0; i < n; i++) {
+                Object v = r.get(i);
+                if (v != null) {
+                    row.setField(
+                            i,
+                            switch (kinds[i]) {
+                                case STRING ->
+                                    v instanceof String str
+                                            ? string(str)
+                                            : v instanceof Enum<?> symbol
+                                                    ? string(symbol.name())
+                                                    : StringData.fromString(v.toString());
+                                case PLAIN -> v instanceof Instant t ? TimestampData.fromInstant(t) : v;
+                                default -> value(types[i], v);
+                            });
+                }
             }
             return row;
+        }
+
+        private void plan() {
+            schema = new Schema.Parser().parse(schemaJson);
+            List<Schema.Field> fields = schema.getFields();
+            types = new Schema[fields.size()];
+            byte[] k = new byte[fields.size()];
+            for (int i = 0; i < k.length; i++) {
+                types[i] = nonNull(fields.get(i).schema());
+                k[i] = switch (types[i].getType()) {
+                    case STRING, ENUM -> STRING;
+                    case ARRAY, MAP, RECORD, BYTES -> OTHER;
+                    default -> PLAIN;
+                };
+            }
+            stringKeys = new String[STRINGS];
+            stringValues = new StringData[STRINGS];
+            kinds = k;
+        }
+
+        /**
+         * The lake form of a string: a record's repeated values (host, process names, addresses, enum symbols) are
+         * the same String objects from one record to the next, so their UTF-8 form is made once, not per row.
+         */
+        private StringData string(String s) {
+            int i = System.identityHashCode(s) & (STRINGS - 1);
+            if (stringKeys[i] == s) {
+                return stringValues[i];
+            }
+            StringData d = StringData.fromBytes(s.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            stringKeys[i] = s;
+            stringValues[i] = d;
+            return d;
         }
 
         private static Object value(Schema s, Object v) {

@@ -155,4 +155,89 @@ class IcebergTablesTest {
         assertEquals(2, filesByPartition(t).get("ts_day=2026-12-02/host=a"));
         assertEquals(n + 1, rows(t).size());
     }
+
+    @Test
+    void aRowHasEveryFieldOfItsRecordWhateverStringsItSharesWithTheRowsBefore() {
+        IcebergTables.ToRow toRow = new IcebergTables.ToRow(io.sockflow.schemas.SocketEvent.getClassSchema());
+        io.sockflow.schemas.SocketEvent a = io.sockflow.jobs.Ev.of(
+                        io.sockflow.schemas.EventKind.CONNECT, 300, "curl", 5)
+                .socket(100)
+                .tcp()
+                .local("127.0.0.1", 40000)
+                .remote("127.0.0.1", 8080)
+                .sockaddr("127.0.0.1", 8080)
+                .ret(-115, "EINPROGRESS")
+                .get();
+        a.setFlagNames("SOCK_NONBLOCK|SOCK_CLOEXEC");
+        org.apache.flink.table.data.RowData first = toRow.apply(a);
+        var fields = io.sockflow.schemas.SocketEvent.getClassSchema().getFields();
+        assertEquals(fields.size(), first.getArity());
+        int host =
+                fields.indexOf(io.sockflow.schemas.SocketEvent.getClassSchema().getField("host"));
+        int kind = io.sockflow.schemas.SocketEvent.getClassSchema()
+                .getField("kind")
+                .pos();
+        int ts = io.sockflow.schemas.SocketEvent.getClassSchema()
+                .getField("timestamp")
+                .pos();
+        int port = io.sockflow.schemas.SocketEvent.getClassSchema()
+                .getField("remotePort")
+                .pos();
+        int errno = io.sockflow.schemas.SocketEvent.getClassSchema()
+                .getField("errno")
+                .pos();
+        int bytes = io.sockflow.schemas.SocketEvent.getClassSchema()
+                .getField("sockaddrBytes")
+                .pos();
+        int flags = io.sockflow.schemas.SocketEvent.getClassSchema()
+                .getField("flagNames")
+                .pos();
+        int name = io.sockflow.schemas.SocketEvent.getClassSchema()
+                .getField("name")
+                .pos();
+        assertEquals("web-1", first.getString(host).toString());
+        assertEquals("CONNECT", first.getString(kind).toString());
+        assertEquals(a.getTimestamp(), first.getTimestamp(ts, 6).toInstant());
+        assertEquals(8080, first.getInt(port));
+        assertEquals(
+                -115L,
+                first.getLong(io.sockflow.schemas.SocketEvent.getClassSchema()
+                        .getField("returnValue")
+                        .pos()));
+        assertEquals("EINPROGRESS", first.getString(errno).toString());
+        assertEquals(16, first.getBinary(bytes).length);
+        assertEquals("SOCK_NONBLOCK|SOCK_CLOEXEC", first.getString(flags).toString());
+        assertTrue(first.isNullAt(name));
+        // the next record: the same String objects for some fields, new ones of other content for others, a string
+        // of the same content in a new object, and a field that was set now null
+        io.sockflow.schemas.SocketEvent b =
+                io.sockflow.schemas.SocketEvent.newBuilder(a).build();
+        b.setHost(a.getHost());
+        b.setErrno(new String("ECONNREFUSED".toCharArray()));
+        b.setComm(new String(a.getComm().toCharArray()));
+        b.setKind(io.sockflow.schemas.EventKind.CLOSE);
+        b.setRemotePort(null);
+        org.apache.flink.table.data.RowData second = toRow.apply(b);
+        assertEquals("web-1", second.getString(host).toString());
+        assertEquals("ECONNREFUSED", second.getString(errno).toString());
+        assertEquals(
+                "curl",
+                second.getString(io.sockflow.schemas.SocketEvent.getClassSchema()
+                                .getField("comm")
+                                .pos())
+                        .toString());
+        assertEquals("CLOSE", second.getString(kind).toString());
+        assertTrue(second.isNullAt(port));
+        assertEquals("EINPROGRESS", first.getString(errno).toString(), "the first row is left as it was");
+        for (int i = 0; i < 3_000; i++) { // more distinct strings than the conversion remembers
+            b.setComm("p" + i);
+            assertEquals(
+                    "p" + i,
+                    toRow.apply(b)
+                            .getString(io.sockflow.schemas.SocketEvent.getClassSchema()
+                                    .getField("comm")
+                                    .pos())
+                            .toString());
+        }
+    }
 }
