@@ -173,22 +173,21 @@ public final class LifecycleFunction extends KeyedProcessFunction<String, Socket
 
     @Override
     public void onTimer(long ts, OnTimerContext ctx, Collector<SocketLifecycle> out) throws Exception {
-        Integer held = waitingCount.value();
-        if (held != null && state.value() == null) {
-            orphans.inc(held); // no record showed their socket alive
-            waiting.clear();
-            waitingCount.clear();
-            return;
-        }
-        Long end = endedAt.value();
-        if (end != null) {
-            if (ts >= end + tombstoneMs) {
-                endedAt.clear();
-            }
-            return;
-        }
+        // a live socket (state) has no records held (they went into its state) and no tombstone (finish clears the
+        // state as it sets one, and a key with a tombstone starts no state): one lookup for the common timers
         SocketLifecycleState s = state.value();
         if (s == null) {
+            Integer held = waitingCount.value();
+            if (held != null) {
+                orphans.inc(held); // no record showed their socket alive
+                waiting.clear();
+                waitingCount.clear();
+                return;
+            }
+            Long end = endedAt.value();
+            if (end != null && ts >= end + tombstoneMs) {
+                endedAt.clear();
+            }
             return;
         }
         if (s.closed()) {
