@@ -184,6 +184,7 @@ public final class FlinkBench {
         m.put("checkpoint.dir", System.getProperty("java.io.tmpdir") + "/sockflow-bench-checkpoints");
         m.put("transactional.id.prefix", input + "-" + run);
         m.put("group.id", input + "-" + run);
+        m.put("lake.events", System.getProperty("bench.lake-events", "true")); // the events table, on by default
         m.putAll(more);
         return JobConfig.of(m);
     }
