@@ -265,9 +265,10 @@ public final class Settings extends AbstractConfig {
                     ConfigDef.ValidString.in("aggregate", "per-call"),
                     ConfigDef.Importance.MEDIUM,
                     "How sends and receives of inet sockets are recorded: aggregate (summed per socket in the kernel: "
-                            + "one SOCK_TOTALS record per socket per --aggregate-interval while it moves data, the last "
-                            + "totals on its SOCK_RELEASE, carrying a TCP socket's RTT range and congestion window; of TCP's state "
-                            + "changes only the establishment, a connect's outcome and a listener's start and end) or "
+                            + "one SOCK_TOTALS record per socket per --aggregate-interval while it moves data, the "
+                            + "last totals on its SOCK_RELEASE, carrying a TCP socket's RTT range and congestion "
+                            + "window; of TCP's state changes only the establishment, a connect's outcome and a "
+                            + "listener's start and end) or "
                             + "per-call (a record for every call, every state change, TCP_DESTROY and TCP_RTT, for "
                             + "forensics; costs far more). Datagram sends and receives keep their per-call records "
                             + "either way (each names its peer).")
