@@ -158,14 +158,18 @@ class SocketLifecycleStateTest {
                 List.of(created, mid, last, end),
                 List.of(created, last, mid, end, mid),
                 List.of(end, last, created, mid))) {
-            SocketLifecycle r = fold(order);
-            assertEquals(9_000, r.getBytesSent(), order.toString());
-            assertEquals(2_500, r.getBytesReceived());
-            assertEquals(9, r.getMessagesSent());
-            assertEquals("KERNEL", r.getByteSource());
-            assertEquals(2, r.getRetransmits());
-            assertEquals(40L, r.getRttUs());
+            assertLastTotals(fold(order), order.toString());
         }
+    }
+
+    /** The lifecycle of the socket whose last totals are those of {@code totals(5_000, 9_000, 2_500, 9, true)}. */
+    private static void assertLastTotals(SocketLifecycle r, String what) {
+        assertEquals(9_000, r.getBytesSent(), what);
+        assertEquals(2_500, r.getBytesReceived(), what);
+        assertEquals(9, r.getMessagesSent(), what);
+        assertEquals("KERNEL", r.getByteSource(), what);
+        assertEquals(2, r.getRetransmits(), what);
+        assertEquals(40L, r.getRttUs(), what);
     }
 
     @Test
@@ -195,12 +199,7 @@ class SocketLifecycleStateTest {
                 List.of(created, end))) {
             SocketLifecycle r = fold(order);
             assertEquals(LifecycleStatus.CLOSED, r.getStatus(), order.toString());
-            assertEquals(9_000, r.getBytesSent(), order.toString());
-            assertEquals(2_500, r.getBytesReceived());
-            assertEquals(9, r.getMessagesSent());
-            assertEquals("KERNEL", r.getByteSource());
-            assertEquals(2, r.getRetransmits());
-            assertEquals(40L, r.getRttUs());
+            assertLastTotals(r, order.toString());
             assertEquals(order.contains(mid) ? 25L : 31L, r.getRttMinUs());
         }
         // a release without totals (the socket moved no data through the summed path) leaves the bytes alone

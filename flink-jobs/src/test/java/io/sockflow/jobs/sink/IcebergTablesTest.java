@@ -172,38 +172,19 @@ class IcebergTablesTest {
         org.apache.flink.table.data.RowData first = toRow.apply(a);
         var fields = io.sockflow.schemas.SocketEvent.getClassSchema().getFields();
         assertEquals(fields.size(), first.getArity());
-        int host =
-                fields.indexOf(io.sockflow.schemas.SocketEvent.getClassSchema().getField("host"));
-        int kind = io.sockflow.schemas.SocketEvent.getClassSchema()
-                .getField("kind")
-                .pos();
-        int ts = io.sockflow.schemas.SocketEvent.getClassSchema()
-                .getField("timestamp")
-                .pos();
-        int port = io.sockflow.schemas.SocketEvent.getClassSchema()
-                .getField("remotePort")
-                .pos();
-        int errno = io.sockflow.schemas.SocketEvent.getClassSchema()
-                .getField("errno")
-                .pos();
-        int bytes = io.sockflow.schemas.SocketEvent.getClassSchema()
-                .getField("sockaddrBytes")
-                .pos();
-        int flags = io.sockflow.schemas.SocketEvent.getClassSchema()
-                .getField("flagNames")
-                .pos();
-        int name = io.sockflow.schemas.SocketEvent.getClassSchema()
-                .getField("name")
-                .pos();
+        int host = pos("host");
+        int kind = pos("kind");
+        int ts = pos("timestamp");
+        int port = pos("remotePort");
+        int errno = pos("errno");
+        int bytes = pos("sockaddrBytes");
+        int flags = pos("flagNames");
+        int name = pos("name");
         assertEquals("web-1", first.getString(host).toString());
         assertEquals("CONNECT", first.getString(kind).toString());
         assertEquals(a.getTimestamp(), first.getTimestamp(ts, 6).toInstant());
         assertEquals(8080, first.getInt(port));
-        assertEquals(
-                -115L,
-                first.getLong(io.sockflow.schemas.SocketEvent.getClassSchema()
-                        .getField("returnValue")
-                        .pos()));
+        assertEquals(-115L, first.getLong(pos("returnValue")));
         assertEquals("EINPROGRESS", first.getString(errno).toString());
         assertEquals(16, first.getBinary(bytes).length);
         assertEquals("SOCK_NONBLOCK|SOCK_CLOEXEC", first.getString(flags).toString());
@@ -220,24 +201,18 @@ class IcebergTablesTest {
         org.apache.flink.table.data.RowData second = toRow.apply(b);
         assertEquals("web-1", second.getString(host).toString());
         assertEquals("ECONNREFUSED", second.getString(errno).toString());
-        assertEquals(
-                "curl",
-                second.getString(io.sockflow.schemas.SocketEvent.getClassSchema()
-                                .getField("comm")
-                                .pos())
-                        .toString());
+        assertEquals("curl", second.getString(pos("comm")).toString());
         assertEquals("CLOSE", second.getString(kind).toString());
         assertTrue(second.isNullAt(port));
         assertEquals("EINPROGRESS", first.getString(errno).toString(), "the first row is left as it was");
         for (int i = 0; i < 3_000; i++) { // more distinct strings than the conversion remembers
             b.setComm("p" + i);
-            assertEquals(
-                    "p" + i,
-                    toRow.apply(b)
-                            .getString(io.sockflow.schemas.SocketEvent.getClassSchema()
-                                    .getField("comm")
-                                    .pos())
-                            .toString());
+            assertEquals("p" + i, toRow.apply(b).getString(pos("comm")).toString());
         }
+    }
+
+    /** The position of a SocketEvent field in the record and in its lake row. */
+    private static int pos(String field) {
+        return io.sockflow.schemas.SocketEvent.getClassSchema().getField(field).pos();
     }
 }
